@@ -1,0 +1,68 @@
+"""The adapter interface every platform implements.
+
+Adapters only translate: platform updates become :class:`bot.model.InboundMessage` /
+:class:`bot.model.ButtonPress` handed to a :class:`Sink`; the core's outgoing messages
+become platform calls. Nothing under ``bot/`` imports a platform SDK.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.model import ButtonPress, Card, InboundMessage, Mention
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """Optional features; the core degrades gracefully where one is missing."""
+
+    buttons: bool = False
+    reactions: bool = False
+    edits: bool = False  # can edit its own sent messages
+    images: bool = False
+    files: bool = False
+    mentions: bool = True
+
+
+class Sink(Protocol):
+    """The core side: what an adapter calls for each inbound event."""
+
+    async def on_message(self, msg: InboundMessage) -> None: ...
+
+    async def on_press(self, press: ButtonPress) -> str:
+        """Handle a button press; returns the short text to answer the press with."""
+        ...
+
+
+class Adapter(Protocol):
+    """A platform connection. ``start`` returns once receiving has begun."""
+
+    name: str  # platform name, the prefix of chat keys: "console", "telegram", "wechat"
+    capabilities: Capabilities
+
+    async def start(self, sink: Sink) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def send_text(
+        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None
+    ) -> str | None:
+        """Send text to a chat; returns the platform message id where known."""
+        ...
+
+    async def send_card(self, chat_id: str, card: Card) -> str | None:
+        """Send a deal card (with buttons where supported, else its text)."""
+        ...
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, card: Card | None = None) -> bool:
+        """Edit a message the bot sent; False where unsupported or it failed."""
+        ...
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
+        """Put a reaction on a message; False where unsupported or not allowed."""
+        ...
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
+        """Send a document; False where unsupported."""
+        ...

@@ -1,0 +1,111 @@
+"""Deal catalogs: the items residents can order, with cutoff and limits."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+
+class CatalogError(ValueError):
+    """A catalog file that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    code: str
+    name: str
+    unit: str = ""
+    price: Decimal = Decimal("0")
+    aliases: tuple[str, ...] = ()
+    stock: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    items: tuple[Item, ...]
+    cutoff: datetime | None = None
+    max_qty: int | None = None
+    title: str = ""
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def by_code(self, code: str) -> Item | None:
+        for item in self.items:
+            if item.code == code:
+                return item
+        return None
+
+
+def _fail(where: str, key: str, why: str) -> CatalogError:
+    return CatalogError(f"{where}: `{key}` {why}")
+
+
+def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
+    """Build a catalog from parsed TOML/JSON, failing with the offending key's name."""
+    cutoff = data.get("cutoff")
+    if cutoff is not None:
+        if isinstance(cutoff, datetime):
+            cutoff_dt = cutoff
+        else:
+            try:
+                cutoff_dt = datetime.fromisoformat(str(cutoff))
+            except ValueError:
+                raise _fail(where, "cutoff", f"is not an ISO 8601 time: {cutoff!r}") from None
+        if cutoff_dt.tzinfo is None:
+            raise _fail(where, "cutoff", "needs a UTC offset, e.g. 2026-11-25T21:00:00+08:00")
+    else:
+        cutoff_dt = None
+    max_qty = data.get("max_qty")
+    if max_qty is not None and (not isinstance(max_qty, int) or isinstance(max_qty, bool) or max_qty < 1):
+        raise _fail(where, "max_qty", "must be a positive whole number")
+    raw_items = data.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise _fail(where, "items", "must list at least one [[items]] table")
+    items: list[Item] = []
+    seen: set[str] = set()
+    for n, raw in enumerate(raw_items, 1):
+        at = f"items[{n}]"
+        if not isinstance(raw, dict):
+            raise _fail(where, at, "must be a table")
+        for key in ("code", "name"):
+            if not str(raw.get(key, "")).strip():
+                raise _fail(where, f"{at}.{key}", "is missing")
+        code = str(raw["code"]).strip()
+        if code in seen:
+            raise _fail(where, f"{at}.code", f"repeats code {code!r}")
+        seen.add(code)
+        try:
+            price = Decimal(str(raw.get("price", "0")))
+        except InvalidOperation:
+            raise _fail(where, f"{at}.price", f"is not a decimal number: {raw.get('price')!r}") from None
+        aliases = raw.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise _fail(where, f"{at}.aliases", "must be a list of strings")
+        stock = raw.get("stock")
+        if stock is not None and (not isinstance(stock, int) or isinstance(stock, bool) or stock < 0):
+            raise _fail(where, f"{at}.stock", "must be a whole number ≥ 0")
+        items.append(
+            Item(
+                code=code,
+                name=str(raw["name"]).strip(),
+                unit=str(raw.get("unit", "")).strip(),
+                price=price,
+                aliases=tuple(a.strip() for a in aliases if a.strip()),
+                stock=stock,
+            )
+        )
+    return Catalog(items=tuple(items), cutoff=cutoff_dt, max_qty=max_qty, title=str(data.get("title", "")))
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CatalogError(f"{p}: no such file") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise CatalogError(f"{p}: not valid TOML: {e}") from None
+    return catalog_from_dict(data, str(p))

@@ -1,0 +1,186 @@
+"""The store port: the narrow contract between the order service and persistence.
+
+The order service keeps the live state of open deals in memory (so a line already
+seen in a chat costs a dictionary lookup) and writes every handled message as one
+:class:`Changeset`, in one transaction, before anything is acknowledged. On start
+(or after a failed commit) it rebuilds that state with :meth:`Repository.load_open`.
+
+``storage.sql.SqlRepository`` implements this with SQLAlchemy; tests may use
+``bot.memory_repo.MemoryRepository``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Protocol
+
+
+@dataclass(slots=True)
+class ItemRow:
+    code: str
+    name: str
+    unit: str
+    price: Decimal
+    aliases: tuple[str, ...]
+    stock: int | None
+    position: int
+
+
+@dataclass(slots=True)
+class DealRow:
+    """A deal: one catalog, shared by the chats bound to it (shared stock)."""
+
+    id: str
+    title: str
+    status: str  # "open" | "closed"
+    cutoff: datetime | None
+    max_qty: int | None
+    created_at: datetime
+    items: list[ItemRow] = field(default_factory=list)
+    source: str = ""  # "config" | "post:<chat_key>:<message_id>" | "catalog"
+
+
+@dataclass(slots=True)
+class ChatRow:
+    chat_key: str  # "<platform>:<chat id>"
+    platform: str
+    external_id: str
+    title: str
+    deal_id: str | None  # the chat's current deal
+
+
+@dataclass(slots=True)
+class MessageRow:
+    """Every handled message, in arrival order (``seq`` is assigned by the service, unique, increasing)."""
+
+    seq: int
+    chat_key: str
+    message_id: str
+    sender_id: str
+    sender_name: str
+    text: str
+    ts: datetime
+    is_admin: bool
+    edit_of: str | None
+    recall_of: str | None
+    kind: str  # what the service made of it: "order" | "change" | "list" | "deal" | "ignored" | "undo" ...
+
+
+@dataclass(slots=True)
+class EntryRow:
+    """One (item, quantity) a message gave a resident, within a deal.
+
+    ``qty`` is signed: entries and additions are positive, a decrease (减1) is negative.
+    An entry stops counting when ``superseded_seq`` is set (a later set/cancel/replace
+    took its place; undoing that message clears it again) or ``removed`` is true (the
+    creating message was withdrawn or edited).
+    """
+
+    id: int
+    deal_id: str
+    chat_key: str
+    sender_id: str
+    sender_name: str
+    label: str
+    item_code: str
+    qty: int
+    kind: str  # "entry" | "set" | "add" | "sub"
+    message_id: str
+    seq: int  # seq of the creating message
+    line_id: int | None = None
+    superseded_seq: int | None = None
+    removed: bool = False
+
+
+@dataclass(slots=True)
+class LineRow:
+    """A 接龙 list line seen in a chat (the index that copies are merged against)."""
+
+    id: int
+    chat_key: str
+    text_key: str
+    number: str | None
+    label: str
+    owner_id: str  # sender who first wrote it
+    message_id: str
+    seq: int
+    alive: bool = True
+    replaced_by: int | None = None  # id of the owner's newer version of this line
+
+
+@dataclass(slots=True)
+class NoticeRow:
+    """An order line the bot did not apply: ``kind`` is "unclear" or "refused"."""
+
+    chat_key: str
+    message_id: str
+    seq: int
+    kind: str
+    reason: str
+
+
+@dataclass(slots=True)
+class Changeset:
+    """Everything one handled message changes; committed in one transaction."""
+
+    message: MessageRow | None = None
+    deals: list[DealRow] = field(default_factory=list)  # new or updated (status, cutoff)
+    chats: list[ChatRow] = field(default_factory=list)  # new or rebound
+    entries_added: list[EntryRow] = field(default_factory=list)
+    entries_updated: list[EntryRow] = field(default_factory=list)  # superseded_seq / removed changed
+    lines_added: list[LineRow] = field(default_factory=list)
+    lines_updated: list[LineRow] = field(default_factory=list)  # alive / replaced_by changed
+    notices: list[NoticeRow] = field(default_factory=list)
+    processed: list[tuple[str, str]] = field(default_factory=list)  # (source, update id): exactly-once marks
+
+    def is_empty(self) -> bool:
+        return not (
+            self.message or self.deals or self.chats or self.entries_added or self.entries_updated
+            or self.lines_added or self.lines_updated or self.notices or self.processed
+        )
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What :meth:`Repository.load_open` returns: the live state to rebuild memory from."""
+
+    deals: list[DealRow]
+    chats: list[ChatRow]
+    entries: list[EntryRow]  # of the open deals, every row (removed and superseded too)
+    lines: list[LineRow]  # of the chats bound to open deals
+    messages: list[MessageRow]  # of those chats, without text (text = "")
+    next_seq: int
+    next_entry_id: int
+    next_line_id: int
+
+
+class Repository(Protocol):
+    """Contract to implement a store for the order service."""
+
+    def load_open(self) -> Snapshot:
+        """Everything needed to rebuild the live state of open deals."""
+        ...
+
+    def commit(self, changes: Changeset) -> None:
+        """Write the changeset atomically, or raise and write nothing."""
+        ...
+
+    def commit_many(self, changes: list[Changeset]) -> None:
+        """Write several changesets in one transaction (a burst, a replay)."""
+        ...
+
+    def is_processed(self, source: str, update_id: str) -> bool:
+        """Whether an exactly-once mark was committed (e.g. a Telegram update id)."""
+        ...
+
+    def deal_entries(self, deal_id: str) -> list[EntryRow]:
+        """All entry rows of a deal (open or closed), for tallies and exports."""
+        ...
+
+    def get_deal(self, deal_id: str) -> DealRow | None: ...
+
+    def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,95 @@
+"""What the order service tells its callers about a handled message or button press."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+# Reason codes of problems (unclear or refused lines). User-facing wording lives in bot/messages.py.
+AMBIGUOUS_ITEM = "ambiguous_item"  # detail: the word; candidates: item codes it fits
+UNKNOWN_ITEM = "unknown_item"  # an item word that fits no item
+NO_ITEM = "no_item"  # a quantity (or a bare label / +1) with several items on sale
+BAD_QTY = "bad_qty"  # not a positive whole number (半, 1.5, 0)
+AFTER_CUTOFF = "after_cutoff"
+SOLD_OUT = "sold_out"
+OVER_MAX = "over_max"  # would take the resident above max_qty
+DEAL_CLOSED = "deal_closed"
+NO_DEAL = "no_deal"  # an order in a chat with no open deal
+
+REPLAY_REASONS = {
+    AMBIGUOUS_ITEM: "ambiguous item",
+    UNKNOWN_ITEM: "unknown item",
+    NO_ITEM: "no item named",
+    BAD_QTY: "bad quantity",
+    AFTER_CUTOFF: "after cutoff",
+    SOLD_OUT: "sold out",
+    OVER_MAX: "above max_qty",
+    DEAL_CLOSED: "deal closed",
+    NO_DEAL: "no deal",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    code: str
+    detail: str = ""  # the words concerned, e.g. "橙" or "葡萄200"
+    item_code: str | None = None
+    candidates: tuple[str, ...] = ()  # item codes an ambiguous word fits
+
+    def replay_reason(self) -> str:
+        base = REPLAY_REASONS.get(self.code, self.code)
+        return f"{base}: {self.detail}" if self.detail else base
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """One accepted change of a resident's order: ``delta`` of ``item_code``, new ``total``."""
+
+    item_code: str
+    delta: int
+    total: int
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The result of handling one inbound message or button press.
+
+    ``kind``: "order" (entries or changes applied or attempted), "deal" (a leader's post
+    defined a deal), "list" (a copy with nothing new), "undo" (edit/withdrawal handled),
+    "ignored" (chatter, questions, leader talk), "duplicate" (already handled delivery),
+    "command" (left for the command layer: text starting with "/").
+    """
+
+    chat_key: str
+    message_id: str
+    sender_id: str
+    kind: str
+    deal_id: str | None = None
+    accepted: tuple[Applied, ...] = ()
+    unclear: tuple[Problem, ...] = ()
+    refused: tuple[Problem, ...] = ()
+    totals: dict[str, int] = field(default_factory=dict)  # the sender's totals after it, item code -> qty
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.accepted)
+
+
+@dataclass(frozen=True, slots=True)
+class TallyRow:
+    chat_key: str
+    sender_id: str
+    sender_name: str
+    label: str
+    item_code: str
+    qty: int
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """A deal's current orders: rows per (chat, resident, item, label) with qty > 0."""
+
+    deal_id: str
+    rows: tuple[TallyRow, ...]
+    totals: dict[str, int]  # item code -> qty (every catalog item, 0 included)
+    amount: Decimal  # sum of qty x price
