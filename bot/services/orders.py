@@ -2,12 +2,39 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
 
 from bot.catalog import Catalog
+from bot.engine.dealpost import parse_deal_post
+from bot.engine.entry import ADD, SUB, Action
+from bot.engine.reader import read_message
 from bot.model import ButtonPress, InboundMessage
-from bot.ports import DealRow, Repository
-from bot.services.outcome import Outcome, Tally
+from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
+from bot.services.apply import Work
+from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
+from bot.services.state import ChatState, DealState, LiveState, MessageInfo, active
+
+log = logging.getLogger(__name__)
+
+
+def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: datetime) -> DealRow:
+    items = [
+        ItemRow(code=i.code, name=i.name, unit=i.unit, price=i.price, aliases=tuple(i.aliases), stock=i.stock,
+                position=n)
+        for n, i in enumerate(catalog.items)
+    ]
+    return DealRow(id=deal_id, title=title or catalog.title, status="open", cutoff=catalog.cutoff,
+                   max_qty=catalog.max_qty, created_at=now, items=items, source=source)
+
+
+def _catalog_id(catalog: Catalog) -> str:
+    h = hashlib.sha256(repr((catalog.items, catalog.cutoff, catalog.max_qty)).encode()).hexdigest()
+    return "catalog-" + h[:16]
 
 
 class OrderService:
@@ -18,43 +45,355 @@ class OrderService:
     """
 
     def __init__(self, repo: Repository, *, catalog: Catalog | None = None) -> None:
-        raise NotImplementedError
+        self.repo = repo
+        self.st = LiveState.from_snapshot(repo.load_open())
+        self.shared_deal: str | None = None
+        if catalog is not None:
+            did = _catalog_id(catalog)
+            if did not in self.st.deals:
+                row = deal_row(did, catalog, title=catalog.title, source="catalog", now=datetime.now(UTC))
+                self._commit(Changeset(deals=[row]))
+                self.st.deals[did] = DealState(row, catalog)
+            self.shared_deal = did
+
+    # -- committing --------------------------------------------------------------------------
+
+    def _commit(self, changes: Changeset) -> None:
+        try:
+            self.repo.commit(changes)
+        except Exception:
+            log.exception("commit failed; reloading state from the store")
+            self.st = LiveState.from_snapshot(self.repo.load_open())
+            raise
 
     def handle(self, msg: InboundMessage) -> Outcome:
         """Read one message, apply it, commit, and say what happened."""
-        raise NotImplementedError
+        outcome, changes = self._process(msg)
+        if not changes.is_empty():
+            self._commit(changes)
+        return outcome
 
     def handle_many(self, msgs: Iterable[InboundMessage]) -> list[Outcome]:
         """Handle several messages in arrival order, committed in one transaction."""
-        raise NotImplementedError
+        outs: list[Outcome] = []
+        batch: list[Changeset] = []
+        for m in msgs:
+            o, c = self._process(m)
+            outs.append(o)
+            if not c.is_empty():
+                batch.append(c)
+        if batch:
+            try:
+                self.repo.commit_many(batch)
+            except Exception:
+                log.exception("commit failed; reloading state from the store")
+                self.st = LiveState.from_snapshot(self.repo.load_open())
+                raise
+        return outs
 
-    def press(self, press: ButtonPress) -> Outcome:
-        """A deal-card button: "add"/"sub" one of ``item_code``; "mine" changes nothing."""
-        raise NotImplementedError
+    # -- deals and chats ------------------------------------------------------------------------
 
     def open_deal(self, catalog: Catalog, chat_keys: Sequence[str], *, title: str = "",
                   source: str = "config") -> str:
         """Open a deal for these chats (replacing each chat's current deal); returns its id."""
-        raise NotImplementedError
+        did = "d" + hashlib.sha256(f"{source}|{title}|{datetime.now(UTC).isoformat()}|{self.st.next_seq}".encode()).hexdigest()[:15]
+        row = deal_row(did, catalog, title=title, source=source, now=datetime.now(UTC))
+        changes = Changeset(deals=[row])
+        for ck in chat_keys:
+            chat = self._chat_for(ck, changes)
+            chat.row.deal_id = did
+            if chat.row not in changes.chats:
+                changes.chats.append(chat.row)
+        self._commit(changes)
+        self.st.deals[did] = DealState(row, catalog)
+        return did
 
     def close_deal(self, deal_id: str) -> None:
         """Close a deal (the cutoff, or a leader's /close): later orders are refused."""
-        raise NotImplementedError
+        ds = self.st.deals.get(deal_id)
+        if ds is None:
+            return
+        ds.row.status = "closed"
+        self._commit(Changeset(deals=[ds.row]))
 
     def deal_of(self, chat_key: str) -> DealRow | None:
         """The chat's current deal (open or closed), or None."""
-        raise NotImplementedError
+        ch = self.st.chats.get(chat_key)
+        did = ch.row.deal_id if ch is not None else self.shared_deal
+        if did is None:
+            return None
+        ds = self.st.deals.get(did)
+        return ds.row if ds is not None else self.st.closed.get(did) or self.repo.get_deal(did)
 
     def catalog_of(self, deal_id: str) -> Catalog:
-        raise NotImplementedError
+        ds = self.st.deals.get(deal_id)
+        if ds is not None:
+            return ds.catalog
+        from bot.services.state import catalog_of_row
 
-    def tally(self, deal_id: str, chat_key: str | None = None) -> Tally:
-        """Current orders of a deal, optionally of one chat."""
-        raise NotImplementedError
+        row = self.st.closed.get(deal_id) or self.repo.get_deal(deal_id)
+        if row is None:
+            raise KeyError(deal_id)
+        return catalog_of_row(row)
+
+    def _chat_for(self, chat_key: str, changes: Changeset, msg: InboundMessage | None = None) -> ChatState:
+        ch = self.st.chats.get(chat_key)
+        if ch is None:
+            platform, _, ext = chat_key.partition(":")
+            row = ChatRow(chat_key=chat_key, platform=platform, external_id=ext,
+                          title=(msg.chat_title or "") if msg else "", deal_id=self.shared_deal)
+            ch = ChatState(row)
+            self.st.chats[chat_key] = ch
+            changes.chats.append(row)
+        return ch
+
+    def _deal_state(self, chat: ChatState) -> DealState | None:
+        did = chat.row.deal_id
+        if did is None:
+            return None
+        ds = self.st.deals.get(did)
+        if ds is None and did in self.st.closed:
+            from bot.services.state import catalog_of_row
+
+            row = self.st.closed[did]
+            ds = DealState(row, catalog_of_row(row))  # closed: orders are refused, nothing to count
+        return ds
+
+    # -- messages -------------------------------------------------------------------------------
+
+    def _process(self, msg: InboundMessage) -> tuple[Outcome, Changeset]:
+        changes = Changeset()
+        ck = msg.chat_key
+        if msg.delivery is not None and self.repo.is_processed(*msg.delivery):
+            return Outcome(ck, msg.message_id, msg.sender_id, "duplicate"), changes
+        if msg.text.lstrip().startswith("/") and not msg.recall_of and not msg.edit_of:
+            return Outcome(ck, msg.message_id, msg.sender_id, "command"), changes
+        chat = self._chat_for(ck, changes, msg)
+        if msg.message_id in chat.messages:
+            return Outcome(ck, msg.message_id, msg.sender_id, "duplicate"), changes
+        if msg.delivery is not None:
+            changes.processed.append(msg.delivery)
+        seq = self.st.next_seq
+        self.st.next_seq += 1
+        deal = self._deal_state(chat)
+        w = Work(self.st, chat, deal, msg, seq, changes)
+        kind = self._apply(w)
+        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id)
+        changes.message = MessageRow(
+            seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
+            text=msg.text, ts=msg.ts, is_admin=msg.is_admin, edit_of=msg.edit_of, recall_of=msg.recall_of, kind=kind,
+        )
+        w.notices()
+        deal = w.deal
+        totals = self._totals(deal, ck, msg.sender_id) if deal is not None else {}
+        return Outcome(ck, msg.message_id, msg.sender_id, kind, deal.row.id if deal else None,
+                       tuple(w.accepted), tuple(w.unclear), tuple(w.refused), totals), changes
+
+    def _apply(self, w: Work) -> str:
+        msg, chat = w.msg, w.chat
+        if msg.recall_of is not None:
+            if msg.is_admin and msg.recall_of not in chat.entries_by_msg:
+                return "ignored"
+            reason = w.closed_reason()
+            if reason is not None:
+                w.refused.append(Problem(reason, "撤回"))
+                return "undo"
+            w.undo(msg.recall_of, for_edit=False)
+            return "undo"
+        if msg.is_admin:
+            return self._leader(w)
+        if msg.edit_of is not None:
+            reason = w.closed_reason()
+            if reason is not None:
+                w.refused.append(Problem(reason, "编辑"))
+                return "undo"
+            w.undo(msg.edit_of, for_edit=True)
+        deal = w.deal
+        reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text)
+        if deal is None:
+            for ur in reading.units:
+                if not ur.seen:
+                    w.add_line(ur.unit.key, ur.unit.number, "", msg.sender_id)
+            orderish = reading.entry is not None or any(not u.seen for u in reading.units)
+            return "no_deal" if orderish else "ignored"
+        closed = w.closed_reason()
+        if reading.is_list:
+            for ur in reading.units:
+                if ur.seen:
+                    continue
+                self._unit(w, ur.unit.key, ur.unit.number, ur.entry, closed)
+            return "list" if not (w.accepted or w.unclear or w.refused) else "order"
+        entry = reading.entry
+        if entry is None or not (entry.actions or entry.problems):
+            return "ignored"
+        if closed is not None:
+            w.refused.append(Problem(closed, msg.text.strip()[:40]))
+            return "order"
+        w.apply_entry(entry)
+        return "order"
+
+    def _unit(self, w: Work, key: str, number: str, entry, closed: str | None) -> None:  # type: ignore[no-untyped-def]
+        chat, sid = w.chat, w.msg.sender_id
+        label = entry.label if entry is not None else ""
+        prev = chat.by_num_label.get((number, label)) if label else None
+        if prev is not None and prev.owner_id != sid:
+            # another resident's line, changed in this copy: changes nothing (§3.3)
+            w.add_line(key, number, label, prev.owner_id, alive=False, replaced_by=prev.id)
+            return
+        orderish = entry is not None and (entry.actions or entry.problems)
+        if closed is not None and (orderish or prev is not None):
+            w.refused.append(Problem(closed, key[:40]))
+            w.add_line(key, number, label, sid, alive=False)
+            return
+        line = w.add_line(key, number, label, sid)
+        if prev is not None and w.deal is not None:
+            # the author's own line, changed in the author's copy: replaces that entry
+            old = [e for e in w.deal.entries.values() if e.line_id == prev.id and active(e)]
+            chat.by_num_label[(number, label)] = line
+            prev.replaced_by = line.id
+            w.changes.lines_updated.append(prev)
+            for e in old:
+                w._supersede(e)
+                w._touch(e.item_code)
+            refused_before = len(w.refused)
+            if entry is not None:
+                w.apply_entry(entry, line.id)
+            for p in w.refused[refused_before:]:  # a refused replacement keeps the old entry
+                for e in old:
+                    if e.item_code == p.item_code:
+                        w.deal.set_active(e, superseded_seq=None, removed=False)
+            return
+        if entry is not None:
+            w.apply_entry(entry, line.id)
+
+    def _leader(self, w: Work) -> str:
+        msg, chat = w.msg, w.chat
+        reading = read_message(msg.text, None, chat.by_text)
+        kind = "ignored"
+        current = w.deal
+        if self.shared_deal is None and (current is None or current.row.status != "open"):
+            catalog = parse_deal_post(msg.text)
+            if catalog is not None:
+                did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
+                row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
+                               now=msg.ts)
+                w.changes.deals.append(row)
+                ds = DealState(row, catalog)
+                self.st.deals[did] = ds
+                chat.row.deal_id = did
+                if chat.row not in w.changes.chats:
+                    w.changes.chats.append(chat.row)
+                w.deal = ds
+                kind = "deal"
+        for ur in reading.units:
+            if not ur.seen:
+                label = ""
+                if w.deal is not None:
+                    from bot.engine.reader import reader_for
+
+                    label = reader_for(w.deal.catalog).read(ur.unit.body, in_list=True).label if ur.unit.body else ""
+                w.add_line(ur.unit.key, ur.unit.number, label, msg.sender_id)
+        return kind
+
+    # -- buttons ---------------------------------------------------------------------------------
+
+    def press(self, press: ButtonPress) -> Outcome:
+        """A deal-card button: "add"/"sub" one of ``item_code``; "mine" changes nothing."""
+        ck = press.chat_key
+        changes = Changeset()
+        chat = self._chat_for(ck, changes)
+        deal = self._deal_state(chat)
+        delivery = ("press:" + press.platform, press.press_id) if press.press_id else None
+        if delivery is not None and self.repo.is_processed(*delivery):
+            return Outcome(ck, press.press_id, press.sender_id, "duplicate")
+        if press.action == "mine" or deal is None or press.item_code is None:
+            totals = self._totals(deal, ck, press.sender_id) if deal else {}
+            if not changes.is_empty():
+                self._commit(changes)
+            return Outcome(ck, press.press_id, press.sender_id, "mine" if deal else "no_deal",
+                           deal.row.id if deal else None, totals=totals,
+                           refused=() if deal else (Problem(NO_DEAL),))
+        msg = InboundMessage(platform=press.platform, chat_id=press.chat_id, message_id=f"press:{press.press_id}",
+                             sender_id=press.sender_id, sender_name=press.sender_name, text=f"[{press.action} {press.item_code}]",
+                             ts=press.ts, delivery=delivery)
+        seq = self.st.next_seq
+        self.st.next_seq += 1
+        w = Work(self.st, chat, deal, msg, seq, changes)
+        reason = w.closed_reason()
+        if reason is not None:
+            w.refused.append(Problem(reason))
+        else:
+            w.apply_action(Action(ADD if press.action == "add" else SUB, press.item_code, 1, "按钮"), "")
+        if delivery is not None:
+            changes.processed.append(delivery)
+        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id)
+        changes.message = MessageRow(seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id,
+                                     sender_name=msg.sender_name, text=msg.text, ts=msg.ts, is_admin=False,
+                                     edit_of=None, recall_of=None, kind="press")
+        w.notices()
+        self._commit(changes)
+        return Outcome(ck, msg.message_id, press.sender_id, "order", deal.row.id, tuple(w.accepted), (),
+                       tuple(w.refused), self._totals(deal, ck, press.sender_id))
+
+    # -- reading the state ---------------------------------------------------------------------------
+
+    def _totals(self, deal: DealState | None, chat_key: str, sender_id: str) -> dict[str, int]:
+        if deal is None:
+            return {}
+        out = {}
+        for it in deal.catalog.items:
+            q = deal.sender_total(chat_key, sender_id, it.code)
+            if q > 0:
+                out[it.code] = q
+        return out
 
     def sender_totals(self, chat_key: str, sender_id: str) -> dict[str, int]:
         """A resident's current totals in the chat's deal, item code -> qty (qty > 0 only)."""
-        raise NotImplementedError
+        ch = self.st.chats.get(chat_key)
+        return self._totals(self._deal_state(ch), chat_key, sender_id) if ch else {}
 
     def is_processed(self, source: str, update_id: str) -> bool:
-        raise NotImplementedError
+        return self.repo.is_processed(source, update_id)
+
+    def tally(self, deal_id: str, chat_key: str | None = None) -> Tally:
+        """Current orders of a deal, optionally of one chat."""
+        ds = self.st.deals.get(deal_id)
+        if ds is not None:
+            entries: Iterable[EntryRow] = ds.entries.values()
+            catalog = ds.catalog
+        else:
+            entries = self.repo.deal_entries(deal_id)
+            catalog = self.catalog_of(deal_id)
+        return build_tally(deal_id, catalog, entries, chat_key)
+
+
+def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:
+    per_label: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    names: dict[tuple[str, str], str] = {}
+    for e in sorted(entries, key=lambda e: e.id):
+        if not active(e) or (chat_key is not None and e.chat_key != chat_key):
+            continue
+        per_label[(e.chat_key, e.sender_id, e.item_code)][e.label] += e.qty
+        names[(e.chat_key, e.sender_id)] = e.sender_name
+    rows: list[TallyRow] = []
+    totals = {it.code: 0 for it in catalog.items}
+    for (ck, sid, item), labels in per_label.items():
+        total = sum(labels.values())
+        if total <= 0:
+            continue
+        positive = {lab: q for lab, q in labels.items() if q > 0}
+        negative = sum(q for q in labels.values() if q < 0)
+        for lab in list(positive):  # a decrease under another label comes off the first ones
+            take = min(positive[lab], -negative)
+            positive[lab] -= take
+            negative += take
+        for lab, q in positive.items():
+            if q > 0:
+                rows.append(TallyRow(ck, sid, names[(ck, sid)], lab, item, q))
+        totals[item] = totals.get(item, 0) + total
+    amount = sum((Decimal(q) * (catalog.by_code(c).price if catalog.by_code(c) else Decimal(0))
+                  for c, q in totals.items()), Decimal(0))
+    return Tally(deal_id, tuple(rows), totals, amount)
+
+
+__all__ = ["OrderService", "build_tally", "SUB"]

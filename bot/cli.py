@@ -1,0 +1,40 @@
+"""The `tuan` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="tuan", description="Tuan: a chat-group bot for community group buying (社群团购)")
+    sub = p.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("replay", help="feed a JSONL transcript through the order pipeline and print the tally")
+    r.add_argument("transcript", help="JSON Lines transcript (see docs/replay.md)")
+    r.add_argument("--catalog", help="TOML catalog shared by every chat of the transcript")
+    r.add_argument("--json", action="store_true", help="print the result as JSON (spec §2)")
+    r.add_argument("--db", help="SQLAlchemy URL of the store (default: a temporary SQLite file)")
+    try:
+        from bot.cli_run import add_run_parsers
+    except ImportError:
+        pass
+    else:
+        add_run_parsers(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command == "replay":
+        from bot.replay import run
+
+        return run(args.transcript, args.catalog, args.json, args.db)
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        print(f"tuan: unknown command {args.command}", file=sys.stderr)
+        return 2
+    return int(handler(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

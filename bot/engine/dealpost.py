@@ -1,0 +1,37 @@
+"""A leader's deal post defines the catalog (§3.1)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from bot.catalog import Catalog, Item
+from bot.engine.listing import split_units
+from bot.engine.normalize import normalize
+
+_PRICE = re.compile(
+    r"(?:[¥$]\s*(?P<p1>\d+(?:\.\d+)?)|(?P<p2>\d+(?:\.\d+)?)\s*(?:元|块))(?:\s*/\s*(?P<unit>[^\s,，。;；/()（）]{1,3}))?",
+)
+
+
+def parse_deal_post(text: str) -> Catalog | None:
+    """The catalog a leader's post defines: numbered item lines, each with a name and a price."""
+    norm = normalize(text)
+    items: list[Item] = []
+    seen: set[str] = set()
+    for unit in split_units(norm):
+        first = unit.body.split("\n")[0]
+        m = _PRICE.search(first)
+        if m is None:
+            continue
+        name = first[: m.start()].strip(" :：-—,，.。|")
+        name = re.sub(r"[\s]*(?:单价|价格|售价|团购价|只要|仅)$", "", name).strip()
+        if not name or unit.number in seen:
+            continue
+        seen.add(unit.number)
+        price = Decimal(m.group("p1") or m.group("p2"))
+        items.append(Item(code=unit.number, name=name, unit=(m.group("unit") or "").strip(), price=price))
+    if not items:
+        return None
+    title = norm.strip().split("\n")[0][:60]
+    return Catalog(items=tuple(items), title=title)

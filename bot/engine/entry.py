@@ -1,0 +1,254 @@
+"""Read one entry (a list line, or a short reply) into actions: §3.2, §3.4–3.7."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.engine.matcher import ItemMatcher
+from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
+from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, NO_ITEM, UNKNOWN_ITEM, Problem
+
+ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "add", "sub", "cancel_item", "cancel_all"
+
+_CLAUSE = re.compile(r"[^,，。；;！!？?\n]*[,，。；;！!？?\n]?")
+_QUESTION_WORDS = re.compile(r"吗|呢|几|什么|多少|怎么|能不能|有没有|(.)[不没]\1|是否|咋|啥|哪")
+_FILLER = re.compile(
+    r"我的|我们|我家|我|的|全部|所有|都|了|吧|啊|哈|呀|哦|噢|嗯|订单|接龙|单子|单|东西|先|麻烦|帮我|请|一下|团长|"
+    r"谢谢|抱歉|不好意思|sorry|对不起|统统|一起|还是|算了|就|这次|今天|那个|这个|的话|呢"
+)
+_LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    kind: str  # entry | plus | set | add | sub | cancel_item | cancel_all
+    item: str | None
+    qty: int
+    words: str
+
+
+@dataclass(slots=True)
+class EntryParse:
+    label: str = ""
+    actions: list[Action] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    has_room: bool = False
+    all_questions: bool = False
+
+
+@dataclass(slots=True)
+class _Group:
+    items: list[Token]
+    mode: str = ENTRY
+    qty: Token | None = None
+    each: bool = False
+
+
+def is_question(clause: str) -> bool:
+    c = clause.strip()
+    return c.endswith(("?", "？")) or bool(_QUESTION_WORDS.search(c))
+
+
+def split_clauses(text: str) -> list[tuple[int, str]]:
+    """(offset, clause) pairs; a clause keeps its terminator."""
+    out = []
+    for m in _CLAUSE.finditer(text):
+        if m.group(0):
+            out.append((m.start(), m.group(0)))
+    return out
+
+
+class EntryReader:
+    """Reads entries against one catalog."""
+
+    def __init__(self, matcher: ItemMatcher) -> None:
+        self.m = matcher
+        self.scanner = Scanner(matcher)
+
+    def read(self, text: str, *, in_list: bool) -> EntryParse:
+        out = EntryParse()
+        clauses = split_clauses(text)
+        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)]
+        asked = [c for _, c in clauses if c.strip(" \n,，。；;！!？?") and is_question(c)]
+        if not kept:
+            out.all_questions = bool(asked)
+            return out
+        groups: list[_Group] = []
+        leftovers: list[Token] = []
+        item_less_ops: list[tuple[str, Token | None, str]] = []
+        first_pos: int | None = None
+        for off, clause in kept:
+            toks = self.scanner.scan(clause)
+            for t in toks:
+                if t.kind == MASK and t.sign == "room":
+                    out.has_room = True
+                if first_pos is None and (t.kind == ITEM or (t.kind == QTY and not t.weight)):
+                    first_pos = off + t.start
+            g, lo, ops = self._pair(toks, clause)
+            groups.extend(g)
+            leftovers.extend(lo)
+            item_less_ops.extend(ops)
+        label_src = text[:first_pos] if first_pos is not None else "\n".join(c for _, c in kept)
+        out.label = " ".join(label_src.replace("\n", " ").split()).strip(_LABEL_STRIP)
+        if groups:
+            for g in groups:
+                self._group_actions(g, out)
+            return out
+        only = self.m.only_code
+        for kind, qty, words in item_less_ops:
+            if kind == CANCEL_ALL:
+                out.actions.append(Action(CANCEL_ALL, None, 0, words))
+            elif only is None:
+                out.problems.append(Problem(NO_ITEM, words))
+            else:
+                self._op_on(only, kind, qty, words, out)
+        if item_less_ops:
+            return out
+        qtys = [t for t in leftovers if not t.weight or t.unit in self.m.units]
+        qtys = [t for t in qtys if t.unit or t.sign or t.raw_bad or (t.value is not None and t.value < 100)]
+        if qtys:
+            t = qtys[0]
+            if only is None:
+                out.problems.append(Problem(NO_ITEM, t.text.strip()))
+            elif t.value is None:
+                out.problems.append(Problem(BAD_QTY, t.text.strip(), only))
+            else:
+                out.actions.append(Action(ENTRY, only, t.value, t.text.strip()))
+            return out
+        if out.label and (in_list or out.has_room):
+            if only is None:
+                out.problems.append(Problem(NO_ITEM, out.label))
+            else:
+                out.actions.append(Action(ENTRY, only, 1, out.label))
+        return out
+
+    # -- pairing ---------------------------------------------------------------------------
+
+    def _pair(self, toks: list[Token], clause: str) -> tuple[list[_Group], list[Token], list[tuple[str, Token | None, str]]]:
+        groups: list[_Group] = []
+        leftovers: list[Token] = []
+        cur: _Group | None = None
+        last = ""
+        pending_op: str | None = None
+        prefix: Token | None = None
+        sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip())]
+        for idx, t in enumerate(sig):
+            nxt = sig[idx + 1] if idx + 1 < len(sig) else None
+            if t.kind == ITEM:
+                if cur is not None and last == JOIN:
+                    cur.items.append(t)
+                else:
+                    cur = _Group([t], mode=pending_op or ENTRY)
+                    if prefix is not None and pending_op != CANCEL_ITEM:
+                        cur.qty = prefix
+                    elif prefix is not None:
+                        leftovers.append(prefix)
+                    prefix = None
+                    pending_op = None
+                    groups.append(cur)
+                last = ITEM
+            elif t.kind == JOIN:
+                last = JOIN if cur is not None and last == ITEM else TEXT
+            elif t.kind == OP:
+                kind = {"cancel": CANCEL_ITEM, "set": SET, "add": ADD, "sub": SUB}.get(t.sign)
+                if t.sign in ("each", "all"):
+                    if cur is not None:
+                        cur.each = True
+                        last = ITEM if last in (ITEM, JOIN) else last
+                    continue
+                if kind is None:  # want: 要/来/买
+                    last = "want" if last != ITEM else ITEM
+                    continue
+                if cur is not None and last == ITEM and cur.mode == ENTRY and (cur.qty is None or kind == CANCEL_ITEM):
+                    cur.mode = kind
+                    if kind == CANCEL_ITEM:
+                        cur.qty = None
+                    last = OP
+                else:
+                    pending_op = kind
+                    last = "pending"
+            elif t.kind == QTY:
+                if t.weight and not (cur is not None and self.m.item_unit.get(_code(cur.items[-1])) == t.unit):
+                    continue  # a spec (5斤), not a quantity
+                after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
+                    last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))
+                )
+                if after and cur is not None:
+                    cur.qty = t
+                    last = QTY
+                elif nxt is not None and nxt.kind == ITEM and (t.unit or not t.bare_cn or last in ("want", "pending")):
+                    prefix = t
+                    last = "prefix"
+                elif pending_op is not None and last == "pending":
+                    last = QTY
+                    prefix = t
+                else:
+                    leftovers.append(t)
+                    last = QTY
+            else:
+                last = TEXT if t.kind == TEXT else MASK
+        ops: list[tuple[str, Token | None, str]] = []
+        if pending_op is not None and not groups:
+            if pending_op == CANCEL_ITEM:
+                rest = _FILLER.sub("", "".join(t.text for t in toks if t.kind in (TEXT, OP) and t.sign != "cancel"))
+                rest = re.sub(r"[^\u4e00-\u9fffA-Za-z0-9]", "", rest)
+                if not rest and prefix is None and not leftovers:
+                    ops.append((CANCEL_ALL, None, clause.strip()))
+            else:
+                ops.append((pending_op, prefix, clause.strip()))
+                prefix = None
+        if prefix is not None:
+            leftovers.append(prefix)
+        return groups, leftovers, ops
+
+    def _group_actions(self, g: _Group, out: EntryParse) -> None:
+        codes: list[str] = []
+        for it in g.items:
+            if not it.codes:
+                if g.mode != CANCEL_ITEM:
+                    out.problems.append(Problem(UNKNOWN_ITEM, it.text.strip()))
+            elif len(it.codes) > 1:
+                if len(it.text.strip()) > 1 or g.qty is not None:
+                    out.problems.append(Problem(AMBIGUOUS_ITEM, it.text.strip(), candidates=tuple(sorted(it.codes))))
+            else:
+                codes.append(next(iter(it.codes)))
+        if g.mode == CANCEL_ITEM:
+            for c in codes:
+                out.actions.append(Action(CANCEL_ITEM, c, 0, _words(g)))
+            return
+        for c in codes:
+            self._op_on(c, g.mode, g.qty, _words(g), out)
+
+    def _op_on(self, code: str, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
+        if mode == CANCEL_ITEM:
+            out.actions.append(Action(CANCEL_ITEM, code, 0, words))
+            return
+        if qty is None:
+            if mode == SET:
+                return  # 葡萄改一下: no number, nothing to set
+            out.actions.append(Action(mode, code, 1, words))
+            return
+        value = qty.value
+        if mode == SET and value is None and qty.raw_bad and qty.text.strip().lstrip("x×*+").strip() in ("0", "零"):
+            out.actions.append(Action(SET, code, 0, words))
+            return
+        if value is None:
+            out.problems.append(Problem(BAD_QTY, words, code))
+            return
+        if mode == ENTRY and qty.sign == "+":
+            mode = PLUS
+        elif mode == ENTRY and qty.sign == "-":
+            mode = SUB
+        out.actions.append(Action(mode, code, value, words))
+
+
+def _code(tok: Token) -> str:
+    return next(iter(tok.codes)) if len(tok.codes) == 1 else ""
+
+
+def _words(g: _Group) -> str:
+    s = "".join(t.text for t in g.items)
+    if g.qty is not None:
+        s += g.qty.text
+    return " ".join(s.split())

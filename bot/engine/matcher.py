@@ -1,0 +1,165 @@
+"""Which catalog item a word names: codes, names, aliases and unique parts of names (§3.4)."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+
+from bot.catalog import Catalog
+from bot.engine.normalize import normalize
+
+# A spec inside a name (2斤装, 30枚, 250ml*12盒, 5kg): not part of what residents call the item.
+_SPEC = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:[a-zA-Z]+|[\u4e00-\u9fff])?(?:\s*[*x×/]\s*\d+(?:\.\d+)?\s*(?:[a-zA-Z]+|[\u4e00-\u9fff])?)*\s*装?"
+)
+_WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to items found in text: which item codes it fits (empty: none; 2+: ambiguous)."""
+
+    start: int
+    end: int
+    codes: frozenset[str]
+    word: str
+
+
+def core_words(name: str) -> list[str]:
+    """The words of a name once specs are taken out: 阳光玫瑰葡萄 2斤装 -> [阳光玫瑰葡萄]."""
+    return _WORD.findall(_SPEC.sub(" ", normalize(name)))
+
+
+class ItemMatcher:
+    """Finds item references in normalised text for one catalog."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self.catalog = catalog
+        self.codes = {it.code for it in catalog.items}
+        self.only_code = catalog.items[0].code if len(catalog.items) == 1 else None
+        full: dict[str, set[str]] = {}
+        parts: dict[str, set[str]] = {}
+        singles: dict[str, set[str]] = {}
+        self.units: set[str] = set()
+        self.item_unit: dict[str, str] = {}
+        for it in catalog.items:
+            name = normalize(it.name)
+            forms = {"".join(name.split())}
+            words = core_words(it.name)
+            for alias in it.aliases:
+                a = "".join(normalize(alias).split())
+                if a:
+                    forms.add(a)
+                    words.extend(_WORD.findall(a))
+            for w in words:
+                forms.add(w)
+            for f in forms:
+                full.setdefault(f, set()).add(it.code)
+            for w in words:
+                for i in range(len(w)):
+                    for j in range(i + 2, len(w) + 1):
+                        parts.setdefault(w[i:j], set()).add(it.code)
+                    if _CJK.match(w[i]):
+                        singles.setdefault(w[i], set()).add(it.code)
+            if it.unit:
+                u = normalize(it.unit).strip()
+                self.units.add(u)
+                self.item_unit[it.code] = u
+        # Full forms (names with specs, aliases, core words) are found first, longest first,
+        # spaces allowed between their characters ("阳光玫瑰葡萄 2斤装").
+        ordered = sorted(full, key=len, reverse=True)
+        self.full = {f: frozenset(c) for f, c in full.items()}
+        self._full_re = re.compile(
+            "|".join(r"\s*".join(re.escape(ch) for ch in f) for f in ordered), re.IGNORECASE
+        ) if ordered else None
+        self._full_lookup = {f.lower(): f for f in ordered}
+        self.parts = {p: frozenset(c) for p, c in parts.items()}
+        self.max_part = max((len(p) for p in parts), default=0)
+        self.singles = {s: frozenset(c) for s, c in singles.items()}
+        self._words_for_jieba = sorted({w for f in forms_all(catalog) for w in [f] if len(w) >= 2})
+
+    # -- searching -------------------------------------------------------------------------
+
+    def find_full(self, text: str) -> list[Ref]:
+        if self._full_re is None:
+            return []
+        out = []
+        for m in self._full_re.finditer(text):
+            key = "".join(m.group(0).split()).lower()
+            form = self._full_lookup.get(key)
+            if form is None:
+                continue
+            out.append(Ref(m.start(), m.end(), self.full[form], m.group(0)))
+        return out
+
+    def find_parts(self, text: str, start: int, end: int) -> list[Ref]:
+        """Unique-or-ambiguous parts of 2+ characters in text[start:end], longest leftmost first."""
+        out: list[Ref] = []
+        i = start
+        while i < end - 1:
+            hit = None
+            for j in range(min(end, i + self.max_part), i + 1, -1):
+                codes = self.parts.get(text[i:j])
+                if codes is not None:
+                    hit = Ref(i, j, codes, text[i:j])
+                    break
+            if hit:
+                out.append(hit)
+                i = hit.end
+            else:
+                i += 1
+        return out
+
+    def find_singles(self, text: str, spans: list[tuple[int, int]]) -> list[Ref]:
+        """Single characters of item names that stand alone as a word (jieba decides)."""
+        candidates = [(s, e) for s, e in spans if any(text[k] in self.singles for k in range(s, e))]
+        if not candidates:
+            return []
+        out = []
+        tok = _tokenizer(tuple(self._words_for_jieba))
+        for s, e in candidates:
+            pos = s
+            for word in tok.lcut(text[s:e], HMM=False):
+                if len(word) == 1 and word in self.singles:
+                    out.append(Ref(pos, pos + 1, self.singles[word], word))
+                pos += len(word)
+        return out
+
+
+def forms_all(catalog: Catalog) -> list[str]:
+    out = []
+    for it in catalog.items:
+        out.extend(core_words(it.name))
+        out.extend("".join(normalize(a).split()) for a in it.aliases)
+    return out
+
+
+_JIEBA_LOCK = threading.Lock()
+_JIEBA = None
+_JIEBA_WORDS: set[str] = set()
+
+
+def _tokenizer(words: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """One shared jieba tokenizer, with every catalog's names and aliases added to it."""
+    global _JIEBA
+    with _JIEBA_LOCK:
+        if _JIEBA is None:
+            import logging
+
+            import jieba
+
+            jieba.setLogLevel(logging.WARNING)
+            _JIEBA = jieba.Tokenizer()
+        for w in words:
+            if w not in _JIEBA_WORDS:
+                _JIEBA.add_word(w, freq=100000)
+                _JIEBA_WORDS.add(w)
+        return _JIEBA
+
+
+@lru_cache(maxsize=256)
+def matcher_for(catalog: Catalog) -> ItemMatcher:
+    return ItemMatcher(catalog)

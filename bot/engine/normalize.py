@@ -1,0 +1,47 @@
+"""Normalise chat text at the edge: NFKC, keycaps, circled numbers, dashes, invisible characters."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# Circled numbers are kept as ①..⑳ (NFKC would turn them into plain digits, losing that
+# "③" names item 3 in a short reply). Other circled/negative-circled styles map onto them.
+_CIRCLED: dict[str, str] = {}
+for _i in range(20):
+    _CIRCLED[chr(0x2460 + _i)] = chr(0x2460 + _i)  # ①..⑳
+for _i in range(10):
+    _CIRCLED[chr(0x2776 + _i)] = chr(0x2460 + _i)  # ❶..❿
+    _CIRCLED[chr(0x2780 + _i)] = chr(0x2460 + _i)  # ➀..➉
+    _CIRCLED[chr(0x278A + _i)] = chr(0x2460 + _i)  # ➊..➓
+for _i in range(10, 20):
+    _CIRCLED[chr(0x24EB + _i - 10)] = chr(0x2460 + _i)  # ⓫..⓴
+
+_KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
+_INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\ufe00-\ufe0f\u00ad]")
+_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\u30fc\uff70"})
+_SPLIT_CIRCLED = re.compile("([" + "".join(_CIRCLED) + "])")
+
+
+def normalize(text: str) -> str:
+    """Return ``text`` in the form the parser reads; never raises."""
+    text = _KEYCAP.sub(r"\1", text)
+    text = _INVISIBLE.sub("", text)
+    if any(c in _CIRCLED for c in text):
+        parts = _SPLIT_CIRCLED.split(text)
+        text = "".join(_CIRCLED[p] if p in _CIRCLED else unicodedata.normalize("NFKC", p) for p in parts)
+    else:
+        text = unicodedata.normalize("NFKC", text)
+    text = text.translate(_DASHES)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    return text
+
+
+def circled_value(ch: str) -> int | None:
+    """1..20 for ①..⑳ (after :func:`normalize`), else None."""
+    o = ord(ch)
+    return o - 0x2460 + 1 if 0x2460 <= o <= 0x2473 else None
+
+
+def collapse_spaces(text: str) -> str:
+    return " ".join(text.split())

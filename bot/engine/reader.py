@@ -1,0 +1,66 @@
+"""The pure entry point of the engine: text + catalog + the chat's earlier lines in, entries out."""
+
+from __future__ import annotations
+
+from collections.abc import Container
+from dataclasses import dataclass, field
+
+from bot.catalog import Catalog
+from bot.engine.entry import EntryParse, EntryReader
+from bot.engine.listing import Unit, is_list, split_units
+from bot.engine.matcher import matcher_for
+from bot.engine.normalize import normalize
+
+
+@dataclass(slots=True)
+class UnitRead:
+    unit: Unit
+    seen: bool  # the same text was posted earlier in the chat: a lookup, not a parse
+    entry: EntryParse | None = None  # read only when not seen (and a catalog is known)
+
+
+@dataclass(slots=True)
+class Reading:
+    text: str  # normalised
+    is_list: bool
+    units: list[UnitRead] = field(default_factory=list)
+    entry: EntryParse | None = None  # a short reply
+
+
+_READERS: dict[int, tuple[Catalog, EntryReader]] = {}
+
+
+def reader_for(catalog: Catalog) -> EntryReader:
+    hit = _READERS.get(id(catalog))
+    if hit is not None and hit[0] is catalog:
+        return hit[1]
+    r = EntryReader(matcher_for(catalog))
+    if len(_READERS) > 512:
+        _READERS.clear()
+    _READERS[id(catalog)] = (catalog, r)
+    return r
+
+
+def read_message(text: str, catalog: Catalog | None, seen: Container[str]) -> Reading:
+    """Read a message. ``seen`` holds the unit texts already posted in the chat.
+
+    Lines of a copy that were seen before are not parsed again; new ones are read as entries.
+    Without a catalog, units are split (so a leader's list can be indexed) but not read.
+    """
+    norm = normalize(text)
+    if is_list(norm):
+        out = Reading(norm, True)
+        local: set[str] = set()
+        reader = reader_for(catalog) if catalog is not None else None
+        for unit in split_units(norm):
+            dup = unit.key in seen or unit.key in local
+            local.add(unit.key)
+            ur = UnitRead(unit, dup)
+            if not dup and reader is not None and unit.body.strip():
+                ur.entry = reader.read(unit.body, in_list=True)
+            out.units.append(ur)
+        return out
+    out = Reading(norm, False)
+    if catalog is not None and norm.strip():
+        out.entry = reader_for(catalog).read(norm, in_list=False)
+    return out

@@ -1,0 +1,189 @@
+"""Scan one clause into typed tokens: item references, quantities, operation words, and masks.
+
+Masks are numbers that are not quantities (§3.5): rooms and buildings, phones, times, dates,
+prices and specs. Everything unclaimed is plain text (names, labels, chatter).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from bot.engine.matcher import ItemMatcher
+from bot.engine.normalize import circled_value
+from bot.engine.numerals import CN_CHARS, cn_to_int
+
+ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
+
+MEASURE_WORDS = (
+    "份 盒 箱 个 只 袋 包 瓶 提 件 串 把 条 块 枚 颗 粒 杯 罐 桶 扎 束 板 排 打 组 套 支 根 听 盘 株 棵 "
+    "对 双 片 碗 头 尾 卷 筐 兜 单 斤 公斤 千克 kg 两 克 g 升 l ml 毫升 张 本 台 副 顶 盆 口 碟 屉 笼 罐装 盒装 箱装 袋装"
+).split()
+WEIGHTS = {"斤", "公斤", "千克", "kg", "两", "克", "g", "升", "l", "ml", "毫升"}
+
+_UNIT_ALT = "|".join(sorted((re.escape(u) for u in MEASURE_WORDS), key=len, reverse=True))
+
+_MASKS: list[tuple[str, re.Pattern[str]]] = [
+    # spec with a multiplication: 250ml*12盒, 500g×2袋
+    ("spec", re.compile(r"\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)\s*[*x×]\s*\d+\s*[\u4e00-\u9fff]?", re.I)),
+    # prices
+    ("price", re.compile(r"[¥$]\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
+    # phones and long digit runs
+    ("phone", re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|\d{7,})(?!\d)")),
+    # dates and times
+    ("date", re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?")),
+    ("time", re.compile(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
+    ("date", re.compile(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单)")),
+    ("time", re.compile(r"\d+\s*(?:分钟|小时|天|周|个月|年|岁|楼层|层楼)")),
+    # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
+    ("room", re.compile(
+        r"(?:[A-Za-z]\s*座?\s*)?(?:\d+|[一二三四五六七八九十]+)\s*(?:栋|幢|座|号楼|号院|楼|单元|区|期|苑|弄|巷|号门|门|层)"
+        r"(?:\s*\d+\s*(?:栋|幢|号楼|楼|单元|层|室|户|房|号)|\d+|\s+\d{3,4}(?!\d))*"
+    )),
+    ("room", re.compile(r"\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
+    ("room", re.compile(r"(?<![\dA-Za-z])[A-Za-z]\s*-?\s*\d{2,}(?!\d)")),
+    ("room", re.compile(r"\d{2,}\s*(?:室|房|户)")),
+]
+_CODE = re.compile(
+    r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
+    r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提)"
+    r"|(?<![\u4e00-\u9fff])([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店)"
+    r"|([\u2460-\u2473])"
+)
+_QTY_ARABIC = re.compile(
+    r"(?P<sign>[x×*+\-])?\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT_ALT + r")?", re.I
+)
+_QTY_HALF = re.compile(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
+_QTY_CN = re.compile(r"(?P<sign>[x×*+])?\s*(?P<num>[" + CN_CHARS + r"]+)\s*(?P<unit>" + _UNIT_ALT + r")?")
+
+OPS = [
+    ("改成", "set"), ("改为", "set"), ("换成", "set"), ("换为", "set"), ("变成", "set"), ("调成", "set"),
+    ("调整为", "set"), ("修改为", "set"), ("更改为", "set"), ("改", "set"), ("换", "set"),
+    ("再加", "add"), ("再来", "add"), ("再要", "add"), ("追加", "add"), ("多加", "add"), ("多要", "add"),
+    ("加", "add"),
+    ("减少", "sub"), ("减去", "sub"), ("减掉", "sub"), ("少要", "sub"), ("减", "sub"), ("少", "sub"),
+    ("不要了", "cancel"), ("不要", "cancel"), ("取消", "cancel"), ("退掉", "cancel"), ("退了", "cancel"),
+    ("删掉", "cancel"), ("删除", "cancel"), ("去掉", "cancel"), ("撤销", "cancel"), ("作废", "cancel"),
+    ("各", "each"), ("每样", "each"), ("每种", "each"), ("都", "all"),
+    ("我要", "want"), ("要", "want"), ("来", "want"), ("买", "want"), ("订", "want"), ("拿", "want"),
+]
+_OP_RE = re.compile("|".join(re.escape(w) for w, _ in sorted(OPS, key=lambda p: len(p[0]), reverse=True)))
+_OP_KIND = dict(OPS)
+_JOIN_RE = re.compile(r"、|和|跟|及|与|还有|&|/")
+
+
+@dataclass(slots=True)
+class Token:
+    kind: str
+    start: int
+    end: int
+    text: str
+    codes: frozenset[str] = frozenset()  # ITEM
+    value: int | None = None  # QTY: None when not a positive whole number
+    unit: str = ""  # QTY
+    sign: str = ""  # QTY: x, +, - ; OP: the op kind
+    bare_cn: bool = False  # QTY: a Chinese numeral without a unit (only valid right after an item/op)
+    weight: bool = False  # QTY: a weight/volume (斤, kg): a spec unless it is the item's unit
+    raw_bad: bool = False  # QTY: not a positive whole number (半, 1.5, 0)
+
+
+class Scanner:
+    """Scans clauses of one catalog's messages."""
+
+    def __init__(self, matcher: ItemMatcher) -> None:
+        self.m = matcher
+
+    def scan(self, text: str) -> list[Token]:
+        claimed = [False] * len(text)
+        toks: list[Token] = []
+
+        def free(s: int, e: int) -> bool:
+            return not any(claimed[s:e])
+
+        def claim(tok: Token) -> None:
+            for k in range(tok.start, tok.end):
+                claimed[k] = True
+            toks.append(tok)
+
+        for ref in self.m.find_full(text):
+            if free(ref.start, ref.end):
+                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+        for mt in _CODE.finditer(text):
+            if not free(mt.start(), mt.end()):
+                continue
+            g1, g2, g3, g4 = mt.groups()
+            if g4:
+                n: int | None = circled_value(g4)
+            elif g3:
+                n = cn_to_int(g3)
+            else:
+                n = int(g1 or g2)
+            code = str(n)
+            codes = frozenset({code}) if code in self.m.codes else frozenset()
+            claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=codes))
+        for mask_kind, rx in _MASKS:
+            for mt in rx.finditer(text):
+                if mt.end() > mt.start() and free(mt.start(), mt.end()):
+                    claim(Token(MASK, mt.start(), mt.end(), mt.group(0), sign=mask_kind))
+        for s, e in _free_spans(claimed):
+            for ref in self.m.find_parts(text, s, e):
+                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+        for mt in _OP_RE.finditer(text):
+            if free(mt.start(), mt.end()):
+                claim(Token(OP, mt.start(), mt.end(), mt.group(0), sign=_OP_KIND[mt.group(0)]))
+        for rx in (_QTY_ARABIC, _QTY_HALF):
+            for mt in rx.finditer(text):
+                if mt.end() > mt.start() and free(mt.start(), mt.end()):
+                    claim(self._qty(mt, cn=False))
+        for mt in _QTY_CN.finditer(text):
+            if mt.end() > mt.start() and free(mt.start(), mt.end()):
+                claim(self._qty(mt, cn=True))
+        for ref in self.m.find_singles(text, _free_spans(claimed)):
+            if free(ref.start, ref.end):
+                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+        for mt in _JOIN_RE.finditer(text):
+            if free(mt.start(), mt.end()):
+                claim(Token(JOIN, mt.start(), mt.end(), mt.group(0)))
+        for s, e in _free_spans(claimed):
+            chunk = text[s:e]
+            if chunk.strip():
+                toks.append(Token(TEXT, s, e, chunk))
+        toks.sort(key=lambda t: t.start)
+        return toks
+
+    def _qty(self, mt: re.Match[str], cn: bool) -> Token:
+        d = mt.groupdict()
+        unit = (d.get("unit") or "").lower()
+        sign = (d.get("sign") or "").lower().replace("×", "x").replace("*", "x")
+        raw = d.get("num")
+        bad = False
+        value: int | None
+        if raw is None:  # 半
+            value, bad = None, True
+        elif cn:
+            value = cn_to_int(raw)
+        elif "." in raw:
+            f = float(raw)
+            value = int(f) if f.is_integer() and f > 0 else None
+            bad = value is None
+        else:
+            value = int(raw)
+        if value is not None and value <= 0:
+            value, bad = None, True
+        weight = unit in WEIGHTS
+        return Token(QTY, mt.start(), mt.end(), mt.group(0), value=value, unit=unit, sign=sign,
+                     bare_cn=cn and not unit and not sign, weight=weight, raw_bad=bad)
+
+
+def _free_spans(claimed: list[bool]) -> list[tuple[int, int]]:
+    spans = []
+    start = None
+    for i, c in enumerate(claimed):
+        if not c and start is None:
+            start = i
+        elif c and start is not None:
+            spans.append((start, i))
+            start = None
+    if start is not None:
+        spans.append((start, len(claimed)))
+    return spans

@@ -1,0 +1,188 @@
+"""`tuan replay`: feed a JSONL transcript through the live pipeline and report the tally (spec §2)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.catalog import Catalog, CatalogError, load_catalog
+from bot.model import InboundMessage
+from bot.services.orders import OrderService
+from bot.services.outcome import Outcome
+
+PLATFORM = "replay"
+REQUIRED = ("id", "ts", "chat", "sender_id", "sender")
+BATCH = 500
+
+
+class TranscriptError(ValueError):
+    """A transcript line that cannot be used; the message names the line and the field."""
+
+
+def _field(obj: dict[str, Any], name: str, where: str) -> str:
+    v = obj.get(name)
+    if v is None:
+        raise TranscriptError(f"{where}: missing field `{name}`")
+    if isinstance(v, (dict, list, bool)):
+        raise TranscriptError(f"{where}: field `{name}` must be a string")
+    return str(v)
+
+
+def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
+    where = f"{path}:{lineno}"
+    if not raw.strip():
+        return None
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as e:
+        raise TranscriptError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+    if not isinstance(obj, dict):
+        raise TranscriptError(f"{where}: a line must be a JSON object")
+    vals = {k: _field(obj, k, where) for k in REQUIRED}
+    recall = obj.get("recall_of")
+    text = obj.get("text")
+    if text is None and recall is None:
+        raise TranscriptError(f"{where}: missing field `text`")
+    if text is not None and not isinstance(text, str):
+        raise TranscriptError(f"{where}: field `text` must be a string")
+    try:
+        ts = datetime.fromisoformat(vals["ts"].replace("Z", "+00:00"))
+    except ValueError:
+        raise TranscriptError(f"{where}: field `ts` is not an ISO 8601 time: {vals['ts']!r}") from None
+    if ts.tzinfo is None:
+        raise TranscriptError(f"{where}: field `ts` needs a UTC offset: {vals['ts']!r}")
+    return InboundMessage(
+        platform=PLATFORM, chat_id=vals["chat"], message_id=vals["id"], sender_id=vals["sender_id"],
+        sender_name=vals["sender"], text=text or "", ts=ts, is_admin=obj.get("role") == "leader",
+        edit_of=None if obj.get("edit_of") is None else str(obj["edit_of"]),
+        recall_of=None if recall is None else str(recall),
+    )
+
+
+def read_transcript(path: str) -> Iterator[InboundMessage]:
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError as e:
+        raise TranscriptError(f"{path}: cannot open ({e.strerror})") from None
+    with fh:
+        try:
+            for n, raw in enumerate(fh, 1):
+                m = parse_line(raw, n, path)
+                if m is not None:
+                    yield m
+        except UnicodeDecodeError:
+            raise TranscriptError(f"{path}: not UTF-8 text") from None
+
+
+@dataclass
+class ReplayResult:
+    orders: list[dict[str, Any]]
+    totals: dict[str, int]
+    unclear: list[dict[str, str]]
+    refused: list[dict[str, str]]
+    names: dict[str, str]  # item code -> name
+
+    def as_json(self) -> dict[str, Any]:
+        return {"orders": self.orders, "totals": self.totals, "unclear": self.unclear, "refused": self.refused}
+
+
+def replay(messages: Iterator[InboundMessage], catalog: Catalog | None, db_url: str) -> ReplayResult:
+    from storage.sql import open_repository
+
+    repo = open_repository(db_url)
+    try:
+        svc = OrderService(repo, catalog=catalog)
+        outcomes: list[Outcome] = []
+        batch: list[InboundMessage] = []
+        for m in messages:
+            batch.append(m)
+            if len(batch) >= BATCH:
+                outcomes.extend(svc.handle_many(batch))
+                batch = []
+        if batch:
+            outcomes.extend(svc.handle_many(batch))
+        return collect(svc, outcomes)
+    finally:
+        repo.close()
+
+
+def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
+    orders: list[dict[str, Any]] = []
+    totals: dict[str, int] = {}
+    names: dict[str, str] = {}
+    deal_ids = list(dict.fromkeys(o.deal_id for o in outcomes if o.deal_id is not None))
+    if svc.shared_deal and svc.shared_deal not in deal_ids:
+        deal_ids.append(svc.shared_deal)
+    for did in deal_ids:
+        tally = svc.tally(did)
+        cat = svc.catalog_of(did)
+        for it in cat.items:
+            names.setdefault(it.code, it.name)
+            totals[it.code] = totals.get(it.code, 0) + tally.totals.get(it.code, 0)
+        last_msg = _last_messages(svc, did)
+        for r in tally.rows:
+            orders.append({
+                "chat": r.chat_key.partition(":")[2], "sender_id": r.sender_id, "sender": r.sender_name,
+                "label": r.label, "item": r.item_code, "qty": r.qty,
+                "message_id": last_msg.get((r.chat_key, r.sender_id, r.item_code, r.label), ""),
+            })
+    unclear: list[dict[str, str]] = []
+    refused: list[dict[str, str]] = []
+    for o in outcomes:
+        if o.unclear:
+            unclear.append({"message_id": o.message_id, "reason": "; ".join(p.replay_reason() for p in o.unclear)})
+        if o.refused:
+            refused.append({"message_id": o.message_id, "reason": "; ".join(p.replay_reason() for p in o.refused)})
+    return ReplayResult(orders, {k: v for k, v in totals.items()}, unclear, refused, names)
+
+
+def _last_messages(svc: OrderService, deal_id: str) -> dict[tuple[str, str, str, str], str]:
+    ds = svc.st.deals.get(deal_id)
+    out: dict[tuple[str, str, str, str], str] = {}
+    if ds is None:
+        return out
+    for e in sorted(ds.entries.values(), key=lambda e: e.id):
+        if not e.removed and e.superseded_seq is None and e.qty > 0:
+            out[(e.chat_key, e.sender_id, e.item_code, e.label)] = e.message_id
+    return out
+
+
+def print_table(res: ReplayResult, out: TextIO) -> None:
+    from bot.render import pad as width_pad
+
+    out.write("Totals per item\n")
+    for code, qty in res.totals.items():
+        out.write(f"  {width_pad(code, 4)} {width_pad(res.names.get(code, ''), 26)} {qty:>6}\n")
+    out.write("\nPer resident\n")
+    for r in sorted(res.orders, key=lambda r: (r["chat"], r["sender"], r["item"])):
+        out.write(f"  {width_pad(r['chat'], 10)} {width_pad(r['sender'], 14)} {width_pad(r['label'], 22)} "
+                  f"{width_pad(r['item'], 4)} {width_pad(res.names.get(r['item'], ''), 22)} {r['qty']:>4}\n")
+    for title, rows in (("Unclear (the bot would ask)", res.unclear), ("Refused", res.refused)):
+        if rows:
+            out.write(f"\n{title}\n")
+            for row in rows:
+                out.write(f"  {width_pad(row['message_id'], 10)} {row['reason']}\n")
+
+
+def run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None) -> int:
+    try:
+        catalog = load_catalog(catalog_path) if catalog_path else None
+        messages = list(read_transcript(transcript))
+    except (TranscriptError, CatalogError) as e:
+        print(f"tuan replay: {e}", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="tuan-replay-") as tmp:
+        url = db or f"sqlite:///{Path(tmp) / 'replay.db'}"
+        res = replay(iter(messages), catalog, url)
+    if as_json:
+        json.dump(res.as_json(), sys.stdout, ensure_ascii=False, indent=1)
+        sys.stdout.write("\n")
+    else:
+        print_table(res, sys.stdout)
+    return 0
