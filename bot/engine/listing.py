@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 _MARK = re.compile(
@@ -30,32 +31,42 @@ def is_list(text: str) -> bool:
     return any(_MARK.match(ln) for ln in lines)
 
 
+def iter_raw_units(text: str) -> Iterator[list[str]]:
+    """Each numbered unit as its lines (spaces collapsed); header and 例 lines dropped.
+
+    Cheap on purpose: a copy of a long list is mostly lines the chat has seen, and those
+    must cost a lookup, not a parse.
+    """
+    cur: list[str] | None = None
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if "  " in line:
+            line = " ".join(line.split())
+        if not line or line[0] == "例" or line.startswith("格式"):
+            continue
+        if _MARK.match(line):
+            if cur is not None:
+                yield cur
+            cur = [line]
+        elif cur is not None:
+            cur.append(line)
+        # else: a header line, never an entry
+    if cur is not None:
+        yield cur
+
+
+def unit_key(lines: list[str]) -> str:
+    return lines[0] if len(lines) == 1 else "\n".join(lines)
+
+
+def make_unit(lines: list[str]) -> Unit:
+    m = _MARK.match(lines[0])
+    assert m is not None
+    number = m.group("a") or m.group("b") or str(ord(m.group("c")) - 0x2460 + 1)
+    body = "\n".join([lines[0][m.end():], *lines[1:]])
+    return Unit(number, unit_key(lines), body)
+
+
 def split_units(text: str) -> list[Unit]:
     """The numbered units of a list, in order; header and 例 lines dropped."""
-    units: list[Unit] = []
-    cur_num: str | None = None
-    cur_key: list[str] = []
-    cur_body: list[str] = []
-
-    def flush() -> None:
-        if cur_num is not None:
-            units.append(Unit(cur_num, "\n".join(cur_key), "\n".join(cur_body)))
-
-    for raw in text.split("\n"):
-        line = " ".join(raw.split())
-        if not line:
-            continue
-        if line.startswith(("例", "例:", "例如", "格式")):
-            continue
-        m = _MARK.match(line)
-        if m:
-            flush()
-            cur_num = m.group("a") or m.group("b") or str(ord(m.group("c")) - 0x2460 + 1)
-            cur_key = [line]
-            cur_body = [line[m.end():]]
-        elif cur_num is not None:
-            cur_key.append(line)
-            cur_body.append(line)
-        # else: header line, never an entry
-    flush()
-    return units
+    return [make_unit(u) for u in iter_raw_units(text)]

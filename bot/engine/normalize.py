@@ -19,7 +19,7 @@ for _i in range(10, 20):
 
 _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\ufe00-\ufe0f\u00ad]")
-_DASHES = str.maketrans({c: "-" for c in "\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2500\u30fc\uff70"})
+_DASHES = re.compile("[\u2010-\u2015\u2212\u2500\u30fc\uff70]")
 _SPLIT_CIRCLED = re.compile("([" + "".join(_CIRCLED) + "])")
 
 
@@ -27,13 +27,16 @@ def normalize(text: str) -> str:
     """Return ``text`` in the form the parser reads; never raises."""
     text = _KEYCAP.sub(r"\1", text)
     text = _INVISIBLE.sub("", text)
-    if any(c in _CIRCLED for c in text):
+    if _SPLIT_CIRCLED.search(text):
         parts = _SPLIT_CIRCLED.split(text)
         text = "".join(_CIRCLED[p] if p in _CIRCLED else unicodedata.normalize("NFKC", p) for p in parts)
-    else:
+    elif not unicodedata.is_normalized("NFKC", text):
         text = unicodedata.normalize("NFKC", text)
-    text = text.translate(_DASHES)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\t", " ")
+    text = _DASHES.sub("-", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\t" in text:
+        text = text.replace("\t", " ")
     return text
 
 

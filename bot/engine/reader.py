@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.catalog import Catalog
 from bot.engine.entry import EntryParse, EntryReader
-from bot.engine.listing import Unit, is_list, split_units
+from bot.engine.listing import Unit, is_list, iter_raw_units, make_unit, unit_key
 from bot.engine.matcher import matcher_for
 from bot.engine.normalize import normalize
 
@@ -15,7 +15,7 @@ from bot.engine.normalize import normalize
 @dataclass(slots=True)
 class UnitRead:
     unit: Unit
-    seen: bool  # the same text was posted earlier in the chat: a lookup, not a parse
+    seen: bool  # always False: units whose text the chat has seen are left out of a Reading
     entry: EntryParse | None = None  # read only when not seen (and a catalog is known)
 
 
@@ -52,11 +52,14 @@ def read_message(text: str, catalog: Catalog | None, seen: Container[str]) -> Re
         out = Reading(norm, True)
         local: set[str] = set()
         reader = reader_for(catalog) if catalog is not None else None
-        for unit in split_units(norm):
-            dup = unit.key in seen or unit.key in local
-            local.add(unit.key)
-            ur = UnitRead(unit, dup)
-            if not dup and reader is not None and unit.body.strip():
+        for lines in iter_raw_units(norm):
+            key = unit_key(lines)
+            if key in seen or key in local:
+                continue  # a line the chat has seen: a lookup, not a parse
+            local.add(key)
+            unit = make_unit(lines)
+            ur = UnitRead(unit, False)
+            if reader is not None and unit.body.strip():
                 ur.entry = reader.read(unit.body, in_list=True)
             out.units.append(ur)
         return out

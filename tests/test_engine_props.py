@@ -1,0 +1,70 @@
+"""No text, however odd, makes the engine or the order service raise."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.catalog import Catalog, Item
+from bot.engine.dealpost import parse_deal_post
+from bot.engine.reader import read_message
+from bot.memory_repo import MemoryRepository
+from bot.model import InboundMessage
+from bot.services.orders import OrderService
+
+CATALOG = Catalog(items=(
+    Item("1", "阳光玫瑰葡萄 2斤装", "盒", aliases=("葡萄", "阳光玫瑰")),
+    Item("2", "赣南脐橙 5斤", "箱", aliases=("脐橙", "橙子")),
+    Item("3", "土鸡蛋 30枚", "盒", aliases=("鸡蛋",)),
+    Item("4", "塔罗科血橙", "箱"),
+))
+ONE = Catalog(items=(Item("1", "百香果 5斤", "箱"),))
+
+pieces = st.sampled_from([
+    "葡萄", "2", "两盒", "x3", "×", "+1", "-", "改成", "不要了", "取消", "各", "、", "橙", "3栋402", "1.", "(2)",
+    "③", "①", "\n", " ", "例:", "#接龙", "?", "吗", "2️⃣", "２", "半", "0", "1.5", "号", "#", "13812345678",
+    "下午3点", "王姐", "🌸", "\u200b", "\u0000", "\x1b[31m", "\ud7ff", "\U0001F600", "ـ", "한국어", "ﷺ", "1号楼",
+])
+texts = st.one_of(
+    st.text(max_size=300),
+    st.lists(pieces, max_size=60).map("".join),
+    st.text(alphabet="0123456789", max_size=2000),
+    st.text(alphabet=st.characters(max_codepoint=0x1F), max_size=500),
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts)
+def test_reader_never_raises(text: str) -> None:
+    for cat in (CATALOG, ONE, None):
+        r = read_message(text, cat, set())
+        assert r.text is not None
+    parse_deal_post(text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(texts, st.booleans()), min_size=1, max_size=8))
+def test_service_never_raises(batch: list[tuple[str, bool]]) -> None:
+    svc = OrderService(MemoryRepository(), catalog=CATALOG)
+    for n, (text, leader) in enumerate(batch):
+        msg = InboundMessage("t", "g1", f"m{n}", "lead" if leader else f"u{n % 3}", "x", text,
+                             datetime(2026, 11, 25, 19, n, tzinfo=UTC), is_admin=leader,
+                             edit_of=f"m{n - 1}" if n % 4 == 3 else None)
+        out = svc.handle(msg)
+        assert all(a.total >= 0 for a in out.accepted)
+    tally = svc.tally(svc.shared_deal or "")
+    assert all(r.qty > 0 for r in tally.rows)
+
+
+def test_huge_text_is_read_quickly_and_safely() -> None:
+    text = ("1. 3栋402 王姐 葡萄2\n" * 3000)[:100_000] + "\x00\x07" + "8" * 5000
+    r = read_message(text, CATALOG, set())
+    assert r.is_list
+    assert len(r.units) == 2  # one distinct line repeated (read once) and the cut-off last line
+
+
+def test_only_digits_is_not_an_order_in_a_multi_item_deal() -> None:
+    r = read_message("1234567890" * 100, CATALOG, set())
+    assert r.entry is not None and not r.entry.actions

@@ -1,0 +1,90 @@
+"""`tuan replay` as a command: JSON output, the table, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+CATALOG = """
+cutoff = "2026-11-25T21:00:00+08:00"
+[[items]]
+code = "1"
+name = "阳光玫瑰葡萄 2斤装"
+unit = "盒"
+price = "29.9"
+aliases = ["葡萄"]
+[[items]]
+code = "2"
+name = "土鸡蛋 30枚"
+unit = "盒"
+price = "32"
+aliases = ["鸡蛋"]
+stock = 2
+"""
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "bot.cli", "replay", *args], capture_output=True, text=True)
+
+
+def msg(i: int, text: str, sender: str = "u1", **extra: str) -> str:
+    m = {"id": f"m{i}", "ts": f"2026-11-25T19:{i:02d}:00+08:00", "chat": "g1", "sender_id": sender,
+         "sender": "王姐", "text": text, **extra}
+    return json.dumps(m, ensure_ascii=False)
+
+
+def test_json_output(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+    lines = [msg(1, "3栋402 王姐 葡萄2"), msg(2, "鸡蛋3", "u2"), msg(3, "鸡蛋1", "u3"), msg(4, "橘子2", "u4")]
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--json")
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert {(o["sender_id"], o["item"], o["qty"], o["label"]) for o in out["orders"]} == {
+        ("u1", "1", 2, "3栋402 王姐"), ("u3", "2", 1, "")}
+    assert out["totals"] == {"1": 2, "2": 1}
+    assert [r["message_id"] for r in out["refused"]] == ["m2"]
+    assert "sold out" in out["refused"][0]["reason"]
+
+
+def test_table_output(tmp_path: Path) -> None:
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"))
+    assert p.returncode == 0, p.stderr
+    assert "阳光玫瑰葡萄" in p.stdout and "王姐" in p.stdout
+
+
+def test_bad_json_line_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n{not json\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--json")
+    assert p.returncode == 2
+    assert "t.jsonl:2" in p.stderr and "not valid JSON" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_missing_field_names_line_and_field(tmp_path: Path) -> None:
+    bad = json.dumps({"id": "m2", "ts": "2026-11-25T19:00:00+08:00", "chat": "g1", "sender": "x", "text": "葡萄1"})
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n" + bad + "\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"))
+    assert p.returncode == 2
+    assert "t.jsonl:2" in p.stderr and "`sender_id`" in p.stderr
+    assert "Traceback" not in p.stderr
+
+
+def test_bad_timestamp_and_bad_catalog(tmp_path: Path) -> None:
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2").replace("2026-11-25T19:01:00+08:00", "yesterday") + "\n",
+                                      encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"))
+    assert p.returncode == 2 and "`ts`" in p.stderr
+    (tmp_path / "ok.jsonl").write_text(msg(1, "葡萄2") + "\n", encoding="utf-8")
+    (tmp_path / "c.toml").write_text("[[items]]\ncode = \"1\"\n", encoding="utf-8")
+    p = run(str(tmp_path / "ok.jsonl"), "--catalog", str(tmp_path / "c.toml"))
+    assert p.returncode == 2 and "items[1].name" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    p = run(str(tmp_path / "nope.jsonl"))
+    assert p.returncode == 2 and "cannot open" in p.stderr
