@@ -83,7 +83,8 @@ class EntryReader:
             for t in toks:
                 if t.kind == MASK and t.sign == "room":
                     out.has_room = True
-                if first_pos is None and (t.kind == ITEM or (t.kind == QTY and not t.weight)):
+                if first_pos is None and ((t.kind == ITEM and not t.single) or (t.kind == QTY and not t.weight)
+                                          or (t.kind == OP and t.sign != "all")):
                     first_pos = off + t.start
             g, lo, ops = self._pair(toks, clause)
             groups.extend(g)
@@ -135,6 +136,13 @@ class EntryReader:
         sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip())]
         for idx, t in enumerate(sig):
             nxt = sig[idx + 1] if idx + 1 < len(sig) else None
+            if t.kind == ITEM and t.single and not (
+                (nxt is not None and nxt.kind == QTY and nxt.start == t.end) or (prefix is not None and last == "prefix")
+                or (cur is not None and last == JOIN)
+                or (nxt is not None and (nxt.kind == JOIN or (nxt.kind == OP and nxt.sign in ("each", "all"))))
+            ):
+                last = TEXT  # 阿强 is a name, not 阿克苏: a lone character needs a quantity beside it
+                continue
             if t.kind == ITEM:
                 if cur is not None and last == JOIN:
                     cur.items.append(t)
@@ -169,7 +177,7 @@ class EntryReader:
                     pending_op = kind
                     last = "pending"
             elif t.kind == QTY:
-                if t.weight and not (cur is not None and self.m.item_unit.get(_code(cur.items[-1])) == t.unit):
+                if t.weight and not t.raw_bad and not (cur is not None and self.m.item_unit.get(_code(cur.items[-1])) == t.unit):
                     continue  # a spec (5斤), not a quantity
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
                     last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher
 from bot.engine.normalize import circled_value
 from bot.engine.numerals import CN_CHARS, cn_to_int
@@ -85,6 +86,7 @@ class Token:
     bare_cn: bool = False  # QTY: a Chinese numeral without a unit (only valid right after an item/op)
     weight: bool = False  # QTY: a weight/volume (斤, kg): a spec unless it is the item's unit
     raw_bad: bool = False  # QTY: not a positive whole number (半, 1.5, 0)
+    single: bool = False  # ITEM: a lone character or a word of no item: counts only beside a quantity
 
 
 class Scanner:
@@ -138,9 +140,12 @@ class Scanner:
         for mt in _QTY_CN.finditer(text):
             if mt.end() > mt.start() and free(mt.start(), mt.end()):
                 claim(self._qty(mt, cn=True))
+        for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
+            if free(mt.start(), mt.end()):
+                claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=frozenset(), single=True))
         for ref in self.m.find_singles(text, _free_spans(claimed)):
             if free(ref.start, ref.end):
-                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes, single=True))
         for mt in _JOIN_RE.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(JOIN, mt.start(), mt.end(), mt.group(0)))

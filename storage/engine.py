@@ -1,0 +1,65 @@
+"""Engines for the two supported databases: SQLite (file or in-memory) and PostgreSQL via psycopg 3."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
+from sqlalchemy.pool import StaticPool
+
+
+def _json_dumps(value: object) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def is_memory_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:")
+
+
+def make_engine(url: str | URL, **kwargs: Any) -> Engine:
+    """Create an engine for ``url``; extra keyword arguments go to :func:`sqlalchemy.create_engine`.
+
+    ``postgresql://`` means psycopg 3 (``postgresql+psycopg://``). SQLite gets WAL (file databases),
+    ``synchronous=NORMAL``, enforced foreign keys and real transactions around DDL; ``sqlite://``
+    (in-memory) keeps its single connection alive with a ``StaticPool``.
+    """
+    u = make_url(url)
+    backend = u.get_backend_name()
+    kwargs.setdefault("json_serializer", _json_dumps)
+    if backend == "postgresql":
+        if u.drivername == "postgresql":
+            u = u.set(drivername="postgresql+psycopg")
+        return create_engine(u, **kwargs)
+    if backend != "sqlite":
+        raise ValueError(f"unsupported database {u.drivername!r}: use sqlite or postgresql+psycopg")
+    memory = is_memory_sqlite(u)
+    connect_args = kwargs.setdefault("connect_args", {})
+    connect_args.setdefault("check_same_thread", False)
+    if memory:
+        kwargs.setdefault("poolclass", StaticPool)
+    engine = create_engine(u, **kwargs)
+    _configure_sqlite(engine, wal=not memory)
+    return engine
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+    """Pragmas on every new connection, and explicit BEGIN so DDL is transactional too.
+
+    pysqlite's own transaction handling does not wrap DDL; this is the recipe from the
+    SQLAlchemy SQLite dialect docs ("Serializable isolation / Savepoints / Transactional DDL").
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,98 @@
+"""Write changesets with Core bulk statements (one executemany per table), inside the caller's transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from bot.ports import Changeset
+from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, PROCESSED
+from storage.rows import (
+    CHAT_FIELDS,
+    DEAL_FIELDS,
+    ENTRY_FIELDS,
+    LINE_FIELDS,
+    MESSAGE_FIELDS,
+    NOTICE_FIELDS,
+    item_params,
+    params,
+)
+
+_INSERT_MESSAGES = insert(MESSAGES)
+_INSERT_ENTRIES = insert(ENTRIES)
+_INSERT_LINES = insert(LINES)
+_INSERT_NOTICES = insert(NOTICES)
+_INSERT_PROCESSED = insert(PROCESSED)
+_INSERT_ITEMS = insert(ITEMS)
+_UPDATE_ENTRIES = (
+    ENTRIES.update()
+    .where(ENTRIES.c.id == bindparam("b_id"))
+    .values(superseded_seq=bindparam("b_superseded_seq"), removed=bindparam("b_removed"))
+)
+_UPDATE_LINES = (
+    LINES.update()
+    .where(LINES.c.id == bindparam("b_id"))
+    .values(alive=bindparam("b_alive"), replaced_by=bindparam("b_replaced_by"))
+)
+
+
+def write(conn: Connection, batch: Sequence[Changeset]) -> None:
+    """Apply every changeset of ``batch``, in order, through ``conn`` (the caller owns the transaction).
+
+    A deal or chat row is its full new state: the last one of a batch wins, and a deal's items
+    are replaced by the row's ``items``. Updates of unknown entries or lines raise ``KeyError``.
+    """
+    deals = {d.id: d for cs in batch for d in cs.deals}
+    if deals:
+        _upsert(conn, DEALS, params(deals.values(), DEAL_FIELDS), "id")
+        conn.execute(delete(ITEMS).where(ITEMS.c.deal_id.in_(list(deals))))
+        items = [p for d in deals.values() for p in item_params(d)]
+        if items:
+            conn.execute(_INSERT_ITEMS, items)
+    chats = {c.chat_key: c for cs in batch for c in cs.chats}
+    if chats:
+        _upsert(conn, CHATS, params(chats.values(), CHAT_FIELDS), "chat_key")
+    _insert(conn, _INSERT_MESSAGES, params([cs.message for cs in batch if cs.message], MESSAGE_FIELDS))
+    _insert(conn, _INSERT_LINES, params([r for cs in batch for r in cs.lines_added], LINE_FIELDS))
+    _insert(conn, _INSERT_ENTRIES, params([r for cs in batch for r in cs.entries_added], ENTRY_FIELDS))
+    _update(conn, _UPDATE_LINES, LINES, [
+        {"b_id": r.id, "b_alive": r.alive, "b_replaced_by": r.replaced_by}
+        for cs in batch for r in cs.lines_updated
+    ])
+    _update(conn, _UPDATE_ENTRIES, ENTRIES, [
+        {"b_id": r.id, "b_superseded_seq": r.superseded_seq, "b_removed": r.removed}
+        for cs in batch for r in cs.entries_updated
+    ])
+    _insert(conn, _INSERT_NOTICES, params([r for cs in batch for r in cs.notices], NOTICE_FIELDS))
+    _insert(conn, _INSERT_PROCESSED, [
+        {"source": source, "update_id": update_id} for cs in batch for source, update_id in cs.processed
+    ])
+
+
+def _insert(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(stmt, rows)
+
+
+def _update(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    result = conn.execute(stmt, rows)
+    if result.rowcount != len(rows):
+        wanted = {r["b_id"] for r in rows}
+        found = set(conn.scalars(select(table.c.id).where(table.c.id.in_(wanted))))
+        raise KeyError(f"update of unknown {table.name} ids: {sorted(wanted - found)[:20]}")
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, the same on SQLite and PostgreSQL."""
+    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = dialect_insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[key],
+        set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key},
+    )
+    conn.execute(stmt, rows)

@@ -1,0 +1,408 @@
+"""The store contract (bot.ports.Repository), run on memory, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.memory_repo import MemoryRepository
+from bot.ports import (
+    Changeset,
+    ChatRow,
+    DealRow,
+    EntryRow,
+    ItemRow,
+    LineRow,
+    MessageRow,
+    NoticeRow,
+    Repository,
+    Snapshot,
+)
+from storage import SqlRepository, open_repository
+from storage.migrate import alembic_config
+from storage.models import MESSAGES, Base
+
+# What a refused commit may raise: the memory store's own checks, or the database's.
+STORE_ERRORS = (ValueError, KeyError, SQLAlchemyError)
+CST = timezone(timedelta(hours=8))
+T0 = datetime(2025, 3, 1, 9, 30, 15, 123456, tzinfo=CST)
+CHAT = "telegram:-100"
+OTHER = "wechat:room2"
+URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "pg_url"}
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest) -> Iterator[Repository]:
+    if request.param == "memory":
+        repo: Repository = MemoryRepository()
+    else:
+        repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
+    yield repo
+    repo.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_store(request: pytest.FixtureRequest) -> Iterator[SqlRepository]:
+    repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
+    yield repo
+    repo.close()
+
+
+# --- rows ---------------------------------------------------------------------------------------
+
+def item(code: str, price: str, position: int, **kw: Any) -> ItemRow:
+    return ItemRow(code=code, name=kw.get("name", f"商品{code}"), unit=kw.get("unit", "份"), price=Decimal(price),
+                   aliases=kw.get("aliases", ()), stock=kw.get("stock"), position=position)
+
+
+def deal(deal_id: str = "d1", status: str = "open", **kw: Any) -> DealRow:
+    items = kw.pop("items", [item("A", "12.30", 0)])
+    return DealRow(id=deal_id, title=kw.pop("title", "周六水果团"), status=status, cutoff=kw.pop("cutoff", None),
+                   max_qty=kw.pop("max_qty", None), created_at=kw.pop("created_at", T0), items=items, **kw)
+
+
+def chat(key: str = CHAT, deal_id: str | None = "d1") -> ChatRow:
+    platform, _, external = key.partition(":")
+    return ChatRow(chat_key=key, platform=platform, external_id=external, title=f"群{external}", deal_id=deal_id)
+
+
+def message(seq: int, key: str = CHAT, **kw: Any) -> MessageRow:
+    fields: dict[str, Any] = dict(message_id=str(1000 + seq), sender_id="u1", sender_name="小王",
+                                  text=f"接龙\n{seq}. 3-101 苹果2", ts=T0 + timedelta(seconds=seq), is_admin=False,
+                                  edit_of=None, recall_of=None, kind="order")
+    return MessageRow(seq=seq, chat_key=key, **(fields | kw))
+
+
+def entry(entry_id: int, seq: int, deal_id: str = "d1", key: str = CHAT, **kw: Any) -> EntryRow:
+    fields: dict[str, Any] = dict(sender_id="u1", sender_name="小王", label="3-101", item_code="A", qty=2,
+                                  kind="entry", message_id=str(1000 + seq))
+    return EntryRow(id=entry_id, deal_id=deal_id, chat_key=key, seq=seq, **(fields | kw))
+
+
+def line(line_id: int, seq: int, key: str = CHAT, **kw: Any) -> LineRow:
+    fields: dict[str, Any] = dict(text_key=f"3-101 苹果{line_id}", number=str(line_id), label="3-101",
+                                  owner_id="u1", message_id=str(1000 + seq))
+    return LineRow(id=line_id, chat_key=key, seq=seq, **(fields | kw))
+
+
+def notice(seq: int, key: str = CHAT, kind: str = "unclear", reason: str = "ambiguous_item") -> NoticeRow:
+    return NoticeRow(chat_key=key, message_id=str(1000 + seq), seq=seq, kind=kind, reason=reason)
+
+
+def opened(store: Repository) -> None:
+    """A store with deal d1 bound to CHAT."""
+    store.commit(Changeset(deals=[deal()], chats=[chat()]))
+
+
+def state(store: Repository) -> tuple[Any, ...]:
+    """Everything observable through the port, to compare before and after a failed commit."""
+    return (store.load_open(), store.get_deal("d1"), store.get_deal("d2"), store.deal_entries("d1"),
+            store.notices(), store.is_processed("telegram", "1"), store.is_processed("telegram", "2"))
+
+
+def stored_texts(store: Repository) -> dict[int, str]:
+    """Message texts by seq: the port never reads them back, so look inside."""
+    if isinstance(store, MemoryRepository):
+        return {seq: m.text for seq, m in store._messages.items()}
+    assert isinstance(store, SqlRepository)
+    with store.engine.connect() as conn:
+        return {seq: txt for seq, txt in conn.execute(select(MESSAGES.c.seq, MESSAGES.c.text))}
+
+
+# --- round trips --------------------------------------------------------------------------------
+
+def test_empty_store(store: Repository) -> None:
+    assert store.load_open() == Snapshot([], [], [], [], [], next_seq=1, next_entry_id=1, next_line_id=1)
+    assert store.get_deal("d1") is None
+    assert store.deal_entries("d1") == []
+    assert store.notices() == []
+    assert not store.is_processed("telegram", "1")
+
+
+def test_round_trip_of_every_row(store: Repository) -> None:
+    items = [
+        item("B", "0.05", 1, aliases=("香蕉", "蕉"), stock=40),
+        item("A", "12.30", 0, aliases=("苹果",), unit="斤"),
+        item("C", "99999999.99", 2, stock=0),
+    ]
+    d1 = deal(items=items, cutoff=T0 + timedelta(days=1), max_qty=5, source=f"post:{CHAT}:77")
+    m1 = message(1)
+    m2 = message(2, is_admin=True, edit_of="1001", recall_of="999", kind="change", text="")
+    lines = [line(1, 1), line(2, 2, number=None, alive=False, replaced_by=1)]
+    entries = [entry(1, 1), entry(2, 2, qty=-1, kind="sub", line_id=2, superseded_seq=3, removed=True)]
+    store.commit(Changeset(message=m1, deals=[d1], chats=[chat(), chat(OTHER, None)], lines_added=lines[:1],
+                           entries_added=entries[:1], notices=[notice(1)], processed=[("telegram", "1")]))
+    store.commit(Changeset(message=m2, lines_added=lines[1:], entries_added=entries[1:]))
+
+    snap = store.load_open()
+    assert snap.deals == [replace(d1, items=[items[1], items[0], items[2]])]
+    got = snap.deals[0]
+    assert [str(i.price) for i in got.items] == ["12.30", "0.05", "99999999.99"]
+    assert all(isinstance(i.price, Decimal) and isinstance(i.aliases, tuple) for i in got.items)
+    assert got.items[1].aliases == ("香蕉", "蕉") and got.items[0].stock is None
+    assert snap.chats == [chat(), chat(OTHER, None)]
+    assert snap.entries == entries
+    assert snap.lines == lines
+    assert snap.messages == [replace(m1, text=""), replace(m2, text="")]
+    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 3)
+    stamps = [got.created_at, got.cutoff, *(m.ts for m in snap.messages)]
+    assert all(t is not None and t.utcoffset() == timedelta(0) for t in stamps)
+    assert got.created_at == T0 and snap.messages[0].ts == m1.ts
+    assert stored_texts(store) == {1: m1.text, 2: ""}
+    assert store.get_deal("d1") == snap.deals[0]
+    assert store.notices() == [notice(1)]
+    assert store.is_processed("telegram", "1") and not store.is_processed("telegram", "2")
+    assert not store.is_processed("wechat", "1")
+
+
+def test_rows_are_copied_in_and_out(store: Repository) -> None:
+    d1 = deal()
+    e1 = entry(1, 1)
+    store.commit(Changeset(message=message(1), deals=[d1], chats=[chat()], entries_added=[e1]))
+    d1.title, d1.items[0].name, e1.qty = "changed", "changed", 99
+    store.deal_entries("d1")[0].qty = 42
+    got = store.get_deal("d1")
+    assert got is not None
+    got.items.clear()
+    assert store.get_deal("d1") == deal()
+    assert store.deal_entries("d1") == [entry(1, 1)]
+
+
+def test_empty_changeset_changes_nothing(store: Repository) -> None:
+    store.commit(Changeset())
+    store.commit_many([Changeset(), Changeset()])
+    store.commit_many([])
+    assert store.load_open().next_seq == 1
+
+
+# --- updates ------------------------------------------------------------------------------------
+
+def test_entry_and_line_updates(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(message=message(1), lines_added=[line(1, 1)], entries_added=[entry(1, 1), entry(2, 1)]))
+    store.commit(Changeset(message=message(2), lines_added=[line(2, 2)],
+                           lines_updated=[replace(line(1, 1), alive=False, replaced_by=2)],
+                           entries_updated=[replace(entry(1, 1), superseded_seq=2), replace(entry(2, 1), removed=True)]))
+    snap = store.load_open()
+    assert [(e.id, e.superseded_seq, e.removed) for e in snap.entries] == [(1, 2, False), (2, None, True)]
+    assert [(ln.id, ln.alive, ln.replaced_by) for ln in snap.lines] == [(1, False, 2), (2, True, None)]
+    store.commit(Changeset(message=message(3, kind="undo"), lines_updated=[line(1, 1)],
+                           entries_updated=[entry(1, 1)]))
+    snap = store.load_open()
+    assert [(e.id, e.superseded_seq, e.removed) for e in snap.entries] == [(1, None, False), (2, None, True)]
+    assert [(ln.id, ln.alive, ln.replaced_by) for ln in snap.lines] == [(1, True, None), (2, True, None)]
+
+
+def test_an_update_changes_only_its_flags(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(message=message(1), lines_added=[line(1, 1)], entries_added=[entry(1, 1)]))
+    store.commit(Changeset(lines_updated=[replace(line(1, 1), label="other", alive=False)],
+                           entries_updated=[replace(entry(1, 1), qty=7, removed=True)]))
+    assert store.load_open().lines == [replace(line(1, 1), alive=False)]
+    assert store.deal_entries("d1") == [replace(entry(1, 1), removed=True)]
+
+
+def test_deal_row_is_its_full_new_state(store: Repository) -> None:
+    opened(store)
+    cutoff = datetime(2025, 3, 2, 20, 0, tzinfo=CST)
+    new_items = [item("X", "8.00", 0), item("A", "11.00", 1)]
+    store.commit(Changeset(deals=[deal(cutoff=cutoff, max_qty=3, items=new_items, title="改")]))
+    assert store.get_deal("d1") == deal(cutoff=cutoff, max_qty=3, items=new_items, title="改")
+    store.commit(Changeset(deals=[deal(status="closed", items=new_items)]))
+    got = store.get_deal("d1")
+    assert got is not None and got.status == "closed" and got.cutoff is None
+
+
+def test_chat_rebinds_to_another_deal(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(deals=[deal("d2", created_at=T0 + timedelta(hours=1))], chats=[chat(deal_id="d2")]))
+    snap = store.load_open()
+    assert snap.chats == [chat(deal_id="d2")]
+    assert [d.id for d in snap.deals] == ["d1", "d2"]
+
+
+# --- reads --------------------------------------------------------------------------------------
+
+def test_load_open_leaves_out_closed_deals(store: Repository) -> None:
+    store.commit(Changeset(deals=[deal("d1"), deal("d2", status="closed")],
+                           chats=[chat(CHAT, "d1"), chat(OTHER, "d2")]))
+    store.commit_many([
+        Changeset(message=message(1, CHAT), lines_added=[line(1, 1, CHAT)], entries_added=[entry(1, 1, "d1", CHAT)]),
+        Changeset(message=message(2, OTHER), lines_added=[line(2, 2, OTHER)],
+                  entries_added=[entry(2, 2, "d2", OTHER)]),
+    ])
+    snap = store.load_open()
+    assert [d.id for d in snap.deals] == ["d1"]
+    assert [c.chat_key for c in snap.chats] == [CHAT, OTHER]
+    assert [e.id for e in snap.entries] == [1]
+    assert [ln.id for ln in snap.lines] == [1]
+    assert [m.seq for m in snap.messages] == [1]
+    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 3)
+    assert store.get_deal("d2") == deal("d2", status="closed")
+    assert store.deal_entries("d2") == [entry(2, 2, "d2", OTHER)]
+
+
+def test_deal_entries_lists_every_row_in_id_order(store: Repository) -> None:
+    store.commit(Changeset(deals=[deal("d1"), deal("d2")], chats=[chat()]))
+    rows = [entry(3, 1), entry(1, 1, removed=True), entry(2, 1, superseded_seq=5), entry(4, 1, "d2")]
+    store.commit(Changeset(message=message(1), entries_added=rows))
+    assert store.deal_entries("d1") == [rows[1], rows[2], rows[0]]
+    assert store.deal_entries("d2") == [rows[3]]
+    assert store.deal_entries("nope") == []
+
+
+def test_notices_filter_by_chat_in_commit_order(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(message=message(1, CHAT), notices=[notice(1, CHAT), notice(1, CHAT, "refused", "sold_out")]))
+    store.commit(Changeset(message=message(2, OTHER), notices=[notice(2, OTHER)]))
+    store.commit(Changeset(message=message(3, CHAT), notices=[notice(3, CHAT)]))
+    every = [notice(1, CHAT), notice(1, CHAT, "refused", "sold_out"), notice(2, OTHER), notice(3, CHAT)]
+    assert store.notices() == every
+    assert store.notices([CHAT]) == [every[0], every[1], every[3]]
+    assert store.notices([OTHER, "x:y"]) == [every[2]]
+    assert store.notices([]) == []
+
+
+def test_is_processed(store: Repository) -> None:
+    store.commit(Changeset(processed=[("telegram", "1"), ("wechat", "abc")]))
+    assert store.is_processed("telegram", "1") and store.is_processed("wechat", "abc")
+    assert not store.is_processed("telegram", "abc") and not store.is_processed("wechat", "1")
+
+
+# --- atomicity ----------------------------------------------------------------------------------
+
+def busy_changeset() -> Changeset:
+    """A changeset that touches every table (valid on its own, after ``opened`` and message 1)."""
+    return Changeset(
+        message=message(2), deals=[deal(status="closed"), deal("d2")], chats=[chat(OTHER, "d2")],
+        entries_added=[entry(2, 2)], entries_updated=[replace(entry(1, 1), removed=True)],
+        lines_added=[line(2, 2)], lines_updated=[replace(line(1, 1), alive=False)],
+        notices=[notice(2)], processed=[("telegram", "2")],
+    )
+
+
+def seeded(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(message=message(1), entries_added=[entry(1, 1)], lines_added=[line(1, 1)],
+                           notices=[notice(1)], processed=[("telegram", "1")]))
+
+
+BROKEN = {
+    "duplicate processed delivery": lambda cs: cs.processed.append(("telegram", "1")),
+    "processed twice in one changeset": lambda cs: cs.processed.append(("telegram", "2")),
+    "duplicate message seq": lambda cs: setattr(cs, "message", message(1)),
+    "duplicate entry id": lambda cs: cs.entries_added.append(entry(1, 2)),
+    "duplicate line id": lambda cs: cs.lines_added.append(line(2, 2)),
+    "entry of an unknown deal": lambda cs: cs.entries_added.append(entry(9, 2, "nope")),
+    "chat bound to an unknown deal": lambda cs: cs.chats.append(chat("x:y", "nope")),
+    "update of an unknown entry": lambda cs: cs.entries_updated.append(entry(99, 2)),
+    "update of an unknown line": lambda cs: cs.lines_updated.append(line(99, 2)),
+    "duplicate item code": lambda cs: cs.deals[1].items.append(item("A", "1.00", 5)),
+    "price with 3 decimals": lambda cs: cs.deals[1].items.append(item("Z", "1.005", 5)),
+    "naive datetime": lambda cs: setattr(cs, "message", message(2, ts=datetime(2025, 3, 1, 9, 0))),
+}
+
+
+def test_the_busy_changeset_is_valid(store: Repository) -> None:
+    seeded(store)
+    store.commit(busy_changeset())
+    snap = store.load_open()
+    assert [d.id for d in snap.deals] == ["d2"]
+    assert [c.chat_key for c in snap.chats] == [CHAT, OTHER]
+    assert store.deal_entries("d1") == [replace(entry(1, 1), removed=True), entry(2, 2)]
+    assert snap.lines == [] and snap.messages == []  # CHAT's deal is closed; OTHER has none yet
+    assert store.notices() == [notice(1), notice(2)]
+    assert store.is_processed("telegram", "2")
+
+
+@pytest.mark.parametrize("breakage", list(BROKEN))
+def test_a_failing_commit_writes_nothing(store: Repository, breakage: str) -> None:
+    seeded(store)
+    before, texts = state(store), stored_texts(store)
+    cs = busy_changeset()
+    BROKEN[breakage](cs)
+    with pytest.raises(STORE_ERRORS):
+        store.commit(cs)
+    assert state(store) == before
+    assert stored_texts(store) == texts
+
+
+def test_commit_many_is_one_transaction(store: Repository) -> None:
+    seeded(store)
+    before = state(store)
+    batch = [Changeset(message=message(2), entries_added=[entry(2, 2)]),
+             Changeset(message=message(3), processed=[("telegram", "1")])]
+    with pytest.raises(STORE_ERRORS):
+        store.commit_many(batch)
+    assert state(store) == before
+
+
+def test_commit_many_applies_in_order(store: Repository) -> None:
+    store.commit_many([
+        Changeset(deals=[deal()], chats=[chat()]),
+        Changeset(message=message(1), entries_added=[entry(1, 1)], lines_added=[line(1, 1)],
+                  processed=[("telegram", "1")]),
+        Changeset(message=message(2), entries_updated=[replace(entry(1, 1), superseded_seq=2)],
+                  entries_added=[entry(2, 2, kind="set")], lines_updated=[replace(line(1, 1), alive=False)]),
+        Changeset(message=message(3), entries_updated=[entry(1, 1)], lines_updated=[line(1, 1)],
+                  notices=[notice(3)]),
+        Changeset(deals=[deal(title="last wins")], processed=[("telegram", "2")]),
+    ])
+    snap = store.load_open()
+    assert snap.deals == [deal(title="last wins")]
+    assert snap.entries == [entry(1, 1), entry(2, 2, kind="set")]
+    assert snap.lines == [line(1, 1)]
+    assert [m.seq for m in snap.messages] == [1, 2, 3]
+    assert store.notices() == [notice(3)]
+    assert store.is_processed("telegram", "1") and store.is_processed("telegram", "2")
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+def test_schema_is_built_by_alembic_and_matches_the_models(sql_store: SqlRepository) -> None:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    with sql_store.engine.connect() as conn:
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
+        assert compare_metadata(context, Base.metadata) == []
+
+
+def test_opening_again_is_a_no_op(sql_store: SqlRepository) -> None:
+    url = sql_store.engine.url.render_as_string(hide_password=False)
+    opened(sql_store)
+    again = open_repository(url)
+    try:
+        assert again.get_deal("d1") == deal()
+    finally:
+        again.close()
+
+
+def test_sqlite_pragmas(sqlite_url: str) -> None:
+    repo = open_repository(sqlite_url)
+    try:
+        with repo.engine.connect() as conn:
+            pragma = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in
+                      ("journal_mode", "synchronous", "foreign_keys")}
+        assert pragma == {"journal_mode": "wal", "synchronous": 1, "foreign_keys": 1}
+    finally:
+        repo.close()
+
+
+def test_in_memory_sqlite_keeps_its_data() -> None:
+    repo = open_repository("sqlite://")
+    try:
+        opened(repo)
+        assert repo.get_deal("d1") == deal()
+        assert repo.load_open().chats == [chat()]
+    finally:
+        repo.close()
