@@ -209,3 +209,12 @@ def test_restart_rebuilds_seen_lines_and_undo_history(tmp_path: Path) -> None:
     c2.say("u3", "鸡蛋3")
     assert c2.totals("u3") == {"3": 3}
     repo2.close()
+
+
+def test_a_merged_copy_that_renumbers_another_line_adds_nothing(chat: Chat) -> None:
+    chat.say("u1", "#接龙\n1. 王姐 葡萄1")
+    chat.say("u2", "#接龙\n1. 王姐 葡萄1\n2. 阿强 葡萄2")
+    chat.say("u3", "#接龙\n1. 王姐 葡萄1\n2. 李阿姨 鸡蛋1")
+    chat.say("u4", "#接龙\n1. 王姐 葡萄1\n2. 阿强 葡萄2\n3. 李阿姨 鸡蛋1\n4. 小陈 橙子1")
+    assert chat.totals("u3") == {"3": 1}
+    assert chat.totals("u4") == {"2": 1}

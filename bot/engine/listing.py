@@ -55,6 +55,12 @@ def iter_raw_units(text: str) -> Iterator[list[str]]:
         yield cur
 
 
+def body_key(key: str) -> str:
+    """A unit's text without its list number: a renumbered copy of a line is still that line."""
+    m = _MARK.match(key)
+    return key[m.end():] if m else key
+
+
 def unit_key(lines: list[str]) -> str:
     return lines[0] if len(lines) == 1 else "\n".join(lines)
 

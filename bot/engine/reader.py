@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.catalog import Catalog
 from bot.engine.entry import EntryParse, EntryReader
-from bot.engine.listing import Unit, is_list, iter_raw_units, make_unit, unit_key
+from bot.engine.listing import Unit, body_key, is_list, iter_raw_units, make_unit, unit_key
 from bot.engine.matcher import matcher_for
 from bot.engine.normalize import normalize
 
@@ -41,8 +41,10 @@ def reader_for(catalog: Catalog) -> EntryReader:
     return r
 
 
-def read_message(text: str, catalog: Catalog | None, seen: Container[str]) -> Reading:
-    """Read a message. ``seen`` holds the unit texts already posted in the chat.
+def read_message(text: str, catalog: Catalog | None, seen: Container[str],
+                 seen_bodies: Container[str] = ()) -> Reading:
+    """Read a message. ``seen`` holds the unit texts already posted in the chat, ``seen_bodies``
+    their texts after the list number (a renumbered copy of a line is that line).
 
     Lines of a copy that were seen before are not parsed again; new ones are read as entries.
     Without a catalog, units are split (so a leader's list can be indexed) but not read.
@@ -57,6 +59,8 @@ def read_message(text: str, catalog: Catalog | None, seen: Container[str]) -> Re
             if key in seen or key in local:
                 continue  # a line the chat has seen: a lookup, not a parse
             local.add(key)
+            if body_key(key) in seen_bodies:
+                continue
             unit = make_unit(lines)
             ur = UnitRead(unit, False)
             if reader is not None and unit.body.strip():

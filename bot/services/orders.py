@@ -209,7 +209,7 @@ class OrderService:
                 return "undo"
             w.undo(msg.edit_of, for_edit=True)
         deal = w.deal
-        reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text)
+        reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
         if deal is None:
             for ur in reading.units:
                 if not ur.seen:
@@ -268,7 +268,7 @@ class OrderService:
 
     def _leader(self, w: Work) -> str:
         msg, chat = w.msg, w.chat
-        reading = read_message(msg.text, None, chat.by_text)
+        reading = read_message(msg.text, None, chat.by_text, chat.by_body)
         kind = "ignored"
         current = w.deal
         if self.shared_deal is None and (current is None or current.row.status != "open"):

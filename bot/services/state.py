@@ -6,6 +6,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 
 from bot.catalog import Catalog, Item
+from bot.engine.listing import body_key
 from bot.ports import ChatRow, DealRow, EntryRow, LineRow, Snapshot
 
 EDIT_REMOVED = 0  # LineRow.replaced_by for a line whose message was edited: no longer seen
@@ -65,6 +66,7 @@ class ChatState:
     row: ChatRow
     lines: dict[int, LineRow] = field(default_factory=dict)
     by_text: dict[str, LineRow] = field(default_factory=dict)
+    by_body: dict[str, LineRow] = field(default_factory=dict)
     by_num_label: dict[tuple[str, str], LineRow] = field(default_factory=dict)
     messages: dict[str, MessageInfo] = field(default_factory=dict)
     # (sender, item) -> seq of the last message that touched it (for withdrawals of changes)
@@ -79,12 +81,18 @@ class ChatState:
         if ln.replaced_by == EDIT_REMOVED:
             return
         self.by_text.setdefault(ln.text_key, ln)
+        body = body_key(ln.text_key)
+        if body.strip():
+            self.by_body.setdefault(body, ln)
         if ln.number is not None and ln.label and ln.replaced_by is None and ln.owner_id != "":
             self.by_num_label[(ln.number, ln.label)] = ln
 
     def unindex_line(self, ln: LineRow) -> None:
         if self.by_text.get(ln.text_key) is ln:
             del self.by_text[ln.text_key]
+        body = body_key(ln.text_key)
+        if self.by_body.get(body) is ln:
+            del self.by_body[body]
         if ln.number is not None and self.by_num_label.get((ln.number, ln.label)) is ln:
             del self.by_num_label[(ln.number, ln.label)]
 
