@@ -91,7 +91,9 @@ def _run_case(path: Path, cmd: list[str], timeout: float) -> tuple[bool, str]:
     chats = {m["chat"] for m in case["transcript"]}
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp) / "transcript.jsonl"
-        t.write_text("".join(json.dumps(m, ensure_ascii=False) + "\n" for m in case["transcript"]), encoding="utf-8")
+        t.write_text(
+            "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in case["transcript"]), encoding="utf-8"
+        )
         args = cmd + ["replay", str(t)]
         if case.get("catalog"):
             c = Path(tmp) / "catalog.toml"
@@ -149,5 +151,7 @@ def test_case(path: Path):
     ok, why = run_case(path, tuan_cmd(), TIMEOUT)
     if not ok:
         note = case.get("why") or ""
-        pytest.fail(f"{path.name} ({case.get('name', '')}): {why}" + (f"\n  why: {note}" if note else ""),
-                    pytrace=False)
+        pytest.fail(
+            f"{path.name} ({case.get('name', '')}): {why}" + (f"\n  why: {note}" if note else ""),
+            pytrace=False,
+        )

@@ -14,6 +14,9 @@ _PRICE = re.compile(
 )
 
 
+# 19.9/箱 at the end of a line (no 元 or ¥): still a price with its unit
+_BARE_PRICE = re.compile(r"(?<![\d.])(?P<p2>\d+(?:\.\d{1,2})?)\s*/\s*(?P<unit>[\u4e00-\u9fff]{1,2})\s*$")
+
 def parse_deal_post(text: str) -> Catalog | None:
     """The catalog a leader's post defines: numbered item lines, each with a name and a price."""
     norm = normalize(text)
@@ -21,7 +24,7 @@ def parse_deal_post(text: str) -> Catalog | None:
     seen: set[str] = set()
     for unit in split_units(norm):
         first = unit.body.split("\n")[0]
-        m = _PRICE.search(first)
+        m = _PRICE.search(first) or _BARE_PRICE.search(first)
         if m is None:
             continue
         name = first[: m.start()].strip(" :：-—,，.。|")
@@ -29,7 +32,7 @@ def parse_deal_post(text: str) -> Catalog | None:
         if not name or unit.number in seen:
             continue
         seen.add(unit.number)
-        price = Decimal(m.group("p1") or m.group("p2"))
+        price = Decimal(m.groupdict().get("p1") or m.group("p2"))
         items.append(Item(code=unit.number, name=name, unit=(m.group("unit") or "").strip(), price=price))
     if not items:
         return None

@@ -17,6 +17,9 @@ _FILLER = re.compile(
     r"我的|我们|我家|我|的|全部|所有|都|了|吧|啊|哈|呀|哦|噢|嗯|订单|接龙|单子|单|东西|先|麻烦|帮我|请|一下|团长|"
     r"谢谢|抱歉|不好意思|sorry|对不起|统统|一起|还是|算了|就|这次|今天|那个|这个|的话|呢"
 )
+# pickup and payment chatter: "3栋402 已取" is no label-only order
+_CHATTER = re.compile(r"已取|取了|拿了|已拿|到了|收到|谢谢|好的|已付|付了|转账|红包|已送|送到|没到|没收到")
+_TRANSPARENT = " :：=~～>→-—·"  # between an item and its number: 葡萄:2, 葡萄 = 2
 _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 
 
@@ -93,8 +96,8 @@ class EntryReader:
         label_src = text[:first_pos] if first_pos is not None else "\n".join(c for _, c in kept)
         out.label = " ".join(label_src.replace("\n", " ").split()).strip(_LABEL_STRIP)
         if groups:
-            for g in groups:
-                self._group_actions(g, out)
+            for grp in groups:
+                self._group_actions(grp, out)
             return out
         only = self.m.only_code
         for kind, qty, words in item_less_ops:
@@ -117,7 +120,7 @@ class EntryReader:
             else:
                 out.actions.append(Action(ENTRY, only, t.value, t.text.strip()))
             return out
-        if out.label and (in_list or out.has_room):
+        if out.label and (in_list or out.has_room) and not _CHATTER.search(out.label):
             if only is None:
                 out.problems.append(Problem(NO_ITEM, out.label))
             else:
@@ -133,7 +136,7 @@ class EntryReader:
         last = ""
         pending_op: str | None = None
         prefix: Token | None = None
-        sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip())]
+        sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip(_TRANSPARENT))]
         for idx, t in enumerate(sig):
             nxt = sig[idx + 1] if idx + 1 < len(sig) else None
             if t.kind == ITEM and t.single and not (
@@ -185,7 +188,9 @@ class EntryReader:
                 if after and cur is not None:
                     cur.qty = t
                     last = QTY
-                elif nxt is not None and nxt.kind == ITEM and (t.unit or not t.bare_cn or last in ("want", "pending")):
+                elif nxt is not None and nxt.kind == ITEM and (
+                    t.unit or (t.sign == "x") or (last in ("want", "pending") and (t.value or 0) < 100)
+                ):  # 一盒葡萄, 2盒葡萄, 要2葡萄; a bare 402 before an item is a room
                     prefix = t
                     last = "prefix"
                 elif pending_op is not None and last == "pending":
@@ -238,7 +243,7 @@ class EntryReader:
             out.actions.append(Action(mode, code, 1, words))
             return
         value = qty.value
-        if mode == SET and value is None and qty.raw_bad and qty.text.strip().lstrip("x×*+").strip() in ("0", "零"):
+        if mode == SET and qty.zero:
             out.actions.append(Action(SET, code, 0, words))
             return
         if value is None:

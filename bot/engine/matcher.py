@@ -44,6 +44,7 @@ class ItemMatcher:
         parts: dict[str, set[str]] = {}
         singles: dict[str, set[str]] = {}
         self.units: set[str] = set()
+        self.specs: dict[str, re.Pattern[str]] = {}
         self.item_unit: dict[str, str] = {}
         for it in catalog.items:
             name = normalize(it.name)
@@ -64,6 +65,11 @@ class ItemMatcher:
                         parts.setdefault(w[i:j], set()).add(it.code)
                     if _CJK.match(w[i]):
                         singles.setdefault(w[i], set()).add(it.code)
+            specs = ["".join(m.group(0).split()) for m in _SPEC.finditer(name) if m.group(0).strip()]
+            if specs:
+                self.specs[it.code] = re.compile(
+                    r"\s*(?:" + "|".join(r"\s*".join(re.escape(ch) for ch in sp) for sp in specs) + ")", re.I
+                )
             if it.unit:
                 u = normalize(it.unit).strip()
                 self.units.add(u)

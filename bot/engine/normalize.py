@@ -20,6 +20,8 @@ for _i in range(10, 20):
 _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\ufe00-\ufe0f\u00ad]")
 _DASHES = re.compile("[\u2010-\u2015\u2212\u2500\u30fc\uff70]")
+# WeChat's text codes for its emoji: [玫瑰] [强] [西瓜] [OK] — pictures, never words of an order.
+_WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,5}\]")
 _SPLIT_CIRCLED = re.compile("([" + "".join(_CIRCLED) + "])")
 
 
@@ -27,6 +29,8 @@ def normalize(text: str) -> str:
     """Return ``text`` in the form the parser reads; never raises."""
     text = _KEYCAP.sub(r"\1", text)
     text = _INVISIBLE.sub("", text)
+    if "[" in text:
+        text = _WECHAT_EMOJI.sub(" ", text)
     if _SPLIT_CIRCLED.search(text):
         parts = _SPLIT_CIRCLED.split(text)
         text = "".join(_CIRCLED[p] if p in _CIRCLED else unicodedata.normalize("NFKC", p) for p in parts)

@@ -24,9 +24,13 @@ WEIGHTS = {"斤", "公斤", "千克", "kg", "两", "克", "g", "升", "l", "ml",
 
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in MEASURE_WORDS), key=len, reverse=True))
 
+_FRACTION = re.compile(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
+    sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
+# words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
+_NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
 _MASKS: list[tuple[str, re.Pattern[str]]] = [
     # spec with a multiplication: 250ml*12盒, 500g×2袋
-    ("spec", re.compile(r"\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)\s*[*x×]\s*\d+\s*[\u4e00-\u9fff]?", re.I)),
+    ("spec", re.compile(r"\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
     # prices
     ("price", re.compile(r"[¥$]\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
     # phones and long digit runs
@@ -35,7 +39,9 @@ _MASKS: list[tuple[str, re.Pattern[str]]] = [
     ("date", re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?")),
     ("time", re.compile(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
     ("date", re.compile(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单)")),
-    ("time", re.compile(r"\d+\s*(?:分钟|小时|天|周|个月|年|岁|楼层|层楼)")),
+    ("time", re.compile(r"\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
+    ("time", re.compile(r"[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
+    ("time", re.compile(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]")),
     # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
     ("room", re.compile(
         r"(?:[A-Za-z]\s*座?\s*)?(?:\d+|[一二三四五六七八九十]+)\s*(?:栋|幢|座|号楼|号院|楼|单元|区|期|苑|弄|巷|号门|门|层)"
@@ -86,6 +92,7 @@ class Token:
     bare_cn: bool = False  # QTY: a Chinese numeral without a unit (only valid right after an item/op)
     weight: bool = False  # QTY: a weight/volume (斤, kg): a spec unless it is the item's unit
     raw_bad: bool = False  # QTY: not a positive whole number (半, 1.5, 0)
+    zero: bool = False  # QTY: a zero (改成0盒 cancels; 鸡蛋0 is unclear)
     single: bool = False  # ITEM: a lone character or a word of no item: counts only beside a quantity
 
 
@@ -123,6 +130,12 @@ class Scanner:
             code = str(n)
             codes = frozenset({code}) if code in self.m.codes else frozenset()
             claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=codes))
+        for mt in _FRACTION.finditer(text):  # 1/2盒: not a whole number
+            if free(mt.start(), mt.end()):
+                claim(Token(QTY, mt.start(), mt.end(), mt.group(0), value=None, raw_bad=True, sign=""))
+        for mt in _NOT_NUMBERS.finditer(text):
+            if free(mt.start(), mt.end()):
+                claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
         for mask_kind, rx in _MASKS:
             for mt in rx.finditer(text):
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
@@ -130,16 +143,24 @@ class Scanner:
         for s, e in _free_spans(claimed):
             for ref in self.m.find_parts(text, s, e):
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+        for tok in [t for t in toks if t.kind == ITEM and len(t.codes) == 1]:
+            spec = self.m.specs.get(next(iter(tok.codes)))  # 鸡蛋 30枚: the name's own spec, not a quantity
+            mt = spec.match(text, tok.end) if spec is not None else None
+            if mt is not None and mt.end() > tok.end and free(tok.end, mt.end()):
+                for k in range(tok.end, mt.end()):
+                    claimed[k] = True
+                tok.end = mt.end()
+                tok.text = text[tok.start:tok.end]
         for mt in _OP_RE.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(OP, mt.start(), mt.end(), mt.group(0), sign=_OP_KIND[mt.group(0)]))
         for rx in (_QTY_ARABIC, _QTY_HALF):
             for mt in rx.finditer(text):
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                    claim(self._qty(mt, cn=False))
+                    claim(self._qty(mt, cn=False, text=text))
         for mt in _QTY_CN.finditer(text):
             if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                claim(self._qty(mt, cn=True))
+                claim(self._qty(mt, cn=True, text=text))
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
             if free(mt.start(), mt.end()):
                 claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=frozenset(), single=True))
@@ -154,9 +175,17 @@ class Scanner:
             if chunk.strip():
                 toks.append(Token(TEXT, s, e, chunk))
         toks.sort(key=lambda t: t.start)
-        return toks
+        return _merge_adjacent_items(toks, text)
 
-    def _qty(self, mt: re.Match[str], cn: bool) -> Token:
+    def _qty(self, mt: re.Match[str], cn: bool, text: str) -> Token:
+        tok = self._qty_of(mt, cn)
+        if tok.value is not None and text.startswith("半", tok.end) and tok.unit:  # 一盒半 = 1.5
+            tok.end += 1
+            tok.text += "半"
+            tok.value, tok.raw_bad = None, True
+        return tok
+
+    def _qty_of(self, mt: re.Match[str], cn: bool) -> Token:
         d = mt.groupdict()
         unit = (d.get("unit") or "").lower()
         sign = (d.get("sign") or "").lower().replace("×", "x").replace("*", "x")
@@ -173,11 +202,27 @@ class Scanner:
             bad = value is None
         else:
             value = int(raw)
+        zero = value == 0
         if value is not None and value <= 0:
             value, bad = None, True
         weight = unit in WEIGHTS
         return Token(QTY, mt.start(), mt.end(), mt.group(0), value=value, unit=unit, sign=sign,
-                     bare_cn=cn and not unit and not sign, weight=weight, raw_bad=bad)
+                     bare_cn=cn and not unit and not sign, weight=weight, raw_bad=bad, zero=zero)
+
+
+def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
+    """玫瑰葡萄 found as 玫瑰 + 葡萄 (parts of one item) is one reference."""
+    out: list[Token] = []
+    for t in toks:
+        prev = out[-1] if out else None
+        if (prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and prev.codes == t.codes
+                and not text[prev.end:t.start].strip()):
+            prev.end = t.end
+            prev.text = text[prev.start:t.end]
+            prev.single = prev.single and t.single
+            continue
+        out.append(t)
+    return out
 
 
 def _free_spans(claimed: list[bool]) -> list[tuple[int, int]]:

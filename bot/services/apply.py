@@ -104,12 +104,13 @@ class Work:
         assert self.deal is not None
         ck, sid = self.chat.row.chat_key, self.msg.sender_id
         if a.kind == CANCEL_ALL:
-            for (c, s, item), _ in list(self.deal.by_key.items()):
+            for c, s, code in list(self.deal.by_key):
                 if c == ck and s == sid:
-                    self._cancel_item(item)
+                    self._cancel_item(code)
+            return
+        if a.item is None:
             return
         item = a.item
-        assert item is not None
         if self.deal.catalog.by_code(item) is None:
             return
         cur = self.deal.sender_total(ck, sid, item)

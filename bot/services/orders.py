@@ -391,8 +391,8 @@ def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], cha
             if q > 0:
                 rows.append(TallyRow(ck, sid, names[(ck, sid)], lab, item, q))
         totals[item] = totals.get(item, 0) + total
-    amount = sum((Decimal(q) * (catalog.by_code(c).price if catalog.by_code(c) else Decimal(0))
-                  for c, q in totals.items()), Decimal(0))
+    prices = {it.code: it.price for it in catalog.items}
+    amount = sum((Decimal(q) * prices.get(c, Decimal(0)) for c, q in totals.items()), Decimal(0))
     return Tally(deal_id, tuple(rows), totals, amount)
 
 

@@ -1,0 +1,202 @@
+"""The console adapter: a group chat in the terminal (prompt_toolkit line editor, history, Chinese input).
+
+``王姐: 葡萄2`` speaks as resident 王姐, ``团长: /tally`` as the leader (names listed in
+``[console] leaders`` are admins), a plain line as the last speaker, ``王姐:`` alone switches
+speaker. ``\\n`` in a line is a line break, for pasting a 接龙 list on one line.
+Bot replies are printed above the prompt. With stdin not a terminal, lines are read plainly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import re
+import stat
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TextIO
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.history import InMemoryHistory
+from prompt_toolkit.patch_stdout import patch_stdout
+
+from adapters.base import Capabilities, Sink
+from bot import messages as m
+from bot.config import ConsoleConfig
+from bot.model import Card, InboundMessage, Mention
+
+log = logging.getLogger(__name__)
+
+LineSource = Callable[[], Awaitable[str | None]]  # the next line, None at the end of input
+BOT_NAME = "🤖 Tuan"
+_SPEAKER = re.compile(r"^([^\s:：/][^\s:：]{0,15})\s*[:：]\s?(.*)$", re.S)
+
+
+def sender_id_of(name: str) -> str:
+    """A stable account id for a display name (the console and the demo speak by name)."""
+    return "u" + hashlib.blake2b(name.strip().encode("utf-8"), digest_size=5).hexdigest()
+
+
+def parse_line(line: str, last_speaker: str) -> tuple[str, str]:
+    """(speaker, text) of a typed line; text is "" when the line only switches speaker or is blank."""
+    line = line.strip()
+    found = _SPEAKER.match(line)
+    if found and not found.group(1).isdigit() and not found.group(2).startswith("//"):
+        speaker, text = found.group(1), found.group(2)
+    else:
+        speaker, text = last_speaker, line
+    return speaker, text.replace("\\n", "\n").strip()
+
+
+def format_said(name: str, text: str) -> str:
+    """How a chat line is shown: the name, then the text with continuation lines indented."""
+    pad = "\n" + " " * 4
+    return f"{name}: {pad.join(text.splitlines()) if text else ''}"
+
+
+def prompt_lines(session: PromptSession[str], prompt: Callable[[], str]) -> LineSource:
+    async def next_line() -> str | None:
+        try:
+            return await session.prompt_async(prompt)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    return next_line
+
+
+class StreamLines:
+    """Lines of a stdin that is not a terminal: a pipe is read through the event loop, a file directly."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        mode = os.fstat(stream.fileno()).st_mode
+        self._piped = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+        self._reader: asyncio.StreamReader | None = None
+        self._transport: asyncio.BaseTransport | None = None
+
+    async def __call__(self) -> str | None:
+        if not self._piped:
+            raw = self.stream.readline()
+            return raw.rstrip("\n") if raw else None
+        if self._reader is None:
+            self._reader = reader = asyncio.StreamReader()
+            self._transport, _ = await asyncio.get_running_loop().connect_read_pipe(
+                lambda: asyncio.StreamReaderProtocol(reader), self.stream)
+        data = await self._reader.readline()
+        return data.decode("utf-8", "replace").rstrip("\n") if data else None
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
+class ConsoleAdapter:
+    """One group chat (``[console] chat``) in this terminal. ``on_eof`` is called when input ends."""
+
+    name = "console"
+
+    def __init__(self, config: ConsoleConfig, *, lines: LineSource | None = None,
+                 write: Callable[[str], None] | None = None, clock: Callable[[], datetime] | None = None,
+                 on_eof: Callable[[], None] | None = None, echo: bool | None = None,
+                 banner: bool = True) -> None:
+        self.config = config
+        self.capabilities = Capabilities(reactions=config.reactions)
+        self.speaker = config.leaders[0] if config.leaders else "团长"
+        self._lines = lines
+        self._write = write or print
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._on_eof = on_eof
+        self._session = f"{int(time.time() * 1000):x}"
+        self._n = 0
+        self._echo = echo
+        self._banner = banner
+        self._task: asyncio.Task[None] | None = None
+        self._reading = False
+        self._stopping = False
+        self._stack = contextlib.ExitStack()
+
+    def _next_id(self, prefix: str) -> str:
+        self._n += 1
+        return f"{prefix}{self._session}-{self._n}"
+
+    def _default_lines(self) -> LineSource:
+        """prompt_toolkit on a terminal; otherwise plain lines, echoed so the output reads as a chat."""
+        if sys.stdin.isatty():
+            self._stack.enter_context(patch_stdout(raw=True))
+            session: PromptSession[str] = PromptSession(history=InMemoryHistory())
+            return prompt_lines(session, lambda: f"{self.speaker}> ")
+        lines = StreamLines(sys.stdin)
+        self._stack.callback(lines.close)
+        self._echo = True if self._echo is None else self._echo
+        return lines
+
+    async def start(self, sink: Sink) -> None:
+        lines = self._lines or self._default_lines()
+        if self._banner:
+            self._write(m.CONSOLE_BANNER.format(title=self.config.title))
+        self._task = asyncio.create_task(self._read(sink, lines))
+
+    async def _read(self, sink: Sink, lines: LineSource) -> None:
+        while not self._stopping:
+            self._reading = True
+            line = await lines()
+            self._reading = False
+            if line is None:
+                break
+            self.speaker, text = parse_line(line, self.speaker)
+            if not text:
+                continue
+            msg = InboundMessage(
+                platform=self.name, chat_id=self.config.chat, message_id=self._next_id("c"),
+                sender_id=sender_id_of(self.speaker), sender_name=self.speaker, text=text, ts=self._clock(),
+                is_admin=self.speaker in self.config.leaders, chat_title=self.config.title,
+            )
+            if self._echo:
+                self._write(format_said(self.speaker, text))
+            try:
+                await sink.on_message(msg)
+            except Exception as e:  # keep the chat open; the message was not committed
+                log.exception("message failed")
+                self._write(m.CONSOLE_FAILED.format(error=e))
+        if self._on_eof is not None and not self._stopping:
+            self._on_eof()
+
+    async def stop(self) -> None:
+        """Stop reading; a message being handled is finished first."""
+        self._stopping = True
+        if self._task is not None and not self._task.done():
+            if self._reading:
+                self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._stack.close()
+
+    async def wait_closed(self) -> None:
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
+                        mention: Mention | None = None) -> str | None:
+        self._write(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text))
+        return self._next_id("b")
+
+    async def send_card(self, chat_id: str, card: Card) -> str | None:
+        return await self.send_text(chat_id, card.text)
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, card: Card | None = None) -> bool:
+        return False
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
+        if not self.capabilities.reactions:
+            return False
+        self._write(f"  {emoji}")
+        return True
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
+        return False

@@ -1,0 +1,35 @@
+"""The `tuan run` and `tuan demo` subcommands (registered by bot/cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def _run(args: argparse.Namespace) -> int:
+    from bot.runtime import main
+
+    return main(args.config)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from bot.demo import main
+
+    return main(speed=args.speed, seed=args.seed, db_url=args.db)
+
+
+def add_run_parsers(subparsers: Any) -> None:
+    """Add ``run`` and ``demo`` to the ``tuan`` command's subparsers (each sets ``handler``)."""
+    from bot.demo import DEFAULT_SPEED
+
+    run = subparsers.add_parser("run", help="run the bot: the console chat and/or the configured platforms")
+    run.add_argument("--config", metavar="PATH",
+                     help="TOML configuration (default: ./tuan.toml if present, else a built-in sample; "
+                          "see config.example.toml)")
+    run.set_defaults(handler=_run)
+    demo = subparsers.add_parser("demo", help="play a scripted day of a group buy, in accelerated time")
+    demo.add_argument("--speed", type=float, default=DEFAULT_SPEED,
+                      help=f"time acceleration (default: {DEFAULT_SPEED:g}: the day in about 10 s)")
+    demo.add_argument("--seed", type=int, default=2026, help="varies residents, rooms and quantities")
+    demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
+    demo.set_defaults(handler=_demo)

@@ -1,0 +1,172 @@
+"""The run configuration: one TOML file read into frozen dataclasses, one section per part.
+
+Every problem (unknown key, missing key, wrong type) raises :class:`ConfigError` whose
+message names the file and the key, e.g. ``tuan.toml: `telegram.mode` must be one of …``.
+Secrets may come from the environment instead of the file (see ``ENV_*``).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bot.catalog import Catalog
+
+ENV_TELEGRAM_TOKEN = "TUAN_TELEGRAM_TOKEN"
+ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"
+ENV_WECHATY_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
+ENV_WECHATY_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
+PLATFORMS = ("console", "telegram", "wechat", "fake")  # "fake": the in-memory test adapter
+SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup")
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the file and the key."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    url: str = "sqlite:///tuan.db"
+
+
+@dataclass(frozen=True, slots=True)
+class BotConfig:
+    timezone: str = "Asia/Shanghai"
+    digest_minutes: float = 5.0
+    leaders: tuple[str, ...] = ()  # sender ids that lead every group
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleConfig:
+    enabled: bool = True
+    chat: str = "console"
+    title: str = "Tuan 控制台群"
+    leaders: tuple[str, ...] = ("团长",)  # names that speak as leaders
+    reactions: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookConfig:
+    listen: str = "0.0.0.0"
+    port: int = 8443
+    path: str = "/telegram"
+    url: str = ""  # the public URL Telegram posts to
+    secret_token: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class TelegramConfig:
+    """The keys the core reads; ``raw`` (the checked TOML table) goes to ``adapters.telegram.create``."""
+
+    enabled: bool = False
+    token: str = ""
+    base_url: str = "https://api.telegram.org/bot"
+    mode: str = "polling"  # "polling" | "webhook"
+    webhook: WebhookConfig = WebhookConfig()
+    leaders: tuple[str, ...] = ()  # Telegram user ids or @usernames
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class WechatConfig:
+    enabled: bool = False
+    endpoint: str = ""
+    token: str = ""
+    rooms: tuple[str, ...] = ()  # room ids to serve; empty: every room the bot is in
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True, slots=True)
+class GroupConfig:
+    id: str
+    platform: str
+    chat: str
+    title: str = ""
+    leaders: tuple[str, ...] = ()
+
+    @property
+    def chat_key(self) -> str:
+        return f"{self.platform}:{self.chat}"
+
+
+@dataclass(frozen=True, slots=True)
+class DealConfig:
+    id: str
+    groups: tuple[str, ...]
+    catalog: Catalog
+
+    @property
+    def title(self) -> str:
+        return self.catalog.title
+
+
+@dataclass(frozen=True, slots=True)
+class ScheduleConfig:
+    group: str
+    kind: str
+    cron: str  # a crontab expression; ``time = "HH:MM"`` becomes "M H * * *"
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class AppConfig:
+    source: str = "<defaults>"
+    store: StoreConfig = StoreConfig()
+    bot: BotConfig = BotConfig()
+    console: ConsoleConfig = ConsoleConfig()
+    telegram: TelegramConfig = TelegramConfig()
+    wechat: WechatConfig = WechatConfig()
+    groups: tuple[GroupConfig, ...] = ()
+    deals: tuple[DealConfig, ...] = ()
+    schedules: tuple[ScheduleConfig, ...] = ()
+
+    def group(self, group_id: str) -> GroupConfig | None:
+        return next((g for g in self.groups if g.id == group_id), None)
+
+    def group_of_chat(self, chat_key: str) -> GroupConfig | None:
+        return next((g for g in self.groups if g.chat_key == chat_key), None)
+
+    def deal_of_chat(self, chat_key: str) -> DealConfig | None:
+        group = self.group_of_chat(chat_key)
+        if group is None:
+            return None
+        return next((d for d in self.deals if group.id in d.groups), None)
+
+    def leaders_of(self, chat_key: str) -> frozenset[str]:
+        """Sender ids that lead this chat (from ``[bot]``, the platform section and the group)."""
+        platform = chat_key.split(":", 1)[0]
+        ids = set(self.bot.leaders)
+        if platform == "telegram":
+            ids.update(self.telegram.leaders)
+        group = self.group_of_chat(chat_key)
+        if group is not None:
+            ids.update(group.leaders)
+        return frozenset(ids)
+
+
+def config_from_dict(data: dict[str, Any], where: str = "<config>",
+                     env: Mapping[str, str] | None = None) -> AppConfig:
+    """Build the configuration from parsed TOML; ``env`` supplies secrets (default: os.environ)."""
+    from bot.config_read import read_config
+
+    return read_config(data, where, os.environ if env is None else env)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    p = Path(path)
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file (copy config.example.toml to start)") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{p}: not valid TOML: {e}") from None
+    return config_from_dict(data, str(p), env)

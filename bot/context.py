@@ -1,0 +1,108 @@
+"""What the dispatcher, the commands and the scheduled jobs share: the service, the adapters, the clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from adapters.base import Adapter
+from bot.catalog import Catalog
+from bot.config import AppConfig
+from bot.model import Card, InboundMessage, Mention
+from bot.services.orders import OrderService
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+BOT_SENDER_ID = "tuan-bot"
+BOT_SENDER_NAME = "Tuan"
+
+
+def split_chat_key(chat_key: str) -> tuple[str, str]:
+    platform, _, chat_id = chat_key.partition(":")
+    return platform, chat_id
+
+
+@dataclass(eq=False)
+class Core:
+    """The running bot. The service is synchronous: call it only while holding ``lock``."""
+
+    service: OrderService
+    config: AppConfig
+    clock: Clock
+    adapters: dict[str, Adapter] = field(default_factory=dict)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Feed the bot's own 接龙 lists to the service as leader lines, so a resident who copies
+    # the bot's list and appends a line adds only that line.
+    register_own_lists: bool = True
+    cards: dict[str, str] = field(default_factory=dict)  # chat key -> message id of the last deal card
+
+    def adapter_of(self, chat_key: str) -> Adapter | None:
+        return self.adapters.get(split_chat_key(chat_key)[0])
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def send(self, chat_key: str, text: str, *, reply_to: str | None = None,
+                   mention: Mention | None = None) -> str | None:
+        adapter = self.adapter_of(chat_key)
+        if adapter is None:
+            log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
+            return None
+        return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention)
+
+    async def send_card(self, chat_key: str, card: Card) -> str | None:
+        adapter = self.adapter_of(chat_key)
+        if adapter is None:
+            return None
+        sent = await adapter.send_card(split_chat_key(chat_key)[1], card)
+        if sent:
+            self.cards[chat_key] = sent
+        return sent
+
+    async def post_list(self, chat_key: str, text: str) -> None:
+        """Post a 接龙 list and, when enabled, record its lines as the bot's (leader) lines."""
+        sent = await self.send(chat_key, text)
+        if not self.register_own_lists or self.adapter_of(chat_key) is None:
+            return
+        platform, chat_id = split_chat_key(chat_key)
+        own = InboundMessage(
+            platform=platform, chat_id=chat_id, message_id=sent or f"tuan-{uuid.uuid4().hex[:12]}",
+            sender_id=BOT_SENDER_ID, sender_name=BOT_SENDER_NAME, text=text, ts=self.now(), is_admin=True,
+        )
+        async with self.lock:
+            self.service.handle(own)
+
+    # --- deals (call while holding the lock) ---
+
+    def open_deal_for(self, chat_key: str) -> str | None:
+        """The chat's open deal; else open its configured deal afresh (for all its groups); else None."""
+        deal = self.service.deal_of(chat_key)
+        if deal is not None and deal.status == "open":
+            return deal.id
+        configured = self.config.deal_of_chat(chat_key)
+        if configured is None:
+            return None
+        chats = [g.chat_key for gid in configured.groups if (g := self.config.group(gid)) is not None]
+        return self.service.open_deal(configured.catalog, chats, title=configured.title, source="config")
+
+    def open_configured_deals(self) -> list[str]:
+        """At start: open each configured deal whose chats have no deal yet (a restart keeps its state)."""
+        opened = []
+        for deal in self.config.deals:
+            chats = [g.chat_key for gid in deal.groups if (g := self.config.group(gid)) is not None]
+            if all(self.service.deal_of(c) is None for c in chats):
+                opened.append(self.service.open_deal(deal.catalog, chats, title=deal.title, source="config"))
+        return opened
+
+    def current(self, chat_key: str) -> tuple[str, Catalog, str, bool] | None:
+        """(deal id, catalog, title, closed) of the chat's current deal, or None."""
+        deal = self.service.deal_of(chat_key)
+        if deal is None:
+            return None
+        catalog = self.service.catalog_of(deal.id)
+        return deal.id, catalog, deal.title or catalog.title, deal.status != "open"

@@ -1,0 +1,164 @@
+"""The core's side of every adapter (:class:`adapters.base.Sink`): commands, orders, and how the bot answers.
+
+Reply policy, so that a busy group is never flooded:
+- unclear → one question to the resident, mentioning them; refused → the reason, mentioning them;
+- accepted → a ✅ reaction where the platform has reactions, else the current 接龙 list at most
+  once every ``digest_minutes`` per chat (a burst of orders ends in one list showing them all);
+- chatter, questions, copies with nothing new → silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+
+from bot import commands
+from bot import messages as m
+from bot.catalog import Catalog
+from bot.context import Core, split_chat_key
+from bot.model import ButtonPress, InboundMessage, Mention
+from bot.services import outcome as oc
+from bot.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+CARD_EDIT_SECONDS = 3.0
+
+
+def press_text(press: ButtonPress, outcome: oc.Outcome, catalog: Catalog | None) -> str:
+    """The short answer to a button press: 葡萄 已订2盒."""
+    problems = outcome.refused + outcome.unclear
+    if problems:
+        return m.problem_text(problems[0], catalog)
+    if press.action == "mine" or press.item_code is None:
+        parts = []
+        for code, qty in outcome.totals.items():
+            item = catalog.by_code(code) if catalog else None
+            parts.append(f"{m.item_short(item) if item else code}{qty}{item.unit if item else ''}")
+        return m.PRESS_MINE.format(items="、".join(parts)) if parts else m.PRESS_MINE_EMPTY
+    item = catalog.by_code(press.item_code) if catalog else None
+    name = m.item_short(item) if item else press.item_code
+    qty = outcome.totals.get(press.item_code, 0)
+    if qty <= 0:
+        return m.PRESS_NONE_OF.format(item=name)
+    return m.PRESS_TOTAL.format(item=name, qty=qty, unit=item.unit if item else "")
+
+
+class Dispatcher:
+    """Implements :class:`adapters.base.Sink`. Safe to call from concurrent tasks.
+
+    Service errors (a failed commit) propagate to the adapter, which should not acknowledge
+    the update; errors while replying are logged, since the order is already committed.
+    """
+
+    def __init__(self, core: Core, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.core = core
+        self._clock = clock
+        self.digests = Throttle(core.config.bot.digest_minutes * 60, clock=clock)
+        self.card_edits = Throttle(CARD_EDIT_SECONDS, leading=False, clock=clock)
+        self._no_deal_said: dict[str, float] = {}
+        self._inflight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def is_leader(self, msg: InboundMessage | ButtonPress) -> bool:
+        if isinstance(msg, InboundMessage) and msg.is_admin:
+            return True
+        return msg.sender_id in self.core.config.leaders_of(msg.chat_key)
+
+    @contextlib.asynccontextmanager
+    async def _track(self) -> AsyncIterator[None]:
+        self._inflight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._inflight -= 1
+            if not self._inflight:
+                self._idle.set()
+
+    async def drain(self) -> None:
+        """Wait for messages being handled, then drop list digests still waiting for their turn."""
+        await self._idle.wait()
+        await self.digests.close()
+        await self.card_edits.close()
+
+    async def on_message(self, msg: InboundMessage) -> None:
+        async with self._track():
+            leader = self.is_leader(msg)
+            if leader and not msg.is_admin:
+                msg = replace(msg, is_admin=True)
+            command = None if msg.edit_of or msg.recall_of else commands.parse_command(msg.text)
+            if command is not None:
+                await self._guard(commands.run_command(self.core, msg, command[0], leader=leader))
+                return
+            async with self.core.lock:
+                outcome = self.core.service.handle(msg)
+                catalog = self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+            await self._guard(self._answer(msg, outcome, catalog))
+
+    async def on_press(self, press: ButtonPress) -> str:
+        async with self._track():
+            async with self.core.lock:
+                outcome = self.core.service.press(press)
+                catalog = self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+            adapter = self.core.adapter_of(press.chat_key)
+            card_id = press.card_message_id
+            if outcome.changed and card_id and adapter is not None and adapter.capabilities.edits:
+                chat_key = press.chat_key
+                await self.card_edits.request(f"{chat_key}|{card_id}", lambda: self._edit_card(chat_key, card_id))
+            return press_text(press, outcome, catalog)
+
+    @staticmethod
+    async def _guard(work: Awaitable[None]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("replying failed")
+
+    async def _answer(self, msg: InboundMessage, outcome: oc.Outcome, catalog: Catalog | None) -> None:
+        chat = msg.chat_key
+        if outcome.kind == "deal" and catalog is not None:
+            await self.core.send(chat, m.DEAL_RECOGNISED.format(n=len(catalog.items), items=m.item_choices(catalog)))
+            return
+        problems = outcome.unclear + outcome.refused
+        if problems and not self._quiet_no_deal(chat, problems):
+            text = "\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems))
+            await self.core.send(chat, text, reply_to=msg.message_id,
+                                 mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
+        if outcome.changed:
+            await self._acknowledge(msg)
+
+    def _quiet_no_deal(self, chat: str, problems: tuple[oc.Problem, ...]) -> bool:
+        """"No deal here" is said at most once per digest interval per chat."""
+        if any(p.code != oc.NO_DEAL for p in problems):
+            return False
+        now = self._clock()
+        if now - self._no_deal_said.get(chat, float("-inf")) < self.digests.interval:
+            return True
+        self._no_deal_said[chat] = now
+        return False
+
+    async def _acknowledge(self, msg: InboundMessage) -> None:
+        adapter = self.core.adapter_of(msg.chat_key)
+        if adapter is None:
+            return
+        if adapter.capabilities.reactions and not msg.recall_of:
+            if await adapter.react(msg.chat_id, msg.edit_of or msg.message_id, m.ACK_EMOJI):
+                return
+        chat = msg.chat_key
+        await self.digests.request(chat, lambda: self._digest(chat))
+
+    async def _digest(self, chat_key: str) -> None:
+        await commands.post_list(self.core, chat_key)
+
+    async def _edit_card(self, chat_key: str, card_id: str) -> None:
+        adapter = self.core.adapter_of(chat_key)
+        async with self.core.lock:
+            card = commands.deal_card(self.core, chat_key, ordered=True)
+        if adapter is not None and card is not None:
+            await adapter.edit_text(split_chat_key(chat_key)[1], card_id, card.text, card)

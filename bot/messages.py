@@ -1,0 +1,138 @@
+"""Every chat-facing string, in Simplified Chinese. Tests assert on these constants.
+
+Mentions are not part of the text: the core passes a :class:`bot.model.Mention` and each
+adapter puts the ``@名字`` in front its own way.
+"""
+
+from __future__ import annotations
+
+from bot.catalog import Catalog, Item
+from bot.services import outcome as oc
+
+ACK_EMOJI = "✅"
+
+NOT_LEADER = "抱歉,这个命令只有团长或管理员可以用 🙏"
+UNKNOWN_COMMAND = "没有 /{name} 这个命令,发 /help 看看能用哪些"
+NO_DEAL = "本群现在没有进行中的团购"
+NO_DEAL_CONFIGURED = "本群还没有配置团购商品,可以直接发一条带编号和价格的接龙帖开团"
+DEAL_OPENED = "开团啦 🎉"
+DEAL_RECOGNISED = "已按团长的接龙帖开团,共{n}样商品:{items}"
+ALREADY_CLOSED = "本次团购已经截单了"
+CLOSED = "⏹ 已截单,感谢大家支持!最终统计如下:"
+LIST_EMPTY = "还没有人接龙"
+HELP_LEADER = (
+    "团长命令:\n"
+    "/deal 发团购卡片(已截单时开新一期)\n"
+    "/list 当前接龙名单\n"
+    "/tally 统计数量和金额\n"
+    "/pickup 取货清单(按楼栋房号)\n"
+    "/close 截单并发最终统计\n"
+    "/help 看这条帮助"
+)
+HELP_RESIDENT = "下单直接回复,比如「葡萄2」「1号2份 3号1份」,或复制接龙加上自己一行;改单发「葡萄改成3」,取消发「葡萄不要了」"
+
+# Questions for unclear lines (sent mentioning the resident).
+ASK_AMBIGUOUS = "您说的\"{word}\"是{options}?"
+ASK_UNKNOWN_ITEM = "没找到\"{word}\",这次有:{items}。您要哪一样?"
+ASK_NO_ITEM = "您要的是哪一样?这次有:{items}。比如回复「{example}」"
+ASK_BAD_QTY = "\"{word}\"的数量没看懂,请写整数,比如「{example}」"
+ASK_OTHER = "\"{word}\"没看懂,能再说一下吗?"
+
+# Reasons for refused lines.
+REFUSED_AFTER_CUTOFF = "已截单,这单没能记上,下次早点哦"
+REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
+REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
+REFUSED_NO_DEAL = "本群现在没有进行中的团购,这单没能记上"
+REFUSED_OTHER = "这单没能记上({reason})"
+
+# Button presses (a short toast on the pressed button).
+PRESS_TOTAL = "{item} 已订{qty}{unit}"
+PRESS_NONE_OF = "{item} 已取消"
+PRESS_MINE = "您已订:{items}"
+PRESS_MINE_EMPTY = "您还没有订"
+BUTTON_ADD = "{item} +1"
+BUTTON_SUB = "−1"
+BUTTON_MINE = "我的订单"
+
+# Cards, lists and tables.
+CARD_TITLE = "🛒 {title}"
+CARD_STOCK = "(限量{stock})"
+CARD_LEFT = "剩{left}"
+CARD_ORDERED = "已订{qty}"
+CARD_CUTOFF = "截单:{when}"
+CARD_HOW = "接龙:回复「{example}」或复制接龙加上自己一行"
+LIST_TITLE = "#接龙 {title}(共{n}户)"
+TALLY_TITLE = "📊 {title} 统计{state}"
+TALLY_STATE_CLOSED = "(已截单)"
+TALLY_HEADER = ("编号", "商品", "数量", "金额")
+TALLY_TOTAL = "合计 ¥{amount},共{households}户"
+PICKUP_TITLE = "📦 {title} 取货清单(共{households}户)"
+PICKUP_ROW = "{who}:{goods} ¥{amount}"
+
+# Scheduled posts.
+REMINDER_DEFAULT = "⏰ 还有一会儿就截单啦,还没接龙的邻居抓紧~"
+REMINDER_COUNT = "目前已有{n}户接龙"
+PICKUP_DEFAULT = "🚚 到货啦,请按清单来取货"
+
+
+def item_short(item: Item) -> str:
+    """The first alias, else the name: what residents call it (葡萄 for 阳光玫瑰葡萄 2斤装)."""
+    return item.aliases[0] if item.aliases else item.name
+
+
+def item_choices(catalog: Catalog) -> str:
+    return "、".join(f"{i.code}号{item_short(i)}" for i in catalog.items)
+
+
+def _options(names: list[str]) -> str:
+    if len(names) <= 1:
+        return "".join(names)
+    return "、".join(names[:-1]) + "还是" + names[-1]
+
+
+def _example(catalog: Catalog) -> str:
+    return f"{item_short(catalog.items[0])}2" if catalog.items else "葡萄2"
+
+
+def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
+    """The question (unclear) or reason (refused) for one problem of a resident's message."""
+    word = problem.detail
+    item = catalog.by_code(problem.item_code) if catalog and problem.item_code else None
+    item_name = item_short(item) if item else (word or "这样商品")
+    choices = item_choices(catalog) if catalog else ""
+    example = _example(catalog) if catalog else "葡萄2"
+    match problem.code:
+        case oc.AMBIGUOUS_ITEM:
+            found = [catalog.by_code(c) for c in problem.candidates] if catalog else []
+            names = list(dict.fromkeys(item_short(i) for i in found if i is not None))
+            if len(names) < 2:
+                return ASK_UNKNOWN_ITEM.format(word=word, items=choices)
+            return ASK_AMBIGUOUS.format(word=word, options=_options(names))
+        case oc.UNKNOWN_ITEM:
+            return ASK_UNKNOWN_ITEM.format(word=word, items=choices)
+        case oc.NO_ITEM:
+            return ASK_NO_ITEM.format(items=choices, example=example)
+        case oc.BAD_QTY:
+            return ASK_BAD_QTY.format(word=word, example=example)
+        case oc.AFTER_CUTOFF | oc.DEAL_CLOSED:
+            return REFUSED_AFTER_CUTOFF
+        case oc.SOLD_OUT:
+            return REFUSED_SOLD_OUT.format(item=item_name)
+        case oc.OVER_MAX:
+            max_qty = catalog.max_qty if catalog and catalog.max_qty else ""
+            return REFUSED_OVER_MAX.format(item=item_name, max_qty=max_qty, unit=item.unit if item else "")
+        case oc.NO_DEAL:
+            return REFUSED_NO_DEAL
+    return ASK_OTHER.format(word=word) if word else REFUSED_OTHER.format(reason=problem.code)
+
+# The console chat.
+CONSOLE_BANNER = "— {title} — 输入「名字: 内容」发言(如 王姐: 葡萄2),/help 看命令,Ctrl-D 退出"
+CONSOLE_FAILED = "(出错了,这条没记上:{error})"
+
+# `tuan demo`.
+DEMO_TITLE = "Tuan 演示:{title},一天的接龙(加速{speed:g}倍)"
+DEMO_JOB = {"deal_card": "定时:发团购卡片", "reminder": "定时:截单提醒", "cutoff": "定时:截单",
+            "pickup": "定时:取货通知"}
+DEMO_DONE = "演示结束:{residents}位邻居,{messages}条消息,用时{seconds:.1f}秒。"
+DEMO_MATCH = "最终统计与剧本一致 ✅"
+DEMO_MISMATCH = "最终统计与剧本不一致 ❌"

@@ -1,0 +1,140 @@
+"""Text of what the bot posts: the deal card, the 接龙 list, the tally and the pickup list. Pure functions."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from bot import messages as m
+from bot.catalog import Catalog, Item
+from bot.model import Card, CardButton
+from bot.services.outcome import Tally
+
+CENT = Decimal("0.01")
+
+
+def money(amount: Decimal) -> str:
+    return str(amount.quantize(CENT))
+
+
+def price_text(item: Item) -> str:
+    unit = f"/{item.unit}" if item.unit else ""
+    return f"{item.price.normalize():f}元{unit}"
+
+
+def width(text: str) -> int:
+    """Display width in a terminal: CJK and full-width characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def pad(text: str, cols: int) -> str:
+    return text + " " * max(0, cols - width(text))
+
+
+def table(rows: list[tuple[str, ...]]) -> str:
+    cols = [max(width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(pad(c, cols[i]) for i, c in enumerate(r)).rstrip() for r in rows)
+
+
+def room_key(label: str) -> tuple[bool, tuple[int, ...], str]:
+    """Sort by building/room numbers in the label (3栋402 before 12栋101); labels without come last."""
+    numbers = tuple(int(n) for n in re.findall(r"\d+", label)[:4])
+    return not numbers, numbers, label
+
+
+@dataclass(slots=True)
+class Household:
+    """One resident's (sender, label) orders in a chat."""
+
+    chat_key: str
+    sender_id: str
+    who: str
+    items: dict[str, int] = field(default_factory=dict)
+
+    def amount(self, catalog: Catalog) -> Decimal:
+        return sum((self._price(catalog, c) * q for c, q in self.items.items()), Decimal(0))
+
+    @staticmethod
+    def _price(catalog: Catalog, code: str) -> Decimal:
+        item = catalog.by_code(code)
+        return item.price if item else Decimal(0)
+
+
+def households(tally: Tally, catalog: Catalog, *, by_room: bool = False) -> list[Household]:
+    """Group tally rows per (chat, sender, label), items in catalog order; in tally order or by room."""
+    order = {i.code: n for n, i in enumerate(catalog.items)}
+    found: dict[tuple[str, str, str], Household] = {}
+    for row in tally.rows:
+        key = (row.chat_key, row.sender_id, row.label)
+        h = found.setdefault(key, Household(row.chat_key, row.sender_id, row.label or row.sender_name))
+        h.items[row.item_code] = h.items.get(row.item_code, 0) + row.qty
+    for h in found.values():
+        h.items = dict(sorted(h.items.items(), key=lambda kv: order.get(kv[0], len(order))))
+    homes = list(found.values())
+    return sorted(homes, key=lambda h: room_key(h.who)) if by_room else homes
+
+
+def goods(items: dict[str, int], catalog: Catalog, *, units: bool) -> str:
+    parts = []
+    for code, qty in items.items():
+        item = catalog.by_code(code)
+        name = m.item_short(item) if item else code
+        parts.append(f"{name}{qty}{item.unit if units and item else ''}")
+    return " ".join(parts)
+
+
+def deal_card(catalog: Catalog, *, title: str, ordered: dict[str, int] | None = None,
+              left: dict[str, int] | None = None, cutoff: str = "") -> Card:
+    """The deal card: items with prices (and what is ordered / left when given), with buttons."""
+    lines = [m.CARD_TITLE.format(title=title or catalog.title)]
+    for item in catalog.items:
+        line = f"{item.code}号 {item.name} {price_text(item)}"
+        if item.stock is not None and left is None:
+            line += m.CARD_STOCK.format(stock=item.stock)
+        notes = []
+        if ordered is not None:
+            notes.append(m.CARD_ORDERED.format(qty=ordered.get(item.code, 0)))
+        if left is not None and item.code in left:
+            notes.append(m.CARD_LEFT.format(left=left[item.code]))
+        lines.append(line + (f"  {' '.join(notes)}" if notes else ""))
+    if cutoff:
+        lines.append(m.CARD_CUTOFF.format(when=cutoff))
+    if catalog.items:
+        lines.append(m.CARD_HOW.format(example=f"{m.item_short(catalog.items[0])}2"))
+    rows = tuple(
+        (CardButton(m.BUTTON_ADD.format(item=m.item_short(i)), "add", i.code), CardButton(m.BUTTON_SUB, "sub", i.code))
+        for i in catalog.items
+    ) + ((CardButton(m.BUTTON_MINE, "mine"),),)
+    return Card(text="\n".join(lines), rows=rows)
+
+
+def jielong_list(tally: Tally, catalog: Catalog, *, title: str) -> str:
+    """The current 接龙 list: one numbered line per household, in the words residents order with."""
+    homes = households(tally, catalog)
+    if not homes:
+        return f"{m.LIST_TITLE.format(title=title, n=0)}\n{m.LIST_EMPTY}"
+    lines = [m.LIST_TITLE.format(title=title, n=len(homes))]
+    lines += [f"{n}. {h.who} {goods(h.items, catalog, units=False)}" for n, h in enumerate(homes, 1)]
+    return "\n".join(lines)
+
+
+def tally_table(tally: Tally, catalog: Catalog, *, title: str, closed: bool = False) -> str:
+    rows: list[tuple[str, ...]] = [m.TALLY_HEADER]
+    for item in catalog.items:
+        qty = tally.totals.get(item.code, 0)
+        rows.append((f"{item.code}号", item.name, f"{qty}{item.unit}", f"¥{money(item.price * qty)}"))
+    head = m.TALLY_TITLE.format(title=title, state=m.TALLY_STATE_CLOSED if closed else "")
+    total = m.TALLY_TOTAL.format(amount=money(tally.amount), households=len(households(tally, catalog)))
+    return f"{head}\n{table(rows)}\n{total}"
+
+
+def pickup_list(tally: Tally, catalog: Catalog, *, title: str) -> str:
+    homes = households(tally, catalog, by_room=True)
+    lines = [m.PICKUP_TITLE.format(title=title, households=len(homes))]
+    lines += [
+        m.PICKUP_ROW.format(who=h.who, goods=goods(h.items, catalog, units=True), amount=money(h.amount(catalog)))
+        for h in homes
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,162 @@
+"""`tuan run`: the store, the order service, the adapters and the scheduler in one event loop.
+
+Shutdown (Ctrl-C, SIGTERM, or the console's end of input): stop receiving, finish the
+messages being handled (each is committed before it is acknowledged), stop the scheduler
+after its running jobs, close the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from adapters.base import Adapter
+from bot.config import AppConfig, ConfigError, config_from_dict, load_config
+from bot.context import Core
+from bot.dispatch import Dispatcher
+from bot.ports import Repository
+from bot.scheduler import BotScheduler, job_specs
+from bot.services.orders import OrderService
+
+log = logging.getLogger(__name__)
+
+# Platform adapters written as packages of their own; imported only when enabled.
+# ``create(section, app_config) -> Adapter``: ``section`` is the section's dataclass (e.g.
+# :class:`bot.config.TelegramConfig`, whose ``raw`` holds the checked TOML table with the
+# adapter's own keys), ``app_config`` the whole :class:`bot.config.AppConfig`.
+ADAPTERS = {"telegram": "adapters.telegram:create", "wechat": "adapters.wechat:create"}
+
+
+def open_store(config: AppConfig) -> Repository:
+    from storage.sql import open_repository
+
+    try:
+        return open_repository(config.store.url)
+    except Exception as e:
+        raise ConfigError(f"{config.source}: `store.url` cannot be opened: {type(e).__name__}: {e}") from None
+
+
+def load_factory(name: str, config: AppConfig) -> Callable[[Any, AppConfig], Adapter]:
+    module_name, _, attr = ADAPTERS[name].partition(":")
+    try:
+        return getattr(importlib.import_module(module_name), attr)  # type: ignore[no-any-return]
+    except (ImportError, AttributeError) as e:
+        raise ConfigError(
+            f"{config.source}: `{name}.enabled` is true but the {name} adapter cannot be loaded ({e})"
+        ) from None
+
+
+class StartError(RuntimeError):
+    """An adapter could not start (network, token): reported without a traceback."""
+
+
+def build_adapters(config: AppConfig, *, on_eof: Callable[[], None]) -> list[Adapter]:
+    """The enabled adapters, the console last (so its prompt appears once the others are up)."""
+    adapters: list[Adapter] = []
+    for name in ADAPTERS:
+        section = getattr(config, name)
+        if section.enabled:
+            factory = load_factory(name, config)
+            try:
+                adapters.append(factory(section, config))
+            except ValueError as e:  # the adapter's own config check (it names the key)
+                raise ConfigError(f"{config.source}: {e}") from None
+    if config.console.enabled:
+        from adapters.console import ConsoleAdapter
+
+        adapters.append(ConsoleAdapter(config.console, on_eof=on_eof))
+    if not adapters:
+        raise ConfigError(f"{config.source}: `console.enabled` is false and no other adapter is enabled")
+    return adapters
+
+
+@contextlib.contextmanager
+def stop_on_signals(stop: asyncio.Event) -> Any:
+    loop = asyncio.get_running_loop()
+    installed = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+            installed.append(sig)
+    try:
+        yield
+    finally:
+        for sig in installed:
+            loop.remove_signal_handler(sig)
+
+
+async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
+                adapters: list[Adapter] | None = None) -> None:
+    """Run until ``stop`` is set (or a signal / the console's end of input sets it)."""
+    stop = stop or asyncio.Event()
+    repo = open_store(config)
+    try:
+        tz = config.bot.tz
+        core = Core(service=OrderService(repo), config=config, clock=lambda: datetime.now(tz))
+        async with core.lock:
+            core.open_configured_deals()
+        adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
+        core.adapters.update({a.name: a for a in adapters})
+        dispatcher = Dispatcher(core)
+        scheduler = BotScheduler(core, job_specs(config))
+        started: list[Adapter] = []
+        with stop_on_signals(stop):
+            scheduler.start()
+            try:
+                for adapter in adapters:
+                    try:
+                        await adapter.start(dispatcher)
+                    except Exception as e:
+                        log.debug("starting %s failed", adapter.name, exc_info=True)
+                        raise StartError(f"the {adapter.name} adapter could not start: {type(e).__name__}: {e}") from e
+                    started.append(adapter)
+                await stop.wait()
+            finally:
+                for adapter in reversed(started):
+                    try:
+                        await adapter.stop()
+                    except Exception:
+                        log.exception("stopping %s failed", adapter.name)
+                await dispatcher.drain()
+                await scheduler.stop()
+    finally:
+        repo.close()
+
+
+DEFAULT_CONFIG = "tuan.toml"
+SAMPLE_NOTE = (f"tuan: no {DEFAULT_CONFIG} here: running the built-in sample (a console group chat with a "
+               f"sample deal, store sqlite:///tuan.db). Copy config.example.toml to {DEFAULT_CONFIG} to configure.")
+
+
+def read_config(path: str | None) -> AppConfig:
+    """``path``, else ./tuan.toml, else the built-in sample (what a newcomer's first `tuan run` uses)."""
+    if path is not None or Path(DEFAULT_CONFIG).exists():
+        return load_config(path or DEFAULT_CONFIG)
+    from bot.demo_script import demo_config
+
+    print(SAMPLE_NOTE, file=sys.stderr)
+    return config_from_dict(demo_config(chat="console"), "<built-in sample>")
+
+
+def main(config_path: str | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        config = read_config(config_path)
+        asyncio.run(serve(config))
+    except ConfigError as e:
+        print(f"tuan: {e}", file=sys.stderr)
+        return 2
+    except StartError as e:
+        print(f"tuan: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0

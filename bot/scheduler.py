@@ -1,0 +1,157 @@
+"""Scheduled posts (deal card, reminder, cutoff, pickup notice) on APScheduler 3 in the bot's event loop.
+
+Jobs are plain async functions of (core, chat key, text). Each run claims a "sent" mark for its
+(job id, slot) first, so a slot is posted at most once even if the job fires again (a restart
+inside the misfire grace time, a second scheduler). Marks are kept by a :class:`SentMarks`;
+:class:`MemoryMarks` forgets them on exit (see docs/running.md for what persistence needs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from bot import commands
+from bot import messages as m
+from bot.config import AppConfig
+from bot.context import Core
+from bot.render import households
+
+log = logging.getLogger(__name__)
+
+GRACE_SECONDS = 60
+
+
+class SentMarks(Protocol):
+    def claim(self, key: str) -> bool:
+        """Record ``key`` as sent; False when it already was (then the job must not post)."""
+        ...
+
+
+class MemoryMarks:
+    def __init__(self) -> None:
+        self.keys: set[str] = set()
+
+    def claim(self, key: str) -> bool:
+        if key in self.keys:
+            return False
+        self.keys.add(key)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class JobSpec:
+    id: str
+    chat_key: str
+    kind: str
+    cron: str
+    text: str = ""
+
+
+def job_specs(config: AppConfig) -> list[JobSpec]:
+    """One job per ``[[schedules]]`` entry, with an id that stays the same across restarts."""
+    specs: list[JobSpec] = []
+    for s in config.schedules:
+        group = config.group(s.group)
+        assert group is not None  # checked when the config was read
+        base = f"{s.group}:{s.kind}:{'_'.join(s.cron.split())}"
+        job_id, n = base, 1
+        while any(j.id == job_id for j in specs):
+            n += 1
+            job_id = f"{base}#{n}"
+        specs.append(JobSpec(job_id, group.chat_key, s.kind, s.cron, s.text))
+    return specs
+
+
+async def deal_card_job(core: Core, chat_key: str, text: str) -> bool:
+    if text:
+        await core.send(chat_key, text)
+    return await commands.post_deal_card(core, chat_key)
+
+
+async def reminder_job(core: Core, chat_key: str, text: str) -> bool:
+    async with core.lock:
+        current = core.current(chat_key)
+        if current is None or current[3]:
+            return False
+        count = len(households(core.service.tally(current[0], chat_key), current[1]))
+    await core.send(chat_key, f"{text or m.REMINDER_DEFAULT}\n{m.REMINDER_COUNT.format(n=count)}")
+    return True
+
+
+async def cutoff_job(core: Core, chat_key: str, text: str) -> bool:
+    closed = await commands.close_deal(core, chat_key)
+    if closed and text:
+        await core.send(chat_key, text)
+    return closed
+
+
+async def pickup_job(core: Core, chat_key: str, text: str) -> bool:
+    return await commands.post_pickup(core, chat_key, header=text or m.PICKUP_DEFAULT)
+
+
+JOBS: dict[str, Callable[[Core, str, str], Awaitable[bool]]] = {
+    "deal_card": deal_card_job, "reminder": reminder_job, "cutoff": cutoff_job, "pickup": pickup_job,
+}
+
+
+def slot_of(trigger: CronTrigger, now: datetime, grace: float) -> datetime:
+    """The scheduled time this run belongs to: the first fire time at or after ``now - grace``."""
+    slot = trigger.get_next_fire_time(None, now - timedelta(seconds=grace))
+    return slot if slot is not None and slot <= now else now  # fired by hand off its schedule
+
+
+class BotScheduler:
+    """The APScheduler 3 ``AsyncIOScheduler`` with our jobs; ``fire`` runs one now (tests, the demo)."""
+
+    def __init__(self, core: Core, specs: list[JobSpec], *, marks: SentMarks | None = None,
+                 grace: float = GRACE_SECONDS) -> None:
+        self.core, self.marks, self.grace = core, marks or MemoryMarks(), grace
+        tz = core.config.bot.tz
+        self.specs = {s.id: s for s in specs}
+        self.triggers = {s.id: CronTrigger.from_crontab(s.cron, timezone=tz) for s in specs}
+        self.scheduler = AsyncIOScheduler(
+            timezone=tz, job_defaults={"coalesce": True, "misfire_grace_time": int(grace), "max_instances": 1},
+        )
+        for s in specs:
+            self.scheduler.add_job(self.fire, self.triggers[s.id], args=[s.id], id=s.id, name=s.id,
+                                   replace_existing=True)
+        self._running: set[asyncio.Task[bool]] = set()
+
+    def start(self) -> None:
+        self.scheduler.start()
+
+    async def fire(self, job_id: str) -> bool:
+        """Run a job for the current slot unless that slot was already posted; True when it posted."""
+        task = asyncio.create_task(self._run(job_id))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return await asyncio.shield(task)
+
+    async def _run(self, job_id: str) -> bool:
+        spec = self.specs[job_id]
+        slot = slot_of(self.triggers[job_id], self.core.now(), self.grace)
+        if not self.marks.claim(f"{job_id}@{slot.isoformat()}"):
+            log.info("%s already ran for %s", job_id, slot)
+            return False
+        try:
+            return await JOBS[spec.kind](self.core, spec.chat_key, spec.text)
+        except Exception:
+            log.exception("scheduled job %s failed", job_id)
+            return False
+
+    async def stop(self) -> None:
+        """Stop firing, let running jobs finish, shut the scheduler down."""
+        if self.scheduler.running:
+            self.scheduler.pause()
+        await asyncio.gather(*self._running, return_exceptions=True)
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=False)
+            await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn

@@ -1,0 +1,74 @@
+"""Shared set-up for pipeline tests: a fake chat → dispatcher → real OrderService → repository."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.base import Capabilities
+from adapters.fake import FakeAdapter, sender_id_of
+from bot.config import AppConfig, config_from_dict
+from bot.context import Core
+from bot.dispatch import Dispatcher
+from bot.memory_repo import MemoryRepository
+from bot.ports import Repository
+from bot.services.orders import OrderService
+
+LEADER = "团长小美"
+
+
+def config_dict(**bot: Any) -> dict[str, Any]:
+    return {
+        "bot": {"digest_minutes": 0, "leaders": [sender_id_of(LEADER)], **bot},
+        "groups": [{"id": "home", "platform": "fake", "chat": "g1", "title": "幸福里团购群"}],
+        "deals": [{
+            "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
+            "items": [
+                {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
+                {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
+                {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
+                {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": 5},
+            ],
+        }],
+    }
+
+
+@dataclass
+class Pipeline:
+    core: Core
+    chat: FakeAdapter
+    dispatcher: Dispatcher
+    repo: Repository
+
+    @property
+    def deal_id(self) -> str:
+        deal = self.core.service.deal_of("fake:g1")
+        assert deal is not None
+        return deal.id
+
+    def stored(self) -> dict[str, dict[str, int]]:
+        """sender name → item code → qty, as a service rebuilt from the store sees it."""
+        out: dict[str, dict[str, int]] = {}
+        for row in OrderService(self.repo).tally(self.deal_id).rows:
+            per = out.setdefault(row.sender_name, {})
+            per[row.item_code] = per.get(row.item_code, 0) + row.qty
+        return out
+
+    async def close(self) -> None:
+        await self.dispatcher.drain()
+
+
+async def make_pipeline(caps: Capabilities | None = None, *, config: AppConfig | None = None,
+                        repo: Repository | None = None, **bot: Any) -> Pipeline:
+    config = config or config_from_dict(config_dict(**bot), "test.toml", env={})
+    repo = repo or MemoryRepository()
+    clock = lambda: datetime.now(UTC)  # noqa: E731
+    core = Core(service=OrderService(repo), config=config, clock=clock)
+    chat = FakeAdapter("fake", caps or Capabilities(), clock=clock)
+    core.adapters["fake"] = chat
+    async with core.lock:
+        core.open_configured_deals()
+    dispatcher = Dispatcher(core)
+    await chat.start(dispatcher)
+    return Pipeline(core, chat, dispatcher, repo)

@@ -1,0 +1,114 @@
+"""The run configuration: every problem names the key and the file."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, config_from_dict, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "config.example.toml"
+
+
+def test_example_config_loads() -> None:
+    config = load_config(EXAMPLE, env={})
+    assert config.store.url == "sqlite:///tuan.db"
+    assert config.console.enabled and config.console.leaders == ("团长",)
+    assert not config.telegram.enabled and not config.wechat.enabled
+    [deal] = config.deals
+    assert deal.catalog.items[0].price == Decimal("29.9") and deal.catalog.max_qty == 10
+    assert [s.kind for s in config.schedules] == ["deal_card", "reminder", "cutoff", "pickup"]
+    assert config.schedules[0].cron == "0 8 * * *"
+    assert config.deal_of_chat("console:console") is deal
+
+
+def test_defaults_without_a_file() -> None:
+    config = config_from_dict({}, env={})
+    assert config.bot.timezone == "Asia/Shanghai" and config.bot.digest_minutes == 5
+    assert config.console.enabled and config.groups == () and config.deals == ()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "tuan.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
+
+
+@pytest.mark.parametrize("toml, key", [
+    ("[bot]\ndigest_minute = 3\n", "bot.digest_minute"),  # unknown
+    ("[sotre]\nurl = 'x'\n", "sotre"),
+    ("[console]\nenabled = 'yes'\n", "console.enabled"),  # wrong type
+    ("[bot]\ndigest_minutes = '5'\n", "bot.digest_minutes"),
+    ("[bot]\ntimezone = 'Mars/Olympus'\n", "bot.timezone"),
+    ("[store]\nurl = 'tuan.db'\n", "store.url"),
+    ("[telegram]\nmode = 'push'\n", "telegram.mode"),
+    ("[telegram.webhook]\nport = '8443'\n", "telegram.webhook.port"),
+    ("[[groups]]\nid = 'home'\nplatform = 'console'\n", "groups[1].chat"),  # missing
+    ("[[groups]]\nid = 'home'\nplatform = 'qq'\nchat = '1'\n", "groups[1].platform"),
+    (GROUP + GROUP, "groups[2].id"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\n", "deals[1].items"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['away']\n[[deals.items]]\ncode = '1'\nname = 'x'\n", "deals[1].groups"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\n[[deals.items]]\ncode = '1'\nname = '葡萄'\nprice = 29.9\n",
+     "deals[1].items[1].price"),  # money is never a float
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\n[[deals.items]]\ncode = '1'\nname = '葡萄'\nprice = 'x'\n",
+     "deals[1].items[1].price"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\n[[deals.items]]\ncode = '1'\n", "deals[1].items[1].name"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\n[[deals.items]]\ncode = '1'\nname = 'x'\ncolour = 'red'\n",
+     "deals[1].items[1].colour"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\nmax_qty = 0\n[[deals.items]]\ncode = '1'\nname = 'x'\n",
+     "deals[1].max_qty"),
+    (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ntime = '25:00'\n", "schedules[1].time"),
+    (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ncron = '0 20 * *'\n", "schedules[1].cron"),
+    (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\n", "schedules[1].cron"),
+    (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'party'\ntime = '20:00'\n", "schedules[1].kind"),
+    (GROUP + "[[schedules]]\ngroup = 'away'\nkind = 'cutoff'\ntime = '21:00'\n", "schedules[1].group"),
+    ("[telegram]\nenabled = true\n", "telegram.token"),
+    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n", "telegram.webhook.url"),
+    ("[wechat]\nenabled = true\n", "wechat.token"),
+])
+def test_errors_name_the_key_and_the_file(tmp_path: Path, toml: str, key: str) -> None:
+    path = write(tmp_path, toml)
+    with pytest.raises(ConfigError) as err:
+        load_config(path, env={})
+    assert str(err.value).startswith(f"{path}: `{key}` "), str(err.value)
+
+
+def test_secrets_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[telegram]\nenabled = true\n[wechat]\nenabled = true\n")
+    config = load_config(path, env={"TUAN_TELEGRAM_TOKEN": "123:abc", "WECHATY_PUPPET_SERVICE_TOKEN": "w",
+                                    "WECHATY_PUPPET_SERVICE_ENDPOINT": "grpc://x"})
+    assert config.telegram.token == "123:abc"
+    assert (config.wechat.token, config.wechat.endpoint) == ("w", "grpc://x")
+    assert config.telegram.raw["enabled"] is True  # the checked table, for the adapter's factory
+
+
+def test_telegram_adapter_keys_are_accepted(tmp_path: Path) -> None:
+    path = write(tmp_path, "[telegram]\npoll_timeout = 20\nrate_limit = false\nack_emoji = '👌'\n")
+    assert load_config(path, env={}).telegram.raw["poll_timeout"] == 20
+    with pytest.raises(ConfigError, match="`telegram.poll_timeout` must be a whole number"):
+        load_config(write(tmp_path, "[telegram]\npoll_timeout = 'soon'\n"), env={})
+
+
+def test_unreadable_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "missing.toml")
+    path = write(tmp_path, "[bot\n")
+    with pytest.raises(ConfigError, match=f"^{path}: not valid TOML"):
+        load_config(path)
+
+
+def test_tuan_run_reports_a_bad_config_without_traceback(tmp_path: Path) -> None:
+    path = write(tmp_path, "[bot]\ndigest_minute = 3\n")
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(path)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"tuan: {path}: `bot.digest_minute` is not a known key"
+    assert "Traceback" not in done.stderr

@@ -1,0 +1,194 @@
+"""The whole pipeline: fake chat → dispatcher → OrderService → store, and what the bot says back."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from adapters.base import Capabilities
+from adapters.fake import sender_id_of
+from bot import messages as m
+from bot.commands import parse_command
+from bot.config import config_from_dict
+from bot.model import Mention
+from storage.sql import open_repository
+from tests.pipeline import LEADER, config_dict, make_pipeline
+
+REACTIONS = Capabilities(reactions=True)
+BUTTONS = Capabilities(buttons=True, edits=True)
+
+
+async def test_accepted_order_gets_a_reaction_and_is_stored() -> None:
+    p = await make_pipeline(REACTIONS)
+    msg = await p.chat.push("葡萄2", sender="王姐")
+    sent = p.chat.pop_all()
+    assert [(s.kind, s.message_id, s.emoji) for s in sent] == [("react", msg.message_id, m.ACK_EMOJI)]
+    assert p.stored() == {"王姐": {"1": 2}}
+    await p.close()
+
+
+async def test_pipeline_on_sqlite_store(tmp_path) -> None:
+    repo = open_repository(f"sqlite:///{tmp_path / 't.db'}")
+    p = await make_pipeline(REACTIONS, repo=repo)
+    await p.chat.push("1号2份 4号1份", sender="阿强")
+    await p.chat.push("葡萄改成3", sender="阿强")
+    assert p.stored() == {"阿强": {"1": 3, "4": 1}}
+    await p.close()
+    repo.close()
+
+
+async def test_without_reactions_a_digest_at_most_every_interval() -> None:
+    p = await make_pipeline(digest_minutes=0.005)  # 0.3 s
+    await p.chat.push("葡萄2", sender="王姐")
+    first = p.chat.pop_all()
+    assert len(first) == 1 and first[0].text.startswith("#接龙 水果鸡蛋团") and "王姐 葡萄2" in first[0].text
+    for n, name in enumerate(["阿强", "李阿姨", "小陈"], 1):
+        await p.chat.push(f"鸡蛋{n}" if n < 3 else "脐橙1", sender=name)
+    assert p.chat.pop_all() == []  # a burst: nothing yet
+    await asyncio.sleep(0.45)
+    later = p.chat.pop_all()
+    assert len(later) == 1 and "(共4户)" in later[0].text and "小陈 脐橙1" in later[0].text
+    await p.close()
+
+
+async def test_unclear_gets_a_question_mentioning_the_resident() -> None:
+    p = await make_pipeline(REACTIONS)
+    msg = await p.chat.push("橙1", sender="王姐")
+    [ask] = p.chat.pop_all()
+    assert ask.text == m.ASK_AMBIGUOUS.format(word="橙", options="脐橙还是血橙")
+    assert ask.mention == Mention(sender_id_of("王姐"), "王姐") and ask.reply_to == msg.message_id
+    assert p.stored() == {}
+    await p.close()
+
+
+async def test_clear_and_unclear_in_one_message() -> None:
+    p = await make_pipeline(REACTIONS)
+    await p.chat.push("橙1 葡萄2", sender="王姐")
+    kinds = sorted(s.kind for s in p.chat.pop_all())
+    assert kinds == ["react", "text"]
+    assert p.stored() == {"王姐": {"1": 2}}
+    await p.close()
+
+
+async def test_refused_gets_the_reason() -> None:
+    p = await make_pipeline(REACTIONS)
+    await p.chat.push("鸡蛋5", sender="王姐")
+    await p.chat.push("鸡蛋1", sender="阿强")
+    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT.format(item="鸡蛋")
+    await p.chat.push("葡萄11", sender="阿强")
+    assert p.chat.pop().text == m.REFUSED_OVER_MAX.format(item="葡萄", max_qty=10, unit="盒")
+    await p.chat.push("/close", sender=LEADER)
+    p.chat.pop_all()
+    late = await p.chat.push("葡萄1", sender="小陈")
+    [refusal] = p.chat.pop_all()
+    assert refusal.text == m.REFUSED_AFTER_CUTOFF and refusal.reply_to == late.message_id
+    assert p.stored() == {"王姐": {"4": 5}}
+    await p.close()
+
+
+async def test_chatter_gets_silence() -> None:
+    p = await make_pipeline()
+    for text in ["葡萄甜吗?", "谢谢团长👍", "几点到?"]:
+        await p.chat.push(text, sender="王姐")
+    assert p.chat.pop_all() == []
+    await p.close()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("/tally", ("tally", "")), ("/tally@TuanBot", ("tally", "")), ("/List@TuanBot  3", ("list", "3")),
+    ("／统计", ("tally", "")), ("葡萄2", None), ("/", None),
+])
+def test_parse_command(text: str, expected: tuple[str, str] | None) -> None:
+    assert parse_command(text) == expected
+
+
+async def test_resident_gets_a_polite_refusal_for_leader_commands() -> None:
+    p = await make_pipeline()
+    for cmd in ["/tally", "/list", "/close", "/deal", "/pickup"]:
+        await p.chat.push(cmd, sender="王姐")
+        assert p.chat.pop().text == m.NOT_LEADER
+    await p.chat.push("/help", sender="王姐")
+    assert p.chat.pop().text == m.HELP_RESIDENT
+    await p.chat.push("/weather", sender="王姐")
+    assert p.chat.pop_all() == []
+    await p.close()
+
+
+async def test_leader_commands() -> None:
+    p = await make_pipeline(REACTIONS)
+    await p.chat.push("3栋402 王姐 葡萄2 鸡蛋1", sender="王姐")
+    await p.chat.push("脐橙1", sender="阿强")
+    p.chat.pop_all()
+    await p.chat.push("/help", sender=LEADER)
+    assert p.chat.pop().text == m.HELP_LEADER
+    await p.chat.push("/deal", sender=LEADER)
+    card = p.chat.pop()
+    assert card.kind == "card" and "1号 阳光玫瑰葡萄 2斤装 29.9元/盒" in card.text and "剩4" in card.text
+    await p.chat.push("/list", sender="admin", is_admin=True)
+    listing = p.chat.pop().text
+    assert "1. 3栋402 王姐 葡萄2 鸡蛋1" in listing and "2. 阿强 脐橙1" in listing
+    await p.chat.push("/tally@TuanBot", sender=LEADER)
+    tally = p.chat.pop().text
+    assert "合计 ¥117.60,共2户" in tally
+    await p.chat.push("/pickup", sender=LEADER)
+    assert "3栋402 王姐:葡萄2盒 鸡蛋1盒 ¥91.80" in p.chat.pop().text
+    await p.chat.push("/close", sender=LEADER)
+    closed = p.chat.pop().text
+    assert closed.startswith(m.CLOSED) and "(已截单)" in closed
+    await p.chat.push("/close", sender=LEADER)
+    assert p.chat.pop().text == m.ALREADY_CLOSED
+    await p.chat.push("/nope", sender=LEADER)
+    assert p.chat.pop().text == m.UNKNOWN_COMMAND.format(name="nope")
+    await p.close()
+
+
+async def test_leader_talk_is_never_an_order() -> None:
+    p = await make_pipeline(REACTIONS)
+    await p.chat.push("葡萄2", sender=LEADER)
+    assert p.chat.pop_all() == [] and p.stored() == {}
+    await p.close()
+
+
+async def test_copy_of_the_bots_list_adds_only_the_new_line() -> None:
+    p = await make_pipeline()
+    await p.chat.push("葡萄2", sender="王姐")
+    await p.chat.push("脐橙1", sender="阿强")
+    listing = p.chat.pop_all()[-1].text
+    await p.chat.push(listing + "\n3. 5栋101 李阿姨 鸡蛋2", sender="李阿姨")
+    assert p.stored() == {"王姐": {"1": 2}, "阿强": {"2": 1}, "李阿姨": {"4": 2}}
+    await p.close()
+
+
+async def test_button_press_answers_and_edits_the_card_once(monkeypatch) -> None:
+    monkeypatch.setattr("bot.dispatch.CARD_EDIT_SECONDS", 0.05)
+    p = await make_pipeline(BUTTONS)
+    await p.chat.push("/deal", sender=LEADER)
+    card = p.chat.pop()
+    assert card.card is not None and card.card.rows[0][0].action == "add"
+    assert await p.chat.press("add", "1", sender="王姐", card_message_id=card.message_id) == "葡萄 已订1盒"
+    assert await p.chat.press("add", "1", sender="王姐", card_message_id=card.message_id) == "葡萄 已订2盒"
+    assert await p.chat.press("mine", sender="王姐") == m.PRESS_MINE.format(items="葡萄2盒")
+    assert await p.chat.press("sub", "4", sender="阿强", card_message_id=card.message_id) == "鸡蛋 已取消"
+    await asyncio.sleep(0.15)
+    edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
+    assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订2" in edits[0].text
+    assert p.stored() == {"王姐": {"1": 2}}
+    await p.close()
+
+
+async def test_without_a_deal_until_a_leader_posts_one() -> None:
+    data = config_dict()
+    data["deals"] = []
+    p = await make_pipeline(REACTIONS, config=config_from_dict(data, "test.toml", env={}))
+    await p.chat.push("葡萄2", sender="王姐")  # no catalog: not readable as an order, so silence
+    assert p.chat.pop_all() == []
+    assert await p.chat.press("add", "1", sender="王姐") == m.REFUSED_NO_DEAL
+    await p.chat.push("/deal", sender=LEADER)
+    assert p.chat.pop().text == m.NO_DEAL_CONFIGURED
+    await p.chat.push("#接龙 周五团\n1. 阳光玫瑰葡萄 29.9元/盒\n2、赣南脐橙 ¥25.8", sender=LEADER)
+    assert p.chat.pop().text == m.DEAL_RECOGNISED.format(n=2, items="1号阳光玫瑰葡萄、2号赣南脐橙")
+    await p.chat.push("葡萄2", sender="王姐")
+    assert p.chat.pop().kind == "react"
+    assert p.stored() == {"王姐": {"1": 2}}
+    await p.close()
