@@ -148,7 +148,8 @@ _WHOLE = ((int,), "a whole number")
 _NUMBER = ((int, float), "a number")
 _TELEGRAM_EXTRA = {"base_file_url": _TEXT, "local_mode": _FLAG, "poll_timeout": _WHOLE,
                    "admin_cache_seconds": _NUMBER, "rate_limit": _FLAG, "group_per_minute": _WHOLE,
-                   "overall_per_second": _WHOLE, "ack_emoji": _TEXT, "max_attempts": _WHOLE, "retry_base": _NUMBER}
+                   "overall_per_second": _WHOLE, "ack_emoji": _TEXT, "max_attempts": _WHOLE, "retry_base": _NUMBER,
+                   "ack_concurrency": _WHOLE}
 
 
 def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:

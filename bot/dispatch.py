@@ -94,6 +94,10 @@ class Dispatcher:
                 msg = replace(msg, is_admin=True)
             command = None if msg.edit_of or msg.recall_of else commands.parse_command(msg.text)
             if command is not None:
+                if msg.delivery is not None:
+                    async with self.core.lock:
+                        if not self.core.service.claim_delivery(msg.delivery):
+                            return  # a redelivered command (after a crash) runs at most once
                 await self._guard(commands.run_command(self.core, msg, command[0], leader=leader))
                 return
             async with self.core.lock:

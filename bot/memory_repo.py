@@ -26,6 +26,7 @@ class MemoryRepository:
     """Dictionaries of rows keyed like the SQL tables' primary keys."""
 
     def __init__(self) -> None:
+        self._marks: dict[str, datetime] = {}
         self._deals: dict[str, DealRow] = {}
         self._chats: dict[str, ChatRow] = {}
         self._messages: dict[int, MessageRow] = {}
@@ -69,6 +70,13 @@ class MemoryRepository:
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]:
         keys = None if chat_keys is None else set(chat_keys)
         return [replace(n) for n in self._notices if keys is None or n.chat_key in keys]
+
+    def claim_mark(self, key: str, at: datetime) -> bool:
+        _check_aware(at)
+        if key in self._marks:
+            return False
+        self._marks[key] = at
+        return True
 
     def close(self) -> None:
         pass

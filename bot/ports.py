@@ -181,6 +181,13 @@ class Repository(Protocol):
 
     def get_deal(self, deal_id: str) -> DealRow | None: ...
 
+    def claim_mark(self, key: str, at: datetime) -> bool:
+        """Record a once-only mark (a scheduled post's job id and slot); False when it already exists.
+
+        Atomic across processes sharing the store: of two claims of one key exactly one wins.
+        """
+        ...
+
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]: ...
 
     def close(self) -> None: ...

@@ -23,7 +23,7 @@ from bot.config import AppConfig, ConfigError, config_from_dict, load_config
 from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.ports import Repository
-from bot.scheduler import BotScheduler, job_specs
+from bot.scheduler import BotScheduler, StoreMarks, job_specs
 from bot.services.orders import OrderService
 
 log = logging.getLogger(__name__)
@@ -106,7 +106,7 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
         dispatcher = Dispatcher(core)
-        scheduler = BotScheduler(core, job_specs(config))
+        scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now))
         started: list[Adapter] = []
         with stop_on_signals(stop):
             scheduler.start()

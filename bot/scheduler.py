@@ -2,8 +2,8 @@
 
 Jobs are plain async functions of (core, chat key, text). Each run claims a "sent" mark for its
 (job id, slot) first, so a slot is posted at most once even if the job fires again (a restart
-inside the misfire grace time, a second scheduler). Marks are kept by a :class:`SentMarks`;
-:class:`MemoryMarks` forgets them on exit (see docs/running.md for what persistence needs).
+inside the misfire grace time, a second scheduler). Marks are kept by a :class:`SentMarks`:
+:class:`StoreMarks` in the store (what ``tuan run`` uses), :class:`MemoryMarks` for tests and the demo.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from bot import commands
 from bot import messages as m
 from bot.config import AppConfig
 from bot.context import Core
+from bot.ports import Repository
 from bot.render import households
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,16 @@ class MemoryMarks:
             return False
         self.keys.add(key)
         return True
+
+
+class StoreMarks:
+    """Marks in the store (``sent_marks``): a slot goes out once across restarts and processes."""
+
+    def __init__(self, repo: Repository, clock: Callable[[], datetime]) -> None:
+        self.repo, self.clock = repo, clock
+
+    def claim(self, key: str) -> bool:
+        return self.repo.claim_mark(key, self.clock())
 
 
 @dataclass(frozen=True, slots=True)

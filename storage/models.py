@@ -153,6 +153,15 @@ class ProcessedDelivery(Base):
     update_id: Mapped[str] = mapped_column(String, primary_key=True)
 
 
+class SentMark(Base):
+    """A once-only mark: a scheduled post (job id and slot) that went out, or is going out."""
+
+    __tablename__ = "sent_marks"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # Core handles for the repository's bulk statements.
 DEALS: Table = Base.metadata.tables["deals"]
 ITEMS: Table = Base.metadata.tables["deal_items"]
@@ -162,3 +171,4 @@ ENTRIES: Table = Base.metadata.tables["entries"]
 LINES: Table = Base.metadata.tables["lines"]
 NOTICES: Table = Base.metadata.tables["notices"]
 PROCESSED: Table = Base.metadata.tables["processed_deliveries"]
+MARKS: Table = Base.metadata.tables["sent_marks"]

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, insert
+from sqlalchemy.exc import IntegrityError
 
 from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, Snapshot
 from storage import reader, writer
 from storage.engine import make_engine
 from storage.migrate import upgrade
+from storage.models import MARKS
+from storage.types import check_aware
 
 
 class SqlRepository:
@@ -50,6 +55,15 @@ class SqlRepository:
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]:
         with self.engine.connect() as conn:
             return reader.notices(conn, chat_keys)
+
+    def claim_mark(self, key: str, at: datetime) -> bool:
+        check_aware(at)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(MARKS).values(key=key, at=at))
+        except IntegrityError:
+            return False
+        return True
 
     def close(self) -> None:
         self.engine.dispose()

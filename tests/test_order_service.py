@@ -218,3 +218,9 @@ def test_a_merged_copy_that_renumbers_another_line_adds_nothing(chat: Chat) -> N
     chat.say("u4", "#接龙\n1. 王姐 葡萄1\n2. 阿强 葡萄2\n3. 李阿姨 鸡蛋1\n4. 小陈 橙子1")
     assert chat.totals("u3") == {"3": 1}
     assert chat.totals("u4") == {"2": 1}
+
+
+def test_a_delivery_is_claimed_once(chat: Chat) -> None:
+    assert chat.svc.claim_delivery(("telegram:1", "77")) is True
+    assert chat.svc.claim_delivery(("telegram:1", "77")) is False
+    assert chat.svc.is_processed("telegram:1", "77")

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from adapters.base import Capabilities
 from bot import messages as m
 from bot.config import config_from_dict
-from bot.scheduler import BotScheduler, MemoryMarks, job_specs
+from bot.scheduler import BotScheduler, MemoryMarks, StoreMarks, job_specs
 from tests.pipeline import Pipeline, config_dict, make_pipeline
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -73,6 +74,25 @@ async def test_same_slot_not_posted_again_by_a_restarted_scheduler() -> None:
     assert await first.fire("home:deal_card:0_8_*_*_*") is True
     assert await again.fire("home:deal_card:0_8_*_*_*") is False
     assert [s.kind for s in p.chat.pop_all()] == ["card"]
+    await p.close()
+
+
+async def test_store_marks_hold_across_a_restart_of_the_store(tmp_path: Path) -> None:
+    from storage.sql import open_repository
+
+    p, sched, clock = await pipeline_at(datetime(2026, 11, 26, 20, 0, 5, tzinfo=TZ))
+    url = f"sqlite:///{tmp_path / 'marks.db'}"
+    repo = open_repository(url)
+    first = BotScheduler(p.core, list(sched.specs.values()), marks=StoreMarks(repo, clock))
+    assert await first.fire("home:reminder:0_20_*_*_*") is True
+    repo.close()
+    reopened = open_repository(url)  # the process restarted inside the misfire grace time
+    again = BotScheduler(p.core, list(sched.specs.values()), marks=StoreMarks(reopened, clock))
+    assert await again.fire("home:reminder:0_20_*_*_*") is False
+    assert len(p.chat.pop_all()) == 1
+    clock.now += timedelta(days=1)
+    assert await again.fire("home:reminder:0_20_*_*_*") is True
+    reopened.close()
     await p.close()
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -406,3 +406,20 @@ def test_in_memory_sqlite_keeps_its_data() -> None:
         assert repo.load_open().chats == [chat()]
     finally:
         repo.close()
+
+
+def test_claim_mark_is_once_only(store: Repository) -> None:
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    assert store.claim_mark("reminder:g1@2026-11-25T20:30", at) is True
+    assert store.claim_mark("reminder:g1@2026-11-25T20:30", at) is False
+    assert store.claim_mark("reminder:g1@2026-11-26T20:30", at) is True
+
+
+def test_claim_mark_survives_reopening(sqlite_url: str) -> None:
+    at = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+    first = open_repository(sqlite_url)
+    assert first.claim_mark("cutoff:g1@slot", at)
+    first.close()
+    again = open_repository(sqlite_url)
+    assert not again.claim_mark("cutoff:g1@slot", at)
+    again.close()

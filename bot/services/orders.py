@@ -164,8 +164,7 @@ class OrderService:
     def _process(self, msg: InboundMessage) -> tuple[Outcome, Changeset]:
         changes = Changeset()
         ck = msg.chat_key
-        if msg.delivery is not None and self.repo.is_processed(*msg.delivery):
-            return Outcome(ck, msg.message_id, msg.sender_id, "duplicate"), changes
+        # A redelivered message is caught by its id below: its delivery mark was committed with it.
         if msg.text.lstrip().startswith("/") and not msg.recall_of and not msg.edit_of:
             return Outcome(ck, msg.message_id, msg.sender_id, "command"), changes
         chat = self._chat_for(ck, changes, msg)
@@ -354,6 +353,21 @@ class OrderService:
 
     def is_processed(self, source: str, update_id: str) -> bool:
         return self.repo.is_processed(source, update_id)
+
+    def claim_delivery(self, delivery: tuple[str, str]) -> bool:
+        """Commit a delivery's exactly-once mark on its own (a command); False if it was already there.
+
+        Commands are claimed before they run, so a redelivery after a crash does not run one twice.
+        """
+        if self.repo.is_processed(*delivery):
+            return False
+        try:
+            self.repo.commit(Changeset(processed=[delivery]))
+        except Exception:
+            if self.repo.is_processed(*delivery):
+                return False
+            raise
+        return True
 
     def tally(self, deal_id: str, chat_key: str | None = None) -> Tally:
         """Current orders of a deal, optionally of one chat."""

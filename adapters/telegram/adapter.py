@@ -1,0 +1,201 @@
+"""The Telegram adapter: a PTB 22 ``Application`` run inside Tuan's event loop.
+
+Inbound: updates (long polling, or a webhook) → :mod:`convert` → the core's :class:`Sink`, one
+at a time, in order. An update is confirmed to Telegram (next poll offset, or the webhook's 200)
+and a button press answered only after the sink returned; ``InboundMessage.delivery`` carries
+``("telegram:<bot id>", "<update id>")`` and ``ButtonPress.press_id`` is ``"<bot id>:<update id>"``,
+so the store can make redeliveries no-ops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, ApplicationBuilder
+
+from adapters.base import Capabilities, Sink
+from adapters.telegram.calls import call
+from adapters.telegram.config import SECRET_ENV, TOKEN_ENV, TelegramConfig, from_section
+from adapters.telegram.convert import BotIdentity, is_anonymous_admin, message_of, to_inbound, to_press
+from adapters.telegram.dedup import RecentUpdates
+from adapters.telegram.leaders import Leaders
+from adapters.telegram.outbound import Outbox
+from adapters.telegram.polling import Poller
+from adapters.telegram.ratelimit import rate_limiter
+from adapters.telegram.webhook import WebhookServer
+from bot.model import Card, InboundMessage, Mention
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
+MAX_ANSWER = 200  # answerCallbackQuery text limit
+
+
+def _kind(update: Update) -> str:
+    return ",".join(k for k in update.to_dict() if k != "update_id") or "empty"
+
+
+class TelegramAdapter:
+    name = "telegram"
+    capabilities = Capabilities(buttons=True, reactions=True, edits=True, files=True)
+
+    def __init__(self, config: TelegramConfig) -> None:
+        self.config = config
+        builder = (
+            ApplicationBuilder().token(config.token).base_url(config.base_url)
+            .base_file_url(config.base_file_url).local_mode(config.local_mode)
+            .updater(None).job_queue(None)
+        )
+        limiter = rate_limiter(config.rate_limit, config.group_per_minute, config.overall_per_second)
+        self.app: Application[Any, Any, Any, Any, Any, Any] = (
+            builder.rate_limiter(limiter).build() if limiter is not None else builder.build()
+        )
+        self.bot = self.app.bot
+        self._outbox = Outbox(self.bot, config.ack_emoji, backoff=config.retry_base / 2,
+                              concurrency=config.ack_concurrency)
+        self._leaders = Leaders(self._fetch_admins, config.leaders, config.admin_cache_seconds)
+        self._recent = RecentUpdates()
+        self._failures: dict[int, int] = {}
+        self._lock = asyncio.Lock()
+        self._sink: Sink | None = None
+        self._me: BotIdentity | None = None
+        self._poller: Poller | None = None
+        self._webhook: WebhookServer | None = None
+        self.webhook_port: int | None = None
+
+    @property
+    def me(self) -> BotIdentity:
+        if self._me is None:
+            raise RuntimeError("TelegramAdapter.start() has not run")
+        return self._me
+
+    async def start(self, sink: Sink) -> None:
+        self._sink = sink
+        await self.app.initialize()  # getMe: fails fast on a bad token or base_url
+        self._me = BotIdentity(self.bot.id, self.bot.username)
+        await self.app.start()
+        webhook = self.config.webhook
+        if webhook is not None:
+            self._webhook = WebhookServer(self.bot, self.deliver, path=webhook.path, secret=webhook.secret_token)
+            self.webhook_port = self._webhook.listen(webhook.listen, webhook.port)
+            await self.bot.set_webhook(
+                webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
+                secret_token=webhook.secret_token,
+            )
+        else:
+            await self.bot.delete_webhook(drop_pending_updates=False)
+            self._poller = Poller(
+                self.bot, self.deliver, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+                retry_base=self.config.retry_base,
+            )
+            self._poller.start()
+        log.info("telegram: @%s (%s) receiving by %s", self._me.username, self._me.id, self.config.mode)
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the update in hand, send the acknowledgements in flight."""
+        if self._poller is not None:
+            await self._poller.stop()
+            self._poller = None
+        if self._webhook is not None:
+            await self._webhook.stop()
+            self._webhook = None
+        await self._outbox.background.drain()
+        if self.app.running:
+            await self.app.stop()
+        await self.app.shutdown()
+
+    async def deliver(self, update: Update) -> bool:
+        """Hand one update to the sink. True when done with it; False: deliver it again later."""
+        if update.update_id in self._recent:
+            return True
+        async with self._lock:
+            try:
+                await self._dispatch(update)
+            except Exception:
+                tries = self._failures.get(update.update_id, 0) + 1
+                if tries < self.config.max_attempts:
+                    self._failures[update.update_id] = tries
+                    log.warning("update %s failed (attempt %d); will retry", update.update_id, tries,
+                                exc_info=True)
+                    return False
+                log.error("update %s failed %d times; skipped", update.update_id, tries, exc_info=True)
+            self._failures.pop(update.update_id, None)
+            self._recent.add(update.update_id)
+            return True
+
+    async def _dispatch(self, update: Update) -> None:
+        assert self._sink is not None
+        if update.callback_query is not None:
+            await self._on_query(update)
+            return
+        msg = to_inbound(update, self.me)
+        if msg is None:
+            raw = message_of(update)
+            if raw is not None and raw.migrate_to_chat_id:
+                log.warning("chat %s is now supergroup %s", raw.chat.id, raw.migrate_to_chat_id)
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("ignored update %s (%s)", update.update_id, _kind(update))
+            return
+        await self._sink.on_message(replace(msg, is_admin=await self._is_admin(update, msg)))
+
+    async def _is_admin(self, update: Update, msg: InboundMessage) -> bool:
+        raw = message_of(update)
+        assert raw is not None
+        if is_anonymous_admin(raw):
+            return True
+        username = raw.from_user.username if raw.from_user else None
+        if msg.is_private:
+            return await self._leaders.leads_any(msg.sender_id, username)
+        return await self._leaders.is_leader(msg.chat_id, msg.sender_id, username)
+
+    async def _on_query(self, update: Update) -> None:
+        assert self._sink is not None and update.callback_query is not None
+        query = update.callback_query
+        press = to_press(update, self.me, datetime.now(UTC))
+        if press is None:
+            log.debug("ignored callback query %s (data %r)", update.update_id, query.data)
+            text = ""
+        else:
+            text = await self._sink.on_press(press)
+        answer = call("answerCallbackQuery", lambda: query.answer(text[:MAX_ANSWER] or None),
+                      idempotent=True, attempts=2, backoff=self.config.retry_base / 2)
+        self._outbox.background.spawn(answer)  # after the sink returned: the press is committed
+
+    async def _fetch_admins(self, chat_id: str) -> Iterable[int]:
+        members = await self.bot.get_chat_administrators(int(chat_id))
+        return [m.user.id for m in members]
+
+    async def send_text(
+        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None
+    ) -> str | None:
+        return await self._outbox.send_text(chat_id, text, reply_to=reply_to, mention=mention)
+
+    async def send_card(self, chat_id: str, card: Card) -> str | None:
+        return await self._outbox.send_card(chat_id, card)
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, card: Card | None = None) -> bool:
+        return await self._outbox.edit_text(chat_id, message_id, text, card)
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
+        return await self._outbox.react(chat_id, message_id, emoji)
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
+        return await self._outbox.send_file(chat_id, filename, data, caption)
+
+
+def create(section: Any, app_config: object = None) -> TelegramAdapter:
+    """Build the adapter from the ``[telegram]`` table: ``bot.config.TelegramConfig`` (its checked
+    ``raw`` table and its resolved secrets) or a plain mapping. ``app_config`` is not needed yet.
+    """
+    if isinstance(section, Mapping):
+        return TelegramAdapter(from_section(section))
+    secrets = {TOKEN_ENV: section.token, SECRET_ENV: section.webhook.secret_token}
+    env = {**os.environ, **{k: v for k, v in secrets.items() if v}}
+    return TelegramAdapter(from_section(section.raw, env))

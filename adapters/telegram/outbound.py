@@ -1,0 +1,185 @@
+"""What the core sends, as Bot API calls: texts, deal cards, in-place edits, reactions, files."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from functools import partial
+
+from telegram import (
+    Bot,
+    InlineKeyboardMarkup,
+    InputFile,
+    MessageEntity,
+    ReactionTypeEmoji,
+    ReplyParameters,
+    User,
+)
+from telegram.constants import MessageLimit, ReactionEmoji
+from telegram.error import BadRequest, Forbidden
+
+from adapters.telegram.background import Background
+from adapters.telegram.calls import call
+from adapters.telegram.cards import keyboard
+from bot.model import Card, Mention
+
+log = logging.getLogger(__name__)
+
+REACTIONS = frozenset(e.value for e in ReactionEmoji)
+NO_REACTIONS_TTL = 600.0  # after a chat refused a reaction, don't ask again for this long
+EDIT_MEMORY = 1024
+MESSAGE_GONE = ("message_id_invalid", "message to react not found", "message not found")
+
+
+def base_id(message_id: str) -> int | None:
+    """Telegram's id of a message: ours for edits are ``<id>:e<update id>``. None if not Telegram's."""
+    head = message_id.split(":", 1)[0]
+    return int(head) if head.isdigit() else None
+
+
+def chunks(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Split a long text at line ends into pieces Telegram accepts."""
+    pieces: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            head, line = line[:limit], line[limit:]
+            pieces += [current, head] if current else [head]
+            current = ""
+        if len(current) + len(line) > limit:
+            pieces.append(current)
+            current = ""
+        current += line
+    pieces.append(current)
+    return [p for p in pieces if p] or [text]
+
+
+def _utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+class Outbox:
+    def __init__(self, bot: Bot, ack_emoji: str = "👌", backoff: float = 0.5, concurrency: int = 8) -> None:
+        self._bot = bot
+        self._ack_emoji = ack_emoji
+        self._backoff = backoff
+        self._shown: OrderedDict[tuple[str, int], tuple[str, str | None, InlineKeyboardMarkup | None]] = (
+            OrderedDict()
+        )
+        self._no_reactions: dict[str, float] = {}  # chat -> until when not to try
+        self._reactions_ok: set[str] = set()
+        self.background = Background(concurrency)
+
+    def _remember(self, chat_id: str, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
+        key = (chat_id, message_id)
+        self._shown[key] = (text, markup.to_json() if markup else None, markup)
+        self._shown.move_to_end(key)
+        while len(self._shown) > EDIT_MEMORY:
+            self._shown.popitem(last=False)
+
+    async def send_text(
+        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
+        markup: InlineKeyboardMarkup | None = None,
+    ) -> str | None:
+        entities: list[MessageEntity] = []
+        if mention is not None:
+            handle = f"@{mention.name}"
+            if mention.user_id.isdigit():
+                user = User(id=int(mention.user_id), first_name=mention.name, is_bot=False)
+                entities.append(MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(handle), user=user))
+            text = f"{handle} {text}"
+        reply_id = base_id(reply_to) if reply_to else None
+        reply = ReplyParameters(reply_id, allow_sending_without_reply=True) if reply_id else None
+        pieces = chunks(text)
+        first: str | None = None
+        for n, piece in enumerate(pieces):
+            last = n == len(pieces) - 1
+            sent = await call(
+                "sendMessage",
+                partial(
+                    self._bot.send_message, int(chat_id), piece, entities=entities if n == 0 else None,
+                    reply_parameters=reply if n == 0 else None, reply_markup=markup if last else None,
+                ),
+                idempotent=False, backoff=self._backoff,
+            )
+            if sent is None:
+                return first
+            if last:
+                self._remember(chat_id, sent.message_id, piece, markup)
+            first = first or str(sent.message_id)
+        return first
+
+    async def send_card(self, chat_id: str, card: Card) -> str | None:
+        return await self.send_text(chat_id, card.text, markup=keyboard(card))
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, card: Card | None = None) -> bool:
+        """Cheap when nothing changed (no call); "message is not modified" counts as done.
+
+        Without ``card`` the buttons last sent with that message are kept, where known.
+        """
+        mid = base_id(message_id)
+        if mid is None:
+            return False
+        shown = self._shown.get((chat_id, mid))
+        markup = keyboard(card) if card is not None else (shown[2] if shown else None)
+        if shown and shown[0] == text and shown[1] == (markup.to_json() if markup else None):
+            return True
+
+        async def edit() -> bool:
+            try:
+                await self._bot.edit_message_text(text, int(chat_id), mid, reply_markup=markup)
+            except BadRequest as exc:
+                if "message is not modified" not in exc.message.lower():
+                    raise
+            return True
+
+        done = bool(await call("editMessageText", edit, idempotent=True, backoff=self._backoff))
+        if done:
+            self._remember(chat_id, mid, text, markup)
+        return done
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
+        """False when the chat does not allow reactions, so the core falls back to a digest.
+
+        The first reaction in a chat is awaited, to learn whether the chat allows them; later
+        ones go out in the background and return True at once (see :mod:`background`). A chat
+        that refuses one is remembered for a while.
+        """
+        mid = base_id(message_id)
+        if mid is None or self._no_reactions.get(chat_id, 0.0) > time.monotonic():
+            return False
+        reaction = ReactionTypeEmoji(emoji if emoji in REACTIONS else self._ack_emoji)
+        work = self._react(chat_id, mid, reaction)
+        if chat_id in self._reactions_ok:
+            self.background.spawn(work)
+            return True
+        ok = await work
+        if ok:
+            self._reactions_ok.add(chat_id)
+        return ok
+
+    async def _react(self, chat_id: str, message_id: int, reaction: ReactionTypeEmoji) -> bool:
+        async def set_reaction() -> bool:
+            try:
+                return await self._bot.set_message_reaction(int(chat_id), message_id, reaction)
+            except (BadRequest, Forbidden) as exc:
+                if any(gone in exc.message.lower() for gone in MESSAGE_GONE):
+                    return False  # that message was deleted; the chat is fine
+                log.info("no reactions in chat %s: %s", chat_id, exc.message)
+                self._no_reactions[chat_id] = time.monotonic() + NO_REACTIONS_TTL
+                self._reactions_ok.discard(chat_id)
+                return False
+
+        ok = await call("setMessageReaction", set_reaction, idempotent=True, attempts=2, backoff=self._backoff)
+        return bool(ok)
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
+        sent = await call(
+            "sendDocument",
+            lambda: self._bot.send_document(
+                int(chat_id), InputFile(data, filename=filename), caption=caption or None
+            ),
+            idempotent=False, backoff=self._backoff,
+        )
+        return sent is not None

@@ -1,0 +1,82 @@
+"""The real pipeline on Telegram: config → store → OrderService → Dispatcher → TelegramAdapter.
+
+Built directly (not through ``bot.runtime``) so the end-to-end test, the crash test's bot
+process (``run_bot.py``) and the benchmark control every piece.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.telegram import TelegramAdapter, create
+from bot.config import config_from_dict
+from bot.context import Core
+from bot.dispatch import Dispatcher
+from bot.ports import Repository
+from bot.services.orders import OrderService
+
+CHAT_ID = -1001234567890
+CHAT_KEY = f"telegram:{CHAT_ID}"
+
+
+def config_dict(base_url: str, token: str, **telegram: Any) -> dict[str, Any]:
+    return {
+        "console": {"enabled": False},
+        "telegram": {"enabled": True, "token": token, "base_url": base_url, "rate_limit": False,
+                     "poll_timeout": 5, "retry_base": 0.05, **telegram},
+        "groups": [{"id": "home", "platform": "telegram", "chat": str(CHAT_ID), "title": "阳光花园团购群"}],
+        "deals": [{
+            "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
+            "items": [
+                {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
+                {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
+                {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
+                {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": 500},
+            ],
+        }],
+    }
+
+
+@dataclass
+class Stack:
+    core: Core
+    dispatcher: Dispatcher
+    adapter: TelegramAdapter
+    repo: Repository
+
+    async def start(self) -> Stack:
+        await self.adapter.start(self.dispatcher)
+        return self
+
+    async def stop(self) -> None:
+        await self.adapter.stop()
+        await self.dispatcher.drain()
+
+    @property
+    def deal_id(self) -> str:
+        deal = self.core.service.deal_of(CHAT_KEY)
+        assert deal is not None
+        return deal.id
+
+
+def build(repo: Repository, base_url: str, token: str, **telegram: Any) -> Stack:
+    config = config_from_dict(config_dict(base_url, token, **telegram), "test.toml", env={})
+    core = Core(service=OrderService(repo), config=config, clock=lambda: datetime.now(UTC))
+    adapter = create(config.telegram, config)
+    core.adapters[adapter.name] = adapter
+    core.open_configured_deals()
+    return Stack(core, Dispatcher(core), adapter, repo)
+
+
+def stored(repo: Repository) -> dict[str, dict[str, int]]:
+    """sender id → item code → qty, as a service rebuilt from the store sees it."""
+    service = OrderService(repo)
+    deal = service.deal_of(CHAT_KEY)
+    assert deal is not None
+    out: dict[str, dict[str, int]] = {}
+    for row in service.tally(deal.id).rows:
+        per = out.setdefault(row.sender_id, {})
+        per[row.item_code] = per.get(row.item_code, 0) + row.qty
+    return out
