@@ -62,20 +62,21 @@ class Core:
         sent = await adapter.send_card(split_chat_key(chat_key)[1], card)
         if sent:
             self.cards[chat_key] = sent
+        await self.note_own(chat_key, sent, card.text)
         return sent
 
     async def post_list(self, chat_key: str, text: str) -> None:
-        """Post a 接龙 list and, when enabled, record its lines as the bot's (leader) lines."""
+        """Post a 接龙 list and, when enabled, record its lines as the bot's own (seen, nobody's entry)."""
         sent = await self.send(chat_key, text)
+        await self.note_own(chat_key, sent, text)
+
+    async def note_own(self, chat_key: str, sent: str | None, text: str) -> None:
+        """Record a post of the bot's, so a resident who copies it and appends a line adds only that line."""
         if not self.register_own_lists or self.adapter_of(chat_key) is None:
             return
-        platform, chat_id = split_chat_key(chat_key)
-        own = InboundMessage(
-            platform=platform, chat_id=chat_id, message_id=sent or f"tuan-{uuid.uuid4().hex[:12]}",
-            sender_id=BOT_SENDER_ID, sender_name=BOT_SENDER_NAME, text=text, ts=self.now(), is_admin=True,
-        )
         async with self.lock:
-            self.service.handle(own)
+            self.service.note_post(chat_key, sent or f"tuan-{uuid.uuid4().hex[:12]}", text, self.now(),
+                                   BOT_SENDER_ID, BOT_SENDER_NAME)
 
     # --- deals (call while holding the lock) ---
 

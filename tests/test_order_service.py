@@ -224,3 +224,15 @@ def test_a_delivery_is_claimed_once(chat: Chat) -> None:
     assert chat.svc.claim_delivery(("telegram:1", "77")) is True
     assert chat.svc.claim_delivery(("telegram:1", "77")) is False
     assert chat.svc.is_processed("telegram:1", "77")
+
+
+def test_the_bots_own_post_is_seen_and_defines_no_deal() -> None:
+    svc = OrderService(MemoryRepository())
+    card = "🛒 今日团购\n1. 沃柑 5斤装 19.9元/箱\n2. 丹东草莓 1斤 35.8元"
+    svc.note_post("t:g1", "bot1", card, T0)
+    assert svc.deal_of("t:g1") is None  # the bot's card is no leader's deal post
+    c = Chat(svc)
+    c.say("lead", "#接龙\n1. 沃柑 5斤装 19.9元/箱\n2. 丹东草莓 1斤 ¥35.8", leader=True)
+    svc.note_post("t:g1", "bot2", "#接龙 今日\n1. 3栋402 王姐 沃柑1", T0 + timedelta(minutes=30))
+    c.say("u2", "#接龙 今日\n1. 3栋402 王姐 沃柑1\n2. 阿强 草莓2")
+    assert c.totals("u2") == {"2": 2}

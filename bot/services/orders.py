@@ -265,12 +265,35 @@ class OrderService:
         if entry is not None:
             w.apply_entry(entry, line.id)
 
-    def _leader(self, w: Work) -> str:
+    def note_post(self, chat_key: str, message_id: str, text: str, ts: datetime,
+                  sender_id: str = "tuan-bot", sender_name: str = "Tuan") -> None:
+        """Record the bot's own post (a 接龙 list, a deal card): its lines are seen, never anyone's entry.
+
+        Unlike a leader's message it never defines a deal, and it orders nothing.
+        """
+        platform, _, chat_id = chat_key.partition(":")
+        msg = InboundMessage(platform=platform, chat_id=chat_id, message_id=message_id, sender_id=sender_id,
+                             sender_name=sender_name, text=text, ts=ts, is_admin=True)
+        changes = Changeset()
+        chat = self._chat_for(chat_key, changes, msg)
+        if message_id in chat.messages:
+            return
+        seq = self.st.next_seq
+        self.st.next_seq += 1
+        w = Work(self.st, chat, self._deal_state(chat), msg, seq, changes)
+        self._leader(w, may_define_deal=False)
+        chat.messages[message_id] = MessageInfo(seq, sender_id)
+        changes.message = MessageRow(seq=seq, chat_key=chat_key, message_id=message_id, sender_id=sender_id,
+                                     sender_name=sender_name, text=text, ts=ts, is_admin=True, edit_of=None,
+                                     recall_of=None, kind="bot")
+        self._commit(changes)
+
+    def _leader(self, w: Work, *, may_define_deal: bool = True) -> str:
         msg, chat = w.msg, w.chat
         reading = read_message(msg.text, None, chat.by_text, chat.by_body)
         kind = "ignored"
         current = w.deal
-        if self.shared_deal is None and (current is None or current.row.status != "open"):
+        if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
             catalog = parse_deal_post(msg.text)
             if catalog is not None:
                 did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
