@@ -136,6 +136,14 @@ class Dispatcher:
                                  mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
         if outcome.changed:
             await self._acknowledge(msg)
+            await self._refresh_card(chat)
+
+    async def _refresh_card(self, chat_key: str) -> None:
+        """Text orders move the deal card's live counts too (debounced, where cards have buttons)."""
+        card_id = self.core.cards.get(chat_key)
+        adapter = self.core.adapter_of(chat_key)
+        if card_id and adapter is not None and adapter.capabilities.edits and adapter.capabilities.buttons:
+            await self.card_edits.request(f"{chat_key}|{card_id}", lambda: self._edit_card(chat_key, card_id))
 
     def _quiet_no_deal(self, chat: str, problems: tuple[oc.Problem, ...]) -> bool:
         """"No deal here" is said at most once per digest interval per chat."""

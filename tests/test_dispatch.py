@@ -192,3 +192,17 @@ async def test_without_a_deal_until_a_leader_posts_one() -> None:
     assert p.chat.pop().kind == "react"
     assert p.stored() == {"王姐": {"1": 2}}
     await p.close()
+
+
+async def test_text_orders_also_move_the_cards_counts_once_per_burst(monkeypatch) -> None:
+    monkeypatch.setattr("bot.dispatch.CARD_EDIT_SECONDS", 0.05)
+    p = await make_pipeline(BUTTONS)
+    await p.chat.push("/deal", sender=LEADER)
+    card = p.chat.pop()
+    await p.chat.push("葡萄2", sender="王姐")
+    await p.chat.push("葡萄1", sender="阿强")
+    await p.chat.push("葡萄几点到?", sender="李阿姨")
+    await asyncio.sleep(0.15)
+    edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
+    assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订3" in edits[0].text
+    await p.close()
