@@ -34,6 +34,7 @@ class Sent:
     mention: Mention | None = None
     card: Card | None = None
     emoji: str = ""
+    data: bytes = b""  # a file's bytes
 
 
 class FakeAdapter:
@@ -56,13 +57,13 @@ class FakeAdapter:
     async def push(self, text: str, *, sender: str = "王姐", sender_id: str | None = None,
                    chat_id: str | None = None, is_admin: bool = False, ts: datetime | None = None,
                    message_id: str | None = None, edit_of: str | None = None,
-                   recall_of: str | None = None) -> InboundMessage:
+                   recall_of: str | None = None, is_private: bool = False) -> InboundMessage:
         """Deliver a message to the sink and wait until it is handled (replies included)."""
         assert self.sink is not None, "start() the adapter first"
         msg = InboundMessage(
             platform=self.name, chat_id=chat_id or self.chat_id, message_id=message_id or f"m{next(self._ids)}",
             sender_id=sender_id or sender_id_of(sender), sender_name=sender, text=text, ts=ts or self._clock(),
-            is_admin=is_admin, edit_of=edit_of, recall_of=recall_of,
+            is_admin=is_admin, edit_of=edit_of, recall_of=recall_of, is_private=is_private,
         )
         await self.sink.on_message(msg)
         return msg
@@ -126,5 +127,5 @@ class FakeAdapter:
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
         if not self.capabilities.files:
             return False
-        self._record(Sent("file", chat_id, caption, filename))
+        self._record(Sent("file", chat_id, caption, filename, data=data))
         return True

@@ -14,8 +14,8 @@ from bot.context import Core
 from bot.model import Card, InboundMessage
 
 ALIASES = {"团购": "deal", "开团": "deal", "接龙": "list", "统计": "tally", "截单": "close",
-           "取货": "pickup", "帮助": "help", "start": "help"}
-LEADER_ONLY = frozenset({"deal", "list", "tally", "close", "pickup"})
+           "取货": "pickup", "帮助": "help", "start": "help", "导出": "export"}
+LEADER_ONLY = frozenset({"deal", "list", "tally", "close", "pickup", "export"})
 KNOWN = LEADER_ONLY | {"help"}
 
 
@@ -126,6 +126,41 @@ async def post_pickup(core: Core, chat_key: str, *, header: str = "") -> bool:
     return True
 
 
+def export_chats(core: Core, msg: InboundMessage) -> list[str]:
+    """The groups a leader's /export covers: this group; in a private chat, the groups they lead."""
+    if not msg.is_private:
+        return [msg.chat_key]
+    platform = msg.platform
+    groups = [g for g in core.config.groups if g.platform == platform]
+    return [g.chat_key for g in groups if msg.is_admin or msg.sender_id in core.config.leaders_of(g.chat_key)]
+
+
+async def export(core: Core, msg: InboundMessage) -> None:
+    """Each covered deal's orders: a CSV document where the platform takes files, else the tally as text."""
+    from bot.export import tally_csv
+
+    adapter = core.adapter_of(msg.chat_key)
+    seen: set[str] = set()
+    sent = 0
+    for chat_key in export_chats(core, msg):
+        async with core.lock:
+            current = core.current(chat_key)
+            if current is None or current[0] in seen:
+                continue
+            deal_id, catalog, title, closed = current
+            seen.add(deal_id)
+            tally = core.service.tally(deal_id)
+            text = render.tally_table(tally, catalog, title=title, closed=closed)
+        sent += 1
+        if adapter is not None and adapter.capabilities.files:
+            name = f"tuan-{deal_id}.csv"
+            if await adapter.send_file(msg.chat_id, name, tally_csv(tally, catalog), caption=title):
+                continue
+        await core.send(msg.chat_key, text)
+    if not sent:
+        await core.send(msg.chat_key, m.NO_DEAL if not msg.is_private else m.EXPORT_NOTHING)
+
+
 async def run_command(core: Core, msg: InboundMessage, name: str, *, leader: bool) -> None:
     chat = msg.chat_key
     if name not in KNOWN:
@@ -150,3 +185,5 @@ async def run_command(core: Core, msg: InboundMessage, name: str, *, leader: boo
         case "pickup":
             if not await post_pickup(core, chat):
                 await core.send(chat, m.NO_DEAL)
+        case "export":
+            await export(core, msg)

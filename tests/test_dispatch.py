@@ -206,3 +206,30 @@ async def test_text_orders_also_move_the_cards_counts_once_per_burst(monkeypatch
     edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
     assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订3" in edits[0].text
     await p.close()
+
+
+async def test_export_sends_a_csv_document_in_a_private_chat() -> None:
+    p = await make_pipeline(Capabilities(reactions=True, files=True))
+    await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
+    await p.chat.push("鸡蛋1", sender="阿强")
+    p.chat.pop_all()
+    await p.chat.push("/export", sender="阿强", chat_id="dm-1", is_private=True)
+    assert p.chat.pop().text == m.NOT_LEADER
+    await p.chat.push("/export", sender=LEADER, chat_id="dm-2", is_private=True, is_admin=True)
+    doc = p.chat.pop()
+    assert doc.kind == "file" and doc.chat_id == "dm-2" and doc.message_id.endswith(".csv")
+    rows = doc.data.decode("utf-8-sig").splitlines()
+    assert rows[0].split(",")[:6] == ["群", "住户", "标签", "商品编号", "商品", "数量"]
+    assert any(r.split(",")[1:4] == ["王姐", "3栋402 王姐", "1"] and r.split(",")[5] == "2" for r in rows)
+    assert rows[-1].endswith("91.80")  # 2 x 29.9 + 1 x 32
+    await p.close()
+
+
+async def test_export_without_files_sends_the_tally_as_text() -> None:
+    p = await make_pipeline(REACTIONS)
+    await p.chat.push("葡萄2", sender="王姐")
+    p.chat.pop_all()
+    await p.chat.push("/export", sender=LEADER, is_admin=True)
+    sent = p.chat.pop()
+    assert sent.kind == "text" and "阳光玫瑰葡萄" in sent.text and "59.80" in sent.text
+    await p.close()
