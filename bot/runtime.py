@@ -111,13 +111,14 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
         with stop_on_signals(stop):
             scheduler.start()
             try:
-                for adapter in adapters:
-                    try:
-                        await adapter.start(dispatcher)
-                    except Exception as e:
-                        log.debug("starting %s failed", adapter.name, exc_info=True)
-                        raise StartError(f"the {adapter.name} adapter could not start: {type(e).__name__}: {e}") from e
-                    started.append(adapter)
+                # together: one adapter waiting for its platform (a WeChat login) delays no other
+                results = await asyncio.gather(*(a.start(dispatcher) for a in adapters), return_exceptions=True)
+                started.extend(a for a, r in zip(adapters, results, strict=True) if not isinstance(r, BaseException))
+                for adapter, result in zip(adapters, results, strict=True):
+                    if isinstance(result, BaseException):
+                        log.debug("starting %s failed", adapter.name, exc_info=result)
+                        raise StartError(f"the {adapter.name} adapter could not start: "
+                                         f"{type(result).__name__}: {result}") from result
                 await stop.wait()
             finally:
                 for adapter in reversed(started):

@@ -1,0 +1,207 @@
+"""The WeChat adapter: room messages in through a wechaty puppet service, replies out with ``say``.
+
+Runs inside the bot's event loop beside the other adapters and the scheduler. A
+:class:`~adapters.wechat.supervisor.Supervisor` keeps one :class:`Connection` to the puppet
+service; when it fails or is lost the reason is logged and it is opened again with backoff,
+while the rest of the bot keeps running. Messages are read and handed to the sink one at a
+time, in the order the service sent them. See docs/wechat.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib.util
+import logging
+from collections.abc import Mapping
+from types import ModuleType
+from typing import Any
+
+from adapters.base import Capabilities, Sink
+from adapters.wechat import compat, convert, logs
+from adapters.wechat.config import WechatConfigError, WechatSettings, from_section
+from adapters.wechat.connection import Connection
+from adapters.wechat.supervisor import Backoff, Supervisor, describe
+from bot.model import Card, Mention
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT = 10.0  # seconds stop() lets the message being handled finish
+
+
+class WechatUnavailable(ConnectionError):
+    """No logged-in connection to the puppet service (after waiting ``send_wait`` seconds)."""
+
+
+class WechatAdapter:
+    """:class:`adapters.base.Adapter` for WeChat groups (rooms) through a wechaty puppet service."""
+
+    name = convert.PLATFORM
+    capabilities = Capabilities(buttons=False, reactions=False, edits=False, images=False, files=False,
+                                mentions=True)
+
+    def __init__(self, settings: WechatSettings, *, wechaty: ModuleType | None = None) -> None:
+        self.settings = settings
+        self._wechaty = wechaty
+        self._sink: Sink | None = None
+        self._conn: Connection | None = None
+        self._queue: asyncio.Queue[tuple[Connection, str] | None] = asyncio.Queue()
+        self._stopping = False
+        self._supervisor: Supervisor | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._rooms_seen: set[str] = set()
+
+    @property
+    def connected(self) -> bool:
+        return self._conn is not None and self._conn.ready
+
+    async def start(self, sink: Sink) -> None:
+        """Start connecting; return once logged in, or after ``start_wait`` s (it keeps trying)."""
+        s = self.settings
+        if self._wechaty is None:
+            self._wechaty = compat.load()
+        logs.tame_sdk_loggers([s.token])
+        self._sink = sink
+        backoff = Backoff(initial=s.reconnect_initial, maximum=max(s.reconnect_max, s.reconnect_initial))
+        self._supervisor = Supervisor(f"wechat {s.endpoint}", self._attempt, backoff)
+        self._tasks = [asyncio.create_task(self._supervisor.run(), name="wechat-supervisor"),
+                       asyncio.create_task(self._read_loop(), name="wechat-reader")]
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._supervisor.up.wait(), s.start_wait)
+        if not self.connected:
+            log.warning("wechat: not logged in to %s after %.0f s; going on, and still trying",
+                        s.endpoint, s.start_wait)
+
+    async def stop(self) -> None:
+        """Stop receiving, let the message being handed to the core finish, then disconnect."""
+        self._stopping = True
+        if self._supervisor is not None:
+            self._supervisor.stop()
+        dropped = 0
+        while not self._queue.empty():
+            self._queue.get_nowait()
+            dropped += 1
+        if dropped:
+            log.warning("wechat: %d message(s) received while stopping were not handled", dropped)
+        self._queue.put_nowait(None)
+        reader = self._tasks[1] if len(self._tasks) > 1 else None
+        if reader is not None:
+            done, _ = await asyncio.wait({reader}, timeout=STOP_WAIT)
+            if not done:
+                reader.cancel()
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    # --- the connection ---
+
+    async def _attempt(self, supervisor: Supervisor) -> None:
+        assert self._wechaty is not None
+        conn = Connection(self.settings, self._wechaty, on_message=self._enqueue,
+                          on_login=lambda c: self._logged_in(c, supervisor))
+        self._conn = conn  # before open(): the login event may arrive while it runs
+        try:
+            try:
+                await conn.open()
+            except Exception as exc:
+                raise ConnectionError(logs.redact(describe(exc), [self.settings.token])) from None
+            if conn.logged_in.is_set():
+                self._logged_in(conn, supervisor)
+            else:
+                log.info("wechat: connected to %s, waiting for the account to log in", self.settings.endpoint)
+            await conn.serve()
+        finally:
+            if self._conn is conn:
+                self._conn = None
+            await conn.close()
+
+    def _logged_in(self, conn: Connection, supervisor: Supervisor) -> None:
+        log.info("wechat: logged in as %s at %s", conn.self_id, self.settings.endpoint)
+        supervisor.mark_up()
+
+    def _enqueue(self, conn: Connection, message_id: str) -> None:
+        if not self._stopping:
+            self._queue.put_nowait((conn, message_id))
+
+    # --- inbound ---
+
+    def serves(self, room_id: str, topic: str) -> bool:
+        rooms = self.settings.rooms
+        return not rooms or room_id in rooms or topic in rooms
+
+    async def _read_loop(self) -> None:
+        while (item := await self._queue.get()) is not None:
+            conn, message_id = item
+            try:
+                await self._deliver(conn, message_id)
+            except Exception:
+                log.exception("wechat: message %s was not handled", message_id)
+
+    async def _deliver(self, conn: Connection, message_id: str) -> None:
+        assert self._sink is not None
+        raw = await conn.read(message_id)
+        if not raw.room_id:
+            return
+        served = self.serves(raw.room_id, raw.room_topic)
+        if raw.room_id not in self._rooms_seen:
+            self._rooms_seen.add(raw.room_id)
+            log.info("wechat: room %s (%s) %s", raw.room_id, raw.room_topic,
+                     "served" if served else "is not in [wechat] rooms: its messages are ignored")
+        if not served:
+            return
+        names = {}
+        for account in convert.solitaire_accounts(raw):
+            with contextlib.suppress(Exception):
+                names[account] = await conn.member_name(raw.room_id, account)
+        source = f"wechat:{conn.self_id}"
+        for msg in convert.to_inbound(raw, self_id=conn.self_id, source=source, names=names):
+            await self._sink.on_message(msg)
+
+    # --- outbound ---
+
+    async def _live(self) -> Connection:
+        conn = self._conn
+        if conn is not None and conn.ready:
+            return conn
+        if self._supervisor is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._supervisor.up.wait(), self.settings.send_wait)
+        conn = self._conn
+        if conn is None or not conn.ready:
+            raise WechatUnavailable(f"not logged in to the puppet service at {self.settings.endpoint}")
+        return conn
+
+    async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
+                        mention: Mention | None = None) -> str | None:
+        """Say ``text`` in the room; with ``mention``, it starts with ``@name`` and mentions them."""
+        conn = await self._live()
+        if mention is not None:
+            text = convert.mention_prefix(mention.name) + text
+        sent = await conn.send_text(chat_id, text, [mention.user_id] if mention else [])
+        return sent or None
+
+    async def send_card(self, chat_id: str, card: Card) -> str | None:
+        return await self.send_text(chat_id, card.text)
+
+    async def edit_text(self, chat_id: str, message_id: str, text: str, card: Card | None = None) -> bool:
+        return False
+
+    async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
+        return False
+
+    async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
+        return False
+
+
+def create(section: Mapping[str, Any] | object, app_config: object = None) -> WechatAdapter:
+    """Build the adapter from the ``[wechat]`` config table (or the app config's ``wechat`` dataclass)."""
+    settings = from_section(section)
+    if importlib.util.find_spec("wechaty") is None:
+        raise WechatConfigError("[wechat] is enabled but the wechaty package is not installed "
+                                "(pip install 'tuan-bot[wechat]')")
+    return WechatAdapter(settings)

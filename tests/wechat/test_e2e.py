@@ -1,0 +1,150 @@
+"""End to end: the Node gateway → the WeChat adapter → the real dispatcher and OrderService → the store."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from adapters.wechat import WechatAdapter
+from bot import messages as m
+from bot.config import config_from_dict
+from bot.context import Core
+from bot.dispatch import Dispatcher
+from bot.memory_repo import MemoryRepository
+from bot.model import ButtonPress, InboundMessage
+from bot.ports import Repository
+from bot.services.orders import OrderService
+from storage.sql import open_repository
+from tests.wechat.conftest import RecordingSink
+from tests.wechat.gateway_proc import ROOM, ROOM_TOPIC, Gateway
+from tests.wechat.samples import sample
+
+CHAT_KEY = f"wechat:{ROOM}"
+
+
+def config() -> Any:
+    return config_from_dict({
+        "bot": {"digest_minutes": 0},
+        "groups": [{"id": "home", "platform": "wechat", "chat": ROOM, "title": ROOM_TOPIC}],
+        "deals": [{
+            "id": "fruit", "title": "周五水果团", "groups": ["home"],
+            "items": [
+                {"code": "1", "name": "阳光玫瑰葡萄", "unit": "盒", "price": "39.9", "aliases": ["葡萄"]},
+                {"code": "2", "name": "赣南脐橙", "unit": "箱", "price": "29.9", "aliases": ["脐橙", "橙子"]},
+                {"code": "3", "name": "血橙", "unit": "箱", "price": "22", "aliases": ["血橙"]},
+            ],
+        }],
+    }, "test.toml", env={})
+
+
+class Tap(RecordingSink):
+    """Hands each message to the dispatcher, then records it (so a wait means: handled)."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+
+    async def on_message(self, msg: InboundMessage) -> None:
+        await self.dispatcher.on_message(msg)
+        await super().on_message(msg)
+
+    async def on_press(self, press: ButtonPress) -> str:
+        return await self.dispatcher.on_press(press)
+
+
+@dataclass
+class Bot:
+    core: Core
+    tap: Tap
+    repo: Repository
+
+    def stored(self) -> dict[str, dict[str, int]]:
+        """sender name → item code → qty, as a service rebuilt from the store sees it."""
+        service = OrderService(self.repo)
+        deal = service.deal_of(CHAT_KEY)
+        assert deal is not None
+        out: dict[str, dict[str, int]] = {}
+        for row in service.tally(deal.id).rows:
+            out.setdefault(row.sender_name, {})[row.item_code] = row.qty
+        return out
+
+
+async def start_bot(make_adapter: Any, gateway: Gateway, repo: Repository) -> Bot:
+    core = Core(service=OrderService(repo), config=config(), clock=lambda: datetime.now(UTC))
+    async with core.lock:
+        core.open_configured_deals()
+    tap = Tap(Dispatcher(core))
+    adapter: WechatAdapter = await make_adapter(gateway.endpoint, tap)
+    core.adapters["wechat"] = adapter
+    return Bot(core, tap, repo)
+
+
+async def said_until(gateway: Gateway, count: int, timeout: float = 5.0) -> list[dict[str, Any]]:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while len(said := await gateway.said()) < count:
+        assert loop.time() < deadline, f"the bot said {said}"
+        await asyncio.sleep(0.05)
+    return said
+
+
+async def test_orders_questions_and_withdrawals(gateway: Gateway, make_adapter) -> None:
+    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    order = await gateway.say("wxid_alice", "葡萄2")
+    await bot.tap.wait_for(1)
+    assert bot.stored() == {"3栋王姐": {"1": 2}}
+    [listing] = await said_until(gateway, 1)
+    assert listing["text"].startswith("#接龙 周五水果团") and "3栋王姐 葡萄2" in listing["text"]
+
+    await gateway.say("wxid_bob", "橙1")  # 脐橙 or 血橙?
+    await bot.tap.wait_for(2)
+    ask = (await said_until(gateway, 2))[1]
+    assert ask == {"room": ROOM, "mentions": ["wxid_bob"],
+                   "text": "@5栋李哥\u2005" + m.ASK_AMBIGUOUS.format(word="橙", options="脐橙还是血橙")}
+
+    await gateway.recall("wxid_alice", order)
+    await bot.tap.wait_for(3)
+    assert bot.stored() == {}
+    await bot.tap.dispatcher.drain()
+
+
+async def test_native_solitaire_orders_each_author(gateway: Gateway, make_adapter) -> None:
+    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))
+    await bot.tap.wait_for(3)
+    assert bot.stored() == {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈": {"2": 1}}
+    # The next 接龙 message repeats the earlier lines: they are not counted again.
+    await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))
+    await bot.tap.wait_for(6)
+    assert bot.stored() == {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈": {"2": 1}}
+    await bot.tap.dispatcher.drain()
+
+
+async def test_orders_after_a_gateway_restart_are_taken(gateway: Gateway, make_adapter, tmp_path) -> None:
+    repo = open_repository(f"sqlite:///{tmp_path / 'tuan.db'}")
+    try:
+        bot = await start_bot(make_adapter, gateway, repo)
+        adapter = bot.core.adapters["wechat"]
+        await gateway.say("wxid_alice", "葡萄2")
+        await bot.tap.wait_for(1)
+
+        gateway.kill()
+        loop = asyncio.get_running_loop()
+        while adapter.connected:  # type: ignore[attr-defined]
+            await asyncio.sleep(0.05)
+        gateway.start()
+        t0 = loop.time()
+        while not adapter.connected:  # type: ignore[attr-defined]
+            assert loop.time() - t0 < 15, "did not reconnect"
+            await asyncio.sleep(0.1)
+
+        await gateway.say("wxid_bob", "脐橙3")
+        await bot.tap.wait_for(2)
+        assert bot.stored() == {"3栋王姐": {"1": 2}, "5栋李哥": {"2": 3}}
+        [listing] = await said_until(gateway, 1)  # said by the restarted gateway's bot account
+        assert "5栋李哥 脐橙3" in listing["text"]
+        await bot.tap.dispatcher.drain()
+    finally:
+        repo.close()

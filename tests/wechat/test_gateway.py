@@ -1,0 +1,240 @@
+"""The adapter against a real local peer: the Node puppet-service gateway with the mock puppet."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from adapters.wechat import WechatUnavailable
+from bot.model import Mention
+from tests.wechat.conftest import RecordingSink
+from tests.wechat.gateway_proc import (
+    BOT_ID,
+    OTHER_ROOM,
+    ROOM,
+    ROOM_TOPIC,
+    Gateway,
+    ensure_node_modules,
+    free_port,
+)
+from tests.wechat.samples import sample
+
+
+async def test_room_messages_reach_the_sink_and_replies_mention_the_resident(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    adapter = await make_adapter(gateway.endpoint, sink)
+    assert adapter.connected
+    sent_id = await gateway.say("wxid_alice", "葡萄 2")
+    [msg] = await sink.wait_for(1)
+    assert (msg.platform, msg.chat_id, msg.chat_title) == ("wechat", ROOM, ROOM_TOPIC)
+    assert (msg.message_id, msg.sender_id, msg.sender_name, msg.text) == (sent_id, "wxid_alice", "3栋王姐", "葡萄 2")
+    assert msg.ts.tzinfo is not None and msg.delivery == (f"wechat:{BOT_ID}", sent_id)
+    assert msg.chat_key == f"wechat:{ROOM}" and not msg.mentions_bot and not msg.is_private
+
+    await adapter.send_text(ROOM, "要几盒？", mention=Mention("wxid_alice", "3栋王姐"))
+    await adapter.send_text(ROOM, "今晚8点截单")
+    assert await gateway.said() == [
+        {"room": ROOM, "text": "@3栋王姐\u2005要几盒？", "mentions": ["wxid_alice"]},
+        {"room": ROOM, "text": "今晚8点截单", "mentions": []},
+    ]
+    # The bot's own messages come back from the service as room messages: they are not delivered.
+    await gateway.say("wxid_bob", "橙子1")
+    messages = await sink.wait_for(2)
+    await asyncio.sleep(0.3)
+    assert [m.text for m in sink.messages] == ["葡萄 2", "橙子1"] and messages[1].sender_name == "5栋李哥"
+
+
+async def test_order_of_messages_is_kept(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    await make_adapter(gateway.endpoint, sink)
+    texts = [f"{n}. 王姐 葡萄{n}" for n in range(1, 16)]
+    for text in texts:
+        await gateway.say("wxid_alice", text)
+    await sink.wait_for(len(texts))
+    assert [m.text for m in sink.messages] == texts
+
+
+async def test_mentioning_the_bot(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    await make_adapter(gateway.endpoint, sink)
+    await gateway.say("wxid_bob", "@团购小助手\u2005我订了几盒？", mentions=[BOT_ID])
+    [msg] = await sink.wait_for(1)
+    assert msg.mentions_bot
+
+
+async def test_withdrawn_message_becomes_recall_of(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    await make_adapter(gateway.endpoint, sink)
+    order_id = await gateway.say("wxid_alice", "葡萄 2")
+    recall_id = await gateway.recall("wxid_alice", order_id)
+    _, recall = await sink.wait_for(2)
+    assert (recall.message_id, recall.recall_of, recall.text, recall.sender_id) == (recall_id, order_id, "", "wxid_alice")
+
+
+async def test_native_solitaire_is_delivered_line_by_line(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    await make_adapter(gateway.endpoint, sink)
+    app_id = await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))  # 0: Unknown
+    lines = await sink.wait_for(3)
+    assert [(m.message_id, m.sender_id, m.sender_name, m.text) for m in lines] == [
+        (f"{app_id}:1", "wxid_alice", "3栋王姐", "1. 3栋王姐 葡萄1 橙子2"),
+        (f"{app_id}:2", "wxid_bob", "5栋李哥", "2. 5栋李哥 葡萄2"),
+        (f"{app_id}:3", "wxid_carol", "7栋小陈", "3. 7栋小陈 橙子1 <加急> & 谢谢😊"),
+    ]
+    # Without attribution for every line, the list is handled as a copy from whoever sent it.
+    copy_id = await gateway.raw("wxid_bob", 10, sample("tuan_partly_attributed.xml"))  # 10: GroupNote
+    copy = (await sink.wait_for(4))[3]
+    assert (copy.message_id, copy.sender_id) == (copy_id, "wxid_bob")
+    assert copy.text == "#接龙 周五团购\n\n1. 3栋王姐 葡萄1\n2. 5栋李哥 葡萄2"
+
+
+async def test_only_the_configured_rooms_are_served(gateway: Gateway, make_adapter) -> None:
+    sink = RecordingSink()
+    await make_adapter(gateway.endpoint, sink, rooms=[ROOM_TOPIC])
+    await gateway.say("wxid_alice", "闲聊一句", room=OTHER_ROOM)
+    await gateway.say("wxid_alice", "葡萄 1")
+    [msg] = await sink.wait_for(1)
+    await asyncio.sleep(0.3)
+    assert [m.text for m in sink.messages] == ["葡萄 1"] and msg.chat_id == ROOM
+
+
+async def test_wrong_token_is_reported_within_seconds_and_retried(gateway: Gateway, make_adapter, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.wechat")
+    ticks = 0
+
+    async def other_work() -> None:  # the rest of the bot, in the same loop
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.05)
+
+    worker = asyncio.create_task(other_work())
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    adapter = await make_adapter(gateway.endpoint, RecordingSink(), token="not-the-token", start_wait=1.5)
+    assert not adapter.connected and loop.time() - t0 < 3
+    await asyncio.sleep(1.0)
+    worker.cancel()
+    failures = [r.getMessage() for r in caplog.records if "cannot connect" in r.getMessage()]
+    assert failures and "UNAUTHENTICATED" in failures[0] and "not-the-token" not in caplog.text
+    assert len(failures) >= 2  # retried with backoff, not given up
+    assert ticks > 20
+
+
+async def test_gateway_restart_reconnects(gateway: Gateway, make_adapter, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.wechat")
+    sink = RecordingSink()
+    adapter = await make_adapter(gateway.endpoint, sink)
+    await gateway.say("wxid_alice", "葡萄 1")
+    await sink.wait_for(1)
+
+    gateway.kill()
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    while adapter.connected:
+        assert loop.time() - t0 < 3, "the lost connection was not noticed"
+        await asyncio.sleep(0.05)
+    assert any("lost:" in r.getMessage() for r in caplog.records)
+
+    gateway.start()
+    t0 = loop.time()
+    while not adapter.connected:
+        assert loop.time() - t0 < 15, "did not reconnect"
+        await asyncio.sleep(0.1)
+    await gateway.say("wxid_bob", "橙子 2")
+    later = await sink.wait_for(2)
+    assert later[1].text == "橙子 2" and later[1].sender_name == "5栋李哥"
+    await adapter.send_text(ROOM, "收到")
+    assert await gateway.said() == [{"room": ROOM, "text": "收到", "mentions": []}]
+
+
+async def test_gateway_down_at_start(wechaty_sdk, tmp_path, make_adapter) -> None:
+    ensure_node_modules()
+    gw = Gateway(free_port(), tmp_path)
+    sink = RecordingSink()
+    adapter = await make_adapter(gw.endpoint, sink, start_wait=0.5, send_wait=0.3)
+    assert not adapter.connected
+    with pytest.raises(WechatUnavailable):
+        await adapter.send_text(ROOM, "来晚了")
+    gw.start()
+    try:
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while not adapter.connected:
+            assert loop.time() - t0 < 15, "did not connect once the gateway came up"
+            await asyncio.sleep(0.1)
+        await gw.say("wxid_alice", "葡萄 3")
+        [msg] = await sink.wait_for(1)
+        assert msg.text == "葡萄 3"
+    finally:
+        gw.kill()
+
+
+async def test_a_frozen_service_is_noticed_by_the_liveness_ping(gateway: Gateway, make_adapter, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.wechat")
+    sink = RecordingSink()
+    adapter = await make_adapter(gateway.endpoint, sink, ping_interval=0.3, ping_timeout=0.5)
+    gateway.freeze()  # the TCP connection stays open, nothing answers
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    try:
+        while adapter.connected:
+            assert loop.time() - t0 < 3, "the unanswered ping was not noticed"
+            await asyncio.sleep(0.05)
+        assert any("lost: TimeoutError" in r.getMessage() for r in caplog.records)
+    finally:
+        gateway.thaw()
+    t0 = loop.time()
+    while not adapter.connected:
+        assert loop.time() - t0 < 15, "did not reconnect"
+        await asyncio.sleep(0.1)
+    await gateway.say("wxid_alice", "葡萄 1")
+    [msg] = await sink.wait_for(1)
+    assert msg.text == "葡萄 1"
+
+
+async def test_no_login_is_reported_then_a_late_login_connects(wechaty_sdk, tmp_path, make_adapter, caplog) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.wechat")
+    ensure_node_modules()
+    gw = Gateway(free_port(), tmp_path, login=False)
+    gw.start()
+    try:
+        sink = RecordingSink()
+        adapter = await make_adapter(gw.endpoint, sink, start_wait=1.5, login_timeout=0.5, ping_interval=0.2)
+        assert not adapter.connected
+        assert "no WeChat account has logged in" in caplog.text and "tuan-test-qr" in caplog.text
+
+        await gw.login()
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        while not adapter.connected:
+            assert loop.time() - t0 < 5, "the login was not noticed"
+            await asyncio.sleep(0.05)
+        await gw.logout()
+        while adapter.connected:
+            assert loop.time() - t0 < 10, "the logout was not noticed"
+            await asyncio.sleep(0.05)
+        assert f"account {BOT_ID} logged out" in caplog.text
+    finally:
+        gw.kill()
+
+
+async def test_stop_lets_the_message_being_handled_finish(gateway: Gateway, make_adapter) -> None:
+    class SlowSink(RecordingSink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.started = asyncio.Event()
+
+        async def on_message(self, msg) -> None:  # noqa: ANN001
+            self.started.set()
+            await asyncio.sleep(0.5)
+            await super().on_message(msg)
+
+    sink = SlowSink()
+    adapter = await make_adapter(gateway.endpoint, sink)
+    await gateway.say("wxid_alice", "葡萄 2")
+    await asyncio.wait_for(sink.started.wait(), 10)
+    await adapter.stop()
+    assert [m.text for m in sink.messages] == ["葡萄 2"] and not adapter.connected
