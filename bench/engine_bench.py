@@ -60,13 +60,13 @@ def short_replies(n: int, chats: int) -> list[InboundMessage]:
     ]
 
 
-def run_scenario(name: str, quick: bool) -> dict[str, object]:
+def run_scenario(name: str, quick: bool, residents: int = 1000) -> dict[str, object]:
     from bot.replay import BATCH
     from bot.services.orders import OrderService
     from storage.sql import open_repository
 
     if name == "a":
-        msgs = copy_chain(200 if quick else 1000)
+        msgs = copy_chain(200 if quick else residents)
     else:
         msgs = short_replies(10_000 if quick else 100_000, 100 if quick else 1000)
     lines = sum(m.text.count("\n") + 1 for m in msgs)
@@ -89,10 +89,19 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--only", choices=["a", "b"])
+    ap.add_argument("--scaling", action="store_true", help="(a) at 250..2,000 residents: cost per line")
+    ap.add_argument("--residents", type=int, default=1000, help=argparse.SUPPRESS)
     ap.add_argument("--child", choices=["a", "b"], help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        print(json.dumps(run_scenario(args.child, args.quick)))
+        print(json.dumps(run_scenario(args.child, args.quick, args.residents)))
+        return
+    if args.scaling:
+        print(f"{'residents':>10}{'lines':>10}{'wall s':>9}{'µs per line':>13}")
+        for n in (250, 500, 1000, 2000):
+            cmd = [sys.executable, __file__, "--child", "a", "--residents", str(n)]
+            r = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
+            print(f"{n:>10}{r['lines']:>10}{r['wall_s']:>9.2f}{r['wall_s'] / r['lines'] * 1e6:>13.2f}")
         return
     rows = []
     for name in [args.only] if args.only else ["a", "b"]:

@@ -236,3 +236,11 @@ def test_the_bots_own_post_is_seen_and_defines_no_deal() -> None:
     svc.note_post("t:g1", "bot2", "#接龙 今日\n1. 3栋402 王姐 沃柑1", T0 + timedelta(minutes=30))
     c.say("u2", "#接龙 今日\n1. 3栋402 王姐 沃柑1\n2. 阿强 草莓2")
     assert c.totals("u2") == {"2": 2}
+
+
+def test_list_numbers_past_999_are_list_numbers(chat: Chat) -> None:
+    lines = "\n".join(f"{k}. 住户{k} 葡萄1" for k in range(998, 1001))
+    chat.say("u1", "#接龙\n" + lines)
+    chat.say("u2", "#接龙\n" + lines + "\n1001. 阿强 鸡蛋2")
+    assert chat.totals("u2") == {"3": 2}
+    assert chat.totals("u1") == {"1": 3}

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 _MARK = re.compile(
-    r"^\s*(?:(?P<a>\d{1,3})\s*(?:[.:](?!\d)|\.(?=\d+\s*(?:栋|幢|座|号楼|单元|#|-))|[、)])|[(\[]\s*(?P<b>\d{1,3})\s*[)\]]|(?P<c>[\u2460-\u2473]))\s*"
+    r"^\s*(?:(?P<a>\d{1,4})\s*(?:[.:](?!\d)|\.(?=\d+\s*(?:栋|幢|座|号楼|单元|#|-))|[、)])|[(\[]\s*(?P<b>\d{1,4})\s*[)\]]|(?P<c>[\u2460-\u2473]))\s*"
 )
 
 
