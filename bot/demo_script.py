@@ -22,6 +22,19 @@ NAMES = [
 CN = {1: "一", 2: "两", 3: "三"}
 
 
+def sample_deal(*, egg_stock: int) -> dict[str, Any]:
+    """The sample deal (four items, 每户限购10) of the demo, the built-in config and the tests."""
+    return {
+        "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
+        "items": [
+            {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
+            {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
+            {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
+            {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": egg_stock},
+        ],
+    }
+
+
 def demo_config(chat: str = "demo") -> dict[str, Any]:
     """The demo's configuration, as if read from TOML (one console group, one deal, four schedules).
 
@@ -30,15 +43,7 @@ def demo_config(chat: str = "demo") -> dict[str, Any]:
     return {
         "console": {"chat": chat, "title": "幸福里3期 团购群", "leaders": [LEADER], "reactions": True},
         "groups": [{"id": "home", "platform": "console", "chat": chat, "title": "幸福里3期 团购群"}],
-        "deals": [{
-            "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
-            "items": [
-                {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
-                {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
-                {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
-                {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": 60},
-            ],
-        }],
+        "deals": [sample_deal(egg_stock=60)],
         "schedules": [
             {"group": "home", "kind": "deal_card", "time": "08:00"},
             {"group": "home", "kind": "reminder", "time": "20:00", "text": "⏰ 还有1小时截单,还没接龙的邻居抓紧~"},

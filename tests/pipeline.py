@@ -10,6 +10,7 @@ from adapters.base import Capabilities
 from adapters.fake import FakeAdapter, sender_id_of
 from bot.config import AppConfig, config_from_dict
 from bot.context import Core
+from bot.demo_script import sample_deal
 from bot.dispatch import Dispatcher
 from bot.memory_repo import MemoryRepository
 from bot.ports import Repository
@@ -22,15 +23,7 @@ def config_dict(**bot: Any) -> dict[str, Any]:
     return {
         "bot": {"digest_minutes": 0, "leaders": [sender_id_of(LEADER)], **bot},
         "groups": [{"id": "home", "platform": "fake", "chat": "g1", "title": "幸福里团购群"}],
-        "deals": [{
-            "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
-            "items": [
-                {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
-                {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
-                {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
-                {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": 5},
-            ],
-        }],
+        "deals": [sample_deal(egg_stock=5)],
     }
 
 

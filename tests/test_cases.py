@@ -12,15 +12,14 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import shlex
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from pathlib import Path
 
 import pytest
+
+from tests.replaytool import to_toml, tuan_cmd
 
 HERE = Path(__file__).resolve().parent
 OWN_CASES = HERE / "cases"
@@ -28,15 +27,6 @@ SHARED_CASES = Path(os.environ.get("TUAN_SHARED_CASES", HERE.parent.parent / "sh
 TIMEOUT = 60.0
 
 
-def tuan_cmd() -> list[str]:
-    """`tuan` next to the running Python (the project's venv), else the one on PATH."""
-    if os.environ.get("TUAN_CMD"):
-        return shlex.split(os.environ["TUAN_CMD"])
-    local = Path(sys.executable).parent / "tuan"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("tuan")
-    return [found] if found else ["tuan"]
 
 
 def _load_checker():
@@ -55,24 +45,8 @@ CHECKER = _load_checker()
 
 
 # --- fallback: the comparison of check.py, reimplemented -------------------------------------------------------------
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v)} as TOML")
 
 
-def _to_toml(catalog: dict) -> str:
-    out = [f"{k} = {_toml_value(v)}" for k, v in catalog.items() if k != "items"]
-    for item in catalog.get("items", []):
-        out.append("\n[[items]]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
-    return "\n".join(out) + "\n"
 
 
 def _tally(rows) -> dict:
@@ -97,7 +71,7 @@ def _run_case(path: Path, cmd: list[str], timeout: float) -> tuple[bool, str]:
         args = cmd + ["replay", str(t)]
         if case.get("catalog"):
             c = Path(tmp) / "catalog.toml"
-            c.write_text(_to_toml(case["catalog"]), encoding="utf-8")
+            c.write_text(to_toml(case["catalog"]), encoding="utf-8")
             args += ["--catalog", str(c)]
         args.append("--json")
         try:

@@ -244,3 +244,31 @@ def test_list_numbers_past_999_are_list_numbers(chat: Chat) -> None:
     chat.say("u2", "#接龙\n" + lines + "\n1001. 阿强 鸡蛋2")
     assert chat.totals("u2") == {"3": 2}
     assert chat.totals("u1") == {"1": 3}
+
+
+class FlakyRepository(MemoryRepository):
+    """Refuses the commits it is told to, as a store that lost its connection would."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fail_next = False
+
+    def commit_many(self, changes: list) -> None:  # type: ignore[type-arg]
+        if self.fail_next:
+            self.fail_next = False
+            raise ConnectionError("the store went away")
+        super().commit_many(changes)
+
+
+def test_a_failed_commit_leaves_no_phantom_order() -> None:
+    repo = FlakyRepository()
+    c = Chat(OrderService(repo, catalog=catalog(egg_stock=3)))
+    c.say("u1", "#接龙\n1. 王姐 鸡蛋2")
+    repo.fail_next = True
+    with pytest.raises(ConnectionError):
+        c.say("u2", "#接龙\n1. 王姐 鸡蛋2\n2. 阿强 鸡蛋1")
+    assert c.totals("u2") == {}  # not acknowledged, not counted: the adapter will redeliver it
+    c.n -= 1
+    out = c.say("u2", "#接龙\n1. 王姐 鸡蛋2\n2. 阿强 鸡蛋1")  # the redelivery is taken, once
+    assert [a.delta for a in out.accepted] == [1]
+    assert c.totals("u2") == {"3": 1} and c.totals("u1") == {"3": 2}

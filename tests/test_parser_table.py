@@ -17,17 +17,15 @@ from __future__ import annotations
 
 import functools
 import json
-import os
-import shlex
-import shutil
 import subprocess
-import sys
 import tempfile
 from collections import defaultdict
 from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+
+from tests.replaytool import to_toml, tuan_cmd
 
 U, IG = "unclear", "ignored"
 
@@ -371,34 +369,10 @@ NAMES = ["王姐", "阿强", "李阿姨", "小陈", "Tom", "🌸Lily", "赵磊",
 
 
 # --- running -----------------------------------------------------------------------------------------------------------
-def tuan_cmd() -> list[str]:
-    if os.environ.get("TUAN_CMD"):
-        return shlex.split(os.environ["TUAN_CMD"])
-    local = Path(sys.executable).parent / "tuan"
-    if local.exists():
-        return [str(local)]
-    found = shutil.which("tuan")
-    return [found] if found else ["tuan"]
 
 
-def _toml_value(v):
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v)} as TOML")
 
 
-def _to_toml(catalog: dict) -> str:
-    out = [f"{k} = {_toml_value(v)}" for k, v in catalog.items() if k != "items"]
-    for item in catalog.get("items", []):
-        out.append("\n[[items]]")
-        out += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
-    return "\n".join(out) + "\n"
 
 
 def transcript_for(table: str) -> list[dict]:
@@ -425,7 +399,7 @@ def replay(table: str):
             "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in transcript_for(table)), encoding="utf-8"
         )
         c = Path(tmp) / "catalog.toml"
-        c.write_text(_to_toml(CATALOGS[table]), encoding="utf-8")
+        c.write_text(to_toml(CATALOGS[table]), encoding="utf-8")
         cmd = tuan_cmd() + ["replay", str(t), "--catalog", str(c), "--json"]
         try:
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=120)

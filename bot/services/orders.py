@@ -59,8 +59,12 @@ class OrderService:
     # -- committing --------------------------------------------------------------------------
 
     def _commit(self, changes: Changeset) -> None:
+        self._commit_many([changes])
+
+    def _commit_many(self, batch: list[Changeset]) -> None:
+        """Write, or on failure rebuild the live state from the store (it holds only what was committed)."""
         try:
-            self.repo.commit(changes)
+            self.repo.commit_many(batch)
         except Exception:
             log.exception("commit failed; reloading state from the store")
             self.st = LiveState.from_snapshot(self.repo.load_open())
@@ -83,12 +87,7 @@ class OrderService:
             if not c.is_empty():
                 batch.append(c)
         if batch:
-            try:
-                self.repo.commit_many(batch)
-            except Exception:
-                log.exception("commit failed; reloading state from the store")
-                self.st = LiveState.from_snapshot(self.repo.load_open())
-                raise
+            self._commit_many(batch)
         return outs
 
     # -- deals and chats ------------------------------------------------------------------------

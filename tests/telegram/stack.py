@@ -13,6 +13,7 @@ from typing import Any
 from adapters.telegram import TelegramAdapter, create
 from bot.config import config_from_dict
 from bot.context import Core
+from bot.demo_script import sample_deal
 from bot.dispatch import Dispatcher
 from bot.ports import Repository
 from bot.services.orders import OrderService
@@ -27,15 +28,7 @@ def config_dict(base_url: str, token: str, **telegram: Any) -> dict[str, Any]:
         "telegram": {"enabled": True, "token": token, "base_url": base_url, "rate_limit": False,
                      "poll_timeout": 5, "retry_base": 0.05, **telegram},
         "groups": [{"id": "home", "platform": "telegram", "chat": str(CHAT_ID), "title": "阳光花园团购群"}],
-        "deals": [{
-            "id": "fruit", "title": "水果鸡蛋团", "groups": ["home"], "max_qty": 10,
-            "items": [
-                {"code": "1", "name": "阳光玫瑰葡萄 2斤装", "unit": "盒", "price": "29.9", "aliases": ["葡萄"]},
-                {"code": "2", "name": "赣南脐橙 5斤", "unit": "箱", "price": "25.8", "aliases": ["脐橙"]},
-                {"code": "3", "name": "血橙 3斤", "unit": "箱", "price": "22", "aliases": ["血橙"]},
-                {"code": "4", "name": "土鸡蛋 30枚", "unit": "盒", "price": "32", "aliases": ["鸡蛋"], "stock": 500},
-            ],
-        }],
+        "deals": [sample_deal(egg_stock=500)],
     }
 
 
