@@ -12,7 +12,7 @@ from datetime import datetime
 from adapters.base import Adapter
 from bot.catalog import Catalog
 from bot.config import AppConfig
-from bot.model import Card, InboundMessage, Mention
+from bot.model import Card, Mention
 from bot.services.orders import OrderService
 
 log = logging.getLogger(__name__)

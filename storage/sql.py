@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import IntegrityError

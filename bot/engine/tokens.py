@@ -145,11 +145,11 @@ class Scanner:
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
         for tok in [t for t in toks if t.kind == ITEM and len(t.codes) == 1]:
             spec = self.m.specs.get(next(iter(tok.codes)))  # 鸡蛋 30枚: the name's own spec, not a quantity
-            mt = spec.match(text, tok.end) if spec is not None else None
-            if mt is not None and mt.end() > tok.end and free(tok.end, mt.end()):
-                for k in range(tok.end, mt.end()):
+            sm = spec.match(text, tok.end) if spec is not None else None
+            if sm is not None and sm.end() > tok.end and free(tok.end, sm.end()):
+                for k in range(tok.end, sm.end()):
                     claimed[k] = True
-                tok.end = mt.end()
+                tok.end = sm.end()
                 tok.text = text[tok.start:tok.end]
         for mt in _OP_RE.finditer(text):
             if free(mt.start(), mt.end()):
