@@ -42,7 +42,7 @@ class MemoryRepository:
             deals=self._sorted_deals(d for d in self._deals.values() if d.id in open_ids),
             chats=[replace(c) for _, c in sorted(self._chats.items())],
             entries=[replace(e) for _, e in sorted(self._entries.items()) if e.deal_id in open_ids],
-            lines=[replace(row) for _, row in sorted(self._lines.items()) if row.chat_key in open_chats],
+            lines=[replace(row) for _, row in sorted(self._lines.items()) if row.deal_id in open_ids],
             messages=[replace(m, text="") for _, m in sorted(self._messages.items()) if m.chat_key in open_chats],
             next_seq=max(self._messages, default=0) + 1,
             next_entry_id=max(self._entries, default=0) + 1,

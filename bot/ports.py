@@ -108,6 +108,7 @@ class LineRow:
     seq: int
     alive: bool = True
     replaced_by: int | None = None  # id of the owner's newer version of this line
+    deal_id: str | None = None  # the deal it was posted in: a new round starts with no seen lines
 
 
 @dataclass(slots=True)
@@ -149,7 +150,7 @@ class Snapshot:
     deals: list[DealRow]
     chats: list[ChatRow]
     entries: list[EntryRow]  # of the open deals, every row (removed and superseded too)
-    lines: list[LineRow]  # of the chats bound to open deals
+    lines: list[LineRow]  # of the open deals
     messages: list[MessageRow]  # of those chats, without text (text = "")
     next_seq: int
     next_entry_id: int

@@ -129,6 +129,7 @@ class Line(Base):
     seq: Mapped[int] = mapped_column(Id)
     alive: Mapped[bool] = mapped_column(Boolean)
     replaced_by: Mapped[int | None] = mapped_column(Id)
+    deal_id: Mapped[str | None] = mapped_column(String, index=True)
 
 
 class Notice(Base):

@@ -35,7 +35,7 @@ def load_open(conn: Connection) -> Snapshot:
         select(*columns(ENTRIES, ENTRY_FIELDS)).where(ENTRIES.c.deal_id.in_(open_ids)).order_by(ENTRIES.c.id)
     ))
     lines = build(LineRow, conn.execute(
-        select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key.in_(open_chats)).order_by(LINES.c.id)
+        select(*columns(LINES, LINE_FIELDS)).where(LINES.c.deal_id.in_(open_ids)).order_by(LINES.c.id)
     ))
     textless = columns(MESSAGES, MESSAGE_FIELDS, text=literal_column("''").label("text"))
     messages = build(MessageRow, conn.execute(

@@ -272,3 +272,33 @@ def test_a_failed_commit_leaves_no_phantom_order() -> None:
     out = c.say("u2", "#接龙\n1. 王姐 鸡蛋2\n2. 阿强 鸡蛋1")  # the redelivery is taken, once
     assert [a.delta for a in out.accepted] == [1]
     assert c.totals("u2") == {"3": 1} and c.totals("u1") == {"3": 2}
+
+
+def test_a_new_round_starts_with_no_seen_lines() -> None:
+    svc = OrderService(MemoryRepository())
+    first = svc.open_deal(catalog(), ["t:g1"], title="周一团")
+    c = Chat(svc)
+    c.say("u1", "#接龙\n1. 王姐 葡萄1")
+    svc.close_deal(first)
+    svc.open_deal(catalog(), ["t:g1"], title="周二团")
+    c.say("u1", "#接龙\n1. 王姐 葡萄1")  # the same line, tomorrow: a new order of the new round
+    c.say("u2", "#接龙\n1. 王姐 葡萄1\n2. 阿强 鸡蛋1")
+    assert c.totals("u1") == {"1": 1}
+    assert c.totals("u2") == {"3": 1}
+
+
+def test_a_new_round_survives_a_restart(tmp_path: Path) -> None:
+    repo = _sqlite(tmp_path)
+    svc = OrderService(repo)
+    first = svc.open_deal(catalog(), ["t:g1"], title="周一团")
+    c = Chat(svc)
+    c.say("u1", "#接龙\n1. 王姐 葡萄1")
+    svc.close_deal(first)
+    svc.open_deal(catalog(), ["t:g1"], title="周二团")
+    c.say("u2", "#接龙\n1. 阿强 鸡蛋1")
+    repo.close()
+    c2 = Chat(OrderService(_sqlite(tmp_path)))
+    c2.n = c.n
+    c2.say("u1", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # yesterday's line again: new today
+    c2.say("u3", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # today's lines: seen
+    assert c2.totals("u1") == {"1": 1} and c2.totals("u2") == {"3": 1} and c2.totals("u3") == {}

@@ -89,10 +89,10 @@ def entry(entry_id: int, seq: int, deal_id: str = "d1", key: str = CHAT, **kw: A
     return EntryRow(id=entry_id, deal_id=deal_id, chat_key=key, seq=seq, **(fields | kw))
 
 
-def line(line_id: int, seq: int, key: str = CHAT, **kw: Any) -> LineRow:
+def line(line_id: int, seq: int, key: str = CHAT, deal_id: str | None = "d1", **kw: Any) -> LineRow:
     fields: dict[str, Any] = dict(text_key=f"3-101 苹果{line_id}", number=str(line_id), label="3-101",
                                   owner_id="u1", message_id=str(1000 + seq))
-    return LineRow(id=line_id, chat_key=key, seq=seq, **(fields | kw))
+    return LineRow(id=line_id, chat_key=key, seq=seq, deal_id=deal_id, **(fields | kw))
 
 
 def notice(seq: int, key: str = CHAT, kind: str = "unclear", reason: str = "ambiguous_item") -> NoticeRow:
@@ -238,16 +238,16 @@ def test_load_open_leaves_out_closed_deals(store: Repository) -> None:
                            chats=[chat(CHAT, "d1"), chat(OTHER, "d2")]))
     store.commit_many([
         Changeset(message=message(1, CHAT), lines_added=[line(1, 1, CHAT)], entries_added=[entry(1, 1, "d1", CHAT)]),
-        Changeset(message=message(2, OTHER), lines_added=[line(2, 2, OTHER)],
+        Changeset(message=message(2, OTHER), lines_added=[line(2, 2, OTHER, "d2"), line(3, 2, CHAT, "d2")],
                   entries_added=[entry(2, 2, "d2", OTHER)]),
-    ])
+    ])  # line 3: posted in CHAT during the closed deal d2, so no longer seen
     snap = store.load_open()
     assert [d.id for d in snap.deals] == ["d1"]
     assert [c.chat_key for c in snap.chats] == [CHAT, OTHER]
     assert [e.id for e in snap.entries] == [1]
     assert [ln.id for ln in snap.lines] == [1]
     assert [m.seq for m in snap.messages] == [1]
-    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 3)
+    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 4)
     assert store.get_deal("d2") == deal("d2", status="closed")
     assert store.deal_entries("d2") == [entry(2, 2, "d2", OTHER)]
 

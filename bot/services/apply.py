@@ -210,7 +210,7 @@ class Work:
         ln = LineRow(
             id=self.st.next_line_id, chat_key=self.chat.row.chat_key, text_key=key, number=number,
             label=label, owner_id=owner, message_id=self.msg.message_id, seq=self.seq, alive=alive,
-            replaced_by=replaced_by,
+            replaced_by=replaced_by, deal_id=self.deal.row.id if self.deal is not None else None,
         )
         self.st.next_line_id += 1
         self.chat.index_line(ln)

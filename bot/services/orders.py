@@ -100,7 +100,7 @@ class OrderService:
         changes = Changeset(deals=[row])
         for ck in chat_keys:
             chat = self._chat_for(ck, changes)
-            chat.row.deal_id = did
+            chat.bind(did)
             if chat.row not in changes.chats:
                 changes.chats.append(chat.row)
         self._commit(changes)
@@ -301,7 +301,7 @@ class OrderService:
                 w.changes.deals.append(row)
                 ds = DealState(row, catalog)
                 self.st.deals[did] = ds
-                chat.row.deal_id = did
+                chat.bind(did)
                 if chat.row not in w.changes.chats:
                     w.changes.chats.append(chat.row)
                 w.deal = ds

@@ -75,10 +75,18 @@ class ChatState:
     superseded_by_seq: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
+    def bind(self, deal_id: str) -> None:
+        """The chat joins another deal (a new round): nothing posted before it counts as seen."""
+        if self.row.deal_id != deal_id:
+            self.row.deal_id = deal_id
+            self.by_text.clear()
+            self.by_body.clear()
+            self.by_num_label.clear()
+
     def index_line(self, ln: LineRow) -> None:
         self.lines[ln.id] = ln
         self.lines_by_msg[ln.message_id].append(ln.id)
-        if ln.replaced_by == EDIT_REMOVED:
+        if ln.replaced_by == EDIT_REMOVED or ln.deal_id != self.row.deal_id:
             return
         self.by_text.setdefault(ln.text_key, ln)
         body = body_key(ln.text_key)
