@@ -302,3 +302,18 @@ def test_a_new_round_survives_a_restart(tmp_path: Path) -> None:
     c2.say("u1", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # yesterday's line again: new today
     c2.say("u3", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # today's lines: seen
     assert c2.totals("u1") == {"1": 1} and c2.totals("u2") == {"3": 1} and c2.totals("u3") == {}
+
+
+def test_an_edit_of_an_edit_after_a_restart_keeps_the_unchanged_line(tmp_path: Path) -> None:
+    repo = _sqlite(tmp_path)
+    c = Chat(OrderService(repo, catalog=catalog()))
+    c.say("u1", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1")
+    c.say("u2", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1\n3. 阿强 橙子1")
+    c.say("u1", "#接龙\n1. 王姐 葡萄2\n2. 王姐妹妹 鸡蛋1", edit_of="m1")
+    repo.close()
+    c2 = Chat(OrderService(_sqlite(tmp_path), catalog=catalog()))
+    c2.n = c.n
+    c2.say("u1", "#接龙\n1. 王姐 葡萄3\n2. 王姐妹妹 鸡蛋1", edit_of="m3")
+    c2.say("u3", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1\n3. 阿强 橙子1\n4. 小陈 鸡蛋2")
+    assert c2.totals("u1") == {"1": 3, "3": 1}
+    assert c2.totals("u2") == {"2": 1} and c2.totals("u3") == {"3": 2}

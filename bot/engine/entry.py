@@ -46,6 +46,7 @@ class _Group:
     mode: str = ENTRY
     qty: Token | None = None
     each: bool = False
+    siblings: list[_Group] = field(default_factory=list)  # earlier items 各 gives this quantity too
 
 
 def is_question(clause: str) -> bool:
@@ -118,7 +119,8 @@ class EntryReader:
             elif t.value is None:
                 out.problems.append(Problem(BAD_QTY, t.text.strip(), only))
             else:
-                out.actions.append(Action(ENTRY, only, t.value, t.text.strip()))
+                kind = SUB if t.sign == "-" else PLUS if t.sign == "+" else ENTRY
+                out.actions.append(Action(kind, only, t.value, t.text.strip()))
             return out
         if out.label and (in_list or out.has_room) and not _CHATTER.search(out.label):
             if only is None:
@@ -166,6 +168,8 @@ class EntryReader:
                 if t.sign in ("each", "all"):
                     if cur is not None:
                         cur.each = True
+                        # 葡萄 鸡蛋各两盒: every item named before 各 without its own quantity
+                        cur.siblings = [g for g in groups[:-1] if g.qty is None and g.mode == ENTRY]
                         last = ITEM if last in (ITEM, JOIN) else last
                     continue
                 if kind is None:  # want: 要/来/买
@@ -180,13 +184,17 @@ class EntryReader:
                     pending_op = kind
                     last = "pending"
             elif t.kind == QTY:
-                if t.weight and not t.raw_bad and not (cur is not None and self.m.item_unit.get(_code(cur.items[-1])) == t.unit):
-                    continue  # a spec (5斤), not a quantity
+                sold_by = {self.m.item_unit.get(_code(x)) for x in ([cur.items[-1]] if cur is not None else [])
+                           + ([nxt] if nxt is not None and nxt.kind == ITEM else [])}
+                if t.weight and not t.raw_bad and t.unit not in sold_by:
+                    continue  # a spec (5斤), not a quantity — unless the item is sold by that unit (两斤草莓)
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
                     last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))
                 )
                 if after and cur is not None:
                     cur.qty = t
+                    for g in cur.siblings:
+                        g.qty = t
                     last = QTY
                 elif nxt is not None and nxt.kind == ITEM and (
                     t.unit or (t.sign == "x") or (last in ("want", "pending") and (t.value or 0) < 100)

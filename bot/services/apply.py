@@ -9,7 +9,7 @@ from bot.engine.entry import ADD, CANCEL_ALL, CANCEL_ITEM, ENTRY, PLUS, SET, SUB
 from bot.model import InboundMessage
 from bot.ports import Changeset, EntryRow, LineRow, NoticeRow
 from bot.services.outcome import AFTER_CUTOFF, DEAL_CLOSED, OVER_MAX, SOLD_OUT, Applied, Problem
-from bot.services.state import EDIT_REMOVED, ChatState, DealState, LiveState, active
+from bot.services.state import ChatState, DealState, LiveState, active
 
 
 @dataclass
@@ -182,11 +182,8 @@ class Work:
                 self._note_change(e.item_code, before)
         for lid in self.chat.lines_by_msg.get(target_id, []):
             ln = self.chat.lines[lid]
-            if ln.alive or for_edit:
+            if ln.alive:  # still seen (others' copies posted it too); an edit re-posts what it keeps
                 ln.alive = False
-                if for_edit:
-                    self.chat.unindex_line(ln)
-                    ln.replaced_by = EDIT_REMOVED
                 self.changes.lines_updated.append(ln)
             # an owner's replaced line comes back as the current version of that number+label
             for old in self.chat.lines.values():
@@ -213,7 +210,7 @@ class Work:
             replaced_by=replaced_by, deal_id=self.deal.row.id if self.deal is not None else None,
         )
         self.st.next_line_id += 1
-        self.chat.index_line(ln)
+        self.chat.index_line(ln, over=self.msg.edit_of)
         self.changes.lines_added.append(ln)
         return ln
 

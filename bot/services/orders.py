@@ -17,7 +17,7 @@ from bot.model import ButtonPress, InboundMessage
 from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
-from bot.services.state import ChatState, DealState, LiveState, MessageInfo, active
+from bot.services.state import ChatState, DealState, LiveState, MessageInfo, NotPostedBy, active
 
 log = logging.getLogger(__name__)
 
@@ -176,7 +176,7 @@ class OrderService:
         deal = self._deal_state(chat)
         w = Work(self.st, chat, deal, msg, seq, changes)
         kind = self._apply(w)
-        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id)
+        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, msg.edit_of)
         changes.message = MessageRow(
             seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
             text=msg.text, ts=msg.ts, is_admin=msg.is_admin, edit_of=msg.edit_of, recall_of=msg.recall_of, kind=kind,
@@ -207,7 +207,11 @@ class OrderService:
                 return "undo"
             w.undo(msg.edit_of, for_edit=True)
         deal = w.deal
-        reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
+        if msg.edit_of is not None:  # the edited message's own lines are read anew
+            reading = read_message(msg.text, deal.catalog if deal else None, NotPostedBy(chat.by_text, msg.edit_of),
+                                   NotPostedBy(chat.by_body, msg.edit_of))
+        else:
+            reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
         if deal is None:
             for ur in reading.units:
                 if not ur.seen:

@@ -9,8 +9,6 @@ from bot.catalog import Catalog, Item
 from bot.engine.listing import body_key
 from bot.ports import ChatRow, DealRow, EntryRow, LineRow, Snapshot
 
-EDIT_REMOVED = 0  # LineRow.replaced_by for a line whose message was edited: no longer seen
-
 
 def catalog_of_row(row: DealRow) -> Catalog:
     items = tuple(
@@ -24,6 +22,7 @@ def catalog_of_row(row: DealRow) -> Catalog:
 class MessageInfo:
     seq: int
     sender_id: str
+    edit_of: str | None = None
 
 
 @dataclass
@@ -83,26 +82,33 @@ class ChatState:
             self.by_body.clear()
             self.by_num_label.clear()
 
-    def index_line(self, ln: LineRow) -> None:
+    def index_line(self, ln: LineRow, *, over: str | None = None) -> None:
+        """Index a line; ``over``: a message this one edits, whose lines it takes over in the index."""
         self.lines[ln.id] = ln
         self.lines_by_msg[ln.message_id].append(ln.id)
-        if ln.replaced_by == EDIT_REMOVED or ln.deal_id != self.row.deal_id:
+        if ln.deal_id != self.row.deal_id:
             return
-        self.by_text.setdefault(ln.text_key, ln)
         body = body_key(ln.text_key)
-        if body.strip():
-            self.by_body.setdefault(body, ln)
+        for index, key in ((self.by_text, ln.text_key), (self.by_body, body)):
+            if not key.strip():
+                continue
+            old = index.setdefault(key, ln)
+            if old is not ln and over is not None and old.message_id == over:
+                index[key] = ln
         if ln.number is not None and ln.label and ln.replaced_by is None and ln.owner_id != "":
             self.by_num_label[(ln.number, ln.label)] = ln
 
-    def unindex_line(self, ln: LineRow) -> None:
-        if self.by_text.get(ln.text_key) is ln:
-            del self.by_text[ln.text_key]
-        body = body_key(ln.text_key)
-        if self.by_body.get(body) is ln:
-            del self.by_body[body]
-        if ln.number is not None and self.by_num_label.get((ln.number, ln.label)) is ln:
-            del self.by_num_label[(ln.number, ln.label)]
+class NotPostedBy:
+    """A seen-lines index less the lines one message posted: an edit reads its original's lines anew."""
+
+    __slots__ = ("index", "message_id")
+
+    def __init__(self, index: dict[str, LineRow], message_id: str) -> None:
+        self.index, self.message_id = index, message_id
+
+    def __contains__(self, key: object) -> bool:
+        ln = self.index.get(key)  # type: ignore[call-overload]
+        return ln is not None and ln.message_id != self.message_id
 
 
 class LiveState:
@@ -129,7 +135,7 @@ class LiveState:
         for m in sorted(snap.messages, key=lambda m: m.seq):
             ch = st.chats.get(m.chat_key)
             if ch is not None:
-                ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id)
+                ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, m.edit_of)
         for e in sorted(snap.entries, key=lambda e: e.id):
             ds = st.deals.get(e.deal_id)
             if ds is None:
@@ -146,6 +152,7 @@ class LiveState:
         for ln in sorted(snap.lines, key=lambda ln: ln.id):
             ch = st.chats.get(ln.chat_key)
             if ch is not None:
-                ch.index_line(ln)
+                info = ch.messages.get(ln.message_id)
+                ch.index_line(ln, over=info.edit_of if info is not None else None)
         st.next_seq, st.next_entry_id, st.next_line_id = snap.next_seq, snap.next_entry_id, snap.next_line_id
         return st
