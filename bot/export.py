@@ -7,7 +7,6 @@ import io
 from decimal import Decimal
 
 from bot.catalog import Catalog
-from bot.render import households
 from bot.services.outcome import Tally
 
 HEADER = ["群", "住户", "标签", "商品编号", "商品", "数量", "单位", "单价", "金额"]
@@ -34,5 +33,3 @@ def tally_csv(tally: Tally, catalog: Catalog, chat_titles: dict[str, str] | None
     w.writerow(["总金额", "", "", "", "", "", "", "", f"{total:.2f}"])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
-
-__all__ = ["tally_csv", "households"]

@@ -9,7 +9,7 @@ from bot.engine.entry import ADD, CANCEL_ALL, CANCEL_ITEM, ENTRY, PLUS, SET, SUB
 from bot.model import InboundMessage
 from bot.ports import Changeset, EntryRow, LineRow, NoticeRow
 from bot.services.outcome import AFTER_CUTOFF, DEAL_CLOSED, OVER_MAX, SOLD_OUT, Applied, Problem
-from bot.services.state import ChatState, DealState, LiveState, active
+from bot.services.state import ChatState, DealState, LiveState
 
 
 @dataclass
@@ -227,5 +227,3 @@ def _later(ts: datetime, cutoff: datetime) -> bool:
         return ts.replace(tzinfo=None) > cutoff.replace(tzinfo=None)
     return ts > cutoff
 
-
-__all__ = ["Work", "active"]

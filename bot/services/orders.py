@@ -435,5 +435,3 @@ def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], cha
     amount = sum((Decimal(q) * prices.get(c, Decimal(0)) for c, q in totals.items()), Decimal(0))
     return Tally(deal_id, tuple(rows), totals, amount)
 
-
-__all__ = ["OrderService", "build_tally", "SUB"]
