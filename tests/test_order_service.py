@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -181,21 +180,27 @@ def test_a_redelivered_message_changes_nothing(chat: Chat) -> None:
     assert chat.totals("u1") == {"1": 2}
 
 
-def _sqlite(tmp_path: Path) -> Repository:
+@pytest.fixture(params=["sqlite_url", "pg_url"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """The restart tests run on a SQLite file and on PostgreSQL (a fresh schema)."""
+    return str(request.getfixturevalue(request.param))
+
+
+def _open(url: str) -> Repository:
     from storage.sql import open_repository
 
-    return open_repository(f"sqlite:///{tmp_path / 'tuan.db'}")
+    return open_repository(url)
 
 
-def test_restart_rebuilds_seen_lines_and_undo_history(tmp_path: Path) -> None:
-    repo = _sqlite(tmp_path)
+def test_restart_rebuilds_seen_lines_and_undo_history(store_url: str) -> None:
+    repo = _open(store_url)
     c = Chat(OrderService(repo, catalog=catalog(egg_stock=5)))
     c.say("u1", "#接龙\n1. 王姐 葡萄1")
     c.say("u2", "#接龙\n1. 王姐 葡萄1\n2. 阿强 鸡蛋3")
     c.say("u1", "葡萄改成4")
     repo.close()
 
-    repo2 = _sqlite(tmp_path)
+    repo2 = _open(store_url)
     c2 = Chat(OrderService(repo2, catalog=catalog(egg_stock=5)))
     c2.n = c.n
     c2.say("u3", "#接龙\n1. 王姐 葡萄1\n2. 阿强 鸡蛋3\n3. 小陈 鸡蛋3")  # 3 > 2 left: sold out
@@ -287,8 +292,8 @@ def test_a_new_round_starts_with_no_seen_lines() -> None:
     assert c.totals("u2") == {"3": 1}
 
 
-def test_a_new_round_survives_a_restart(tmp_path: Path) -> None:
-    repo = _sqlite(tmp_path)
+def test_a_new_round_survives_a_restart(store_url: str) -> None:
+    repo = _open(store_url)
     svc = OrderService(repo)
     first = svc.open_deal(catalog(), ["t:g1"], title="周一团")
     c = Chat(svc)
@@ -297,23 +302,27 @@ def test_a_new_round_survives_a_restart(tmp_path: Path) -> None:
     svc.open_deal(catalog(), ["t:g1"], title="周二团")
     c.say("u2", "#接龙\n1. 阿强 鸡蛋1")
     repo.close()
-    c2 = Chat(OrderService(_sqlite(tmp_path)))
+    repo2 = _open(store_url)
+    c2 = Chat(OrderService(repo2))
     c2.n = c.n
     c2.say("u1", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # yesterday's line again: new today
     c2.say("u3", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # today's lines: seen
+    repo2.close()
     assert c2.totals("u1") == {"1": 1} and c2.totals("u2") == {"3": 1} and c2.totals("u3") == {}
 
 
-def test_an_edit_of_an_edit_after_a_restart_keeps_the_unchanged_line(tmp_path: Path) -> None:
-    repo = _sqlite(tmp_path)
+def test_an_edit_of_an_edit_after_a_restart_keeps_the_unchanged_line(store_url: str) -> None:
+    repo = _open(store_url)
     c = Chat(OrderService(repo, catalog=catalog()))
     c.say("u1", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1")
     c.say("u2", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1\n3. 阿强 橙子1")
     c.say("u1", "#接龙\n1. 王姐 葡萄2\n2. 王姐妹妹 鸡蛋1", edit_of="m1")
     repo.close()
-    c2 = Chat(OrderService(_sqlite(tmp_path), catalog=catalog()))
+    repo2 = _open(store_url)
+    c2 = Chat(OrderService(repo2, catalog=catalog()))
     c2.n = c.n
     c2.say("u1", "#接龙\n1. 王姐 葡萄3\n2. 王姐妹妹 鸡蛋1", edit_of="m3")
     c2.say("u3", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1\n3. 阿强 橙子1\n4. 小陈 鸡蛋2")
+    repo2.close()
     assert c2.totals("u1") == {"1": 3, "3": 1}
     assert c2.totals("u2") == {"2": 1} and c2.totals("u3") == {"3": 2}
