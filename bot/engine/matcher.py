@@ -43,6 +43,7 @@ class ItemMatcher:
         full: dict[str, set[str]] = {}
         parts: dict[str, set[str]] = {}
         singles: dict[str, set[str]] = {}
+        jieba_words: set[str] = set()
         self.units: set[str] = set()
         self.specs: dict[str, re.Pattern[str]] = {}
         self.item_unit: dict[str, str] = {}
@@ -50,8 +51,11 @@ class ItemMatcher:
             name = normalize(it.name)
             forms = {"".join(name.split())}
             words = core_words(it.name)
+            jieba_words.update(w for w in words if len(w) >= 2)
             for alias in it.aliases:
                 a = "".join(normalize(alias).split())
+                if len(a) >= 2:
+                    jieba_words.add(a)
                 if a:
                     forms.add(a)
                     words.extend(_WORD.findall(a))
@@ -85,7 +89,7 @@ class ItemMatcher:
         self.parts = {p: frozenset(c) for p, c in parts.items()}
         self.max_part = max((len(p) for p in parts), default=0)
         self.singles = {s: frozenset(c) for s, c in singles.items()}
-        self._words_for_jieba = sorted({w for f in forms_all(catalog) for w in [f] if len(w) >= 2})
+        self._words_for_jieba = sorted(jieba_words)  # added to jieba's dictionary
 
     # -- searching -------------------------------------------------------------------------
 
@@ -133,14 +137,6 @@ class ItemMatcher:
                     out.append(Ref(pos, pos + 1, self.singles[word], word))
                 pos += len(word)
         return out
-
-
-def forms_all(catalog: Catalog) -> list[str]:
-    out = []
-    for it in catalog.items:
-        out.extend(core_words(it.name))
-        out.extend("".join(normalize(a).split()) for a in it.aliases)
-    return out
 
 
 _JIEBA_LOCK = threading.Lock()

@@ -26,6 +26,7 @@ class Work:
     unclear: list[Problem] = field(default_factory=list)
     refused: list[Problem] = field(default_factory=list)
     touched: set[str] = field(default_factory=set)
+    _written: set[int] = field(default_factory=set)  # ids already in changes.entries_updated
 
     # -- limits --------------------------------------------------------------------------
 
@@ -62,7 +63,9 @@ class Work:
         self._updated(e)
 
     def _updated(self, e: EntryRow) -> None:
-        if all(x is not e for x in self.changes.entries_updated) and all(x is not e for x in self.changes.entries_added):
+        """Queue a changed entry for the store, once (an entry added by this message is written as it ends)."""
+        if e.id not in self._written and e.seq != self.seq:
+            self._written.add(e.id)
             self.changes.entries_updated.append(e)
 
     def _touch(self, item: str) -> None:
@@ -76,9 +79,8 @@ class Work:
         rows = self.deal.active_of(self.chat.row.chat_key, self.msg.sender_id, item)
         if rows:
             return rows[-1].label
-        for eid in reversed(self.chat.entries_by_msg.get(self.msg.message_id, [])):
-            return self.deal.entries[eid].label
-        return ""
+        own = self.chat.entries_by_msg.get(self.msg.message_id)
+        return self.deal.entries[own[-1]].label if own else ""
 
     def _fits(self, item: str, new_total: int, increase: int, words: str) -> bool:
         assert self.deal is not None
@@ -180,14 +182,15 @@ class Work:
                 deal.set_active(e, superseded_seq=None, removed=False)
                 self._updated(e)
                 self._note_change(e.item_code, before)
-        for lid in self.chat.lines_by_msg.get(target_id, []):
-            ln = self.chat.lines[lid]
+        own = [self.chat.lines[lid] for lid in self.chat.lines_by_msg.get(target_id, [])]
+        for ln in own:
             if ln.alive:  # still seen (others' copies posted it too); an edit re-posts what it keeps
                 ln.alive = False
                 self.changes.lines_updated.append(ln)
-            # an owner's replaced line comes back as the current version of that number+label
+        ids = {ln.id for ln in own}
+        if ids:  # an owner's line these replaced comes back as the current version of its number+label
             for old in self.chat.lines.values():
-                if old.replaced_by == ln.id:
+                if old.replaced_by in ids:
                     old.replaced_by = None
                     if old.number is not None and old.label:
                         self.chat.by_num_label[(old.number, old.label)] = old

@@ -11,13 +11,21 @@ from decimal import Decimal
 
 from bot.catalog import Catalog
 from bot.engine.dealpost import parse_deal_post
-from bot.engine.entry import ADD, SUB, Action
-from bot.engine.reader import read_message
+from bot.engine.entry import ADD, SUB, Action, EntryParse
+from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, InboundMessage
 from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
-from bot.services.state import ChatState, DealState, LiveState, MessageInfo, NotPostedBy, active
+from bot.services.state import (
+    ChatState,
+    DealState,
+    LiveState,
+    MessageInfo,
+    NotPostedBy,
+    active,
+    catalog_of_row,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +136,6 @@ class OrderService:
         ds = self.st.deals.get(deal_id)
         if ds is not None:
             return ds.catalog
-        from bot.services.state import catalog_of_row
-
         row = self.st.closed.get(deal_id) or self.repo.get_deal(deal_id)
         if row is None:
             raise KeyError(deal_id)
@@ -152,8 +158,6 @@ class OrderService:
             return None
         ds = self.st.deals.get(did)
         if ds is None and did in self.st.closed:
-            from bot.services.state import catalog_of_row
-
             row = self.st.closed[did]
             ds = DealState(row, catalog_of_row(row))  # closed: orders are refused, nothing to count
         return ds
@@ -234,7 +238,7 @@ class OrderService:
         w.apply_entry(entry)
         return "order"
 
-    def _unit(self, w: Work, key: str, number: str, entry, closed: str | None) -> None:  # type: ignore[no-untyped-def]
+    def _unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
         chat, sid = w.chat, w.msg.sender_id
         label = entry.label if entry is not None else ""
         prev = chat.by_num_label.get((number, label)) if label else None
@@ -314,8 +318,6 @@ class OrderService:
             if not ur.seen:
                 label = ""
                 if w.deal is not None:
-                    from bot.engine.reader import reader_for
-
                     label = reader_for(w.deal.catalog).read(ur.unit.body, in_list=True).label if ur.unit.body else ""
                 w.add_line(ur.unit.key, ur.unit.number, label, msg.sender_id)
         return kind
