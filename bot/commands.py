@@ -5,12 +5,11 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot import messages as m
 from bot import render
 from bot.catalog import Catalog
 from bot.context import Core
+from bot.crontab import crontab_trigger
 from bot.model import Card, InboundMessage
 
 ALIASES = {"团购": "deal", "开团": "deal", "接龙": "list", "统计": "tally", "截单": "close",
@@ -42,7 +41,7 @@ def cutoff_of(core: Core, chat_key: str, catalog: Catalog) -> datetime | None:
     group = core.config.group_of_chat(chat_key)
     now = core.now().astimezone(tz)
     times = [
-        CronTrigger.from_crontab(s.cron, timezone=tz).get_next_fire_time(None, now)
+        crontab_trigger(s.cron, tz).get_next_fire_time(None, now)
         for s in core.config.schedules if group is not None and s.group == group.id and s.kind == "cutoff"
     ]
     soon = [t for t in times if t is not None and t - now < timedelta(days=1)]

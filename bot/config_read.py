@@ -11,8 +11,6 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from apscheduler.triggers.cron import CronTrigger
-
 from bot.catalog import CatalogError, catalog_from_dict
 from bot.config import (
     ENV_TELEGRAM_SECRET,
@@ -33,6 +31,7 @@ from bot.config import (
     WebhookConfig,
     WechatConfig,
 )
+from bot.crontab import crontab_trigger
 
 _REQUIRED: Any = object()
 
@@ -257,7 +256,7 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
             raise t.error("time", f'must be "HH:MM", not {at!r}')
         cron = f"{int(m.group(2))} {int(m.group(1))} * * *"
     try:
-        CronTrigger.from_crontab(cron, timezone=ZoneInfo(tz))
+        crontab_trigger(cron, ZoneInfo(tz))
     except ValueError as e:
         raise t.error("cron", f"is not a valid crontab expression ({e})") from None
     cfg = ScheduleConfig(group=group, kind=kind, cron=cron, text=t.text("text"))

@@ -16,12 +16,13 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.base import BaseTrigger
 
 from bot import commands
 from bot import messages as m
 from bot.config import AppConfig
 from bot.context import Core
+from bot.crontab import crontab_trigger
 from bot.ports import Repository
 from bot.render import households
 
@@ -113,7 +114,7 @@ JOBS: dict[str, Callable[[Core, str, str], Awaitable[bool]]] = {
 }
 
 
-def slot_of(trigger: CronTrigger, now: datetime, grace: float) -> datetime:
+def slot_of(trigger: BaseTrigger, now: datetime, grace: float) -> datetime:
     """The scheduled time this run belongs to: the first fire time at or after ``now - grace``."""
     slot = trigger.get_next_fire_time(None, now - timedelta(seconds=grace))
     return slot if slot is not None and slot <= now else now  # fired by hand off its schedule
@@ -127,7 +128,7 @@ class BotScheduler:
         self.core, self.marks, self.grace = core, marks or MemoryMarks(), grace
         tz = core.config.bot.tz
         self.specs = {s.id: s for s in specs}
-        self.triggers = {s.id: CronTrigger.from_crontab(s.cron, timezone=tz) for s in specs}
+        self.triggers = {s.id: crontab_trigger(s.cron, tz) for s in specs}
         self.scheduler = AsyncIOScheduler(
             timezone=tz, job_defaults={"coalesce": True, "misfire_grace_time": int(grace), "max_instances": 1},
         )
