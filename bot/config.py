@@ -162,11 +162,28 @@ def config_from_dict(data: dict[str, Any], where: str = "<config>",
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> AppConfig:
+    """Read and check the TOML file at ``path``; relative SQLite paths in it resolve against its folder.
+
+    Raises :class:`ConfigError` (one line naming the file, and the key where there is one) when the
+    file is missing, unreadable, empty, not TOML, or holds a missing, unknown or wrongly typed key.
+    """
     p = Path(path)
     try:
-        data = tomllib.loads(p.read_text(encoding="utf-8"))
+        text = p.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such file (copy config.example.toml to start)") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a folder, not a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"{p}: cannot be read (permission denied)") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{p}: not valid TOML: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot be read ({e.strerror or type(e).__name__})") from None
+    if not text.strip():
+        raise ConfigError(f"{p}: the file is empty (copy config.example.toml to start)")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"{p}: not valid TOML: {e}") from None
     return config_from_dict(data, str(p), env)

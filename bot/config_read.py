@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from bot.catalog import CatalogError, catalog_from_dict
 from bot.config import (
@@ -108,12 +112,30 @@ def _secret(t: _Table, key: str, env: str, enabled: bool, env_map: Mapping[str, 
     return value
 
 
-def _store(t: _Table) -> StoreConfig:
+def _store(t: _Table, base: Path | None) -> StoreConfig:
     url = t.text("url", StoreConfig().url)
     if "://" not in url:
         raise t.error("url", f"must be a database URL such as sqlite:///tuan.db, not {url!r}")
     t.done()
-    return StoreConfig(url=url)
+    return StoreConfig(url=resolve_sqlite_path(url, base) if base is not None else url)
+
+
+def resolve_sqlite_path(url: str, base: Path) -> str:
+    """``sqlite:///tuan.db`` read from ``/etc/tuan/tuan.toml`` → ``sqlite:////etc/tuan/tuan.db``.
+
+    A relative SQLite file path means a file next to the config file (docs/storage.md), whatever
+    the current directory; absolute paths, ``:memory:`` and other databases are left as they are.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return url
+    db = parsed.database
+    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" or db.startswith("file:"):
+        return url
+    if Path(db).is_absolute():
+        return url
+    return parsed.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
 
 
 def _bot(t: _Table) -> BotConfig:
@@ -264,9 +286,15 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
     return cfg
 
 
+def _config_folder(where: str) -> Path | None:
+    """The folder of the config file ``where`` names, or None for a config built in code."""
+    path = Path(where)
+    return path.resolve().parent if not where.startswith("<") and path.is_file() else None
+
+
 def read_config(data: dict[str, Any], where: str, env: Mapping[str, str]) -> AppConfig:
     root = _Table(data, where, "")
-    store = _store(root.table("store"))
+    store = _store(root.table("store"), _config_folder(where))
     bot = _bot(root.table("bot"))
     console = _console(root.table("console"))
     telegram = _telegram(root.table("telegram"), env)

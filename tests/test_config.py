@@ -17,7 +17,7 @@ EXAMPLE = ROOT / "config.example.toml"
 
 def test_example_config_loads() -> None:
     config = load_config(EXAMPLE, env={})
-    assert config.store.url == "sqlite:///tuan.db"
+    assert config.store.url == f"sqlite:///{ROOT / 'tuan.db'}"  # next to the config file
     assert config.console.enabled and config.console.leaders == ("团长",)
     assert not config.telegram.enabled and not config.wechat.enabled
     [deal] = config.deals
@@ -112,3 +112,55 @@ def test_tuan_run_reports_a_bad_config_without_traceback(tmp_path: Path) -> None
     assert done.returncode == 2
     assert done.stderr.strip() == f"tuan: {path}: `bot.digest_minute` is not a known key"
     assert "Traceback" not in done.stderr
+
+
+def _minimal(tmp: Path, store: str) -> Path:
+    cfg = tmp / "conf" / "tuan.toml"
+    cfg.parent.mkdir(parents=True, exist_ok=True)
+    cfg.write_text(f'[store]\nurl = "{store}"\n', encoding="utf-8")
+    return cfg
+
+
+@pytest.mark.parametrize(("written", "want"), [
+    ("sqlite:///tuan.db", "conf/tuan.db"),
+    ("sqlite:///data/shop.db", "conf/data/shop.db"),
+    ("sqlite+pysqlite:///../up.db", "up.db"),
+])
+def test_relative_sqlite_path_follows_the_config_file_not_the_cwd(tmp_path: Path, monkeypatch, written: str,
+                                                                   want: str) -> None:
+    cfg = _minimal(tmp_path, written)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    url = load_config(cfg, env={}).store.url
+    assert url.split(":///", 1)[1] == str((tmp_path / want).resolve())
+
+
+@pytest.mark.parametrize("url", ["sqlite:////var/tmp/abs.db", "sqlite://", "sqlite:///:memory:",
+                                 "postgresql+psycopg://u@db.example/tuan"])
+def test_absolute_memory_and_server_urls_are_kept(tmp_path: Path, url: str) -> None:
+    assert load_config(_minimal(tmp_path, url), env={}).store.url == url
+
+
+def test_empty_config_is_an_error_not_the_sample(tmp_path: Path) -> None:
+    cfg = tmp_path / "tuan.toml"
+    cfg.write_text("  \n\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="empty"):
+        load_config(cfg, env={})
+
+
+def test_unreadable_config_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="folder"):
+        load_config(tmp_path, env={})
+    binary = tmp_path / "bin.toml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(ConfigError, match="UTF-8"):
+        load_config(binary, env={})
+
+
+def test_run_with_an_empty_tuan_toml_exits_2_without_starting(tmp_path: Path) -> None:
+    (tmp_path / "tuan.toml").write_text("", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "bot.cli", "run"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2
+    assert "empty" in proc.stderr and "Traceback" not in proc.stderr
