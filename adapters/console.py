@@ -1,7 +1,7 @@
 """The console adapter: a group chat in the terminal (prompt_toolkit line editor, history, Chinese input).
 
 ``王姐: 葡萄2`` speaks as resident 王姐, ``团长: /tally`` as the leader (names listed in
-``[console] leaders`` are admins), a plain line as the last speaker, ``王姐:`` alone switches
+``[console] leaders`` are admins), a plain line as the last speaker (at first a resident, 邻居), ``王姐:`` alone switches
 speaker. ``\\n`` in a line is a line break, for pasting a 接龙 list on one line.
 Bot replies are printed above the prompt. With stdin not a terminal, lines are read plainly.
 """
@@ -106,7 +106,8 @@ class ConsoleAdapter:
                  banner: bool = True) -> None:
         self.config = config
         self.capabilities = Capabilities(reactions=config.reactions)
-        self.speaker = config.leaders[0] if config.leaders else "团长"
+        # A newcomer's first plain line (葡萄2) is a resident's order, not the leader's.
+        self.speaker = m.CONSOLE_FIRST_SPEAKER
         self._lines = lines
         self._write = write or print
         self._clock = clock or (lambda: datetime.now(UTC))

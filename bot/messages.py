@@ -128,7 +128,9 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
     return ASK_OTHER.format(word=word) if word else REFUSED_OTHER.format(reason=problem.code)
 
 # The console chat.
-CONSOLE_BANNER = "— {title} — 输入「名字: 内容」发言(如 王姐: 葡萄2),/help 看命令,Ctrl-D 退出"
+CONSOLE_BANNER = ("— {title} — 输入「名字: 内容」发言(如 王姐: 葡萄2;直接输入则以居民「邻居」发言),"
+                  "团长: /help 看团长命令,Ctrl-D 退出")
+CONSOLE_FIRST_SPEAKER = "邻居"  # who a plain line speaks as before anyone is named (a resident)
 CONSOLE_FAILED = "(出错了,这条没记上:{error})"
 
 # `tuan demo`.

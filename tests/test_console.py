@@ -164,3 +164,11 @@ def test_tuan_run_without_a_config_runs_the_sample(tmp_path) -> None:
                           capture_output=True, text=True, timeout=60, cwd=tmp_path)
     assert done.returncode == 0 and "built-in sample" in done.stderr
     assert "1. 王姐 葡萄2" in done.stdout and (tmp_path / "tuan.db").exists()
+
+
+async def test_a_newcomers_first_plain_line_is_a_residents_order() -> None:
+    out, core = await run_console("葡萄2\n")
+    assert out[1] == "  ✅"
+    deal = core.service.deal_of("console:console")
+    assert deal is not None
+    assert core.service.tally(deal.id).totals["1"] == 2
