@@ -9,7 +9,8 @@ from typing import Any
 def _run(args: argparse.Namespace) -> int:
     from bot.runtime import main
 
-    return main(args.config)
+    level = args.log_level or ("DEBUG" if args.verbose >= 2 else "INFO" if args.verbose == 1 else "WARNING")
+    return main(args.config, level)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -26,6 +27,9 @@ def add_run_parsers(subparsers: Any) -> None:
     run.add_argument("--config", metavar="PATH",
                      help="TOML configuration (default: ./tuan.toml if present, else a built-in sample; "
                           "see config.example.toml)")
+    run.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"], type=str.upper,
+                     help="log level (default WARNING; INFO tells the store, platforms, groups and unknown chats)")
+    run.add_argument("-v", "--verbose", action="count", default=0, help="-v for INFO, -vv for DEBUG")
     run.set_defaults(handler=_run)
     demo = subparsers.add_parser("demo", help="play a scripted day of a group buy, in accelerated time")
     demo.add_argument("--speed", type=float, default=DEFAULT_SPEED,

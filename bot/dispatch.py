@@ -61,6 +61,7 @@ class Dispatcher:
         self.digests = Throttle(core.config.bot.digest_minutes * 60, clock=clock)
         self.card_edits = Throttle(CARD_EDIT_SECONDS, leading=False, clock=clock)
         self._no_deal_said: dict[str, float] = {}
+        self._unknown_chats: set[str] = set()
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -87,7 +88,16 @@ class Dispatcher:
         await self.digests.close()
         await self.card_edits.close()
 
+    def _note_unknown_chat(self, msg: InboundMessage) -> None:
+        """Log, once per chat, a group message from a chat no ``[[groups]]`` entry names, and how to add it."""
+        if msg.is_private or msg.chat_key in self._unknown_chats or self.core.config.group_of_chat(msg.chat_key):
+            return
+        self._unknown_chats.add(msg.chat_key)
+        log.info("message from chat %s, which no [[groups]] entry names; to serve it add: "
+                 "[[groups]] id = \"...\" platform = \"%s\" chat = \"%s\"", msg.chat_key, msg.platform, msg.chat_id)
+
     async def on_message(self, msg: InboundMessage) -> None:
+        self._note_unknown_chat(msg)
         async with self._track():
             leader = self.is_leader(msg)
             if leader and not msg.is_admin:

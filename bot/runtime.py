@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import make_url
+
 from adapters.base import Adapter
 from bot.config import AppConfig, ConfigError, config_from_dict, load_config
 from bot.context import Core
@@ -93,6 +95,26 @@ def stop_on_signals(stop: asyncio.Event) -> Any:
             loop.remove_signal_handler(sig)
 
 
+def log_startup(config: AppConfig, adapters: list[Adapter]) -> None:
+    """At INFO: the store, the platforms and the groups served (so an operator can tell what runs)."""
+    log.info("config: %s", config.source)
+    log.info("store: %s", safe_url(config.store.url))
+    log.info("platforms: %s", ", ".join(a.name for a in adapters) or "none")
+    if not config.groups:
+        log.info("groups: none configured; add [[groups]] with the chat id logged for each unknown chat")
+    for g in config.groups:
+        log.info("group %s: %s:%s %s", g.id, g.platform, g.chat, g.title)
+    log.info("deals: %s; schedules: %d", ", ".join(d.id for d in config.deals) or "none", len(config.schedules))
+
+
+def safe_url(url: str) -> str:
+    """A store URL fit for a log line: the password, if any, masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<unparsable store url>"
+
+
 async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                 adapters: list[Adapter] | None = None) -> None:
     """Run until ``stop`` is set (or a signal / the console's end of input sets it)."""
@@ -105,6 +127,7 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
             core.open_configured_deals()
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
+        log_startup(config, adapters)
         dispatcher = Dispatcher(core)
         scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now))
         started: list[Adapter] = []
@@ -147,8 +170,10 @@ def read_config(path: str | None) -> AppConfig:
     return config_from_dict(demo_config(chat="console"), "<built-in sample>")
 
 
-def main(config_path: str | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+def main(config_path: str | None = None, log_level: str = "WARNING") -> int:
+    """``tuan run``: exit status 0, 1 when a platform cannot start, 2 for a bad config, 130 on Ctrl-C."""
+    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         config = read_config(config_path)
         asyncio.run(serve(config))

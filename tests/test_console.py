@@ -172,3 +172,34 @@ async def test_a_newcomers_first_plain_line_is_a_residents_order() -> None:
     deal = core.service.deal_of("console:console")
     assert deal is not None
     assert core.service.tally(deal.id).totals["1"] == 2
+
+
+@pytest.mark.parametrize("flag", [["-v"], ["--log-level", "info"]])
+def test_tuan_run_info_log_tells_the_store_platforms_and_groups(tmp_path, flag) -> None:
+    path = tmp_path / "tuan.toml"
+    path.write_text(RUN_CONFIG.format(db=tmp_path / "tuan.db"), encoding="utf-8")
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(path), *flag],
+                          input="王姐: 葡萄2\n", capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert f"store: sqlite:///{tmp_path / 'tuan.db'}" in done.stderr
+    assert "platforms: console" in done.stderr
+    assert "group home: console:console" in done.stderr
+    quiet = tuan_run(tmp_path, "王姐: 葡萄2\n")
+    assert quiet.stderr == ""  # the default level says nothing when all is well
+
+
+async def test_a_message_from_an_unconfigured_chat_is_logged_once_with_how_to_add_it(caplog) -> None:
+    import logging
+
+    from bot.model import InboundMessage
+
+    out, core = await run_console("")
+    dispatcher = Dispatcher(core)
+    caplog.set_level(logging.INFO, logger="bot.dispatch")
+    for n in range(3):
+        await dispatcher.on_message(InboundMessage(platform="telegram", chat_id="-100777", message_id=str(n),
+                                                   sender_id="u9", sender_name="路人", text="葡萄2",
+                                                   ts=datetime.now(UTC)))
+    lines = [r.getMessage() for r in caplog.records if "-100777" in r.getMessage()]
+    assert len(lines) == 1
+    assert 'platform = "telegram" chat = "-100777"' in lines[0]
