@@ -164,3 +164,50 @@ def test_run_with_an_empty_tuan_toml_exits_2_without_starting(tmp_path: Path) ->
                           text=True, timeout=60, stdin=subprocess.DEVNULL)
     assert proc.returncode == 2
     assert "empty" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def _example_sections() -> dict[str, dict[str, object]]:
+    """Every `key = value` of config.example.toml per section, commented-out keys included."""
+    import re
+    import tomllib
+
+    sections: dict[str, dict[str, object]] = {}
+    current = ""
+    for line in EXAMPLE.read_text(encoding="utf-8").splitlines():
+        head = re.match(r"^\s*\[+([\w.]+)\]+", line)
+        if head:
+            current = head.group(1)
+            continue
+        kv = re.match(r"^#?\s*([a-z_]+)\s*=\s*(.+)$", line)
+        if kv:
+            value_text = kv.group(2)
+            try:
+                value = tomllib.loads(f"v = {value_text}")["v"]
+            except tomllib.TOMLDecodeError:
+                value = tomllib.loads(f"v = {value_text.split('#')[0]}")["v"]
+            sections.setdefault(current, {})[kv.group(1)] = value
+    return sections
+
+
+@pytest.mark.parametrize("section", ["store", "bot", "console", "telegram", "telegram.webhook", "wechat"])
+def test_example_lists_every_key_with_its_true_default(section: str) -> None:
+    import dataclasses
+
+    from adapters.telegram.config import TelegramConfig as TgSettings
+    from adapters.telegram.config import WebhookConfig as TgWebhook
+    from adapters.wechat.config import WechatSettings
+    from bot.config import BotConfig, ConsoleConfig, StoreConfig
+
+    cls = {"store": StoreConfig, "bot": BotConfig, "console": ConsoleConfig, "telegram": TgSettings,
+           "telegram.webhook": TgWebhook, "wechat": WechatSettings}[section]
+    listed = _example_sections()[section]
+    for f in dataclasses.fields(cls):
+        if f.name in ("webhook",):
+            continue
+        assert f.name in listed, f"config.example.toml [{section}] does not list `{f.name}`"
+        if f.default is not dataclasses.MISSING:
+            want = f.default
+            got = listed[f.name]
+            if isinstance(want, frozenset | tuple):
+                want, got = sorted(want), sorted(got)  # type: ignore[arg-type]
+            assert got == want, f"[{section}] `{f.name}`: example says {got!r}, the default is {want!r}"
