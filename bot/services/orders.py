@@ -132,6 +132,10 @@ class OrderService:
         ds = self.st.deals.get(did)
         return ds.row if ds is not None else self.st.closed.get(did) or self.repo.get_deal(did)
 
+    def chats_with_deal(self) -> list[ChatRow]:
+        """The chats the service knows that have a current deal (open or closed), in first-seen order."""
+        return [ch.row for ch in self.st.chats.values() if ch.row.deal_id is not None]
+
     def catalog_of(self, deal_id: str) -> Catalog:
         ds = self.st.deals.get(deal_id)
         if ds is not None:
