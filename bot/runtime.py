@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -19,7 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from adapters.base import Adapter
-from bot.config import AppConfig, ConfigError, config_from_dict, load_config
+from bot import redact
+from bot.config import (
+    ENV_TELEGRAM_SECRET,
+    ENV_TELEGRAM_TOKEN,
+    ENV_WECHATY_TOKEN,
+    AppConfig,
+    ConfigError,
+    config_from_dict,
+    load_config,
+)
 from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.ports import Repository
@@ -147,16 +157,31 @@ def read_config(path: str | None) -> AppConfig:
     return config_from_dict(demo_config(chat="console"), "<built-in sample>")
 
 
+ENV_LOG_LEVEL = "TUAN_LOG_LEVEL"  # e.g. DEBUG; default WARNING
+ENV_SECRETS = (ENV_TELEGRAM_TOKEN, ENV_TELEGRAM_SECRET, ENV_WECHATY_TOKEN)
+PRIVATE_UMASK = 0o077  # the store, its -wal/-shm and any export file: readable by the owner only
+
+
 def main(config_path: str | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    """`tuan run`: exit 0 when stopped, 2 on a configuration error, 1 when an adapter cannot start.
+
+    Every log record, every error printed here and any uncaught exception pass through
+    :mod:`bot.redact`, so no token or password is ever printed.
+    """
+    os.umask(PRIVATE_UMASK)
+    level = os.environ.get(ENV_LOG_LEVEL, "WARNING").upper()
+    logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    redact.install(os.environ.get(name, "") for name in ENV_SECRETS)
     try:
         config = read_config(config_path)
+        redact.install(redact.secrets_of(config))
         asyncio.run(serve(config))
     except ConfigError as e:
-        print(f"tuan: {e}", file=sys.stderr)
+        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 2
     except StartError as e:
-        print(f"tuan: {e}", file=sys.stderr)
+        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
