@@ -6,6 +6,7 @@ adapter puts the ``@名字`` in front its own way.
 
 from __future__ import annotations
 
+from bot import money
 from bot.catalog import Catalog, Item
 from bot.services import outcome as oc
 
@@ -57,6 +58,17 @@ REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
 REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
 REFUSED_NO_DEAL = "本群现在没有进行中的团购,这单没能记上"
 REFUSED_OTHER = "这单没能记上({reason})"
+
+# A leader's deal post that opens no deal (bot/services/dealcheck.py), one line per bad item.
+DEAL_BAD_PRICE = "开团没成功:「{line}」的价格{why},请改好后重新发接龙帖"
+DEAL_REPEATED_ITEM = "开团没成功:「{line}」的编号或名称「{word}」和前面的商品重复了,请改好后重新发接龙帖"
+PRICE_WHY = {
+    money.NOT_A_NUMBER: "不是数字",
+    money.NOT_FINITE: "不是有效的数字",
+    money.NOT_POSITIVE: "要大于0",
+    money.TOO_PRECISE: "最多到分(两位小数)",
+    money.TOO_LARGE: "太大了",
+}
 
 # Button presses (a short toast on the pressed button).
 PRESS_TOTAL = "{item} 已订{qty}{unit}"
@@ -136,6 +148,10 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
             return REFUSED_OVER_MAX.format(item=item_name, max_qty=max_qty, unit=item.unit if item else "")
         case oc.NO_DEAL:
             return REFUSED_NO_DEAL
+        case oc.BAD_PRICE:
+            return DEAL_BAD_PRICE.format(line=word, why=PRICE_WHY.get(problem.why, PRICE_WHY[money.NOT_A_NUMBER]))
+        case oc.REPEATED_ITEM:
+            return DEAL_REPEATED_ITEM.format(line=word, word=problem.why)
     return ASK_OTHER.format(word=word) if word else REFUSED_OTHER.format(reason=problem.code)
 
 # The console chat.

@@ -16,6 +16,7 @@ from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, InboundMessage
 from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
+from bot.services.dealcheck import deal_post_refused
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.state import (
     ChatState,
@@ -306,6 +307,8 @@ class OrderService:
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
             catalog = parse_deal_post(msg.text)
+            if catalog is not None and deal_post_refused(w, catalog):
+                catalog, kind = None, "deal_refused"
             if catalog is not None:
                 did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
