@@ -28,7 +28,7 @@ __all__ = ["parse_command", "run_command", "permissions_of", "post_deal_card", "
 
 def permissions_of(core: Core) -> Permissions:
     """The permission checker over the core's configuration, adapters and the chats the store knows."""
-    return Permissions(core.config, core.adapters, [c.chat_key for c in core.service.chats_with_deal()])
+    return Permissions(core.config, core.adapters, lambda: [c.chat_key for c in core.service.chats_with_deal()])
 
 
 def group_title(core: Core, chat_key: str) -> str:

@@ -13,7 +13,7 @@ the bot was added to) leads nothing else. A private chat has no admins.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -53,15 +53,15 @@ class Permissions:
     """Decides per (caller, group). Stateless: platform admin lists are cached by the adapters.
 
     ``adapters``: platform name → adapter (those with ``is_chat_admin`` are asked about other
-    chats); ``known_chats``: chat keys the store knows (groups that had a deal without being
+    chats); ``known_chats``: returns the chat keys the store knows (groups that had a deal without being
     configured), candidates for :meth:`groups_led` besides the configured groups.
     """
 
     def __init__(self, config: AppConfig, adapters: Mapping[str, object],
-                 known_chats: Iterable[str] = ()) -> None:
+                 known_chats: Callable[[], Iterable[str]] = tuple) -> None:
         self.config = config
         self.adapters = adapters
-        self.known_chats = tuple(known_chats)
+        self.known_chats = known_chats  # called only when a caller's groups are listed
 
     def configured(self, caller: Caller, chat_key: str) -> bool:
         """The configuration names the caller a leader of ``chat_key``."""
@@ -90,7 +90,7 @@ class Permissions:
     def candidates(self, platform: str) -> list[str]:
         """Chat keys of groups on ``platform``: the configured ones, then others the store knows."""
         keys = [g.chat_key for g in self.config.groups if g.platform == platform]
-        keys += [k for k in self.known_chats if k.partition(":")[0] == platform]
+        keys += [k for k in self.known_chats() if k.partition(":")[0] == platform]
         return list(dict.fromkeys(keys))
 
     async def groups_led(self, caller: Caller) -> list[str]:

@@ -156,7 +156,7 @@ async def test_permissions_decide_per_group() -> None:
     config = config_from_dict({**two_groups(), "bot": {"leaders": ["@Boss"]}}, "test.toml", env={})
     chat = FakeAdapter("fake")
     chat.admins = {"g2": {"b"}}
-    perms = Permissions(config, {"fake": chat}, ["fake:g9", "other:g1"])
+    perms = Permissions(config, {"fake": chat}, lambda: ["fake:g9", "other:g1"])
     a = Caller("fake", sender_id_of(LEADER_A), "fake:dm", private=True)
     b = Caller("fake", "b", "fake:dm", private=True)
     boss = Caller("fake", "x", "fake:dm", username="boss", private=True)
