@@ -189,3 +189,17 @@ async def test_help_depends_on_leading_this_group() -> None:
     await p.chat.push("/help", sender=LEADER_B, chat_id="dm-b", is_private=True)
     assert p.chat.pop().text == help_text(leader=True, private=True)
     await p.close()
+
+
+async def test_a_leader_configured_by_username_is_recognised_privately() -> None:
+    data = two_groups()
+    data["groups"][1]["leaders"] = ["@AHua"]
+    p = await make_pipeline(CAPS, config=config_from_dict(data, "test.toml", env={}))
+    await p.chat.push("5栋101 阿强 葡萄1", sender="阿强", chat_id="g2")
+    p.chat.pop_all()
+    await p.chat.push("/export", sender="阿花", chat_id="dm-h", is_private=True, username="ahua")
+    [doc] = p.chat.pop_all()
+    assert doc.kind == "file" and "阿强" in doc.data.decode("utf-8-sig")
+    await p.chat.push("/export", sender="冒名", chat_id="dm-x", is_private=True, username="ahua2")
+    assert [s.text for s in p.chat.pop_all()] == [m.PRIVATE_NO_GROUP]
+    await p.close()
