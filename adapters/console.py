@@ -27,6 +27,7 @@ from prompt_toolkit.patch_stdout import patch_stdout
 
 from adapters.base import Capabilities, Sink
 from bot import messages as m
+from bot import redact
 from bot.config import ConsoleConfig
 from bot.model import Card, InboundMessage, Mention
 
@@ -163,7 +164,7 @@ class ConsoleAdapter:
                 await sink.on_message(msg)
             except Exception as e:  # keep the chat open; the message was not committed
                 log.exception("message failed")
-                self._write(m.CONSOLE_FAILED.format(error=e))
+                self._write(m.CONSOLE_FAILED.format(error=redact.text(str(e))))
         if self._on_eof is not None and not self._stopping:
             self._on_eof()
 

@@ -51,19 +51,22 @@ class FakeAdapter:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._on_sent = on_sent
         self._ids = itertools.count(1)
+        self.admins: dict[str, set[str]] = {}  # chat id -> sender ids the "platform" says administer it
 
     # --- the test side ---
 
     async def push(self, text: str, *, sender: str = "王姐", sender_id: str | None = None,
                    chat_id: str | None = None, is_admin: bool = False, ts: datetime | None = None,
                    message_id: str | None = None, edit_of: str | None = None,
-                   recall_of: str | None = None, is_private: bool = False) -> InboundMessage:
+                   recall_of: str | None = None, is_private: bool = False,
+                   username: str | None = None) -> InboundMessage:
         """Deliver a message to the sink and wait until it is handled (replies included)."""
         assert self.sink is not None, "start() the adapter first"
         msg = InboundMessage(
             platform=self.name, chat_id=chat_id or self.chat_id, message_id=message_id or f"m{next(self._ids)}",
             sender_id=sender_id or sender_id_of(sender), sender_name=sender, text=text, ts=ts or self._clock(),
             is_admin=is_admin, edit_of=edit_of, recall_of=recall_of, is_private=is_private,
+            sender_username=username,
         )
         await self.sink.on_message(msg)
         return msg
@@ -89,6 +92,10 @@ class FakeAdapter:
         return [s.text for s in self.sent if s.kind in ("text", "card")]
 
     # --- the Adapter side ---
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """:class:`bot.permissions.ChatAdmins`: from ``admins``, as a platform would answer."""
+        return user_id in self.admins.get(chat_id, set())
 
     async def start(self, sink: Sink) -> None:
         self.sink = sink

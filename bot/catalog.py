@@ -5,9 +5,11 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+from bot.money import MoneyError, parse_price
 
 
 class CatalogError(ValueError):
@@ -77,10 +79,12 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
         if code in seen:
             raise _fail(where, f"{at}.code", f"repeats code {code!r}")
         seen.add(code)
+        if "price" not in raw:
+            raise _fail(where, f"{at}.price", "is missing")
         try:
-            price = Decimal(str(raw.get("price", "0")))
-        except InvalidOperation:
-            raise _fail(where, f"{at}.price", f"is not a decimal number: {raw.get('price')!r}") from None
+            price = parse_price(raw["price"])
+        except MoneyError as e:
+            raise _fail(where, f"{at}.price", str(e)) from None
         aliases = raw.get("aliases", [])
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise _fail(where, f"{at}.aliases", "must be a list of strings")
@@ -97,7 +101,14 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
                 stock=stock,
             )
         )
-    return Catalog(items=tuple(items), cutoff=cutoff_dt, max_qty=max_qty, title=str(data.get("title", "")))
+    catalog = Catalog(items=tuple(items), cutoff=cutoff_dt, max_qty=max_qty, title=str(data.get("title", "")))
+    from bot.catalog_check import DUPLICATE_ALIAS, catalog_problems
+
+    for problem in catalog_problems(catalog):  # prices were checked above: only repeated aliases are left
+        if problem.reason == DUPLICATE_ALIAS:
+            raise _fail(where, f"items[{problem.position}].aliases",
+                        f"repeats {problem.word!r}, an alias of items[{problem.other}]")
+    return catalog
 
 
 def load_catalog(path: str | Path) -> Catalog:

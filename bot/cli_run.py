@@ -9,7 +9,7 @@ from typing import Any
 def _run(args: argparse.Namespace) -> int:
     from bot.runtime import main
 
-    level = args.log_level or ("DEBUG" if args.verbose >= 2 else "INFO" if args.verbose == 1 else "WARNING")
+    level = args.log_level or ("DEBUG" if args.verbose >= 2 else "INFO" if args.verbose == 1 else None)
     return main(args.config, level)
 
 

@@ -1,31 +1,42 @@
-"""Leader commands (/deal /list /tally /close /pickup /help) and the posts they share with scheduled jobs."""
+"""Leader commands (/deal /list /tally /close /pickup /export /help), registered with
+:func:`bot.registry.command`, and the posts they share with scheduled jobs.
+
+Who may run what is decided by :mod:`bot.permissions`: in a group, a leader command acts on that
+group when the caller leads it; in a private chat, on the groups the caller leads (one of them,
+named in the argument, for commands that change a group).
+"""
 
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bot import messages as m
 from bot import render
 from bot.catalog import Catalog
-from bot.context import Core
+from bot.context import Core, split_chat_key
 from bot.crontab import crontab_trigger
 from bot.model import Card, InboundMessage
+from bot.permissions import Caller, Permissions
+from bot.registry import ANYONE, command, help_text, lookup, parse_command
 
-ALIASES = {"团购": "deal", "开团": "deal", "接龙": "list", "统计": "tally", "截单": "close",
-           "取货": "pickup", "帮助": "help", "start": "help", "导出": "export"}
-LEADER_ONLY = frozenset({"deal", "list", "tally", "close", "pickup", "export"})
-KNOWN = LEADER_ONLY | {"help"}
+__all__ = ["parse_command", "run_command", "permissions_of", "post_deal_card", "post_list", "post_tally",
+           "post_pickup", "close_deal", "deal_card", "group_title"]
 
 
-def parse_command(text: str) -> tuple[str, str] | None:
-    """``/tally@TuanBot  arg`` → ("tally", "arg"); None when the text is not a command."""
-    t = unicodedata.normalize("NFKC", text).strip()
-    if not t.startswith("/") or len(t) < 2:
-        return None
-    head, _, arg = t[1:].replace("\n", " ").partition(" ")
-    name = head.partition("@")[0].lower()
-    return ALIASES.get(name, name), arg.strip()
+def permissions_of(core: Core) -> Permissions:
+    """The permission checker over the core's configuration, adapters and the chats the store knows."""
+    return Permissions(core.config, core.adapters, lambda: [c.chat_key for c in core.service.chats_with_deal()])
+
+
+def group_title(core: Core, chat_key: str) -> str:
+    """A group's name for people: the configured title, else the platform's, else its id."""
+    group = core.config.group_of_chat(chat_key)
+    if group is not None and group.title:
+        return group.title
+    row = next((c for c in core.service.chats_with_deal() if c.chat_key == chat_key), None)
+    return (row.title if row is not None else "") or split_chat_key(chat_key)[1]
 
 
 def when_text(when: datetime, now: datetime) -> str:
@@ -76,29 +87,34 @@ def deal_card(core: Core, chat_key: str, *, ordered: bool = False) -> Card | Non
     )
 
 
-async def post_list(core: Core, chat_key: str) -> bool:
+async def post_list(core: Core, chat_key: str, *, to: str | None = None) -> bool:
+    """Post the chat's 接龙 list in the chat (or, ``to``, in a leader's private chat)."""
     async with core.lock:
         current = core.current(chat_key)
         if current is not None:
             deal_id, catalog, title, _ = current
             text = render.jielong_list(core.service.tally(deal_id, chat_key), catalog, title=title)
     if current is None:
-        await core.send(chat_key, m.NO_DEAL)
+        await core.send(to or chat_key, m.NO_DEAL)
         return False
-    await core.post_list(chat_key, text)
+    if to is None:
+        await core.post_list(chat_key, text)
+    else:
+        await core.send(to, text)
     return True
 
 
-async def post_tally(core: Core, chat_key: str, *, header: str = "") -> bool:
+async def post_tally(core: Core, chat_key: str, *, header: str = "", to: str | None = None) -> bool:
+    """Post the deal's tally (every chat of the deal: counts only, no names) in the chat or ``to``."""
     async with core.lock:
         current = core.current(chat_key)
         if current is not None:
             deal_id, catalog, title, closed = current
             text = render.tally_table(core.service.tally(deal_id), catalog, title=title, closed=closed)
     if current is None:
-        await core.send(chat_key, m.NO_DEAL)
+        await core.send(to or chat_key, m.NO_DEAL)
         return False
-    await core.send(chat_key, f"{header}\n{text}" if header else text)
+    await core.send(to or chat_key, f"{header}\n{text}" if header else text)
     return True
 
 
@@ -113,7 +129,8 @@ async def close_deal(core: Core, chat_key: str) -> bool:
     return await post_tally(core, chat_key, header=m.CLOSED)
 
 
-async def post_pickup(core: Core, chat_key: str, *, header: str = "") -> bool:
+async def post_pickup(core: Core, chat_key: str, *, header: str = "", to: str | None = None) -> bool:
+    """Post the chat's pickup list in the chat or ``to``; False when the chat has no deal."""
     async with core.lock:
         current = core.current(chat_key)
         if current is not None:
@@ -121,68 +138,165 @@ async def post_pickup(core: Core, chat_key: str, *, header: str = "") -> bool:
             text = render.pickup_list(core.service.tally(deal_id, chat_key), catalog, title=title)
     if current is None:
         return False
-    await core.send(chat_key, f"{header}\n{text}" if header else text)
+    await core.send(to or chat_key, f"{header}\n{text}" if header else text)
     return True
 
 
-def export_chats(core: Core, msg: InboundMessage) -> list[str]:
-    """The groups a leader's /export covers: this group; in a private chat, the groups they lead."""
-    if not msg.is_private:
-        return [msg.chat_key]
-    platform = msg.platform
-    groups = [g for g in core.config.groups if g.platform == platform]
-    return [g.chat_key for g in groups if msg.is_admin or msg.sender_id in core.config.leaders_of(g.chat_key)]
+
+# --- invocation ------------------------------------------------------------------------------------
 
 
-async def export(core: Core, msg: InboundMessage) -> None:
-    """Each covered deal's orders: a CSV document where the platform takes files, else the tally as text."""
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """One run of a command: ``targets`` are the groups (chat keys) it acts on, all led by the caller."""
+
+    msg: InboundMessage
+    arg: str
+    targets: tuple[str, ...]
+
+    @property
+    def private(self) -> bool:
+        return self.msg.is_private
+
+    @property
+    def chat(self) -> str:
+        return self.msg.chat_key
+
+
+def _fold(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).strip().casefold()
+
+
+def pick_groups(core: Core, led: list[str], arg: str) -> list[str]:
+    """The caller's groups an argument names: exact id, chat id or title, else a unique title part."""
+    want = _fold(arg)
+    if not want:
+        return led
+    exact = []
+    for key in led:
+        group = core.config.group_of_chat(key)
+        words = {_fold(group_title(core, key)), _fold(split_chat_key(key)[1])}
+        if group is not None:
+            words.add(_fold(group.id))
+        if want in words:
+            exact.append(key)
+    if exact:
+        return exact
+    partial = [k for k in led if want in _fold(group_title(core, k))]
+    return partial if len(partial) == 1 else []
+
+
+def _titles(core: Core, keys: list[str]) -> str:
+    return "、".join(group_title(core, k) for k in keys)
+
+
+async def run_command(core: Core, msg: InboundMessage, name: str, arg: str = "", *, leader: bool) -> None:
+    """Run ``/name arg``. ``leader``: the caller leads this (group) chat, from :mod:`bot.permissions`;
+    in a private chat it is ignored and the caller's groups are looked up per group.
+    """
+    chat = msg.chat_key
+    if msg.is_private:
+        led = await permissions_of(core).groups_led(Caller.of(msg))
+    else:
+        led = [chat] if leader else []
+    cmd = lookup(name)
+    if cmd is None:
+        if led or msg.is_private:
+            await core.send(chat, m.UNKNOWN_COMMAND.format(name=name), reply_to=msg.message_id)
+        return  # a resident's unknown /command in a group may be meant for another bot
+    if cmd.role == ANYONE:
+        await cmd.handler(core, Invocation(msg, arg, tuple(led)))
+        return
+    if not led:
+        await core.send(chat, m.PRIVATE_NO_GROUP if msg.is_private else m.NOT_LEADER, reply_to=msg.message_id)
+        return
+    targets = led
+    if msg.is_private:
+        targets = pick_groups(core, led, arg)
+        if not targets:
+            await core.send(chat, m.UNKNOWN_GROUP.format(arg=arg, groups=_titles(core, led)))
+            return
+        if cmd.one_group and len(targets) > 1:
+            await core.send(chat, m.PICK_GROUP.format(n=len(targets), name=name,
+                                                      example=group_title(core, targets[0]),
+                                                      groups=_titles(core, targets)))
+            return
+    await cmd.handler(core, Invocation(msg, arg, tuple(targets)))
+
+
+# --- the commands ----------------------------------------------------------------------------------
+
+
+@command("deal", aliases=("团购", "开团"), one_group=True, help=m.HELP_DEAL)
+async def cmd_deal(core: Core, inv: Invocation) -> None:
+    for key in inv.targets:
+        if await post_deal_card(core, key) and inv.private:
+            await core.send(inv.chat, m.DONE_IN_GROUP.format(group=group_title(core, key), name="deal"))
+
+
+@command("list", aliases=("接龙",), help=m.HELP_LIST)
+async def cmd_list(core: Core, inv: Invocation) -> None:
+    for key in inv.targets:
+        if inv.private:
+            await core.send(inv.chat, m.GROUP_HEADING.format(group=group_title(core, key)))
+        await post_list(core, key, to=inv.chat if inv.private else None)
+
+
+@command("tally", aliases=("统计",), help=m.HELP_TALLY)
+async def cmd_tally(core: Core, inv: Invocation) -> None:
+    for key in inv.targets:
+        heading = m.GROUP_HEADING.format(group=group_title(core, key)) if inv.private else ""
+        await post_tally(core, key, header=heading, to=inv.chat if inv.private else None)
+
+
+@command("pickup", aliases=("取货",), help=m.HELP_PICKUP)
+async def cmd_pickup(core: Core, inv: Invocation) -> None:
+    for key in inv.targets:
+        heading = m.GROUP_HEADING.format(group=group_title(core, key)) if inv.private else ""
+        if not await post_pickup(core, key, header=heading, to=inv.chat if inv.private else None):
+            await core.send(inv.chat, heading + m.NO_DEAL)
+
+
+@command("close", aliases=("截单",), one_group=True, help=m.HELP_CLOSE)
+async def cmd_close(core: Core, inv: Invocation) -> None:
+    for key in inv.targets:
+        if await close_deal(core, key):
+            if inv.private:
+                await core.send(inv.chat, m.DONE_IN_GROUP.format(group=group_title(core, key), name="close"))
+            continue
+        await core.send(inv.chat, m.ALREADY_CLOSED if core.service.deal_of(key) else m.NO_DEAL)
+
+
+@command("export", aliases=("导出",), help=m.HELP_EXPORT)
+async def cmd_export(core: Core, inv: Invocation) -> None:
+    """Each target group's orders (that group's rows only, even when its deal is shared): a CSV
+    document where the platform takes files, else the tally as text; sent where the command was said.
+    """
     from bot.export import tally_csv
 
-    adapter = core.adapter_of(msg.chat_key)
-    seen: set[str] = set()
+    adapter = core.adapter_of(inv.chat)
     sent = 0
-    for chat_key in export_chats(core, msg):
+    for key in inv.targets:
         async with core.lock:
-            current = core.current(chat_key)
-            if current is None or current[0] in seen:
+            current = core.current(key)
+            if current is None:
                 continue
             deal_id, catalog, title, closed = current
-            seen.add(deal_id)
-            tally = core.service.tally(deal_id)
+            tally = core.service.tally(deal_id, key)
             text = render.tally_table(tally, catalog, title=title, closed=closed)
         sent += 1
+        name = group_title(core, key)
         if adapter is not None and adapter.capabilities.files:
-            name = f"tuan-{deal_id}.csv"
-            if await adapter.send_file(msg.chat_id, name, tally_csv(tally, catalog), caption=title):
+            data = tally_csv(tally, catalog, {key: name})
+            filename = f"tuan-{deal_id}-{split_chat_key(key)[1].lstrip('-')}.csv"
+            if await adapter.send_file(inv.msg.chat_id, filename, data, caption=f"{name} {title}"):
                 continue
-        await core.send(msg.chat_key, text)
+        await core.send(inv.chat, f"{m.GROUP_HEADING.format(group=name)}\n{text}" if inv.private else text)
     if not sent:
-        await core.send(msg.chat_key, m.NO_DEAL if not msg.is_private else m.EXPORT_NOTHING)
+        await core.send(inv.chat, m.EXPORT_NOTHING if inv.private else m.NO_DEAL)
 
 
-async def run_command(core: Core, msg: InboundMessage, name: str, *, leader: bool) -> None:
-    chat = msg.chat_key
-    if name not in KNOWN:
-        if leader:
-            await core.send(chat, m.UNKNOWN_COMMAND.format(name=name), reply_to=msg.message_id)
-        return  # a resident's unknown /command may be meant for another bot
-    if name in LEADER_ONLY and not leader:
-        await core.send(chat, m.NOT_LEADER, reply_to=msg.message_id)
-        return
-    match name:
-        case "help":
-            await core.send(chat, m.HELP_LEADER if leader else m.HELP_RESIDENT, reply_to=msg.message_id)
-        case "deal":
-            await post_deal_card(core, chat)
-        case "list":
-            await post_list(core, chat)
-        case "tally":
-            await post_tally(core, chat)
-        case "close":
-            if not await close_deal(core, chat):
-                await core.send(chat, m.ALREADY_CLOSED if core.service.deal_of(chat) else m.NO_DEAL)
-        case "pickup":
-            if not await post_pickup(core, chat):
-                await core.send(chat, m.NO_DEAL)
-        case "export":
-            await export(core, msg)
+@command("help", role=ANYONE, aliases=("帮助",), hidden_aliases=("start",), help=m.HELP_HELP)
+async def cmd_help(core: Core, inv: Invocation) -> None:
+    await core.send(inv.chat, help_text(leader=bool(inv.targets), private=inv.private),
+                    reply_to=inv.msg.message_id)

@@ -56,7 +56,8 @@ class _Table:
     def error(self, key: str, why: str) -> ConfigError:
         return ConfigError(f"{self.where}: `{self.key(key)}` {why}")
 
-    def get(self, key: str, types: tuple[type, ...], kind: str, default: Any) -> Any:
+    def get(self, key: str, types: tuple[type, ...], kind: str, default: Any, *, secret: bool = False) -> Any:
+        """The key's value, checked against ``types``; a ``secret``'s value is never put in the error."""
         self.used.add(key)
         if key not in self.data:
             if default is _REQUIRED:
@@ -64,11 +65,12 @@ class _Table:
             return default
         value = self.data[key]
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
-            raise self.error(key, f"must be {kind}, not {type(value).__name__} {value!r}")
+            shown = "" if secret else f" {value!r}"
+            raise self.error(key, f"must be {kind}, not {type(value).__name__}{shown}")
         return value
 
-    def text(self, key: str, default: Any = "") -> str:
-        return self.get(key, (str,), "a string", default)
+    def text(self, key: str, default: Any = "", *, secret: bool = False) -> str:
+        return self.get(key, (str,), "a string", default, secret=secret)
 
     def flag(self, key: str, default: bool) -> bool:
         return self.get(key, (bool,), "true or false", default)
@@ -106,16 +108,17 @@ class _Table:
 
 
 def _secret(t: _Table, key: str, env: str, enabled: bool, env_map: Mapping[str, str]) -> str:
-    value = t.text(key) or env_map.get(env, "")
+    value = t.text(key, secret=True) or env_map.get(env, "")
     if enabled and not value:
         raise t.error(key, f"is missing (set it in the file or in the environment variable {env})")
     return value
 
 
 def _store(t: _Table, base: Path | None) -> StoreConfig:
-    url = t.text("url", StoreConfig().url)
+    url = t.text("url", StoreConfig().url, secret=True)
     if "://" not in url:
-        raise t.error("url", f"must be a database URL such as sqlite:///tuan.db, not {url!r}")
+        shown = "" if "@" in url else f", not {url!r}"  # user:password@host is never echoed
+        raise t.error("url", f"must be a database URL such as sqlite:///tuan.db{shown}")
     t.done()
     return StoreConfig(url=resolve_sqlite_path(url, base) if base is not None else url)
 
@@ -180,7 +183,8 @@ def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:
     dw = WebhookConfig()
     webhook = WebhookConfig(
         listen=w.text("listen", dw.listen), port=w.whole("port", dw.port), path=w.text("path", dw.path),
-        url=w.text("url", dw.url), secret_token=w.text("secret_token") or env.get(ENV_TELEGRAM_SECRET, ""),
+        url=w.text("url", dw.url),
+        secret_token=w.text("secret_token", secret=True) or env.get(ENV_TELEGRAM_SECRET, ""),
     )
     w.whole("max_connections", 1)
     if enabled and mode == "webhook":

@@ -21,6 +21,7 @@ from bot import messages as m
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.model import ButtonPress, InboundMessage, Mention
+from bot.permissions import Caller
 from bot.services import outcome as oc
 from bot.throttle import Throttle
 
@@ -66,10 +67,13 @@ class Dispatcher:
         self._idle = asyncio.Event()
         self._idle.set()
 
-    def is_leader(self, msg: InboundMessage | ButtonPress) -> bool:
-        if isinstance(msg, InboundMessage) and msg.is_admin:
-            return True
-        return msg.sender_id in self.core.config.leaders_of(msg.chat_key)
+    async def is_leader(self, msg: InboundMessage | ButtonPress) -> bool:
+        """Whether the sender leads the group the message was said in (:mod:`bot.permissions`);
+        always False in a private chat, where commands look up the caller's groups themselves.
+        """
+        if isinstance(msg, InboundMessage) and msg.is_private:
+            return False
+        return await commands.permissions_of(self.core).leads(Caller.of(msg), msg.chat_key)
 
     @contextlib.asynccontextmanager
     async def _track(self) -> AsyncIterator[None]:
@@ -99,16 +103,16 @@ class Dispatcher:
     async def on_message(self, msg: InboundMessage) -> None:
         self._note_unknown_chat(msg)
         async with self._track():
-            leader = self.is_leader(msg)
-            if leader and not msg.is_admin:
-                msg = replace(msg, is_admin=True)
+            leader = await self.is_leader(msg)
+            if leader != msg.is_admin:
+                msg = replace(msg, is_admin=leader)
             command = None if msg.edit_of or msg.recall_of else commands.parse_command(msg.text)
             if command is not None:
                 if msg.delivery is not None:
                     async with self.core.lock:
                         if not self.core.service.claim_delivery(msg.delivery):
                             return  # a redelivered command (after a crash) runs at most once
-                await self._guard(commands.run_command(self.core, msg, command[0], leader=leader))
+                await self._guard(commands.run_command(self.core, msg, *command, leader=leader))
                 return
             async with self.core.lock:
                 outcome = self.core.service.handle(msg)

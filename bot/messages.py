@@ -6,6 +6,7 @@ adapter puts the ``@名字`` in front its own way.
 
 from __future__ import annotations
 
+from bot import money
 from bot.catalog import Catalog, Item
 from bot.services import outcome as oc
 
@@ -21,16 +22,27 @@ DEAL_RECOGNISED = "已按团长的接龙帖开团,共{n}样商品:{items}"
 ALREADY_CLOSED = "本次团购已经截单了"
 CLOSED = "⏹ 已截单,感谢大家支持!最终统计如下:"
 LIST_EMPTY = "还没有人接龙"
-HELP_LEADER = (
-    "团长命令:\n"
-    "/deal 发团购卡片(已截单时开新一期)\n"
-    "/list 当前接龙名单\n"
-    "/tally 统计数量和金额\n"
-    "/pickup 取货清单(按楼栋房号)\n"
-    "/close 截单并发最终统计\n"
-    "/export 导出订单表格(私聊机器人时导出你带的所有群)\n"
-    "/help 看这条帮助"
-)
+# /help is generated from the command registry (bot/registry.py): a heading, then one line per command.
+HELP_LEADER_HEAD = "团长命令(中文别名也可以用):"
+HELP_RESIDENT_HEAD = "可用命令:"
+HELP_LINE = "/{name}{aliases} {text}"
+HELP_ALIASES = "(/{aliases})"
+HELP_ALIAS_SEP = " /"
+HELP_PRIVATE_NOTE = "私聊机器人时,命令作用于你带的群;带多个群时在命令后写群名,如「/tally 幸福里」"
+HELP_DEAL = "发团购卡片(已截单时开新一期)"
+HELP_LIST = "当前接龙名单"
+HELP_TALLY = "统计数量和金额"
+HELP_PICKUP = "取货清单(按楼栋房号)"
+HELP_CLOSE = "截单并发最终统计"
+HELP_EXPORT = "导出订单表格(私聊机器人时导出你带的所有群)"
+HELP_HELP = "看这条帮助"
+
+# Who may use what (bot/permissions.py decides).
+PRIVATE_NO_GROUP = "你现在不是任何一个群的团长或管理员,私聊命令没有可以操作的群"
+PICK_GROUP = "你带着{n}个群,请在命令后写上群名,比如「/{name} {example}」。你的群:{groups}"
+UNKNOWN_GROUP = "你带的群里没有「{arg}」。你的群:{groups}"
+DONE_IN_GROUP = "已在「{group}」执行 /{name}"
+GROUP_HEADING = "【{group}】"
 HELP_RESIDENT = "下单直接回复,比如「葡萄2」「1号2份 3号1份」,或复制接龙加上自己一行;改单发「葡萄改成3」,取消发「葡萄不要了」"
 
 # Questions for unclear lines (sent mentioning the resident).
@@ -46,6 +58,17 @@ REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
 REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
 REFUSED_NO_DEAL = "本群现在没有进行中的团购,这单没能记上"
 REFUSED_OTHER = "这单没能记上({reason})"
+
+# A leader's deal post that opens no deal (bot/services/dealcheck.py), one line per bad item.
+DEAL_BAD_PRICE = "开团没成功:「{line}」的价格{why},请改好后重新发接龙帖"
+DEAL_REPEATED_ITEM = "开团没成功:「{line}」的编号或名称「{word}」和前面的商品重复了,请改好后重新发接龙帖"
+PRICE_WHY = {
+    money.NOT_A_NUMBER: "不是数字",
+    money.NOT_FINITE: "不是有效的数字",
+    money.NOT_POSITIVE: "要大于0",
+    money.TOO_PRECISE: "最多到分(两位小数)",
+    money.TOO_LARGE: "太大了",
+}
 
 # Button presses (a short toast on the pressed button).
 PRESS_TOTAL = "{item} 已订{qty}{unit}"
@@ -125,6 +148,10 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
             return REFUSED_OVER_MAX.format(item=item_name, max_qty=max_qty, unit=item.unit if item else "")
         case oc.NO_DEAL:
             return REFUSED_NO_DEAL
+        case oc.BAD_PRICE:
+            return DEAL_BAD_PRICE.format(line=word, why=PRICE_WHY.get(problem.why, PRICE_WHY[money.NOT_A_NUMBER]))
+        case oc.REPEATED_ITEM:
+            return DEAL_REPEATED_ITEM.format(line=word, word=problem.why)
     return ASK_OTHER.format(word=word) if word else REFUSED_OTHER.format(reason=problem.code)
 
 # The console chat.

@@ -14,6 +14,8 @@ class InboundMessage:
     keys chats by ``(platform, chat_id)`` (see :attr:`chat_key`).
     ``edit_of`` names the message this one replaces (the sender edited it);
     ``recall_of`` the message the sender withdrew (撤回), with ``text`` usually empty.
+    ``is_admin``: the adapter verified the sender administers *this* chat (never set in a
+    private chat); leadership of other groups is decided by :mod:`bot.permissions`.
     """
 
     platform: str
@@ -33,6 +35,9 @@ class InboundMessage:
     # (source, id) of the platform delivery, e.g. ("telegram:<bot id>", "<update_id>"): the store
     # records it in the same transaction as the message's entries, so a redelivery changes nothing.
     delivery: tuple[str, str] | None = None
+    # The sender's platform handle where it has one (Telegram @username, without the @): lets a
+    # leader configured as "@name" be recognised. Usernames can change hands; ids are safer.
+    sender_username: str | None = None
 
     @property
     def chat_key(self) -> str:

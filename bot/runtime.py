@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import importlib
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -21,7 +22,16 @@ from typing import Any
 from sqlalchemy import make_url
 
 from adapters.base import Adapter
-from bot.config import AppConfig, ConfigError, config_from_dict, load_config
+from bot import redact
+from bot.config import (
+    ENV_TELEGRAM_SECRET,
+    ENV_TELEGRAM_TOKEN,
+    ENV_WECHATY_TOKEN,
+    AppConfig,
+    ConfigError,
+    config_from_dict,
+    load_config,
+)
 from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.ports import Repository
@@ -170,18 +180,33 @@ def read_config(path: str | None) -> AppConfig:
     return config_from_dict(demo_config(chat="console"), "<built-in sample>")
 
 
-def main(config_path: str | None = None, log_level: str = "WARNING") -> int:
-    """``tuan run``: exit status 0, 1 when a platform cannot start, 2 for a bad config, 130 on Ctrl-C."""
-    logging.basicConfig(level=getattr(logging, log_level.upper(), logging.WARNING),
+ENV_LOG_LEVEL = "TUAN_LOG_LEVEL"  # e.g. DEBUG; default WARNING
+ENV_SECRETS = (ENV_TELEGRAM_TOKEN, ENV_TELEGRAM_SECRET, ENV_WECHATY_TOKEN)
+PRIVATE_UMASK = 0o077  # the store, its -wal/-shm and any export file: readable by the owner only
+
+
+def main(config_path: str | None = None, log_level: str | None = None) -> int:
+    """`tuan run`: exit 0 when stopped, 2 on a configuration error, 1 when an adapter cannot start, 130 on Ctrl-C.
+
+    ``log_level`` (``--log-level`` / ``-v``) wins over ``TUAN_LOG_LEVEL``; the default is WARNING.
+
+    Every log record, every error printed here and any uncaught exception pass through
+    :mod:`bot.redact`, so no token or password is ever printed.
+    """
+    os.umask(PRIVATE_UMASK)
+    level = (log_level or os.environ.get(ENV_LOG_LEVEL) or "WARNING").upper()
+    logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    redact.install(os.environ.get(name, "") for name in ENV_SECRETS)
     try:
         config = read_config(config_path)
+        redact.install(redact.secrets_of(config))
         asyncio.run(serve(config))
     except ConfigError as e:
-        print(f"tuan: {e}", file=sys.stderr)
+        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 2
     except StartError as e:
-        print(f"tuan: {e}", file=sys.stderr)
+        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

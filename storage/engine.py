@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import stat
 from typing import Any
 
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
@@ -34,16 +37,41 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     if backend != "sqlite":
         raise ValueError(f"unsupported database {u.drivername!r}: use sqlite or postgresql+psycopg")
     memory = is_memory_sqlite(u)
+    path = None if memory or u.database is None or u.database.startswith("file:") else u.database
+    if path is not None:
+        make_private(path)
     connect_args = kwargs.setdefault("connect_args", {})
     connect_args.setdefault("check_same_thread", False)
     if memory:
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_engine(u, **kwargs)
-    _configure_sqlite(engine, wal=not memory)
+    _configure_sqlite(engine, wal=not memory, path=path)
     return engine
 
 
-def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
+PRIVATE_MODE = 0o600
+SIDE_FILES = ("-wal", "-shm", "-journal")
+
+
+def make_private(path: str) -> None:
+    """Create the SQLite file readable and writable by its owner only (0600), or narrow it to that.
+
+    SQLite gives the ``-wal``/``-shm`` files the database file's permissions, so they follow;
+    those that already exist are narrowed too. The store holds residents' names, rooms and phones.
+    """
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_MODE)
+    try:
+        if stat.S_IMODE(os.fstat(fd).st_mode) & ~PRIVATE_MODE:
+            os.fchmod(fd, PRIVATE_MODE)
+    finally:
+        os.close(fd)
+    for suffix in SIDE_FILES:
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_IMODE(os.stat(path + suffix).st_mode) & ~PRIVATE_MODE:
+                os.chmod(path + suffix, PRIVATE_MODE)
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool, path: str | None = None) -> None:
     """Pragmas on every new connection, and explicit BEGIN so DDL is transactional too.
 
     pysqlite's own transaction handling does not wrap DDL; this is the recipe from the
@@ -59,6 +87,8 @@ def _configure_sqlite(engine: Engine, *, wal: bool) -> None:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
+        if path is not None:
+            make_private(path)  # -wal/-shm now exist
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:

@@ -12,6 +12,7 @@ from bot import messages as m
 from bot.commands import parse_command
 from bot.config import config_from_dict
 from bot.model import Mention
+from bot.registry import help_text
 from storage.sql import open_repository
 from tests.pipeline import LEADER, config_dict, make_pipeline
 
@@ -109,7 +110,7 @@ async def test_resident_gets_a_polite_refusal_for_leader_commands() -> None:
         await p.chat.push(cmd, sender="王姐")
         assert p.chat.pop().text == m.NOT_LEADER
     await p.chat.push("/help", sender="王姐")
-    assert p.chat.pop().text == m.HELP_RESIDENT
+    assert p.chat.pop().text == help_text(leader=False)
     await p.chat.push("/weather", sender="王姐")
     assert p.chat.pop_all() == []
     await p.close()
@@ -121,7 +122,7 @@ async def test_leader_commands() -> None:
     await p.chat.push("脐橙1", sender="阿强")
     p.chat.pop_all()
     await p.chat.push("/help", sender=LEADER)
-    assert p.chat.pop().text == m.HELP_LEADER
+    assert p.chat.pop().text == help_text(leader=True)
     await p.chat.push("/deal", sender=LEADER)
     card = p.chat.pop()
     assert card.kind == "card" and "1号 阳光玫瑰葡萄 2斤装 29.9元/盒" in card.text and "剩4" in card.text
@@ -214,7 +215,7 @@ async def test_export_sends_a_csv_document_in_a_private_chat() -> None:
     await p.chat.push("鸡蛋1", sender="阿强")
     p.chat.pop_all()
     await p.chat.push("/export", sender="阿强", chat_id="dm-1", is_private=True)
-    assert p.chat.pop().text == m.NOT_LEADER
+    assert p.chat.pop().text == m.PRIVATE_NO_GROUP
     await p.chat.push("/export", sender=LEADER, chat_id="dm-2", is_private=True, is_admin=True)
     doc = p.chat.pop()
     assert doc.kind == "file" and doc.chat_id == "dm-2" and doc.message_id.endswith(".csv")

@@ -150,10 +150,9 @@ class TelegramAdapter:
         assert raw is not None
         if is_anonymous_admin(raw):
             return True
-        username = raw.from_user.username if raw.from_user else None
         if msg.is_private:
-            return await self._leaders.leads_any(msg.sender_id, username)
-        return await self._leaders.is_leader(msg.chat_id, msg.sender_id, username)
+            return False  # admin of a private chat means nothing; bot.permissions asks per group
+        return await self._leaders.is_leader(msg.chat_id, msg.sender_id, msg.sender_username)
 
     async def _on_query(self, update: Update) -> None:
         assert self._sink is not None and update.callback_query is not None
@@ -167,6 +166,18 @@ class TelegramAdapter:
         answer = call("answerCallbackQuery", lambda: query.answer(text[:MAX_ANSWER] or None),
                       idempotent=True, attempts=2, backoff=self.config.retry_base / 2)
         self._outbox.background.spawn(answer)  # after the sink returned: the press is committed
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """Whether ``user_id`` administers the group ``chat_id`` (getChatAdministrators, cached per chat).
+
+        Private chats (positive ids) have no admins. See :class:`bot.permissions.ChatAdmins`.
+        """
+        try:
+            if int(chat_id) > 0:
+                return False
+        except ValueError:
+            return False
+        return user_id in await self._leaders.admins(chat_id)
 
     async def _fetch_admins(self, chat_id: str) -> Iterable[int]:
         members = await self.bot.get_chat_administrators(int(chat_id))

@@ -115,6 +115,7 @@ def to_inbound(update: Update, me: BotIdentity) -> InboundMessage | None:
         is_private=msg.chat.type == Chat.PRIVATE,
         mentions_bot=text != raw or _mentions(msg, me),
         delivery=(me.source, str(update.update_id)),
+        sender_username=None if is_anonymous_admin(msg) or msg.from_user is None else msg.from_user.username,
     )
 
 

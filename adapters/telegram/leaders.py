@@ -60,12 +60,3 @@ class Leaders:
         if self.is_configured(user_id, username):
             return True
         return user_id in await self.admins(chat_id)
-
-    async def leads_any(self, user_id: str, username: str | None = None) -> bool:
-        """For private chats: a configured leader, or an admin of a group we have seen."""
-        if self.is_configured(user_id, username):
-            return True
-        for chat_id in list(self._cache):
-            if user_id in await self.admins(chat_id):
-                return True
-        return False

@@ -154,12 +154,8 @@ class WechatAdapter:
                      "served" if served else "is not in [wechat] rooms: its messages are ignored")
         if not served:
             return
-        names = {}
-        for account in convert.solitaire_accounts(raw):
-            with contextlib.suppress(Exception):
-                names[account] = await conn.member_name(raw.room_id, account)
         source = f"wechat:{conn.self_id}"
-        for msg in convert.to_inbound(raw, self_id=conn.self_id, source=source, names=names):
+        for msg in convert.to_inbound(raw, self_id=conn.self_id, source=source):
             await self._sink.on_message(msg)
 
     # --- outbound ---

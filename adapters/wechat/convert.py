@@ -7,23 +7,26 @@ here is a pure function of it, so it is tested without a puppet.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from adapters.wechat.solitaire import parse_solitaire
+from adapters.wechat.solitaire import Solitaire, parse_solitaire
 from bot.model import InboundMessage
 
 PLATFORM = "wechat"
 AT_SEPARATOR = "\u2005"  # WeChat ends an @name with a four-per-em space
 
-TEXT = "text"
+TEXT = "text"  # what a person types: never read as a native 群接龙, whatever XML it holds
 RECALLED = "recalled"
-NOTE = "note"  # a GroupNote (群接龙) whose text is plain: the list without its XML
-OTHER = "other"  # images, voice, stickers, links, unknown: nothing to read unless it is 群接龙 XML
+NOTE = "note"  # a GroupNote (群接龙): the list as plain text, or (some puppets) its app XML
+APP = "app"  # an app message (WeChat msg type 49) a puppet did not map further: its XML may be a 群接龙
+OTHER = "other"  # images, voice, stickers, video, contact cards…: nothing to read
 
-# wechaty-puppet's MessageType numbers, as a puppet service sends them
-_KINDS = {7: TEXT, 13: RECALLED, 10: NOTE}
+# wechaty-puppet's MessageType numbers, as a puppet service sends them. An app message arrives as
+# GroupNote (10) when the puppet knows <type>53</type>, else as Unknown (0), Attachment (1),
+# MiniProgram (9) or Url (14), with its XML as text.
+_KINDS = {7: TEXT, 13: RECALLED, 10: NOTE, 0: APP, 1: APP, 9: APP, 14: APP}
+SOLITAIRE_KINDS = (NOTE, APP)
 
 
 def kind_of(message_type: int) -> str:
@@ -67,21 +70,27 @@ def mention_prefix(name: str) -> str:
     return f"@{name}{AT_SEPARATOR}"
 
 
-def solitaire_accounts(raw: RawMessage) -> set[str]:
-    """Accounts whose names :func:`to_inbound` needs (authors of a native 接龙's lines)."""
-    sol = parse_solitaire(raw.text) if raw.kind != RECALLED else None
-    if sol is None or not sol.attributed:
-        return set()
-    return {line.account for line in sol.lines} - {raw.talker_id}
+def native_solitaire(raw: RawMessage) -> Solitaire | None:
+    """The platform's own 群接龙 in an app message, or None.
+
+    A text message is never one: anyone can type 群接龙 XML, naming other accounts as the
+    authors of its lines.
+    """
+    return parse_solitaire(raw.text) if raw.kind in SOLITAIRE_KINDS else None
 
 
-def to_inbound(raw: RawMessage, *, self_id: str, source: str,
-               names: Mapping[str, str] | None = None) -> list[InboundMessage]:
-    """The core's messages for one room message (none, one, or one per 接龙 line).
+def to_inbound(raw: RawMessage, *, self_id: str, source: str) -> list[InboundMessage]:
+    """The core's messages for one room message (none, one, or one per own line of a native 接龙).
 
     ``self_id``: the bot's account, whose own messages are dropped; ``source``: the delivery
-    source recorded with each message; ``names``: display names of other accounts, for the
-    lines of a native 接龙 (an account without a name keeps its id as the name).
+    source recorded with each message.
+
+    A native 群接龙 (see :func:`native_solitaire`) is re-sent whole by each resident who adds or
+    edits a line. Only the sender's own lines become the sender's messages: a line the platform
+    attributes to another account is that account's business, announced in that account's own
+    message, and a sender's copy may neither create, change nor cancel another's order (spec
+    §3.3; the XML comes from the sender's client, so its attribution is the sender's say-so).
+    A 接龙 whose lines are not all attributed is read as a plain copy by the sender (§3.2).
     """
     if not raw.room_id or raw.talker_id == self_id:
         return []
@@ -93,20 +102,17 @@ def to_inbound(raw: RawMessage, *, self_id: str, source: str,
     )
     if raw.kind == RECALLED:
         return [replace(base, text="", recall_of=recalled_id(raw.text), mentions_bot=False)]
-    sol = parse_solitaire(raw.text)
+    sol = native_solitaire(raw)
     if sol is not None:
         if not sol.attributed:
             return [replace(base, text=sol.title)] if sol.title.strip() else []
-        names = names or {}
         out = []
         for line in sol.lines:
+            if line.account != raw.talker_id:
+                continue
             line_id = f"{raw.id}:{line.number}"
-            name = raw.talker_name if line.account == raw.talker_id else names.get(line.account, "")
-            out.append(replace(
-                base, message_id=line_id, sender_id=line.account, sender_name=name or line.account,
-                text=line.text, is_admin=raw.talker_is_room_admin and line.account == raw.talker_id,
-                mentions_bot=False, delivery=(source, line_id),
-            ))
+            out.append(replace(base, message_id=line_id, text=line.text, mentions_bot=False,
+                               delivery=(source, line_id)))
         return out
     if raw.kind in (TEXT, NOTE) and raw.text.strip():
         return [base]

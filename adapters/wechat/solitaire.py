@@ -109,8 +109,16 @@ def _int(text: str | None) -> int | None:
         return None
 
 
+APP_TYPE = "53"  # <appmsg><type>: WeChat's 群接龙
+
+
 def parse_solitaire(text: str) -> Solitaire | None:
-    """The 群接龙 in a message's text (raw XML, possibly after a ``"wxid_…:\\n"`` prefix), or None."""
+    """The 群接龙 in an app message's XML (possibly after a ``"wxid_…:\\n"`` prefix), or None.
+
+    Only an ``<appmsg>`` of ``<type>53</type>`` is a 群接龙. Whether the message really is the
+    platform's app message (not a text that merely contains such XML) is for the caller to know:
+    see :func:`adapters.wechat.convert.native_solitaire`.
+    """
     if "solitaire_info" not in text:
         return None
     start = _xml_start(text)
@@ -121,7 +129,7 @@ def parse_solitaire(text: str) -> Solitaire | None:
     except ET.ParseError:
         return None
     appmsg = msg if msg.tag == "appmsg" else msg.find("appmsg")
-    if appmsg is None:
+    if appmsg is None or (appmsg.findtext("type") or "").strip() != APP_TYPE:
         return None
     title = appmsg.findtext("title") or ""
     info = appmsg.find("extinfo/solitaire_info")

@@ -16,6 +16,7 @@ from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, InboundMessage
 from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
+from bot.services.dealcheck import deal_post_refused
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.state import (
     ChatState,
@@ -131,6 +132,10 @@ class OrderService:
             return None
         ds = self.st.deals.get(did)
         return ds.row if ds is not None else self.st.closed.get(did) or self.repo.get_deal(did)
+
+    def chats_with_deal(self) -> list[ChatRow]:
+        """The chats the service knows that have a current deal (open or closed), in first-seen order."""
+        return [ch.row for ch in self.st.chats.values() if ch.row.deal_id is not None]
 
     def catalog_of(self, deal_id: str) -> Catalog:
         ds = self.st.deals.get(deal_id)
@@ -302,6 +307,8 @@ class OrderService:
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
             catalog = parse_deal_post(msg.text)
+            if catalog is not None and deal_post_refused(w, catalog):
+                catalog, kind = None, "deal_refused"
             if catalog is not None:
                 did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",

@@ -15,6 +15,8 @@ SOLD_OUT = "sold_out"
 OVER_MAX = "over_max"  # would take the resident above max_qty
 DEAL_CLOSED = "deal_closed"
 NO_DEAL = "no_deal"  # an order in a chat with no open deal
+BAD_PRICE = "bad_price"  # a leader's deal post: detail the item, why a bot.money reason code
+REPEATED_ITEM = "repeated_item"  # a leader's deal post: detail the item, why the repeated code or alias
 
 REPLAY_REASONS = {
     AMBIGUOUS_ITEM: "ambiguous item",
@@ -26,6 +28,8 @@ REPLAY_REASONS = {
     OVER_MAX: "above max_qty",
     DEAL_CLOSED: "deal closed",
     NO_DEAL: "no deal",
+    BAD_PRICE: "deal post: bad price",
+    REPEATED_ITEM: "deal post: repeated item",
 }
 
 
@@ -35,6 +39,7 @@ class Problem:
     detail: str = ""  # the words concerned, e.g. "橙" or "葡萄200"
     item_code: str | None = None
     candidates: tuple[str, ...] = ()  # item codes an ambiguous word fits
+    why: str = ""  # BAD_PRICE / REPEATED_ITEM: the reason code or the repeated word
 
     def replay_reason(self) -> str:
         base = REPLAY_REASONS.get(self.code, self.code)

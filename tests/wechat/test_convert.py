@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.wechat.convert import (
+    APP,
     NOTE,
     OTHER,
     RECALLED,
@@ -16,11 +17,11 @@ from adapters.wechat.convert import (
     kind_of,
     mention_prefix,
     message_time,
+    native_solitaire,
     recalled_id,
-    solitaire_accounts,
     to_inbound,
 )
-from tests.wechat.samples import sample
+from tests.wechat.samples import sample, solitaire_xml
 
 BOT = "wxid_bot"
 SOURCE = f"wechat:{BOT}"
@@ -71,27 +72,40 @@ def test_withdrawal(text: str, expected: str) -> None:
     assert recalled_id(text) == expected
 
 
-def test_native_solitaire_becomes_one_message_per_line() -> None:
-    raw = replace(RAW, id="m3", kind=OTHER, text=sample("tuan_attributed.xml"), talker_id="wxid_carol",
+def test_native_solitaire_gives_the_sender_only_their_own_lines() -> None:
+    raw = replace(RAW, id="m3", kind=APP, text=sample("tuan_attributed.xml"), talker_id="wxid_carol",
                   talker_name="7栋小陈", talker_is_room_admin=True)
-    assert solitaire_accounts(raw) == {"wxid_alice", "wxid_bob"}
-    msgs = convert(raw, names={"wxid_alice": "3栋王姐"})
+    msgs = convert(raw)
     assert [(m.message_id, m.sender_id, m.sender_name, m.text, m.is_admin) for m in msgs] == [
-        ("m3:1", "wxid_alice", "3栋王姐", "1. 3栋王姐 葡萄1 橙子2", False),
-        ("m3:2", "wxid_bob", "wxid_bob", "2. 5栋李哥 葡萄2", False),  # no name known: the id
         ("m3:3", "wxid_carol", "7栋小陈", "3. 7栋小陈 橙子1 <加急> & 谢谢😊", True),
     ]
-    assert [m.delivery for m in msgs] == [(SOURCE, "m3:1"), (SOURCE, "m3:2"), (SOURCE, "m3:3")]
-    assert {m.chat_id for m in msgs} == {"r1@chatroom"}
+    assert [m.delivery for m in msgs] == [(SOURCE, "m3:3")] and msgs[0].chat_id == "r1@chatroom"
+
+
+@pytest.mark.parametrize("kind", [APP, NOTE])
+def test_lines_attributed_to_others_are_never_their_messages(kind: str) -> None:
+    xml = solitaire_xml("wxid_mallory", [("wxid_alice", "3栋王姐 不要了"), ("wxid_bob", "5栋李哥 葡萄9"),
+                                         ("wxid_mallory", "9栋 葡萄1")])
+    msgs = convert(replace(RAW, kind=kind, text=xml, talker_id="wxid_mallory", talker_name="9栋"))
+    assert [(m.sender_id, m.text) for m in msgs] == [("wxid_mallory", "3. 9栋 葡萄1")]
+
+
+def test_typed_solitaire_xml_is_only_text() -> None:
+    xml = solitaire_xml("wxid_mallory", [("wxid_alice", "3栋王姐 不要了"), ("wxid_bob", "5栋李哥 葡萄9")])
+    [msg] = convert(replace(RAW, kind=TEXT, text=xml, talker_id="wxid_mallory"))
+    assert (msg.sender_id, msg.message_id, msg.text) == ("wxid_mallory", "m1", xml)  # the sender's own text
+    assert native_solitaire(replace(RAW, kind=TEXT, text=xml)) is None
+    assert native_solitaire(replace(RAW, kind=OTHER, text=xml)) is None  # an image's XML is no 群接龙 either
+    assert native_solitaire(replace(RAW, kind=APP, text=xml)) is not None
 
 
 def test_unattributed_solitaire_is_a_copy_from_the_sender() -> None:
     raw = replace(RAW, kind=NOTE, text=sample("tuan_partly_attributed.xml"))
-    assert solitaire_accounts(raw) == set()
     [msg] = convert(raw)
     assert (msg.message_id, msg.sender_id, msg.text) == ("m1", "wxid_alice", "#接龙 周五团购\n\n1. 3栋王姐 葡萄1\n2. 5栋李哥 葡萄2")
 
 
 def test_message_time_and_kinds() -> None:
     assert message_time(1700000000) == message_time(1700000000000) == datetime(2023, 11, 14, 22, 13, 20, tzinfo=UTC)
-    assert [kind_of(t) for t in (7, 13, 10, 0, 6, 99)] == [TEXT, RECALLED, NOTE, OTHER, OTHER, OTHER]
+    assert [kind_of(t) for t in (7, 13, 10, 0, 1, 9, 14, 6, 5, 99)] == [TEXT, RECALLED, NOTE, APP, APP, APP, APP,
+                                                                      OTHER, OTHER, OTHER]

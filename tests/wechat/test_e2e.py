@@ -19,7 +19,7 @@ from bot.services.orders import OrderService
 from storage.sql import open_repository
 from tests.wechat.conftest import RecordingSink
 from tests.wechat.gateway_proc import ROOM, ROOM_TOPIC, Gateway
-from tests.wechat.samples import sample
+from tests.wechat.samples import sample, solitaire_xml
 
 CHAT_KEY = f"wechat:{ROOM}"
 
@@ -110,15 +110,46 @@ async def test_orders_questions_and_withdrawals(gateway: Gateway, make_adapter) 
     await bot.tap.dispatcher.drain()
 
 
+APP_UNKNOWN, APP_URL = 0, 14  # wechaty MessageType numbers an app message (msg type 49) may arrive as
+ALICE, BOB, CAROL = ("wxid_alice", "3栋王姐 葡萄1 橙子2"), ("wxid_bob", "5栋李哥 葡萄2"), ("wxid_carol", "7栋小陈 橙子1")
+EXPECTED = {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈": {"2": 1}}
+
+
 async def test_native_solitaire_orders_each_author(gateway: Gateway, make_adapter) -> None:
     bot = await start_bot(make_adapter, gateway, MemoryRepository())
-    await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))
+    await gateway.raw("wxid_carol", APP_UNKNOWN, sample("tuan_attributed.xml"))  # carol adds line 3
+    await bot.tap.wait_for(1)
+    assert bot.stored() == {"7栋小陈": {"2": 1}}  # lines 1 and 2 were alice's and bob's to send
+    assert [(m.sender_id, m.text) for m in bot.tap.messages] == [("wxid_carol", "3. 7栋小陈 橙子1 <加急> & 谢谢😊")]
+    await bot.tap.dispatcher.drain()
+
+
+async def test_each_resident_adds_their_line_and_nobody_elses(gateway: Gateway, make_adapter) -> None:
+    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    await gateway.raw("wxid_alice", APP_UNKNOWN, solitaire_xml("wxid_alice", [ALICE]))
+    await gateway.raw("wxid_bob", APP_URL, solitaire_xml("wxid_bob", [ALICE, BOB]))
+    await gateway.raw("wxid_carol", APP_UNKNOWN, solitaire_xml("wxid_carol", [ALICE, BOB, CAROL]))
     await bot.tap.wait_for(3)
-    assert bot.stored() == {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈": {"2": 1}}
-    # The next 接龙 message repeats the earlier lines: they are not counted again.
-    await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))
-    await bot.tap.wait_for(6)
-    assert bot.stored() == {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈": {"2": 1}}
+    assert bot.stored() == EXPECTED
+    # carol's client sends a 群接龙 that cancels alice's line, raises bob's and adds one for an absent dave
+    forged = [("wxid_alice", "3栋王姐 不要了"), ("wxid_bob", "5栋李哥 葡萄9"), CAROL, ("wxid_dave", "8栋 葡萄3")]
+    await gateway.raw("wxid_carol", APP_UNKNOWN, solitaire_xml("wxid_carol", forged))
+    await bot.tap.wait_for(4)
+    assert bot.stored() == EXPECTED
+    assert [m.sender_id for m in bot.tap.messages] == ["wxid_alice", "wxid_bob", "wxid_carol", "wxid_carol"]
+    await bot.tap.dispatcher.drain()
+
+
+async def test_solitaire_xml_typed_as_text_is_never_a_native_solitaire(gateway: Gateway, make_adapter) -> None:
+    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    await gateway.raw("wxid_alice", APP_UNKNOWN, solitaire_xml("wxid_alice", [ALICE]))
+    await bot.tap.wait_for(1)
+    spoof = solitaire_xml("wxid_carol", [("wxid_alice", "3栋王姐 不要了"), ("wxid_bob", "5栋李哥 葡萄9")])
+    await gateway.say("wxid_carol", spoof)  # a text message whose text is 群接龙 XML
+    await bot.tap.wait_for(2)
+    assert [(m.sender_id, m.message_id == m.delivery[1]) for m in bot.tap.messages][1] == ("wxid_carol", True)
+    stored = bot.stored()
+    assert stored["3栋王姐"] == {"1": 1, "2": 2} and "5栋李哥" not in stored
     await bot.tap.dispatcher.drain()
 
 

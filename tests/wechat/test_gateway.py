@@ -73,19 +73,19 @@ async def test_withdrawn_message_becomes_recall_of(gateway: Gateway, make_adapte
     assert (recall.message_id, recall.recall_of, recall.text, recall.sender_id) == (recall_id, order_id, "", "wxid_alice")
 
 
-async def test_native_solitaire_is_delivered_line_by_line(gateway: Gateway, make_adapter) -> None:
+async def test_native_solitaire_delivers_the_senders_own_lines(gateway: Gateway, make_adapter) -> None:
     sink = RecordingSink()
     await make_adapter(gateway.endpoint, sink)
     app_id = await gateway.raw("wxid_carol", 0, sample("tuan_attributed.xml"))  # 0: Unknown
-    lines = await sink.wait_for(3)
+    spoof = await gateway.say("wxid_bob", sample("tuan_attributed.xml"))  # the same XML typed as text
+    lines = await sink.wait_for(2)
     assert [(m.message_id, m.sender_id, m.sender_name, m.text) for m in lines] == [
-        (f"{app_id}:1", "wxid_alice", "3栋王姐", "1. 3栋王姐 葡萄1 橙子2"),
-        (f"{app_id}:2", "wxid_bob", "5栋李哥", "2. 5栋李哥 葡萄2"),
-        (f"{app_id}:3", "wxid_carol", "7栋小陈", "3. 7栋小陈 橙子1 <加急> & 谢谢😊"),
+        (f"{app_id}:3", "wxid_carol", "7栋小陈", "3. 7栋小陈 橙子1 <加急> & 谢谢😊"),  # lines 1, 2: not carol's
+        (spoof, "wxid_bob", "5栋李哥", sample("tuan_attributed.xml")),  # text: bob's own, as typed
     ]
     # Without attribution for every line, the list is handled as a copy from whoever sent it.
     copy_id = await gateway.raw("wxid_bob", 10, sample("tuan_partly_attributed.xml"))  # 10: GroupNote
-    copy = (await sink.wait_for(4))[3]
+    copy = (await sink.wait_for(3))[2]
     assert (copy.message_id, copy.sender_id) == (copy_id, "wxid_bob")
     assert copy.text == "#接龙 周五团购\n\n1. 3栋王姐 葡萄1\n2. 5栋李哥 葡萄2"
 

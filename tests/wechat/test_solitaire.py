@@ -40,6 +40,8 @@ def test_line_text_in_c_and_a_line_without_author() -> None:
     "葡萄2",
     "<msg><appmsg><title>x</title><extinfo><solitaire_info>",  # cut off
     "solitaire_info but no XML at all",
+    sample("tuan_attributed.xml").replace("<type>53</type>", "<type>5</type>"),  # a link, not a 群接龙
+    sample("tuan_attributed.xml").replace("<type>53</type>", ""),
 ])
 def test_not_a_solitaire(text: str) -> None:
     assert parse_solitaire(text) is None
@@ -57,7 +59,7 @@ def test_ranges_outside_the_title_fall_back_to_c_or_drop_the_line() -> None:
 
 
 def test_solitaire_element_instead_of_cdata() -> None:
-    xml = ("<msg><appmsg><title>接龙\n1. 李哥 橙子2</title><extinfo><solitaire_info>"
+    xml = ("<msg><appmsg><title>接龙\n1. 李哥 橙子2</title><type>53</type><extinfo><solitaire_info>"
            "<solitaire><tt>0-2</tt><content><i><u>wxid_b</u><s>、</s><t>1700000000</t><r>6-6</r></i></content>"
            "</solitaire></solitaire_info></extinfo></appmsg></msg>")
     sol = parse_solitaire(xml)

@@ -1,0 +1,102 @@
+"""Who leads which group: the one place every command (chat or web) asks.
+
+A caller leads a group when, for *that group*:
+- the configuration names them (``[bot] leaders``, the platform's ``leaders``, the group's own
+  ``leaders``; a Telegram ``@username`` entry matches the caller's current username), or
+- the platform says they administer *that chat*: ``InboundMessage.is_admin`` of a message sent
+  in that very chat (the adapter looked it up for that chat), or the adapter's
+  :meth:`ChatAdmins.is_chat_admin` for any other chat (e.g. a private command).
+
+Admin status is never carried across chats: an admin of one group (or of a group of their own
+the bot was added to) leads nothing else. A private chat has no admins.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+from bot.config import AppConfig
+from bot.model import ButtonPress, InboundMessage
+
+
+@runtime_checkable
+class ChatAdmins(Protocol):
+    """Optional adapter capability: whether a user administers a chat, asked of the platform."""
+
+    async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
+        """True when ``user_id`` is an admin (or owner) of the group ``chat_id``; False for private chats."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who is asking, and where: ``admin_here`` is the adapter's verdict for ``chat_key`` only."""
+
+    platform: str
+    user_id: str
+    chat_key: str
+    username: str | None = None
+    admin_here: bool = False
+    private: bool = False
+
+    @classmethod
+    def of(cls, event: InboundMessage | ButtonPress) -> Caller:
+        if isinstance(event, ButtonPress):
+            return cls(event.platform, event.sender_id, event.chat_key)
+        return cls(event.platform, event.sender_id, event.chat_key, event.sender_username,
+                   admin_here=event.is_admin and not event.is_private, private=event.is_private)
+
+
+class Permissions:
+    """Decides per (caller, group). Stateless: platform admin lists are cached by the adapters.
+
+    ``adapters``: platform name → adapter (those with ``is_chat_admin`` are asked about other
+    chats); ``known_chats``: returns the chat keys the store knows (groups that had a deal without being
+    configured), candidates for :meth:`groups_led` besides the configured groups.
+    """
+
+    def __init__(self, config: AppConfig, adapters: Mapping[str, object],
+                 known_chats: Callable[[], Iterable[str]] = tuple) -> None:
+        self.config = config
+        self.adapters = adapters
+        self.known_chats = known_chats  # called only when a caller's groups are listed
+
+    def configured(self, caller: Caller, chat_key: str) -> bool:
+        """The configuration names the caller a leader of ``chat_key``."""
+        names = {n.lower() for n in self.config.leaders_of(chat_key)}
+        if caller.user_id.lower() in names:
+            return True
+        return caller.username is not None and "@" + caller.username.lower() in names
+
+    async def leads(self, caller: Caller, chat_key: str) -> bool:
+        """Whether the caller leads the group ``chat_key`` (see the module docstring)."""
+        platform, _, chat_id = chat_key.partition(":")
+        if platform != caller.platform:
+            return False
+        if self.configured(caller, chat_key):
+            return True
+        if chat_key == caller.chat_key:
+            if caller.private:
+                return False  # one's own private chat with the bot is no group
+            if caller.admin_here:
+                return True
+        adapter = self.adapters.get(platform)
+        if isinstance(adapter, ChatAdmins):
+            return await adapter.is_chat_admin(chat_id, caller.user_id)
+        return False
+
+    def candidates(self, platform: str) -> list[str]:
+        """Chat keys of groups on ``platform``: the configured ones, then others the store knows."""
+        keys = [g.chat_key for g in self.config.groups if g.platform == platform]
+        keys += [k for k in self.known_chats() if k.partition(":")[0] == platform]
+        return list(dict.fromkeys(keys))
+
+    async def groups_led(self, caller: Caller) -> list[str]:
+        """The groups (chat keys) the caller leads, configured groups first."""
+        led = []
+        for key in self.candidates(caller.platform):
+            if await self.leads(caller, key):
+                led.append(key)
+        return led

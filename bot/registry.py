@@ -1,0 +1,102 @@
+"""The command registry: each command is declared where it is defined, with its aliases,
+required role and help text (errbot's ``@botcmd``, NoneBot's ``on_command``); parsing and
+/help are generated from it.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bot import messages as m
+
+ANYONE = "anyone"
+LEADER = "leader"  # leads the group the command acts on (bot/permissions.py)
+
+Handler = Callable[..., Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A registered command: ``/name`` or any alias (Chinese aliases included) runs ``handler``.
+
+    ``role``: ANYONE or LEADER; ``help``: the help line's text (a constant of bot/messages.py);
+    ``hidden_aliases``: accepted but not shown (e.g. Telegram's ``/start``); ``one_group``: in a
+    private chat it acts on exactly one of the caller's groups (named in the argument when they
+    lead several), where the others act on each of them.
+    """
+
+    name: str
+    handler: Handler
+    role: str
+    help: str
+    aliases: tuple[str, ...] = ()
+    hidden_aliases: tuple[str, ...] = ()
+    one_group: bool = False
+
+
+REGISTRY: dict[str, Command] = {}
+_BY_ALIAS: dict[str, str] = {}
+
+
+def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...] = (),
+            hidden_aliases: tuple[str, ...] = (), one_group: bool = False) -> Callable[[Handler], Handler]:
+    """Register the decorated coroutine as ``/name``; raises ValueError on a repeated name or alias."""
+    if role not in (ANYONE, LEADER):
+        raise ValueError(f"unknown role {role!r}")
+
+    def register(handler: Handler) -> Handler:
+        for word in (name, *aliases, *hidden_aliases):
+            key = word.lower()
+            if key in _BY_ALIAS:
+                raise ValueError(f"command word {word!r} is registered twice")
+            _BY_ALIAS[key] = name
+        REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group)
+        return handler
+
+    return register
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """``/tally@TuanBot  arg`` → ("tally", "arg"); an alias gives its command's name; None: not a command.
+
+    An unknown word comes back as is (lower-cased), so the caller can say it is unknown.
+    """
+    t = unicodedata.normalize("NFKC", text).strip()
+    if not t.startswith("/") or len(t) < 2:
+        return None
+    head, _, arg = t[1:].replace("\n", " ").partition(" ")
+    name = head.partition("@")[0].lower()
+    return _BY_ALIAS.get(name, name), arg.strip()
+
+
+def lookup(name: str) -> Command | None:
+    return REGISTRY.get(name)
+
+
+def help_text(*, leader: bool, private: bool = False) -> str:
+    """The /help answer: leader commands (with their Chinese aliases) for leaders, else the resident's."""
+    import bot.commands  # noqa: F401  (the commands register themselves when their module loads)
+
+    if not leader:
+        lines = [m.HELP_RESIDENT]
+        public = [c for c in REGISTRY.values() if c.role == ANYONE]
+        if public:
+            lines += [m.HELP_RESIDENT_HEAD, *(_line(c) for c in public)]
+        return "\n".join(lines)
+    lines = [m.HELP_LEADER_HEAD, *(_line(c) for c in REGISTRY.values())]
+    if private:
+        lines.append(m.HELP_PRIVATE_NOTE)
+    return "\n".join(lines)
+
+
+def _line(c: Command) -> str:
+    aliases = m.HELP_ALIASES.format(aliases=m.HELP_ALIAS_SEP.join(c.aliases)) if c.aliases else ""
+    return m.HELP_LINE.format(name=c.name, aliases=aliases, text=c.help)
+
+
+def names() -> dict[str, Any]:
+    """Every accepted command word → its command's name (for tests and docs)."""
+    return dict(_BY_ALIAS)

@@ -1,0 +1,65 @@
+"""Exports cannot attack the leader's spreadsheet (OWASP CSV injection), and name groups by title."""
+
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal
+
+import pytest
+
+from adapters.base import Capabilities
+from bot.catalog import Catalog, Item
+from bot.export import safe_cell, tally_csv
+from bot.services.outcome import Tally, TallyRow
+from tests.pipeline import LEADER, make_pipeline
+
+DANGEROUS = ["=HYPERLINK(\"http://x\",\"点我\")", "+1+cmd", "-2+3", "@SUM(A1)", "\t=1", "\r=1"]
+
+
+def read(data: bytes) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+
+
+@pytest.mark.parametrize("cell", DANGEROUS)
+def test_formula_starts_are_neutralised(cell: str) -> None:
+    assert safe_cell(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["王姐", "3栋402", "29.90", "", " =1", "'=1", "1-2"])
+def test_other_cells_pass_unchanged(cell: str) -> None:
+    assert safe_cell(cell) == cell
+    assert safe_cell(3) == 3
+
+
+def test_every_text_cell_of_the_csv_is_neutralised() -> None:
+    evil = "=1+1"
+    catalog = Catalog(items=(Item(code="-1", name="@葡萄", unit="+盒", price=Decimal("29.9")),))
+    tally = Tally("d", (TallyRow("fake:g1", "u1", evil, "-3栋", "-1", 2),), {"-1": 2}, Decimal("59.8"))
+    rows = read(tally_csv(tally, catalog, {"fake:g1": "=群"}))
+    cells = [c for r in rows for c in r if c]
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
+    assert rows[1] == ["'=群", "'=1+1", "'-3栋", "'-1", "'@葡萄", "2", "'+盒", "29.90", "59.80"]
+
+
+def test_the_group_column_shows_the_title_and_falls_back_to_the_key() -> None:
+    catalog = Catalog(items=(Item(code="1", name="葡萄", price=Decimal(1)),))
+    tally = Tally("d", (TallyRow("fake:g1", "u", "王姐", "", "1", 1), TallyRow("fake:g2", "v", "阿强", "", "1", 1)),
+                  {"1": 2}, Decimal(2))
+    rows = read(tally_csv(tally, catalog, {"fake:g1": "幸福里团购群"}))
+    assert [rows[1][0], rows[2][0]] == ["幸福里团购群", "fake:g2"]
+
+
+async def test_a_residents_formula_name_reaches_the_export_as_text() -> None:
+    p = await make_pipeline(Capabilities(reactions=True, files=True))
+    await p.chat.push("=HYPERLINK(\"http://evil\") 葡萄2", sender="=cmd|' /C calc'!A0")
+    await p.chat.push("@SUM(1+1) 鸡蛋1", sender="@阿强")
+    p.chat.pop_all()
+    await p.chat.push("/export", sender=LEADER)
+    [doc] = p.chat.pop_all()
+    rows = read(doc.data)
+    body = [r for r in rows[1:] if r and r[0] not in ("合计", "总金额")]
+    assert {r[0] for r in body} == {"幸福里团购群"}
+    assert {r[1] for r in body} == {"'=cmd|' /C calc'!A0", "'@阿强"}
+    assert all(not c.startswith(("=", "+", "-", "@", "\t", "\r")) for r in rows for c in r)
+    await p.close()
