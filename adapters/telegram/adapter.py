@@ -31,6 +31,7 @@ from adapters.telegram.polling import Poller
 from adapters.telegram.ratelimit import rate_limiter
 from adapters.telegram.webhook import WebhookServer
 from bot.model import Card, InboundMessage, Mention
+from bot.ports import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -112,12 +113,25 @@ class TelegramAdapter:
         await self.app.shutdown()
 
     async def deliver(self, update: Update) -> bool:
-        """Hand one update to the sink. True when done with it; False: deliver it again later."""
+        """Hand one update to the sink. True when done with it; False: deliver it again later.
+
+        While the store is unavailable (:class:`bot.ports.StoreUnavailable`) an update is never
+        given up: it stays unconfirmed however long the outage lasts. Other failures are retried
+        ``max_attempts`` times, then skipped (logged); an update that cannot be read as a message
+        or press at all is skipped at once.
+        """
         if update.update_id in self._recent:
             return True
         async with self._lock:
             try:
                 await self._dispatch(update)
+            except StoreUnavailable as exc:
+                tries = self._failures.get(update.update_id, 0) + 1
+                self._failures[update.update_id] = tries
+                log.log(logging.WARNING if tries == 1 else logging.INFO,
+                        "update %s not handled: %s (attempt %d); kept for when the store is back",
+                        update.update_id, exc, tries)
+                return False
             except Exception:
                 tries = self._failures.get(update.update_id, 0) + 1
                 if tries < self.config.max_attempts:
@@ -135,7 +149,11 @@ class TelegramAdapter:
         if update.callback_query is not None:
             await self._on_query(update)
             return
-        msg = to_inbound(update, self.me)
+        try:
+            msg = to_inbound(update, self.me)
+        except Exception:
+            log.error("update %s cannot be read as a message; skipped", update.update_id, exc_info=True)
+            return
         if msg is None:
             raw = message_of(update)
             if raw is not None and raw.migrate_to_chat_id:
@@ -158,7 +176,11 @@ class TelegramAdapter:
     async def _on_query(self, update: Update) -> None:
         assert self._sink is not None and update.callback_query is not None
         query = update.callback_query
-        press = to_press(update, self.me, datetime.now(UTC))
+        try:
+            press = to_press(update, self.me, datetime.now(UTC))
+        except Exception:
+            log.error("update %s cannot be read as a button press; skipped", update.update_id, exc_info=True)
+            press = None
         if press is None:
             log.debug("ignored callback query %s (data %r)", update.update_id, query.data)
             text = ""

@@ -8,6 +8,7 @@ from typing import Any
 
 from adapters.telegram.adapter import TelegramAdapter
 from bot.model import InboundMessage
+from bot.ports import StoreUnavailable
 from tests.telegram.conftest import RecordingSink, config_for
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.updates import Chat, Person, residents
@@ -72,6 +73,36 @@ async def test_a_failing_update_is_retried_then_skipped(api: FakeBotApi, sink: R
         await sink.wait(lambda: "after" in sink.texts())
         assert sink.texts() == ["flaky", "after"]
         assert tries == {"flaky": 3, "poison": 4, "after": 1}
+    finally:
+        await tg.stop()
+
+
+async def test_an_update_the_store_cannot_take_stays_unconfirmed_until_it_can(api: FakeBotApi,
+                                                                                sink: RecordingSink) -> None:
+    outage = asyncio.Event()
+    tries = 0
+
+    def store(msg: InboundMessage) -> None:
+        nonlocal tries
+        if msg.text == "葡萄+1" and not outage.is_set():
+            tries += 1
+            raise StoreUnavailable("database is locked")
+
+    sink.on_msg = store
+    tg = TelegramAdapter(config_for(api, max_attempts=2, retry_base=0.005))
+    await tg.start(sink)
+    try:
+        group = Chat(api)
+        first = api.inject({"message": group.message(LEADER, "葡萄+1")})
+        api.inject({"message": group.message(LEADER, "next")})
+        async with asyncio.timeout(10):
+            while tries < 6:  # far beyond max_attempts: a store outage is never given up
+                await asyncio.sleep(0.01)
+        assert api.confirmed <= first and sink.texts() == []
+        outage.set()
+        await sink.wait(lambda: len(sink.messages) == 2)
+        assert sink.texts() == ["葡萄+1", "next"]  # in order
+        await api.wait_for(lambda: api.confirmed == first + 2)
     finally:
         await tg.stop()
 
