@@ -13,7 +13,7 @@ import asyncio
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,7 +22,7 @@ import pytest
 from bot.model import InboundMessage
 from bot.ports import StoreUnavailable
 from storage.sql import SqlRepository, open_repository
-from tests import pgcluster
+from tests.pgcluster import PgCluster
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.stack import CHAT_ID, Stack, build, stored
 from tests.telegram.updates import Chat, residents
@@ -53,19 +53,6 @@ def answered(api: FakeBotApi) -> list[str]:
 
 
 @pytest.fixture
-def cluster() -> Iterator[pgcluster.PgCluster]:
-    why = pgcluster.available()
-    if why is not None:
-        pytest.skip(why)
-    pg = pgcluster.PgCluster().init()
-    pg.start()
-    try:
-        yield pg
-    finally:
-        pg.remove()
-
-
-@pytest.fixture
 async def stack_on(api: FakeBotApi) -> AsyncIterator[Callable[[SqlRepository], Stack]]:
     """The bot on a store; stopped, and the store closed, after the test."""
     made: list[Stack] = []
@@ -80,11 +67,11 @@ async def stack_on(api: FakeBotApi) -> AsyncIterator[Callable[[SqlRepository], S
         s.repo.close()
 
 
-async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, cluster: pgcluster.PgCluster,
+async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_cluster: PgCluster,
                                                        stack_on: Callable[[SqlRepository], Stack],
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=ADAPTER)
-    repo = open_repository(cluster.url)
+    repo = open_repository(pg_cluster.url)
     stack = await stack_on(repo).start()
     group = Chat(api, CHAT_ID)
     card = api.bot_says(CHAT_ID, "🛒 水果鸡蛋团", {"inline_keyboard": [[{"text": "鸡蛋 +1", "callback_data": "t:add:4"}]]})
@@ -101,7 +88,7 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, cluster
     last = api.updates[-1]["update_id"]
 
     await api.wait_for(lambda: len(reacted(api)) >= 20, timeout=30)
-    cluster.kill()
+    pg_cluster.kill()
     await until(lambda: failures(caplog) > 0)  # an update met the dead store
 
     # The outage: nothing more is acknowledged or confirmed, and nothing uncommitted is visible.
@@ -118,10 +105,10 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, cluster
     assert len(api.calls_to("sendMessage")) == sent_before
     assert api.confirmed <= last  # the rest of the burst is still Telegram's
 
-    cluster.start()
+    pg_cluster.start()
     await until(lambda: api.confirmed > last, timeout=30)
     await until(lambda: len(answered(api)) == PRESSERS)
-    check = open_repository(cluster.url)
+    check = open_repository(pg_cluster.url)
     try:
         assert stored(check) == expected  # everything once: nothing lost, nothing twice
     finally:
