@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -147,4 +148,28 @@ async def test_orders_after_a_gateway_restart_are_taken(gateway: Gateway, make_a
         assert "5栋李哥 脐橙3" in listing["text"]
         await bot.tap.dispatcher.drain()
     finally:
+        repo.close()
+
+
+async def test_messages_wait_in_order_while_the_store_is_locked(gateway: Gateway, make_adapter, tmp_path) -> None:
+    path = tmp_path / "tuan.db"
+    repo = open_repository(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        bot = await start_bot(make_adapter, gateway, repo)
+        other.execute("BEGIN EXCLUSIVE")  # another program holds the database
+        await gateway.say("wxid_alice", "葡萄2")
+        await gateway.say("wxid_alice", "葡萄改成3")  # only right when taken after the first
+        await gateway.say("wxid_bob", "脐橙1")
+        await asyncio.sleep(1.0)  # several retries at the test's 0.2 s backoff
+        assert bot.tap.messages == [] and await gateway.said() == []  # nothing handled, nothing said
+        async with bot.core.lock:
+            assert bot.core.service.sender_totals(CHAT_KEY, "wxid_alice") == {}
+        other.execute("ROLLBACK")
+        await bot.tap.wait_for(3)
+        assert [msg.text for msg in bot.tap.messages] == ["葡萄2", "葡萄改成3", "脐橙1"]
+        assert bot.stored() == {"3栋王姐": {"1": 3}, "5栋李哥": {"2": 1}}
+        await bot.tap.dispatcher.drain()
+    finally:
+        other.close()
         repo.close()
