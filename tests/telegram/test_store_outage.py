@@ -25,7 +25,7 @@ from storage.sql import SqlRepository, open_repository
 from tests.pgcluster import PgCluster
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.stack import CHAT_ID, Stack, build, stored
-from tests.telegram.updates import Chat, residents
+from tests.telegram.updates import Chat, Person, residents
 
 TEXTERS, PRESSERS = 60, 20
 ADAPTER = "adapters.telegram.adapter"
@@ -151,3 +151,15 @@ async def test_sqlite_locked_by_another_connection(api: FakeBotApi, tmp_path: Pa
     await api.wait_for(lambda: reacted(api) == [first, second])
     await until(lambda: api.confirmed > update)
     assert stored(repo) == {str(wang.id): {"1": 2}, str(qiang.id): {"4": 3}}
+
+
+async def test_unencodable_text_cannot_block_the_store(api: FakeBotApi, pg_url: str,
+                                                       stack_on: Callable[[SqlRepository], Stack]) -> None:
+    """A lone surrogate (an unpaired JSON escape) or a NUL would fail every commit of the message."""
+    repo = open_repository(pg_url)
+    await stack_on(repo).start()
+    group = Chat(api, CHAT_ID)
+    wang, qiang = Person(1001, "王\udc00姐"), Person(1002, "阿强")
+    said = [group.say(wang, "葡萄2 \ud800"), group.say(qiang, "鸡蛋1\u0000"), group.say(qiang, "脐橙1")]
+    await api.wait_for(lambda: reacted(api) == said)
+    assert stored(repo) == {str(wang.id): {"1": 2}, str(qiang.id): {"4": 1, "2": 1}}
