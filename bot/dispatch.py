@@ -178,7 +178,6 @@ class Dispatcher:
 
     async def _edit_card(self, chat_key: str, card_id: str) -> None:
         adapter = self.core.adapter_of(chat_key)
-        async with self.core.lock:
-            card = commands.deal_card(self.core, chat_key, ordered=True)
+        card = await locked_call(self.core.lock, commands.deal_card, self.core, chat_key, ordered=True)
         if adapter is not None and card is not None:
             await adapter.edit_text(split_chat_key(chat_key)[1], card_id, card.text, card)

@@ -63,7 +63,8 @@ class TelegramAdapter:
                               concurrency=config.ack_concurrency)
         self._leaders = Leaders(self._fetch_admins, config.leaders, config.admin_cache_seconds)
         self._recent = RecentUpdates()
-        self._failures: dict[int, int] = {}
+        self._failures: dict[int, int] = {}  # update id -> failed attempts (given up at max_attempts)
+        self._outage: dict[int, int] = {}  # update id -> attempts the store was unavailable for (never given up)
         self._lock = asyncio.Lock()
         self._sink: Sink | None = None
         self._me: BotIdentity | None = None
@@ -126,11 +127,11 @@ class TelegramAdapter:
             try:
                 await self._dispatch(update)
             except StoreUnavailable as exc:
-                tries = self._failures.get(update.update_id, 0) + 1
-                self._failures[update.update_id] = tries
-                log.log(logging.WARNING if tries == 1 else logging.INFO,
+                waits = self._outage.get(update.update_id, 0) + 1
+                self._outage[update.update_id] = waits
+                log.log(logging.WARNING if waits == 1 else logging.INFO,
                         "update %s not handled: %s (attempt %d); kept for when the store is back",
-                        update.update_id, exc, tries)
+                        update.update_id, exc, waits)
                 return False
             except Exception:
                 tries = self._failures.get(update.update_id, 0) + 1
@@ -141,6 +142,7 @@ class TelegramAdapter:
                     return False
                 log.error("update %s failed %d times; skipped", update.update_id, tries, exc_info=True)
             self._failures.pop(update.update_id, None)
+            self._outage.pop(update.update_id, None)
             self._recent.add(update.update_id)
             return True
 
