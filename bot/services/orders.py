@@ -95,9 +95,10 @@ class OrderService:
         try:
             yield
         except BaseException as exc:
-            self._st = None
-            log.warning("nothing of this call was kept (%s: %s); the live state will be rebuilt from the store",
-                        type(exc).__name__, exc)
+            if self._st is not None:  # else it was already dropped (and could not be read back yet)
+                self._st = None
+                log.warning("nothing of this call was kept (%s: %s); the live state will be rebuilt from the store",
+                            type(exc).__name__, exc)
             raise
 
     def _commit(self, changes: Changeset) -> None:
