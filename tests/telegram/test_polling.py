@@ -6,6 +6,9 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
+from adapters.telegram import adapter as adapter_module
 from adapters.telegram.adapter import TelegramAdapter
 from bot.model import InboundMessage
 from bot.ports import StoreUnavailable
@@ -103,6 +106,31 @@ async def test_an_update_the_store_cannot_take_stays_unconfirmed_until_it_can(ap
         await sink.wait(lambda: len(sink.messages) == 2)
         assert sink.texts() == ["葡萄+1", "next"]  # in order
         await api.wait_for(lambda: api.confirmed == first + 2)
+    finally:
+        await tg.stop()
+
+
+async def test_an_update_that_cannot_be_converted_is_skipped_at_once(api: FakeBotApi, sink: RecordingSink,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    convert = adapter_module.to_inbound
+    tries = 0
+
+    def picky(update: Any, me: Any) -> Any:
+        nonlocal tries
+        if update.message is not None and update.message.text == "malformed":
+            tries += 1
+            raise ValueError("a shape this version cannot read")  # stands for a Bot API change
+        return convert(update, me)
+
+    monkeypatch.setattr(adapter_module, "to_inbound", picky)
+    tg = TelegramAdapter(config_for(api, max_attempts=4))
+    await tg.start(sink)
+    try:
+        group = Chat(api)
+        group.say(LEADER, "malformed")
+        group.say(LEADER, "after")
+        await sink.wait(lambda: "after" in sink.texts())
+        assert sink.texts() == ["after"] and tries == 1  # no retries: it could never be handled
     finally:
         await tg.stop()
 
