@@ -21,6 +21,7 @@ from bot import messages as m
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.model import ButtonPress, InboundMessage, Mention
+from bot.ports import StoreUnavailable
 from bot.services import outcome as oc
 from bot.throttle import Throttle
 from bot.worker import locked_call
@@ -108,12 +109,24 @@ class Dispatcher:
     def _handle(self, msg: InboundMessage) -> tuple[oc.Outcome, Catalog | None]:
         """In a worker thread, holding the core's lock: the service's work on one message."""
         outcome = self.core.service.handle(msg)
-        return outcome, self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+        return outcome, self._catalog(outcome)
 
     def _press(self, press: ButtonPress) -> tuple[oc.Outcome, Catalog | None]:
         """In a worker thread, holding the core's lock: the service's work on one button press."""
         outcome = self.core.service.press(press)
-        return outcome, self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+        return outcome, self._catalog(outcome)
+
+    def _catalog(self, outcome: oc.Outcome) -> Catalog | None:
+        """The outcome's catalog, for the reply's wording. The message is committed by now: a store
+        that fails this moment (a closed deal's catalog is read from it) costs item names, not the
+        message, which must not be offered again for it."""
+        if not outcome.deal_id:
+            return None
+        try:
+            return self.core.service.catalog_of(outcome.deal_id)
+        except StoreUnavailable:
+            log.warning("catalog of deal %s unavailable; replying without item names", outcome.deal_id)
+            return None
 
     async def on_press(self, press: ButtonPress) -> str:
         async with self._track():

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from adapters.base import Capabilities
 from bot.catalog import Catalog, Item
 from bot.model import InboundMessage
 from bot.ports import StoreUnavailable
@@ -18,6 +19,7 @@ from bot.services import apply
 from bot.services.orders import OrderService
 from storage.sql import open_repository
 from tests.pgcluster import PgCluster
+from tests.pipeline import make_pipeline
 
 T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 CATALOG = Catalog(items=(Item("1", "阳光玫瑰葡萄", "盒", aliases=("葡萄",)), Item("3", "土鸡蛋", "盒", aliases=("鸡蛋",))))
@@ -72,4 +74,22 @@ def test_a_fault_while_applying_leaves_no_trace(tmp_path: Path, monkeypatch: pyt
         assert [a.delta for a in out.accepted] == [1]
         assert svc.sender_totals("t:g1", "u2") == {"1": 1}
     finally:
+        repo.close()
+
+
+async def test_a_committed_message_is_not_failed_by_its_reply(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once committed, a message is acknowledged: a store failing just after costs the reply's wording only."""
+    repo = open_repository(f"sqlite:///{tmp_path / 'tuan.db'}")
+    p = await make_pipeline(Capabilities(reactions=True), repo=repo)
+    try:
+        def gone(deal_id: str) -> Catalog:
+            raise StoreUnavailable("the store went away after the commit")
+
+        monkeypatch.setattr(p.core.service, "catalog_of", gone)
+        msg = await p.chat.push("葡萄2", sender="王姐")  # raises if the store failure reaches the adapter
+        assert [(s.kind, s.message_id) for s in p.chat.pop_all()] == [("react", msg.message_id)]
+        monkeypatch.undo()
+        assert p.stored() == {"王姐": {"1": 2}}
+    finally:
+        await p.close()
         repo.close()
