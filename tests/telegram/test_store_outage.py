@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,12 +54,12 @@ def answered(api: FakeBotApi) -> list[str]:
 
 
 @pytest.fixture
-async def stack_on(api: FakeBotApi) -> AsyncIterator[Callable[[SqlRepository], Stack]]:
-    """The bot on a store; stopped, and the store closed, after the test."""
+async def stack_on(api: FakeBotApi) -> AsyncIterator[Callable[..., Stack]]:
+    """The bot on a store (``[telegram]`` overrides as keywords); stopped, and the store closed, after the test."""
     made: list[Stack] = []
 
-    def make(repo: SqlRepository) -> Stack:
-        made.append(build(repo, api.base_url, api.token, poll_timeout=1))
+    def make(repo: SqlRepository, **telegram: Any) -> Stack:
+        made.append(build(repo, api.base_url, api.token, poll_timeout=1, **telegram))
         return made[-1]
 
     yield make
@@ -68,7 +69,7 @@ async def stack_on(api: FakeBotApi) -> AsyncIterator[Callable[[SqlRepository], S
 
 
 async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_cluster: PgCluster,
-                                                       stack_on: Callable[[SqlRepository], Stack],
+                                                       stack_on: Callable[..., Stack],
                                                        caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=ADAPTER)
     repo = open_repository(pg_cluster.url)
@@ -120,13 +121,48 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_clus
     assert {r.sender_id for r in tally.rows} == set(expected)
 
 
+async def test_the_bot_restarts_during_the_outage(api: FakeBotApi, pg_cluster: PgCluster,
+                                                  stack_on: Callable[..., Stack],
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Stopped while the store is down, the bot leaves the update in hand to Telegram, which delivers it again."""
+    caplog.set_level(logging.INFO, logger=ADAPTER)
+    repo = open_repository(pg_cluster.url)
+    first = build(repo, api.base_url, api.token, poll_timeout=1)
+    await first.start()
+    group = Chat(api, CHAT_ID)
+    people = residents(TEXTERS)
+    said = {group.say(who, f"葡萄{n % 3 + 1}"): str(who.id) for n, who in enumerate(people)}
+    expected = {str(who.id): {"1": n % 3 + 1} for n, who in enumerate(people)}
+    last = api.updates[-1]["update_id"]
+    await api.wait_for(lambda: len(reacted(api)) >= 10, timeout=30)
+    pg_cluster.kill()
+    await until(lambda: failures(caplog) > 0)
+    await first.stop()
+    repo.close()
+    stuck = api.confirmed  # the update in hand when the store went down: still Telegram's
+    assert stuck <= last and said.keys() - set(reacted(api))
+    before = api.delivered[stuck]
+
+    pg_cluster.start()
+    await stack_on(open_repository(pg_cluster.url)).start()
+    await until(lambda: api.confirmed > last, timeout=30)
+    assert api.delivered[stuck] > before  # delivered again to the new process, and taken
+    check = open_repository(pg_cluster.url)
+    try:
+        assert stored(check) == expected
+    finally:
+        check.close()
+    await until(lambda: len(reacted(api)) == len(said))
+    assert sorted(reacted(api)) == sorted(said)  # each acknowledged once
+
+
 async def test_sqlite_locked_by_another_connection(api: FakeBotApi, tmp_path: Path,
-                                                   stack_on: Callable[[SqlRepository], Stack],
+                                                   stack_on: Callable[..., Stack],
                                                    caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger=ADAPTER)
     path = tmp_path / "tuan.db"
     repo = open_repository(f"sqlite:///{path}", connect_args={"timeout": 0.05})
-    stack = await stack_on(repo).start()
+    stack = await stack_on(repo, max_attempts=3, retry_base=0.005).start()
     group = Chat(api, CHAT_ID)
     wang, qiang = residents(2)
     first = group.say(wang, "葡萄2")
@@ -139,7 +175,7 @@ async def test_sqlite_locked_by_another_connection(api: FakeBotApi, tmp_path: Pa
         update = api.updates[-1]["update_id"]
         await until(lambda: failures(caplog) > 0)
         started = time.perf_counter()
-        await until(lambda: failures(caplog) >= 3)  # tried again, still locked
+        await until(lambda: failures(caplog) >= 6)  # tried again and again, beyond max_attempts
         assert time.perf_counter() - started < 5
         assert reacted(api) == [first] and api.confirmed <= update  # not acknowledged, not confirmed
         async with stack.core.lock:
@@ -154,7 +190,7 @@ async def test_sqlite_locked_by_another_connection(api: FakeBotApi, tmp_path: Pa
 
 
 async def test_unencodable_text_cannot_block_the_store(api: FakeBotApi, pg_url: str,
-                                                       stack_on: Callable[[SqlRepository], Stack]) -> None:
+                                                       stack_on: Callable[..., Stack]) -> None:
     """A lone surrogate (an unpaired JSON escape) or a NUL would fail every commit of the message."""
     repo = open_repository(pg_url)
     await stack_on(repo).start()
