@@ -264,7 +264,9 @@ async def cmd_close(core: Core, inv: Invocation) -> None:
             if inv.private:
                 await core.send(inv.chat, m.DONE_IN_GROUP.format(group=group_title(core, key), name="close"))
             continue
-        await core.send(inv.chat, m.ALREADY_CLOSED if core.service.deal_of(key) else m.NO_DEAL)
+        async with core.lock:
+            known = core.service.deal_of(key) is not None
+        await core.send(inv.chat, m.ALREADY_CLOSED if known else m.NO_DEAL)
 
 
 @command("export", aliases=("导出",), help=m.HELP_EXPORT)

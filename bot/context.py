@@ -14,6 +14,7 @@ from bot.catalog import Catalog
 from bot.config import AppConfig
 from bot.model import Card, Mention
 from bot.services.orders import OrderService
+from bot.worker import locked_call
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +75,8 @@ class Core:
         """Record a post of the bot's, so a resident who copies it and appends a line adds only that line."""
         if not self.register_own_lists or self.adapter_of(chat_key) is None:
             return
-        async with self.lock:
-            self.service.note_post(chat_key, sent or f"tuan-{uuid.uuid4().hex[:12]}", text, self.now(),
-                                   BOT_SENDER_ID, BOT_SENDER_NAME)
+        await locked_call(self.lock, self.service.note_post, chat_key, sent or f"tuan-{uuid.uuid4().hex[:12]}",
+                          text, self.now(), BOT_SENDER_ID, BOT_SENDER_NAME)
 
     # --- deals (call while holding the lock) ---
 

@@ -22,8 +22,10 @@ from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.model import ButtonPress, InboundMessage, Mention
 from bot.permissions import Caller
+from bot.ports import StoreUnavailable
 from bot.services import outcome as oc
 from bot.throttle import Throttle
+from bot.worker import locked_call
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +56,8 @@ class Dispatcher:
 
     Service errors (a failed commit) propagate to the adapter, which should not acknowledge
     the update; errors while replying are logged, since the order is already committed.
+    The service runs in a worker thread (:func:`bot.worker.locked_call`), so a long message
+    never stalls the event loop.
     """
 
     def __init__(self, core: Core, *, clock: Callable[[], float] = time.monotonic) -> None:
@@ -109,21 +113,38 @@ class Dispatcher:
             command = None if msg.edit_of or msg.recall_of else commands.parse_command(msg.text)
             if command is not None:
                 if msg.delivery is not None:
-                    async with self.core.lock:
-                        if not self.core.service.claim_delivery(msg.delivery):
-                            return  # a redelivered command (after a crash) runs at most once
+                    if not await locked_call(self.core.lock, self.core.service.claim_delivery, msg.delivery):
+                        return  # a redelivered command (after a crash) runs at most once
                 await self._guard(commands.run_command(self.core, msg, *command, leader=leader))
                 return
-            async with self.core.lock:
-                outcome = self.core.service.handle(msg)
-                catalog = self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+            outcome, catalog = await locked_call(self.core.lock, self._handle, msg)
             await self._guard(self._answer(msg, outcome, catalog))
+
+    def _handle(self, msg: InboundMessage) -> tuple[oc.Outcome, Catalog | None]:
+        """In a worker thread, holding the core's lock: the service's work on one message."""
+        outcome = self.core.service.handle(msg)
+        return outcome, self._catalog(outcome)
+
+    def _press(self, press: ButtonPress) -> tuple[oc.Outcome, Catalog | None]:
+        """In a worker thread, holding the core's lock: the service's work on one button press."""
+        outcome = self.core.service.press(press)
+        return outcome, self._catalog(outcome)
+
+    def _catalog(self, outcome: oc.Outcome) -> Catalog | None:
+        """The outcome's catalog, for the reply's wording. The message is committed by now: a store
+        that fails this moment (a closed deal's catalog is read from it) costs item names, not the
+        message, which must not be offered again for it."""
+        if not outcome.deal_id:
+            return None
+        try:
+            return self.core.service.catalog_of(outcome.deal_id)
+        except StoreUnavailable:
+            log.warning("catalog of deal %s unavailable; replying without item names", outcome.deal_id)
+            return None
 
     async def on_press(self, press: ButtonPress) -> str:
         async with self._track():
-            async with self.core.lock:
-                outcome = self.core.service.press(press)
-                catalog = self.core.service.catalog_of(outcome.deal_id) if outcome.deal_id else None
+            outcome, catalog = await locked_call(self.core.lock, self._press, press)
             adapter = self.core.adapter_of(press.chat_key)
             card_id = press.card_message_id
             if outcome.changed and card_id and adapter is not None and adapter.capabilities.edits:
@@ -184,7 +205,6 @@ class Dispatcher:
 
     async def _edit_card(self, chat_key: str, card_id: str) -> None:
         adapter = self.core.adapter_of(chat_key)
-        async with self.core.lock:
-            card = commands.deal_card(self.core, chat_key, ordered=True)
+        card = await locked_call(self.core.lock, commands.deal_card, self.core, chat_key, ordered=True)
         if adapter is not None and card is not None:
             await adapter.edit_text(split_chat_key(chat_key)[1], card_id, card.text, card)

@@ -2,8 +2,39 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
+
+REPLACEMENT = "\ufffd"
+
+
+def storable(text: str) -> str:
+    """``text`` as every store can keep it: lone surrogates and NUL become U+FFFD.
+
+    A lone surrogate (an unpaired ``\\ud800`` JSON escape, text cut inside a UTF-16 pair) cannot
+    be encoded as UTF-8, and PostgreSQL refuses NUL in text: either would fail the commit of the
+    message again on every delivery. A pair of surrogates becomes the one character it stands for.
+    """
+    if "\x00" not in text:
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text.replace("\x00", REPLACEMENT)
+
+
+def _make_storable(obj: object) -> None:
+    """Replace every str field of a frozen dataclass instance by :func:`storable` of it."""
+    for f in fields(obj):  # type: ignore[arg-type]
+        value = getattr(obj, f.name)
+        if isinstance(value, str):
+            clean = storable(value)
+            if clean is not value:
+                object.__setattr__(obj, f.name, clean)
+        elif isinstance(value, tuple) and any(isinstance(v, str) for v in value):
+            object.__setattr__(obj, f.name, tuple(storable(v) if isinstance(v, str) else v for v in value))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +70,9 @@ class InboundMessage:
     # leader configured as "@name" be recognised. Usernames can change hands; ids are safer.
     sender_username: str | None = None
 
+    def __post_init__(self) -> None:
+        _make_storable(self)  # every adapter's text passes here: unencodable characters end here
+
     @property
     def chat_key(self) -> str:
         return f"{self.platform}:{self.chat_id}"
@@ -57,6 +91,9 @@ class ButtonPress:
     item_code: str | None = None
     press_id: str = ""
     card_message_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _make_storable(self)
 
     @property
     def chat_key(self) -> str:

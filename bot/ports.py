@@ -17,6 +17,15 @@ from decimal import Decimal
 from typing import Protocol
 
 
+class StoreUnavailable(ConnectionError):
+    """The store cannot be used right now (down, unreachable, locked); nothing of the call was written.
+
+    Raised by a :class:`Repository` for conditions that pass on their own, so the caller should
+    keep the work and try again later (an adapter leaves the platform update unconfirmed), however
+    long it takes. Other exceptions from a store mean the call itself is at fault.
+    """
+
+
 @dataclass(slots=True)
 class ItemRow:
     code: str
@@ -158,7 +167,10 @@ class Snapshot:
 
 
 class Repository(Protocol):
-    """Contract to implement a store for the order service."""
+    """Contract to implement a store for the order service.
+
+    Every method raises :class:`StoreUnavailable` when the store cannot be reached or is busy.
+    """
 
     def load_open(self) -> Snapshot:
         """Everything needed to rebuild the live state of open deals."""

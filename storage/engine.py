@@ -33,6 +33,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     if backend == "postgresql":
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)  # after a server restart, pooled connections are dead
         return create_engine(u, **kwargs)
     if backend != "sqlite":
         raise ValueError(f"unsupported database {u.drivername!r}: use sqlite or postgresql+psycopg")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, Snapshot
+from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, Snapshot, StoreUnavailable
 from storage import reader, writer
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -16,18 +19,37 @@ from storage.models import MARKS
 from storage.types import check_aware
 
 
+@contextlib.contextmanager
+def unavailable_as_such() -> Iterator[None]:
+    """Re-raise the database's "cannot serve now" errors as :class:`bot.ports.StoreUnavailable`.
+
+    Those are the DB-API ``OperationalError``/``InterfaceError`` (server down or restarting, the
+    connection lost, SQLite's "database is locked"), a connection the pool had to invalidate,
+    and a pool timeout. Integrity and programming errors pass unchanged: retrying cannot help them.
+    """
+    try:
+        yield
+    except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        raise StoreUnavailable(f"store unavailable: {exc}") from exc
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise StoreUnavailable(f"store connection lost: {exc}") from exc
+        raise
+
+
 class SqlRepository:
     """The order service's store on SQLAlchemy Core: one connection and transaction per call.
 
     Expects a migrated schema (use :func:`open_repository`). Safe to share between threads on a
     file or PostgreSQL database; an in-memory SQLite database has one connection, so one thread.
+    Every method raises :class:`bot.ports.StoreUnavailable` when the database cannot serve.
     """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def load_open(self) -> Snapshot:
-        with self._reading() as conn, conn.begin():
+        with unavailable_as_such(), self._reading() as conn, conn.begin():
             return reader.load_open(conn)
 
     def commit(self, changes: Changeset) -> None:
@@ -36,29 +58,29 @@ class SqlRepository:
     def commit_many(self, changes: list[Changeset]) -> None:
         batch = [cs for cs in changes if not cs.is_empty()]
         if batch:
-            with self.engine.begin() as conn:
+            with unavailable_as_such(), self.engine.begin() as conn:
                 writer.write(conn, batch)
 
     def is_processed(self, source: str, update_id: str) -> bool:
-        with self.engine.connect() as conn:
+        with unavailable_as_such(), self.engine.connect() as conn:
             return reader.is_processed(conn, source, update_id)
 
     def deal_entries(self, deal_id: str) -> list[EntryRow]:
-        with self.engine.connect() as conn:
+        with unavailable_as_such(), self.engine.connect() as conn:
             return reader.deal_entries(conn, deal_id)
 
     def get_deal(self, deal_id: str) -> DealRow | None:
-        with self._reading() as conn, conn.begin():
+        with unavailable_as_such(), self._reading() as conn, conn.begin():
             return reader.get_deal(conn, deal_id)
 
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]:
-        with self.engine.connect() as conn:
+        with unavailable_as_such(), self.engine.connect() as conn:
             return reader.notices(conn, chat_keys)
 
     def claim_mark(self, key: str, at: datetime) -> bool:
         check_aware(at)
         try:
-            with self.engine.begin() as conn:
+            with unavailable_as_such(), self.engine.begin() as conn:
                 conn.execute(insert(MARKS).values(key=key, at=at))
         except IntegrityError:
             return False

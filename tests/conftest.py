@@ -10,6 +10,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 from sqlalchemy.pool import NullPool
 
+from tests import pgcluster
+
 # --- store ------------------------------------------------------------------------------------
 # PostgreSQL runs on every dev machine and in CI (trust auth). Each test gets its own schema,
 # so several test runs can share the database at once. Outside CI an unreachable server skips
@@ -56,3 +58,19 @@ def pg_url(pg_server: str) -> Iterator[str]:
 def sqlite_url(tmp_path: os.PathLike[str]) -> str:
     """A URL of a SQLite file database in the test's temporary directory."""
     return f"sqlite:///{os.path.join(tmp_path, 'tuan.db')}"
+
+
+@pytest.fixture
+def pg_cluster() -> Iterator[pgcluster.PgCluster]:
+    """A private PostgreSQL cluster, started; the test may ``kill()`` and ``start()`` it at will."""
+    why = pgcluster.available()
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"a private PostgreSQL cluster cannot run here: {why}", pytrace=False)
+        pytest.skip(why)
+    cluster = pgcluster.PgCluster().init()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

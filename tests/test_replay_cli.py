@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 CATALOG = """
 cutoff = "2026-11-25T21:00:00+08:00"
 [[items]]
@@ -88,3 +90,24 @@ def test_bad_timestamp_and_bad_catalog(tmp_path: Path) -> None:
 def test_missing_file(tmp_path: Path) -> None:
     p = run(str(tmp_path / "nope.jsonl"))
     assert p.returncode == 2 and "cannot open" in p.stderr
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, store: str,
+                                                               request: pytest.FixtureRequest) -> None:
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+
+    def line(i: int, text: str, sender: str, name: str) -> str:  # ASCII JSON: escapes may be lone surrogates
+        return json.dumps({"id": f"m{i}", "ts": f"2026-11-25T19:{i:02d}:00+08:00", "chat": "g1",
+                           "sender_id": sender, "sender": name, "text": text})
+
+    lines = [line(1, "葡萄2 \ud800", "u1", "王\udc00姐"), line(2, "鸡蛋1\u0000", "u2\ud83d", "阿强"),
+             line(3, "葡萄1 \ud83d\ude00", "u3", "小陈")]
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="ascii")
+    db = ["--db", request.getfixturevalue("pg_url")] if store == "postgresql" else []
+    p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--json", *db)
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stderr
+    out = json.loads(p.stdout)
+    assert {(o["sender_id"], o["item"], o["qty"]) for o in out["orders"]} == {
+        ("u1", "1", 2), ("u2\ufffd", "2", 1), ("u3", "1", 1)}

@@ -31,6 +31,7 @@ from adapters.telegram.polling import Poller
 from adapters.telegram.ratelimit import rate_limiter
 from adapters.telegram.webhook import WebhookServer
 from bot.model import Card, InboundMessage, Mention
+from bot.ports import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class TelegramAdapter:
                               concurrency=config.ack_concurrency)
         self._leaders = Leaders(self._fetch_admins, config.leaders, config.admin_cache_seconds)
         self._recent = RecentUpdates()
-        self._failures: dict[int, int] = {}
+        self._failures: dict[int, int] = {}  # update id -> failed attempts (given up at max_attempts)
+        self._outage: dict[int, int] = {}  # update id -> attempts the store was unavailable for (never given up)
         self._lock = asyncio.Lock()
         self._sink: Sink | None = None
         self._me: BotIdentity | None = None
@@ -112,12 +114,25 @@ class TelegramAdapter:
         await self.app.shutdown()
 
     async def deliver(self, update: Update) -> bool:
-        """Hand one update to the sink. True when done with it; False: deliver it again later."""
+        """Hand one update to the sink. True when done with it; False: deliver it again later.
+
+        While the store is unavailable (:class:`bot.ports.StoreUnavailable`) an update is never
+        given up: it stays unconfirmed however long the outage lasts. Other failures are retried
+        ``max_attempts`` times, then skipped (logged); an update that cannot be read as a message
+        or press at all is skipped at once.
+        """
         if update.update_id in self._recent:
             return True
         async with self._lock:
             try:
                 await self._dispatch(update)
+            except StoreUnavailable as exc:
+                waits = self._outage.get(update.update_id, 0) + 1
+                self._outage[update.update_id] = waits
+                log.log(logging.WARNING if waits == 1 else logging.INFO,
+                        "update %s not handled: %s (attempt %d); kept for when the store is back",
+                        update.update_id, exc, waits)
+                return False
             except Exception:
                 tries = self._failures.get(update.update_id, 0) + 1
                 if tries < self.config.max_attempts:
@@ -127,6 +142,7 @@ class TelegramAdapter:
                     return False
                 log.error("update %s failed %d times; skipped", update.update_id, tries, exc_info=True)
             self._failures.pop(update.update_id, None)
+            self._outage.pop(update.update_id, None)
             self._recent.add(update.update_id)
             return True
 
@@ -135,7 +151,11 @@ class TelegramAdapter:
         if update.callback_query is not None:
             await self._on_query(update)
             return
-        msg = to_inbound(update, self.me)
+        try:
+            msg = to_inbound(update, self.me)
+        except Exception:
+            log.error("update %s cannot be read as a message; skipped", update.update_id, exc_info=True)
+            return
         if msg is None:
             raw = message_of(update)
             if raw is not None and raw.migrate_to_chat_id:
@@ -157,7 +177,11 @@ class TelegramAdapter:
     async def _on_query(self, update: Update) -> None:
         assert self._sink is not None and update.callback_query is not None
         query = update.callback_query
-        press = to_press(update, self.me, datetime.now(UTC))
+        try:
+            press = to_press(update, self.me, datetime.now(UTC))
+        except Exception:
+            log.error("update %s cannot be read as a button press; skipped", update.update_id, exc_info=True)
+            press = None
         if press is None:
             log.debug("ignored callback query %s (data %r)", update.update_id, query.data)
             text = ""

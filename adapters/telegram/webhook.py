@@ -37,11 +37,21 @@ class _UpdateHandler(tornado.web.RequestHandler):
             self.set_status(403)
             return
         try:
-            update = Update.de_json(json.loads(self.request.body), self._bot)
-        except Exception:
-            log.exception("webhook body is not an update; dropped")
+            body = json.loads(self.request.body)
+        except ValueError:
+            body = None
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            log.warning("webhook body is not an update; dropped")
             self.set_status(400)
             return
+        try:
+            update = Update.de_json(body, self._bot)
+        except Exception:
+            # Telegram redelivers whatever is not answered 2xx; this one could never be handled.
+            log.exception("webhook update this bot cannot read; skipped: %.500r", body)
+            self.set_status(200)
+            return
+        # 500 until handled: while the store is down, Telegram keeps the update and offers it again.
         self.set_status(200 if await self._deliver(update) else 500)
 
 

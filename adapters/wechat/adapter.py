@@ -4,7 +4,8 @@ Runs inside the bot's event loop beside the other adapters and the scheduler. A
 :class:`~adapters.wechat.supervisor.Supervisor` keeps one :class:`Connection` to the puppet
 service; when it fails or is lost the reason is logged and it is opened again with backoff,
 while the rest of the bot keeps running. Messages are read and handed to the sink one at a
-time, in the order the service sent them. See docs/wechat.md.
+time, in the order the service sent them; while the store is unavailable the message in hand
+is offered again (and those after it wait), so none is lost to an outage. See docs/wechat.md.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from adapters.wechat import compat, convert, logs
 from adapters.wechat.config import WechatConfigError, WechatSettings, from_section
 from adapters.wechat.connection import Connection
 from adapters.wechat.supervisor import Backoff, Supervisor, describe
-from bot.model import Card, Mention
+from bot.model import Card, InboundMessage, Mention
+from bot.ports import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class WechatAdapter:
         self._conn: Connection | None = None
         self._queue: asyncio.Queue[tuple[Connection, str] | None] = asyncio.Queue()
         self._stopping = False
+        self._stop = asyncio.Event()  # set with _stopping: wakes a retry that is waiting
         self._supervisor: Supervisor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._rooms_seen: set[str] = set()
@@ -75,6 +78,7 @@ class WechatAdapter:
     async def stop(self) -> None:
         """Stop receiving, let the message being handed to the core finish, then disconnect."""
         self._stopping = True
+        self._stop.set()
         if self._supervisor is not None:
             self._supervisor.stop()
         dropped = 0
@@ -138,25 +142,59 @@ class WechatAdapter:
         while (item := await self._queue.get()) is not None:
             conn, message_id = item
             try:
-                await self._deliver(conn, message_id)
+                msgs = await self._read(conn, message_id)
+            except Exception:
+                log.exception("wechat: message %s could not be read; skipped", message_id)
+                continue
+            await self._hand_over(message_id, msgs)
+
+    async def _hand_over(self, message_id: str, msgs: list[InboundMessage]) -> None:
+        """Give the sink each of a WeChat message's inbound messages, in order.
+
+        While the store is unavailable the one in hand is offered again after a wait (the
+        reconnect backoff), however long that takes, and the messages after it wait their turn;
+        the puppet service does not deliver a message twice, so giving up would lose it. Only
+        stopping ends the wait (logged). Other failures are logged and the next one goes on.
+        """
+        assert self._sink is not None
+        backoff = Backoff(initial=self.settings.reconnect_initial,
+                          maximum=max(self.settings.reconnect_max, self.settings.reconnect_initial))
+        failures = 0
+        pending = list(msgs)
+        while pending:
+            try:
+                await self._sink.on_message(pending[0])
+            except StoreUnavailable as exc:
+                failures += 1
+                if self._stopping:
+                    log.error("wechat: message %s was not handled (stopping while the store is unavailable: %s)",
+                              message_id, exc)
+                    return
+                log.log(logging.WARNING if failures == 1 else logging.INFO,
+                        "wechat: message %s kept for when the store is back (%s, attempt %d)",
+                        message_id, exc, failures)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), backoff.delay(failures))
+                continue
             except Exception:
                 log.exception("wechat: message %s was not handled", message_id)
+            pending.pop(0)
+            failures = 0
 
-    async def _deliver(self, conn: Connection, message_id: str) -> None:
-        assert self._sink is not None
+    async def _read(self, conn: Connection, message_id: str) -> list[InboundMessage]:
+        """The inbound messages one WeChat message makes (none when it is not for the bot)."""
         raw = await conn.read(message_id)
         if not raw.room_id:
-            return
+            return []
         served = self.serves(raw.room_id, raw.room_topic)
         if raw.room_id not in self._rooms_seen:
             self._rooms_seen.add(raw.room_id)
             log.info("wechat: room %s (%s) %s", raw.room_id, raw.room_topic,
                      "served" if served else "is not in [wechat] rooms: its messages are ignored")
         if not served:
-            return
+            return []
         source = f"wechat:{conn.self_id}"
-        for msg in convert.to_inbound(raw, self_id=conn.self_id, source=source):
-            await self._sink.on_message(msg)
+        return list(convert.to_inbound(raw, self_id=conn.self_id, source=source))
 
     # --- outbound ---
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -47,15 +48,20 @@ def _catalog_id(catalog: Catalog) -> str:
 
 
 class OrderService:
-    """One per process. Synchronous; callers serialise calls (one event loop, one lock).
+    """One per process. Synchronous; callers serialise calls (one lock; any one thread at a time).
 
     ``catalog``: when given, every chat takes part in that one shared deal (``tuan replay
     --catalog``); otherwise a chat's deal comes from :meth:`open_deal` or a leader's deal post.
+
+    All or nothing: a call that changes orders either commits everything it changed, or raises
+    and leaves no trace, in the store or in memory (the live state is dropped and rebuilt from
+    the store when next needed). Store outages raise :class:`bot.ports.StoreUnavailable`: the
+    caller keeps the message and offers it again later.
     """
 
     def __init__(self, repo: Repository, *, catalog: Catalog | None = None) -> None:
         self.repo = repo
-        self.st = LiveState.from_snapshot(repo.load_open())
+        self._st: LiveState | None = LiveState.from_snapshot(repo.load_open())
         self.shared_deal: str | None = None
         if catalog is not None:
             did = _catalog_id(catalog)
@@ -65,64 +71,93 @@ class OrderService:
                 self.st.deals[did] = DealState(row, catalog)
             self.shared_deal = did
 
-    # -- committing --------------------------------------------------------------------------
+    # -- the live state and committing ----------------------------------------------------------
 
-    def _commit(self, changes: Changeset) -> None:
-        self._commit_many([changes])
+    @property
+    def st(self) -> LiveState:
+        """The live state of open deals: exactly what the store holds, never an uncommitted change.
 
-    def _commit_many(self, batch: list[Changeset]) -> None:
-        """Write, or on failure rebuild the live state from the store (it holds only what was committed)."""
+        Rebuilt from the store on first use after a failed call dropped it; raises what the
+        store raises (:class:`bot.ports.StoreUnavailable` while it is down) until it can be read.
+        """
+        if self._st is None:
+            self._st = LiveState.from_snapshot(self.repo.load_open())
+            log.info("live state rebuilt from the store")
+        return self._st
+
+    @contextlib.contextmanager
+    def _all_or_nothing(self) -> Iterator[None]:
+        """Around every call that changes the live state before committing it.
+
+        If the call raises (its commit failed, or applying the message did), whatever it already
+        changed in memory is dropped with the whole live state; the next call rebuilds it from the
+        store, which holds only what was committed.
+        """
         try:
-            self.repo.commit_many(batch)
-        except Exception:
-            log.exception("commit failed; reloading state from the store")
-            self.st = LiveState.from_snapshot(self.repo.load_open())
+            yield
+        except BaseException as exc:
+            if self._st is not None:  # else it was already dropped (and could not be read back yet)
+                self._st = None
+                log.warning("nothing of this call was kept (%s: %s); the live state will be rebuilt from the store",
+                            type(exc).__name__, exc)
             raise
 
+    def _commit(self, changes: Changeset) -> None:
+        self.repo.commit_many([changes])
+
     def handle(self, msg: InboundMessage) -> Outcome:
-        """Read one message, apply it, commit, and say what happened."""
-        outcome, changes = self._process(msg)
-        if not changes.is_empty():
-            self._commit(changes)
-        return outcome
+        """Read one message, apply it, commit, and say what happened.
+
+        Raises what the store raises when the commit fails; then nothing of the message was kept
+        (it is neither counted nor remembered as seen), so the same message may be offered again.
+        """
+        with self._all_or_nothing():
+            outcome, changes = self._process(msg)
+            if not changes.is_empty():
+                self._commit(changes)
+            return outcome
 
     def handle_many(self, msgs: Iterable[InboundMessage]) -> list[Outcome]:
-        """Handle several messages in arrival order, committed in one transaction."""
-        outs: list[Outcome] = []
-        batch: list[Changeset] = []
-        for m in msgs:
-            o, c = self._process(m)
-            outs.append(o)
-            if not c.is_empty():
-                batch.append(c)
-        if batch:
-            self._commit_many(batch)
-        return outs
+        """Handle several messages in arrival order, committed in one transaction (all or none)."""
+        with self._all_or_nothing():
+            outs: list[Outcome] = []
+            batch: list[Changeset] = []
+            for m in msgs:
+                o, c = self._process(m)
+                outs.append(o)
+                if not c.is_empty():
+                    batch.append(c)
+            if batch:
+                self.repo.commit_many(batch)
+            return outs
 
     # -- deals and chats ------------------------------------------------------------------------
 
     def open_deal(self, catalog: Catalog, chat_keys: Sequence[str], *, title: str = "",
                   source: str = "config") -> str:
         """Open a deal for these chats (replacing each chat's current deal); returns its id."""
-        did = "d" + hashlib.sha256(f"{source}|{title}|{datetime.now(UTC).isoformat()}|{self.st.next_seq}".encode()).hexdigest()[:15]
-        row = deal_row(did, catalog, title=title, source=source, now=datetime.now(UTC))
-        changes = Changeset(deals=[row])
-        for ck in chat_keys:
-            chat = self._chat_for(ck, changes)
-            chat.bind(did)
-            if chat.row not in changes.chats:
-                changes.chats.append(chat.row)
-        self._commit(changes)
-        self.st.deals[did] = DealState(row, catalog)
-        return did
+        with self._all_or_nothing():
+            did = "d" + hashlib.sha256(
+                f"{source}|{title}|{datetime.now(UTC).isoformat()}|{self.st.next_seq}".encode()).hexdigest()[:15]
+            row = deal_row(did, catalog, title=title, source=source, now=datetime.now(UTC))
+            changes = Changeset(deals=[row])
+            for ck in chat_keys:
+                chat = self._chat_for(ck, changes)
+                chat.bind(did)
+                if chat.row not in changes.chats:
+                    changes.chats.append(chat.row)
+            self._commit(changes)
+            self.st.deals[did] = DealState(row, catalog)
+            return did
 
     def close_deal(self, deal_id: str) -> None:
         """Close a deal (the cutoff, or a leader's /close): later orders are refused."""
-        ds = self.st.deals.get(deal_id)
-        if ds is None:
-            return
-        ds.row.status = "closed"
-        self._commit(Changeset(deals=[ds.row]))
+        with self._all_or_nothing():
+            ds = self.st.deals.get(deal_id)
+            if ds is None:
+                return
+            ds.row.status = "closed"
+            self._commit(Changeset(deals=[ds.row]))
 
     def deal_of(self, chat_key: str) -> DealRow | None:
         """The chat's current deal (open or closed), or None."""
@@ -283,6 +318,11 @@ class OrderService:
 
         Unlike a leader's message it never defines a deal, and it orders nothing.
         """
+        with self._all_or_nothing():
+            self._note_post(chat_key, message_id, text, ts, sender_id, sender_name)
+
+    def _note_post(self, chat_key: str, message_id: str, text: str, ts: datetime, sender_id: str,
+                   sender_name: str) -> None:
         platform, _, chat_id = chat_key.partition(":")
         msg = InboundMessage(platform=platform, chat_id=chat_id, message_id=message_id, sender_id=sender_id,
                              sender_name=sender_name, text=text, ts=ts, is_admin=True)
@@ -332,7 +372,14 @@ class OrderService:
     # -- buttons ---------------------------------------------------------------------------------
 
     def press(self, press: ButtonPress) -> Outcome:
-        """A deal-card button: "add"/"sub" one of ``item_code``; "mine" changes nothing."""
+        """A deal-card button: "add"/"sub" one of ``item_code``; "mine" changes nothing.
+
+        Like :meth:`handle`, all or nothing: when the commit fails nothing of the press is kept.
+        """
+        with self._all_or_nothing():
+            return self._press(press)
+
+    def _press(self, press: ButtonPress) -> Outcome:
         ck = press.chat_key
         changes = Changeset()
         chat = self._chat_for(ck, changes)

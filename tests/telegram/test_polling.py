@@ -6,8 +6,12 @@ import asyncio
 import time
 from typing import Any
 
+import pytest
+
+from adapters.telegram import adapter as adapter_module
 from adapters.telegram.adapter import TelegramAdapter
 from bot.model import InboundMessage
+from bot.ports import StoreUnavailable
 from tests.telegram.conftest import RecordingSink, config_for
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.updates import Chat, Person, residents
@@ -76,6 +80,61 @@ async def test_a_failing_update_is_retried_then_skipped(api: FakeBotApi, sink: R
         await tg.stop()
 
 
+async def test_an_update_the_store_cannot_take_stays_unconfirmed_until_it_can(api: FakeBotApi,
+                                                                                sink: RecordingSink) -> None:
+    outage = asyncio.Event()
+    tries = 0
+
+    def store(msg: InboundMessage) -> None:
+        nonlocal tries
+        if msg.text == "葡萄+1" and not outage.is_set():
+            tries += 1
+            raise StoreUnavailable("database is locked")
+
+    sink.on_msg = store
+    tg = TelegramAdapter(config_for(api, max_attempts=2, retry_base=0.005))
+    await tg.start(sink)
+    try:
+        group = Chat(api)
+        first = api.inject({"message": group.message(LEADER, "葡萄+1")})
+        api.inject({"message": group.message(LEADER, "next")})
+        async with asyncio.timeout(10):
+            while tries < 6:  # far beyond max_attempts: a store outage is never given up
+                await asyncio.sleep(0.01)
+        assert api.confirmed <= first and sink.texts() == []
+        outage.set()
+        await sink.wait(lambda: len(sink.messages) == 2)
+        assert sink.texts() == ["葡萄+1", "next"]  # in order
+        await api.wait_for(lambda: api.confirmed == first + 2)
+    finally:
+        await tg.stop()
+
+
+async def test_an_update_that_cannot_be_converted_is_skipped_at_once(api: FakeBotApi, sink: RecordingSink,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    convert = adapter_module.to_inbound
+    tries = 0
+
+    def picky(update: Any, me: Any) -> Any:
+        nonlocal tries
+        if update.message is not None and update.message.text == "malformed":
+            tries += 1
+            raise ValueError("a shape this version cannot read")  # stands for a Bot API change
+        return convert(update, me)
+
+    monkeypatch.setattr(adapter_module, "to_inbound", picky)
+    tg = TelegramAdapter(config_for(api, max_attempts=4))
+    await tg.start(sink)
+    try:
+        group = Chat(api)
+        group.say(LEADER, "malformed")
+        group.say(LEADER, "after")
+        await sink.wait(lambda: "after" in sink.texts())
+        assert sink.texts() == ["after"] and tries == 1  # no retries: it could never be handled
+    finally:
+        await tg.stop()
+
+
 async def test_updates_of_every_shape_are_ignored_without_harm(api: FakeBotApi, adapter: TelegramAdapter,
                                                                 sink: RecordingSink) -> None:
     group = Chat(api)
@@ -114,7 +173,8 @@ async def test_leaders_are_admins_or_configured(api: FakeBotApi, sink: Recording
         Chat(api, LEADER.id, "团长").say(LEADER, "/export")
         Chat(api, people[1].id, "邻居").say(people[1], "/export")
         await sink.wait(lambda: len(sink.messages) == 8)
-        assert [m.is_admin for m in sink.messages] == [True, True, False, True, True, True, True, False]
+        # admin status is per chat: a private message never carries it (bot/permissions.py decides per group)
+        assert [m.is_admin for m in sink.messages] == [True, True, False, True, True, True, False, False]
         assert [m.is_private for m in sink.messages][-2:] == [True, True]
         assert len(api.calls_to("getChatAdministrators")) == 1  # cached
     finally:

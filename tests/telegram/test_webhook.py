@@ -10,6 +10,7 @@ import pytest
 
 from adapters.telegram.adapter import TelegramAdapter
 from adapters.telegram.config import WebhookConfig
+from bot.ports import StoreUnavailable
 from tests.telegram.conftest import RecordingSink, config_for
 from tests.telegram.fake_bot_api import FakeBotApi
 
@@ -71,3 +72,28 @@ async def test_failures_ask_telegram_to_retry(hooked: TelegramAdapter, sink: Rec
     assert await post(hooked, update(2, "苹果+1")) == 200
     assert sink.texts() == ["苹果+1"]
     assert await post(hooked, "not an update") == 400
+
+
+async def test_the_store_being_down_asks_for_a_redelivery_however_often(hooked: TelegramAdapter,
+                                                                        sink: RecordingSink) -> None:
+    outage = 8  # more than max_attempts (5): store outages are never given up
+
+    def down(msg: object) -> None:
+        nonlocal outage
+        if outage:
+            outage -= 1
+            raise StoreUnavailable("database is locked")
+
+    sink.on_msg = down
+    for _ in range(8):
+        assert await post(hooked, update(3, "苹果+1")) == 500
+    assert sink.texts() == []
+    assert await post(hooked, update(3, "苹果+1")) == 200
+    assert sink.texts() == ["苹果+1"]
+
+
+async def test_an_update_that_cannot_be_read_is_skipped_at_once(hooked: TelegramAdapter, sink: RecordingSink) -> None:
+    poll = {"update_id": 4, "poll": {"id": "p", "question": "?", "options": []}}  # PTB 22.8 cannot parse it
+    assert await post(hooked, poll) == 200  # a 2xx: Telegram would otherwise offer it again and again
+    assert await post(hooked, update(5, "苹果+1")) == 200
+    assert sink.texts() == ["苹果+1"]

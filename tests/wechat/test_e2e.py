@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+
+import pytest
 
 from adapters.wechat import WechatAdapter
 from bot import messages as m
@@ -178,4 +182,32 @@ async def test_orders_after_a_gateway_restart_are_taken(gateway: Gateway, make_a
         assert "5栋李哥 脐橙3" in listing["text"]
         await bot.tap.dispatcher.drain()
     finally:
+        repo.close()
+
+
+async def test_messages_wait_in_order_while_the_store_is_locked(gateway: Gateway, make_adapter, tmp_path,
+                                                              caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="adapters.wechat.adapter")
+    path = tmp_path / "tuan.db"
+    repo = open_repository(f"sqlite:///{path}", connect_args={"timeout": 0.05})
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        bot = await start_bot(make_adapter, gateway, repo)
+        other.execute("BEGIN EXCLUSIVE")  # another program holds the database
+        await gateway.say("wxid_alice", "葡萄2")
+        await gateway.say("wxid_alice", "葡萄改成3")  # only right when taken after the first
+        await gateway.say("wxid_bob", "脐橙1")
+        async with asyncio.timeout(10):  # offered again and again (0.2 s backoff in tests), still locked
+            while sum("kept for when the store is back" in r.getMessage() for r in caplog.records) < 3:
+                await asyncio.sleep(0.02)
+        assert bot.tap.messages == [] and await gateway.said() == []  # nothing handled, nothing said
+        async with bot.core.lock:
+            assert bot.core.service.sender_totals(CHAT_KEY, "wxid_alice") == {}
+        other.execute("ROLLBACK")
+        await bot.tap.wait_for(3)
+        assert [msg.text for msg in bot.tap.messages] == ["葡萄2", "葡萄改成3", "脐橙1"]
+        assert bot.stored() == {"3栋王姐": {"1": 3}, "5栋李哥": {"2": 1}}
+        await bot.tap.dispatcher.drain()
+    finally:
+        other.close()
         repo.close()
