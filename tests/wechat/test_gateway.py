@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 
 import pytest
@@ -246,3 +247,28 @@ async def test_stop_lets_the_message_being_handled_finish(gateway: Gateway, make
     sink.release.set()
     await asyncio.wait_for(stopping, 10)
     assert [m.text for m in sink.messages] == ["葡萄 2"] and not adapter.connected
+
+
+def unretrieved_errors() -> list[asyncio.Future[object]]:
+    """Finished tasks and futures whose error nobody has retrieved.
+
+    asyncio reports each one when it is garbage-collected, which may be long after the test
+    (after pytest's summary line, or after the bot's last log line); ``_log_traceback`` is the
+    flag it reports by.
+    """
+    gc.collect()
+    return [o for o in gc.get_objects() if isinstance(o, asyncio.Future) and o.done() and not o.cancelled()
+            and getattr(o, "_log_traceback", False)]
+
+
+async def test_stop_during_a_ping_leaves_no_task_behind(gateway: Gateway, make_adapter) -> None:
+    adapter = await make_adapter(gateway.endpoint, RecordingSink(), ping_interval=0.05, ping_timeout=30.0)
+    assert adapter.connected
+    gateway.freeze()  # the next ping waits for an answer that does not come
+    try:
+        await asyncio.sleep(0.3)  # several ping intervals: one ping is in flight
+        await adapter.stop()
+    finally:
+        gateway.thaw()
+    left = [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()]
+    assert left == [] and unretrieved_errors() == []
