@@ -10,8 +10,8 @@ itself when it is there) and check that it gives the same verdicts as the in-pro
 A shared case that fails because of an open issue is marked in ``CASE_XFAIL`` with the issue's
 title: it runs as ``xfail(strict=True)``, so the mark has to go once the fix lands.
 
-Set TUAN_SHARED_CASES to point at another shared case folder, TUAN_CMD to run another command
-in the smoke tests.
+Set TUAN_SHARED_CASES to point at another shared case folder; set TUAN_CMD to run every case
+(and the smoke tests) through that command instead, one process per case.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def test_xfail_marks_name_existing_cases() -> None:
 @pytest.mark.parametrize("path", [_param(p) for p in CASE_FILES])
 def test_case(path: Path) -> None:
     case = json.loads(path.read_text(encoding="utf-8"))
-    ok, why = run_case_in_process(path)
+    ok, why = run_case_as_command(path, tuan_cmd()) if os.environ.get("TUAN_CMD") else run_case_in_process(path)
     if not ok:
         note = case.get("why") or ""
         pytest.fail(
