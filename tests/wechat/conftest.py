@@ -30,7 +30,7 @@ def wechaty_sdk() -> ModuleType:
 
 
 @pytest.fixture(scope="session")
-def _gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Gateway]]:
+def _gateways() -> Iterator[list[Gateway]]:
     """The gateway tests share (at most one at a time), killed at the end of the session."""
     held: list[Gateway] = []
     yield held
