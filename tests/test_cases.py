@@ -71,7 +71,7 @@ def _load_checker() -> ModuleType | None:
 CHECKER = _load_checker()
 
 
-# --- running a case: the files check.py writes, then `replay` in this process or as a command ---------------------------
+# --- running a case: the files check.py writes, then `replay` in this process or as a command -------------------
 
 
 def write_case_files(case: dict[str, Any], folder: Path) -> list[str]:
@@ -102,7 +102,8 @@ def replay_in_process(case: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 
-def replay_as_command(case: dict[str, Any], cmd: list[str], timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
+def replay_as_command(case: dict[str, Any], cmd: list[str],
+                      timeout: float = TIMEOUT) -> subprocess.CompletedProcess[str]:
     """The real `tuan replay ... --json` on the case's files."""
     with tempfile.TemporaryDirectory(prefix="tuan-case-") as tmp:
         args = cmd + write_case_files(case, Path(tmp))

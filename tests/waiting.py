@@ -20,6 +20,7 @@ async def eventually(condition: Callable[[], T], timeout: float = 10.0, *, inter
     deadline = loop.time() + timeout
     while not (value := condition()):
         if loop.time() >= deadline:
-            raise AssertionError(f"not within {timeout:g} s: {what or getattr(condition, '__name__', 'condition')}")
+            what = what or getattr(condition, "__name__", "condition")
+            raise AssertionError(f"not within {timeout:g} s: {what}")
         await asyncio.sleep(interval)
     return value

@@ -127,7 +127,8 @@ class Connection:
         wait is cancelled (the adapter stops): cancelling a call on a connection whose peer has
         stopped answering can itself wait. :meth:`close` collects abandoned calls.
         """
-        ding = asyncio.create_task(self.puppet.puppet_stub.ding(data="tuan"), name=f"wechat-ping {self.endpoint}")
+        ding = asyncio.create_task(self.puppet.puppet_stub.ding(data="tuan"),
+                                   name=f"wechat-ping {self.endpoint}")
         try:
             done, _ = await asyncio.wait({ding}, timeout=self.settings.ping_timeout)
         except BaseException:

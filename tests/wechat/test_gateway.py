@@ -266,8 +266,10 @@ async def test_stop_during_a_ping_leaves_no_task_behind(gateway: Gateway, make_a
     assert adapter.connected
     gateway.freeze()  # the next ping waits for an answer that does not come
     try:
-        await eventually(lambda: any(getattr(t.get_coro(), "__name__", "") == "ding" for t in asyncio.all_tasks()),
-                         5, what="a ping in flight")
+        def pinging() -> bool:
+            return any(getattr(t.get_coro(), "__name__", "") == "ding" for t in asyncio.all_tasks())
+
+        await eventually(pinging, 5, what="a ping in flight")
         await adapter.stop()
     finally:
         gateway.thaw()
