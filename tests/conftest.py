@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Iterator
@@ -74,3 +75,47 @@ def pg_cluster() -> Iterator[pgcluster.PgCluster]:
         yield cluster
     finally:
         cluster.remove()
+
+
+# --- event loops ----------------------------------------------------------------------------------
+# pytest-asyncio closes each test's loop without cancelling the tasks still pending on it; they would
+# be destroyed later, at garbage collection, and reported then, often after the summary line ("Task
+# was destroyed but it is pending!"). Here closing a loop first cancels and awaits what is left, as
+# asyncio.run() does for the bot itself.
+
+LEFTOVER_WAIT = 5.0  # seconds a closing loop gives its cancelled tasks to end
+
+
+class TidyEventLoop(asyncio.SelectorEventLoop):
+    """A loop whose close() cancels the tasks still pending and waits for them, as asyncio.run() does.
+
+    Errors other than the cancellation that those tasks end with go to the loop's exception
+    handler (logged), as with asyncio.run().
+    """
+
+    def close(self) -> None:
+        if not self.is_closed() and not self.is_running():
+            pending = [t for t in asyncio.all_tasks(self) if not t.done()]
+            for task in pending:
+                task.cancel()
+            if pending:
+                self.run_until_complete(asyncio.wait(pending, timeout=LEFTOVER_WAIT))
+            for task in pending:
+                if task.done() and not task.cancelled() and task.exception() is not None:
+                    self.call_exception_handler({"message": "unhandled exception while the test's loop closed",
+                                                 "exception": task.exception(), "task": task})
+            self.run_until_complete(self.shutdown_asyncgens())
+        super().close()
+
+
+class TidyEventLoopPolicy(asyncio.DefaultEventLoopPolicy):
+    """The default policy, with :class:`TidyEventLoop` loops."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        return TidyEventLoop()
+
+
+@pytest.fixture(scope="session")
+def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
+    """pytest-asyncio's hook for the loop policy: loops that end their leftover tasks when closed."""
+    return TidyEventLoopPolicy()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from adapters.base import Capabilities
@@ -15,6 +13,7 @@ from bot.model import Mention
 from bot.registry import help_text
 from storage.sql import open_repository
 from tests.pipeline import LEADER, config_dict, make_pipeline
+from tests.waiting import eventually
 
 REACTIONS = Capabilities(reactions=True)
 BUTTONS = Capabilities(buttons=True, edits=True)
@@ -47,7 +46,7 @@ async def test_without_reactions_a_digest_at_most_every_interval() -> None:
     for n, name in enumerate(["阿强", "李阿姨", "小陈"], 1):
         await p.chat.push(f"鸡蛋{n}" if n < 3 else "脐橙1", sender=name)
     assert p.chat.pop_all() == []  # a burst: nothing yet
-    await asyncio.sleep(0.45)
+    await eventually(lambda: p.chat.sent, 5, what="the digest at the interval's end")
     later = p.chat.pop_all()
     assert len(later) == 1 and "(共4户)" in later[0].text and "小陈 脐橙1" in later[0].text
     await p.close()
@@ -171,7 +170,7 @@ async def test_button_press_answers_and_edits_the_card_once(monkeypatch) -> None
     assert await p.chat.press("add", "1", sender="王姐", card_message_id=card.message_id) == "葡萄 已订2盒"
     assert await p.chat.press("mine", sender="王姐") == m.PRESS_MINE.format(items="葡萄2盒")
     assert await p.chat.press("sub", "4", sender="阿强", card_message_id=card.message_id) == "鸡蛋 已取消"
-    await asyncio.sleep(0.15)
+    await eventually(lambda: any(s.kind == "edit" for s in p.chat.sent), 5, what="the card's edit")
     edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
     assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订2" in edits[0].text
     assert p.stored() == {"王姐": {"1": 2}}
@@ -203,7 +202,7 @@ async def test_text_orders_also_move_the_cards_counts_once_per_burst(monkeypatch
     await p.chat.push("葡萄2", sender="王姐")
     await p.chat.push("葡萄1", sender="阿强")
     await p.chat.push("葡萄几点到?", sender="李阿姨")
-    await asyncio.sleep(0.15)
+    await eventually(lambda: any(s.kind == "edit" for s in p.chat.sent), 5, what="the card's edit")
     edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
     assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订3" in edits[0].text
     await p.close()

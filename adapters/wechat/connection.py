@@ -26,6 +26,7 @@ from adapters.wechat.config import WechatSettings
 log = logging.getLogger(__name__)
 
 NAME_TTL = 600.0  # seconds a member's display name is reused before asking again
+ABANDONED_WAIT = 1.0  # seconds close() waits for abandoned calls to end once the channel is closed
 
 
 class Connection:
@@ -48,6 +49,7 @@ class Connection:
         self.opened = False  # open() has returned: the service accepted us and started
         self._channel: Any = None
         self._stream: asyncio.Task[None] | None = None
+        self._abandoned: set[asyncio.Task[Any]] = set()  # cancelled calls not yet ended
         self._rooms: dict[str, Any] = {}
         self._names: dict[tuple[str, str], tuple[str, float]] = {}
 
@@ -121,15 +123,29 @@ class Connection:
     async def _ping(self) -> None:
         """A ``Ding`` answered within ``ping_timeout``, else TimeoutError.
 
-        The call runs as its own task and is abandoned, not awaited, when late: cancelling a
-        call on a connection whose peer has stopped answering can itself wait.
+        The call runs as its own task and is abandoned, not awaited, when late or when the
+        wait is cancelled (the adapter stops): cancelling a call on a connection whose peer has
+        stopped answering can itself wait. :meth:`close` collects abandoned calls.
         """
-        ding = asyncio.create_task(self.puppet.puppet_stub.ding(data="tuan"))
-        done, _ = await asyncio.wait({ding}, timeout=self.settings.ping_timeout)
+        ding = asyncio.create_task(self.puppet.puppet_stub.ding(data="tuan"),
+                                   name=f"wechat-ping {self.endpoint}")
+        try:
+            done, _ = await asyncio.wait({ding}, timeout=self.settings.ping_timeout)
+        except BaseException:
+            self._abandon(ding)
+            raise
         if not done:
-            _abandon(ding)
+            self._abandon(ding)
             raise TimeoutError(f"no answer to a ping within {self.settings.ping_timeout:.1f} s")
         ding.result()
+
+    def _abandon(self, task: asyncio.Task[Any]) -> None:
+        """Cancel a task without waiting for it; its outcome is retrieved when it ends (see close())."""
+        task.cancel()
+        task.add_done_callback(_retrieve)
+        if not task.done():
+            self._abandoned.add(task)
+            task.add_done_callback(self._abandoned.discard)
 
     async def close(self) -> None:
         try:
@@ -140,13 +156,15 @@ class Connection:
                     with contextlib.suppress(BaseException):  # retrieve the error that ended it
                         self._stream.result()
                 else:
-                    _abandon(self._stream)
+                    self._abandon(self._stream)
         finally:
             if self._channel is not None:
                 self._channel.close()
                 self._channel = None
             self.logged_in.clear()
             self.opened = False
+        if self._abandoned:  # with the channel closed, their calls end
+            await asyncio.wait(set(self._abandoned), timeout=ABANDONED_WAIT)
 
     # --- events (called by the puppet's emitter) ---
 
@@ -217,7 +235,7 @@ class Connection:
         return str(await self.puppet.message_send_text(conversation_id, text, mention_ids or None) or "")
 
 
-def _abandon(task: asyncio.Task[Any]) -> None:
-    """Cancel a task without waiting for it; its outcome is collected when it ends."""
-    task.cancel()
-    task.add_done_callback(lambda t: t.cancelled() or t.exception())
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark an abandoned task's outcome as seen, so asyncio does not report it when it is collected."""
+    if not task.cancelled():
+        task.exception()

@@ -41,17 +41,21 @@ async def test_a_message_reaches_the_sink_with_its_delivery(api: FakeBotApi, ada
 
 async def test_the_offset_passes_an_update_only_after_the_sink_returned(api: FakeBotApi, adapter: TelegramAdapter,
                                                                         sink: RecordingSink) -> None:
-    release = asyncio.Event()
+    started, release = asyncio.Event(), asyncio.Event()
 
     async def slow(msg: InboundMessage) -> None:
         if msg.text == "slow":
+            started.set()
             await release.wait()
 
     sink.on_msg = slow
     group = Chat(api)
     first = api.inject({"message": group.message(LEADER, "slow")})
     api.inject({"message": group.message(LEADER, "next")})
-    await asyncio.sleep(0.3)
+    await asyncio.wait_for(started.wait(), 10)
+    # Nothing is to happen while the sink works: watch for a while that the offset stays put.
+    with pytest.raises(TimeoutError):
+        await api.wait_for(lambda: api.confirmed > first, timeout=0.3)
     assert api.confirmed <= first  # not confirmed while the sink still works on it
     release.set()
     await sink.wait(lambda: len(sink.messages) == 2)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -30,15 +29,37 @@ def wechaty_sdk() -> ModuleType:
     return compat.load()
 
 
+@pytest.fixture(scope="session")
+def _gateways() -> Iterator[list[Gateway]]:
+    """The gateway tests share (at most one at a time), killed at the end of the session."""
+    held: list[Gateway] = []
+    yield held
+    for gw in held:
+        gw.kill()
+
+
 @pytest.fixture
-def gateway(wechaty_sdk: ModuleType, tmp_path: Path) -> Iterator[Gateway]:
+def gateway(wechaty_sdk: ModuleType, _gateways: list[Gateway],
+            tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """A running gateway with an empty :meth:`Gateway.said`, shared between tests (a start costs seconds).
+
+    A test may kill, restart or freeze it: one left killed or frozen is replaced for the next test.
+    """
     ensure_node_modules()
-    gw = Gateway(free_port(), tmp_path)
-    gw.start()
+    if not _gateways:
+        gw = Gateway(free_port(), tmp_path_factory.mktemp("gateway"))
+        gw.start()
+        _gateways.append(gw)
+    gw = _gateways[0]
+    gw.reset()
     try:
         yield gw
     finally:
-        gw.kill()
+        if not gw.running:
+            if gw.frozen:
+                gw.thaw()
+            gw.kill()
+            _gateways.clear()
 
 
 class RecordingSink:

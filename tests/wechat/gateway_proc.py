@@ -59,6 +59,7 @@ class Gateway:
         self.control = 0
         self._log: IO[bytes] | None = None
         self.starts = 0
+        self.frozen = False
 
     @property
     def endpoint(self) -> str:
@@ -94,6 +95,7 @@ class Gateway:
             if self.proc.stdout is not None:
                 self.proc.stdout.close()
             self.proc = None
+        self.frozen = False
         if self._log is not None:
             self._log.close()
             self._log = None
@@ -102,10 +104,17 @@ class Gateway:
         """Pause the process (SIGSTOP): its sockets stay open but nothing answers."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGSTOP)
+        self.frozen = True
 
     def thaw(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGCONT)
+        self.frozen = False
+
+    @property
+    def running(self) -> bool:
+        """Started, not killed, not exited, not frozen."""
+        return self.proc is not None and self.proc.poll() is None and not self.frozen
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None
@@ -135,3 +144,7 @@ class Gateway:
 
     async def said(self) -> list[dict[str, Any]]:
         return list(await self.call("GET", "/said"))
+
+    def reset(self) -> None:
+        """Forget what the bot said, so the next test starts with an empty :meth:`said`."""
+        self._call("POST", "/reset", {})

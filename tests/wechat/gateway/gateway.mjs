@@ -12,6 +12,7 @@
 //   POST /raw     {from, type, text, room?}               any message type (e.g. 49 app XML) -> {id}
 //   POST /recall  {from, id, room?}                       the resident withdraws message id -> {id}
 //   GET  /said                                            what the bot sent: [{room, text, mentions}]
+//   POST /reset                                           forget what the bot sent (a new test begins)
 //   POST /login                                           the bot account logs in
 //   POST /logout                                          the bot account logs out
 //   GET  /health                                          {ok, loggedIn}
@@ -112,6 +113,10 @@ const routes = {
     id: emitMessage({ from: b.from, room: b.room, type: PUPPET.types.Message.Recalled, text: b.id }),
   }),
   'GET /said': () => said,
+  'POST /reset': () => {
+    said.length = 0
+    return { ok: true }
+  },
   'POST /login': () => {
     loginWanted = true
     mocker.login(bot)
