@@ -258,16 +258,11 @@ class OrderService:
             chat.by_num_label[(number, label)] = line
             prev.replaced_by = line.id
             w.changes.lines_updated.append(prev)
-            for e in old:
-                w._supersede(e)
-                w._touch(e.item_code)
-            refused_before = len(w.refused)
             if entry is not None:
-                w.apply_entry(entry, line.id)
-            for p in w.refused[refused_before:]:  # a refused replacement keeps the old entry
-                for e in old:
-                    if e.item_code == p.item_code:
-                        w.deal.set_active(e, superseded_seq=None, removed=False)
+                w.apply_entry(entry, line.id, replaces=old)
+            else:
+                for code in {e.item_code for e in old}:
+                    w.change(code, "", drop=[e for e in old if e.item_code == code])
             return
         if entry is not None:
             w.apply_entry(entry, line.id)

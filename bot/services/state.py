@@ -52,6 +52,15 @@ class DealState:
     def sender_total(self, chat_key: str, sender_id: str, item: str) -> int:
         return sum(self.entries[i].qty for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i]))
 
+    def last_touch(self, chat_key: str, sender_id: str, item: str) -> int:
+        """Seq of the sender's last message that made or superseded a row of ``item`` (0: none).
+
+        Derived from the rows alone, so the live state and one reloaded from the store agree;
+        a withdrawal's removal of rows is not a touch, its floor at 0 (a supersession) is.
+        """
+        rows = (self.entries[i] for i in self.by_key.get((chat_key, sender_id, item), ()))
+        return max((max(e.seq, e.superseded_seq or 0) for e in rows), default=0)
+
     def active_of(self, chat_key: str, sender_id: str, item: str) -> list[EntryRow]:
         return [self.entries[i] for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i])]
 
@@ -68,8 +77,6 @@ class ChatState:
     by_body: dict[str, LineRow] = field(default_factory=dict)
     by_num_label: dict[tuple[str, str], LineRow] = field(default_factory=dict)
     messages: dict[str, MessageInfo] = field(default_factory=dict)
-    # (sender, item) -> seq of the last message that touched it (for withdrawals of changes)
-    last_touch: dict[tuple[str, str], int] = field(default_factory=dict)
     entries_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     superseded_by_seq: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -146,9 +153,6 @@ class LiveState:
                 ch.entries_by_msg[e.message_id].append(e.id)
                 if e.superseded_seq is not None:
                     ch.superseded_by_seq[e.superseded_seq].append(e.id)
-                touch = max(e.seq, e.superseded_seq or 0)
-                key = (e.sender_id, e.item_code)
-                ch.last_touch[key] = max(ch.last_touch.get(key, 0), touch)
         for ln in sorted(snap.lines, key=lambda ln: ln.id):
             ch = st.chats.get(ln.chat_key)
             if ch is not None:
