@@ -244,13 +244,13 @@ class Work:
                 ln.alive = False
                 self.changes.lines_updated.append(ln)
         ids = {ln.id for ln in own}
-        if ids:  # an owner's line these replaced comes back as the current version of its number+label
+        if ids:  # an owner's line these replaced comes back, unless a newer version stands
             for old in self.chat.lines.values():
                 if old.replaced_by in ids:
                     old.replaced_by = None
-                    if old.number is not None and old.label:
-                        self.chat.by_num_label[(old.number, old.label)] = old
                     self.changes.lines_updated.append(old)
+            for number, label in {(ln.number, ln.label) for ln in own if ln.number is not None and ln.label}:
+                self.chat.reindex_num_label(number, label)
         return True
 
     # -- lines -------------------------------------------------------------------------------

@@ -254,7 +254,9 @@ class OrderService:
         line = w.add_line(key, number, label, sid)
         if prev is not None and w.deal is not None:
             # the author's own line, changed in the author's copy: replaces that entry
-            old = [e for e in w.deal.entries.values() if e.line_id == prev.id and active(e)]
+            # every version of the line is one entry: what is left of each is replaced
+            versions = chat.versions(number, label, sid)
+            old = [e for e in w.deal.entries.values() if e.line_id in versions and active(e) and e.sender_id == sid]
             chat.by_num_label[(number, label)] = line
             prev.replaced_by = line.id
             w.changes.lines_updated.append(prev)
