@@ -1,0 +1,486 @@
+"""Totals and stock under any sequence of messages: a stateful property test (§3.3, §3.6, §3.8).
+
+Residents order, change (改成/加/减), cancel, press the card's +1/-1 buttons, copy the bot's
+or each other's 接龙 list with a line appended or their own line changed, edit and withdraw
+their messages, on items limited by stock and by ``max_qty``. After every step the service must
+agree with :class:`Model`, a plain reference that applies the spec's rules per message, and no
+total may be negative, above ``max_qty`` or above the stock. At some steps the service restarts
+from its store and must come back with the same state (memory store here; SQLite and
+PostgreSQL in the smaller runs at the end).
+"""
+
+from __future__ import annotations
+
+import tempfile
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import hypothesis.strategies as st
+from hypothesis import HealthCheck, settings
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from bot.catalog import Catalog, Item
+from bot.memory_repo import MemoryRepository
+from bot.model import ButtonPress, InboundMessage
+from bot.ports import Repository
+from bot.render import jielong_list
+from bot.services.orders import OrderService
+from bot.services.state import DealState
+
+ALIAS = {"1": "葡萄", "2": "橙子", "3": "鸡蛋"}
+STOCK = {"2": 7, "3": 8}
+MAX_QTY = 6
+NAMES = {"u1": "王姐", "u2": "阿强", "u3": "小陈"}
+BOT = "tuan-bot"
+CHAT = "t:g1"
+T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
+CATALOG = Catalog(items=(
+    Item("1", "阳光玫瑰葡萄 2斤装", "盒", aliases=("葡萄",)),
+    Item("2", "赣南脐橙 5斤", "箱", aliases=("橙子",), stock=STOCK["2"]),
+    Item("3", "土鸡蛋 30枚", "盒", aliases=("鸡蛋",), stock=STOCK["3"]),
+), max_qty=MAX_QTY)
+
+senders = st.sampled_from(sorted(NAMES))
+items = st.sampled_from(sorted(ALIAS))
+shorts = st.one_of(
+    st.tuples(st.sampled_from(["entry", "add", "sub"]), items, st.integers(1, 7)),
+    st.tuples(st.just("set"), items, st.integers(0, 7)),
+    st.tuples(st.just("cancel"), items, st.just(0)),
+    st.tuples(st.just("cancel_all"), st.just("1"), st.just(0)),
+)
+
+
+def short_text(kind: str, item: str, q: int) -> str:
+    """The words a resident writes for a change of ``kind`` (§3.2, §3.6)."""
+    name = ALIAS[item]
+    return {"entry": f"{name}{q}", "add": f"{name}再加{q}", "sub": f"{name}减{q}", "set": f"{name}改成{q}",
+            "cancel": f"{name}不要了", "cancel_all": "取消"}[kind]
+
+
+# -- the reference ------------------------------------------------------------------------------
+
+
+@dataclass(eq=False)
+class Part:
+    """A piece of a resident's quantity of an item, made by one message."""
+
+    sender: str
+    item: str
+    qty: int  # negative for a decrease
+    kind: str  # entry | add | set | sub
+    seq: int
+    line: Line | None = None
+    set_aside_by: int | None = None  # seq of a later message that replaced it (set, cancel, new line, floor)
+    gone: bool = False  # its message was withdrawn or edited
+
+    @property
+    def counts(self) -> bool:
+        return not self.gone and self.set_aside_by is None
+
+
+@dataclass(eq=False)
+class Line:
+    """A numbered list line someone posted (§3.3)."""
+
+    number: str
+    label: str
+    owner: str
+    alive: bool = True
+    replaced: bool = False  # the owner posted a newer version, or it is someone's change of another's line
+
+    @property
+    def current(self) -> bool:
+        return self.alive and not self.replaced
+
+
+@dataclass
+class Msg:
+    mid: str
+    sender: str
+    seq: int
+    is_list: bool
+    parts: list[Part] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=list)
+    replaced_lines: list[Line] = field(default_factory=list)
+    refused: bool = False
+    over: bool = False  # withdrawn, or edited (a newer version stands)
+
+
+class Model:
+    """The spec's rules applied directly to the messages of one chat and one deal."""
+
+    def __init__(self) -> None:
+        self.parts: list[Part] = []
+        self.lines: list[Line] = []
+        self.bodies: set[str] = set()  # every line posted, without its list number (§3.3 seen)
+        self.msgs: dict[str, Msg] = {}
+        self.seq = 0
+
+    def new_msg(self, mid: str, sender: str, *, is_list: bool = False) -> Msg:
+        self.seq += 1
+        m = Msg(mid, sender, self.seq, is_list)
+        self.msgs[mid] = m
+        return m
+
+    def mine(self, s: str, i: str) -> list[Part]:
+        return [p for p in self.parts if p.sender == s and p.item == i and p.counts]
+
+    def total(self, s: str, i: str) -> int:
+        return sum(p.qty for p in self.mine(s, i))
+
+    def deal_total(self, i: str) -> int:
+        return sum(p.qty for p in self.parts if p.item == i and p.counts)
+
+    def last_change(self, s: str, i: str) -> int:
+        """The seq of the sender's last message (not withdrawn) that made or set aside a part of ``i``."""
+        seqs = [0]
+        for p in self.parts:
+            if p.sender == s and p.item == i:
+                seqs += [0 if p.gone else p.seq, p.set_aside_by or 0]
+        return max(seqs)
+
+    def step(self, m: Msg, i: str, *, drop: list[Part] = (), remove: list[Part] = (),  # type: ignore[assignment]
+             restore: list[Part] = (), add: int = 0, sub: int = 0, kind: str = "entry",  # type: ignore[assignment]
+             line: Line | None = None) -> None:
+        """One change of the sender's ``i``: never below 0; an increase must fit max_qty and stock (§3.8)."""
+        s = m.sender
+        before = self.total(s, i)
+        leaving = [p for p in [*drop, *remove]]
+        base = before - sum(p.qty for p in leaving if p.counts)
+        back = [p for p in restore if not p.counts and not p.gone and p not in leaving]
+        base += sum(p.qty for p in back)
+        below = base < 0
+        base = max(base, 0)
+        change = add if add else -min(sub, base)
+        after = base + change
+        if after > before:
+            if after > MAX_QTY or (i in STOCK and self.deal_total(i) + after - before > STOCK[i]):
+                m.refused = True
+                return
+        for p in drop:
+            if p.counts:
+                p.set_aside_by = m.seq
+        for p in remove:
+            p.gone = True
+        for p in back:
+            p.set_aside_by = None
+        if below:
+            for p in self.mine(s, i):
+                p.set_aside_by = m.seq
+        if change:
+            p = Part(s, i, change, kind, m.seq, line)
+            self.parts.append(p)
+            m.parts.append(p)
+
+    def short(self, m: Msg, kind: str, i: str, q: int) -> None:
+        s = m.sender
+        if kind == "cancel_all":
+            for code in ALIAS:
+                self.step(m, code, drop=self.mine(s, code))
+        elif kind == "cancel" or (kind == "set" and q == 0):
+            self.step(m, i, drop=self.mine(s, i))
+        elif kind == "set":
+            self.step(m, i, drop=self.mine(s, i), add=q, kind="set")
+        elif kind == "sub":
+            self.step(m, i, sub=q, kind="sub")
+        else:
+            self.step(m, i, add=q, kind=kind)
+
+    def undo(self, m: Msg, target: Msg) -> None:
+        """Undo ``target`` (§3.6): its parts go, what it set aside comes back, unless changed since."""
+        target.over = True
+        s = m.sender
+        for i in ALIAS:
+            later = self.last_change(s, i) > target.seq
+            remove = [p for p in target.parts if p.item == i and not p.gone and (p.kind == "entry" or not later)]
+            restore = [] if later else [p for p in self.parts if p.sender == s and p.item == i
+                                        and p.set_aside_by == target.seq and not p.gone]
+            if remove or restore:
+                self.step(m, i, remove=remove, restore=restore)
+        for ln in target.lines:
+            ln.alive = False
+        for ln in target.replaced_lines:
+            ln.replaced = False
+
+    def current_line(self, number: str, label: str) -> Line | None:
+        found = [ln for ln in self.lines if ln.number == number and ln.label == label and ln.current]
+        return found[-1] if found else None
+
+    def post_lines(self, m: Msg, lines: list[tuple[str, str, list[tuple[str, int]]]], *, bot: bool = False) -> None:
+        """A list: (number, label, goods) per line; only lines not seen before count (§3.3)."""
+        for number, label, goods in lines:
+            body = f"{label} " + " ".join(f"{ALIAS[i]}{q}" for i, q in goods)
+            if body in self.bodies:
+                continue
+            self.bodies.add(body)
+            if bot:
+                ln = Line(number, label, BOT)
+                self.lines.append(ln)
+                m.lines.append(ln)
+                continue
+            prev = self.current_line(number, label)
+            if prev is not None and prev.owner != m.sender:  # another's line, changed: nothing
+                self.lines.append(Line(number, label, prev.owner, alive=False, replaced=True))
+                continue
+            ln = Line(number, label, m.sender)
+            self.lines.append(ln)
+            m.lines.append(ln)
+            old: list[Part] = []
+            if prev is not None:  # the author's own line, changed: replaces what is left of it
+                prev.replaced = True
+                m.replaced_lines.append(prev)
+                old = [p for p in self.parts if p.counts and p.sender == m.sender and p.line is not None
+                       and p.line.number == number and p.line.label == label]
+            for i, q in goods:
+                self.step(m, i, drop=[p for p in old if p.item == i], add=q, line=ln)
+                old = [p for p in old if p.item != i]
+            for i in sorted({p.item for p in old}):
+                self.step(m, i, drop=[p for p in old if p.item == i])
+
+
+def parse_list(text: str) -> list[tuple[str, str, list[tuple[str, int]]]]:
+    """The numbered lines of a list this test wrote or the bot posted: (number, label, goods)."""
+    codes = {a: c for c, a in ALIAS.items()}
+    out = []
+    for raw in text.splitlines():
+        number, dot, rest = raw.partition(". ")
+        if not dot or not number.isdigit():
+            continue
+        label, *words = rest.split(" ")
+        goods = [(codes[w[:2]], int(w[2:])) for w in words]
+        out.append((number, label, goods))
+    return out
+
+
+def list_text(lines: list[tuple[str, str, list[tuple[str, int]]]]) -> str:
+    body = [f"{n}. {label} " + " ".join(f"{ALIAS[i]}{q}" for i, q in goods) for n, label, goods in lines]
+    return "\n".join(["#接龙 今日团购", *body])
+
+
+def _current_lines(svc: OrderService) -> dict[tuple[str, str], int]:
+    chat = svc.st.chats.get(CHAT)
+    return {key: ln.id for key, ln in chat.by_num_label.items()} if chat is not None else {}
+
+
+# -- the machine ----------------------------------------------------------------------------------
+
+
+class OrderMachine(RuleBasedStateMachine):
+    """Drives an OrderService and the reference with the same messages."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.repo = self.open_repo()
+        self.svc = OrderService(self.repo, catalog=CATALOG)
+        self.ref = Model()
+        self.n = 0
+        self.latest_list = list_text([])
+
+    def open_repo(self) -> Repository:
+        return MemoryRepository()
+
+    def reopen_repo(self) -> Repository:
+        return self.repo
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _send(self, sender: str, text: str, *, edit_of: str | None = None, recall_of: str | None = None):  # type: ignore[no-untyped-def]
+        self.n += 1
+        mid = f"m{self.n}"
+        msg = InboundMessage("t", "g1", mid, sender, NAMES[sender], text, T0 + timedelta(minutes=11 * self.n),
+                             edit_of=edit_of, recall_of=recall_of)
+        return mid, self.svc.handle(msg)
+
+    def _check_refused(self, m: Msg, out) -> None:  # type: ignore[no-untyped-def]
+        assert bool(out.refused) == m.refused, (m.mid, out.refused, m.refused)
+        assert not out.unclear, (m.mid, out.unclear)
+
+    # -- rules ------------------------------------------------------------------------------
+
+    @rule(s=senders, change=shorts)
+    def short_message(self, s: str, change: tuple[str, str, int]) -> None:
+        kind, item, q = change
+        mid, out = self._send(s, short_text(kind, item, q))
+        m = self.ref.new_msg(mid, s)
+        m.short_change = change  # type: ignore[attr-defined]
+        self.ref.short(m, kind, item, q)
+        self._check_refused(m, out)
+
+    @rule(s=senders, item=items, action=st.sampled_from(["add", "sub"]))
+    def press(self, s: str, item: str, action: str) -> None:
+        self.n += 1
+        out = self.svc.press(ButtonPress("t", "g1", s, NAMES[s], T0 + timedelta(minutes=11 * self.n), action, item,
+                                         press_id=f"p{self.n}"))
+        m = self.ref.new_msg(f"press:p{self.n}", s)
+        m.over = True  # a press is never edited or withdrawn
+        self.ref.short(m, "add" if action == "add" else "sub", item, 1)
+        assert bool(out.refused) == m.refused
+
+    @rule()
+    def bot_posts_list(self) -> None:
+        tally = self.svc.tally(self.svc.deal_of(CHAT).id)  # type: ignore[union-attr]
+        text = jielong_list(tally, CATALOG, title="今日团购")
+        self.n += 1
+        self.svc.note_post(CHAT, f"bot{self.n}", text, T0 + timedelta(minutes=11 * self.n), BOT, "Tuan")
+        m = self.ref.new_msg(f"bot{self.n}", BOT, is_list=True)
+        m.over = True
+        self.ref.post_lines(m, parse_list(text), bot=True)
+        self.latest_list = text
+
+    @rule(s=senders, goods=st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
+                                    unique_by=lambda g: g[0]))
+    def copy_with_a_new_line(self, s: str, goods: list[tuple[str, int]]) -> None:
+        lines = parse_list(self.latest_list)
+        number = str(max((int(n) for n, _, _ in lines), default=0) + 1)
+        self._copy(s, [*lines, (number, NAMES[s], goods)])
+
+    @rule(s=senders, data=st.data())
+    def copy_with_own_line_changed(self, s: str, data: st.DataObject) -> None:
+        lines = parse_list(self.latest_list)
+        mine = [k for k, (_, label, _) in enumerate(lines) if label == NAMES[s]]
+        if not mine:
+            return
+        k = data.draw(st.sampled_from(mine))
+        goods = data.draw(st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
+                                   unique_by=lambda g: g[0]))
+        lines[k] = (lines[k][0], lines[k][1], goods)
+        self._copy(s, lines)
+
+    def _copy(self, s: str, lines: list[tuple[str, str, list[tuple[str, int]]]]) -> None:
+        text = list_text(lines)
+        mid, out = self._send(s, text)
+        m = self.ref.new_msg(mid, s, is_list=True)
+        self.ref.post_lines(m, lines)
+        self._check_refused(m, out)
+        self.latest_list = text
+
+    @rule(s=senders, data=st.data(), change=shorts)
+    def edit(self, s: str, data: st.DataObject, change: tuple[str, str, int]) -> None:
+        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over and not m.is_list]
+        if not targets:
+            return
+        target = data.draw(st.sampled_from(targets))
+        kind, item, q = change
+        mid, out = self._send(s, short_text(kind, item, q), edit_of=target.mid)
+        m = self.ref.new_msg(mid, s)
+        self.ref.undo(m, target)
+        self.ref.short(m, kind, item, q)
+        self._check_refused(m, out)
+
+    @rule(s=senders, data=st.data())
+    def withdraw(self, s: str, data: st.DataObject) -> None:
+        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over]
+        if not targets:
+            return
+        target = data.draw(st.sampled_from(targets))
+        mid, out = self._send(s, "", recall_of=target.mid)
+        m = self.ref.new_msg(mid, s)
+        m.over = True
+        self.ref.undo(m, target)
+        self._check_refused(m, out)
+
+    @rule()
+    def restart(self) -> None:
+        live = self.svc
+        did = live.deal_of(CHAT).id  # type: ignore[union-attr]
+        self.repo = self.reopen_repo()
+        self.svc = OrderService(self.repo, catalog=CATALOG)
+        before, after = live.tally(did), self.svc.tally(did)
+        assert sorted(after.rows, key=repr) == sorted(before.rows, key=repr)
+        assert after.totals == before.totals
+        old, new = live.st.deals[did], self.svc.st.deals[did]
+        for s in NAMES:
+            for i in ALIAS:
+                assert new.sender_total(CHAT, s, i) == old.sender_total(CHAT, s, i)
+                assert new.last_touch(CHAT, s, i) == old.last_touch(CHAT, s, i)
+        assert _current_lines(self.svc) == _current_lines(live)
+
+    # -- what must hold after every step ------------------------------------------------------
+
+    def _deal(self) -> DealState:
+        return self.svc.st.deals[self.svc.deal_of(CHAT).id]  # type: ignore[union-attr]
+
+    @invariant()
+    def totals_hold(self) -> None:
+        deal = self._deal()
+        for i in ALIAS:
+            for s in NAMES:
+                have = deal.sender_total(CHAT, s, i)
+                assert 0 <= have <= MAX_QTY, (s, i, have)
+                assert have == self.ref.total(s, i), (s, i, have, self.ref.total(s, i))
+            assert deal.totals.get(i, 0) == self.ref.deal_total(i)
+            assert deal.totals.get(i, 0) <= STOCK.get(i, 10**9), (i, deal.totals)
+        tally = self.svc.tally(deal.row.id)
+        assert all(r.qty > 0 for r in tally.rows)
+        assert tally.totals == {i: self.ref.deal_total(i) for i in ALIAS}
+
+
+OrderMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30, deadline=None,
+                                          suppress_health_check=[HealthCheck.too_slow])
+TestOrderMachine = OrderMachine.TestCase
+
+
+class SqliteOrderMachine(OrderMachine):
+    """The same, the store a SQLite file: a restart reads everything back from it."""
+
+    def open_repo(self) -> Repository:
+        from storage.sql import open_repository
+
+        self.tmp = tempfile.TemporaryDirectory()
+        self.url = f"sqlite:///{Path(self.tmp.name) / 'tuan.db'}"
+        return open_repository(self.url)
+
+    def reopen_repo(self) -> Repository:
+        from storage.sql import open_repository
+
+        self.repo.close()  # type: ignore[attr-defined]
+        return open_repository(self.url)
+
+    def teardown(self) -> None:
+        self.repo.close()  # type: ignore[attr-defined]
+        self.tmp.cleanup()
+
+
+SqliteOrderMachine.TestCase.settings = settings(max_examples=15, stateful_step_count=30, deadline=None,
+                                                suppress_health_check=[HealthCheck.too_slow])
+TestSqliteOrderMachine = SqliteOrderMachine.TestCase
+
+
+class PostgresOrderMachine(SqliteOrderMachine):
+    """The same on PostgreSQL, each run in a fresh schema."""
+
+    pg_server = ""
+
+    def open_repo(self) -> Repository:
+        from sqlalchemy import create_engine, make_url, text
+        from sqlalchemy.pool import NullPool
+
+        from storage.sql import open_repository
+
+        self.schema = f"t_{uuid.uuid4().hex}"
+        self.admin = create_engine(self.pg_server, poolclass=NullPool)
+        with self.admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{self.schema}"'))
+        self.url = make_url(self.pg_server).update_query_dict({"options": f"-csearch_path={self.schema}"}) \
+            .render_as_string(hide_password=False)
+        return open_repository(self.url)
+
+    def teardown(self) -> None:
+        from sqlalchemy import text
+
+        self.repo.close()  # type: ignore[attr-defined]
+        with self.admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{self.schema}" CASCADE'))
+        self.admin.dispose()
+
+
+PostgresOrderMachine.TestCase.settings = settings(max_examples=8, stateful_step_count=30, deadline=None,
+                                                  suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_postgres_order_machine(pg_server: str) -> None:
+    """The machine on PostgreSQL (skipped like the other PostgreSQL tests when none answers)."""
+    PostgresOrderMachine.pg_server = pg_server
+    PostgresOrderMachine.TestCase().runTest()
