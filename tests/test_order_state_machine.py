@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import hypothesis.strategies as st
-from hypothesis import HealthCheck, settings
+from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.catalog import Catalog, Item
@@ -30,7 +30,7 @@ from bot.services.orders import OrderService
 from bot.services.state import DealState
 
 ALIAS = {"1": "葡萄", "2": "橙子", "3": "鸡蛋"}
-STOCK = {"2": 7, "3": 8}
+STOCK = {"2": 5, "3": 7}
 MAX_QTY = 6
 NAMES = {"u1": "王姐", "u2": "阿强", "u3": "小陈"}
 BOT = "tuan-bot"
@@ -44,12 +44,14 @@ CATALOG = Catalog(items=(
 
 senders = st.sampled_from(sorted(NAMES))
 items = st.sampled_from(sorted(ALIAS))
-shorts = st.one_of(
-    st.tuples(st.sampled_from(["entry", "add", "sub"]), items, st.integers(1, 7)),
-    st.tuples(st.just("set"), items, st.integers(0, 7)),
+orders = st.tuples(st.just("entry"), items, st.integers(1, 4))
+changes = st.one_of(
+    st.tuples(st.sampled_from(["add", "sub"]), items, st.integers(1, 4)),
+    st.tuples(st.just("set"), items, st.integers(0, 5)),
     st.tuples(st.just("cancel"), items, st.just(0)),
     st.tuples(st.just("cancel_all"), st.just("1"), st.just(0)),
 )
+shorts = st.one_of(orders, changes)
 
 
 def short_text(kind: str, item: str, q: int) -> str:
@@ -152,12 +154,16 @@ class Model:
         back = [p for p in restore if not p.counts and not p.gone and p not in leaving]
         base += sum(p.qty for p in back)
         below = base < 0
+        if below:
+            event("a change taken below 0 stops at 0")
         base = max(base, 0)
         change = add if add else -min(sub, base)
         after = base + change
         if after > before:
             if after > MAX_QTY or (i in STOCK and self.deal_total(i) + after - before > STOCK[i]):
                 m.refused = True
+                if remove or restore:
+                    event("what an edit or withdrawal gives back is refused")
                 return
         for p in drop:
             if p.counts:
@@ -229,6 +235,7 @@ class Model:
             m.lines.append(ln)
             old: list[Part] = []
             if prev is not None:  # the author's own line, changed: replaces what is left of it
+                event("own line replaced")
                 prev.replaced = True
                 m.replaced_lines.append(prev)
                 old = [p for p in self.parts if p.counts and p.sender == m.sender and p.line is not None
@@ -299,8 +306,15 @@ class OrderMachine(RuleBasedStateMachine):
 
     # -- rules ------------------------------------------------------------------------------
 
-    @rule(s=senders, change=shorts)
-    def short_message(self, s: str, change: tuple[str, str, int]) -> None:
+    @rule(s=senders, change=orders)
+    def order(self, s: str, change: tuple[str, str, int]) -> None:
+        self._short(s, change)
+
+    @rule(s=senders, change=changes)
+    def change(self, s: str, change: tuple[str, str, int]) -> None:
+        self._short(s, change)
+
+    def _short(self, s: str, change: tuple[str, str, int]) -> None:
         kind, item, q = change
         mid, out = self._send(s, short_text(kind, item, q))
         m = self.ref.new_msg(mid, s)
@@ -318,7 +332,6 @@ class OrderMachine(RuleBasedStateMachine):
         self.ref.short(m, "add" if action == "add" else "sub", item, 1)
         assert bool(out.refused) == m.refused
 
-    @rule()
     def bot_posts_list(self) -> None:
         tally = self.svc.tally(self.svc.deal_of(CHAT).id)  # type: ignore[union-attr]
         text = jielong_list(tally, CATALOG, title="今日团购")
@@ -330,8 +343,11 @@ class OrderMachine(RuleBasedStateMachine):
         self.latest_list = text
 
     @rule(s=senders, goods=st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
-                                    unique_by=lambda g: g[0]))
-    def copy_with_a_new_line(self, s: str, goods: list[tuple[str, int]]) -> None:
+                                    unique_by=lambda g: g[0]), bot_first=st.booleans())
+    def copy_with_a_new_line(self, s: str, goods: list[tuple[str, int]], bot_first: bool) -> None:
+        """A copy of the latest list (the bot's, when it posts one first) with a line of the sender's."""
+        if bot_first:
+            self.bot_posts_list()
         lines = parse_list(self.latest_list)
         number = str(max((int(n) for n, _, _ in lines), default=0) + 1)
         self._copy(s, [*lines, (number, NAMES[s], goods)])
@@ -369,9 +385,13 @@ class OrderMachine(RuleBasedStateMachine):
         self.ref.short(m, kind, item, q)
         self._check_refused(m, out)
 
-    @rule(s=senders, data=st.data())
-    def withdraw(self, s: str, data: st.DataObject) -> None:
+    @rule(s=senders, data=st.data(), a_change=st.booleans())
+    def withdraw(self, s: str, data: st.DataObject, a_change: bool) -> None:
+        """Withdraw one of the sender's messages; ``a_change``: one of the changes (改成, 减, cancels)."""
         targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over]
+        if a_change:
+            targets = [m for m in targets
+                       if getattr(m, "short_change", ("entry",))[0] in ("set", "sub", "cancel", "cancel_all")]
         if not targets:
             return
         target = data.draw(st.sampled_from(targets))
@@ -417,7 +437,7 @@ class OrderMachine(RuleBasedStateMachine):
         assert tally.totals == {i: self.ref.deal_total(i) for i in ALIAS}
 
 
-OrderMachine.TestCase.settings = settings(max_examples=100, stateful_step_count=30, deadline=None,
+OrderMachine.TestCase.settings = settings(max_examples=200, stateful_step_count=40, deadline=None,
                                           suppress_health_check=[HealthCheck.too_slow])
 TestOrderMachine = OrderMachine.TestCase
 
