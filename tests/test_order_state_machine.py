@@ -116,7 +116,9 @@ class Model:
     def __init__(self) -> None:
         self.parts: list[Part] = []
         self.lines: list[Line] = []
-        self.bodies: set[str] = set()  # every line posted, without its list number (§3.3 seen)
+        # every line posted, whole and without its list number (§3.3 seen) -> the message that posted it first
+        self.texts: dict[str, str] = {}
+        self.bodies: dict[str, str] = {}
         self.msgs: dict[str, Msg] = {}
         self.seq = 0
 
@@ -214,13 +216,25 @@ class Model:
         found = [ln for ln in self.lines if ln.number == number and ln.label == label and ln.current]
         return found[-1] if found else None
 
-    def post_lines(self, m: Msg, lines: list[tuple[str, str, list[tuple[str, int]]]], *, bot: bool = False) -> None:
-        """A list: (number, label, goods) per line; only lines not seen before count (§3.3)."""
-        for number, label, goods in lines:
+    def post_lines(self, m: Msg, lines: list[tuple[str, str, list[tuple[str, int]]]], *, bot: bool = False,
+                   edit_of: str | None = None) -> None:
+        """A list: (number, label, goods) per line; only lines not seen before count (§3.3).
+
+        An edit (``edit_of``) reads the lines its original posted first anew, and takes them over.
+        """
+        m.list_lines = lines  # type: ignore[attr-defined]
+        new, local = [], set()
+        for number, label, goods in lines:  # what is seen is decided before any line of it is taken
             body = f"{label} " + " ".join(f"{ALIAS[i]}{q}" for i, q in goods)
-            if body in self.bodies:
+            text = f"{number}. {body}"
+            if text in local or self.texts.get(text, edit_of) != edit_of or self.bodies.get(body, edit_of) != edit_of:
                 continue
-            self.bodies.add(body)
+            local.add(text)
+            new.append((number, label, goods, text, body))
+        for number, label, goods, text, body in new:
+            for index, key in ((self.texts, text), (self.bodies, body)):
+                if index.setdefault(key, m.mid) == edit_of:
+                    index[key] = m.mid
             if bot:
                 ln = Line(number, label, BOT)
                 self.lines.append(ln)
@@ -383,6 +397,28 @@ class OrderMachine(RuleBasedStateMachine):
         m = self.ref.new_msg(mid, s)
         self.ref.undo(m, target)
         self.ref.short(m, kind, item, q)
+        self._check_refused(m, out)
+
+    @rule(s=senders, data=st.data())
+    def edit_copy(self, s: str, data: st.DataObject) -> None:
+        """The sender edits a copy of theirs, one of their lines in it changed."""
+        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over and m.is_list]
+        if not targets:
+            return
+        target = data.draw(st.sampled_from(targets))
+        lines = list(target.list_lines)  # type: ignore[attr-defined]
+        mine = [k for k, (_, label, _) in enumerate(lines) if label == NAMES[s]]
+        if not mine:
+            return
+        k = data.draw(st.sampled_from(mine))
+        goods = data.draw(st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
+                                   unique_by=lambda g: g[0]))
+        lines[k] = (lines[k][0], lines[k][1], goods)
+        mid, out = self._send(s, list_text(lines), edit_of=target.mid)
+        event("a copy edited")
+        m = self.ref.new_msg(mid, s, is_list=True)
+        self.ref.undo(m, target)
+        self.ref.post_lines(m, lines, edit_of=target.mid)
         self._check_refused(m, out)
 
     @rule(s=senders, data=st.data(), a_change=st.booleans())
