@@ -127,7 +127,6 @@ class Work:
                 self._supersede(e)
         if delta:
             self._new_entry(item, delta, kind, label, line_id)
-        assert deal.sender_total(ck, sid, item) == after
         return before, after
 
     def _room(self, item: str, before: int, after: int, words: str) -> bool:
