@@ -1,12 +1,12 @@
 """Totals and stock under any sequence of messages: a stateful property test (§3.3, §3.6, §3.8).
 
-Residents order, change (改成/加/减), cancel, press the card's +1/-1 buttons, copy the bot's
-or each other's 接龙 list with a line appended or their own line changed, edit and withdraw
-their messages, on items limited by stock and by ``max_qty``. After every step the service must
-agree with :class:`Model`, a plain reference that applies the spec's rules per message, and no
-total may be negative, above ``max_qty`` or above the stock. At some steps the service restarts
-from its store and must come back with the same state (memory store here; SQLite and
-PostgreSQL in the smaller runs at the end).
+Residents of two groups of one deal (the stock shared) order, change (改成/加/减), cancel,
+press the card's +1/-1 buttons, copy the bot's or each other's 接龙 list with a line appended
+or their own line changed, edit and withdraw their messages, on items limited by stock and by
+``max_qty``. After every step the service must agree with :class:`Model`, a plain reference
+that applies the spec's rules per message, and no total may be negative, above ``max_qty`` or
+above the stock. At some steps the service restarts from its store and must come back with the
+same state (memory store here; SQLite and PostgreSQL in the smaller runs at the end).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ STOCK = {"2": 5, "3": 7}
 MAX_QTY = 6
 NAMES = {"u1": "王姐", "u2": "阿强", "u3": "小陈"}
 BOT = "tuan-bot"
-CHAT = "t:g1"
+CHATS = ("g1", "g2")  # two groups of the one deal: the stock is shared
 T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 CATALOG = Catalog(items=(
     Item("1", "阳光玫瑰葡萄 2斤装", "盒", aliases=("葡萄",)),
@@ -43,6 +43,7 @@ CATALOG = Catalog(items=(
 ), max_qty=MAX_QTY)
 
 senders = st.sampled_from(sorted(NAMES))
+chats = st.sampled_from(CHATS)
 items = st.sampled_from(sorted(ALIAS))
 orders = st.tuples(st.just("entry"), items, st.integers(1, 4))
 changes = st.one_of(
@@ -52,6 +53,7 @@ changes = st.one_of(
     st.tuples(st.just("cancel_all"), st.just("1"), st.just(0)),
 )
 shorts = st.one_of(orders, changes)
+goods = st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2, unique_by=lambda g: g[0])
 
 
 def short_text(kind: str, item: str, q: int) -> str:
@@ -86,6 +88,7 @@ class Part:
 class Line:
     """A numbered list line someone posted (§3.3)."""
 
+    chat: str
     number: str
     label: str
     owner: str
@@ -100,7 +103,8 @@ class Line:
 @dataclass
 class Msg:
     mid: str
-    sender: str
+    chat: str
+    sender: str  # who: "chat/sender", a resident's orders are per chat
     seq: int
     is_list: bool
     parts: list[Part] = field(default_factory=list)
@@ -111,20 +115,20 @@ class Msg:
 
 
 class Model:
-    """The spec's rules applied directly to the messages of one chat and one deal."""
+    """The spec's rules applied directly to the messages of the chats of one deal (shared stock)."""
 
     def __init__(self) -> None:
         self.parts: list[Part] = []
         self.lines: list[Line] = []
         # every line posted, whole and without its list number (§3.3 seen) -> the message that posted it first
-        self.texts: dict[str, str] = {}
-        self.bodies: dict[str, str] = {}
+        self.texts: dict[tuple[str, str], str] = {}
+        self.bodies: dict[tuple[str, str], str] = {}
         self.msgs: dict[str, Msg] = {}
         self.seq = 0
 
-    def new_msg(self, mid: str, sender: str, *, is_list: bool = False) -> Msg:
+    def new_msg(self, mid: str, chat: str, sender: str, *, is_list: bool = False) -> Msg:
         self.seq += 1
-        m = Msg(mid, sender, self.seq, is_list)
+        m = Msg(mid, chat, who(chat, sender), self.seq, is_list)
         self.msgs[mid] = m
         return m
 
@@ -212,8 +216,9 @@ class Model:
         for ln in target.replaced_lines:
             ln.replaced = False
 
-    def current_line(self, number: str, label: str) -> Line | None:
-        found = [ln for ln in self.lines if ln.number == number and ln.label == label and ln.current]
+    def current_line(self, chat: str, number: str, label: str) -> Line | None:
+        found = [ln for ln in self.lines if ln.chat == chat and ln.number == number and ln.label == label
+                 and ln.current]
         return found[-1] if found else None
 
     def post_lines(self, m: Msg, lines: list[tuple[str, str, list[tuple[str, int]]]], *, bot: bool = False,
@@ -227,24 +232,26 @@ class Model:
         for number, label, goods in lines:  # what is seen is decided before any line of it is taken
             body = f"{label} " + " ".join(f"{ALIAS[i]}{q}" for i, q in goods)
             text = f"{number}. {body}"
-            if text in local or self.texts.get(text, edit_of) != edit_of or self.bodies.get(body, edit_of) != edit_of:
+            seen = [index.get((m.chat, key), edit_of) != edit_of for index, key in ((self.texts, text),
+                                                                                   (self.bodies, body))]
+            if text in local or any(seen):
                 continue
             local.add(text)
             new.append((number, label, goods, text, body))
         for number, label, goods, text, body in new:
             for index, key in ((self.texts, text), (self.bodies, body)):
-                if index.setdefault(key, m.mid) == edit_of:
-                    index[key] = m.mid
+                if index.setdefault((m.chat, key), m.mid) == edit_of:
+                    index[(m.chat, key)] = m.mid
             if bot:
-                ln = Line(number, label, BOT)
+                ln = Line(m.chat, number, label, m.sender)
                 self.lines.append(ln)
                 m.lines.append(ln)
                 continue
-            prev = self.current_line(number, label)
+            prev = self.current_line(m.chat, number, label)
             if prev is not None and prev.owner != m.sender:  # another's line, changed: nothing
-                self.lines.append(Line(number, label, prev.owner, alive=False, replaced=True))
+                self.lines.append(Line(m.chat, number, label, prev.owner, alive=False, replaced=True))
                 continue
-            ln = Line(number, label, m.sender)
+            ln = Line(m.chat, number, label, m.sender)
             self.lines.append(ln)
             m.lines.append(ln)
             old: list[Part] = []
@@ -259,6 +266,15 @@ class Model:
                 old = [p for p in old if p.item != i]
             for i in sorted({p.item for p in old}):
                 self.step(m, i, drop=[p for p in old if p.item == i])
+
+
+def who(chat: str, sender: str) -> str:
+    """A resident in one chat: orders, totals and max_qty are per chat."""
+    return f"{chat}/{sender}"
+
+
+def key(chat: str) -> str:
+    return f"t:{chat}"
 
 
 def parse_list(text: str) -> list[tuple[str, str, list[tuple[str, int]]]]:
@@ -280,8 +296,8 @@ def list_text(lines: list[tuple[str, str, list[tuple[str, int]]]]) -> str:
     return "\n".join(["#接龙 今日团购", *body])
 
 
-def _current_lines(svc: OrderService) -> dict[tuple[str, str], int]:
-    chat = svc.st.chats.get(CHAT)
+def _current_lines(svc: OrderService, chat_key: str) -> dict[tuple[str, str], int]:
+    chat = svc.st.chats.get(chat_key)
     return {key: ln.id for key, ln in chat.by_num_label.items()} if chat is not None else {}
 
 
@@ -289,7 +305,7 @@ def _current_lines(svc: OrderService) -> dict[tuple[str, str], int]:
 
 
 class OrderMachine(RuleBasedStateMachine):
-    """Drives an OrderService and the reference with the same messages."""
+    """Drives an OrderService and the reference with the same messages, in two chats of one deal."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -297,7 +313,7 @@ class OrderMachine(RuleBasedStateMachine):
         self.svc = OrderService(self.repo, catalog=CATALOG)
         self.ref = Model()
         self.n = 0
-        self.latest_list = list_text([])
+        self.latest_list = {c: list_text([]) for c in CHATS}
 
     def open_repo(self) -> Repository:
         return MemoryRepository()
@@ -307,10 +323,11 @@ class OrderMachine(RuleBasedStateMachine):
 
     # -- sending ----------------------------------------------------------------------------
 
-    def _send(self, sender: str, text: str, *, edit_of: str | None = None, recall_of: str | None = None):  # type: ignore[no-untyped-def]
+    def _send(self, chat: str, sender: str, text: str, *, edit_of: str | None = None,
+              recall_of: str | None = None):  # type: ignore[no-untyped-def]
         self.n += 1
         mid = f"m{self.n}"
-        msg = InboundMessage("t", "g1", mid, sender, NAMES[sender], text, T0 + timedelta(minutes=11 * self.n),
+        msg = InboundMessage("t", chat, mid, sender, NAMES[sender], text, T0 + timedelta(minutes=11 * self.n),
                              edit_of=edit_of, recall_of=recall_of)
         return mid, self.svc.handle(msg)
 
@@ -318,91 +335,92 @@ class OrderMachine(RuleBasedStateMachine):
         assert bool(out.refused) == m.refused, (m.mid, out.refused, m.refused)
         assert not out.unclear, (m.mid, out.unclear)
 
+    def _targets(self, chat: str, s: str) -> list[Msg]:
+        """The sender's messages in the chat that are still there (not withdrawn, not edited since)."""
+        return [m for m in self.ref.msgs.values() if m.sender == who(chat, s) and not m.over]
+
     # -- rules ------------------------------------------------------------------------------
 
-    @rule(s=senders, change=orders)
-    def order(self, s: str, change: tuple[str, str, int]) -> None:
-        self._short(s, change)
+    @rule(chat=chats, s=senders, change=orders)
+    def order(self, chat: str, s: str, change: tuple[str, str, int]) -> None:
+        self._short(chat, s, change)
 
-    @rule(s=senders, change=changes)
-    def change(self, s: str, change: tuple[str, str, int]) -> None:
-        self._short(s, change)
+    @rule(chat=chats, s=senders, change=changes)
+    def change(self, chat: str, s: str, change: tuple[str, str, int]) -> None:
+        self._short(chat, s, change)
 
-    def _short(self, s: str, change: tuple[str, str, int]) -> None:
+    def _short(self, chat: str, s: str, change: tuple[str, str, int]) -> None:
         kind, item, q = change
-        mid, out = self._send(s, short_text(kind, item, q))
-        m = self.ref.new_msg(mid, s)
+        mid, out = self._send(chat, s, short_text(kind, item, q))
+        m = self.ref.new_msg(mid, chat, s)
         m.short_change = change  # type: ignore[attr-defined]
         self.ref.short(m, kind, item, q)
         self._check_refused(m, out)
 
-    @rule(s=senders, item=items, action=st.sampled_from(["add", "sub"]))
-    def press(self, s: str, item: str, action: str) -> None:
+    @rule(chat=chats, s=senders, item=items, action=st.sampled_from(["add", "sub"]))
+    def press(self, chat: str, s: str, item: str, action: str) -> None:
         self.n += 1
-        out = self.svc.press(ButtonPress("t", "g1", s, NAMES[s], T0 + timedelta(minutes=11 * self.n), action, item,
+        out = self.svc.press(ButtonPress("t", chat, s, NAMES[s], T0 + timedelta(minutes=11 * self.n), action, item,
                                          press_id=f"p{self.n}"))
-        m = self.ref.new_msg(f"press:p{self.n}", s)
+        m = self.ref.new_msg(f"press:p{self.n}", chat, s)
         m.over = True  # a press is never edited or withdrawn
         self.ref.short(m, "add" if action == "add" else "sub", item, 1)
         assert bool(out.refused) == m.refused
 
-    def bot_posts_list(self) -> None:
-        tally = self.svc.tally(self.svc.deal_of(CHAT).id)  # type: ignore[union-attr]
+    def bot_posts_list(self, chat: str) -> None:
+        tally = self.svc.tally(self.svc.deal_of(key(chat)).id, key(chat))  # type: ignore[union-attr]
         text = jielong_list(tally, CATALOG, title="今日团购")
         self.n += 1
-        self.svc.note_post(CHAT, f"bot{self.n}", text, T0 + timedelta(minutes=11 * self.n), BOT, "Tuan")
-        m = self.ref.new_msg(f"bot{self.n}", BOT, is_list=True)
+        self.svc.note_post(key(chat), f"bot{self.n}", text, T0 + timedelta(minutes=11 * self.n), BOT, "Tuan")
+        m = self.ref.new_msg(f"bot{self.n}", chat, BOT, is_list=True)
         m.over = True
         self.ref.post_lines(m, parse_list(text), bot=True)
-        self.latest_list = text
+        self.latest_list[chat] = text
 
-    @rule(s=senders, goods=st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
-                                    unique_by=lambda g: g[0]), bot_first=st.booleans())
-    def copy_with_a_new_line(self, s: str, goods: list[tuple[str, int]], bot_first: bool) -> None:
-        """A copy of the latest list (the bot's, when it posts one first) with a line of the sender's."""
+    @rule(chat=chats, s=senders, goods=goods, bot_first=st.booleans())
+    def copy_with_a_new_line(self, chat: str, s: str, goods: list[tuple[str, int]], bot_first: bool) -> None:
+        """A copy of the chat's latest list (the bot's, when it posts one first) with a line of the sender's."""
         if bot_first:
-            self.bot_posts_list()
-        lines = parse_list(self.latest_list)
+            self.bot_posts_list(chat)
+        lines = parse_list(self.latest_list[chat])
         number = str(max((int(n) for n, _, _ in lines), default=0) + 1)
-        self._copy(s, [*lines, (number, NAMES[s], goods)])
+        self._copy(chat, s, [*lines, (number, NAMES[s], goods)])
 
-    @rule(s=senders, data=st.data())
-    def copy_with_own_line_changed(self, s: str, data: st.DataObject) -> None:
-        lines = parse_list(self.latest_list)
+    @rule(chat=chats, s=senders, data=st.data())
+    def copy_with_own_line_changed(self, chat: str, s: str, data: st.DataObject) -> None:
+        lines = parse_list(self.latest_list[chat])
         mine = [k for k, (_, label, _) in enumerate(lines) if label == NAMES[s]]
         if not mine:
             return
         k = data.draw(st.sampled_from(mine))
-        goods = data.draw(st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
-                                   unique_by=lambda g: g[0]))
-        lines[k] = (lines[k][0], lines[k][1], goods)
-        self._copy(s, lines)
+        lines[k] = (lines[k][0], lines[k][1], data.draw(goods))
+        self._copy(chat, s, lines)
 
-    def _copy(self, s: str, lines: list[tuple[str, str, list[tuple[str, int]]]]) -> None:
+    def _copy(self, chat: str, s: str, lines: list[tuple[str, str, list[tuple[str, int]]]]) -> None:
         text = list_text(lines)
-        mid, out = self._send(s, text)
-        m = self.ref.new_msg(mid, s, is_list=True)
+        mid, out = self._send(chat, s, text)
+        m = self.ref.new_msg(mid, chat, s, is_list=True)
         self.ref.post_lines(m, lines)
         self._check_refused(m, out)
-        self.latest_list = text
+        self.latest_list[chat] = text
 
-    @rule(s=senders, data=st.data(), change=shorts)
-    def edit(self, s: str, data: st.DataObject, change: tuple[str, str, int]) -> None:
-        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over and not m.is_list]
+    @rule(chat=chats, s=senders, data=st.data(), change=shorts)
+    def edit(self, chat: str, s: str, data: st.DataObject, change: tuple[str, str, int]) -> None:
+        targets = [m for m in self._targets(chat, s) if not m.is_list]
         if not targets:
             return
         target = data.draw(st.sampled_from(targets))
         kind, item, q = change
-        mid, out = self._send(s, short_text(kind, item, q), edit_of=target.mid)
-        m = self.ref.new_msg(mid, s)
+        mid, out = self._send(chat, s, short_text(kind, item, q), edit_of=target.mid)
+        m = self.ref.new_msg(mid, chat, s)
         self.ref.undo(m, target)
         self.ref.short(m, kind, item, q)
         self._check_refused(m, out)
 
-    @rule(s=senders, data=st.data())
-    def edit_copy(self, s: str, data: st.DataObject) -> None:
+    @rule(chat=chats, s=senders, data=st.data())
+    def edit_copy(self, chat: str, s: str, data: st.DataObject) -> None:
         """The sender edits a copy of theirs, one of their lines in it changed."""
-        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over and m.is_list]
+        targets = [m for m in self._targets(chat, s) if m.is_list]
         if not targets:
             return
         target = data.draw(st.sampled_from(targets))
@@ -411,28 +429,26 @@ class OrderMachine(RuleBasedStateMachine):
         if not mine:
             return
         k = data.draw(st.sampled_from(mine))
-        goods = data.draw(st.lists(st.tuples(items, st.integers(1, 4)), min_size=1, max_size=2,
-                                   unique_by=lambda g: g[0]))
-        lines[k] = (lines[k][0], lines[k][1], goods)
-        mid, out = self._send(s, list_text(lines), edit_of=target.mid)
+        lines[k] = (lines[k][0], lines[k][1], data.draw(goods))
+        mid, out = self._send(chat, s, list_text(lines), edit_of=target.mid)
         event("a copy edited")
-        m = self.ref.new_msg(mid, s, is_list=True)
+        m = self.ref.new_msg(mid, chat, s, is_list=True)
         self.ref.undo(m, target)
         self.ref.post_lines(m, lines, edit_of=target.mid)
         self._check_refused(m, out)
 
-    @rule(s=senders, data=st.data(), a_change=st.booleans())
-    def withdraw(self, s: str, data: st.DataObject, a_change: bool) -> None:
+    @rule(chat=chats, s=senders, data=st.data(), a_change=st.booleans())
+    def withdraw(self, chat: str, s: str, data: st.DataObject, a_change: bool) -> None:
         """Withdraw one of the sender's messages; ``a_change``: one of the changes (改成, 减, cancels)."""
-        targets = [m for m in self.ref.msgs.values() if m.sender == s and not m.over]
+        targets = self._targets(chat, s)
         if a_change:
             targets = [m for m in targets
                        if getattr(m, "short_change", ("entry",))[0] in ("set", "sub", "cancel", "cancel_all")]
         if not targets:
             return
         target = data.draw(st.sampled_from(targets))
-        mid, out = self._send(s, "", recall_of=target.mid)
-        m = self.ref.new_msg(mid, s)
+        mid, out = self._send(chat, s, "", recall_of=target.mid)
+        m = self.ref.new_msg(mid, chat, s)
         m.over = True
         self.ref.undo(m, target)
         self._check_refused(m, out)
@@ -440,32 +456,34 @@ class OrderMachine(RuleBasedStateMachine):
     @rule()
     def restart(self) -> None:
         live = self.svc
-        did = live.deal_of(CHAT).id  # type: ignore[union-attr]
+        did = live.deal_of(key(CHATS[0])).id  # type: ignore[union-attr]
         self.repo = self.reopen_repo()
         self.svc = OrderService(self.repo, catalog=CATALOG)
         before, after = live.tally(did), self.svc.tally(did)
         assert sorted(after.rows, key=repr) == sorted(before.rows, key=repr)
         assert after.totals == before.totals
         old, new = live.st.deals[did], self.svc.st.deals[did]
-        for s in NAMES:
-            for i in ALIAS:
-                assert new.sender_total(CHAT, s, i) == old.sender_total(CHAT, s, i)
-                assert new.last_touch(CHAT, s, i) == old.last_touch(CHAT, s, i)
-        assert _current_lines(self.svc) == _current_lines(live)
+        for c in CHATS:
+            for s in NAMES:
+                for i in ALIAS:
+                    assert new.sender_total(key(c), s, i) == old.sender_total(key(c), s, i)
+                    assert new.last_touch(key(c), s, i) == old.last_touch(key(c), s, i)
+            assert _current_lines(self.svc, key(c)) == _current_lines(live, key(c))
 
     # -- what must hold after every step ------------------------------------------------------
 
     def _deal(self) -> DealState:
-        return self.svc.st.deals[self.svc.deal_of(CHAT).id]  # type: ignore[union-attr]
+        return self.svc.st.deals[self.svc.deal_of(key(CHATS[0])).id]  # type: ignore[union-attr]
 
     @invariant()
     def totals_hold(self) -> None:
         deal = self._deal()
         for i in ALIAS:
-            for s in NAMES:
-                have = deal.sender_total(CHAT, s, i)
-                assert 0 <= have <= MAX_QTY, (s, i, have)
-                assert have == self.ref.total(s, i), (s, i, have, self.ref.total(s, i))
+            for c in CHATS:
+                for s in NAMES:
+                    have = deal.sender_total(key(c), s, i)
+                    assert 0 <= have <= MAX_QTY, (c, s, i, have)
+                    assert have == self.ref.total(who(c, s), i), (c, s, i, have, self.ref.total(who(c, s), i))
             assert deal.totals.get(i, 0) == self.ref.deal_total(i)
             assert deal.totals.get(i, 0) <= STOCK.get(i, 10**9), (i, deal.totals)
         tally = self.svc.tally(deal.row.id)
