@@ -225,6 +225,15 @@ def test_a_refused_line_replacement_is_replaced_next_time() -> None:
     assert c.totals("u1") == {"3": 1}
 
 
+def test_own_line_replaced_without_an_item_reports_it_and_gives_its_stock_back() -> None:
+    c = chat(eggs=3)
+    c.say("u1", "#接龙\n1. 王姐 鸡蛋3 葡萄1")
+    out = c.say("u1", "#接龙\n1. 王姐 葡萄1")
+    assert [(a.item_code, a.delta, a.total) for a in out.accepted] == [("1", 0, 1), ("3", -3, 0)]
+    assert not c.say("u2", "鸡蛋3").refused
+    assert c.totals("u1") == {"1": 1}
+
+
 # -- a withdrawn later change no longer counts as one ---------------------------------------------
 
 
