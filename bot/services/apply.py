@@ -158,8 +158,8 @@ class Work:
         for a in parse.actions:
             drop = old.pop(a.item, []) if a.item is not None else []
             self.apply_action(a, parse.label, line_id, drop=drop)
-        for item, rows in old.items():
-            self.change(item, "", drop=rows)
+        for item in sorted(old):
+            self._note(item, self.change(item, "", drop=old[item]))
 
     def apply_action(self, a: Action, label: str, line_id: int | None = None,
                      drop: Sequence[EntryRow] = ()) -> None:

@@ -260,11 +260,7 @@ class OrderService:
             chat.by_num_label[(number, label)] = line
             prev.replaced_by = line.id
             w.changes.lines_updated.append(prev)
-            if entry is not None:
-                w.apply_entry(entry, line.id, replaces=old)
-            else:
-                for code in {e.item_code for e in old}:
-                    w.change(code, "", drop=[e for e in old if e.item_code == code])
+            w.apply_entry(entry if entry is not None else EntryParse(), line.id, replaces=old)
             return
         if entry is not None:
             w.apply_entry(entry, line.id)
