@@ -129,6 +129,7 @@ def _current(ln: LineRow) -> bool:
     """A line that stands for its number and label: alive, not replaced, someone's (§3.3)."""
     return ln.number is not None and bool(ln.label) and ln.alive and ln.replaced_by is None and ln.owner_id != ""
 
+
 class NotPostedBy:
     """A seen-lines index less the lines one message posted: an edit reads its original's lines anew."""
 
