@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot import messages
 from bot.catalog import Catalog, Item
 from bot.memory_repo import MemoryRepository
 from bot.model import ButtonPress
@@ -142,6 +143,18 @@ def test_a_withdrawn_set_gives_back_only_what_the_stock_holds() -> None:
     assert codes(out) == ["sold_out"] and not out.accepted
     assert c.totals("u1") == {"3": 1} and deal_total(c, "3") == 10
     assert codes(c.say("u3", "鸡蛋1")) == ["sold_out"]
+
+
+def test_a_refused_give_back_is_told_as_such() -> None:
+    c = chat()
+    c.say("u1", "鸡蛋8")
+    c.say("u1", "鸡蛋改成1")
+    c.say("u2", "鸡蛋9")
+    problem = c.say("u1", "", recall_of="m2").refused[0]
+    assert problem.give_back
+    assert messages.problem_text(problem, c.svc.catalog_of(c.svc.deal_of(CHAT).id)) == (  # type: ignore[union-attr]
+        "鸡蛋 已售罄,原来的数量加不回去了,仍按现在的数量算")
+    assert not c.say("u3", "鸡蛋1").refused[0].give_back
 
 
 def test_a_withdrawn_set_that_fits_gives_back_in_full() -> None:

@@ -110,7 +110,7 @@ class Work:
         base = max(base, 0)
         delta = add if add > 0 else -min(sub, base)
         after = base + delta
-        if after > before and not self._room(item, before, after, words):
+        if after > before and not self._room(item, before, after, words, give_back=bool(remove or restore)):
             return None
         for e in drop:
             if active(e):
@@ -129,16 +129,20 @@ class Work:
             self._new_entry(item, delta, kind, label, line_id)
         return before, after
 
-    def _room(self, item: str, before: int, after: int, words: str) -> bool:
-        """Whether raising the sender's ``item`` from ``before`` to ``after`` fits max_qty and stock."""
+    def _room(self, item: str, before: int, after: int, words: str, *, give_back: bool) -> bool:
+        """Whether raising the sender's ``item`` from ``before`` to ``after`` fits max_qty and stock.
+
+        If not, the problem goes to ``refused``; ``give_back``: the raise is what an edit or a
+        withdrawal would give back.
+        """
         assert self.deal is not None
         cat = self.deal.catalog
         if cat.max_qty is not None and after > cat.max_qty:
-            self.refused.append(Problem(OVER_MAX, words, item))
+            self.refused.append(Problem(OVER_MAX, words, item, give_back=give_back))
             return False
         it = cat.by_code(item)
         if it is not None and it.stock is not None and self.deal.totals.get(item, 0) + after - before > it.stock:
-            self.refused.append(Problem(SOLD_OUT, words, item))
+            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back))
             return False
         return True
 

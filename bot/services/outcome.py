@@ -35,6 +35,7 @@ class Problem:
     detail: str = ""  # the words concerned, e.g. "橙" or "葡萄200"
     item_code: str | None = None
     candidates: tuple[str, ...] = ()  # item codes an ambiguous word fits
+    give_back: bool = False  # what an edit or withdrawal would give back did not fit (§3.8)
 
     def replay_reason(self) -> str:
         base = REPLAY_REASONS.get(self.code, self.code)
