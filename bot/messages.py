@@ -56,6 +56,9 @@ ASK_OTHER = "\"{word}\"没看懂,能再说一下吗?"
 REFUSED_AFTER_CUTOFF = "已截单,这单没能记上,下次早点哦"
 REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
 REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
+# An edit or withdrawal would have given back what a change (改成, 减, 不要了) took away: it does not fit.
+REFUSED_GIVE_BACK_SOLD_OUT = "{item} 已售罄,原来的数量加不回去了,仍按现在的数量算"
+REFUSED_GIVE_BACK_OVER_MAX = "{item} 每户限购{max_qty}{unit},原来的数量加不回去了,仍按现在的数量算"
 REFUSED_NO_DEAL = "本群现在没有进行中的团购,这单没能记上"
 REFUSED_OTHER = "这单没能记上({reason})"
 
@@ -142,10 +145,11 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
         case oc.AFTER_CUTOFF | oc.DEAL_CLOSED:
             return REFUSED_AFTER_CUTOFF
         case oc.SOLD_OUT:
-            return REFUSED_SOLD_OUT.format(item=item_name)
+            return (REFUSED_GIVE_BACK_SOLD_OUT if problem.give_back else REFUSED_SOLD_OUT).format(item=item_name)
         case oc.OVER_MAX:
             max_qty = catalog.max_qty if catalog and catalog.max_qty else ""
-            return REFUSED_OVER_MAX.format(item=item_name, max_qty=max_qty, unit=item.unit if item else "")
+            text = REFUSED_GIVE_BACK_OVER_MAX if problem.give_back else REFUSED_OVER_MAX
+            return text.format(item=item_name, max_qty=max_qty, unit=item.unit if item else "")
         case oc.NO_DEAL:
             return REFUSED_NO_DEAL
         case oc.BAD_PRICE:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -9,7 +10,7 @@ from bot.engine.entry import ADD, CANCEL_ALL, CANCEL_ITEM, ENTRY, PLUS, SET, SUB
 from bot.model import InboundMessage
 from bot.ports import Changeset, EntryRow, LineRow, NoticeRow
 from bot.services.outcome import AFTER_CUTOFF, DEAL_CLOSED, OVER_MAX, SOLD_OUT, Applied, Problem
-from bot.services.state import ChatState, DealState, LiveState
+from bot.services.state import ChatState, DealState, LiveState, active
 
 
 @dataclass
@@ -25,7 +26,6 @@ class Work:
     accepted: list[Applied] = field(default_factory=list)
     unclear: list[Problem] = field(default_factory=list)
     refused: list[Problem] = field(default_factory=list)
-    touched: set[str] = field(default_factory=set)
     _written: set[int] = field(default_factory=set)  # ids already in changes.entries_updated
 
     # -- limits --------------------------------------------------------------------------
@@ -68,10 +68,6 @@ class Work:
             self._written.add(e.id)
             self.changes.entries_updated.append(e)
 
-    def _touch(self, item: str) -> None:
-        self.touched.add(item)
-        self.chat.last_touch[(self.msg.sender_id, item)] = self.seq
-
     def _label_for(self, item: str, fallback: str) -> str:
         if fallback:
             return fallback
@@ -82,126 +78,183 @@ class Work:
         own = self.chat.entries_by_msg.get(self.msg.message_id)
         return self.deal.entries[own[-1]].label if own else ""
 
-    def _fits(self, item: str, new_total: int, increase: int, words: str) -> bool:
+    # -- the one check every change of a quantity goes through (§3.5, §3.6, §3.8) -------------
+
+    def change(self, item: str, words: str, *, drop: Sequence[EntryRow] = (), remove: Sequence[EntryRow] = (),
+               restore: Sequence[EntryRow] = (), add: int = 0, sub: int = 0, kind: str = ENTRY,
+               label: str = "", line_id: int | None = None) -> tuple[int, int] | None:
+        """Change the sender's quantity of ``item`` in one step, or refuse the step whole.
+
+        The step, in order: ``drop`` (rows this message supersedes: a set, a cancel, a replaced
+        copy line), ``remove`` (rows of an edited or withdrawn message) and ``restore`` (rows an
+        edited or withdrawn change had superseded) give the base; a base below 0 becomes 0 (every
+        other active row of the sender's item is superseded too: §3.8, never below 0); then a new
+        row of ``add`` more, or of ``sub`` less (at most the base, §3.6 "never below 0").
+
+        A step that ends above where it started is checked like a new entry (§3.5 ``max_qty``,
+        §3.8 stock, withdrawals and edits included): when it does not fit, nothing changes, a
+        problem (``over_max`` or ``sold_out``, detail ``words``) goes to ``refused`` and the result
+        is None. Otherwise returns ``(before, after)``, the sender's totals around the step. A step
+        that ends lower never fails. So, after every step: the sender's total is >= 0, the deal's
+        total of the item is at most its stock, and an increase leaves the sender within max_qty.
+        """
+        deal = self.deal
+        assert deal is not None
+        ck, sid = self.chat.row.chat_key, self.msg.sender_id
+        before = deal.sender_total(ck, sid, item)
+        leaving = {e.id for e in (*drop, *remove)}
+        going = {e.id: e for e in (*drop, *remove) if active(e)}
+        coming = {e.id: e for e in restore if not active(e) and not e.removed and e.id not in leaving}
+        base = before - sum(e.qty for e in going.values()) + sum(e.qty for e in coming.values())
+        floor = base < 0
+        base = max(base, 0)
+        delta = add if add > 0 else -min(sub, base)
+        after = base + delta
+        if after > before and not self._room(item, before, after, words, give_back=bool(remove or restore)):
+            return None
+        for e in drop:
+            if active(e):
+                self._supersede(e)
+        for e in remove:
+            if not e.removed:
+                deal.set_active(e, superseded_seq=e.superseded_seq, removed=True)
+                self._updated(e)
+        for e in coming.values():
+            deal.set_active(e, superseded_seq=None, removed=False)
+            self._updated(e)
+        if floor:  # what is left is below 0: the resident has none
+            for e in deal.active_of(ck, sid, item):
+                self._supersede(e)
+        if delta:
+            self._new_entry(item, delta, kind, label, line_id)
+        return before, after
+
+    def _room(self, item: str, before: int, after: int, words: str, *, give_back: bool) -> bool:
+        """Whether raising the sender's ``item`` from ``before`` to ``after`` fits max_qty and stock.
+
+        If not, the problem goes to ``refused``; ``give_back``: the raise is what an edit or a
+        withdrawal would give back.
+        """
         assert self.deal is not None
         cat = self.deal.catalog
-        if cat.max_qty is not None and new_total > cat.max_qty:
-            self.refused.append(Problem(OVER_MAX, words, item))
+        if cat.max_qty is not None and after > cat.max_qty:
+            self.refused.append(Problem(OVER_MAX, words, item, give_back=give_back))
             return False
         it = cat.by_code(item)
-        if increase > 0 and it is not None and it.stock is not None:
-            left = it.stock - self.deal.totals.get(item, 0)
-            if increase > left:
-                self.refused.append(Problem(SOLD_OUT, words, item))
-                return False
+        if it is not None and it.stock is not None and self.deal.totals.get(item, 0) + after - before > it.stock:
+            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back))
+            return False
         return True
 
-    def apply_entry(self, parse: EntryParse, line_id: int | None = None) -> None:
-        """Apply an entry's actions in order; its problems are unclear."""
-        self.unclear.extend(parse.problems)
-        for a in parse.actions:
-            self.apply_action(a, parse.label, line_id)
+    def apply_entry(self, parse: EntryParse, line_id: int | None = None,
+                    replaces: Sequence[EntryRow] = ()) -> None:
+        """Apply an entry's actions in order; its problems are unclear.
 
-    def apply_action(self, a: Action, label: str, line_id: int | None = None) -> None:
+        ``replaces``: the active rows of the author's own earlier line that this entry's line
+        replaces (§3.3): each item's old rows go in the same step as the new line's first action
+        on that item (refused whole together: a refused replacement keeps the old entry); items
+        the new line no longer names are dropped.
+        """
+        self.unclear.extend(parse.problems)
+        old: dict[str, list[EntryRow]] = {}
+        for e in replaces:
+            old.setdefault(e.item_code, []).append(e)
+        for a in parse.actions:
+            drop = old.pop(a.item, []) if a.item is not None else []
+            self.apply_action(a, parse.label, line_id, drop=drop)
+        for item in sorted(old):
+            self._note(item, self.change(item, "", drop=old[item]))
+
+    def apply_action(self, a: Action, label: str, line_id: int | None = None,
+                     drop: Sequence[EntryRow] = ()) -> None:
+        """Apply one (item, quantity) action of the sender through :meth:`change`.
+
+        ``drop``: rows superseded in the same step (see :meth:`apply_entry`).
+        """
         assert self.deal is not None
         ck, sid = self.chat.row.chat_key, self.msg.sender_id
         if a.kind == CANCEL_ALL:
             for c, s, code in list(self.deal.by_key):
                 if c == ck and s == sid:
-                    self._cancel_item(code)
+                    self._note(code, self.change(code, "", drop=self.deal.active_of(ck, sid, code)))
             return
         if a.item is None:
             return
         item = a.item
         if self.deal.catalog.by_code(item) is None:
             return
-        cur = self.deal.sender_total(ck, sid, item)
-        if a.kind == CANCEL_ITEM:
-            self._cancel_item(item)
+        rows = self.deal.active_of(ck, sid, item)
+        if a.kind == CANCEL_ITEM or (a.kind == SET and a.qty == 0):
+            self._note(item, self.change(item, a.words, drop=rows))
         elif a.kind in (ENTRY, PLUS, ADD):
-            if self._fits(item, cur + a.qty, a.qty, a.words):
-                kind = ADD if a.kind == ADD or (a.kind == PLUS and cur > 0) else "entry"
-                self._new_entry(item, a.qty, kind, self._label_for(item, label), line_id)
-                self._touch(item)
-                self.accepted.append(Applied(item, a.qty, cur + a.qty))
+            cur = sum(e.qty for e in rows)
+            kind = ADD if a.kind == ADD or (a.kind == PLUS and cur > 0) else ENTRY
+            res = self.change(item, a.words, drop=drop, add=a.qty, kind=kind, label=self._label_for(item, label),
+                              line_id=line_id)
+            if res is not None:
+                self.accepted.append(Applied(item, res[1] - res[0], res[1]))
         elif a.kind == SET:
-            if a.qty == 0:
-                self._cancel_item(item)
-            elif self._fits(item, a.qty, a.qty - cur, a.words):
-                lab = self._label_for(item, label)
-                for e in self.deal.active_of(ck, sid, item):
-                    self._supersede(e)
-                self._new_entry(item, a.qty, SET, lab, line_id)
-                self._touch(item)
-                self.accepted.append(Applied(item, a.qty - cur, a.qty))
+            res = self.change(item, a.words, drop=rows, add=a.qty, kind=SET, label=self._label_for(item, label),
+                              line_id=line_id)
+            if res is not None:
+                self.accepted.append(Applied(item, res[1] - res[0], res[1]))
         elif a.kind == SUB:
-            dec = min(a.qty, cur)
-            if dec > 0:
-                self._new_entry(item, -dec, SUB, self._label_for(item, label), line_id)
-                self._touch(item)
-                self.accepted.append(Applied(item, -dec, cur - dec))
+            self._note(item, self.change(item, a.words, drop=drop, sub=a.qty, kind=SUB,
+                                         label=self._label_for(item, label), line_id=line_id))
 
-    def _cancel_item(self, item: str) -> None:
-        assert self.deal is not None
-        rows = self.deal.active_of(self.chat.row.chat_key, self.msg.sender_id, item)
-        if not rows:
-            return
-        before = sum(e.qty for e in rows)
-        for e in rows:
-            self._supersede(e)
-        self._touch(item)
-        if before:
-            self.accepted.append(Applied(item, -before, 0))
+    def _note(self, item: str, res: tuple[int, int] | None) -> None:
+        """Report a step that changed the sender's total."""
+        if res is not None and res[0] != res[1]:
+            self.accepted.append(Applied(item, res[1] - res[0], res[1]))
 
     # -- undo (edits and withdrawals) ------------------------------------------------------
 
     def undo(self, target_id: str, *, for_edit: bool) -> bool:
-        """Undo what message ``target_id`` of this sender did. False if there was nothing to undo."""
+        """Undo what message ``target_id`` of this sender did (§3.6). False if it is not the sender's.
+
+        Its entries are removed; a change it made (set, add, decrease, cancel, replaced line) is
+        reverted for the items no later message of the sender changed again. Each item is one
+        step through :meth:`change`: it never takes the sender below 0, and what it gives back
+        is checked against stock and max_qty as now, refused whole when it does not fit (§3.8).
+        """
         info = self.chat.messages.get(target_id)
         if info is None or info.sender_id != self.msg.sender_id:
             return False
         deal = self.deal
-        ck = self.chat.row.chat_key
+        ck, sid = self.chat.row.chat_key, self.msg.sender_id
         if deal is not None:
-            created = [deal.entries[i] for i in self.chat.entries_by_msg.get(target_id, []) if i in deal.entries]
-            superseded = [deal.entries[i] for i in self.chat.superseded_by_seq.get(info.seq, []) if i in deal.entries]
-            for e in created:
-                later = self.chat.last_touch.get((e.sender_id, e.item_code), 0) > info.seq
-                if e.removed or (e.kind != "entry" and later):
+            plan: dict[str, tuple[list[EntryRow], list[EntryRow]]] = {}
+            for i in self.chat.entries_by_msg.get(target_id, []):
+                e = deal.entries.get(i)
+                if e is None or e.removed:
                     continue
-                before = deal.sender_total(ck, e.sender_id, e.item_code)
-                deal.set_active(e, superseded_seq=e.superseded_seq, removed=True)
-                self._updated(e)
-                self._note_change(e.item_code, before)
-            for e in superseded:
-                if e.superseded_seq != info.seq or e.removed:
+                if e.kind != ENTRY and deal.last_touch(ck, sid, e.item_code) > info.seq:
                     continue
-                if self.chat.last_touch.get((e.sender_id, e.item_code), 0) > info.seq:
+                plan.setdefault(e.item_code, ([], []))[0].append(e)
+            for i in self.chat.superseded_by_seq.get(info.seq, []):
+                e = deal.entries.get(i)
+                if e is None or e.superseded_seq != info.seq or e.removed:
                     continue
-                before = deal.sender_total(ck, e.sender_id, e.item_code)
-                deal.set_active(e, superseded_seq=None, removed=False)
-                self._updated(e)
-                self._note_change(e.item_code, before)
+                if deal.last_touch(ck, sid, e.item_code) > info.seq:
+                    continue
+                plan.setdefault(e.item_code, ([], []))[1].append(e)
+            words = "编辑" if for_edit else "撤回"
+            for item, (gone, back) in plan.items():
+                self._note(item, self.change(item, words, remove=gone, restore=back))
         own = [self.chat.lines[lid] for lid in self.chat.lines_by_msg.get(target_id, [])]
         for ln in own:
             if ln.alive:  # still seen (others' copies posted it too); an edit re-posts what it keeps
                 ln.alive = False
                 self.changes.lines_updated.append(ln)
         ids = {ln.id for ln in own}
-        if ids:  # an owner's line these replaced comes back as the current version of its number+label
+        if ids:  # an owner's line these replaced comes back, unless a newer version stands
             for old in self.chat.lines.values():
                 if old.replaced_by in ids:
                     old.replaced_by = None
-                    if old.number is not None and old.label:
-                        self.chat.by_num_label[(old.number, old.label)] = old
                     self.changes.lines_updated.append(old)
+            for number, label in {(ln.number, ln.label) for ln in own if ln.number is not None and ln.label}:
+                self.chat.reindex_num_label(number, label)
         return True
-
-    def _note_change(self, item: str, before: int) -> None:
-        assert self.deal is not None
-        after = self.deal.sender_total(self.chat.row.chat_key, self.msg.sender_id, item)
-        if after != before:
-            self.accepted.append(Applied(item, after - before, after))
 
     # -- lines -------------------------------------------------------------------------------
 

@@ -294,20 +294,13 @@ class OrderService:
         line = w.add_line(key, number, label, sid)
         if prev is not None and w.deal is not None:
             # the author's own line, changed in the author's copy: replaces that entry
-            old = [e for e in w.deal.entries.values() if e.line_id == prev.id and active(e)]
+            # every version of the line is one entry: what is left of each is replaced
+            versions = chat.versions(number, label, sid)
+            old = [e for e in w.deal.entries.values() if e.line_id in versions and active(e) and e.sender_id == sid]
             chat.by_num_label[(number, label)] = line
             prev.replaced_by = line.id
             w.changes.lines_updated.append(prev)
-            for e in old:
-                w._supersede(e)
-                w._touch(e.item_code)
-            refused_before = len(w.refused)
-            if entry is not None:
-                w.apply_entry(entry, line.id)
-            for p in w.refused[refused_before:]:  # a refused replacement keeps the old entry
-                for e in old:
-                    if e.item_code == p.item_code:
-                        w.deal.set_active(e, superseded_seq=None, removed=False)
+            w.apply_entry(entry if entry is not None else EntryParse(), line.id, replaces=old)
             return
         if entry is not None:
             w.apply_entry(entry, line.id)

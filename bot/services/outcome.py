@@ -40,6 +40,7 @@ class Problem:
     item_code: str | None = None
     candidates: tuple[str, ...] = ()  # item codes an ambiguous word fits
     why: str = ""  # BAD_PRICE / REPEATED_ITEM: the reason code or the repeated word
+    give_back: bool = False  # what an edit or withdrawal would give back did not fit (§3.8)
 
     def replay_reason(self) -> str:
         base = REPLAY_REASONS.get(self.code, self.code)

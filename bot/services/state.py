@@ -52,6 +52,17 @@ class DealState:
     def sender_total(self, chat_key: str, sender_id: str, item: str) -> int:
         return sum(self.entries[i].qty for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i]))
 
+    def last_touch(self, chat_key: str, sender_id: str, item: str) -> int:
+        """Seq of the sender's last message that made or superseded a row of ``item`` (0: none).
+
+        Derived from the rows alone, so the live state and one reloaded from the store agree. A
+        withdrawn or edited message no longer counts (its rows are removed; a supersession it made
+        is undone with it), but a later message that superseded its rows does; a withdrawal's
+        floor at 0 (a supersession, :meth:`Work.change`) is a touch too.
+        """
+        rows = (self.entries[i] for i in self.by_key.get((chat_key, sender_id, item), ()))
+        return max((max(0 if e.removed else e.seq, e.superseded_seq or 0) for e in rows), default=0)
+
     def active_of(self, chat_key: str, sender_id: str, item: str) -> list[EntryRow]:
         return [self.entries[i] for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i])]
 
@@ -68,8 +79,6 @@ class ChatState:
     by_body: dict[str, LineRow] = field(default_factory=dict)
     by_num_label: dict[tuple[str, str], LineRow] = field(default_factory=dict)
     messages: dict[str, MessageInfo] = field(default_factory=dict)
-    # (sender, item) -> seq of the last message that touched it (for withdrawals of changes)
-    last_touch: dict[tuple[str, str], int] = field(default_factory=dict)
     entries_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     superseded_by_seq: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
@@ -95,8 +104,31 @@ class ChatState:
             old = index.setdefault(key, ln)
             if old is not ln and over is not None and old.message_id == over:
                 index[key] = ln
-        if ln.number is not None and ln.label and ln.replaced_by is None and ln.owner_id != "":
-            self.by_num_label[(ln.number, ln.label)] = ln
+        if _current(ln):
+            self.by_num_label[(ln.number, ln.label)] = ln  # type: ignore[index]
+
+    def reindex_num_label(self, number: str, label: str) -> None:
+        """Point (number, label) at its latest current line again (one was withdrawn or replaced).
+
+        The same rule as :meth:`index_line` over the lines in id order, so a reloaded state agrees.
+        """
+        found = [ln for ln in self.lines.values()
+                 if ln.number == number and ln.label == label and ln.deal_id == self.row.deal_id and _current(ln)]
+        if found:
+            self.by_num_label[(number, label)] = max(found, key=lambda ln: ln.id)
+        else:
+            self.by_num_label.pop((number, label), None)
+
+    def versions(self, number: str, label: str, owner: str) -> set[int]:
+        """Ids of every line of ``owner`` with this number and label in the chat's deal (§3.3: one line)."""
+        return {ln.id for ln in self.lines.values()
+                if ln.number == number and ln.label == label and ln.owner_id == owner and ln.deal_id == self.row.deal_id}
+
+
+def _current(ln: LineRow) -> bool:
+    """A line that stands for its number and label: alive, not replaced, someone's (§3.3)."""
+    return ln.number is not None and bool(ln.label) and ln.alive and ln.replaced_by is None and ln.owner_id != ""
+
 
 class NotPostedBy:
     """A seen-lines index less the lines one message posted: an edit reads its original's lines anew."""
@@ -146,9 +178,6 @@ class LiveState:
                 ch.entries_by_msg[e.message_id].append(e.id)
                 if e.superseded_seq is not None:
                     ch.superseded_by_seq[e.superseded_seq].append(e.id)
-                touch = max(e.seq, e.superseded_seq or 0)
-                key = (e.sender_id, e.item_code)
-                ch.last_touch[key] = max(ch.last_touch.get(key, 0), touch)
         for ln in sorted(snap.lines, key=lambda ln: ln.id):
             ch = st.chats.get(ln.chat_key)
             if ch is not None:
