@@ -45,6 +45,8 @@ class TelegramConfig:
     ack_concurrency: int = 8  # reactions / callback answers in flight at once
     max_attempts: int = 5  # a failing update is retried this often, then skipped (logged)
     retry_base: float = 1.0  # first backoff, seconds; doubles per attempt
+    send_expiry: float = 600.0  # seconds an outgoing call is retried before it is dropped (logged)
+    max_in_flight: int = 1000  # updates being handled or waiting for their chat's turn, all chats together
     webhook: WebhookConfig | None = None
 
 
@@ -111,5 +113,7 @@ def from_section(section: Mapping[str, Any], env: Mapping[str, str] | None = Non
         ack_concurrency=max(1, _get(section, "ack_concurrency", int, 8)),
         max_attempts=max(1, _get(section, "max_attempts", int, 5)),
         retry_base=_get(section, "retry_base", float, 1.0),
+        send_expiry=_get(section, "send_expiry", float, 600.0),
+        max_in_flight=max(1, _get(section, "max_in_flight", int, 1000)),
         webhook=_webhook(section, env) if mode == "webhook" else None,
     )

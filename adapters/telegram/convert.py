@@ -39,6 +39,12 @@ def message_of(update: Update) -> Message | None:
     return msg
 
 
+def lane_of(update: Update) -> str:
+    """The lane an update is handled in: its chat (so a chat's updates stay in order), else its own."""
+    chat = update.effective_chat
+    return f"chat:{chat.id}" if chat is not None else f"update:{update.update_id}"
+
+
 def is_anonymous_admin(msg: Message) -> bool:
     """A group admin posting as the group itself (Telegram's "remain anonymous")."""
     return msg.sender_chat is not None and msg.sender_chat.id == msg.chat.id
