@@ -24,6 +24,7 @@ from adapters.base import Capabilities, Sink
 from adapters.telegram.config import SECRET_ENV, TOKEN_ENV, TelegramConfig, from_section
 from adapters.telegram.convert import (
     BotIdentity,
+    Unusable,
     is_anonymous_admin,
     lane_of,
     message_of,
@@ -169,6 +170,9 @@ class TelegramAdapter:
             return
         try:
             msg = to_inbound(update, self.me)
+        except Unusable as exc:
+            log.warning("update %s skipped: %s", update.update_id, exc)
+            return
         except Exception:
             log.error("update %s cannot be read as a message; skipped", update.update_id, exc_info=True)
             return
@@ -195,6 +199,9 @@ class TelegramAdapter:
         query = update.callback_query
         try:
             press = to_press(update, self.me, datetime.now(UTC))
+        except Unusable as exc:
+            log.warning("update %s skipped: %s", update.update_id, exc)
+            press = None
         except Exception:
             log.error("update %s cannot be read as a button press; skipped", update.update_id, exc_info=True)
             press = None
