@@ -158,3 +158,13 @@ async def test_a_send_that_could_not_connect_is_retried_once_the_api_is_back() -
             assert [c.params["text"] for c in back.calls_to("sendMessage")] == ["截单了"]  # once
         finally:
             await back.stop()
+
+
+async def test_a_button_answer_is_retried_through_an_outage(api: FakeBotApi, adapter: TelegramAdapter) -> None:
+    card = await adapter.send_text(str(GROUP), "今日团购")
+    assert card is not None
+    api.outage(0.5, 502, "Bad Gateway", methods=("answerCallbackQuery",))
+    query_id = Chat(api, GROUP).press(residents(1)[0], int(card), "t:add:1")
+    await api.wait_for(lambda: bool(api.delivered_calls("answerCallbackQuery")), timeout=5)
+    assert [c.params["callback_query_id"] for c in api.delivered_calls("answerCallbackQuery")] == [query_id]
+    assert len(api.calls_to("answerCallbackQuery")) > 1
