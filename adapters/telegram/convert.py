@@ -43,7 +43,7 @@ def _check_message(msg: Message) -> None:
             continue
         if not isinstance(value, str):
             raise Unusable(f"{name} is a {type(value).__name__}, not a string")
-        if len(value.encode("utf-16-le")) // 2 > MAX_TEXT:
+        if len(value.encode("utf-16-le", "surrogatepass")) // 2 > MAX_TEXT:
             raise Unusable(f"{name} of {len(value)} characters, beyond Telegram's limit of {MAX_TEXT}")
 
 
