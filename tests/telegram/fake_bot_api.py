@@ -33,6 +33,7 @@ class Call:
     at: float  # time.perf_counter() on arrival
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
     ok: bool | None = None  # None while being answered; then whether it succeeded
+    status: int | None = None  # the HTTP status answered
 
 
 @dataclass
@@ -200,13 +201,13 @@ class FakeBotApi:
                 raise ApiError(404, "Not Found")
             result = await handler(params, files)
         except ApiError as exc:
-            call.ok = False
+            call.ok, call.status = False, exc.code
             self._changed.set()
             body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
             return web.json_response(body, status=exc.code)
-        call.ok = True
+        call.ok, call.status = True, 200
         self._changed.set()
         if self._stalls.get(method.lower()):
             await asyncio.sleep(self._stalls[method.lower()])
