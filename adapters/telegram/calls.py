@@ -78,10 +78,15 @@ async def call(
 ) -> T | None:
     """Run ``make()`` until it succeeds; None when it fails for good or ``deadline`` passes (logged).
 
+    A call already past ``deadline`` (it waited behind others in its chat) is not tried at all.
+
     ``what`` names the call in the log ("sendMessage to -100123"), ``lost`` says what was not
     delivered if it expires. ``slot``, when given, is held during each attempt only (not while
     waiting to retry), so a chat that waits out a flood limit does not hold up other chats.
     """
+    if time.monotonic() >= deadline:  # it waited its turn too long: too old to be of use
+        log.warning("%s: expired before its turn came, not sent%s", what, f"; lost: {lost}" if lost else "")
+        return None
     attempt = 0
     while True:
         attempt += 1

@@ -166,3 +166,20 @@ async def test_a_button_answer_is_retried_through_an_outage(api: FakeBotApi, ada
     await api.wait_for(lambda: bool(api.delivered_calls("answerCallbackQuery")), timeout=5)
     assert [c.params["callback_query_id"] for c in api.delivered_calls("answerCallbackQuery")] == [query_id]
     assert len(api.calls_to("answerCallbackQuery")) > 1
+
+
+async def test_a_call_that_expired_while_waiting_its_turn_is_not_sent(api: FakeBotApi, sink: RecordingSink,
+                                                                      caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger=OUTBOUND)
+    tg = TelegramAdapter(config_for(api, send_expiry=0.3))
+    await tg.start(sink)
+    try:
+        api.stall("sendMessage", 0.6)  # delivered, but the answer takes longer than the next one may wait
+        first = asyncio.create_task(tg.send_text(str(GROUP), "一"))
+        await api.wait_for(lambda: bool(api.calls_to("sendMessage")))
+        assert await tg.send_text(str(GROUP), "二") is None
+        assert await first is not None
+        assert [c.params["text"] for c in api.calls_to("sendMessage")] == ["一"]
+        assert any("expired" in r.getMessage() and "'二'" in r.getMessage() for r in caplog.records)
+    finally:
+        await tg.stop()
