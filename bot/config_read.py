@@ -173,7 +173,7 @@ _NUMBER = ((int, float), "a number")
 _TELEGRAM_EXTRA = {"base_file_url": _TEXT, "local_mode": _FLAG, "poll_timeout": _WHOLE,
                    "admin_cache_seconds": _NUMBER, "rate_limit": _FLAG, "group_per_minute": _WHOLE,
                    "overall_per_second": _WHOLE, "ack_emoji": _TEXT, "max_attempts": _WHOLE, "retry_base": _NUMBER,
-                   "ack_concurrency": _WHOLE}
+                   "ack_concurrency": _WHOLE, "send_expiry": _NUMBER, "max_in_flight": _WHOLE}
 
 
 def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:

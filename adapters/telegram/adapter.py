@@ -1,7 +1,7 @@
 """The Telegram adapter: a PTB 22 ``Application`` run inside Tuan's event loop.
 
-Inbound: updates (long polling, or a webhook) → :mod:`convert` → the core's :class:`Sink`, one
-at a time, in order. An update is confirmed to Telegram (next poll offset, or the webhook's 200)
+Inbound: updates (long polling, or a webhook) → :mod:`convert` → the core's :class:`Sink`, in
+order within a chat and concurrently across chats (one lane per chat, :mod:`lanes`). An update is confirmed to Telegram (next poll offset, or the webhook's 200)
 and a button press answered only after the sink returned; ``InboundMessage.delivery`` carries
 ``("telegram:<bot id>", "<update id>")`` and ``ButtonPress.press_id`` is ``"<bot id>:<update id>"``,
 so the store can make redeliveries no-ops.
@@ -9,22 +9,30 @@ so the store can make redeliveries no-ops.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, ApplicationBuilder
 
 from adapters.base import Capabilities, Sink
-from adapters.telegram.calls import call
 from adapters.telegram.config import SECRET_ENV, TOKEN_ENV, TelegramConfig, from_section
-from adapters.telegram.convert import BotIdentity, is_anonymous_admin, message_of, to_inbound, to_press
+from adapters.telegram.convert import (
+    BotIdentity,
+    Unusable,
+    is_anonymous_admin,
+    lane_of,
+    message_of,
+    to_inbound,
+    to_press,
+)
 from adapters.telegram.dedup import RecentUpdates
+from adapters.telegram.lanes import Lanes
 from adapters.telegram.leaders import Leaders
 from adapters.telegram.outbound import Outbox
 from adapters.telegram.polling import Poller
@@ -60,12 +68,12 @@ class TelegramAdapter:
         )
         self.bot = self.app.bot
         self._outbox = Outbox(self.bot, config.ack_emoji, backoff=config.retry_base / 2,
-                              concurrency=config.ack_concurrency)
+                              concurrency=config.ack_concurrency, expiry=config.send_expiry)
+        self._inbound = Lanes(config.max_in_flight, "telegram-in")
         self._leaders = Leaders(self._fetch_admins, config.leaders, config.admin_cache_seconds)
         self._recent = RecentUpdates()
         self._failures: dict[int, int] = {}  # update id -> failed attempts (given up at max_attempts)
         self._outage: dict[int, int] = {}  # update id -> attempts the store was unavailable for (never given up)
-        self._lock = asyncio.Lock()
         self._sink: Sink | None = None
         self._me: BotIdentity | None = None
         self._poller: Poller | None = None
@@ -85,7 +93,8 @@ class TelegramAdapter:
         await self.app.start()
         webhook = self.config.webhook
         if webhook is not None:
-            self._webhook = WebhookServer(self.bot, self.deliver, path=webhook.path, secret=webhook.secret_token)
+            self._webhook = WebhookServer(self.bot, self._deliver_in_lane, path=webhook.path,
+                                          secret=webhook.secret_token)
             self.webhook_port = self._webhook.listen(webhook.listen, webhook.port)
             await self.bot.set_webhook(
                 webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
@@ -95,26 +104,35 @@ class TelegramAdapter:
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = Poller(
                 self.bot, self.deliver, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES,
-                retry_base=self.config.retry_base,
+                retry_base=self.config.retry_base, lanes=self._inbound, lane_of=lane_of,
             )
             self._poller.start()
         log.info("telegram: @%s (%s) receiving by %s", self._me.username, self._me.id, self.config.mode)
 
     async def stop(self) -> None:
-        """Stop receiving, finish the update in hand, send the acknowledgements in flight."""
+        """Stop receiving, finish the updates in hand, deliver the replies in flight (each up to 10 s)."""
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
         if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
-        await self._outbox.background.drain()
+        await self._inbound.drain(10.0)
+        await self._outbox.drain()
         if self.app.running:
             await self.app.stop()
         await self.app.shutdown()
 
+    async def _deliver_in_lane(self, update: Update) -> bool:
+        """:meth:`deliver` in the update's chat lane (webhook requests may come in concurrently)."""
+        return bool(await (await self._inbound.submit(lane_of(update), partial(self.deliver, update),
+                                                      f"update {update.update_id}")))
+
     async def deliver(self, update: Update) -> bool:
         """Hand one update to the sink. True when done with it; False: deliver it again later.
+
+        Callers keep one chat's updates in order (one lane per chat); different chats may be
+        delivered concurrently.
 
         While the store is unavailable (:class:`bot.ports.StoreUnavailable`) an update is never
         given up: it stays unconfirmed however long the outage lasts. Other failures are retried
@@ -123,28 +141,27 @@ class TelegramAdapter:
         """
         if update.update_id in self._recent:
             return True
-        async with self._lock:
-            try:
-                await self._dispatch(update)
-            except StoreUnavailable as exc:
-                waits = self._outage.get(update.update_id, 0) + 1
-                self._outage[update.update_id] = waits
-                log.log(logging.WARNING if waits == 1 else logging.INFO,
-                        "update %s not handled: %s (attempt %d); kept for when the store is back",
-                        update.update_id, exc, waits)
+        try:
+            await self._dispatch(update)
+        except StoreUnavailable as exc:
+            waits = self._outage.get(update.update_id, 0) + 1
+            self._outage[update.update_id] = waits
+            log.log(logging.WARNING if waits == 1 else logging.INFO,
+                    "update %s not handled: %s (attempt %d); kept for when the store is back",
+                    update.update_id, exc, waits)
+            return False
+        except Exception:
+            tries = self._failures.get(update.update_id, 0) + 1
+            if tries < self.config.max_attempts:
+                self._failures[update.update_id] = tries
+                log.warning("update %s failed (attempt %d); will retry", update.update_id, tries,
+                            exc_info=True)
                 return False
-            except Exception:
-                tries = self._failures.get(update.update_id, 0) + 1
-                if tries < self.config.max_attempts:
-                    self._failures[update.update_id] = tries
-                    log.warning("update %s failed (attempt %d); will retry", update.update_id, tries,
-                                exc_info=True)
-                    return False
-                log.error("update %s failed %d times; skipped", update.update_id, tries, exc_info=True)
-            self._failures.pop(update.update_id, None)
-            self._outage.pop(update.update_id, None)
-            self._recent.add(update.update_id)
-            return True
+            log.error("update %s failed %d times; skipped", update.update_id, tries, exc_info=True)
+        self._failures.pop(update.update_id, None)
+        self._outage.pop(update.update_id, None)
+        self._recent.add(update.update_id)
+        return True
 
     async def _dispatch(self, update: Update) -> None:
         assert self._sink is not None
@@ -153,6 +170,9 @@ class TelegramAdapter:
             return
         try:
             msg = to_inbound(update, self.me)
+        except Unusable as exc:
+            log.warning("update %s skipped: %s", update.update_id, exc)
+            return
         except Exception:
             log.error("update %s cannot be read as a message; skipped", update.update_id, exc_info=True)
             return
@@ -179,6 +199,9 @@ class TelegramAdapter:
         query = update.callback_query
         try:
             press = to_press(update, self.me, datetime.now(UTC))
+        except Unusable as exc:
+            log.warning("update %s skipped: %s", update.update_id, exc)
+            press = None
         except Exception:
             log.error("update %s cannot be read as a button press; skipped", update.update_id, exc_info=True)
             press = None
@@ -187,9 +210,7 @@ class TelegramAdapter:
             text = ""
         else:
             text = await self._sink.on_press(press)
-        answer = call("answerCallbackQuery", lambda: query.answer(text[:MAX_ANSWER] or None),
-                      idempotent=True, attempts=2, backoff=self.config.retry_base / 2)
-        self._outbox.background.spawn(answer)  # after the sink returned: the press is committed
+        await self._outbox.answer(query, text[:MAX_ANSWER])  # after the sink returned: the press is committed
 
     async def is_chat_admin(self, chat_id: str, user_id: str) -> bool:
         """Whether ``user_id`` administers the group ``chat_id`` (getChatAdministrators, cached per chat).

@@ -1,9 +1,10 @@
-"""Acknowledgements sent without holding up the next update (reactions, callback answers).
+"""Button answers sent without holding up the next update.
 
-Against the real Bot API a call takes 50–300 ms; awaiting each ✅ before reading the next
-message would cap a group's burst at a few orders a second. Calls here start only after the
-sink returned (the order is committed), at most ``limit`` at a time; ``drain`` waits for them
-on shutdown. A crash may lose a ✅, never an order.
+Against the real Bot API a call takes 50–300 ms; awaiting each answer before reading the next
+update would cap a group's burst at a few presses a second. Calls here start only after the
+sink returned (the press is committed), at most ``limit`` at a time; ``drain`` waits for them
+on shutdown. A crash may lose an answer, never an order. (Reactions go through the chat's
+outbound lane instead, so they keep their order: :class:`adapters.telegram.outbound.Outbox`.)
 """
 
 from __future__ import annotations

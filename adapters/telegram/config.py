@@ -45,6 +45,8 @@ class TelegramConfig:
     ack_concurrency: int = 8  # reactions / callback answers in flight at once
     max_attempts: int = 5  # a failing update is retried this often, then skipped (logged)
     retry_base: float = 1.0  # first backoff, seconds; doubles per attempt
+    send_expiry: float = 600.0  # seconds an outgoing call is retried before it is dropped (logged)
+    max_in_flight: int = 1000  # updates being handled or waiting for their chat's turn, all chats together
     webhook: WebhookConfig | None = None
 
 
@@ -95,6 +97,9 @@ def from_section(section: Mapping[str, Any], env: Mapping[str, str] | None = Non
     base_url = _bot_url(_get(section, "base_url", str, DEFAULT_BASE_URL), "bot")
     default_file_url = base_url[: -len("/bot")] + "/file/bot" if base_url.endswith("/bot") else base_url
     leaders = _get(section, "leaders", list, [])
+    send_expiry = _get(section, "send_expiry", float, 600.0)
+    if send_expiry <= 0:
+        raise TelegramConfigError(f"[telegram] `send_expiry` must be more than 0 seconds, got {send_expiry!r}")
     return TelegramConfig(
         token=token,
         base_url=base_url,
@@ -111,5 +116,7 @@ def from_section(section: Mapping[str, Any], env: Mapping[str, str] | None = Non
         ack_concurrency=max(1, _get(section, "ack_concurrency", int, 8)),
         max_attempts=max(1, _get(section, "max_attempts", int, 5)),
         retry_base=_get(section, "retry_base", float, 1.0),
+        send_expiry=send_expiry,
+        max_in_flight=max(1, _get(section, "max_in_flight", int, 1000)),
         webhook=_webhook(section, env) if mode == "webhook" else None,
     )

@@ -2,6 +2,7 @@
 
 Anything Tuan has no use for (channel posts, stickers, service messages, other bots, commands
 for another bot, callbacks with foreign data) converts to ``None``; the adapter logs and skips it.
+A shape Telegram never sends (PTB does not check field types) raises :class:`Unusable`.
 ``is_admin`` is left False here: the adapter fills it in from its leader cache.
 """
 
@@ -11,12 +12,39 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Chat, Message, MessageEntity, Update
+from telegram.constants import MessageLimit
 
 from adapters.telegram.cards import decode
 from bot.model import ButtonPress, InboundMessage
 
 PLATFORM = "telegram"
 CHAT_TYPES = (Chat.GROUP, Chat.SUPERGROUP, Chat.PRIVATE)
+# Telegram's limit for a text, and for a caption (Premium); in UTF-16 code units, as Telegram counts.
+MAX_TEXT = int(MessageLimit.MAX_TEXT_LENGTH)
+
+
+class Unusable(ValueError):
+    """An update PTB accepted but Telegram never sends in that shape (a field of the wrong type, a
+    text beyond Telegram's length limit): nothing to retry, the adapter skips it at once."""
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_message(msg: Message) -> None:
+    """Raise :class:`Unusable` for the shapes the Bot API never sends (PTB does not check types)."""
+    if not _is_int(msg.chat.id) or not _is_int(msg.message_id):
+        raise Unusable(f"chat id {msg.chat.id!r} / message id {msg.message_id!r} are not integers")
+    if msg.from_user is not None and not _is_int(msg.from_user.id):
+        raise Unusable(f"sender id {msg.from_user.id!r} is not an integer")
+    for name, value in (("text", msg.text), ("caption", msg.caption)):
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise Unusable(f"{name} is a {type(value).__name__}, not a string")
+        if len(value.encode("utf-16-le", "surrogatepass")) // 2 > MAX_TEXT:
+            raise Unusable(f"{name} of {len(value)} characters, beyond Telegram's limit of {MAX_TEXT}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +65,12 @@ def message_of(update: Update) -> Message | None:
     if msg is None or msg.chat.type not in CHAT_TYPES:
         return None
     return msg
+
+
+def lane_of(update: Update) -> str:
+    """The lane an update is handled in: its chat (so a chat's updates stay in order), else its own."""
+    chat = update.effective_chat
+    return f"chat:{chat.id}" if chat is not None else f"update:{update.update_id}"
 
 
 def is_anonymous_admin(msg: Message) -> bool:
@@ -92,6 +126,7 @@ def to_inbound(update: Update, me: BotIdentity) -> InboundMessage | None:
     msg = message_of(update)
     if msg is None or msg.is_automatic_forward:
         return None
+    _check_message(msg)
     sender = _sender(msg)
     raw = msg.text or msg.caption
     if sender is None or not raw or not raw.strip():
@@ -124,6 +159,8 @@ def to_press(update: Update, me: BotIdentity, now: datetime) -> ButtonPress | No
     query = update.callback_query
     if query is None or query.message is None or query.data is None:
         return None
+    if not isinstance(query.data, str) or not _is_int(query.from_user.id) or not _is_int(query.message.chat.id):
+        raise Unusable(f"callback query {query.id!r} with data {query.data!r} from {query.from_user.id!r}")
     decoded = decode(query.data)
     if decoded is None or query.message.chat.type not in CHAT_TYPES:
         return None

@@ -1,14 +1,21 @@
-"""What the core sends, as Bot API calls: texts, deal cards, in-place edits, reactions, files."""
+"""What the core sends, as Bot API calls: texts, deal cards, in-place edits, reactions, files.
+
+Every call is retried until delivered or expired, in order per chat (:class:`Outbox`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from functools import partial
+from typing import TypeVar
 
 from telegram import (
     Bot,
+    CallbackQuery,
     InlineKeyboardMarkup,
     InputFile,
     MessageEntity,
@@ -22,9 +29,12 @@ from telegram.error import BadRequest, Forbidden
 from adapters.telegram.background import Background
 from adapters.telegram.calls import call
 from adapters.telegram.cards import keyboard
+from adapters.telegram.lanes import Lanes
 from bot.model import Card, Mention
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 REACTIONS = frozenset(e.value for e in ReactionEmoji)
 NO_REACTIONS_TTL = 600.0  # after a chat refused a reaction, don't ask again for this long
@@ -59,17 +69,54 @@ def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+QUEUED_LIMIT = 10_000  # outgoing calls waiting in all chats' lanes at once; more makes senders wait
+ANSWER_EXPIRY = 15.0  # seconds: a callback query answered later than this is "too old" anyway
+DRAIN_SECONDS = 10.0  # at shutdown, how long replies still being retried may take
+
+
 class Outbox:
-    def __init__(self, bot: Bot, ack_emoji: str = "👌", backoff: float = 0.5, concurrency: int = 8) -> None:
+    """Every outgoing Bot API call, delivered in order per chat, retried until it arrives or expires.
+
+    Each call joins its chat's lane (:class:`Lanes`): a chat's replies, reactions and edits reach
+    Telegram in the order the core made them, and one chat waiting out a 429 does not delay the
+    others. A call is retried (:func:`calls.call`) until delivered or ``expiry`` seconds after it
+    was made, counting its time in the queue; then it is dropped and logged at WARNING.
+
+    Sends and edits are awaited (the core needs the message id); reactions in a chat known to
+    allow them are queued and return at once.
+    """
+
+    def __init__(self, bot: Bot, ack_emoji: str = "👌", backoff: float = 0.5, concurrency: int = 8,
+                 expiry: float = 600.0) -> None:
         self._bot = bot
         self._ack_emoji = ack_emoji
         self._backoff = backoff
+        self._expiry = expiry
         self._shown: OrderedDict[tuple[str, int], tuple[str, str | None, InlineKeyboardMarkup | None]] = (
             OrderedDict()
         )
         self._no_reactions: dict[str, float] = {}  # chat -> until when not to try
         self._reactions_ok: set[str] = set()
+        self._acks = asyncio.Semaphore(concurrency)  # reactions and callback answers on the wire at once
+        self.lanes = Lanes(QUEUED_LIMIT, "telegram-out")
         self.background = Background(concurrency)
+
+    async def drain(self, timeout: float = DRAIN_SECONDS) -> None:
+        """At shutdown: wait for what is queued or being retried (up to ``timeout``), then drop the rest."""
+        await self.lanes.drain(timeout)
+        await self.background.drain(timeout)
+
+    async def _in_lane(self, chat_id: str, work: Callable[[float], Awaitable[T]], what: str) -> asyncio.Future[T]:
+        deadline = time.monotonic() + self._expiry  # the expiry counts the wait behind earlier calls
+        return await self.lanes.submit(chat_id, partial(work, deadline), what)
+
+    async def answer(self, query: CallbackQuery, text: str) -> None:
+        """Answer a button press in the background (stops the spinner, shows ``text`` if any)."""
+        deadline = time.monotonic() + min(ANSWER_EXPIRY, self._expiry)
+        self.background.spawn(call(
+            "answerCallbackQuery", lambda: query.answer(text or None), idempotent=True, deadline=deadline,
+            backoff=self._backoff, lost=f"answer {text[:40]!r}", slot=self._acks,
+        ))
 
     def _remember(self, chat_id: str, message_id: int, text: str, markup: InlineKeyboardMarkup | None) -> None:
         key = (chat_id, message_id)
@@ -82,6 +129,7 @@ class Outbox:
         self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
         markup: InlineKeyboardMarkup | None = None,
     ) -> str | None:
+        """Send ``text`` (split at line ends when long); the first piece's message id, None if lost."""
         entities: list[MessageEntity] = []
         if mention is not None:
             handle = f"@{mention.name}"
@@ -92,23 +140,27 @@ class Outbox:
         reply_id = base_id(reply_to) if reply_to else None
         reply = ReplyParameters(reply_id, allow_sending_without_reply=True) if reply_id else None
         pieces = chunks(text)
-        first: str | None = None
-        for n, piece in enumerate(pieces):
-            last = n == len(pieces) - 1
-            sent = await call(
-                "sendMessage",
-                partial(
-                    self._bot.send_message, int(chat_id), piece, entities=entities if n == 0 else None,
-                    reply_parameters=reply if n == 0 else None, reply_markup=markup if last else None,
-                ),
-                idempotent=False, backoff=self._backoff,
-            )
-            if sent is None:
-                return first
-            if last:
-                self._remember(chat_id, sent.message_id, piece, markup)
-            first = first or str(sent.message_id)
-        return first
+
+        async def send(deadline: float) -> str | None:
+            first: str | None = None
+            for n, piece in enumerate(pieces):
+                last = n == len(pieces) - 1
+                sent = await call(
+                    f"sendMessage to {chat_id}",
+                    partial(
+                        self._bot.send_message, int(chat_id), piece, entities=entities if n == 0 else None,
+                        reply_parameters=reply if n == 0 else None, reply_markup=markup if last else None,
+                    ),
+                    idempotent=False, deadline=deadline, backoff=self._backoff, lost=_gist(piece),
+                )
+                if sent is None:
+                    return first
+                if last:
+                    self._remember(chat_id, sent.message_id, piece, markup)
+                first = first or str(sent.message_id)
+            return first
+
+        return await (await self._in_lane(chat_id, send, f"sendMessage to {chat_id}"))
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
         return await self.send_text(chat_id, card.text, markup=keyboard(card))
@@ -134,7 +186,11 @@ class Outbox:
                     raise
             return True
 
-        done = bool(await call("editMessageText", edit, idempotent=True, backoff=self._backoff))
+        async def deliver(deadline: float) -> bool:
+            return bool(await call(f"editMessageText {chat_id}/{mid}", edit, idempotent=True, deadline=deadline,
+                                   backoff=self._backoff, lost=f"edit to {_gist(text)}"))
+
+        done = await (await self._in_lane(chat_id, deliver, f"editMessageText {chat_id}/{mid}"))
         if done:
             self._remember(chat_id, mid, text, markup)
         return done
@@ -143,23 +199,23 @@ class Outbox:
         """False when the chat does not allow reactions, so the core falls back to a digest.
 
         The first reaction in a chat is awaited, to learn whether the chat allows them; later
-        ones go out in the background and return True at once (see :mod:`background`). A chat
-        that refuses one is remembered for a while.
+        ones join the chat's lane and return True at once. A chat that refuses one is
+        remembered for a while.
         """
         mid = base_id(message_id)
         if mid is None or self._no_reactions.get(chat_id, 0.0) > time.monotonic():
             return False
         reaction = ReactionTypeEmoji(emoji if emoji in REACTIONS else self._ack_emoji)
-        work = self._react(chat_id, mid, reaction)
+        pending = await self._in_lane(chat_id, partial(self._react, chat_id, mid, reaction),
+                                      f"setMessageReaction {chat_id}/{mid}")
         if chat_id in self._reactions_ok:
-            self.background.spawn(work)
             return True
-        ok = await work
+        ok = bool(await pending)
         if ok:
             self._reactions_ok.add(chat_id)
         return ok
 
-    async def _react(self, chat_id: str, message_id: int, reaction: ReactionTypeEmoji) -> bool:
+    async def _react(self, chat_id: str, message_id: int, reaction: ReactionTypeEmoji, deadline: float) -> bool:
         async def set_reaction() -> bool:
             try:
                 return await self._bot.set_message_reaction(int(chat_id), message_id, reaction)
@@ -171,15 +227,26 @@ class Outbox:
                 self._reactions_ok.discard(chat_id)
                 return False
 
-        ok = await call("setMessageReaction", set_reaction, idempotent=True, attempts=2, backoff=self._backoff)
+        ok = await call(f"setMessageReaction {chat_id}/{message_id}", set_reaction, idempotent=True,
+                        deadline=deadline, backoff=self._backoff, lost=f"the {reaction.emoji} on message {message_id}",
+                        slot=self._acks)
         return bool(ok)
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
-        sent = await call(
-            "sendDocument",
-            lambda: self._bot.send_document(
-                int(chat_id), InputFile(data, filename=filename), caption=caption or None
-            ),
-            idempotent=False, backoff=self._backoff,
-        )
-        return sent is not None
+        async def send(deadline: float) -> bool:
+            sent = await call(
+                f"sendDocument to {chat_id}",
+                lambda: self._bot.send_document(
+                    int(chat_id), InputFile(data, filename=filename), caption=caption or None
+                ),
+                idempotent=False, deadline=deadline, backoff=self._backoff, lost=f"the file {filename}",
+            )
+            return sent is not None
+
+        return await (await self._in_lane(chat_id, send, f"sendDocument to {chat_id}"))
+
+
+def _gist(text: str) -> str:
+    """The start of a text, for a log line about what was lost."""
+    flat = " ".join(text.split())
+    return repr(flat if len(flat) <= 60 else flat[:60] + "…")

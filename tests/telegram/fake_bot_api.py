@@ -32,6 +32,23 @@ class Call:
     params: dict[str, Any]
     at: float  # time.perf_counter() on arrival
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)
+    ok: bool | None = None  # None while being answered; then whether it succeeded
+    status: int | None = None  # the HTTP status answered
+
+
+@dataclass
+class Outage:
+    """Calls of ``methods`` (every method but getMe/getUpdates when empty) fail until ``until`` (monotonic)."""
+
+    until: float
+    failure: Failure
+    methods: frozenset[str]
+    chats: frozenset[str]  # only calls for these chat ids; every chat when empty
+
+    def hits(self, method: str, params: dict[str, Any]) -> bool:
+        if time.monotonic() >= self.until or (self.chats and str(params.get("chat_id")) not in self.chats):
+            return False
+        return method in self.methods if self.methods else method not in ("getme", "getupdates")
 
 
 @dataclass
@@ -65,6 +82,8 @@ class FakeBotApi:
         self.webhook: dict[str, Any] = {}
         self.chats: dict[int, dict[str, Any]] = {}  # chat objects of known chats, by id
         self._failures: dict[str, list[Failure]] = {}
+        self._outages: list[Outage] = []
+        self._stalls: dict[str, float] = {}  # method -> seconds to wait after doing it, before answering
         self._answered: set[str] = set()
         self._update_ids = itertools.count(1000)
         self._message_ids: dict[int, itertools.count[int]] = {}
@@ -110,6 +129,23 @@ class FakeBotApi:
         """Make the next ``times`` calls of ``method`` fail (429 + retry_after → RetryAfter, 502 → NetworkError)."""
         self._failures.setdefault(method.lower(), []).extend([Failure(code, description, retry_after)] * times)
 
+    def outage(self, seconds: float, code: int, description: str, *, retry_after: int | None = None,
+               methods: tuple[str, ...] = (), chats: tuple[int, ...] = ()) -> None:
+        """For the next ``seconds``, answer every call of ``methods`` (all but getMe and getUpdates when
+        none are named) for ``chats`` (all when none) with ``code``: 429 with ``retry_after`` as
+        Telegram's flood limit, 5xx as its outages. The first outage that applies answers."""
+        self._outages.append(Outage(time.monotonic() + seconds, Failure(code, description, retry_after),
+                                    frozenset(m.lower() for m in methods), frozenset(str(c) for c in chats)))
+
+    def stall(self, method: str, seconds: float) -> None:
+        """Do calls of ``method`` at once but answer only ``seconds`` later (a client's read timeout
+        then hides a success); 0 turns it off."""
+        self._stalls[method.lower()] = seconds
+
+    def delivered_calls(self, method: str) -> list[Call]:
+        """The calls of ``method`` that succeeded (what Telegram did, not what was tried)."""
+        return [c for c in self.calls_to(method) if c.ok]
+
     def set_admins(self, chat_id: int, users: list[dict[str, Any]]) -> None:
         self.admins[chat_id] = [
             {"status": "creator" if n == 0 else "administrator", "user": u, "is_anonymous": False,
@@ -153,6 +189,10 @@ class FakeBotApi:
         self._changed.set()
         pending = self._failures.get(method.lower())
         try:
+            outage = next((o for o in self._outages if o.hits(method.lower(), params)), None)
+            if outage is not None:
+                failure = outage.failure
+                raise ApiError(failure.code, failure.description, failure.retry_after)
             if pending:
                 failure = pending.pop(0)
                 raise ApiError(failure.code, failure.description, failure.retry_after)
@@ -161,10 +201,16 @@ class FakeBotApi:
                 raise ApiError(404, "Not Found")
             result = await handler(params, files)
         except ApiError as exc:
+            call.ok, call.status = False, exc.code
+            self._changed.set()
             body: dict[str, Any] = {"ok": False, "error_code": exc.code, "description": exc.description}
             if exc.retry_after is not None:
                 body["parameters"] = {"retry_after": exc.retry_after}
             return web.json_response(body, status=exc.code)
+        call.ok, call.status = True, 200
+        self._changed.set()
+        if self._stalls.get(method.lower()):
+            await asyncio.sleep(self._stalls[method.lower()])
         return web.json_response({"ok": True, "result": result})
 
     async def _api_getme(self, p: dict[str, Any], f: Any) -> Any:

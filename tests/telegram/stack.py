@@ -6,6 +6,7 @@ process (``run_bot.py``) and the benchmark control every piece.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,13 +23,16 @@ CHAT_ID = -1001234567890
 CHAT_KEY = f"telegram:{CHAT_ID}"
 
 
-def config_dict(base_url: str, token: str, **telegram: Any) -> dict[str, Any]:
+def config_dict(base_url: str, token: str, *, chats: Sequence[int] = (CHAT_ID,), **telegram: Any) -> dict[str, Any]:
+    """One group per chat id (the first is "home"), all in the sample deal."""
+    groups = [{"id": "home" if n == 0 else f"g{n}", "platform": "telegram", "chat": str(chat),
+               "title": "阳光花园团购群"} for n, chat in enumerate(chats)]
     return {
         "console": {"enabled": False},
         "telegram": {"enabled": True, "token": token, "base_url": base_url, "rate_limit": False,
                      "poll_timeout": 5, "retry_base": 0.05, **telegram},
-        "groups": [{"id": "home", "platform": "telegram", "chat": str(CHAT_ID), "title": "阳光花园团购群"}],
-        "deals": [sample_deal(egg_stock=500)],
+        "groups": groups,
+        "deals": [{**sample_deal(egg_stock=500), "groups": [g["id"] for g in groups]}],
     }
 
 
@@ -54,8 +58,8 @@ class Stack:
         return deal.id
 
 
-def build(repo: Repository, base_url: str, token: str, **telegram: Any) -> Stack:
-    config = config_from_dict(config_dict(base_url, token, **telegram), "test.toml", env={})
+def build(repo: Repository, base_url: str, token: str, *, chats: Sequence[int] = (CHAT_ID,), **telegram: Any) -> Stack:
+    config = config_from_dict(config_dict(base_url, token, chats=chats, **telegram), "test.toml", env={})
     core = Core(service=OrderService(repo), config=config, clock=lambda: datetime.now(UTC))
     adapter = create(config.telegram, config)
     core.adapters[adapter.name] = adapter

@@ -38,6 +38,9 @@ def test_webhook() -> None:
     ({"token": "1:a", "mode": "push"}, "mode"),
     ({"token": "1:a", "poll_timeout": "30"}, "poll_timeout"),
     ({"token": "1:a", "rate_limit": 1}, "rate_limit"),
+    ({"token": "1:a", "send_expiry": 0}, "send_expiry"),
+    ({"token": "1:a", "send_expiry": "10m"}, "send_expiry"),
+    ({"token": "1:a", "max_in_flight": 1.5}, "max_in_flight"),
     ({"token": "1:a", "mode": "webhook"}, "url"),
     ({"token": "1:a", "mode": "webhook", "webhook": {"url": "https://x"}}, "secret_token"),
 ])
@@ -50,3 +53,14 @@ def test_create_builds_an_adapter(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TUAN_TELEGRAM_TOKEN", "1:abc")
     tg = create({"rate_limit": False}, None)
     assert tg.name == "telegram" and tg.capabilities.buttons and tg.bot.token == "1:abc"
+
+
+def test_delivery_settings_from_the_app_config() -> None:
+    from bot.config import config_from_dict
+
+    config = config_from_dict({"telegram": {"enabled": True, "token": "1:a", "send_expiry": 30,
+                                            "max_in_flight": 50}}, "t.toml", env={})
+    tg = create(config.telegram, config)
+    assert (tg.config.send_expiry, tg.config.max_in_flight) == (30.0, 50)
+    defaults = from_section({"token": "1:a"}, env={})
+    assert (defaults.send_expiry, defaults.max_in_flight) == (600.0, 1000)

@@ -92,4 +92,5 @@ async def test_killed_between_commit_and_acknowledgement(api: FakeBotApi, tmp_pa
         assert stored(repo) == expected
     finally:
         repo.close()
-    assert api.delivered[ids[76]] == 2
+    # redelivered after the restart (polls while an earlier update is in hand return it again, too)
+    assert api.delivered[ids[76]] >= 2

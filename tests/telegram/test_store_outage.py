@@ -86,14 +86,14 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_clus
     for who in people[TEXTERS:]:
         pressed[group.press(who, card, "t:add:4")] = str(who.id)
         expected[str(who.id)] = {"4": 1}
-    last = api.updates[-1]["update_id"]
+    first, last = api.updates[0]["update_id"], api.updates[-1]["update_id"]
 
     await api.wait_for(lambda: len(reacted(api)) >= 20, timeout=30)
     pg_cluster.kill()
     await until(lambda: failures(caplog) > 0)  # an update met the dead store
 
     # The outage: nothing more is acknowledged or confirmed, and nothing uncommitted is visible.
-    acked, confirmed = len(reacted(api)) + len(answered(api)), api.confirmed
+    acked = len(reacted(api)) + len(answered(api))
     with pytest.raises(StoreUnavailable):
         async with stack.core.lock:
             stack.core.service.tally(stack.deal_id)  # the state was dropped; it cannot be read back yet
@@ -102,7 +102,8 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_clus
     sent_before = len(api.calls_to("sendMessage"))
     await stack.dispatcher.on_message(leader)  # a /tally during the outage: no tally at all, not a wrong one
     await asyncio.sleep(0.5)  # the poller keeps retrying meanwhile
-    assert len(reacted(api)) + len(answered(api)) == acked and api.confirmed == confirmed
+    # polls go on meanwhile, but their offset stays at the update the store could not take
+    assert len(reacted(api)) + len(answered(api)) == acked and api.confirmed <= first + acked
     assert len(api.calls_to("sendMessage")) == sent_before
     assert api.confirmed <= last  # the rest of the burst is still Telegram's
 
