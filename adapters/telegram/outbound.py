@@ -106,9 +106,11 @@ class Outbox:
         await self.lanes.drain(timeout)
         await self.background.drain(timeout)
 
-    async def _in_lane(self, chat_id: str, work: Callable[[float], Awaitable[T]], what: str) -> asyncio.Future[T]:
+    async def _in_lane(self, chat_id: str, work: Callable[[float], Awaitable[T]], what: str,
+                       lane: str | None = None) -> asyncio.Future[T]:
+        """Queue ``work`` in the chat's lane (or in ``lane``), with the send expiry counted from now."""
         deadline = time.monotonic() + self._expiry  # the expiry counts the wait behind earlier calls
-        return await self.lanes.submit(chat_id, partial(work, deadline), what)
+        return await self.lanes.submit(lane or chat_id, partial(work, deadline), what)
 
     async def answer(self, query: CallbackQuery, text: str) -> None:
         """Answer a button press in the background (stops the spinner, shows ``text`` if any)."""
@@ -199,15 +201,19 @@ class Outbox:
         """False when the chat does not allow reactions, so the core falls back to a digest.
 
         The first reaction in a chat is awaited, to learn whether the chat allows them; later
-        ones join the chat's lane and return True at once. A chat that refuses one is
+        ones are queued (each message's reactions in a lane of their own, beside the chat's lane)
+        and return True at once. A chat that refuses one is
         remembered for a while.
         """
         mid = base_id(message_id)
         if mid is None or self._no_reactions.get(chat_id, 0.0) > time.monotonic():
             return False
         reaction = ReactionTypeEmoji(emoji if emoji in REACTIONS else self._ack_emoji)
+        # A reaction's order against other messages does not matter to anyone, so each message's
+        # reactions have a lane of their own: a burst of ✅ in one busy chat goes out side by side
+        # instead of one call at a time (texts, edits and files keep the chat's order).
         pending = await self._in_lane(chat_id, partial(self._react, chat_id, mid, reaction),
-                                      f"setMessageReaction {chat_id}/{mid}")
+                                      f"setMessageReaction {chat_id}/{mid}", lane=f"{chat_id}/react/{mid}")
         if chat_id in self._reactions_ok:
             return True
         ok = bool(await pending)
