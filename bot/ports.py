@@ -40,6 +40,7 @@ class DealRow:
     created_at: datetime
     items: list[ItemRow] = field(default_factory=list)
     source: str = ""  # "config" | "post:<chat_key>:<message_id>" | "catalog"
+    max_line_qty: int | None = None  # the most one line may order before it is unclear (None: the default, 99)
 
 
 @dataclass(slots=True)

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from bot.engine.matcher import ItemMatcher
+from bot.engine.numerals import HUGE
 from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
-from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, NO_ITEM, UNKNOWN_ITEM, Problem
+from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, LARGE_QTY, NO_ITEM, UNKNOWN_ITEM, Problem
 
 ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "add", "sub", "cancel_item", "cancel_all"
 
@@ -118,6 +119,8 @@ class EntryReader:
                 out.problems.append(Problem(NO_ITEM, t.text.strip()))
             elif t.value is None:
                 out.problems.append(Problem(BAD_QTY, t.text.strip(), only))
+            elif self._too_large(t.value):
+                out.problems.append(Problem(LARGE_QTY, t.text.strip(), only))
             else:
                 kind = SUB if t.sign == "-" else PLUS if t.sign == "+" else ENTRY
                 out.actions.append(Action(kind, only, t.value, t.text.strip()))
@@ -128,6 +131,20 @@ class EntryReader:
             else:
                 out.actions.append(Action(ENTRY, only, 1, out.label))
         return out
+
+    def _too_large(self, value: int) -> bool:
+        """A quantity the bot asks about instead of guessing (§3.5, ``max_line_qty``).
+
+        A number too long to read whole is always asked about. Otherwise the limit is the deal's
+        ``max_line_qty``, raised to its ``max_qty`` when that is higher; a number above ``max_qty``
+        is understood and left to be refused (above max_qty), not asked about.
+        """
+        if value >= HUGE:
+            return True
+        cat = self.m.catalog
+        if cat.max_qty is not None and value > cat.max_qty:
+            return False
+        return value > max(cat.max_line_qty, cat.max_qty or 0)
 
     # -- pairing ---------------------------------------------------------------------------
 
@@ -256,6 +273,9 @@ class EntryReader:
             return
         if value is None:
             out.problems.append(Problem(BAD_QTY, words, code))
+            return
+        if self._too_large(value):
+            out.problems.append(Problem(LARGE_QTY, words, code))
             return
         if mode == ENTRY and qty.sign == "+":
             mode = PLUS

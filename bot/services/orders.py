@@ -37,11 +37,12 @@ def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: da
         for n, i in enumerate(catalog.items)
     ]
     return DealRow(id=deal_id, title=title or catalog.title, status="open", cutoff=catalog.cutoff,
-                   max_qty=catalog.max_qty, created_at=now, items=items, source=source)
+                   max_qty=catalog.max_qty, created_at=now, items=items, source=source,
+                   max_line_qty=catalog.max_line_qty)
 
 
 def _catalog_id(catalog: Catalog) -> str:
-    h = hashlib.sha256(repr((catalog.items, catalog.cutoff, catalog.max_qty)).encode()).hexdigest()
+    h = hashlib.sha256(repr((catalog.items, catalog.cutoff, catalog.max_qty, catalog.max_line_qty)).encode()).hexdigest()
     return "catalog-" + h[:16]
 
 

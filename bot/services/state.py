@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.catalog import Catalog, Item
+from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
 from bot.ports import ChatRow, DealRow, EntryRow, LineRow, Snapshot
 
@@ -15,7 +15,8 @@ def catalog_of_row(row: DealRow) -> Catalog:
         Item(code=i.code, name=i.name, unit=i.unit, price=i.price, aliases=tuple(i.aliases), stock=i.stock)
         for i in sorted(row.items, key=lambda i: i.position)
     )
-    return Catalog(items=items, cutoff=row.cutoff, max_qty=row.max_qty, title=row.title)
+    return Catalog(items=items, cutoff=row.cutoff, max_qty=row.max_qty, title=row.title,
+                   max_line_qty=row.max_line_qty if row.max_line_qty is not None else MAX_LINE_QTY)
 
 
 @dataclass(slots=True)
