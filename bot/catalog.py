@@ -9,7 +9,6 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-
 MAX_LINE_QTY = 99
 """Default sanity limit of one order line's quantity (``max_line_qty``): above it the bot asks."""
 
