@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from bot.engine.matcher import ItemMatcher
 from bot.engine.numerals import HUGE
 from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
-from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, LARGE_QTY, NO_ITEM, UNKNOWN_ITEM, Problem
+from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, LARGE_QTY, NO_ITEM, SAME_AS, UNKNOWN_ITEM, Problem
 
 ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "add", "sub", "cancel_item", "cancel_all"
 
@@ -20,6 +20,12 @@ _FILLER = re.compile(
 )
 # pickup and payment chatter: "3栋402 已取" is no label-only order
 _CHATTER = re.compile(r"已取|取了|拿了|已拿|到了|收到|谢谢|好的|已付|付了|转账|红包|已送|送到|没到|没收到")
+MAX_CLAUSE_CHARS = 200  # a longer clause is someone's writing, not an order line: not read
+# a reply that only points at someone else's order (§3.7): the bot asks what to order
+_POINTER = re.compile(
+    r"同上|同楼上|同前|(?:跟|和|同|照)(?:楼上|上面|上一个|前面)|一样|我也是|我也[要想]?(?:一份|一个)?(?:吧|啊|呀)?\s*$|ditto|me ?too",
+    re.I,
+)
 _TRANSPARENT = " :：=~～>→-—·"  # between an item and its number: 葡萄:2, 葡萄 = 2
 _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 
@@ -74,6 +80,7 @@ class EntryReader:
     def read(self, text: str, *, in_list: bool) -> EntryParse:
         out = EntryParse()
         clauses = split_clauses(text)
+        clauses = [(off, c) for off, c in clauses if len(c) <= MAX_CLAUSE_CHARS]
         kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)]
         asked = [c for _, c in clauses if c.strip(" \n,，。；;！!？?") and is_question(c)]
         if not kept:
@@ -124,6 +131,10 @@ class EntryReader:
             else:
                 kind = SUB if t.sign == "-" else PLUS if t.sign == "+" else ENTRY
                 out.actions.append(Action(kind, only, t.value, t.text.strip()))
+            return out
+        pointer = next((m for _, c in kept if (m := _POINTER.search(c)) is not None), None)
+        if pointer is not None:
+            out.problems.append(Problem(SAME_AS, pointer.group(0)))
             return out
         if out.label and (in_list or out.has_room) and not _CHATTER.search(out.label):
             if only is None:
