@@ -212,8 +212,9 @@ class EntryReader:
                     pending_op = kind
                     last = "pending"
             elif t.kind == QTY:
-                sold_by = {self.m.item_unit.get(_code(x)) for x in ([cur.items[-1]] if cur is not None else [])
-                           + ([nxt] if nxt is not None and nxt.kind == ITEM else [])}
+                near = ([cur.items[-1]] if cur is not None else []) + ([nxt] if nxt is not None and nxt.kind == ITEM else [])
+                # 刘小西3斤: with no item word around, a number with an item's own unit is a quantity
+                sold_by = {self.m.item_unit.get(_code(x)) for x in near} if near else self.m.units
                 if t.weight and not t.raw_bad and t.unit not in sold_by:
                     continue  # a spec (5斤), not a quantity — unless the item is sold by that unit (两斤草莓)
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (

@@ -302,7 +302,7 @@ class OrderService:
         kind = "ignored"
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
-            catalog = parse_deal_post(msg.text)
+            catalog = parse_deal_post(msg.text, msg.ts)
             if catalog is not None:
                 did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
