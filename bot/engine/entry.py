@@ -167,6 +167,7 @@ class EntryReader:
         pending_op: str | None = None
         prefix: Token | None = None
         sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip(_TRANSPARENT))]
+        qty_first = self._quantity_first(sig)
         for idx, t in enumerate(sig):
             nxt = sig[idx + 1] if idx + 1 < len(sig) else None
             if t.kind == ITEM and t.single and not (
@@ -217,6 +218,12 @@ class EntryReader:
                 sold_by = {self.m.item_unit.get(_code(x)) for x in near} if near else self.m.units
                 if t.weight and not t.raw_bad and t.unit not in sold_by:
                     continue  # a spec (5斤), not a quantity — unless the item is sold by that unit (两斤草莓)
+                if qty_first and nxt is not None and nxt.kind == ITEM:
+                    if prefix is not None:
+                        leftovers.append(prefix)
+                    prefix = t  # 1贡3桔: every quantity belongs to the item word after it
+                    last = "prefix"
+                    continue
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
                     last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))
                 )
@@ -251,6 +258,27 @@ class EntryReader:
         if prefix is not None:
             leftovers.append(prefix)
         return groups, leftovers, ops
+
+    def _quantity_first(self, sig: list[Token]) -> bool:
+        """True when the clause starts with a quantity directly followed by an item word (§3.5).
+
+        Labels (names, rooms) before it do not count: ``王姐 2桔`` starts with ``2桔``. Then every
+        quantity of the clause belongs to the item word after it (``1贡3桔``).
+        """
+        for k, t in enumerate(sig):
+            if t.kind == OP and t.sign in ("want",):
+                continue
+            if t.kind not in (ITEM, QTY, OP):
+                continue
+            if t.kind != QTY or k + 1 >= len(sig):
+                return False
+            nxt = sig[k + 1]
+            if nxt.kind != ITEM or nxt.start != t.end:
+                return False
+            if t.weight and t.unit != self.m.item_unit.get(_code(nxt)):
+                return False  # 5斤砂糖桔: a spec, unless the item is sold by the 斤
+            return bool(t.unit or t.sign or t.raw_bad or (t.value is not None and t.value < 100))
+        return False
 
     def _group_actions(self, g: _Group, out: EntryParse) -> None:
         codes: list[str] = []

@@ -122,6 +122,7 @@ class Scanner:
             toks.append(tok)
 
         for ref in self.m.find_full(text):
+            ref = self.m.widen(text, ref)
             if free(ref.start, ref.end):
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
         for mt in _CODE.finditer(text):
@@ -171,7 +172,8 @@ class Scanner:
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
             if free(mt.start(), mt.end()):
                 claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=frozenset(), single=True))
-        for ref in self.m.find_singles(text, _free_spans(claimed)):
+        in_item = {k for t in toks if t.kind == ITEM and t.codes for k in range(t.start, t.end)}
+        for ref in self.m.find_singles(text, _free_spans(claimed), in_item):
             if free(ref.start, ref.end):
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes, single=True))
         for mt in _JOIN_RE.finditer(text):
@@ -241,18 +243,40 @@ def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
 
 
 def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
-    """玫瑰葡萄 found as 玫瑰 + 葡萄 (parts of one item) is one reference."""
+    """One written name found as two references is one reference (§3.4).
+
+    玫瑰葡萄 found as 玫瑰 + 葡萄 (parts of one item); 红富士苹果 found as 红富士 (item 1) + 苹果
+    (items 1 and 2, or 2 and 3): the unique part decides; two ambiguous parts that share one
+    item name it. Two names of different items (葡萄鸡蛋) stay two references.
+    """
     out: list[Token] = []
     for t in toks:
         prev = out[-1] if out else None
-        if (prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and prev.codes == t.codes
-                and not text[prev.end:t.start].strip()):
-            prev.end = t.end
-            prev.text = text[prev.start:t.end]
-            prev.single = prev.single and t.single
-            continue
+        if prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and t.codes:
+            gap = text[prev.end:t.start]
+            codes = _one_name(prev.codes, t.codes) if not gap.strip() else None
+            if codes is not None and not (gap and (prev.single or t.single)):
+                prev.end = t.end
+                prev.text = text[prev.start:t.end]
+                prev.codes = codes
+                prev.single = prev.single and t.single
+                continue
         out.append(t)
     return out
+
+
+def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
+    """The items two adjacent references name together, or None when they name different items."""
+    if a == b:
+        return a
+    both = a & b
+    if both and (len(both) == 1 or len(a) > 1 and len(b) > 1):
+        return both
+    if len(a) == 1 and len(b) > 1:
+        return a
+    if len(b) == 1 and len(a) > 1:
+        return b
+    return None
 
 
 def _free_spans(claimed: list[bool]) -> list[tuple[int, int]]:
