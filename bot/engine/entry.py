@@ -273,11 +273,11 @@ class EntryReader:
             if t.kind != QTY or k + 1 >= len(sig):
                 return False
             nxt = sig[k + 1]
-            if nxt.kind != ITEM or nxt.start != t.end:
+            if nxt.kind != ITEM or nxt.start != t.end or t.text[-1:].isspace() or t.sign in ("+", "-"):
                 return False
             if t.weight and t.unit != self.m.item_unit.get(_code(nxt)):
                 return False  # 5斤砂糖桔: a spec, unless the item is sold by the 斤
-            return bool(t.unit or t.sign or t.raw_bad or (t.value is not None and t.value < 100))
+            return bool(t.unit or t.sign == "x" or t.raw_bad or (t.value is not None and t.value < 100))
         return False
 
     def _group_actions(self, g: _Group, out: EntryParse) -> None:
