@@ -16,6 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+ASK_KIND = "ask"
+"""``MessageRow.kind`` of a message that left a question open (an item-less change, §3.6)."""
+
 
 @dataclass(slots=True)
 class ItemRow:
@@ -162,7 +165,10 @@ class Repository(Protocol):
     """Contract to implement a store for the order service."""
 
     def load_open(self) -> Snapshot:
-        """Everything needed to rebuild the live state of open deals."""
+        """Everything needed to rebuild the live state of open deals.
+
+        Messages come with ``text`` empty, except those of kind ``"ask"`` (a question left open).
+        """
         ...
 
     def commit(self, changes: Changeset) -> None:

@@ -33,9 +33,10 @@ _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 @dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # entry | plus | set | add | sub | cancel_item | cancel_all
-    item: str | None
+    item: str | None  # None: a change that names no item (改成3), for the service to place (§3.6)
     qty: int
     words: str
+    stated: bool = True  # False: no number was written (血橙 means 1, or the number of the question)
 
 
 @dataclass(slots=True)
@@ -112,9 +113,7 @@ class EntryReader:
         for kind, qty, words in item_less_ops:
             if kind == CANCEL_ALL:
                 out.actions.append(Action(CANCEL_ALL, None, 0, words))
-            elif only is None:
-                out.problems.append(Problem(NO_ITEM, words))
-            else:
+            else:  # 改成3, 再加1, 减1: with several items, the service finds the sender's one item
                 self._op_on(only, kind, qty, words, out)
         if item_less_ops:
             return out
@@ -122,7 +121,9 @@ class EntryReader:
         qtys = [t for t in qtys if t.unit or t.sign or t.raw_bad or (t.value is not None and t.value < 100)]
         if qtys:
             t = qtys[0]
-            if only is None:
+            if only is None and t.sign == "-" and t.value is not None and not self._too_large(t.value):
+                out.actions.append(Action(SUB, None, t.value, t.text.strip()))  # -1: a change without item
+            elif only is None:
                 out.problems.append(Problem(NO_ITEM, t.text.strip()))
             elif t.value is None:
                 out.problems.append(Problem(BAD_QTY, t.text.strip(), only))
@@ -298,14 +299,14 @@ class EntryReader:
         for c in codes:
             self._op_on(c, g.mode, g.qty, _words(g), out)
 
-    def _op_on(self, code: str, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
+    def _op_on(self, code: str | None, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
         if mode == CANCEL_ITEM:
             out.actions.append(Action(CANCEL_ITEM, code, 0, words))
             return
         if qty is None:
-            if mode == SET:
+            if mode == SET or code is None:
                 return  # 葡萄改一下: no number, nothing to set
-            out.actions.append(Action(mode, code, 1, words))
+            out.actions.append(Action(mode, code, 1, words, stated=False))
             return
         value = qty.value
         if mode == SET and qty.zero:

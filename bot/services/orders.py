@@ -14,9 +14,10 @@ from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, InboundMessage
-from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
+from bot.ports import ASK_KIND, Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
+from bot.services.questions import answer, place
 from bot.services.state import (
     ChatState,
     DealState,
@@ -180,7 +181,7 @@ class OrderService:
         self.st.next_seq += 1
         deal = self._deal_state(chat)
         w = Work(self.st, chat, deal, msg, seq, changes)
-        kind = self._apply(w)
+        kind = self._apply(w)  # "ask": an order message that left a question open, stored as such
         chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, msg.edit_of)
         changes.message = MessageRow(
             seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
@@ -189,11 +190,13 @@ class OrderService:
         w.notices()
         deal = w.deal
         totals = self._totals(deal, ck, msg.sender_id) if deal is not None else {}
-        return Outcome(ck, msg.message_id, msg.sender_id, kind, deal.row.id if deal else None,
-                       tuple(w.accepted), tuple(w.unclear), tuple(w.refused), totals), changes
+        return Outcome(ck, msg.message_id, msg.sender_id, "order" if kind == ASK_KIND else kind,
+                       deal.row.id if deal else None, tuple(w.accepted), tuple(w.unclear), tuple(w.refused),
+                       totals), changes
 
     def _apply(self, w: Work) -> str:
         msg, chat = w.msg, w.chat
+        question = chat.questions.pop(msg.sender_id, None)  # only the sender's next message answers it
         if msg.recall_of is not None:
             if msg.is_admin and msg.recall_of not in chat.entries_by_msg:
                 return "ignored"
@@ -236,7 +239,16 @@ class OrderService:
         if closed is not None:
             w.refused.append(Problem(closed, msg.text.strip()[:40]))
             return "order"
+        answered = answer(entry, question, msg.ts) if msg.edit_of is None else None
+        if answered is not None:
+            w.apply_entry(answered)
+            return "order"
+        held = [it.code for it in deal.catalog.items if deal.sender_total(chat.row.chat_key, msg.sender_id, it.code) > 0]
+        entry, asked = place(entry, held, msg.message_id, msg.ts)
         w.apply_entry(entry)
+        if asked is not None:
+            chat.questions[msg.sender_id] = asked
+            return ASK_KIND
         return "order"
 
     def _unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
