@@ -251,10 +251,16 @@ def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
     """
     out: list[Token] = []
     for t in toks:
+        inner = False
+        if (t.kind == ITEM and t.codes and len(out) >= 2 and out[-1].kind == TEXT and out[-2].kind == ITEM
+                and out[-2].codes and _INNER_WORD.fullmatch(out[-1].text) and out[-1].start == out[-2].end
+                and out[-1].end == t.start and _one_name(out[-2].codes, t.codes) is not None):
+            out.pop()  # 赣南大脐橙: a word inside one written name joins it
+            inner = True
         prev = out[-1] if out else None
         if prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and t.codes:
             gap = text[prev.end:t.start]
-            codes = _one_name(prev.codes, t.codes) if not gap.strip() else None
+            codes = _one_name(prev.codes, t.codes) if inner or not gap.strip() else None
             if codes is not None and not (gap and (prev.single or t.single)):
                 prev.end = t.end
                 prev.text = text[prev.start:t.end]
@@ -263,6 +269,9 @@ def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
                 continue
         out.append(t)
     return out
+
+
+_INNER_WORD = re.compile(r"[\u4e00-\u9fff]{1,3}")
 
 
 def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
