@@ -26,6 +26,9 @@ _POINTER = re.compile(
     r"同上|同楼上|同前|(?:跟|和|同|照)(?:楼上|上面|上一个|前面)|一样|我也是|我也[要想]?(?:一份|一个)?(?:吧|啊|呀)?\s*$|ditto|me ?too",
     re.I,
 )
+# pickup chatter without a number (你的葡萄到了, 葡萄已取) is no order (§3.7)
+_PICKUP = re.compile(r"到了|已到|已取|取了|已拿|拿了|收到了|送到了|已送")
+_DIGIT = re.compile(r"\d")
 _TRANSPARENT = " :：=~～>→-—·"  # between an item and its number: 葡萄:2, 葡萄 = 2
 _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 
@@ -82,7 +85,8 @@ class EntryReader:
         out = EntryParse()
         clauses = split_clauses(text)
         clauses = [(off, c) for off, c in clauses if len(c) <= MAX_CLAUSE_CHARS]
-        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)]
+        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)
+                and not (_PICKUP.search(c) and not _DIGIT.search(c))]
         asked = [c for _, c in clauses if c.strip(" \n,，。；;！!？?") and is_question(c)]
         if not kept:
             out.all_questions = bool(asked)

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import re
 
-# 「王姐：葡萄2」 then a rule of 3+ dashes on its own line, then the reply.
-_QUOTE = re.compile(r"\A\s*「.*?」[ \t]*\n[ \t]*-(?:[ \t]*-){2,}[ \t]*(?:\n|\Z)", re.S)
+# 「王姐：葡萄2」 then a rule of 3+ dashes on its own line, then the reply. A quote may quote a
+# quote: the reply is after the last such rule.
+_QUOTE_END = re.compile(r"」[ \t]*\n[ \t]*-(?:[ \t]*-){2,}[ \t]*(?:\n|\Z)")
 # A rule of dashes with the quote below it (some clients put the reply first).
 _QUOTE_AFTER = re.compile(r"\n[ \t]*-(?:[ \t]*-){2,}[ \t]*\n\s*「[^」\n]*」\s*\Z")
 
@@ -45,9 +46,12 @@ def strip_quote(text: str) -> str:
     """The reply part of a message that quotes another one (normalised text in, same out)."""
     if "「" not in text:
         return text
-    m = _QUOTE.match(text)
-    if m is not None:
-        return text[m.end():]
+    if text.lstrip().startswith("「"):
+        last = None
+        for m in _QUOTE_END.finditer(text):
+            last = m
+        if last is not None:
+            return text[last.end():]
     m = _QUOTE_AFTER.search(text)
     if m is not None:
         return text[: m.start()]
