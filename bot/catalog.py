@@ -11,6 +11,9 @@ from typing import Any
 
 from bot.money import MoneyError, parse_price
 
+MAX_LINE_QTY = 99
+"""Default sanity limit of one order line's quantity (``max_line_qty``): above it the bot asks."""
+
 
 class CatalogError(ValueError):
     """A catalog file that cannot be used; the message names the file and the key."""
@@ -32,6 +35,7 @@ class Catalog:
     cutoff: datetime | None = None
     max_qty: int | None = None
     title: str = ""
+    max_line_qty: int = MAX_LINE_QTY  # a larger quantity in one line is unclear, not guessed (§3.5)
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     def by_code(self, code: str) -> Item | None:
@@ -63,6 +67,9 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
     max_qty = data.get("max_qty")
     if max_qty is not None and (not isinstance(max_qty, int) or isinstance(max_qty, bool) or max_qty < 1):
         raise _fail(where, "max_qty", "must be a positive whole number")
+    max_line = data.get("max_line_qty", MAX_LINE_QTY)
+    if not isinstance(max_line, int) or isinstance(max_line, bool) or max_line < 1:
+        raise _fail(where, "max_line_qty", "must be a positive whole number")
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         raise _fail(where, "items", "must list at least one [[items]] table")
@@ -101,7 +108,8 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
                 stock=stock,
             )
         )
-    catalog = Catalog(items=tuple(items), cutoff=cutoff_dt, max_qty=max_qty, title=str(data.get("title", "")))
+    catalog = Catalog(items=tuple(items), cutoff=cutoff_dt, max_qty=max_qty, title=str(data.get("title", "")),
+                      max_line_qty=max_line)
     from bot.catalog_check import DUPLICATE_ALIAS, catalog_problems
 
     for problem in catalog_problems(catalog):  # prices were checked above: only repeated aliases are left

@@ -244,7 +244,7 @@ def _deal(t: _Table, group_ids: set[str]) -> DealConfig:
         if g not in group_ids:
             raise t.error("groups", f"names an unknown group {g!r}")
     raw: dict[str, Any] = {"title": t.text("title", deal_id)}
-    for key in ("cutoff", "max_qty"):
+    for key in ("cutoff", "max_qty", "max_line_qty"):
         t.used.add(key)
         if key in t.data:
             raw[key] = t.data[key]

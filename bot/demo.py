@@ -17,6 +17,7 @@ from datetime import date, datetime, time
 
 from adapters.console import ConsoleAdapter, LineSource, format_said
 from bot import messages as m
+from bot.cli_run import DEFAULT_SPEED  # the CLI's default: `tuan --help` does not import the demo
 from bot.config import AppConfig, ConfigError, StoreConfig, config_from_dict
 from bot.context import Core
 from bot.demo_script import Event, Script, build_script, demo_config
@@ -24,8 +25,6 @@ from bot.dispatch import Dispatcher
 from bot.runtime import open_store
 from bot.scheduler import BotScheduler, job_specs
 from bot.services.orders import OrderService
-
-DEFAULT_SPEED = 4800.0  # 13½ hours of the day in about 10 seconds
 
 
 class SimClock:

@@ -15,7 +15,18 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow, Snapshot
+from bot.ports import (
+    ASK_KIND,
+    Changeset,
+    ChatRow,
+    DealRow,
+    EntryRow,
+    ItemRow,
+    LineRow,
+    MessageRow,
+    NoticeRow,
+    Snapshot,
+)
 
 K = TypeVar("K")
 _CENT = Decimal("0.01")
@@ -43,7 +54,8 @@ class MemoryRepository:
             chats=[replace(c) for _, c in sorted(self._chats.items())],
             entries=[replace(e) for _, e in sorted(self._entries.items()) if e.deal_id in open_ids],
             lines=[replace(row) for _, row in sorted(self._lines.items()) if row.deal_id in open_ids],
-            messages=[replace(m, text="") for _, m in sorted(self._messages.items()) if m.chat_key in open_chats],
+            messages=[replace(m, text=m.text if m.kind == ASK_KIND else "") for _, m in sorted(self._messages.items())
+                      if m.chat_key in open_chats],
             next_seq=max(self._messages, default=0) + 1,
             next_entry_id=max(self._entries, default=0) + 1,
             next_line_id=max(self._lines, default=0) + 1,

@@ -50,6 +50,9 @@ ASK_AMBIGUOUS = "您说的\"{word}\"是{options}?"
 ASK_UNKNOWN_ITEM = "没找到\"{word}\",这次有:{items}。您要哪一样?"
 ASK_NO_ITEM = "您要的是哪一样?这次有:{items}。比如回复「{example}」"
 ASK_BAD_QTY = "\"{word}\"的数量没看懂,请写整数,比如「{example}」"
+ASK_LARGE_QTY = "\"{word}\"的数量太大了,一次最多{limit}份,请确认一下要几份"
+ASK_SAME_AS = "您要订什么、几份?请直接写出来,比如「{example}」"
+ASK_TOO_LONG = "消息太长了,没法当作订单来读,请分开发或只写要订的,比如「{example}」"
 ASK_OTHER = "\"{word}\"没看懂,能再说一下吗?"
 
 # Reasons for refused lines.
@@ -142,6 +145,13 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
             return ASK_NO_ITEM.format(items=choices, example=example)
         case oc.BAD_QTY:
             return ASK_BAD_QTY.format(word=word, example=example)
+        case oc.LARGE_QTY:
+            limit = catalog.max_line_qty if catalog else ""
+            return ASK_LARGE_QTY.format(word=word, limit=limit)
+        case oc.SAME_AS:
+            return ASK_SAME_AS.format(example=example)
+        case oc.TOO_LONG:
+            return ASK_TOO_LONG.format(example=example)
         case oc.AFTER_CUTOFF | oc.DEAL_CLOSED:
             return REFUSED_AFTER_CUTOFF
         case oc.SOLD_OUT:

@@ -16,6 +16,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
 
+ASK_KIND = "ask"
+"""``MessageRow.kind`` of a message that left a question open (an item-less change, §3.6)."""
+
 
 class StoreUnavailable(ConnectionError):
     """The store cannot be used right now (down, unreachable, locked); nothing of the call was written.
@@ -49,6 +52,7 @@ class DealRow:
     created_at: datetime
     items: list[ItemRow] = field(default_factory=list)
     source: str = ""  # "config" | "post:<chat_key>:<message_id>" | "catalog"
+    max_line_qty: int | None = None  # the most one line may order before it is unclear (None: the default, 99)
 
 
 @dataclass(slots=True)
@@ -173,7 +177,10 @@ class Repository(Protocol):
     """
 
     def load_open(self) -> Snapshot:
-        """Everything needed to rebuild the live state of open deals."""
+        """Everything needed to rebuild the live state of open deals.
+
+        Messages come with ``text`` empty, except those of kind ``"ask"`` (a question left open).
+        """
         ...
 
     def commit(self, changes: Changeset) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.catalog import Catalog, CatalogError, load_catalog
+from bot.engine.normalize import scrub
 from bot.model import InboundMessage
 from bot.services.orders import OrderService
 from bot.services.outcome import Outcome
@@ -31,7 +32,7 @@ def _field(obj: dict[str, Any], name: str, where: str) -> str:
         raise TranscriptError(f"{where}: missing field `{name}`")
     if isinstance(v, (dict, list, bool)):
         raise TranscriptError(f"{where}: field `{name}` must be a string")
-    return str(v)
+    return scrub(str(v))
 
 
 def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
@@ -59,7 +60,7 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         raise TranscriptError(f"{where}: field `ts` needs a UTC offset: {vals['ts']!r}")
     return InboundMessage(
         platform=PLATFORM, chat_id=vals["chat"], message_id=vals["id"], sender_id=vals["sender_id"],
-        sender_name=vals["sender"], text=text or "", ts=ts, is_admin=obj.get("role") == "leader",
+        sender_name=vals["sender"], text=scrub(text or ""), ts=ts, is_admin=obj.get("role") == "leader",
         edit_of=None if obj.get("edit_of") is None else str(obj["edit_of"]),
         recall_of=None if recall is None else str(recall),
     )

@@ -1,14 +1,22 @@
-"""Alembic, driven from code: no alembic.ini, the scripts ship inside the ``storage`` package."""
+"""Alembic, driven from code: no alembic.ini, the scripts ship inside the ``storage`` package.
+
+Alembic is imported only when the schema is behind: opening an up-to-date store (every start
+of ``tuan replay`` on a reused database, every restart of the bot) costs one query.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
+SCHEMA_HEAD = "0004"
+"""The newest migration's revision (tests check it against the scripts)."""
 
 # Serialises concurrent upgrades of one PostgreSQL database (two processes starting at once).
 _PG_LOCK_KEY = 0x7475616E  # "tuan"
@@ -16,6 +24,8 @@ _PG_LOCK_KEY = 0x7475616E  # "tuan"
 
 def alembic_config(url: str | None = None) -> Config:
     """An Alembic config pointing at the packaged scripts (``url`` only for standalone use)."""
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("path_separator", "os")
@@ -26,9 +36,21 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction (DDL included, on both databases)."""
+    if revision in ("head", SCHEMA_HEAD) and current_revision(engine) == SCHEMA_HEAD:
+        return
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The schema's revision (``alembic_version``), or None for an empty database."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

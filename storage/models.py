@@ -45,6 +45,7 @@ class Deal(Base):
     max_qty: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     source: Mapped[str] = mapped_column(String)
+    max_line_qty: Mapped[int | None] = mapped_column(Integer)
 
 
 class DealItem(Base):

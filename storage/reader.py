@@ -6,9 +6,9 @@ from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, ScalarSelect, Select, exists, func, literal_column, select
+from sqlalchemy import Connection, ScalarSelect, Select, case, exists, func, literal_column, select
 
-from bot.ports import ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow, Snapshot
+from bot.ports import ASK_KIND, ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow, Snapshot
 from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, PROCESSED
 from storage.rows import (
     CHAT_FIELDS,
@@ -26,7 +26,11 @@ OPEN = "open"
 
 
 def load_open(conn: Connection) -> Snapshot:
-    """Open deals, every chat, and the entries, lines and (text-less) messages that go with them."""
+    """Open deals, every chat, and the entries, lines and messages that go with them.
+
+    Messages come without their text, except those that left a question open (kind ``ask``,
+    §3.6): the service reads the question again from that text.
+    """
     open_ids = select(DEALS.c.id).where(DEALS.c.status == OPEN)
     open_chats = select(CHATS.c.chat_key).where(CHATS.c.deal_id.in_(open_ids))
     deals = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.status == OPEN))
@@ -37,7 +41,8 @@ def load_open(conn: Connection) -> Snapshot:
     lines = build(LineRow, conn.execute(
         select(*columns(LINES, LINE_FIELDS)).where(LINES.c.deal_id.in_(open_ids)).order_by(LINES.c.id)
     ))
-    textless = columns(MESSAGES, MESSAGE_FIELDS, text=literal_column("''").label("text"))
+    text = case((MESSAGES.c.kind == ASK_KIND, MESSAGES.c.text), else_=literal_column("''"))
+    textless = columns(MESSAGES, MESSAGE_FIELDS, text=text.label("text"))
     messages = build(MessageRow, conn.execute(
         select(*textless).where(MESSAGES.c.chat_key.in_(open_chats)).order_by(MESSAGES.c.seq)
     ))

@@ -39,17 +39,8 @@ OWN_CASES = HERE / "cases"
 SHARED_CASES = Path(os.environ.get("TUAN_SHARED_CASES", HERE.parent.parent / "shared" / "cases"))
 TIMEOUT = 60.0
 
-ENGINE_ISSUE = ("The engine meets real chats: quotes, notices, mentions, number-first orders, the item's own unit, "
-                "answers to questions; and a faster start")
-
 # case file name -> title of the open issue that will make it pass (strict xfail until then)
-CASE_XFAIL: dict[str, str] = {
-    "p21-quote-reply.json": ENGINE_ISSUE,
-    "p22-platform-notices.json": ENGINE_ISSUE,
-    "p23-deal-post-price-next-line.json": ENGINE_ISSUE,
-    "p24-item-unit-quantity.json": ENGINE_ISSUE,
-    "p25-mention-prefix.json": ENGINE_ISSUE,
-}
+CASE_XFAIL: dict[str, str] = {}
 
 
 def _load_checker() -> ModuleType | None:

@@ -22,6 +22,7 @@ def test_example_config_loads() -> None:
     assert not config.telegram.enabled and not config.wechat.enabled
     [deal] = config.deals
     assert deal.catalog.items[0].price == Decimal("29.9") and deal.catalog.max_qty == 10
+    assert deal.catalog.max_line_qty == 99
     assert [s.kind for s in config.schedules] == ["deal_card", "reminder", "cutoff", "pickup"]
     assert config.schedules[0].cron == "0 8 * * *"
     assert config.deal_of_chat("console:console") is deal
@@ -65,6 +66,8 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
      "deals[1].items[1].colour"),
     (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\nmax_qty = 0\n[[deals.items]]\ncode = '1'\nname = 'x'\n",
      "deals[1].max_qty"),
+    (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\nmax_line_qty = 'lots'\n[[deals.items]]\ncode = '1'\nname = 'x'\n",
+     "deals[1].max_line_qty"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ntime = '25:00'\n", "schedules[1].time"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ncron = '0 20 * *'\n", "schedules[1].cron"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\n", "schedules[1].cron"),

@@ -60,6 +60,16 @@ CATALOGS = {
             {"code": "4", "name": "散养土鸡", "unit": "只", "price": "88", "aliases": []},
         ]
     },
+    # a citrus deal sold by the 斤, two apples sharing 苹果, a cola with its spec in the name
+    "citrus": {
+        "items": [
+            {"code": "1", "name": "广西砂糖桔", "unit": "斤", "price": "4.5", "aliases": ["砂糖桔"]},
+            {"code": "2", "name": "四川贡柑", "unit": "斤", "price": "6", "aliases": ["贡柑"]},
+            {"code": "3", "name": "烟台红富士 苹果", "unit": "箱", "price": "45", "aliases": []},
+            {"code": "4", "name": "阿克苏 苹果", "unit": "箱", "price": "55", "aliases": []},
+            {"code": "5", "name": "可乐550ml*24瓶", "unit": "箱", "price": "52", "aliases": []},
+        ]
+    },
 }
 
 # --- rows: the 3-item catalog (1 葡萄, 2 橙子, 3 鸡蛋) ---------------------------------------------------------------
@@ -264,6 +274,50 @@ FRUIT3 = [
     ("已取，谢谢", IG),
     ("👍", IG),
     ("晚上好", IG),
+    # §3.7 what the platform adds: a WeChat quote counts only for its reply part
+    ("「王姐：葡萄2」\n- - - - - - - - - - - - - - -\n我也要葡萄1", {"1": 1}),
+    ("「阿强：鸡蛋3盒 橙子1」\n- - - - - - - - - - - - - - -\n橙子2", {"2": 2}),
+    ("「团长小美：#接龙 今日水果\n1. 王姐 葡萄1」\n- - - - - - - - - - - - - - -\n鸡蛋1", {"3": 1}),
+    ("「王姐：葡萄2」\n- - - - - - - - - - - - - - -\n几点到?", IG),
+    # §3.7 platform notices are never orders
+    ('"阿强" 拍了拍 "团长小美"', IG),
+    ('"王姐"邀请"3栋402李阿姨"加入了群聊', IG),
+    ('"7栋1202小陈"通过扫描"团长小美"分享的二维码加入群聊', IG),
+    ('"葡萄2号"撤回了一条消息', IG),
+    ('"团长小美"修改群名为"幸福里3期 葡萄2团"', IG),
+    ("[红包]恭喜发财，大吉大利", IG),
+    ("[转账]向你转账59.8元", IG),
+    # §3.7 an @mention is an address, not order text
+    ("@小美2号团长 葡萄1", {"1": 1}),
+    ("@小美2号团长\u2005葡萄1", {"1": 1}),
+    ("@团长小美 @3号楼王姐 鸡蛋2", {"3": 2}),
+    ("葡萄2 @团长小美", {"1": 2}),
+    # §3.7 a reply that only points at someone else's order is unclear
+    ("同上", U),
+    ("跟楼上一样", U),
+    ("我也是", U),
+    ("我也要一样的", U),
+    ("3栋402 同上", U),
+    ("一样，谢谢团长", U),
+    ("我也要葡萄1", {"1": 1}),
+    # §3.5 a quantity that cannot be read whole, or above max_line_qty (99), is unclear
+    ("葡萄一万", U),
+    ("葡萄 x 3000", U),
+    ("葡萄999999999", U),
+    ("葡萄3万", U),
+    ("鸡蛋一百盒", U),
+    ("橙子x100", U),
+    ("葡萄99", {"1": 99}),
+    ("鸡蛋九十九盒", {"3": 99}),
+    ("葡萄1" + "1" * 4000, U),
+    ("葡萄2 鸡蛋500", (U, {"1": 2})),
+    # §3.5 a quantity before its item
+    ("2盒葡萄 1箱橙子", {"1": 2, "2": 1}),
+    ("3栋402 2葡萄", {"1": 2}),
+    # §3.6 a change without an item by a sender with nothing: unclear
+    ("改成3", U),
+    ("再加1", U),
+    ("减1", U),
 ]
 
 # --- rows: a one-item deal (1 百香果) ---------------------------------------------------------------------------------
@@ -316,6 +370,19 @@ SINGLE = [
     # §3.6 cancel of nothing
     ("取消", IG),
     ("百香果不要了", IG),
+    # §3.7 notices whose nickname holds a room are no label-only order
+    ('"5-1-301阿强" 拍了拍 "团长小美"', IG),
+    ('"7栋1202小陈"通过扫描"团长小美"分享的二维码加入群聊', IG),
+    ('"团长小美"邀请"3栋402王姐"加入了群聊', IG),
+    ('"3栋402王姐"撤回了一条消息', IG),
+    ("同上", U),
+    ("3栋402 王姐 同上", U),
+    ("@3栋402王姐 几点到?", IG),
+    # §3.5 large quantities
+    ("百香果一千箱", U),
+    ("+1000", U),
+    # §3.6 a change without an item in a one-item deal is about that item
+    ("改成2", {"1": 2}),
 ]
 
 # --- rows: 1 赣南脐橙, 2 塔罗科血橙, 3 阿克苏苹果, 4 散养土鸡 ----------------------------------------------------
@@ -362,9 +429,36 @@ ORANGES = [
     ("血橙还有吗", IG),
     ("血橙2，苹果多少钱？", {"2": 2}),
     ("血橙不要了", IG),
+    # §3.4 a written name holding a unique part is one reference; leftovers are not read again
+    ("刘阿姨血橙1", {"2": 1}),
+    ("大血橙2", {"2": 2}),
+    ("赣南大脐橙1箱", {"1": 1}),
 ]
 
-TABLES = {"fruit3": FRUIT3, "single": SINGLE, "oranges": ORANGES}
+# --- rows: 1 砂糖桔 (sold by the 斤), 2 贡柑, 3 烟台红富士 苹果, 4 阿克苏 苹果, 5 可乐 ---------------------------------------
+CITRUS = [
+    # §3.5 quantity before its item; a clause starting with a quantity: each number belongs to the item after it
+    ("2桔", {"1": 2}),
+    ("两斤砂糖桔", {"1": 2}),
+    ("1贡3桔", {"2": 1, "1": 3}),
+    ("王姐 2贡", {"2": 2}),
+    ("3栋402 2贡柑", {"2": 2}),
+    ("贡柑2 砂糖桔3", {"2": 2, "1": 3}),
+    ("要3斤桔", {"1": 3}),
+    # §3.5 x12 after a name that ends in its own spec is the quantity
+    ("可乐550ml*24瓶 x2", {"5": 2}),
+    ("可乐550ml*24瓶x3", {"5": 3}),
+    ("可乐 550ml*24瓶 ×2", {"5": 2}),
+    # §3.4 a unique part followed by a word two items share is one reference
+    ("红富士苹果2", {"3": 2}),
+    ("红富士 苹果2", {"3": 2}),
+    ("阿克苏苹果1箱", {"4": 1}),
+    ("苹果2", U),
+    ("红富士1 阿克苏1", {"3": 1, "4": 1}),
+]
+
+TABLES = {"fruit3": FRUIT3, "single": SINGLE, "oranges": ORANGES, "citrus": CITRUS}
+
 NAMES = ["王姐", "阿强", "李阿姨", "小陈", "Tom", "🌸Lily", "赵磊", "钟予馨", "刘阿姨", "张叔", "Amy", "陈姐"]
 
 

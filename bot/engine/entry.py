@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from bot.engine.matcher import ItemMatcher
+from bot.engine.numerals import HUGE
 from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
-from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, NO_ITEM, UNKNOWN_ITEM, Problem
+from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, LARGE_QTY, NO_ITEM, SAME_AS, UNKNOWN_ITEM, Problem
 
 ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "add", "sub", "cancel_item", "cancel_all"
 
@@ -19,6 +20,15 @@ _FILLER = re.compile(
 )
 # pickup and payment chatter: "3栋402 已取" is no label-only order
 _CHATTER = re.compile(r"已取|取了|拿了|已拿|到了|收到|谢谢|好的|已付|付了|转账|红包|已送|送到|没到|没收到")
+MAX_CLAUSE_CHARS = 200  # a longer clause is someone's writing, not an order line: not read
+# a reply that only points at someone else's order (§3.7): the bot asks what to order
+_POINTER = re.compile(
+    r"同上|同楼上|同前|(?:跟|和|同|照)(?:楼上|上面|上一个|前面)|一样|我也是|我也[要想]?(?:一份|一个)?(?:吧|啊|呀)?\s*$|ditto|me ?too",
+    re.I,
+)
+# pickup chatter without a number (你的葡萄到了, 葡萄已取) is no order (§3.7)
+_PICKUP = re.compile(r"到了|已到|已取|取了|已拿|拿了|收到了|送到了|已送")
+_DIGIT = re.compile(r"\d")
 _TRANSPARENT = " :：=~～>→-—·"  # between an item and its number: 葡萄:2, 葡萄 = 2
 _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 
@@ -26,9 +36,10 @@ _LABEL_STRIP = " \t,，。;；:：!！~～-—·.、|"
 @dataclass(frozen=True, slots=True)
 class Action:
     kind: str  # entry | plus | set | add | sub | cancel_item | cancel_all
-    item: str | None
+    item: str | None  # None: a change that names no item (改成3), for the service to place (§3.6)
     qty: int
     words: str
+    stated: bool = True  # False: no number was written (血橙 means 1, or the number of the question)
 
 
 @dataclass(slots=True)
@@ -73,7 +84,9 @@ class EntryReader:
     def read(self, text: str, *, in_list: bool) -> EntryParse:
         out = EntryParse()
         clauses = split_clauses(text)
-        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)]
+        clauses = [(off, c) for off, c in clauses if len(c) <= MAX_CLAUSE_CHARS]
+        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)
+                and not (_PICKUP.search(c) and not _DIGIT.search(c))]
         asked = [c for _, c in clauses if c.strip(" \n,，。；;！!？?") and is_question(c)]
         if not kept:
             out.all_questions = bool(asked)
@@ -104,9 +117,7 @@ class EntryReader:
         for kind, qty, words in item_less_ops:
             if kind == CANCEL_ALL:
                 out.actions.append(Action(CANCEL_ALL, None, 0, words))
-            elif only is None:
-                out.problems.append(Problem(NO_ITEM, words))
-            else:
+            else:  # 改成3, 再加1, 减1: with several items, the service finds the sender's one item
                 self._op_on(only, kind, qty, words, out)
         if item_less_ops:
             return out
@@ -114,13 +125,21 @@ class EntryReader:
         qtys = [t for t in qtys if t.unit or t.sign or t.raw_bad or (t.value is not None and t.value < 100)]
         if qtys:
             t = qtys[0]
-            if only is None:
+            if only is None and t.sign == "-" and t.value is not None and not self._too_large(t.value):
+                out.actions.append(Action(SUB, None, t.value, t.text.strip()))  # -1: a change without item
+            elif only is None:
                 out.problems.append(Problem(NO_ITEM, t.text.strip()))
             elif t.value is None:
                 out.problems.append(Problem(BAD_QTY, t.text.strip(), only))
+            elif self._too_large(t.value):
+                out.problems.append(Problem(LARGE_QTY, t.text.strip(), only))
             else:
                 kind = SUB if t.sign == "-" else PLUS if t.sign == "+" else ENTRY
                 out.actions.append(Action(kind, only, t.value, t.text.strip()))
+            return out
+        pointer = next((m for _, c in kept if (m := _POINTER.search(c)) is not None), None)
+        if pointer is not None:
+            out.problems.append(Problem(SAME_AS, pointer.group(0)))
             return out
         if out.label and (in_list or out.has_room) and not _CHATTER.search(out.label):
             if only is None:
@@ -128,6 +147,20 @@ class EntryReader:
             else:
                 out.actions.append(Action(ENTRY, only, 1, out.label))
         return out
+
+    def _too_large(self, value: int) -> bool:
+        """A quantity the bot asks about instead of guessing (§3.5, ``max_line_qty``).
+
+        A number too long to read whole is always asked about. Otherwise the limit is the deal's
+        ``max_line_qty``, raised to its ``max_qty`` when that is higher; a number above ``max_qty``
+        is understood and left to be refused (above max_qty), not asked about.
+        """
+        if value >= HUGE:
+            return True
+        cat = self.m.catalog
+        if cat.max_qty is not None and value > cat.max_qty:
+            return False
+        return value > max(cat.max_line_qty, cat.max_qty or 0)
 
     # -- pairing ---------------------------------------------------------------------------
 
@@ -139,6 +172,7 @@ class EntryReader:
         pending_op: str | None = None
         prefix: Token | None = None
         sig = [t for t in toks if not (t.kind == TEXT and not t.text.strip(_TRANSPARENT))]
+        qty_first = self._quantity_first(sig)
         for idx, t in enumerate(sig):
             nxt = sig[idx + 1] if idx + 1 < len(sig) else None
             if t.kind == ITEM and t.single and not (
@@ -184,10 +218,17 @@ class EntryReader:
                     pending_op = kind
                     last = "pending"
             elif t.kind == QTY:
-                sold_by = {self.m.item_unit.get(_code(x)) for x in ([cur.items[-1]] if cur is not None else [])
-                           + ([nxt] if nxt is not None and nxt.kind == ITEM else [])}
+                near = ([cur.items[-1]] if cur is not None else []) + ([nxt] if nxt is not None and nxt.kind == ITEM else [])
+                # 刘小西3斤: with no item word around, a number with an item's own unit is a quantity
+                sold_by = {self.m.item_unit.get(_code(x)) for x in near} if near else self.m.units
                 if t.weight and not t.raw_bad and t.unit not in sold_by:
                     continue  # a spec (5斤), not a quantity — unless the item is sold by that unit (两斤草莓)
+                if qty_first and nxt is not None and nxt.kind == ITEM:
+                    if prefix is not None:
+                        leftovers.append(prefix)
+                    prefix = t  # 1贡3桔: every quantity belongs to the item word after it
+                    last = "prefix"
+                    continue
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
                     last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))
                 )
@@ -223,6 +264,27 @@ class EntryReader:
             leftovers.append(prefix)
         return groups, leftovers, ops
 
+    def _quantity_first(self, sig: list[Token]) -> bool:
+        """True when the clause starts with a quantity directly followed by an item word (§3.5).
+
+        Labels (names, rooms) before it do not count: ``王姐 2桔`` starts with ``2桔``. Then every
+        quantity of the clause belongs to the item word after it (``1贡3桔``).
+        """
+        for k, t in enumerate(sig):
+            if t.kind == OP and t.sign in ("want",):
+                continue
+            if t.kind not in (ITEM, QTY, OP):
+                continue
+            if t.kind != QTY or k + 1 >= len(sig):
+                return False
+            nxt = sig[k + 1]
+            if nxt.kind != ITEM or nxt.start != t.end or t.text[-1:].isspace() or t.sign in ("+", "-"):
+                return False
+            if t.weight and t.unit != self.m.item_unit.get(_code(nxt)):
+                return False  # 5斤砂糖桔: a spec, unless the item is sold by the 斤
+            return bool(t.unit or t.sign == "x" or t.raw_bad or (t.value is not None and t.value < 100))
+        return False
+
     def _group_actions(self, g: _Group, out: EntryParse) -> None:
         codes: list[str] = []
         for it in g.items:
@@ -241,14 +303,14 @@ class EntryReader:
         for c in codes:
             self._op_on(c, g.mode, g.qty, _words(g), out)
 
-    def _op_on(self, code: str, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
+    def _op_on(self, code: str | None, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
         if mode == CANCEL_ITEM:
             out.actions.append(Action(CANCEL_ITEM, code, 0, words))
             return
         if qty is None:
-            if mode == SET:
+            if mode == SET or code is None:
                 return  # 葡萄改一下: no number, nothing to set
-            out.actions.append(Action(mode, code, 1, words))
+            out.actions.append(Action(mode, code, 1, words, stated=False))
             return
         value = qty.value
         if mode == SET and qty.zero:
@@ -256,6 +318,9 @@ class EntryReader:
             return
         if value is None:
             out.problems.append(Problem(BAD_QTY, words, code))
+            return
+        if self._too_large(value):
+            out.problems.append(Problem(LARGE_QTY, words, code))
             return
         if mode == ENTRY and qty.sign == "+":
             mode = PLUS

@@ -31,6 +31,11 @@ def is_list(text: str) -> bool:
     return any(_MARK.match(ln) for ln in lines)
 
 
+def is_numbered(line: str) -> bool:
+    """True when ``line`` starts with a list number and its marker (1. 1、 (2) ③)."""
+    return _MARK.match(line) is not None
+
+
 def iter_raw_units(text: str) -> Iterator[list[str]]:
     """Each numbered unit as its lines (spaces collapsed); header and 例 lines dropped.
 

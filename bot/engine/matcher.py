@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Container
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -105,6 +106,27 @@ class ItemMatcher:
             out.append(Ref(m.start(), m.end(), self.full[form], m.group(0)))
         return out
 
+    def widen(self, text: str, ref: Ref) -> Ref:
+        """The longest part of a name around ``ref`` (a full form): the written name is one reference.
+
+        ``红富士苹果`` where ``苹果`` is another item's alias but ``红富士苹果`` is part of item 1's
+        name is item 1 (§3.4: a written name that contains an alias is one reference). Cost:
+        O(max_part²) dictionary lookups.
+        """
+        s0, e0 = ref.start, ref.end
+        if e0 - s0 >= self.max_part or any(ch.isspace() for ch in text[s0:e0]):
+            return ref
+        best: Ref | None = None
+        for s in range(max(0, e0 - self.max_part), s0 + 1):
+            for e in range(min(len(text), s + self.max_part), e0 - 1, -1):
+                if e - s <= e0 - s0 or (best is not None and e - s <= best.end - best.start):
+                    break
+                codes = self.parts.get(text[s:e])
+                if codes is not None:
+                    best = Ref(s, e, codes, text[s:e])
+                    break
+        return best or ref
+
     def find_parts(self, text: str, start: int, end: int) -> list[Ref]:
         """Unique-or-ambiguous parts of 2+ characters in text[start:end], longest leftmost first."""
         out: list[Ref] = []
@@ -123,8 +145,14 @@ class ItemMatcher:
                 i += 1
         return out
 
-    def find_singles(self, text: str, spans: list[tuple[int, int]]) -> list[Ref]:
-        """Single characters of item names that stand alone as a word (jieba decides)."""
+    def find_singles(self, text: str, spans: list[tuple[int, int]],
+                     touching: Container[int] = ()) -> list[Ref]:
+        """Single characters of item names that stand alone as a word (jieba decides).
+
+        ``touching``: positions of characters that belong to a reference already found; a
+        single character right next to one is left over from that written name, not a
+        reference of its own (§3.4).
+        """
         candidates = [(s, e) for s, e in spans if any(text[k] in self.singles for k in range(s, e))]
         if not candidates:
             return []
@@ -133,7 +161,7 @@ class ItemMatcher:
         for s, e in candidates:
             pos = s
             for word in tok.lcut(text[s:e], HMM=False):
-                if len(word) == 1 and word in self.singles:
+                if len(word) == 1 and word in self.singles and pos - 1 not in touching and pos + 1 not in touching:
                     out.append(Ref(pos, pos + 1, self.singles[word], word))
                 pos += len(word)
         return out

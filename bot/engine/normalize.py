@@ -23,10 +23,13 @@ _DASHES = re.compile("[\u2010-\u2015\u2212\u2500\u30fc\uff70]")
 # WeChat's text codes for its emoji: [玫瑰] [强] [西瓜] [OK] — pictures, never words of an order.
 _WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,5}\]")
 _SPLIT_CIRCLED = re.compile("([" + "".join(_CIRCLED) + "])")
+# A lone surrogate (broken UTF-16 from a client) is no character: it becomes U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def normalize(text: str) -> str:
     """Return ``text`` in the form the parser reads; never raises."""
+    text = scrub(text)
     text = _KEYCAP.sub(r"\1", text)
     text = _INVISIBLE.sub("", text)
     if "[" in text:
@@ -42,6 +45,11 @@ def normalize(text: str) -> str:
     if "\t" in text:
         text = text.replace("\t", " ")
     return text
+
+
+def scrub(text: str) -> str:
+    """``text`` with every lone surrogate replaced by U+FFFD, so it can be encoded and read."""
+    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 def circled_value(ch: str) -> int | None:

@@ -10,6 +10,15 @@ from bot.engine.entry import EntryParse, EntryReader
 from bot.engine.listing import Unit, body_key, is_list, iter_raw_units, make_unit, unit_key
 from bot.engine.matcher import matcher_for
 from bot.engine.normalize import normalize
+from bot.engine.platform import is_notice, residents_words
+from bot.services.outcome import TOO_LONG, Problem
+
+MAX_REPLY_CHARS = 1_000
+"""A short reply longer than this is not read as an order: the bot asks for a shorter one."""
+MAX_LIST_CHARS = 400_000
+"""A 接龙 copy longer than this (about 8,000 lines) is not read either."""
+MAX_UNIT_CHARS = 400
+"""A numbered line (with its continuation lines) longer than this is no entry."""
 
 
 @dataclass(slots=True)
@@ -48,9 +57,21 @@ def read_message(text: str, catalog: Catalog | None, seen: Container[str],
 
     Lines of a copy that were seen before are not parsed again; new ones are read as entries.
     Without a catalog, units are split (so a leader's list can be indexed) but not read.
+    Platform notices read as nothing; quotes and @mentions are taken out first (§3.7). The cost
+    is linear in the text, and bounded: over :data:`MAX_REPLY_CHARS` (a reply) or
+    :data:`MAX_LIST_CHARS` (a copy) the message is one ``too_long`` problem, and a line over
+    :data:`MAX_UNIT_CHARS` is no entry.
     """
-    norm = normalize(text)
-    if is_list(norm):
+    if is_notice(text):
+        return Reading(normalize(text), False)
+    norm = residents_words(normalize(text))
+    listed = len(norm) <= MAX_LIST_CHARS and is_list(norm)
+    if not listed and len(norm) > MAX_REPLY_CHARS:
+        out = Reading(norm, False)
+        if catalog is not None:
+            out.entry = EntryParse(problems=[Problem(TOO_LONG)])
+        return out
+    if listed:
         out = Reading(norm, True)
         local: set[str] = set()
         reader = reader_for(catalog) if catalog is not None else None
@@ -63,7 +84,7 @@ def read_message(text: str, catalog: Catalog | None, seen: Container[str],
                 continue
             unit = make_unit(lines)
             ur = UnitRead(unit, False)
-            if reader is not None and unit.body.strip():
+            if reader is not None and unit.body.strip() and len(unit.body) <= MAX_UNIT_CHARS:
                 ur.entry = reader.read(unit.body, in_list=True)
             out.units.append(ur)
         return out

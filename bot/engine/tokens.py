@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher
 from bot.engine.normalize import circled_value
-from bot.engine.numerals import CN_CHARS, cn_to_int
+from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int, digits_to_int
 
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
 
@@ -30,9 +30,9 @@ _FRACTION = re.compile(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
 _MASKS: list[tuple[str, re.Pattern[str]]] = [
     # spec with a multiplication: 250ml*12盒, 500g×2袋
-    ("spec", re.compile(r"\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
+    ("spec", re.compile(r"(?<!\d)\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
     # prices
-    ("price", re.compile(r"[¥$]\s*\d+(?:\.\d+)?|\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
+    ("price", re.compile(r"[¥$]\s*\d+(?:\.\d+)?|(?<!\d)\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
     # phones and long digit runs
     ("phone", re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|\d{7,})(?!\d)")),
     # dates and times
@@ -40,18 +40,18 @@ _MASKS: list[tuple[str, re.Pattern[str]]] = [
     ("time", re.compile(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
     ("date", re.compile(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单"
                         r"|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)")),
-    ("time", re.compile(r"\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
-    ("time", re.compile(r"[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
+    ("time", re.compile(r"(?<!\d)\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
+    ("time", re.compile(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
     ("time", re.compile(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]")),
     # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
     ("room", re.compile(
-        r"(?:[A-Za-z]\s*座?\s*)?(?:\d+|[一二三四五六七八九十]+|(?<![A-Za-z])[A-Za-z](?=\s*[栋幢座区]))\s*"
+        r"(?:[A-Za-z]\s*座?\s*)?(?:(?<!\d)\d+|(?<![一二三四五六七八九十])[一二三四五六七八九十]+|(?<![A-Za-z])[A-Za-z](?=\s*[栋幢座区]))\s*"
         r"(?:栋|幢|座|号楼|号院|楼|单元|区|期|苑|弄|巷|号门|门|层)"
         r"(?:\s*\d+\s*(?:栋|幢|号楼|楼|单元|层|室|户|房|号)|\d+|\s+\d{3,4}(?!\d))*"
     )),
-    ("room", re.compile(r"\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
-    ("room", re.compile(r"(?<![\dA-Za-z])[A-Za-z]\s*-?\s*\d{2,}(?!\d)")),
-    ("room", re.compile(r"\d{2,}\s*(?:室|房|户)")),
+    ("room", re.compile(r"(?<!\d)\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
+    ("room", re.compile(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)")),  # B1203; x12 is a quantity
+    ("room", re.compile(r"(?<!\d)\d{2,}\s*(?:室|房|户)")),
 ]
 _CODE = re.compile(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
@@ -61,10 +61,14 @@ _CODE = re.compile(
     r"|([\u2460-\u2473])"
 )
 _QTY_ARABIC = re.compile(
-    r"(?P<sign>[x×*+\-])?\s*(?P<num>\d+(?:\.\d+)?)\s*(?P<unit>" + _UNIT_ALT + r")?", re.I
+    r"(?P<sign>[x×*+\-])?\s*(?P<num>(?<!\d)\d+(?:\.\d+)?)(?P<big>[" + CN_BIG_CHARS + r"])?\s*(?P<unit>" + _UNIT_ALT + r")?",
+    re.I,
 )
 _QTY_HALF = re.compile(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
-_QTY_CN = re.compile(r"(?P<sign>[x×*+])?\s*(?P<num>[" + CN_CHARS + r"]+)\s*(?P<unit>" + _UNIT_ALT + r")?")
+_QTY_CN = re.compile(
+    r"(?P<sign>[x×*+])?\s*(?P<num>[" + CN_CHARS + r"]+(?:[" + CN_BIG_CHARS + r"][" + CN_CHARS + r"]*)*)\s*(?P<unit>"
+    + _UNIT_ALT + r")?"
+)
 
 OPS = [
     ("改成", "set"), ("改为", "set"), ("换成", "set"), ("换为", "set"), ("变成", "set"), ("调成", "set"),
@@ -118,6 +122,7 @@ class Scanner:
             toks.append(tok)
 
         for ref in self.m.find_full(text):
+            ref = self.m.widen(text, ref)
             if free(ref.start, ref.end):
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
         for mt in _CODE.finditer(text):
@@ -167,7 +172,8 @@ class Scanner:
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
             if free(mt.start(), mt.end()):
                 claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=frozenset(), single=True))
-        for ref in self.m.find_singles(text, _free_spans(claimed)):
+        in_item = {k for t in toks if t.kind == ITEM and t.codes for k in range(t.start, t.end)}
+        for ref in self.m.find_singles(text, _free_spans(claimed), in_item):
             if free(ref.start, ref.end):
                 claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes, single=True))
         for mt in _JOIN_RE.finditer(text):
@@ -178,7 +184,7 @@ class Scanner:
             if chunk.strip():
                 toks.append(Token(TEXT, s, e, chunk))
         toks.sort(key=lambda t: t.start)
-        return _merge_adjacent_items(toks, text)
+        return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
 
     def _qty(self, mt: re.Match[str], cn: bool, text: str) -> Token:
         tok = self._qty_of(mt, cn)
@@ -200,11 +206,13 @@ class Scanner:
         elif cn:
             value = cn_to_int(raw)
         elif "." in raw:
-            f = float(raw)
-            value = int(f) if f.is_integer() and f > 0 else None
+            whole, _, frac = raw.partition(".")
+            value = digits_to_int(whole) if not frac.strip("0") else None
             bad = value is None
         else:
-            value = int(raw)
+            value = digits_to_int(raw)
+        if value is not None and d.get("big"):
+            value = min(value * CN_BIG[d["big"]], HUGE)
         zero = value == 0
         if value is not None and value <= 0:
             value, bad = None, True
@@ -213,19 +221,71 @@ class Scanner:
                      bare_cn=cn and not unit and not sign, weight=weight, raw_bad=bad, zero=zero)
 
 
-def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
-    """玫瑰葡萄 found as 玫瑰 + 葡萄 (parts of one item) is one reference."""
+_SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
+
+
+def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
+    """A long digit run written right after an item (葡萄999999999) or a sign (x 3000000) is a quantity.
+
+    Elsewhere such a run is a phone or order number; here it is what the resident wrote as the
+    number, too large to take (§3.5: read whole, then judged by the limit).
+    """
     out: list[Token] = []
     for t in toks:
-        prev = out[-1] if out else None
-        if (prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and prev.codes == t.codes
-                and not text[prev.end:t.start].strip()):
-            prev.end = t.end
-            prev.text = text[prev.start:t.end]
-            prev.single = prev.single and t.single
-            continue
+        if t.kind == MASK and t.sign == "phone" and out:
+            prev = out[-1]
+            if prev.end == t.start and prev.kind == ITEM:
+                t = Token(QTY, t.start, t.end, t.text, value=HUGE)
+            elif prev.end == t.start and prev.kind == TEXT and _SIGN_BEFORE.search(prev.text):
+                t = Token(QTY, t.start, t.end, t.text, value=HUGE, sign="x")
         out.append(t)
     return out
+
+
+def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
+    """One written name found as two references is one reference (§3.4).
+
+    玫瑰葡萄 found as 玫瑰 + 葡萄 (parts of one item); 红富士苹果 found as 红富士 (item 1) + 苹果
+    (items 1 and 2, or 2 and 3): the unique part decides; two ambiguous parts that share one
+    item name it. Two names of different items (葡萄鸡蛋) stay two references.
+    """
+    out: list[Token] = []
+    for t in toks:
+        inner = False
+        if (t.kind == ITEM and t.codes and len(out) >= 2 and out[-1].kind == TEXT and out[-2].kind == ITEM
+                and out[-2].codes and _INNER_WORD.fullmatch(out[-1].text) and out[-1].start == out[-2].end
+                and out[-1].end == t.start and _one_name(out[-2].codes, t.codes) is not None):
+            out.pop()  # 赣南大脐橙: a word inside one written name joins it
+            inner = True
+        prev = out[-1] if out else None
+        if prev is not None and prev.kind == ITEM and t.kind == ITEM and prev.codes and t.codes:
+            gap = text[prev.end:t.start]
+            codes = _one_name(prev.codes, t.codes) if inner or not gap.strip() else None
+            if codes is not None and not (gap and (prev.single or t.single)):
+                prev.end = t.end
+                prev.text = text[prev.start:t.end]
+                prev.codes = codes
+                prev.single = prev.single and t.single
+                continue
+        out.append(t)
+    return out
+
+
+_INNER_WORD = re.compile(r"[\u4e00-\u9fff]{1,3}")
+
+
+def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
+    """The items two adjacent references name together, or None when they name different items."""
+    if a == b:
+        return a
+    both = a & b
+    if both and (len(both) == 1 or len(a) > 1 and len(b) > 1):
+        return both
+    if len(a) == 1 and len(b) > 1:
+        return a
+    if len(b) == 1 and len(a) > 1:
+        return b
+    return None
 
 
 def _free_spans(claimed: list[bool]) -> list[tuple[int, int]]:

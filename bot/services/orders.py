@@ -15,10 +15,11 @@ from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, InboundMessage
-from bot.ports import Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
+from bot.ports import ASK_KIND, Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
 from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
+from bot.services.questions import answer, place
 from bot.services.state import (
     ChatState,
     DealState,
@@ -39,11 +40,12 @@ def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: da
         for n, i in enumerate(catalog.items)
     ]
     return DealRow(id=deal_id, title=title or catalog.title, status="open", cutoff=catalog.cutoff,
-                   max_qty=catalog.max_qty, created_at=now, items=items, source=source)
+                   max_qty=catalog.max_qty, created_at=now, items=items, source=source,
+                   max_line_qty=catalog.max_line_qty)
 
 
 def _catalog_id(catalog: Catalog) -> str:
-    h = hashlib.sha256(repr((catalog.items, catalog.cutoff, catalog.max_qty)).encode()).hexdigest()
+    h = hashlib.sha256(repr((catalog.items, catalog.cutoff, catalog.max_qty, catalog.max_line_qty)).encode()).hexdigest()
     return "catalog-" + h[:16]
 
 
@@ -219,7 +221,7 @@ class OrderService:
         self.st.next_seq += 1
         deal = self._deal_state(chat)
         w = Work(self.st, chat, deal, msg, seq, changes)
-        kind = self._apply(w)
+        kind = self._apply(w)  # "ask": an order message that left a question open, stored as such
         chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, msg.edit_of)
         changes.message = MessageRow(
             seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
@@ -228,11 +230,13 @@ class OrderService:
         w.notices()
         deal = w.deal
         totals = self._totals(deal, ck, msg.sender_id) if deal is not None else {}
-        return Outcome(ck, msg.message_id, msg.sender_id, kind, deal.row.id if deal else None,
-                       tuple(w.accepted), tuple(w.unclear), tuple(w.refused), totals), changes
+        return Outcome(ck, msg.message_id, msg.sender_id, "order" if kind == ASK_KIND else kind,
+                       deal.row.id if deal else None, tuple(w.accepted), tuple(w.unclear), tuple(w.refused),
+                       totals), changes
 
     def _apply(self, w: Work) -> str:
         msg, chat = w.msg, w.chat
+        question = chat.questions.pop(msg.sender_id, None)  # only the sender's next message answers it
         if msg.recall_of is not None:
             if msg.is_admin and msg.recall_of not in chat.entries_by_msg:
                 return "ignored"
@@ -275,7 +279,16 @@ class OrderService:
         if closed is not None:
             w.refused.append(Problem(closed, msg.text.strip()[:40]))
             return "order"
+        answered = answer(entry, question, msg.ts) if msg.edit_of is None else None
+        if answered is not None:
+            w.apply_entry(answered)
+            return "order"
+        held = [it.code for it in deal.catalog.items if deal.sender_total(chat.row.chat_key, msg.sender_id, it.code) > 0]
+        entry, asked = place(entry, held, msg.message_id, msg.ts)
         w.apply_entry(entry)
+        if asked is not None:
+            chat.questions[msg.sender_id] = asked
+            return ASK_KIND
         return "order"
 
     def _unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
@@ -339,7 +352,7 @@ class OrderService:
         kind = "ignored"
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
-            catalog = parse_deal_post(msg.text)
+            catalog = parse_deal_post(msg.text, msg.ts)
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
             if catalog is not None:

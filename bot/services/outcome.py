@@ -10,6 +10,9 @@ AMBIGUOUS_ITEM = "ambiguous_item"  # detail: the word; candidates: item codes it
 UNKNOWN_ITEM = "unknown_item"  # an item word that fits no item
 NO_ITEM = "no_item"  # a quantity (or a bare label / +1) with several items on sale
 BAD_QTY = "bad_qty"  # not a positive whole number (半, 1.5, 0)
+LARGE_QTY = "large_qty"  # above the deal's max_line_qty (葡萄一万, 葡萄999999999): asked, never guessed
+SAME_AS = "same_as"  # only points at someone else's order (同上, 跟楼上一样): what to order is asked
+TOO_LONG = "too_long"  # a message too long to read as an order
 AFTER_CUTOFF = "after_cutoff"
 SOLD_OUT = "sold_out"
 OVER_MAX = "over_max"  # would take the resident above max_qty
@@ -23,6 +26,9 @@ REPLAY_REASONS = {
     UNKNOWN_ITEM: "unknown item",
     NO_ITEM: "no item named",
     BAD_QTY: "bad quantity",
+    LARGE_QTY: "quantity too large",
+    SAME_AS: "points at another order",
+    TOO_LONG: "message too long",
     AFTER_CUTOFF: "after cutoff",
     SOLD_OUT: "sold out",
     OVER_MAX: "above max_qty",

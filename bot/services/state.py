@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from bot.catalog import Catalog, Item
+from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
-from bot.ports import ChatRow, DealRow, EntryRow, LineRow, Snapshot
+from bot.ports import ASK_KIND, ChatRow, DealRow, EntryRow, LineRow, MessageRow, Snapshot
+from bot.services.questions import Question, question_from_text
 
 
 def catalog_of_row(row: DealRow) -> Catalog:
@@ -15,7 +16,8 @@ def catalog_of_row(row: DealRow) -> Catalog:
         Item(code=i.code, name=i.name, unit=i.unit, price=i.price, aliases=tuple(i.aliases), stock=i.stock)
         for i in sorted(row.items, key=lambda i: i.position)
     )
-    return Catalog(items=items, cutoff=row.cutoff, max_qty=row.max_qty, title=row.title)
+    return Catalog(items=items, cutoff=row.cutoff, max_qty=row.max_qty, title=row.title,
+                   max_line_qty=row.max_line_qty if row.max_line_qty is not None else MAX_LINE_QTY)
 
 
 @dataclass(slots=True)
@@ -82,6 +84,8 @@ class ChatState:
     entries_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     superseded_by_seq: dict[int, list[int]] = field(default_factory=lambda: defaultdict(list))
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
+    # sender -> the item-less change the bot asked about (§3.6), until the sender's next message
+    questions: dict[str, Question] = field(default_factory=dict)
 
     def bind(self, deal_id: str) -> None:
         """The chat joins another deal (a new round): nothing posted before it counts as seen."""
@@ -164,10 +168,18 @@ class LiveState:
                 st.closed[d.id] = d
         for c in snap.chats:
             st.chats[c.chat_key] = ChatState(c)
+        last: dict[tuple[str, str], MessageRow] = {}
         for m in sorted(snap.messages, key=lambda m: m.seq):
             ch = st.chats.get(m.chat_key)
             if ch is not None:
                 ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, m.edit_of)
+                last[(m.chat_key, m.sender_id)] = m
+        for (ck, sid), m in last.items():  # a question is open while its message is the sender's last
+            ds = st.deals.get(st.chats[ck].row.deal_id or "")
+            if m.kind == ASK_KIND and ds is not None:
+                q = question_from_text(m.text, ds.catalog, m.message_id, m.ts)
+                if q is not None:
+                    st.chats[ck].questions[sid] = q
         for e in sorted(snap.entries, key=lambda e: e.id):
             ds = st.deals.get(e.deal_id)
             if ds is None:
