@@ -39,8 +39,9 @@ class WechatAdapter:
     """:class:`adapters.base.Adapter` for WeChat groups (rooms) through a wechaty puppet service."""
 
     name = convert.PLATFORM
-    capabilities = Capabilities(buttons=False, reactions=False, edits=False, images=False, files=False,
-                                mentions=True)
+    # files: the puppet's file message (a wechaty FileBox); direct: a contact id is a conversation too
+    capabilities = Capabilities(buttons=False, reactions=False, edits=False, images=False, files=True,
+                                mentions=True, direct=True)
 
     def __init__(self, settings: WechatSettings, *, wechaty: ModuleType | None = None) -> None:
         self.settings = settings
@@ -229,7 +230,21 @@ class WechatAdapter:
         return False
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
-        return False
+        """Send ``data`` as a file message (then ``caption`` as text) to a room or a contact.
+
+        False when the puppet refused it (e.g. it cannot send files), so the core falls back to
+        text; raises :class:`WechatUnavailable` while not logged in, like :meth:`send_text`.
+        """
+        conn = await self._live()
+        try:
+            await conn.send_file(chat_id, filename, data)
+        except Exception as exc:
+            log.warning("wechat: file %s to %s not sent: %s", filename, chat_id,
+                        logs.redact(describe(exc), [self.settings.token]))
+            return False
+        if caption:
+            await conn.send_text(chat_id, caption, [])
+        return True
 
 
 def create(section: Mapping[str, Any] | object, app_config: object = None) -> WechatAdapter:

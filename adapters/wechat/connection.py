@@ -12,6 +12,7 @@ a service may check (the ``authorization: Wechaty <token>`` header, and the toke
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import ssl
@@ -215,6 +216,13 @@ class Connection:
 
     async def send_text(self, conversation_id: str, text: str, mention_ids: list[str]) -> str:
         return str(await self.puppet.message_send_text(conversation_id, text, mention_ids or None) or "")
+
+    async def send_file(self, conversation_id: str, filename: str, data: bytes) -> str:
+        """Send ``data`` named ``filename`` as the puppet's file message (a base64 FileBox)."""
+        from wechaty_puppet import FileBox
+
+        box = FileBox.from_base64(base64.b64encode(data), name=filename)
+        return str(await self.puppet.message_send_file(conversation_id, box) or "")
 
 
 def _abandon(task: asyncio.Task[Any]) -> None:
