@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import itertools
 import logging
 from collections.abc import Mapping
 from types import ModuleType
@@ -54,6 +55,7 @@ class WechatAdapter:
         self._supervisor: Supervisor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._rooms_seen: set[str] = set()
+        self._local_ids = itertools.count(1)
 
     @property
     def connected(self) -> bool:
@@ -218,7 +220,9 @@ class WechatAdapter:
         if mention is not None:
             text = convert.mention_prefix(mention.name) + text
         sent = await conn.send_text(chat_id, text, [mention.user_id] if mention else [])
-        return sent or None
+        # A failed send raises; a puppet that gives no message id still delivered it: a local id
+        # tells the core so (it is never used to edit or react: WeChat has neither).
+        return sent or f"wechat-local-{next(self._local_ids)}"
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
         return await self.send_text(chat_id, card.text)

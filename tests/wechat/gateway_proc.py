@@ -135,3 +135,7 @@ class Gateway:
 
     async def said(self) -> list[dict[str, Any]]:
         return list(await self.call("GET", "/said"))
+
+    async def files(self) -> list[dict[str, Any]]:
+        """Files the bot sent through the puppet: [{to, name, base64}]."""
+        return list(await self.call("GET", "/files"))

@@ -12,6 +12,7 @@
 //   POST /raw     {from, type, text, room?}               any message type (e.g. 49 app XML) -> {id}
 //   POST /recall  {from, id, room?}                       the resident withdraws message id -> {id}
 //   GET  /said                                            what the bot sent: [{room, text, mentions}]
+//   GET  /files                                           files the bot sent: [{to, name, base64}]
 //   POST /login                                           the bot account logs in
 //   POST /logout                                          the bot account logs out
 //   GET  /health                                          {ok, loggedIn}
@@ -80,6 +81,14 @@ puppet.messageSendText = async (conversationId, text, mentionIdList = []) => {
   return sendText(conversationId, text)
 }
 
+// Files go through the mock puppet's own messageSendFile (a FileBox, as a real puppet takes it).
+const files = []
+const sendFile = puppet.messageSendFile.bind(puppet)
+puppet.messageSendFile = async (conversationId, file) => {
+  files.push({ to: conversationId, name: file.name, base64: await file.toBase64() })
+  return sendFile(conversationId, file)
+}
+
 let seq = 0
 function emitMessage ({ from, room, type, text }) {
   const talker = residents.get(from)
@@ -112,6 +121,7 @@ const routes = {
     id: emitMessage({ from: b.from, room: b.room, type: PUPPET.types.Message.Recalled, text: b.id }),
   }),
   'GET /said': () => said,
+  'GET /files': () => files,
   'POST /login': () => {
     loginWanted = true
     mocker.login(bot)
