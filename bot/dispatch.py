@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CARD_EDIT_SECONDS = 3.0
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
+NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
 ENDED = "ended"  # a press on the card of a deal that is over (closed or replaced)
 UNKNOWN = "unknown"  # a press whose data this bot did not sign
 
@@ -192,6 +193,8 @@ class Dispatcher:
             await self.core.send(chat, m.DEAL_RECOGNISED.format(n=len(catalog.items), items=m.item_choices(catalog)))
             return
         problems = outcome.unclear + outcome.refused
+        if outcome.kind == oc.NO_DEAL and not problems:  # an order (a 接龙 copy) where no deal is open
+            problems = (oc.Problem(oc.NO_DEAL),)
         if problems and not self._quiet_no_deal(msg, problems):
             text = "\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems))
             await self.core.send(chat, text, reply_to=msg.message_id,
@@ -209,9 +212,10 @@ class Dispatcher:
             await self.card_edits.request(f"{chat_key}|{card_id}", lambda: self._edit_card(chat_key, card_id, deal_id))
 
     def _quiet_no_deal(self, msg: InboundMessage, problems: tuple[oc.Problem, ...]) -> bool:
-        """"No deal here" is said to a resident at most once per ``NO_DEAL_REPEAT_SECONDS`` per chat
-        (by the dispatcher's clock), so each resident hears it once and a chat is not flooded."""
-        if any(p.code != oc.NO_DEAL for p in problems):
+        """"No deal open here" (none, or it closed) is said to a resident at most once per
+        ``NO_DEAL_REPEAT_SECONDS`` per chat (by the dispatcher's clock): each resident who orders
+        hears it once, and a chat is not flooded."""
+        if any(p.code not in NOT_OPEN for p in problems):
             return False
         key = (msg.chat_key, msg.sender_id)
         now = self._clock()
