@@ -152,3 +152,15 @@ async def test_my_order_in_a_group_and_privately_across_groups() -> None:
     await p.chat.push("我的订单", sender="李阿姨", chat_id="dm-li", is_private=True)
     assert p.chat.pop().text == m.MY_NONE_ANYWHERE
     await p.close()
+
+
+def test_cards_and_tallies_mask_phone_numbers_too() -> None:
+    from bot.engine.dealpost import parse_deal_post
+    from bot.services.outcome import Tally
+
+    catalog = parse_deal_post("#接龙 周五团 团长电话13900001111\n1. 白菜 3元/颗\n2. 土豆 4元/斤")
+    assert catalog is not None
+    card = render.deal_card(catalog, title=catalog.title)
+    tally = render.tally_table(Tally("d", (), {}, __import__("decimal").Decimal(0)), catalog, title=catalog.title)
+    for text in (card.text, tally):
+        assert "139****1111" in text and "13900001111" not in text
