@@ -157,3 +157,16 @@ async def test_residents_see_their_own_order_in_the_group_and_privately(api: Fak
     dm.say(WANG, "/my")
     await api.wait_for(lambda: bool(api.sent_texts(WANG.id)))
     assert api.sent_texts(WANG.id) == [m.GROUP_HEADING.format(group="阳光花园团购群") + mine]
+
+
+async def test_after_the_cutoff_each_resident_hears_it_once(api: FakeBotApi, stack: Stack) -> None:
+    group = Chat(api, CHAT_ID)
+    group.say(LEADER, "/close")
+    await api.wait_for(lambda: any(t.startswith(m.CLOSED) for t in api.sent_texts(CHAT_ID)))
+    late = [group.say(WANG, "葡萄1"), group.say(WANG, "鸡蛋1"), group.say(LI, "葡萄2")]
+    await api.wait_for(lambda: sum(t.endswith(m.REFUSED_AFTER_CUTOFF) for t in api.sent_texts(CHAT_ID)) == 2)
+    group.say(LEADER, "/help")  # a marker: everything before it was handled
+    await api.wait_for(lambda: any("团长命令" in t for t in api.sent_texts(CHAT_ID)))
+    refusals = [c.params for c in api.calls_to("sendMessage") if c.params["text"].endswith(m.REFUSED_AFTER_CUTOFF)]
+    assert [r["reply_parameters"]["message_id"] for r in refusals] == [late[0], late[2]]
+    assert [r["text"] for r in refusals] == [f"@王姐 {m.REFUSED_AFTER_CUTOFF}", f"@李哥 {m.REFUSED_AFTER_CUTOFF}"]
