@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 
 CARD_EDIT_SECONDS = 3.0
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
+NO_DEAL_MEMORY = 4096  # (chat, resident) pairs remembered before expired ones are dropped
 NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
 ENDED = "ended"  # a press on the card of a deal that is over (closed or replaced)
 UNKNOWN = "unknown"  # a press whose data this bot did not sign
@@ -221,6 +222,8 @@ class Dispatcher:
         now = self._clock()
         if now - self._no_deal_said.get(key, float("-inf")) < NO_DEAL_REPEAT_SECONDS:
             return True
+        if len(self._no_deal_said) >= NO_DEAL_MEMORY:  # forget those whose hour is over
+            self._no_deal_said = {k: t for k, t in self._no_deal_said.items() if now - t < NO_DEAL_REPEAT_SECONDS}
         self._no_deal_said[key] = now
         return False
 

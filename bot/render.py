@@ -87,7 +87,7 @@ def goods(items: dict[str, int], catalog: Catalog, *, units: bool) -> str:
     return " ".join(parts)
 
 
-Signer = Callable[[str, "str | None"], "str | None"]  # (action, item code) -> button token
+Signer = Callable[[str, str | None], str | None]  # (action, item code) -> button token (bot/buttons.py)
 
 
 def deal_card(catalog: Catalog, *, title: str, ordered: dict[str, int] | None = None,
