@@ -23,6 +23,9 @@ class Capabilities:
     images: bool = False
     files: bool = False
     mentions: bool = True
+    # can write to a member privately: ``send_text``/``send_file`` to chat id = their sender id
+    # (it may still fail, e.g. a Telegram user who never started the bot, a WeChat non-friend)
+    direct: bool = False
 
 
 class Sink(Protocol):

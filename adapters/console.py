@@ -19,6 +19,7 @@ import sys
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TextIO
 
 from prompt_toolkit import PromptSession
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LineSource = Callable[[], Awaitable[str | None]]  # the next line, None at the end of input
 BOT_NAME = "🤖 Tuan"
+FILES_DIR = "tuan-files"
 _SPEAKER = re.compile(r"^([^\s:：/][^\s:：]{0,15})\s*[:：]\s?(.*)$", re.S)
 
 
@@ -104,9 +106,12 @@ class ConsoleAdapter:
     def __init__(self, config: ConsoleConfig, *, lines: LineSource | None = None,
                  write: Callable[[str], None] | None = None, clock: Callable[[], datetime] | None = None,
                  on_eof: Callable[[], None] | None = None, echo: bool | None = None,
-                 banner: bool = True) -> None:
+                 banner: bool = True, files_dir: str | Path | None = None) -> None:
         self.config = config
-        self.capabilities = Capabilities(reactions=config.reactions)
+        # direct: a message to a member (chat id = their sender id) is printed marked 私信;
+        # files: written to ``files_dir`` (default: ./tuan-files), its path printed.
+        self.capabilities = Capabilities(reactions=config.reactions, files=True, direct=True)
+        self.files_dir = Path(files_dir) if files_dir is not None else Path.cwd() / FILES_DIR
         # A newcomer's first plain line (葡萄2) is a resident's order, not the leader's.
         self.speaker = m.CONSOLE_FIRST_SPEAKER
         self._lines = lines
@@ -185,6 +190,8 @@ class ConsoleAdapter:
 
     async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
                         mention: Mention | None = None) -> str | None:
+        if chat_id != self.config.chat:
+            text = f"{m.CONSOLE_PRIVATE} {text}"
         self._write(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text))
         return self._next_id("b")
 
@@ -201,4 +208,28 @@ class ConsoleAdapter:
         return True
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
-        return False
+        """Write the file (mode 0600: it may hold residents' phone numbers) into ``files_dir`` and
+        print its path; an existing file of that name is never overwritten."""
+        path = write_private_file(self.files_dir, filename, data)
+        text = m.CONSOLE_FILE.format(path=path) + (f" {caption}" if caption else "")
+        await self.send_text(chat_id, text)
+        return True
+
+
+def write_private_file(folder: Path, filename: str, data: bytes) -> Path:
+    """Create ``folder`` (0700) and a new file in it readable by the owner only (0600); returns its path.
+
+    ``filename`` is reduced to its last path part; ``name-2.ext`` and so on when the name is taken.
+    """
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    base = Path(Path(filename).name or "tuan-file")
+    for n in range(1, 1000):
+        path = folder / (base.name if n == 1 else f"{base.stem}-{n}{base.suffix}")
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        return path.resolve()
+    raise FileExistsError(f"no free file name for {filename} in {folder}")

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 
 from adapters.base import Capabilities, Sink
 from adapters.console import sender_id_of
+from bot.buttons import split
 from bot.model import ButtonPress, Card, InboundMessage, Mention
 
 __all__ = ["FakeAdapter", "Sent", "sender_id_of"]
@@ -72,13 +73,26 @@ class FakeAdapter:
         return msg
 
     async def press(self, action: str, item_code: str | None = None, *, sender: str = "王姐",
-                    card_message_id: str | None = None, chat_id: str | None = None) -> str:
+                    card_message_id: str | None = None, chat_id: str | None = None,
+                    deal_id: str | None = None, signature: str = "") -> str:
+        """Press a button described by hand (no card: unsigned unless ``signature`` is given)."""
         assert self.sink is not None, "start() the adapter first"
         return await self.sink.on_press(ButtonPress(
             platform=self.name, chat_id=chat_id or self.chat_id, sender_id=sender_id_of(sender),
             sender_name=sender, ts=self._clock(), action=action, item_code=item_code,
-            press_id=f"p{next(self._ids)}", card_message_id=card_message_id,
+            press_id=f"p{next(self._ids)}", card_message_id=card_message_id, deal_id=deal_id, signature=signature,
         ))
+
+    async def press_on(self, card: Sent, action: str, item_code: str | None = None, *,
+                       sender: str = "王姐") -> str:
+        """Press the button (action, item) of a card the bot sent, with the data that button carries."""
+        assert card.card is not None, "the card was sent without buttons"
+        button = next(b for row in card.card.rows for b in row if (b.action, b.item_code) == (action, item_code))
+        parts = split(button.token)
+        assert parts is not None, f"unsigned button {button}"
+        deal_id, action, item_code, signature = parts
+        return await self.press(action, item_code, sender=sender, card_message_id=card.message_id,
+                                chat_id=card.chat_id, deal_id=deal_id, signature=signature)
 
     def pop(self) -> Sent:
         """The oldest thing the bot did that was not popped yet."""

@@ -9,15 +9,17 @@ named in the argument, for commands that change a group).
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from bot import buttons, render
 from bot import messages as m
-from bot import render
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.crontab import crontab_trigger
-from bot.model import Card, InboundMessage
+from bot.model import Card, InboundMessage, Mention
 from bot.permissions import Caller, Permissions
 from bot.registry import ANYONE, command, help_text, lookup, parse_command
 
@@ -81,10 +83,23 @@ def deal_card(core: Core, chat_key: str, *, ordered: bool = False) -> Card | Non
     tally = core.service.tally(deal_id)
     left = {i.code: max(0, i.stock - tally.totals.get(i.code, 0)) for i in catalog.items if i.stock is not None}
     cutoff = cutoff_of(core, chat_key, catalog)
+    key = core.button_key
     return render.deal_card(
         catalog, title=title, ordered=dict(tally.totals) if ordered else None, left=left or None,
         cutoff=when_text(cutoff, core.now().astimezone(core.config.bot.tz)) if cutoff else "",
+        deal_id=deal_id, sign=lambda action, code: buttons.sign(key, deal_id, action, code),
     )
+
+
+def ended_card(core: Core, deal_id: str) -> Card | None:
+    """The card of a deal that is over (closed, or replaced by a newer one): its final counts, a line
+    saying it ended, no buttons. None when the store no longer knows the deal (call holding the lock)."""
+    try:
+        catalog = core.service.catalog_of(deal_id)
+    except KeyError:
+        return None
+    tally = core.service.tally(deal_id)
+    return render.deal_card(catalog, title=catalog.title, ordered=dict(tally.totals), deal_id=deal_id, ended=True)
 
 
 async def post_list(core: Core, chat_key: str, *, to: str | None = None) -> bool:
@@ -93,7 +108,7 @@ async def post_list(core: Core, chat_key: str, *, to: str | None = None) -> bool
         current = core.current(chat_key)
         if current is not None:
             deal_id, catalog, title, _ = current
-            text = render.jielong_list(core.service.tally(deal_id, chat_key), catalog, title=title)
+            text = render.jielong_list(core.service.tally(deal_id, chat_key), catalog, title=title, mask=to is None)
     if current is None:
         await core.send(to or chat_key, m.NO_DEAL)
         return False
@@ -130,16 +145,16 @@ async def close_deal(core: Core, chat_key: str) -> bool:
 
 
 async def post_pickup(core: Core, chat_key: str, *, header: str = "", to: str | None = None) -> bool:
-    """Post the chat's pickup list in the chat or ``to``; False when the chat has no deal."""
+    """Post the chat's pickup list in the chat (phone numbers masked) or, in full, to ``to`` (a
+    leader's private chat); False when the chat has no deal or it could not be sent."""
     async with core.lock:
         current = core.current(chat_key)
         if current is not None:
             deal_id, catalog, title, _ = current
-            text = render.pickup_list(core.service.tally(deal_id, chat_key), catalog, title=title)
+            text = render.pickup_list(core.service.tally(deal_id, chat_key), catalog, title=title, mask=to is None)
     if current is None:
         return False
-    await core.send(to or chat_key, f"{header}\n{text}" if header else text)
-    return True
+    return await core.send(to or chat_key, f"{header}\n{text}" if header else text) is not None
 
 
 
@@ -251,10 +266,28 @@ async def cmd_tally(core: Core, inv: Invocation) -> None:
 
 @command("pickup", aliases=("取货",), help=m.HELP_PICKUP)
 async def cmd_pickup(core: Core, inv: Invocation) -> None:
-    for key in inv.targets:
-        heading = m.GROUP_HEADING.format(group=group_title(core, key)) if inv.private else ""
-        if not await post_pickup(core, key, header=heading, to=inv.chat if inv.private else None):
-            await core.send(inv.chat, heading + m.NO_DEAL)
+    """The full pickup list (rooms and phone numbers of every household) goes to the leader privately."""
+
+    async def deliver(to: str) -> bool:
+        done = False
+        for key in inv.targets:
+            heading = m.GROUP_HEADING.format(group=group_title(core, key))
+            if await post_pickup(core, key, header=heading, to=to):
+                done = True
+            elif inv.private:
+                await core.send(to, heading + m.NO_DEAL)
+        return done
+
+    if not inv.private and await no_deal_in(core, inv.targets):
+        await core.send(inv.chat, m.NO_DEAL, reply_to=inv.msg.message_id)
+        return
+    await privately(core, inv, "pickup", deliver)
+
+
+async def no_deal_in(core: Core, targets: tuple[str, ...]) -> bool:
+    """None of the groups has a deal (open or closed)."""
+    async with core.lock:
+        return all(core.current(k) is None for k in targets)
 
 
 @command("close", aliases=("截单",), one_group=True, help=m.HELP_CLOSE)
@@ -272,33 +305,106 @@ async def cmd_close(core: Core, inv: Invocation) -> None:
 @command("export", aliases=("导出",), help=m.HELP_EXPORT)
 async def cmd_export(core: Core, inv: Invocation) -> None:
     """Each target group's orders (that group's rows only, even when its deal is shared): a CSV
-    document where the platform takes files, else the tally as text; sent where the command was said.
+    document where the platform takes files, else the tally as text; always to the leader privately.
     """
     from bot.export import tally_csv
 
     adapter = core.adapter_of(inv.chat)
-    sent = 0
-    for key in inv.targets:
-        async with core.lock:
-            current = core.current(key)
-            if current is None:
-                continue
-            deal_id, catalog, title, closed = current
-            tally = core.service.tally(deal_id, key)
-            text = render.tally_table(tally, catalog, title=title, closed=closed)
-        sent += 1
-        name = group_title(core, key)
-        if adapter is not None and adapter.capabilities.files:
-            data = tally_csv(tally, catalog, {key: name})
-            filename = f"tuan-{deal_id}-{split_chat_key(key)[1].lstrip('-')}.csv"
-            if await adapter.send_file(inv.msg.chat_id, filename, data, caption=f"{name} {title}"):
-                continue
-        await core.send(inv.chat, f"{m.GROUP_HEADING.format(group=name)}\n{text}" if inv.private else text)
-    if not sent:
-        await core.send(inv.chat, m.EXPORT_NOTHING if inv.private else m.NO_DEAL)
+
+    async def deliver(to: str) -> bool:
+        sent = 0
+        for key in inv.targets:
+            async with core.lock:
+                current = core.current(key)
+                if current is None:
+                    continue
+                deal_id, catalog, title, closed = current
+                tally = core.service.tally(deal_id, key)
+                text = render.tally_table(tally, catalog, title=title, closed=closed, mask=False)
+            name = group_title(core, key)
+            if adapter is not None and adapter.capabilities.files:
+                data = tally_csv(tally, catalog, {key: name})
+                filename = f"tuan-{deal_id}-{split_chat_key(key)[1].lstrip('-')}.csv"
+                if await adapter.send_file(split_chat_key(to)[1], filename, data, caption=f"{name} {title}"):
+                    sent += 1
+                    continue
+            if await core.send(to, f"{m.GROUP_HEADING.format(group=name)}\n{text}") is not None:
+                sent += 1
+        return bool(sent)
+
+    if not inv.private and await no_deal_in(core, inv.targets):
+        await core.send(inv.chat, m.NO_DEAL, reply_to=inv.msg.message_id)
+        return
+    await privately(core, inv, "export", deliver, nothing=m.EXPORT_NOTHING)
+
+
+def private_chat(core: Core, msg: InboundMessage) -> str | None:
+    """The chat key of the sender's private chat with the bot, where the platform can write one."""
+    adapter = core.adapter_of(msg.chat_key)
+    if adapter is None or not adapter.capabilities.direct or msg.sender_id.startswith("chat"):
+        return None  # Telegram's anonymous admins ("chat<id>") have no private chat
+    return f"{msg.platform}:{msg.sender_id}"
+
+
+async def privately(core: Core, inv: Invocation, name: str, deliver: Callable[[str], Awaitable[bool]], *,
+                    nothing: str = m.NO_DEAL) -> None:
+    """Run ``deliver(to)`` towards the caller's private chat (lists with every household's phone and
+    room never go to a group). Said in a group: the group is told 已私信发给你, or, when the platform
+    cannot write to them privately (or that failed), how to get it. ``deliver`` returns whether it
+    sent anything; ``nothing`` is said when it did not in a private chat.
+    """
+    if inv.private:
+        if not await deliver(inv.chat):
+            await core.send(inv.chat, nothing)
+        return
+    mention = Mention(user_id=inv.msg.sender_id, name=inv.msg.sender_name)
+    to = private_chat(core, inv.msg)
+    if to is not None and await deliver(to):
+        await core.send(inv.chat, m.SENT_PRIVATELY, reply_to=inv.msg.message_id, mention=mention)
+        return
+    how = m.PRIVATE_HOW.get(inv.msg.platform, m.PRIVATE_HOW_DEFAULT).format(name=name)
+    await core.send(inv.chat, how, reply_to=inv.msg.message_id, mention=mention)
 
 
 @command("help", role=ANYONE, aliases=("帮助",), hidden_aliases=("start",), help=m.HELP_HELP)
 async def cmd_help(core: Core, inv: Invocation) -> None:
     await core.send(inv.chat, help_text(leader=bool(inv.targets), private=inv.private),
                     reply_to=inv.msg.message_id)
+
+
+@command("my", role=ANYONE, aliases=("我的订单", "查单"), words=("我的订单", "查单"), help=m.HELP_MY)
+async def cmd_my(core: Core, inv: Invocation) -> None:
+    """The caller's own orders: in a group, in its current deal (answered mentioning them); in a
+    private chat, in every group of that platform where they ordered in the current deal."""
+    msg = inv.msg
+    if not msg.is_private:
+        async with core.lock:
+            current = core.current(msg.chat_key)
+            text = m.NO_DEAL if current is None else my_orders(core, msg.chat_key, msg.sender_id) or m.MY_NONE
+        await core.send(msg.chat_key, text, reply_to=msg.message_id,
+                        mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
+        return
+    lines = []
+    async with core.lock:
+        for row in core.service.chats_with_deal():
+            if row.platform != msg.platform or row.chat_key == msg.chat_key:
+                continue
+            mine = my_orders(core, row.chat_key, msg.sender_id)
+            if mine:
+                lines.append(m.GROUP_HEADING.format(group=group_title(core, row.chat_key)) + mine)
+    await core.send(msg.chat_key, "\n".join(lines) if lines else m.MY_NONE_ANYWHERE)
+
+
+def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
+    """One resident's items, quantities and amount in the chat's current deal; "" when none (hold the lock)."""
+    current = core.current(chat_key)
+    if current is None:
+        return ""
+    _deal_id, catalog, title, closed = current
+    totals = core.service.sender_totals(chat_key, sender_id)
+    if not totals:
+        return ""
+    amount = sum((i.price * totals[i.code] for i in catalog.items if i.code in totals), Decimal(0))
+    goods = render.goods(totals, catalog, units=True)
+    return m.MY_ORDER.format(title=title, goods=goods, amount=render.money(amount),
+                             state=m.TALLY_STATE_CLOSED if closed else "")

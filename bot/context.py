@@ -41,6 +41,15 @@ class Core:
     # the bot's list and appends a line adds only that line.
     register_own_lists: bool = True
     cards: dict[str, str] = field(default_factory=dict)  # chat key -> message id of the last deal card
+    card_deals: dict[str, str] = field(default_factory=dict)  # chat key -> the deal id that card shows
+    # The key deal-card buttons are signed with (bot/buttons.py); derived from the config when empty.
+    button_key: bytes = b""
+
+    def __post_init__(self) -> None:
+        if not self.button_key:
+            from bot.buttons import key_of
+
+            self.button_key = key_of(self.config)
 
     def adapter_of(self, chat_key: str) -> Adapter | None:
         return self.adapters.get(split_chat_key(chat_key)[0])
@@ -63,6 +72,8 @@ class Core:
         sent = await adapter.send_card(split_chat_key(chat_key)[1], card)
         if sent:
             self.cards[chat_key] = sent
+            if card.deal_id:
+                self.card_deals[chat_key] = card.deal_id
         await self.note_own(chat_key, sent, card.text)
         return sent
 

@@ -36,6 +36,20 @@ HELP_PICKUP = "取货清单(按楼栋房号)"
 HELP_CLOSE = "截单并发最终统计"
 HELP_EXPORT = "导出订单表格(私聊机器人时导出你带的所有群)"
 HELP_HELP = "看这条帮助"
+HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」)"
+
+# A resident's own order (/my, 我的订单, 查单).
+MY_ORDER = "您在「{title}」{state}订了:{goods},共¥{amount}"
+MY_NONE = "您在本期还没有订"
+MY_NONE_ANYWHERE = "您在各群的本期团购里都还没有订"
+
+# Lists with every household's phone and room go to the leader privately (/export, /pickup).
+SENT_PRIVATELY = "已私信发给你"
+PRIVATE_HOW = {
+    "telegram": "这份清单含各户电话和房号,只私信发给团长。请先私聊我发一次 /start,再发 /{name}",
+    "wechat": "这份清单含各户电话和房号,只私信发给团长。请先加我为好友,再发 /{name}",
+}
+PRIVATE_HOW_DEFAULT = "这份清单含各户电话和房号,只私信发给团长,请私聊我发 /{name}"
 
 # Who may use what (bot/permissions.py decides).
 PRIVATE_NO_GROUP = "你现在不是任何一个群的团长或管理员,私聊命令没有可以操作的群"
@@ -81,6 +95,10 @@ PRESS_TOTAL = "{item} 已订{qty}{unit}"
 PRESS_NONE_OF = "{item} 已取消"
 PRESS_MINE = "您已订:{items}"
 PRESS_MINE_EMPTY = "您还没有订"
+PRESS_NOTHING_TO_CANCEL = "您还没有订{item},没有可以减的"
+PRESS_UNKNOWN = "这个按钮用不了了,请用群里最新的团购卡片"  # forged or unknown button data: nothing changed
+DEAL_ENDED = "这一期已结束"
+CARD_ENDED = "⏹ 这一期已结束,按钮已失效"
 BUTTON_ADD = "{item} +1"
 BUTTON_SUB = "−1"
 BUTTON_MINE = "我的订单"
@@ -173,6 +191,8 @@ CONSOLE_BANNER = ("— {title} — 输入「名字: 内容」发言(如 王姐: 
                   "团长: /help 看团长命令,Ctrl-D 退出")
 CONSOLE_FIRST_SPEAKER = "邻居"  # who a plain line speaks as before anyone is named (a resident)
 CONSOLE_FAILED = "(出错了,这条没记上:{error})"
+CONSOLE_PRIVATE = "(私信)"
+CONSOLE_FILE = "📎 文件已保存:{path}"
 
 # `tuan demo`.
 DEMO_TITLE = "Tuan 演示:{title},一天的接龙(加速{speed:g}倍)"

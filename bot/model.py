@@ -91,6 +91,10 @@ class ButtonPress:
     item_code: str | None = None
     press_id: str = ""
     card_message_id: str | None = None
+    # The deal the pressed card showed and the bot's signature over (deal, action, item), as the
+    # button carried them (bot/buttons.py); the core acts on a press only when they verify.
+    deal_id: str | None = None
+    signature: str = ""
 
     def __post_init__(self) -> None:
         _make_storable(self)
@@ -113,11 +117,16 @@ class CardButton:
     label: str
     action: str  # "add" | "sub" | "mine"
     item_code: str | None = None
+    token: str = ""  # the signed token of bot/buttons.py: deal, action, item and MAC; "" unsigned
 
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A deal card: text plus rows of buttons. Platforms without buttons send the text only."""
+    """A deal card: text plus rows of buttons. Platforms without buttons send the text only.
+
+    ``deal_id``: the deal the card shows (its buttons act on that deal only).
+    """
 
     text: str
     rows: tuple[tuple[CardButton, ...], ...] = field(default_factory=tuple)
+    deal_id: str | None = None

@@ -5,6 +5,7 @@ required role and help text (errbot's ``@botcmd``, NoneBot's ``on_command``); pa
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ class Command:
     ``role``: ANYONE or LEADER; ``help``: the help line's text (a constant of bot/messages.py);
     ``hidden_aliases``: accepted but not shown (e.g. Telegram's ``/start``); ``one_group``: in a
     private chat it acts on exactly one of the caller's groups (named in the argument when they
-    lead several), where the others act on each of them.
+    lead several), where the others act on each of them. ``words``: plain-text messages (no ``/``)
+    that run the command too, for platforms and people that don't type commands (我的订单).
     """
 
     name: str
@@ -35,14 +37,19 @@ class Command:
     aliases: tuple[str, ...] = ()
     hidden_aliases: tuple[str, ...] = ()
     one_group: bool = False
+    words: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Command] = {}
 _BY_ALIAS: dict[str, str] = {}
+_BY_WORD: dict[str, str] = {}
+# Leading @mentions (WeChat puts "@name\u2005" in front) before a plain command word.
+_MENTIONS = re.compile(r"^(?:@\S+[\s\u2005]+)+")
 
 
 def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...] = (),
-            hidden_aliases: tuple[str, ...] = (), one_group: bool = False) -> Callable[[Handler], Handler]:
+            hidden_aliases: tuple[str, ...] = (), one_group: bool = False,
+            words: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as ``/name``; raises ValueError on a repeated name or alias."""
     if role not in (ANYONE, LEADER):
         raise ValueError(f"unknown role {role!r}")
@@ -53,7 +60,13 @@ def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...
             if key in _BY_ALIAS:
                 raise ValueError(f"command word {word!r} is registered twice")
             _BY_ALIAS[key] = name
-        REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group)
+        for word in words:
+            key = _fold(word)
+            if key in _BY_WORD:
+                raise ValueError(f"command word {word!r} is registered twice")
+            _BY_WORD[key] = name
+        REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group,
+                                 tuple(words))
         return handler
 
     return register
@@ -70,6 +83,18 @@ def parse_command(text: str) -> tuple[str, str] | None:
     head, _, arg = t[1:].replace("\n", " ").partition(" ")
     name = head.partition("@")[0].lower()
     return _BY_ALIAS.get(name, name), arg.strip()
+
+
+def _fold(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def parse_word(text: str) -> tuple[str, str] | None:
+    """A plain message that is exactly a command's word (``我的订单``, ``@小助手 查单``, spaces and
+    full-width forms ignored) → (command name, ""); None for anything else."""
+    t = _MENTIONS.sub("", unicodedata.normalize("NFKC", text).strip())
+    name = _BY_WORD.get(_fold(t))
+    return (name, "") if name is not None else None
 
 
 def lookup(name: str) -> Command | None:

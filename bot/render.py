@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 from bot import messages as m
 from bot.catalog import Catalog, Item
 from bot.model import Card, CardButton
+from bot.phones import mask_phones
 from bot.services.outcome import Tally
 
 CENT = Decimal("0.01")
@@ -85,9 +87,17 @@ def goods(items: dict[str, int], catalog: Catalog, *, units: bool) -> str:
     return " ".join(parts)
 
 
+Signer = Callable[[str, str | None], str | None]  # (action, item code) -> button token (bot/buttons.py)
+
+
 def deal_card(catalog: Catalog, *, title: str, ordered: dict[str, int] | None = None,
-              left: dict[str, int] | None = None, cutoff: str = "") -> Card:
-    """The deal card: items with prices (and what is ordered / left when given), with buttons."""
+              left: dict[str, int] | None = None, cutoff: str = "", deal_id: str | None = None,
+              sign: Signer | None = None, ended: bool = False) -> Card:
+    """The deal card: items with prices (and what is ordered / left when given), with buttons.
+
+    ``sign`` gives each button its token (bot/buttons.py) for deal ``deal_id``; ``ended``: the
+    card of a deal that is over (closed or replaced) says so and has no buttons.
+    """
     lines = [m.CARD_TITLE.format(title=title or catalog.title)]
     for item in catalog.items:
         line = f"{item.code}号 {item.name} {price_text(item)}"
@@ -99,42 +109,59 @@ def deal_card(catalog: Catalog, *, title: str, ordered: dict[str, int] | None = 
         if left is not None and item.code in left:
             notes.append(m.CARD_LEFT.format(left=left[item.code]))
         lines.append(line + (f"  {' '.join(notes)}" if notes else ""))
+    if ended:
+        lines.append(m.CARD_ENDED)
+        return Card(text=mask_phones("\n".join(lines)), rows=(), deal_id=deal_id)
     if cutoff:
         lines.append(m.CARD_CUTOFF.format(when=cutoff))
     if catalog.items:
         lines.append(m.CARD_HOW.format(example=f"{m.item_short(catalog.items[0])}2"))
+
+    def button(label: str, action: str, code: str | None) -> CardButton:
+        return CardButton(label, action, code, (sign(action, code) or "") if sign is not None else "")
+
     rows = tuple(
-        (CardButton(m.BUTTON_ADD.format(item=m.item_short(i)), "add", i.code), CardButton(m.BUTTON_SUB, "sub", i.code))
+        (button(m.BUTTON_ADD.format(item=m.item_short(i)), "add", i.code), button(m.BUTTON_SUB, "sub", i.code))
         for i in catalog.items
-    ) + ((CardButton(m.BUTTON_MINE, "mine"),),)
-    return Card(text="\n".join(lines), rows=rows)
+    ) + ((button(m.BUTTON_MINE, "mine", None),),)
+    return Card(text=mask_phones("\n".join(lines)), rows=rows, deal_id=deal_id)
 
 
-def jielong_list(tally: Tally, catalog: Catalog, *, title: str) -> str:
-    """The current 接龙 list: one numbered line per household, in the words residents order with."""
+def jielong_list(tally: Tally, catalog: Catalog, *, title: str, mask: bool = True) -> str:
+    """The current 接龙 list: one numbered line per household, in the words residents order with.
+
+    ``mask``: phone numbers masked (:func:`bot.phones.mask_phones`), as in every group post.
+    """
     homes = households(tally, catalog)
     if not homes:
         return f"{m.LIST_TITLE.format(title=title, n=0)}\n{m.LIST_EMPTY}"
     lines = [m.LIST_TITLE.format(title=title, n=len(homes))]
     lines += [f"{n}. {h.who} {goods(h.items, catalog, units=False)}" for n, h in enumerate(homes, 1)]
-    return "\n".join(lines)
+    return _masked("\n".join(lines), mask)
 
 
-def tally_table(tally: Tally, catalog: Catalog, *, title: str, closed: bool = False) -> str:
+def _masked(text: str, mask: bool) -> str:
+    return mask_phones(text) if mask else text
+
+
+def tally_table(tally: Tally, catalog: Catalog, *, title: str, closed: bool = False, mask: bool = True) -> str:
+    """The deal's totals per item and the amount (no names); phone numbers in titles masked when ``mask``."""
     rows: list[tuple[str, ...]] = [m.TALLY_HEADER]
     for item in catalog.items:
         qty = tally.totals.get(item.code, 0)
         rows.append((f"{item.code}号", item.name, f"{qty}{item.unit}", f"¥{money(item.price * qty)}"))
     head = m.TALLY_TITLE.format(title=title, state=m.TALLY_STATE_CLOSED if closed else "")
     total = m.TALLY_TOTAL.format(amount=money(tally.amount), households=len(households(tally, catalog)))
-    return f"{head}\n{table(rows)}\n{total}"
+    return _masked(f"{head}\n{table(rows)}\n{total}", mask)
 
 
-def pickup_list(tally: Tally, catalog: Catalog, *, title: str) -> str:
+def pickup_list(tally: Tally, catalog: Catalog, *, title: str, mask: bool = True) -> str:
+    """Every household's goods and amount, by building and room; phone numbers masked when ``mask``
+    (the full list, with them, goes to leaders privately)."""
     homes = households(tally, catalog, by_room=True)
     lines = [m.PICKUP_TITLE.format(title=title, households=len(homes))]
     lines += [
         m.PICKUP_ROW.format(who=h.who, goods=goods(h.items, catalog, units=True), amount=money(h.amount(catalog)))
         for h in homes
     ]
-    return "\n".join(lines)
+    return _masked("\n".join(lines), mask)

@@ -70,6 +70,15 @@ class StartError(RuntimeError):
     """An adapter could not start (network, token): reported without a traceback."""
 
 
+def files_dir(config: AppConfig) -> Path:
+    """Where the console writes files (exports): ``tuan-files`` next to a SQLite store, else in the
+    current directory."""
+    url = config.store.url
+    if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
+        return Path(url.removeprefix("sqlite:///")).expanduser().resolve().parent / "tuan-files"
+    return Path.cwd() / "tuan-files"
+
+
 def build_adapters(config: AppConfig, *, on_eof: Callable[[], None]) -> list[Adapter]:
     """The enabled adapters, the console last (so its prompt appears once the others are up)."""
     adapters: list[Adapter] = []
@@ -84,7 +93,7 @@ def build_adapters(config: AppConfig, *, on_eof: Callable[[], None]) -> list[Ada
     if config.console.enabled:
         from adapters.console import ConsoleAdapter
 
-        adapters.append(ConsoleAdapter(config.console, on_eof=on_eof))
+        adapters.append(ConsoleAdapter(config.console, on_eof=on_eof, files_dir=files_dir(config)))
     if not adapters:
         raise ConfigError(f"{config.source}: `console.enabled` is false and no other adapter is enabled")
     return adapters

@@ -203,3 +203,25 @@ async def test_a_message_from_an_unconfigured_chat_is_logged_once_with_how_to_ad
     lines = [r.getMessage() for r in caplog.records if "-100777" in r.getMessage()]
     assert len(lines) == 1
     assert 'platform = "telegram" chat = "-100777"' in lines[0]
+
+
+def test_tuan_run_export_writes_a_private_file_next_to_the_store(tmp_path) -> None:
+    run = tuan_run(tmp_path, "王姐: 3栋402 13800138000 葡萄2\n王姐: 我的订单\n王姐: /my\n团长: /export\n")
+    assert run.returncode == 0, run.stderr
+    mine = m.MY_ORDER.format(title="水果团", state="", goods="葡萄2盒", amount="59.80")
+    assert run.stdout.count(f"🤖 Tuan: @王姐 {mine}") == 2
+    [path] = (tmp_path / "tuan-files").iterdir()
+    assert path.suffix == ".csv" and path.name.startswith("tuan-") and (path.stat().st_mode & 0o777) == 0o600
+    assert "13800138000" in path.read_text(encoding="utf-8-sig")
+    assert f"{m.CONSOLE_PRIVATE} {m.CONSOLE_FILE.format(path=path)}" in run.stdout
+    assert f"🤖 Tuan: @团长 {m.SENT_PRIVATELY}" in run.stdout
+
+
+async def test_console_files_never_overwrite_and_are_owner_only(tmp_path) -> None:
+    from adapters.console import write_private_file
+
+    first = write_private_file(tmp_path / "out", "../x.csv", b"a")
+    second = write_private_file(tmp_path / "out", "x.csv", b"b")
+    assert (first.name, second.name) == ("x.csv", "x-2.csv") and first.parent == tmp_path / "out"
+    assert first.read_bytes() == b"a" and (second.stat().st_mode & 0o777) == 0o600
+    assert ((tmp_path / "out").stat().st_mode & 0o777) == 0o700

@@ -15,7 +15,7 @@ from storage.sql import open_repository
 from tests.pipeline import LEADER, config_dict, make_pipeline
 from tests.waiting import eventually
 
-REACTIONS = Capabilities(reactions=True)
+REACTIONS = Capabilities(reactions=True, direct=True)
 BUTTONS = Capabilities(buttons=True, edits=True)
 
 
@@ -131,8 +131,10 @@ async def test_leader_commands() -> None:
     await p.chat.push("/tally@TuanBot", sender=LEADER)
     tally = p.chat.pop().text
     assert "合计 ¥117.60,共2户" in tally
-    await p.chat.push("/pickup", sender=LEADER)
-    assert "3栋402 王姐:葡萄2盒 鸡蛋1盒 ¥91.80" in p.chat.pop().text
+    await p.chat.push("/pickup", sender=LEADER)  # rooms of every household: privately only
+    private, said = p.chat.pop(), p.chat.pop()
+    assert private.chat_id == sender_id_of(LEADER) and "3栋402 王姐:葡萄2盒 鸡蛋1盒 ¥91.80" in private.text
+    assert said.chat_id == "g1" and said.text == m.SENT_PRIVATELY
     await p.chat.push("/close", sender=LEADER)
     closed = p.chat.pop().text
     assert closed.startswith(m.CLOSED) and "(已截单)" in closed
@@ -166,10 +168,10 @@ async def test_button_press_answers_and_edits_the_card_once(monkeypatch) -> None
     await p.chat.push("/deal", sender=LEADER)
     card = p.chat.pop()
     assert card.card is not None and card.card.rows[0][0].action == "add"
-    assert await p.chat.press("add", "1", sender="王姐", card_message_id=card.message_id) == "葡萄 已订1盒"
-    assert await p.chat.press("add", "1", sender="王姐", card_message_id=card.message_id) == "葡萄 已订2盒"
-    assert await p.chat.press("mine", sender="王姐") == m.PRESS_MINE.format(items="葡萄2盒")
-    assert await p.chat.press("sub", "4", sender="阿强", card_message_id=card.message_id) == "鸡蛋 已取消"
+    assert await p.chat.press_on(card, "add", "1", sender="王姐") == "葡萄 已订1盒"
+    assert await p.chat.press_on(card, "add", "1", sender="王姐") == "葡萄 已订2盒"
+    assert await p.chat.press_on(card, "mine", sender="王姐") == m.PRESS_MINE.format(items="葡萄2盒")
+    assert await p.chat.press_on(card, "sub", "4", sender="阿强") == m.PRESS_NOTHING_TO_CANCEL.format(item="鸡蛋")
     await eventually(lambda: any(s.kind == "edit" for s in p.chat.sent), 5, what="the card's edit")
     edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
     assert len(edits) == 1 and edits[0].message_id == card.message_id and "已订2" in edits[0].text
@@ -183,7 +185,7 @@ async def test_without_a_deal_until_a_leader_posts_one() -> None:
     p = await make_pipeline(REACTIONS, config=config_from_dict(data, "test.toml", env={}))
     await p.chat.push("葡萄2", sender="王姐")  # no catalog: not readable as an order, so silence
     assert p.chat.pop_all() == []
-    assert await p.chat.press("add", "1", sender="王姐") == m.REFUSED_NO_DEAL
+    assert await p.chat.press("add", "1", sender="王姐") == m.PRESS_UNKNOWN  # no card was ever sent
     await p.chat.push("/deal", sender=LEADER)
     assert p.chat.pop().text == m.NO_DEAL_CONFIGURED
     await p.chat.push("#接龙 周五团\n1. 阳光玫瑰葡萄 29.9元/盒\n2、赣南脐橙 ¥25.8", sender=LEADER)
@@ -230,6 +232,7 @@ async def test_export_without_files_sends_the_tally_as_text() -> None:
     await p.chat.push("葡萄2", sender="王姐")
     p.chat.pop_all()
     await p.chat.push("/export", sender=LEADER, is_admin=True)
-    sent = p.chat.pop()
+    sent, said = p.chat.pop(), p.chat.pop()
     assert sent.kind == "text" and "阳光玫瑰葡萄" in sent.text and "59.80" in sent.text
+    assert sent.chat_id == sender_id_of(LEADER) and said.text == m.SENT_PRIVATELY
     await p.close()

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from adapters.base import Capabilities
+from bot import messages as m
 from bot.catalog import Catalog, Item
 from bot.export import safe_cell, tally_csv
 from bot.services.outcome import Tally, TallyRow
@@ -51,12 +52,13 @@ def test_the_group_column_shows_the_title_and_falls_back_to_the_key() -> None:
 
 
 async def test_a_residents_formula_name_reaches_the_export_as_text() -> None:
-    p = await make_pipeline(Capabilities(reactions=True, files=True))
+    p = await make_pipeline(Capabilities(reactions=True, files=True, direct=True))
     await p.chat.push("=HYPERLINK(\"http://evil\") 葡萄2", sender="=cmd|' /C calc'!A0")
     await p.chat.push("@SUM(1+1) 鸡蛋1", sender="@阿强")
     p.chat.pop_all()
     await p.chat.push("/export", sender=LEADER)
-    [doc] = p.chat.pop_all()
+    doc, said = p.chat.pop_all()  # the file privately, then 已私信发给你 in the group
+    assert doc.kind == "file" and said.text == m.SENT_PRIVATELY
     rows = read(doc.data)
     body = [r for r in rows[1:] if r and r[0] not in ("合计", "总金额")]
     assert {r[0] for r in body} == {"幸福里团购群"}

@@ -169,8 +169,9 @@ async def test_permissions_decide_per_group() -> None:
 
 
 def test_the_registry_is_the_one_list_of_commands() -> None:
-    assert set(REGISTRY) == {*LEADER_COMMANDS, "help"}
-    assert all(REGISTRY[n].role == "leader" for n in LEADER_COMMANDS) and REGISTRY["help"].role == "anyone"
+    assert set(REGISTRY) == {*LEADER_COMMANDS, "help", "my"}
+    assert all(REGISTRY[n].role == "leader" for n in LEADER_COMMANDS)
+    assert REGISTRY["help"].role == REGISTRY["my"].role == "anyone"
     assert parse_command("／统计") == ("tally", "") and parse_command("/导出 阳光") == ("export", "阳光")
     assert names()["start"] == "help"
     text = help_text(leader=True)

@@ -53,7 +53,7 @@ def _kind(update: Update) -> str:
 
 class TelegramAdapter:
     name = "telegram"
-    capabilities = Capabilities(buttons=True, reactions=True, edits=True, files=True)
+    capabilities = Capabilities(buttons=True, reactions=True, edits=True, files=True, direct=True)
 
     def __init__(self, config: TelegramConfig) -> None:
         self.config = config

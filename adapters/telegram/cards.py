@@ -1,14 +1,19 @@
-"""Deal cards: :class:`Card` → ``InlineKeyboardMarkup``, and callback data back to an action.
+"""Deal cards: :class:`Card` → ``InlineKeyboardMarkup``, and callback data back to a press.
 
-Callback data is ``t:<action>`` or ``t:<action>:<item code>`` (Telegram allows 64 bytes).
+Callback data is ``t:`` and the button's signed token (:mod:`bot.buttons`):
+``t:<deal id>:<action>[:<item code>]:<mac>``, 64 bytes at most (Telegram's limit). The adapter
+only reads it; the core verifies the MAC. Cards from before buttons were signed carry
+``t:<action>[:<item code>]``: read with no deal and no signature, so the core acts on nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.buttons import split
 from bot.model import Card, CardButton
 
 log = logging.getLogger(__name__)
@@ -19,22 +24,39 @@ MAX_DATA_BYTES = 64
 
 
 def encode(button: CardButton) -> str | None:
-    """Callback data for a button; None when it cannot be encoded (unknown action, code too long)."""
-    if button.action not in ACTIONS:
+    """Callback data for a button; None when it cannot be sent (unsigned, unknown action, too long)."""
+    if button.action not in ACTIONS or not button.token:
         return None
-    data = f"{PREFIX}:{button.action}" + (f":{button.item_code}" if button.item_code else "")
+    data = f"{PREFIX}:{button.token}"
     return data if len(data.encode()) <= MAX_DATA_BYTES else None
 
 
-def decode(data: str) -> tuple[str, str | None] | None:
-    """``(action, item code)`` from callback data; None for data that is not ours or malformed."""
+@dataclass(frozen=True, slots=True)
+class Pressed:
+    """What callback data says, unverified: the core checks ``signature`` over the rest."""
+
+    action: str
+    item_code: str | None
+    deal_id: str | None = None
+    signature: str = ""
+
+
+def decode(data: str) -> Pressed | None:
+    """The press callback data describes; None for data that is not ours or malformed."""
     prefix, _, rest = data.partition(":")
-    action, _, code = rest.partition(":")
-    if prefix != PREFIX or action not in ACTIONS:
+    if prefix != PREFIX:
         return None
-    if action == "mine":
-        return (action, None) if not code else None
-    return (action, code) if code else None
+    head = rest.partition(":")[0]
+    if head in ACTIONS:  # a card from before buttons were signed
+        old_action, _, old_code = rest.partition(":")
+        if (old_action == "mine") != (not old_code) or ":" in old_code:
+            return None
+        return Pressed(old_action, old_code or None)
+    parts = split(rest)
+    if parts is None:
+        return None
+    deal_id, action, code, mac = parts
+    return Pressed(action, code, deal_id, mac)
 
 
 def keyboard(card: Card) -> InlineKeyboardMarkup | None:

@@ -155,7 +155,7 @@ def to_inbound(update: Update, me: BotIdentity) -> InboundMessage | None:
 
 
 def to_press(update: Update, me: BotIdentity, now: datetime) -> ButtonPress | None:
-    """A press on one of our card buttons (callback data ``t:<action>[:<item code>]``)."""
+    """A press on one of our card buttons (callback data of :mod:`adapters.telegram.cards`)."""
     query = update.callback_query
     if query is None or query.message is None or query.data is None:
         return None
@@ -164,15 +164,16 @@ def to_press(update: Update, me: BotIdentity, now: datetime) -> ButtonPress | No
     decoded = decode(query.data)
     if decoded is None or query.message.chat.type not in CHAT_TYPES:
         return None
-    action, code = decoded
     return ButtonPress(
         platform=PLATFORM,
         chat_id=str(query.message.chat.id),
         sender_id=str(query.from_user.id),
         sender_name=query.from_user.full_name,
         ts=now,
-        action=action,
-        item_code=code,
+        action=decoded.action,
+        item_code=decoded.item_code,
         press_id=f"{me.id}:{update.update_id}",  # the service's exactly-once key for presses
         card_message_id=str(query.message.message_id),
+        deal_id=decoded.deal_id,
+        signature=decoded.signature,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import importlib.util
+import itertools
 import logging
 from collections.abc import Mapping
 from types import ModuleType
@@ -39,8 +40,9 @@ class WechatAdapter:
     """:class:`adapters.base.Adapter` for WeChat groups (rooms) through a wechaty puppet service."""
 
     name = convert.PLATFORM
-    capabilities = Capabilities(buttons=False, reactions=False, edits=False, images=False, files=False,
-                                mentions=True)
+    # files: the puppet's file message (a wechaty FileBox); direct: a contact id is a conversation too
+    capabilities = Capabilities(buttons=False, reactions=False, edits=False, images=False, files=True,
+                                mentions=True, direct=True)
 
     def __init__(self, settings: WechatSettings, *, wechaty: ModuleType | None = None) -> None:
         self.settings = settings
@@ -53,6 +55,7 @@ class WechatAdapter:
         self._supervisor: Supervisor | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._rooms_seen: set[str] = set()
+        self._local_ids = itertools.count(1)
 
     @property
     def connected(self) -> bool:
@@ -217,7 +220,9 @@ class WechatAdapter:
         if mention is not None:
             text = convert.mention_prefix(mention.name) + text
         sent = await conn.send_text(chat_id, text, [mention.user_id] if mention else [])
-        return sent or None
+        # A failed send raises; a puppet that gives no message id still delivered it: a local id
+        # tells the core so (it is never used to edit or react: WeChat has neither).
+        return sent or f"wechat-local-{next(self._local_ids)}"
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
         return await self.send_text(chat_id, card.text)
@@ -229,7 +234,21 @@ class WechatAdapter:
         return False
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
-        return False
+        """Send ``data`` as a file message (then ``caption`` as text) to a room or a contact.
+
+        False when the puppet refused it (e.g. it cannot send files), so the core falls back to
+        text; raises :class:`WechatUnavailable` while not logged in, like :meth:`send_text`.
+        """
+        conn = await self._live()
+        try:
+            await conn.send_file(chat_id, filename, data)
+        except Exception as exc:
+            log.warning("wechat: file %s to %s not sent: %s", filename, chat_id,
+                        logs.redact(describe(exc), [self.settings.token]))
+            return False
+        if caption:
+            await conn.send_text(chat_id, caption, [])
+        return True
 
 
 def create(section: Mapping[str, Any] | object, app_config: object = None) -> WechatAdapter:

@@ -12,10 +12,12 @@ a service may check (the ``authorization: Wechaty <token>`` header, and the toke
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import ssl
 import time
+import warnings
 from collections.abc import Callable
 from types import ModuleType
 from typing import Any
@@ -233,6 +235,29 @@ class Connection:
 
     async def send_text(self, conversation_id: str, text: str, mention_ids: list[str]) -> str:
         return str(await self.puppet.message_send_text(conversation_id, text, mention_ids or None) or "")
+
+    async def send_file(self, conversation_id: str, filename: str, data: bytes) -> str:
+        """Send ``data`` named ``filename`` as the puppet's file message (a base64 FileBox).
+
+        The SDK's ``FileBox.to_json_str`` reads its own deprecated ``mimeType`` property, which calls
+        the deprecated ``Logger.warn``: that one warning is silenced while serialising, and the
+        JSON goes to the stub as ``PuppetService.message_send_file`` would send it.
+        """
+        from wechaty_puppet import FileBox
+
+        box = FileBox.from_base64(base64.b64encode(data), name=filename)
+        sdk_log = logging.getLogger("FileBox")
+        level = sdk_log.level
+        sdk_log.setLevel(logging.ERROR)  # its "mimeType will be deprecated" warning, on every file
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="The 'warn' method is deprecated",
+                                        category=DeprecationWarning)
+                payload = box.to_json_str()
+        finally:
+            sdk_log.setLevel(level)
+        response = await self.puppet.puppet_stub.message_send_file(conversation_id=conversation_id, filebox=payload)
+        return str(getattr(response, "id", "") or "")
 
 
 def _retrieve(task: asyncio.Task[Any]) -> None:

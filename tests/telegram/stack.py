@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.telegram import TelegramAdapter, create
+from bot import buttons
 from bot.config import config_from_dict
 from bot.context import Core
 from bot.demo_script import sample_deal
@@ -65,6 +66,26 @@ def build(repo: Repository, base_url: str, token: str, *, chats: Sequence[int] =
     core.adapters[adapter.name] = adapter
     core.open_configured_deals()
     return Stack(core, Dispatcher(core), adapter, repo)
+
+
+def egg_card(api: Any, repo: Repository) -> int:
+    """Post (as the bot) a card of the configured deal with one signed "鸡蛋 +1" button, the way the
+    bot signs it (bot/buttons.py); opens the deal in ``repo`` first when it has none. Returns its id."""
+    stack = build(repo, api.base_url, api.token)
+    data = "t:" + (buttons.sign(stack.core.button_key, stack.deal_id, "add", "4") or "")
+    return int(api.bot_says(CHAT_ID, "🛒 水果鸡蛋团",
+                            {"inline_keyboard": [[{"text": "鸡蛋 +1", "callback_data": data}]]}))
+
+
+def button_data(card_call: Any) -> dict[str, str]:
+    """A sent card's buttons: label → callback data (the sendMessage call's reply_markup)."""
+    rows = card_call.params["reply_markup"]["inline_keyboard"]
+    seen: dict[str, str] = {}
+    for row in rows:
+        for b in row:
+            label = b["text"] if b["text"] not in seen else f"{b['text']}@{len(seen)}"
+            seen[label] = b["callback_data"]
+    return seen
 
 
 def stored(repo: Repository) -> dict[str, dict[str, int]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from storage.sql import open_repository
 from tests.telegram.fake_bot_api import FakeBotApi
-from tests.telegram.stack import CHAT_ID, stored
+from tests.telegram.stack import CHAT_ID, egg_card, stored
 from tests.telegram.updates import Chat, residents
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,13 +28,18 @@ async def spawn(api: FakeBotApi, db: str, log: Path, *extra: str) -> asyncio.sub
         )
 
 
-def burst(api: FakeBotApi) -> tuple[list[int], list[int], dict[str, dict[str, int]]]:
+def burst(api: FakeBotApi, db: str) -> tuple[list[int], list[int], dict[str, dict[str, int]]]:
     """200 orders at once: 160 by text, then 40 by the card's buttons.
 
     Returns the update ids, the text orders' message ids and the expected store.
     """
     group = Chat(api, CHAT_ID)
-    card = api.bot_says(CHAT_ID, "🛒 水果鸡蛋团", {"inline_keyboard": [[{"text": "鸡蛋 +1", "callback_data": "t:add:4"}]]})
+    repo = open_repository(db)
+    try:
+        card = egg_card(api, repo)
+    finally:
+        repo.close()
+    data = api.bot_messages[(CHAT_ID, card)]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     people = residents(TEXTERS + PRESSERS)
     expected: dict[str, dict[str, int]] = {}
     said = []
@@ -43,7 +48,7 @@ def burst(api: FakeBotApi) -> tuple[list[int], list[int], dict[str, dict[str, in
         said.append(group.say(who, f"葡萄{qty}"))
         expected[str(who.id)] = {"1": qty}
     for who in people[TEXTERS:]:
-        group.press(who, card, "t:add:4")
+        group.press(who, card, data)
         expected[str(who.id)] = {"4": 1}
     return [u["update_id"] for u in api.updates], said, expected
 
@@ -64,7 +69,7 @@ async def finish(api: FakeBotApi, db: str, log: Path, last: int) -> None:
 
 async def test_sigkill_in_a_burst_then_restart(api: FakeBotApi, tmp_path: Path) -> None:
     db, log = f"sqlite:///{tmp_path / 'tuan.db'}", tmp_path / "bot.log"
-    ids, _, expected = burst(api)
+    ids, _, expected = burst(api, db)
     proc = await spawn(api, db, log)
     await api.wait_for(lambda: acknowledged(api) >= 60, timeout=60)
     proc.kill()
@@ -81,7 +86,7 @@ async def test_sigkill_in_a_burst_then_restart(api: FakeBotApi, tmp_path: Path) 
 
 async def test_killed_between_commit_and_acknowledgement(api: FakeBotApi, tmp_path: Path) -> None:
     db, log = f"sqlite:///{tmp_path / 'tuan.db'}", tmp_path / "bot.log"
-    ids, said, expected = burst(api)
+    ids, said, expected = burst(api, db)
     proc = await spawn(api, db, log, "--die-after", "77")
     assert await asyncio.wait_for(proc.wait(), 60) == -signal.SIGKILL
     acked = {int(c.params["message_id"]) for c in api.calls_to("setMessageReaction")}

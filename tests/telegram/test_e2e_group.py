@@ -47,8 +47,11 @@ async def test_a_group_orders_by_text_and_buttons(api: FakeBotApi, stack: Stack,
     card_call = api.calls_to("sendMessage")[0]
     assert card_call.params["text"].startswith("🛒 水果鸡蛋团")
     buttons = [b["callback_data"] for row in card_call.params["reply_markup"]["inline_keyboard"] for b in row]
-    assert buttons == ["t:add:1", "t:sub:1", "t:add:2", "t:sub:2", "t:add:3", "t:sub:3", "t:add:4", "t:sub:4",
-                       "t:mine"]
+    deal = stack.deal_id
+    assert [b.rsplit(":", 1)[0] for b in buttons] == [
+        f"t:{deal}:add:1", f"t:{deal}:sub:1", f"t:{deal}:add:2", f"t:{deal}:sub:2", f"t:{deal}:add:3",
+        f"t:{deal}:sub:3", f"t:{deal}:add:4", f"t:{deal}:sub:4", f"t:{deal}:mine"]
+    add1, sub1, add4, mine = buttons[0], buttons[1], buttons[6], buttons[8]
     card_id = max(mid for (chat, mid) in api.bot_messages if chat == CHAT_ID)
 
     orders = ["葡萄2", "脐橙1", "1号1份 4号2份", "血橙一箱"]
@@ -58,10 +61,10 @@ async def test_a_group_orders_by_text_and_buttons(api: FakeBotApi, stack: Stack,
     assert {c.params["reaction"][0]["emoji"] for c in api.calls_to("setMessageReaction")} == {"👌"}
 
     for n, who in enumerate(pressers):
-        group.press(who, card_id, "t:add:1")
+        group.press(who, card_id, add1)
         if n % 2:
-            group.press(who, card_id, "t:add:4")
-    last = [group.press(pressers[0], card_id, data) for data in ("t:add:1", "t:sub:1", "t:mine")]
+            group.press(who, card_id, add4)
+    last = [group.press(pressers[0], card_id, data) for data in (add1, sub1, mine)]
     presses = len(pressers) + len(pressers) // 2 + 3
     await api.wait_for(lambda: len(api.calls_to("answerCallbackQuery")) == presses)
     answers = {c.params["callback_query_id"]: c.params.get("text") for c in api.calls_to("answerCallbackQuery")}

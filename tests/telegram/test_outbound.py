@@ -13,8 +13,8 @@ from tests.telegram.updates import Chat, Person
 
 GROUP = -1001234567890
 CARD = Card("葡萄 0 / 苹果 0", (
-    (CardButton("葡萄 +1", "add", "grape"), CardButton("−1", "sub", "grape")),
-    (CardButton("我的订单", "mine"),),
+    (CardButton("葡萄 +1", "add", "grape", "d1:add:grape:sig"), CardButton("−1", "sub", "grape", "d1:sub:grape:sig")),
+    (CardButton("我的订单", "mine", None, "d1:mine:sig"),),
 ))
 
 
@@ -46,8 +46,9 @@ async def test_card_buttons_and_edits_in_place(api: FakeBotApi, adapter: Telegra
     assert mid is not None
     markup = api.calls_to("sendMessage")[-1].params["reply_markup"]
     assert markup == {"inline_keyboard": [
-        [{"text": "葡萄 +1", "callback_data": "t:add:grape"}, {"text": "−1", "callback_data": "t:sub:grape"}],
-        [{"text": "我的订单", "callback_data": "t:mine"}]]}
+        [{"text": "葡萄 +1", "callback_data": "t:d1:add:grape:sig"},
+         {"text": "−1", "callback_data": "t:d1:sub:grape:sig"}],
+        [{"text": "我的订单", "callback_data": "t:d1:mine:sig"}]]}
     assert await adapter.edit_text(str(GROUP), mid, "葡萄 1 / 苹果 0", CARD)
     assert await adapter.edit_text(str(GROUP), mid, "葡萄 1 / 苹果 0", CARD)  # unchanged: no call
     assert await adapter.edit_text(str(GROUP), mid, "葡萄 2 / 苹果 0")  # no card given: buttons kept

@@ -25,7 +25,7 @@ from bot.ports import StoreUnavailable
 from storage.sql import SqlRepository, open_repository
 from tests.pgcluster import PgCluster
 from tests.telegram.fake_bot_api import FakeBotApi
-from tests.telegram.stack import CHAT_ID, Stack, build, stored
+from tests.telegram.stack import CHAT_ID, Stack, build, egg_card, stored
 from tests.telegram.updates import Chat, Person, residents
 
 TEXTERS, PRESSERS = 60, 20
@@ -75,7 +75,8 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_clus
     repo = open_repository(pg_cluster.url)
     stack = await stack_on(repo).start()
     group = Chat(api, CHAT_ID)
-    card = api.bot_says(CHAT_ID, "🛒 水果鸡蛋团", {"inline_keyboard": [[{"text": "鸡蛋 +1", "callback_data": "t:add:4"}]]})
+    card = egg_card(api, repo)
+    data = api.bot_messages[(CHAT_ID, card)]["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
     people = residents(TEXTERS + PRESSERS)
     expected: dict[str, dict[str, int]] = {}
     said: dict[int, str] = {}  # message id -> sender id
@@ -84,7 +85,7 @@ async def test_postgres_killed_mid_burst_then_restarted(api: FakeBotApi, pg_clus
         said[group.say(who, f"葡萄{n % 3 + 1}")] = str(who.id)
         expected[str(who.id)] = {"1": n % 3 + 1}
     for who in people[TEXTERS:]:
-        pressed[group.press(who, card, "t:add:4")] = str(who.id)
+        pressed[group.press(who, card, data)] = str(who.id)
         expected[str(who.id)] = {"4": 1}
     first, last = api.updates[0]["update_id"], api.updates[-1]["update_id"]
 

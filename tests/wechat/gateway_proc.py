@@ -148,3 +148,6 @@ class Gateway:
     def reset(self) -> None:
         """Forget what the bot said, so the next test starts with an empty :meth:`said`."""
         self._call("POST", "/reset", {})
+    async def files(self) -> list[dict[str, Any]]:
+        """Files the bot sent through the puppet: [{to, name, base64}]."""
+        return list(await self.call("GET", "/files"))

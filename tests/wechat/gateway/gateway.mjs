@@ -13,6 +13,7 @@
 //   POST /recall  {from, id, room?}                       the resident withdraws message id -> {id}
 //   GET  /said                                            what the bot sent: [{room, text, mentions}]
 //   POST /reset                                           forget what the bot sent (a new test begins)
+//   GET  /files                                           files the bot sent: [{to, name, base64}]
 //   POST /login                                           the bot account logs in
 //   POST /logout                                          the bot account logs out
 //   GET  /health                                          {ok, loggedIn}
@@ -81,6 +82,14 @@ puppet.messageSendText = async (conversationId, text, mentionIdList = []) => {
   return sendText(conversationId, text)
 }
 
+// Files go through the mock puppet's own messageSendFile (a FileBox, as a real puppet takes it).
+const files = []
+const sendFile = puppet.messageSendFile.bind(puppet)
+puppet.messageSendFile = async (conversationId, file) => {
+  files.push({ to: conversationId, name: file.name, base64: await file.toBase64() })
+  return sendFile(conversationId, file)
+}
+
 let seq = 0
 function emitMessage ({ from, room, type, text }) {
   const talker = residents.get(from)
@@ -115,8 +124,10 @@ const routes = {
   'GET /said': () => said,
   'POST /reset': () => {
     said.length = 0
+    files.length = 0
     return { ok: true }
   },
+  'GET /files': () => files,
   'POST /login': () => {
     loginWanted = true
     mocker.login(bot)

@@ -1,0 +1,166 @@
+"""Through the fake adapter: phone numbers masked in group posts, lists with them only sent privately,
+/my everywhere, "no deal" said once per resident per hour, and cards that end with their deal."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from datetime import UTC, datetime
+
+import pytest
+
+from adapters.base import Capabilities
+from adapters.fake import FakeAdapter, sender_id_of
+from bot import commands, render
+from bot import messages as m
+from bot.config import config_from_dict
+from bot.context import Core
+from bot.demo_script import sample_deal
+from bot.dispatch import NO_DEAL_REPEAT_SECONDS, Dispatcher
+from bot.memory_repo import MemoryRepository
+from bot.phones import mask_phones
+from bot.services.orders import OrderService
+from tests.pipeline import LEADER, config_dict, make_pipeline
+
+BUTTONS = Capabilities(buttons=True, edits=True, reactions=True)
+
+
+@pytest.mark.parametrize("text, shown", [
+    ("3栋402 王姐 13800138000", "3栋402 王姐 138****8000"),
+    ("王姐 138-1234-5678 葡萄2", "王姐 138****5678 葡萄2"),
+    ("王姐 138 1234 5678", "王姐 138****5678"),
+    ("+86 13912345678", "139****5678"),
+    ("电话0755-8888-6666", "电话0755-****6666"),
+    ("座机 010 1234 5678", "座机 010-****5678"),
+    ("固话8888-6666", "固话****6666"),
+    # never a phone: rooms, quantities, prices, dates, two room numbers
+    ("3-1-502 葡萄2", "3-1-502 葡萄2"), ("12栋1801 鸡蛋10", "12栋1801 鸡蛋10"), ("合计 ¥1234.50", "合计 ¥1234.50"),
+    ("2026年11月29日 14:05", "2026年11月29日 14:05"), ("2801 2802各一份", "2801 2802各一份"),
+])
+def test_mask_phones(text: str, shown: str) -> None:
+    assert mask_phones(text) == shown
+
+
+async def test_group_posts_mask_phone_numbers_and_private_copies_keep_them() -> None:
+    p = await make_pipeline(Capabilities(reactions=False, direct=True))
+    for who, line in [("王姐", "3栋402 王姐 13800138000 葡萄2"), ("阿强", "5栋101 阿强 0755-8888-6666 鸡蛋1")]:
+        await p.chat.push(line, sender=who)
+    digests = [s.text for s in p.chat.pop_all() if s.chat_id == "g1"]
+    assert digests and all("0013" not in d and "8888-6666" not in d for d in digests)
+    assert "138****8000" in digests[-1] and "0755-****6666" in digests[-1]
+    await commands.post_pickup(p.core, "fake:g1", header=m.PICKUP_DEFAULT)  # the scheduled pickup post
+    [posted] = p.chat.pop_all()
+    assert posted.chat_id == "g1" and "138****8000" in posted.text and "13800138000" not in posted.text
+    async with p.core.lock:
+        tally = p.core.service.tally(p.deal_id, "fake:g1")
+        catalog = p.core.service.catalog_of(p.deal_id)
+    assert "13800138000" in render.pickup_list(tally, catalog, title="t", mask=False)
+    await p.chat.push("/list", sender=LEADER, chat_id="dm", is_private=True)
+    assert "13800138000" in p.chat.pop_all()[-1].text  # the leader's own private copy
+    await p.close()
+
+
+async def test_where_the_platform_cannot_write_privately_the_group_is_told_how() -> None:
+    p = await make_pipeline(Capabilities(reactions=True, files=True))  # no direct messages
+    await p.chat.push("3栋402 王姐 13800138000 葡萄2", sender="王姐")
+    p.chat.pop_all()
+    for name in ("export", "pickup"):
+        await p.chat.push(f"/{name}", sender=LEADER)
+        [said] = p.chat.pop_all()
+        assert said.kind == "text" and said.chat_id == "g1"
+        assert said.text == m.PRIVATE_HOW_DEFAULT.format(name=name) and said.mention is not None
+    await p.close()
+
+
+async def test_no_deal_is_said_once_per_resident_per_hour() -> None:
+    data = config_dict()
+    data["deals"] = []
+    config = config_from_dict(data, "test.toml", env={})
+    now = [1000.0]
+    core = Core(service=OrderService(MemoryRepository()), config=config, clock=lambda: datetime.now(UTC))
+    chat = FakeAdapter("fake", Capabilities(reactions=True))
+    core.adapters["fake"] = chat
+    await chat.start(Dispatcher(core, clock=lambda: now[0]))
+    copy_of_list = "#接龙\n1. 3栋402 王姐 葡萄2"
+    await chat.push(copy_of_list, sender="王姐")
+    await chat.push(copy_of_list + "\n2. 阿强 葡萄1", sender="阿强")
+    await chat.push(copy_of_list + "\n2. 王姐 鸡蛋1", sender="王姐")
+    said = chat.pop_all()
+    assert [(s.mention.name if s.mention else "", s.text) for s in said] == [
+        ("王姐", m.REFUSED_NO_DEAL), ("阿强", m.REFUSED_NO_DEAL)]  # 王姐 is not told twice
+    now[0] += NO_DEAL_REPEAT_SECONDS - 1
+    await chat.push(copy_of_list + "\n2. 王姐 鸡蛋2", sender="王姐")
+    assert chat.pop_all() == []
+    now[0] += 2
+    await chat.push(copy_of_list + "\n2. 王姐 鸡蛋3", sender="王姐")
+    assert [s.text for s in chat.pop_all()] == [m.REFUSED_NO_DEAL]
+
+
+async def test_after_the_cutoff_each_resident_is_told_once() -> None:
+    p = await make_pipeline(Capabilities(reactions=True))
+    await p.chat.push("/close", sender=LEADER)
+    p.chat.pop_all()
+    for who in ("王姐", "王姐", "阿强"):
+        await p.chat.push("葡萄1", sender=who)
+    assert [(s.mention.name if s.mention else "", s.text) for s in p.chat.pop_all()] == [
+        ("王姐", m.REFUSED_AFTER_CUTOFF), ("阿强", m.REFUSED_AFTER_CUTOFF)]
+    await p.close()
+
+
+async def test_text_orders_never_rewrite_an_old_card_into_the_new_deal(monkeypatch) -> None:
+    monkeypatch.setattr("bot.dispatch.CARD_EDIT_SECONDS", 0.05)
+    p = await make_pipeline(BUTTONS)
+    await p.chat.push("/deal", sender=LEADER)
+    card = p.chat.pop()
+    await p.chat.push("/close", sender=LEADER)
+    await p.chat.push("#接龙 周五蔬菜团\n1. 白菜 3元/颗\n2. 萝卜 2元/根\n3. 土豆 4元/斤", sender=LEADER)
+    p.chat.pop_all()
+    for who in ("王姐", "阿强"):
+        await p.chat.push("土豆2", sender=who)
+    await asyncio.sleep(0.2)
+    edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
+    assert len(edits) == 1 and edits[0].message_id == card.message_id
+    assert m.CARD_ENDED in edits[0].text and "土豆" not in edits[0].text and edits[0].card is not None
+    assert edits[0].card.rows == ()
+    assert await p.chat.press_on(card, "add", "3", sender="李阿姨") == m.DEAL_ENDED
+    assert [s for s in p.chat.pop_all() if s.kind == "edit"] == []  # edited once only
+    await p.close()
+
+
+async def test_my_order_in_a_group_and_privately_across_groups() -> None:
+    data = config_dict()
+    veg = copy.deepcopy(sample_deal(egg_stock=50))
+    veg.update(id="veg", title="蔬菜团", groups=["park"])
+    data["groups"].append({"id": "park", "platform": "fake", "chat": "g2", "title": "阳光花园"})
+    data["deals"].append(veg)
+    p = await make_pipeline(Capabilities(reactions=True), config=config_from_dict(data, "test.toml", env={}))
+    await p.chat.push("葡萄2", sender="王姐")
+    await p.chat.push("鸡蛋1", sender="王姐", chat_id="g2")
+    await p.chat.push("脐橙1", sender="阿强", chat_id="g2")
+    p.chat.pop_all()
+    await p.chat.push("查单", sender="王姐", chat_id="g2")
+    [said] = p.chat.pop_all()
+    assert said.chat_id == "g2" and said.mention is not None and said.mention.user_id == sender_id_of("王姐")
+    assert said.text == m.MY_ORDER.format(title="蔬菜团", state="", goods="鸡蛋1盒", amount="32.00")
+    await p.chat.push("/my", sender="王姐", chat_id="dm-wang", is_private=True)
+    [private] = p.chat.pop_all()
+    assert private.chat_id == "dm-wang" and private.text.splitlines() == [
+        m.GROUP_HEADING.format(group="幸福里团购群") + m.MY_ORDER.format(title="水果鸡蛋团", state="",
+                                                                   goods="葡萄2盒", amount="59.80"),
+        m.GROUP_HEADING.format(group="阳光花园") + m.MY_ORDER.format(title="蔬菜团", state="",
+                                                               goods="鸡蛋1盒", amount="32.00")]
+    await p.chat.push("我的订单", sender="李阿姨", chat_id="dm-li", is_private=True)
+    assert p.chat.pop().text == m.MY_NONE_ANYWHERE
+    await p.close()
+
+
+def test_cards_and_tallies_mask_phone_numbers_too() -> None:
+    from bot.engine.dealpost import parse_deal_post
+    from bot.services.outcome import Tally
+
+    catalog = parse_deal_post("#接龙 周五团 团长电话13900001111\n1. 白菜 3元/颗\n2. 土豆 4元/斤")
+    assert catalog is not None
+    card = render.deal_card(catalog, title=catalog.title)
+    tally = render.tally_table(Tally("d", (), {}, __import__("decimal").Decimal(0)), catalog, title=catalog.title)
+    for text in (card.text, tally):
+        assert "139****1111" in text and "13900001111" not in text
