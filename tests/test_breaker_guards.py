@@ -21,7 +21,7 @@ from storage.sql import open_repository
 from tests.pipeline import LEADER, make_pipeline
 from tests.test_permissions import LEADER_A, LEADER_COMMANDS, setup
 
-CAPS = Capabilities(reactions=True, files=True)
+CAPS = Capabilities(reactions=True, files=True, direct=True)
 
 
 @pytest.mark.parametrize("name", LEADER_COMMANDS)
@@ -61,7 +61,7 @@ async def test_a_residents_formula_name_and_label_reach_the_export_as_text() -> 
     await p.chat.push("@SUM(A1) 鸡蛋1", sender="+cmd")
     p.chat.pop_all()
     await p.chat.push("/export", sender=LEADER)
-    [doc] = p.chat.pop_all()
+    [doc] = [s for s in p.chat.pop_all() if s.kind == "file"]  # sent to the leader privately
     text = doc.data.decode("utf-8-sig")
     assert "'-2+3" in text and "'+cmd" in text and "'=HYPERLINK" in text and "'@SUM" in text
     for line in text.splitlines():
@@ -86,7 +86,8 @@ async def test_after_the_cutoff_edits_and_withdrawals_change_nothing() -> None:
     await p.chat.push("葡萄9", sender="王姐", edit_of=first.message_id)
     await p.chat.push("", sender="王姐", recall_of=first.message_id)
     await p.chat.push("取消", sender="王姐")
-    assert [s.text for s in p.chat.pop_all()] == [m.REFUSED_AFTER_CUTOFF] * 3
+    # said once (the after-cutoff answer is given at most once an hour per resident), changed nothing
+    assert [s.text for s in p.chat.pop_all()] == [m.REFUSED_AFTER_CUTOFF]
     assert p.stored() == {"王姐": {"1": 2}}
     await p.close()
 
