@@ -222,22 +222,32 @@ class Scanner:
 
 
 _SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
+_UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)
 
 
 def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
-    """A long digit run written right after an item (葡萄999999999) or a sign (x 3000000) is a quantity.
+    """A long digit run right after an item (葡萄999999999) or a sign (x 3000000), or followed by a
+    measure word (要1234567盒葡萄), is a quantity.
 
     Elsewhere such a run is a phone or order number; here it is what the resident wrote as the
     number, too large to take (§3.5: read whole, then judged by the limit).
     """
     out: list[Token] = []
+    cut = -1  # the end of a measure word taken into the quantity before
     for t in toks:
+        if t.start < cut:
+            if t.kind != TEXT or t.end <= cut:
+                continue
+            t = Token(TEXT, cut, t.end, text[cut:t.end])
         if t.kind == MASK and t.sign == "phone" and out:
             prev = out[-1]
             if prev.end == t.start and prev.kind == ITEM:
                 t = Token(QTY, t.start, t.end, t.text, value=HUGE)
             elif prev.end == t.start and prev.kind == TEXT and _SIGN_BEFORE.search(prev.text):
                 t = Token(QTY, t.start, t.end, t.text, value=HUGE, sign="x")
+        if t.kind == MASK and t.sign == "phone" and (unit := _UNIT_AFTER.match(text, t.end)) is not None:
+            cut = unit.end()  # 1234567盒: a count, not a phone; the measure word is part of it
+            t = Token(QTY, t.start, cut, text[t.start:cut], value=HUGE, unit=unit.group(0).strip())
         out.append(t)
     return out
 
