@@ -281,15 +281,33 @@ class OrderService:
             return "order"
         answered = answer(entry, question, msg.ts) if msg.edit_of is None else None
         if answered is not None:
+            self._note_reply_lines(w, reading.text, answered)
             w.apply_entry(answered)
             return "order"
         held = [it.code for it in deal.catalog.items if deal.sender_total(chat.row.chat_key, msg.sender_id, it.code) > 0]
         entry, asked = place(entry, held, msg.message_id, msg.ts)
+        self._note_reply_lines(w, reading.text, entry)
         w.apply_entry(entry)
         if asked is not None:
             chat.questions[msg.sender_id] = asked
             return ASK_KIND
         return "order"
+
+    @staticmethod
+    def _note_reply_lines(w: Work, text: str, entry: EntryParse) -> None:
+        """A labelled short reply's lines are seen lines of its sender (§3.3 "the same text").
+
+        So a copy of the list that carries ``3栋402 王姐 葡萄2`` (王姐's own short reply, now
+        numbered by whoever started the list) is that line, not a new entry of the copier. Only
+        labelled replies: a bare ``葡萄2`` says nothing about whose it is, and another resident's
+        ``5. 葡萄2`` in a copy must stay their own new entry.
+        """
+        if not entry.label or not entry.actions:
+            return
+        for line in text.split("\n"):
+            key = " ".join(line.split())
+            if key:
+                w.add_line(key, None, entry.label, w.msg.sender_id)
 
     def _unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
         chat, sid = w.chat, w.msg.sender_id
