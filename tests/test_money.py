@@ -156,3 +156,29 @@ async def test_a_deal_post_with_a_repeated_number_tells_the_leader() -> None:
     assert reply.text == m.DEAL_REPEATED_ITEM.format(line="2号 血橙 22元", word="2")
     assert p.core.service.deal_of("fake:g1") is None
     await p.close()
+
+
+@pytest.mark.parametrize("written, line, why", [
+    ("车厘子 ¥-5/斤", "2号 车厘子 -5元", money.NOT_POSITIVE),
+    ("车厘子 -5元", "2号 车厘子 -5元", money.NOT_POSITIVE),
+    ("车厘子 NaN元", "2号 车厘子 NaN元", money.NOT_FINITE),
+    ("车厘子 ¥NaN/斤", "2号 车厘子 ¥NaN/斤", money.NOT_FINITE),
+    ("车厘子 1e9元", "2号 车厘子 1e9元", money.NOT_FINITE),
+    ("车厘子 ¥inf", "2号 车厘子 ¥inf", money.NOT_FINITE),
+])
+async def test_a_price_that_cannot_be_read_refuses_the_post_naming_the_line(written: str, line: str,
+                                                                           why: str) -> None:
+    """An item line that names a price we cannot use is never dropped or misread (¥-5 as 5, 1e9 as 9)."""
+    p = await no_deal_pipeline()
+    await p.chat.push(f"周六水果团\n1. 阳光玫瑰葡萄 ¥29.9/盒\n2. {written}\n3. 脐橙 25.8元/箱", sender=LEADER)
+    [reply] = p.chat.pop_all()
+    assert reply.text == m.DEAL_BAD_PRICE.format(line=line, why=m.PRICE_WHY[why])
+    assert p.core.service.deal_of("fake:g1") is None
+    await p.close()
+
+
+@pytest.mark.parametrize("written, price", [("¥1,299", "1299"), ("1,000元", "1000"), ("¥1,299.50/克", "1299.50"),
+                                            ("草莓-25元", "25")])
+def test_thousands_separators_and_a_dash_before_the_price(written: str, price: str) -> None:
+    catalog = parse_deal_post(f"#接龙\n1. 黄金 {written}\n2. 白银 10元")
+    assert catalog is not None and catalog.items[0].price == Decimal(price)

@@ -15,10 +15,15 @@ from bot.engine.platform import residents_words
 
 # A price, and the unit after "/" (29.9元/盒, ¥25.8); a tier after it (22元/2包42元) has a digit
 # after "/" and leaves the price at the first.
+# A minus written against the number (黄金 -5元, ¥-5) is kept, so the price check refuses it; a dash
+# between name and price (草莓-25元) is no sign. 1,299 is one number; 1e9 is no price a leader writes.
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 _PRICE = re.compile(
-    r"(?:[¥$]\s*(?P<p1>\d+(?:\.\d+)?)|(?<![\d.])(?P<p2>\d+(?:\.\d+)?)\s*(?:元|块))"
+    r"(?:[¥$]\s*(?P<p1>-?" + _NUMBER + r")|(?P<p2>(?:(?<=\s)-|(?<=^)-)?(?<![\d.,eE])" + _NUMBER + r")\s*(?:元|块))"
     r"(?:\s*/\s*(?P<unit>[^\s\d,，。;；/()（）]{1,3}))?",
 )
+# a line that names a price (元, 块, ¥) without a readable number: an item whose price is unusable
+_PRICE_WORD = re.compile(r"[¥$]|元|块")
 # 19.9/箱 at the end of a line (no 元 or ¥): still a price with its unit
 _BARE_PRICE = re.compile(r"(?<![\d.])(?P<p2>\d+(?:\.\d{1,2})?)\s*/\s*(?P<unit>[\u4e00-\u9fff]{1,2})\s*$")
 _NAME_TAIL = re.compile(r"[\s]*(?:单价|价格|售价|团购价|只要|仅)$")
@@ -68,12 +73,21 @@ def parse_deal_post(text: str, posted_at: datetime | None = None) -> Catalog | N
             name = name_line[: m.start()]
         elif len(body) > 1 and (m := _PRICE.search(body[1]) or _BARE_PRICE.search(body[1])) is not None:
             name = name_line  # (2)砂锅鱼头 / 一包23元: the price on the line right after it
+        elif _PRICE_WORD.search(name_line, 1) is not None:
+            # 黄金 NaN元, 黄金 1e9元: a price the leader meant but no price we can read; the
+            # catalog check refuses the post naming this line (never a silently missing item)
+            name = name_line.strip(" :：-—,，.。|")  # the whole line, as the leader will be shown it
+            if name:
+                item = Item(code=unit.number, name=name, unit="", price=Decimal("NaN"))
+                (repeated if unit.number in seen else items).append(item)
+                seen.add(unit.number)
+            continue
         else:
             continue
         name = _NAME_TAIL.sub("", name.strip(" :：-—,，.。|")).strip()
         if not name:
             continue
-        price = Decimal(m.groupdict().get("p1") or m.group("p2"))
+        price = Decimal((m.groupdict().get("p1") or m.group("p2")).replace(",", "").replace(" ", ""))
         item = Item(code=unit.number, name=name, unit=(m.group("unit") or "").strip(), price=price)
         if unit.number in seen:
             repeated.append(item)  # checked with the prices by bot/catalog_check.py

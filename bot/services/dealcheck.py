@@ -10,7 +10,9 @@ from bot.services.outcome import BAD_PRICE, REPEATED_ITEM, Problem
 
 
 def item_line(item: Item) -> str:
-    """How an item reads back to the leader: ``3号 车厘子 19.999元``."""
+    """How an item reads back to the leader: ``3号 车厘子 19.999元``; an unreadable price: the line as written."""
+    if not item.price.is_finite():
+        return f"{item.code}号 {item.name}"
     return f"{item.code}号 {item.name} {item.price}元"
 
 
