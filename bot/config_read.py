@@ -119,6 +119,11 @@ def _store(t: _Table, base: Path | None) -> StoreConfig:
     if "://" not in url:
         shown = "" if "@" in url else f", not {url!r}"  # user:password@host is never echoed
         raise t.error("url", f"must be a database URL such as sqlite:///tuan.db{shown}")
+    try:
+        make_url(url).port  # noqa: B018  (a port that is no number fails here)
+    except (ArgumentError, ValueError):
+        raise t.error("url", "is not a valid database URL (check the host, the port and the brackets "
+                             "around an IPv6 address)") from None
     t.done()
     return StoreConfig(url=resolve_sqlite_path(url, base) if base is not None else url)
 

@@ -43,6 +43,10 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         obj = json.loads(raw)
     except json.JSONDecodeError as e:
         raise TranscriptError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+    except RecursionError:
+        raise TranscriptError(f"{where}: JSON nested too deeply to be a message") from None
+    except ValueError as e:  # a number longer than Python reads (int_max_str_digits)
+        raise TranscriptError(f"{where}: not a usable JSON line ({str(e).split(':')[0]})") from None
     if not isinstance(obj, dict):
         raise TranscriptError(f"{where}: a line must be a JSON object")
     vals = {k: _field(obj, k, where) for k in REQUIRED}
@@ -178,9 +182,15 @@ def run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None
     except (TranscriptError, CatalogError) as e:
         print(f"tuan replay: {e}", file=sys.stderr)
         return 2
+    from storage.sql import StoreOpenError
+
     with tempfile.TemporaryDirectory(prefix="tuan-replay-") as tmp:
         url = db or f"sqlite:///{Path(tmp) / 'replay.db'}"
-        res = replay(iter(messages), catalog, url)
+        try:
+            res = replay(iter(messages), catalog, url)
+        except StoreOpenError as e:
+            print(f"tuan replay: --db: {e}", file=sys.stderr)
+            return 2
     if as_json:
         json.dump(res.as_json(), sys.stdout, ensure_ascii=False, indent=1)
         sys.stdout.write("\n")

@@ -53,7 +53,7 @@ def open_store(config: AppConfig) -> Repository:
     try:
         return open_repository(config.store.url)
     except Exception as e:
-        raise ConfigError(f"{config.source}: `store.url` cannot be opened: {type(e).__name__}: {e}") from None
+        raise ConfigError(f"{config.source}: `store.url` cannot be opened: {' '.join(str(e).split())}") from None
 
 
 def load_factory(name: str, config: AppConfig) -> Callable[[Any, AppConfig], Adapter]:

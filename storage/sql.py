@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, insert
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, Snapshot, StoreUnavailable
@@ -97,15 +97,36 @@ class SqlRepository:
         return conn
 
 
+class StoreOpenError(ValueError):
+    """The store cannot be opened: a malformed URL, or a database that refuses or cannot be reached.
+
+    The message is one line, and never holds the URL's password.
+    """
+
+
+def _first_line(exc: BaseException) -> str:
+    """The database's own words, one line (SQLAlchemy's "Background on this error" link dropped)."""
+    text = str(exc.orig if isinstance(exc, DBAPIError) and exc.orig is not None else exc)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return " ".join(lines[:2])[:300] if lines else type(exc).__name__
+
+
 def open_repository(url: str, **engine_options: Any) -> SqlRepository:
     """Connect to ``url``, upgrade the schema to the newest migration, and return the repository.
 
     ``url`` is a SQLAlchemy URL: ``sqlite:///tuan.db``, ``sqlite://`` (in memory) or
     ``postgresql+psycopg://user@host/db``. ``engine_options`` go to ``create_engine``.
+    Raises :class:`StoreOpenError` (one line) for a malformed URL or a database that cannot be used.
     """
-    engine = make_engine(url, **engine_options)
+    try:
+        engine = make_engine(url, **engine_options)
+    except (ArgumentError, ValueError, ImportError) as e:
+        raise StoreOpenError(f"not a usable database URL ({type(e).__name__}: {_first_line(e)})") from None
     try:
         upgrade(engine)
+    except DBAPIError as e:
+        engine.dispose()
+        raise StoreOpenError(f"the database cannot be used: {_first_line(e)}") from None
     except BaseException:
         engine.dispose()
         raise

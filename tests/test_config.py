@@ -214,3 +214,20 @@ def test_example_lists_every_key_with_its_true_default(section: str) -> None:
             if isinstance(want, frozenset | tuple):
                 want, got = sorted(want), sorted(got)  # type: ignore[arg-type]
             assert got == want, f"[{section}] `{f.name}`: example says {got!r}, the default is {want!r}"
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg://u:pw-secret@127.0.0.1:notaport/db",
+                                 "postgresql+psycopg://u:pw-secret@[::1/db"])
+def test_a_malformed_store_url_is_one_line_without_the_password(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="`store.url` is not a valid database URL") as err:
+        load_config(_minimal(tmp_path, url), env={})
+    assert "pw-secret" not in str(err.value)
+
+
+def test_a_store_that_refuses_is_one_line_exit_2(tmp_path: Path) -> None:
+    cfg = _minimal(tmp_path, "postgresql+psycopg://nosuchrole_tuan:pw-secret@127.0.0.1:5432/test")
+    done = subprocess.run([sys.executable, "-m", "bot.cli", "run", "--config", str(cfg)], capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert done.returncode == 2 and "Traceback" not in done.stderr and "pw-secret" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert "`store.url` cannot be opened" in done.stderr and "nosuchrole_tuan" in done.stderr

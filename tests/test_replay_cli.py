@@ -111,3 +111,28 @@ def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, s
     out = json.loads(p.stdout)
     assert {(o["sender_id"], o["item"], o["qty"]) for o in out["orders"]} == {
         ("u1", "1", 2), ("u2\ufffd", "2", 1), ("u3", "1", 1)}
+
+
+@pytest.mark.parametrize("extra, words", [
+    ('"z": ' + '{"a": ' * 5000 + "1" + "}" * 5000, "nested too deeply"),
+    ('"z": ' + "9" * 5000, "not a usable JSON line"),
+], ids=["nested 5000 deep", "5000-digit number"])
+def test_hostile_json_lines_are_a_clear_error(tmp_path: Path, extra: str, words: str) -> None:
+    line = msg(1, "葡萄2")[:-1] + ", " + extra + "}"
+    (tmp_path / "t.jsonl").write_text(msg(0, "葡萄1") + "\n" + line + "\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--json")
+    assert p.returncode == 2 and "Traceback" not in p.stderr
+    assert p.stderr.strip().startswith("tuan replay: ") and "t.jsonl:2" in p.stderr and words in p.stderr
+
+
+@pytest.mark.parametrize("db, words", [
+    ("postgresql+psycopg://nosuchrole_tuan:pw-secret@127.0.0.1:5432/test", "the database cannot be used"),
+    ("postgresql+psycopg://u:pw-secret@127.0.0.1:x/test", "not a usable database URL"),
+    ("nonsense", "not a usable database URL"),
+])
+def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, db: str, words: str) -> None:
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n", encoding="utf-8")
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--db", db)
+    assert p.returncode == 2 and "Traceback" not in p.stderr and "pw-secret" not in p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and words in p.stderr
