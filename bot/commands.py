@@ -290,9 +290,29 @@ async def no_deal_in(core: Core, targets: tuple[str, ...]) -> bool:
         return all(core.current(k) is None for k in targets)
 
 
+async def _sharing_groups_not_led(core: Core, msg: InboundMessage, chat_key: str) -> list[str]:
+    """The other groups of ``chat_key``'s open deal that the caller of ``msg`` does not lead."""
+    async with core.lock:
+        deal = core.service.deal_of(chat_key)
+        if deal is None or deal.status != "open":
+            return []
+        sharing = [c.chat_key for c in core.service.chats_with_deal()
+                   if c.deal_id == deal.id and c.chat_key != chat_key]
+    perms, caller = permissions_of(core), Caller.of(msg)
+    return [k for k in sharing if not await perms.leads(caller, k)]
+
+
 @command("close", aliases=("截单",), one_group=True, help=m.HELP_CLOSE)
 async def cmd_close(core: Core, inv: Invocation) -> None:
+    """Close each target group's deal. A deal shared with groups the caller does not lead is left
+    open: one group's leader cannot cut off another group's residents (the cutoff schedule or a
+    leader of every sharing group can close it).
+    """
     for key in inv.targets:
+        others = await _sharing_groups_not_led(core, inv.msg, key)
+        if others:
+            await core.send(inv.chat, m.CLOSE_SHARED_NOT_YOURS.format(groups=_titles(core, others)))
+            continue
         if await close_deal(core, key):
             if inv.private:
                 await core.send(inv.chat, m.DONE_IN_GROUP.format(group=group_title(core, key), name="close"))

@@ -20,6 +20,7 @@ NO_DEAL_CONFIGURED = "本群还没有配置团购商品,可以直接发一条带
 DEAL_OPENED = "开团啦 🎉"
 DEAL_RECOGNISED = "已按团长的接龙帖开团,共{n}样商品:{items}"
 ALREADY_CLOSED = "本次团购已经截单了"
+CLOSE_SHARED_NOT_YOURS = "这一期和「{groups}」共用,本群团长不能替别的群截单;请由管理所有这些群的团长(或平台)截单,或等预定的截单时间自动截单"
 CLOSED = "⏹ 已截单,感谢大家支持!最终统计如下:"
 LIST_EMPTY = "还没有人接龙"
 # /help is generated from the command registry (bot/registry.py): a heading, then one line per command.

@@ -204,3 +204,25 @@ async def test_a_leader_configured_by_username_is_recognised_privately() -> None
     await p.chat.push("/export", sender="冒名", chat_id="dm-x", is_private=True, username="ahua2")
     assert [s.text for s in p.chat.pop_all()] == [m.PRIVATE_NO_GROUP]
     await p.close()
+
+
+def shared_deal() -> dict:
+    data = two_groups()
+    data["deals"] = [dict(sample_deal(egg_stock=50), groups=["home", "park"])]  # one deal, both groups
+    return data
+
+
+async def test_one_groups_leader_cannot_close_a_deal_shared_with_another_group() -> None:
+    p = await make_pipeline(CAPS, config=config_from_dict(shared_deal(), "test.toml", env={}))
+    p.chat.admins = {"g2": {sender_id_of(LEADER_B), sender_id_of(BOTH)}, "g1": {sender_id_of(BOTH)}}
+    await p.chat.push("葡萄1", sender="王姐", chat_id="g1")
+    await p.chat.push("葡萄1", sender="阿强", chat_id="g2")
+    p.chat.pop_all()
+    await p.chat.push("/close", sender=LEADER_A, chat_id="g1")
+    assert [s.text for s in p.chat.pop_all()] == [m.CLOSE_SHARED_NOT_YOURS.format(groups=B)]
+    assert p.core.service.deal_of("fake:g2").status == "open"
+    await p.chat.push("葡萄1", sender="阿强", chat_id="g2")  # 阿强 in the other group still orders
+    assert p.stored().get("阿强") == {"1": 2}
+    await p.chat.push("/close", sender=BOTH, chat_id="g1")  # a leader of both groups may
+    assert p.core.service.deal_of("fake:g2").status != "open"
+    await p.close()
