@@ -49,9 +49,14 @@ class Adapter(Protocol):
     async def stop(self) -> None: ...
 
     async def send_text(
-        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None
+        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
+        preformatted: bool = False,
     ) -> str | None:
-        """Send text to a chat; returns the platform message id where known."""
+        """Send text to a chat; returns the platform message id where known.
+
+        ``preformatted``: a table whose columns are lined up with spaces; a platform that can show
+        text in a monospace font does (Telegram: a ``pre`` entity), others send it as it is.
+        """
         ...
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:

@@ -189,7 +189,7 @@ class ConsoleAdapter:
                 await self._task
 
     async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
-                        mention: Mention | None = None) -> str | None:
+                        mention: Mention | None = None, preformatted: bool = False) -> str | None:
         if chat_id != self.config.chat:
             text = f"{m.CONSOLE_PRIVATE} {text}"
         self._write(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text))

@@ -123,7 +123,7 @@ class FakeAdapter:
             self._on_sent(sent)
 
     async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
-                        mention: Mention | None = None) -> str | None:
+                        mention: Mention | None = None, preformatted: bool = False) -> str | None:
         mid = f"b{next(self._ids)}"
         self._record(Sent("text", chat_id, text, mid, reply_to=reply_to, mention=mention))
         return mid

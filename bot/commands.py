@@ -129,7 +129,7 @@ async def post_tally(core: Core, chat_key: str, *, header: str = "", to: str | N
     if current is None:
         await core.send(to or chat_key, m.NO_DEAL)
         return False
-    await core.send(to or chat_key, f"{header}\n{text}" if header else text)
+    await core.send(to or chat_key, f"{header}\n{text}" if header else text, preformatted=True)
     return True
 
 

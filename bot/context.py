@@ -58,12 +58,15 @@ class Core:
         return self.clock()
 
     async def send(self, chat_key: str, text: str, *, reply_to: str | None = None,
-                   mention: Mention | None = None) -> str | None:
+                   mention: Mention | None = None, preformatted: bool = False) -> str | None:
+        """Say ``text`` in the chat; ``preformatted`` for a table lined up with spaces (monospace where
+        the platform has it). Returns the platform's message id, None when it could not be sent."""
         adapter = self.adapter_of(chat_key)
         if adapter is None:
             log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
             return None
-        return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention)
+        return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention,
+                                       preformatted=preformatted)
 
     async def send_card(self, chat_key: str, card: Card) -> str | None:
         adapter = self.adapter_of(chat_key)

@@ -229,9 +229,11 @@ class TelegramAdapter:
         return [m.user.id for m in members]
 
     async def send_text(
-        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None
+        self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
+        preformatted: bool = False,
     ) -> str | None:
-        return await self._outbox.send_text(chat_id, text, reply_to=reply_to, mention=mention)
+        return await self._outbox.send_text(chat_id, text, reply_to=reply_to, mention=mention,
+                                            preformatted=preformatted)
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
         return await self._outbox.send_card(chat_id, card)

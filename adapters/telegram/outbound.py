@@ -129,19 +129,34 @@ class Outbox:
 
     async def send_text(
         self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
-        markup: InlineKeyboardMarkup | None = None,
+        markup: InlineKeyboardMarkup | None = None, preformatted: bool = False,
     ) -> str | None:
-        """Send ``text`` (split at line ends when long); the first piece's message id, None if lost."""
+        """Send ``text`` (split at line ends when long); the first piece's message id, None if lost.
+
+        ``preformatted``: each piece is shown in a monospace font (a ``pre`` entity over the text
+        after the mention), so a table's columns line up. Entities, not HTML: residents' words in
+        the table need no escaping and cannot inject markup.
+        """
         entities: list[MessageEntity] = []
+        head = 0
         if mention is not None:
             handle = f"@{mention.name}"
             if mention.user_id.isdigit():
                 user = User(id=int(mention.user_id), first_name=mention.name, is_bot=False)
                 entities.append(MessageEntity(MessageEntity.TEXT_MENTION, 0, _utf16_len(handle), user=user))
             text = f"{handle} {text}"
+            head = _utf16_len(handle) + 1
         reply_id = base_id(reply_to) if reply_to else None
         reply = ReplyParameters(reply_id, allow_sending_without_reply=True) if reply_id else None
         pieces = chunks(text)
+        piece_entities: list[list[MessageEntity] | None] = []
+        for n, piece in enumerate(pieces):
+            own = list(entities) if n == 0 else []
+            start = head if n == 0 else 0
+            end = _utf16_len(piece.rstrip())  # Telegram trims trailing blanks: no entity past the text
+            if preformatted and end > start:
+                own.append(MessageEntity(MessageEntity.PRE, start, end - start))
+            piece_entities.append(own or None)
 
         async def send(deadline: float) -> str | None:
             first: str | None = None
@@ -150,7 +165,7 @@ class Outbox:
                 sent = await call(
                     f"sendMessage to {chat_id}",
                     partial(
-                        self._bot.send_message, int(chat_id), piece, entities=entities if n == 0 else None,
+                        self._bot.send_message, int(chat_id), piece, entities=piece_entities[n],
                         reply_parameters=reply if n == 0 else None, reply_markup=markup if last else None,
                     ),
                     idempotent=False, deadline=deadline, backoff=self._backoff, lost=_gist(piece),

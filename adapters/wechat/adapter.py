@@ -214,7 +214,7 @@ class WechatAdapter:
         return conn
 
     async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
-                        mention: Mention | None = None) -> str | None:
+                        mention: Mention | None = None, preformatted: bool = False) -> str | None:
         """Say ``text`` in the room; with ``mention``, it starts with ``@name`` and mentions them."""
         conn = await self._live()
         if mention is not None:

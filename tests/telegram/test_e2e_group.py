@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
@@ -113,4 +114,11 @@ async def test_a_group_orders_by_text_and_buttons(api: FakeBotApi, stack: Stack,
     assert deal is not None and deal.status == "closed"
     tally = next(t for t in api.sent_texts(CHAT_ID) if t.startswith("📊"))
     assert m.TALLY_STATE_CLOSED in tally
+    # the tally's columns line up: a monospace (pre) entity over the whole table, residents' words as text
+    call = next(c for c in api.calls_to("sendMessage") if str(c.params.get("text", "")).startswith("📊"))
+    entities = call.params["entities"]
+    entities = json.loads(entities) if isinstance(entities, str) else entities
+    assert [(e["type"], e["offset"], e["length"]) for e in entities] == [
+        ("pre", 0, len(tally.rstrip().encode("utf-16-le")) // 2)]
+    assert "parse_mode" not in call.params
     assert not api.calls_to("sendDocument")

@@ -33,6 +33,24 @@ async def test_send_text_with_reply_and_mention(api: FakeBotApi, adapter: Telegr
     assert not await adapter.react(str(GROUP), "press:123456:1001", "✅")
 
 
+async def test_a_preformatted_table_is_monospace_after_the_mention_in_every_piece(api: FakeBotApi,
+                                                                                adapter: TelegramAdapter) -> None:
+    row = "1号   阳光玫瑰葡萄 🍇 2斤装  2盒   ¥59.80 <b>&amp;</b>\n"  # markup-like words stay text
+    table = "📊 统计\n" + row * 200  # longer than one message: sent in pieces
+    assert await adapter.send_text(str(GROUP), table, mention=Mention("7", "Alice"), preformatted=True)
+    calls = [c.params for c in api.calls_to("sendMessage")]
+    assert len(calls) >= 2 and "".join(c["text"] for c in calls) == "@Alice " + table
+    first, *rest = calls
+    assert [e["type"] for e in first["entities"]] == ["text_mention", "pre"]
+    pre = first["entities"][1]
+    assert pre["offset"] == len("@Alice ")
+    assert pre["offset"] + pre["length"] == len(first["text"].rstrip().encode("utf-16-le")) // 2
+    for c in rest:
+        assert c["entities"] == [{"type": "pre", "offset": 0,
+                                  "length": len(c["text"].rstrip().encode("utf-16-le")) // 2}]
+    assert all("parse_mode" not in c for c in calls)
+
+
 async def test_long_texts_are_split_at_line_ends(api: FakeBotApi, adapter: TelegramAdapter) -> None:
     text = "".join(f"{n:04d} 邻居{n} 葡萄×1\n" for n in range(600))
     first = await adapter.send_text(str(GROUP), text)
