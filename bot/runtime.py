@@ -147,6 +147,9 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
         log_startup(config, adapters)
+        from bot.engine.matcher import base_tokenizer
+
+        await asyncio.to_thread(base_tokenizer)  # jieba's dictionary, once, before any message
         dispatcher = Dispatcher(core)
         scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now))
         started: list[Adapter] = []

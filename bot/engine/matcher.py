@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Container
+from collections.abc import Container, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from bot.catalog import Catalog
 from bot.engine.normalize import normalize
@@ -157,23 +159,25 @@ class ItemMatcher:
         if not candidates:
             return []
         out = []
-        tok = _tokenizer(tuple(self._words_for_jieba))
-        for s, e in candidates:
-            pos = s
-            for word in tok.lcut(text[s:e], HMM=False):
-                if len(word) == 1 and word in self.singles and pos - 1 not in touching and pos + 1 not in touching:
-                    out.append(Ref(pos, pos + 1, self.singles[word], word))
-                pos += len(word)
+        with catalog_words(self._words_for_jieba) as tok:
+            for s, e in candidates:
+                pos = s
+                for word in tok.lcut(text[s:e], HMM=False):
+                    if (len(word) == 1 and word in self.singles and pos - 1 not in touching
+                            and pos + 1 not in touching):
+                        out.append(Ref(pos, pos + 1, self.singles[word], word))
+                    pos += len(word)
         return out
 
 
 _JIEBA_LOCK = threading.Lock()
 _JIEBA = None
-_JIEBA_WORDS: set[str] = set()
+_MISSING = object()
 
 
-def _tokenizer(words: tuple[str, ...]):  # type: ignore[no-untyped-def]
-    """One shared jieba tokenizer, with every catalog's names and aliases added to it."""
+def base_tokenizer():  # type: ignore[no-untyped-def]
+    """jieba's tokenizer with its own dictionary only, loaded once (about 1 s; call it at start-up,
+    off the event loop, so no message pays for it)."""
     global _JIEBA
     with _JIEBA_LOCK:
         if _JIEBA is None:
@@ -182,12 +186,39 @@ def _tokenizer(words: tuple[str, ...]):  # type: ignore[no-untyped-def]
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
-            _JIEBA = jieba.Tokenizer()
-        for w in words:
-            if w not in _JIEBA_WORDS:
-                _JIEBA.add_word(w, freq=100000)
-                _JIEBA_WORDS.add(w)
+            tok = jieba.Tokenizer()
+            tok.initialize()
+            _JIEBA = tok
         return _JIEBA
+
+
+@contextmanager
+def catalog_words(words: list[str]) -> Iterator[Any]:
+    """jieba's tokenizer with one catalog's names and aliases added, for the ``with`` block only.
+
+    The words are taken out again afterwards, exactly (jieba's frequency table and total as they
+    were), so what a message reads as never depends on which catalogs the process saw before
+    (the engine is pure: same text and catalog, same result). Blocks run one at a time.
+    """
+    tok = base_tokenizer()
+    with _JIEBA_LOCK:
+        freq = tok.FREQ
+        saved: dict[str, object] = {}
+        for w in words:
+            for i in range(1, len(w) + 1):
+                saved.setdefault(w[:i], freq.get(w[:i], _MISSING))
+        total = tok.total
+        try:
+            for w in words:
+                tok.add_word(w, freq=100000)
+            yield tok
+        finally:
+            for frag, value in saved.items():
+                if value is _MISSING:
+                    freq.pop(frag, None)
+                else:
+                    freq[frag] = value
+            tok.total = total
 
 
 @lru_cache(maxsize=256)
