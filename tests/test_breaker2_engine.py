@@ -155,3 +155,26 @@ def test_edits_and_withdrawals_under_stock_and_max_qty(tmp_path: Path) -> None:
     assert per_sender(res) == {"a": {"2": 5}, "b": {"1": 4}, "c": {"2": 2}}
     assert ids(res, "refused") == ["m3"]
     assert res["totals"]["1"] <= 6
+
+
+@pytest.mark.parametrize("line, cutoff", [
+    ("#接龙 今晚8点半截单", "2026-11-25T20:30:00+08:00"),
+    ("#接龙 截止今晚8点", "2026-11-25T20:00:00+08:00"),
+    ("#接龙 20点截团", "2026-11-25T20:00:00+08:00"),
+    ("#接龙 8点截单", "2026-11-25T20:00:00+08:00"),  # posted at 18:00: the evening one
+    ("#接龙 明早10点截单", "2026-11-26T10:00:00+08:00"),
+    ("#接龙 今晚24点截单", "2026-11-26T00:00:00+08:00"),
+    ("#接龙 明天上午10点到货 今晚8点截单", "2026-11-25T20:00:00+08:00"),
+    ("#接龙 11月26日20:00截单", "2026-11-26T20:00:00+08:00"),
+])
+def test_cutoff_lines_of_a_deal_post(line: str, cutoff: str) -> None:
+    """§3.1: a line stating the cutoff sets it, on the post's day (明天/明早: the next), in its zone."""
+    from datetime import datetime
+
+    from bot.engine.dealpost import parse_deal_post
+
+    catalog = parse_deal_post(f"{line}\n1. 阳光玫瑰葡萄 29.9元/盒\n2. 砂糖桔 ¥25",
+                              datetime.fromisoformat("2026-11-25T18:00:00+08:00"))
+    assert catalog is not None and catalog.cutoff == datetime.fromisoformat(cutoff)
+    assert [(it.name, it.unit, str(it.price)) for it in catalog.items] == [
+        ("阳光玫瑰葡萄", "盒", "29.9"), ("砂糖桔", "", "25")]
