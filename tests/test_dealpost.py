@@ -40,6 +40,15 @@ def test_a_line_without_price_and_no_price_after_it_is_no_item() -> None:
     ("今晚8点截单，明天下午3点到货", datetime(2026, 11, 25, 20, 0, tzinfo=CST)),
     ("11月26日下午5点截单", datetime(2026, 11, 26, 17, 0, tzinfo=CST)),
     ("21：30 截止接龙", datetime(2026, 11, 25, 21, 30, tzinfo=CST)),
+    # midnight ends the evening: not the noon already past (every order would be refused)
+    ("今晚12点截单", datetime(2026, 11, 26, 0, 0, tzinfo=CST)),
+    ("晚上12点截单", datetime(2026, 11, 26, 0, 0, tzinfo=CST)),
+    ("今晚零点截单", datetime(2026, 11, 26, 0, 0, tzinfo=CST)),
+    ("今晚24点截单", datetime(2026, 11, 26, 0, 0, tzinfo=CST)),
+    ("中午12点截单", datetime(2026, 11, 26, 12, 0, tzinfo=CST)),  # said at 19:00: tomorrow's noon
+    ("周四晚8点截单", datetime(2026, 11, 26, 20, 0, tzinfo=CST)),  # posted on Wednesday 25th
+    ("星期三晚上8点截单", datetime(2026, 11, 25, 20, 0, tzinfo=CST)),
+    ("周一中午12点截单", datetime(2026, 11, 30, 12, 0, tzinfo=CST)),
 ])
 def test_the_cutoff_line(line: str, at: datetime) -> None:
     for text in (f"#接龙 今日水果\n{line}\n1. 葡萄 29.9元\n2. 鸡蛋 32元", f"#接龙\n1. 葡萄 29.9元\n2. 鸡蛋 32元\n{line}"):

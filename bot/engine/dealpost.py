@@ -33,12 +33,14 @@ _CUTOFF_WORD = re.compile(r"截单|截止|截团|结单|停单|结束接龙|停�
 _CN_NUM = "零一二两三四五六七八九十"
 _CLOCK = re.compile(
     r"(?:(?P<mon>\d{1,2})\s*月\s*(?P<mday>\d{1,2})\s*[日号]\s*)?"
-    r"(?P<day>今天|今日|今晚|明天|明日|明晚|明早|后天)?\s*"
+    r"(?P<day>今天|今日|今晚|明天|明日|明晚|明早|后天|(?:周|星期|礼拜)[一二三四五六日天])?\s*"
     r"(?P<period>凌晨|早上|早晨|上午|中午|下午|傍晚|晚上|夜里|夜间|晚)?\s*"
     r"(?P<h>(?<![\d:：])\d{1,2}|[" + _CN_NUM + r"]{1,3})\s*"
     r"(?:[:：]\s*(?P<m>\d{2})(?!\d)|点\s*(?:(?P<half>半)|(?P<m2>\d{1,2})\s*分?|(?P<mcn>[" + _CN_NUM + r"]{1,3})\s*分)?|时)"
 )
 _PM = {"下午", "傍晚", "晚上", "夜里", "夜间", "晚"}
+_NIGHT = {"晚上", "夜里", "夜间", "晚", "凌晨"}
+_WEEKDAY = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6}
 _NEXT_DAY = {"明天": 1, "明日": 1, "明晚": 1, "明早": 1, "后天": 2}
 
 # Title: the deal's hashtags and pictures are no part of its name.
@@ -119,9 +121,10 @@ def clean_title(header: list[str], items: list[Item]) -> str:
 def find_cutoff(text: str, posted_at: datetime) -> datetime | None:
     """The cutoff a line of the post states (今晚8点截单, 21:00截单, 明天中午12点截单), or None.
 
-    The time is on the post's day (the next day for 明天), in the post's time zone. A time of
-    day without 上午/下午 that has already passed when the post was sent is read as the
-    afternoon one (a post at 19:00 saying 8点截单 means 20:00).
+    The time is on the post's day (the next day for 明天, the coming one for 周四), in the post's
+    time zone. A time of day without 上午/下午 that has already passed when the post was sent is
+    read as the afternoon one (a post at 19:00 saying 8点截单 means 20:00); 今晚12点 and 晚上零点
+    are the midnight that ends the evening; a time with no day that is still past is tomorrow's.
     """
     for line in text.split("\n"):
         word = _CUTOFF_WORD.search(line)
@@ -148,7 +151,10 @@ def _clock_time(m: re.Match[str], posted_at: datetime) -> datetime | None:
         return None
     period, day = m.group("period"), m.group("day") or ""
     explicit = bool(period) or day in ("今晚", "明晚", "明早")
-    if h < 12 and (period in _PM or day in ("今晚", "明晚")):
+    night = period in _NIGHT or day in ("今晚", "明晚")
+    if night and h in (0, 12):
+        h = 24  # 今晚12点 / 晚上零点: the midnight that ends the evening, not noon
+    elif h < 12 and (period in _PM or day in ("今晚", "明晚")):
         h += 12
     elif period == "中午" and h < 6:
         h += 12
@@ -158,8 +164,12 @@ def _clock_time(m: re.Match[str], posted_at: datetime) -> datetime | None:
             base = posted_at.replace(month=int(m.group("mon")), day=int(m.group("mday")))
         except ValueError:
             return None
+    if day[:-1] in ("周", "星期", "礼拜"):  # 周四晚8点: the coming Thursday (today when it is Thursday)
+        base = base + timedelta(days=(_WEEKDAY[day[-1]] - posted_at.weekday()) % 7)
     base = base + timedelta(days=_NEXT_DAY.get(day, 0))
     at = base.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(hours=h, minutes=minute)
     if not explicit and not m.group("mon") and day in ("", "今天", "今日") and at <= posted_at and h < 12:
         at += timedelta(hours=12)
+    if not day and not m.group("mon") and at <= posted_at:
+        at += timedelta(days=1)  # 中午12点截单 posted in the evening: tomorrow's noon, not one already past
     return at
