@@ -111,3 +111,23 @@ def test_a_posts_cutoff_survives_a_restart(sqlite_url: str) -> None:
     repo2.close()
     assert [p.code for p in late.refused] == ["after_cutoff"] and not late.accepted
     assert [p.code for p in big.unclear] == ["large_qty"]  # the default line limit after the restart
+
+
+@pytest.mark.parametrize("line, price, unit", [
+    ("1. 葡萄 29块9一盒", "29.9", ""),
+    ("1. 葡萄 29元9角", "29.9", ""),
+    ("1. 葡萄 29块5毛", "29.5", ""),
+    ("1. 葡萄 9块9包邮", "9.9", ""),
+    ("1. 葡萄 12块8/个", "12.8", "个"),
+    ("1. 葡萄 3元5角2分", "3.52", ""),
+    ("1. 苹果 29元5斤", "29", ""),  # 5斤 is the amount, not 5角
+    ("1. 西瓜 3块1个", "3", ""),
+    ("1. 橙子 25元3箱", "25", ""),
+    ("1. 葡萄 22元/2包42元", "22", ""),
+])
+def test_prices_in_kuai_jiao_mao(line: str, price: str, unit: str) -> None:
+    """29块9 is ¥29.90, not ¥29 (a misread price is wrong money on every order)."""
+    from decimal import Decimal
+
+    cat = parse_deal_post("#接龙\n" + line, POSTED)
+    assert cat is not None and (cat.items[0].price, cat.items[0].unit) == (Decimal(price), unit)

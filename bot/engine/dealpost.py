@@ -18,8 +18,14 @@ from bot.engine.platform import residents_words
 # A minus written against the number (黄金 -5元, ¥-5) is kept, so the price check refuses it; a dash
 # between name and price (草莓-25元) is no sign. 1,299 is one number; 1e9 is no price a leader writes.
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# 29块9 / 29元9角 / 29块5毛 / 9块9包邮: 角 (tenths) after 元 or 块, and 分 after them; a digit followed by a
+# measure word (29元5斤) is no 角.
+_MEASURE = r"(?:斤|公斤|千克|kg|克|g|两|个|盒|箱|袋|包(?!邮)|瓶|件|只|份|枚|颗|条|块|提|串|罐|桶|ml|l|升)"
+_JIAO = (r"(?:(?P<jiao>\d)(?!\d)(?!\s*" + _MEASURE + r")\s*(?:角|毛)?"
+         r"(?:(?P<fen>\d)(?!\d)(?!\s*" + _MEASURE + r")\s*分?)?)?")
 _PRICE = re.compile(
-    r"(?:[¥$]\s*(?P<p1>-?" + _NUMBER + r")|(?P<p2>(?:(?<=\s)-|(?<=^)-)?(?<![\d.,eE])" + _NUMBER + r")\s*(?:元|块))"
+    r"(?:[¥$]\s*(?P<p1>-?" + _NUMBER + r")|(?P<p2>(?:(?<=\s)-|(?<=^)-)?(?<![\d.,eE])" + _NUMBER + r")\s*(?:元|块)"
+    + _JIAO + r")"
     r"(?:\s*/\s*(?P<unit>[^\s\d,，。;；/()（）]{1,3}))?",
 )
 # a line that names a price (元, 块, ¥) without a readable number: an item whose price is unusable
@@ -90,6 +96,9 @@ def parse_deal_post(text: str, posted_at: datetime | None = None) -> Catalog | N
         if not name:
             continue
         price = Decimal((m.groupdict().get("p1") or m.group("p2")).replace(",", "").replace(" ", ""))
+        jiao, fen = m.groupdict().get("jiao"), m.groupdict().get("fen")
+        if jiao is not None and "." not in str(price):
+            price += Decimal(jiao) / 10 + Decimal(fen or 0) / 100  # 29块9 is 29.9
         item = Item(code=unit.number, name=name, unit=(m.group("unit") or "").strip(), price=price)
         if unit.number in seen:
             repeated.append(item)  # checked with the prices by bot/catalog_check.py
