@@ -22,6 +22,7 @@ from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.model import ButtonPress, Card, InboundMessage, Mention
 from bot.permissions import Caller
+from bot.phones import mask_phones
 from bot.ports import StoreUnavailable
 from bot.registry import parse_word
 from bot.services import outcome as oc
@@ -197,7 +198,8 @@ class Dispatcher:
         if outcome.kind == oc.NO_DEAL and not problems:  # an order (a 接龙 copy) where no deal is open
             problems = (oc.Problem(oc.NO_DEAL),)
         if problems and not self._quiet_no_deal(msg, problems):
-            text = "\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems))
+            # the group sees it: a resident's words echoed back never show a phone number whole
+            text = mask_phones("\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems)))
             await self.core.send(chat, text, reply_to=msg.message_id,
                                  mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
         if outcome.changed:

@@ -304,7 +304,16 @@ FRUIT3 = [
     ("葡萄一万", U),
     ("葡萄 x 3000", U),
     ("葡萄999999999", U),
-    ("要1234567盒葡萄", U),  # a long run before a measure word is a count, not a phone number
+    ("要1234567盒葡萄", U),
+    # a phone number right after an item is a phone, not a quantity (and never echoed whole)
+    ("葡萄13912345678", {"1": 1}),
+    ("葡萄 电话13800138000 2盒", {"1": 2}),
+    ("葡萄13912345678 2盒", {"1": 2}),
+    # a number written against the item's tail or after 也要 is its quantity, never a silent 1
+    ("葡萄也要2", {"1": 2}),
+    ("葡萄的2", {"1": 2}),
+    ("葡萄子2", {"1": 2}),
+    ("葡萄 那个 2", U),  # a number tied to no item: asked about, not 1  # a long run before a measure word is a count, not a phone number
     ("1234567盒葡萄", U),
     ("葡萄1234567盒", U),
     ("葡萄×1234567", U),

@@ -104,6 +104,7 @@ class EntryReader:
                                           or (t.kind == OP and t.sign != "all")):
                     first_pos = off + t.start
             g, lo, ops = self._pair(toks, clause)
+            g = self._unattached_numbers(g, lo, clause, out)
             groups.extend(g)
             leftovers.extend(lo)
             item_less_ops.extend(ops)
@@ -161,6 +162,25 @@ class EntryReader:
         if cat.max_qty is not None and value > cat.max_qty:
             return False
         return value > max(cat.max_line_qty, cat.max_qty or 0)
+
+    def _unattached_numbers(self, groups: list[_Group], leftovers: list[Token], clause: str,
+                            out: EntryParse) -> list[_Group]:
+        """A number written in a clause but tied to none of its items is never dropped for a silent 1.
+
+        When some item of the clause has no quantity of its own and a plain number stands unread
+        (葡萄 不要太酸的 2), the bot asks about that item instead of ordering 1 of it (§3.2: an
+        order that cannot be applied safely is unclear).
+        """
+        numbers = [t for t in leftovers if t.kind == QTY and not t.weight and (t.unit or t.sign or t.value is not None)]
+        if not numbers:
+            return groups
+        kept = []
+        for grp in groups:
+            if grp.qty is None and grp.mode == ENTRY and not grp.each and not grp.siblings:
+                out.problems.append(Problem(BAD_QTY, clause.strip()[:40], _code(grp.items[0])))
+            else:
+                kept.append(grp)
+        return kept
 
     # -- pairing ---------------------------------------------------------------------------
 
@@ -229,8 +249,14 @@ class EntryReader:
                     prefix = t  # 1贡3桔: every quantity belongs to the item word after it
                     last = "prefix"
                     continue
+                between = sig[idx - 1] if idx > 0 else None
                 after = cur is not None and cur.qty is None and cur.mode != CANCEL_ITEM and (
-                    last in (ITEM, OP) or (last == TEXT and not t.bare_cn and (t.unit or t.sign))
+                    last in (ITEM, OP, "want")  # 葡萄2, 葡萄改3, 葡萄也要2
+                    or (last in (TEXT, MASK) and not t.bare_cn and (t.unit or t.sign))  # 葡萄 电话… 2盒
+                    # 桔子2, 葡萄的2: a word's tail written against the item, the number against it
+                    or (last == TEXT and between is not None and cur.items[-1].end == between.start
+                        and between.end == t.start and 0 < len(between.text) <= 2 and not between.text.isspace()
+                        and between.text == between.text.strip())
                 )
                 if after and cur is not None:
                     cur.qty = t

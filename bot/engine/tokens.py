@@ -222,6 +222,7 @@ class Scanner:
 
 
 _SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
+_MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)
 
 
@@ -239,7 +240,7 @@ def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
             if t.kind != TEXT or t.end <= cut:
                 continue
             t = Token(TEXT, cut, t.end, text[cut:t.end])
-        if t.kind == MASK and t.sign == "phone" and out:
+        if t.kind == MASK and t.sign == "phone" and out and not _MOBILE.fullmatch(t.text):
             prev = out[-1]
             if prev.end == t.start and prev.kind == ITEM:
                 t = Token(QTY, t.start, t.end, t.text, value=HUGE)
