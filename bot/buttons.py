@@ -45,20 +45,23 @@ def key_of(config: AppConfig) -> bytes:
     return hmac.new(b"tuan/buttons/v1", material.encode(), hashlib.sha256).digest()
 
 
-def _mac(key: bytes, deal_id: str, action: str, item_code: str | None) -> str:
-    message = "\x00".join((deal_id, action, item_code or "")).encode()
+def _mac(key: bytes, deal_id: str, action: str, item_code: str | None, chat_key: str) -> str:
+    # the chat is signed too (not carried: the platform says where a press comes from), so a
+    # card's data replayed in another group is not this bot's data there
+    message = "\x00".join((deal_id, action, item_code or "", chat_key)).encode()
     digest = hmac.new(key, message, hashlib.sha256).digest()[:MAC_BYTES]
     return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
-def sign(key: bytes, deal_id: str, action: str, item_code: str | None = None) -> str | None:
-    """The token of a button; None when it cannot be written (unknown action, ``:`` in an id)."""
+def sign(key: bytes, deal_id: str, action: str, item_code: str | None = None, chat_key: str = "") -> str | None:
+    """The token of a button on a card posted in ``chat_key``; None when it cannot be written
+    (unknown action, ``:`` in an id)."""
     if action not in ACTIONS or (action == "mine") != (item_code is None):
         return None
     if SEP in deal_id or (item_code is not None and (SEP in item_code or not item_code)):
         return None
     parts = [deal_id, action] + ([item_code] if item_code is not None else [])
-    return SEP.join([*parts, _mac(key, deal_id, action, item_code)])
+    return SEP.join([*parts, _mac(key, deal_id, action, item_code, chat_key)])
 
 
 def split(token: str) -> tuple[str, str, str | None, str] | None:
@@ -76,10 +79,12 @@ def split(token: str) -> tuple[str, str, str | None, str] | None:
     return deal_id, action, item, mac
 
 
-def verify(key: bytes, deal_id: str | None, action: str, item_code: str | None, mac: str) -> Signed | None:
-    """The signed content when ``mac`` is this bot's MAC over it (constant-time check), else None."""
+def verify(key: bytes, deal_id: str | None, action: str, item_code: str | None, mac: str,
+           chat_key: str = "") -> Signed | None:
+    """The signed content when ``mac`` is this bot's MAC over it for a card in ``chat_key``
+    (constant-time check), else None."""
     if not deal_id or not mac or action not in ACTIONS:
         return None
-    if not hmac.compare_digest(_mac(key, deal_id, action, item_code).encode(), mac.encode()):
+    if not hmac.compare_digest(_mac(key, deal_id, action, item_code, chat_key).encode(), mac.encode()):
         return None
     return Signed(deal_id, action, item_code)

@@ -87,7 +87,7 @@ def deal_card(core: Core, chat_key: str, *, ordered: bool = False) -> Card | Non
     return render.deal_card(
         catalog, title=title, ordered=dict(tally.totals) if ordered else None, left=left or None,
         cutoff=when_text(cutoff, core.now().astimezone(core.config.bot.tz)) if cutoff else "",
-        deal_id=deal_id, sign=lambda action, code: buttons.sign(key, deal_id, action, code),
+        deal_id=deal_id, sign=lambda action, code: buttons.sign(key, deal_id, action, code, chat_key),
     )
 
 

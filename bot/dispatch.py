@@ -142,7 +142,8 @@ class Dispatcher:
         Only a press this bot signed (bot/buttons.py) for the chat's current, open deal reaches the
         service; any other changes nothing: its outcome's kind is UNKNOWN or ENDED.
         """
-        signed = buttons.verify(self.core.button_key, press.deal_id, press.action, press.item_code, press.signature)
+        signed = buttons.verify(self.core.button_key, press.deal_id, press.action, press.item_code, press.signature,
+                                press.chat_key)
         if signed is None:
             return oc.Outcome(press.chat_key, press.press_id, press.sender_id, UNKNOWN), None
         deal = self.core.service.deal_of(press.chat_key)
@@ -173,6 +174,9 @@ class Dispatcher:
             chat_key = press.chat_key
             can_edit = bool(card_id) and adapter is not None and adapter.capabilities.edits
             if outcome.kind == ENDED:
+                if card_id and card_id == self.core.cards.get(chat_key) and self.core.card_deals.get(chat_key) \
+                        != outcome.deal_id:
+                    return m.PRESS_UNKNOWN  # an old card's data sent against the live card: change nothing
                 if can_edit and outcome.deal_id:
                     await self._guard(self._end_card(chat_key, card_id or "", outcome.deal_id))
                 return m.DEAL_ENDED

@@ -164,3 +164,43 @@ def test_cards_and_tallies_mask_phone_numbers_too() -> None:
     tally = render.tally_table(Tally("d", (), {}, __import__("decimal").Decimal(0)), catalog, title=catalog.title)
     for text in (card.text, tally):
         assert "139****1111" in text and "13900001111" not in text
+
+
+async def test_an_old_cards_data_sent_against_the_live_card_changes_nothing() -> None:
+    """A hostile client replays yesterday's signed data on today's card: no order, and today's card
+    is not rewritten as ended (its buttons stay)."""
+    from bot.buttons import split
+
+    LEAD = LEADER
+    p = await make_pipeline(Capabilities(buttons=True, edits=True, reactions=True, direct=True))
+    await p.chat.push("/deal", sender=LEAD)
+    old = p.chat.pop()
+    await p.chat.push("/close", sender=LEAD)
+    await p.chat.push("#接龙 周五蔬菜团\n1. 白菜 3元/颗\n2. 萝卜 2元/根", sender=LEAD)
+    await p.chat.push("/deal", sender=LEAD)
+    new = [s for s in p.chat.pop_all() if s.kind == "card"][-1]
+    deal_id, action, item, mac = split(old.card.rows[0][0].token)
+    said = await p.chat.press(action, item, sender="坏人", chat_id=new.chat_id, deal_id=deal_id, signature=mac,
+                              card_message_id=new.message_id)
+    assert said == m.PRESS_UNKNOWN
+    assert not [s for s in p.chat.pop_all() if s.kind == "edit" and s.message_id == new.message_id]
+    assert p.core.service.deal_of(f"fake:{new.chat_id}").status == "open" and p.stored() == {}
+    assert await p.chat.press_on(new, "add", "1", sender="王姐") != m.PRESS_UNKNOWN  # the live card still works
+    await p.close()
+
+
+async def test_a_cards_data_pressed_in_another_group_is_not_ours_there() -> None:
+    """Card data is signed for the chat it was posted in: replayed in another group it does nothing."""
+    from bot.buttons import split
+    from tests.test_permissions import LEADER_A, two_groups
+
+    p = await make_pipeline(Capabilities(buttons=True, edits=True, reactions=True, direct=True),
+                            config=config_from_dict(two_groups(), "test.toml", env={}))
+    await p.chat.push("/deal", sender=LEADER_A, chat_id="g1")
+    card = [s for s in p.chat.pop_all() if s.kind == "card"][-1]
+    deal_id, action, item, mac = split(card.card.rows[0][0].token)
+    said = await p.chat.press(action, item, sender="坏人", chat_id="g2", deal_id=deal_id, signature=mac,
+                              card_message_id="x1")
+    assert said == m.PRESS_UNKNOWN and p.stored() == {}
+    assert not [s for s in p.chat.pop_all() if s.kind == "edit"]
+    await p.close()

@@ -72,7 +72,7 @@ def egg_card(api: Any, repo: Repository) -> int:
     """Post (as the bot) a card of the configured deal with one signed "鸡蛋 +1" button, the way the
     bot signs it (bot/buttons.py); opens the deal in ``repo`` first when it has none. Returns its id."""
     stack = build(repo, api.base_url, api.token)
-    data = "t:" + (buttons.sign(stack.core.button_key, stack.deal_id, "add", "4") or "")
+    data = "t:" + (buttons.sign(stack.core.button_key, stack.deal_id, "add", "4", f"telegram:{CHAT_ID}") or "")
     return int(api.bot_says(CHAT_ID, "🛒 水果鸡蛋团",
                             {"inline_keyboard": [[{"text": "鸡蛋 +1", "callback_data": data}]]}))
 
