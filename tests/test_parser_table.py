@@ -313,7 +313,10 @@ FRUIT3 = [
     ("葡萄也要2", {"1": 2}),
     ("葡萄的2", {"1": 2}),
     ("葡萄子2", {"1": 2}),
-    ("葡萄 那个 2", U),  # a number tied to no item: asked about, not 1  # a long run before a measure word is a count, not a phone number
+    ("葡萄 那个 2", U),  # a number tied to no item: asked about, not 1
+    # the spec of a name written again beside it is no quantity (§3.5): 30枚 of 土鸡蛋 30枚
+    ("鸡蛋三十枚", {"3": 1}),
+    ("鸡蛋 30枚 2盒", {"3": 2}),  # a long run before a measure word is a count, not a phone number
     ("1234567盒葡萄", U),
     ("葡萄1234567盒", U),
     ("葡萄×1234567", U),

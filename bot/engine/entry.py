@@ -240,6 +240,9 @@ class EntryReader:
             elif t.kind == QTY:
                 near = ([cur.items[-1]] if cur is not None else []) + ([nxt] if nxt is not None and nxt.kind == ITEM else [])
                 # 刘小西3斤: with no item word around, a number with an item's own unit is a quantity
+                if t.unit and t.value is not None and any(
+                        (t.value, t.unit.lower()) in self.m.name_counts.get(_code(x), ()) for x in near):
+                    continue  # 矿泉水24瓶 for 矿泉水 500ml*24瓶: the name's spec again, not 24 cases
                 sold_by = {self.m.item_unit.get(_code(x)) for x in near} if near else self.m.units
                 if t.weight and not t.raw_bad and t.unit not in sold_by:
                     continue  # a spec (5斤), not a quantity — unless the item is sold by that unit (两斤草莓)

@@ -18,6 +18,8 @@ _SPEC = re.compile(
     r"\d+(?:\.\d+)?\s*(?:[a-zA-Z]+|[\u4e00-\u9fff])?(?:\s*[*x×/]\s*\d+(?:\.\d+)?\s*(?:[a-zA-Z]+|[\u4e00-\u9fff])?)*\s*装?"
 )
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
+_COUNT_IN_NAME = re.compile(
+    r"(?<![\d.])(\d+)\s*(毫升|公斤|千克|ml|kg|瓶|枚|个|只|袋|包|盒|支|片|颗|粒|斤|克|g|l|升|罐|听|条|块|根|卷|包)", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
@@ -50,8 +52,16 @@ class ItemMatcher:
         self.units: set[str] = set()
         self.specs: dict[str, re.Pattern[str]] = {}
         self.item_unit: dict[str, str] = {}
+        # (number, measure word) pairs inside a name (500ml*24瓶 → (24, 瓶), 土鸡蛋30枚 → (30, 枚)):
+        # written beside the item, they repeat its spec and are no quantity (§3.5)
+        self.name_counts: dict[str, frozenset[tuple[int, str]]] = {}
         for it in catalog.items:
             name = normalize(it.name)
+            own = normalize(it.unit).strip() if it.unit else ""
+            counts = {(int(m.group(1)), m.group(2).lower()) for m in _COUNT_IN_NAME.finditer(name)
+                      if m.group(2).lower() != own.lower()}
+            if counts:
+                self.name_counts[it.code] = frozenset(counts)
             forms = {"".join(name.split())}
             words = core_words(it.name)
             jieba_words.update(w for w in words if len(w) >= 2)
