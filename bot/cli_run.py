@@ -13,7 +13,7 @@ def _run(args: argparse.Namespace) -> int:
     return main(args.config, level)
 
 
-DEFAULT_SPEED = 4800.0  # 13½ hours of the day in about 10 seconds
+DEFAULT_SPEED = 4800.0  # 13½ hours of the day in about 10 seconds of script time (about 12 s in all)
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -37,7 +37,7 @@ def add_run_parsers(subparsers: Any) -> None:
     run.set_defaults(handler=_run)
     demo = subparsers.add_parser("demo", help="play a scripted day of a group buy, in accelerated time")
     demo.add_argument("--speed", type=float, default=DEFAULT_SPEED,
-                      help=f"time acceleration (default: {DEFAULT_SPEED:g}: the day in about 10 s)")
+                      help=f"time acceleration (default: {DEFAULT_SPEED:g}: the day in about 12 s)")
     demo.add_argument("--seed", type=int, default=2026, help="varies residents, rooms and quantities")
     demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
     demo.set_defaults(handler=_demo)
