@@ -97,10 +97,16 @@ class EntryReader:
         first_pos: int | None = None
         for off, clause in kept:
             toks = self.scanner.scan(clause)
-            for t in toks:
+            for k, t in enumerate(toks):
                 if t.kind == MASK and t.sign == "room":
                     out.has_room = True
-                if first_pos is None and ((t.kind == ITEM and not t.single) or (t.kind == QTY and not t.weight)
+                # the label ends at the first item or quantity (§3.3): a lone character counts when a
+                # quantity stands against it (桔5), a weight when the deal sells by it (刘小西3斤)
+                after = toks[k + 1] if k + 1 < len(toks) else None
+                single_ordered = t.kind == ITEM and t.single and after is not None and after.kind == QTY \
+                    and after.start == t.end
+                if first_pos is None and ((t.kind == ITEM and (not t.single or single_ordered))
+                                          or (t.kind == QTY and (not t.weight or t.unit in self.m.units))
                                           or (t.kind == OP and t.sign != "all")):
                     first_pos = off + t.start
             g, lo, ops = self._pair(toks, clause)
