@@ -62,6 +62,9 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         raise TranscriptError(f"{where}: field `ts` is not an ISO 8601 time: {vals['ts']!r}") from None
     if ts.tzinfo is None:
         raise TranscriptError(f"{where}: field `ts` needs a UTC offset: {vals['ts']!r}")
+    role = obj.get("role")
+    if role is not None and role != "leader":  # spec §1: "leader", or absent for a resident
+        raise TranscriptError(f"{where}: field `role` must be \"leader\" or absent, not {str(role)[:40]!r}")
     return InboundMessage(
         platform=PLATFORM, chat_id=vals["chat"], message_id=vals["id"], sender_id=vals["sender_id"],
         sender_name=vals["sender"], text=scrub(text or ""), ts=ts, is_admin=obj.get("role") == "leader",
@@ -76,10 +79,15 @@ def read_transcript(path: str) -> Iterator[InboundMessage]:
     except OSError as e:
         raise TranscriptError(f"{path}: cannot open ({e.strerror})") from None
     with fh:
+        first_line: dict[str, int] = {}
         try:
             for n, raw in enumerate(fh, 1):
                 m = parse_line(raw, n, path)
                 if m is not None:
+                    if m.message_id in first_line:  # spec §1: unique within the transcript
+                        raise TranscriptError(f"{path}:{n}: field `id` {m.message_id[:40]!r} repeats line "
+                                              f"{first_line[m.message_id]}")
+                    first_line[m.message_id] = n
                     yield m
         except UnicodeDecodeError:
             raise TranscriptError(f"{path}: not UTF-8 text") from None

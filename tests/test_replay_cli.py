@@ -136,3 +136,13 @@ def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, db: st
     p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--db", db)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "pw-secret" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and words in p.stderr
+
+
+def test_a_repeated_id_or_an_unknown_role_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n" + msg(2, "葡萄1") + "\n" + msg(1, "鸡蛋1") + "\n",
+                                      encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--json")
+    assert p.returncode == 2 and "t.jsonl:3" in p.stderr and "repeats line 1" in p.stderr
+    (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2", role="admin") + "\n", encoding="utf-8")
+    p = run(str(tmp_path / "t.jsonl"), "--json")
+    assert p.returncode == 2 and "t.jsonl:1" in p.stderr and "`role`" in p.stderr and "Traceback" not in p.stderr
