@@ -119,8 +119,14 @@ class Dispatcher:
         await self._idle.wait()
         await self.digests.close()
         await self.card_edits.close()
-        while self._marking is not None and not self._marking.done():
+        if self._marking is not None:
             await self._marking
+        if self._delivered:  # held back by a failed mark: one last try
+            self._mark([])
+            await self._marking
+        if self._delivered:
+            log.warning("%d delivered effects could not be marked; they are delivered again at the next start-up",
+                        len(self._delivered))
 
     def _note_unknown_chat(self, msg: InboundMessage) -> None:
         """Log, once per chat, a group message from a chat no ``[[groups]]`` entry names, and how to add it."""
@@ -304,7 +310,9 @@ class Dispatcher:
 
     def _mark(self, keys: list[tuple[int, int]]) -> None:
         """Mark outbox rows delivered, in the background: the keys delivered meanwhile are marked
-        together, in one transaction. A mark that fails leaves the rows for the next start-up."""
+        together, in one transaction. Keys a failed mark (a store outage) held back go with the next
+        mark, or the last one at :meth:`drain`; rows still unmarked then are delivered again at the
+        next start-up (a reaction set again shows nothing new; a reply is said twice)."""
         self._delivered.extend(keys)
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._mark_delivered())
@@ -315,8 +323,9 @@ class Dispatcher:
             try:
                 await locked_call(self.core.lock, self.core.service.effects_delivered, keys)
             except Exception as exc:
-                log.warning("marking %d delivered effects failed (%s); they are delivered again at the next "
-                            "start-up", len(keys), exc)
+                self._delivered[:0] = keys
+                log.warning("marking %d delivered effects failed (%s); tried again with the next", len(keys), exc)
+                return
 
     async def _refresh_card(self, chat_key: str) -> None:
         """Text orders move the deal card's live counts too (debounced, where cards have buttons)."""
