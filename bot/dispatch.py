@@ -41,6 +41,9 @@ from bot.worker import locked_call
 log = logging.getLogger(__name__)
 
 CARD_EDIT_SECONDS = 3.0
+# Marks of delivered effects wait this long, so that steady traffic shares one small transaction
+# among many (a crash in the wait only means those effects are delivered again at the next start).
+MARK_DELAY_SECONDS = 0.2
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
 NO_DEAL_MEMORY = 4096  # (chat, resident) pairs remembered before expired ones are dropped
 NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
@@ -309,8 +312,8 @@ class Dispatcher:
         return False
 
     def _mark(self, keys: list[tuple[int, int]]) -> None:
-        """Mark outbox rows delivered, in the background: the keys delivered meanwhile are marked
-        together, in one transaction. Keys a failed mark (a store outage) held back go with the next
+        """Mark outbox rows delivered, in the background: the keys delivered within
+        ``MARK_DELAY_SECONDS`` are marked together, in one transaction. Keys a failed mark (a store outage) held back go with the next
         mark, or the last one at :meth:`drain`; rows still unmarked then are delivered again at the
         next start-up (a reaction set again shows nothing new; a reply is said twice)."""
         self._delivered.extend(keys)
@@ -318,6 +321,7 @@ class Dispatcher:
             self._marking = asyncio.create_task(self._mark_delivered())
 
     async def _mark_delivered(self) -> None:
+        await asyncio.sleep(MARK_DELAY_SECONDS)
         while self._delivered:
             keys, self._delivered = self._delivered, []
             try:
