@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # :class:`bot.config.TelegramConfig`, whose ``raw`` holds the checked TOML table with the
 # adapter's own keys), ``app_config`` the whole :class:`bot.config.AppConfig`.
 ADAPTERS = {"telegram": "adapters.telegram:create", "wechat": "adapters.wechat:create"}
+RESUME_GRACE_SECONDS = 5.0  # at a stop, how long the delivery of a former run's effects may still take
 
 
 def open_store(config: AppConfig) -> Repository:
@@ -177,8 +178,9 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                 resuming = asyncio.create_task(resume_outbox(dispatcher))  # beside new messages
                 await stop.wait()
             finally:
-                if resuming is not None:
-                    resuming.cancel()  # what it did not deliver stays in the outbox
+                if resuming is not None:  # a few seconds to finish; what it did not deliver stays in the outbox
+                    await asyncio.wait({resuming}, timeout=RESUME_GRACE_SECONDS)
+                    resuming.cancel()
                     await asyncio.gather(resuming, return_exceptions=True)
                 for adapter in reversed(started):
                     try:
