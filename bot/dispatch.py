@@ -313,9 +313,10 @@ class Dispatcher:
 
     def _mark(self, keys: list[tuple[int, int]]) -> None:
         """Mark outbox rows delivered, in the background: the keys delivered within
-        ``MARK_DELAY_SECONDS`` are marked together, in one transaction. Keys a failed mark (a store outage) held back go with the next
-        mark, or the last one at :meth:`drain`; rows still unmarked then are delivered again at the
-        next start-up (a reaction set again shows nothing new; a reply is said twice)."""
+        ``MARK_DELAY_SECONDS`` are marked together, in one transaction. Keys a failed mark (a store
+        outage) held back go with the next mark, or the last one at :meth:`drain`; rows still
+        unmarked then are delivered again at the next start-up (a reaction set again shows nothing
+        new; a reply is said twice)."""
         self._delivered.extend(keys)
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._mark_delivered())

@@ -14,10 +14,13 @@ import pytest
 from adapters.base import Capabilities
 from adapters.fake import sender_id_of
 from bot import messages as m
+from bot.catalog import Catalog, Item
 from bot.config import config_from_dict
 from bot.memory_repo import MemoryRepository
-from bot.model import Mention
-from bot.ports import Changeset, OutboxRow, Repository
+from bot.model import Effect, InboundMessage, Mention
+from bot.ports import Changeset, OutboxRow, Repository, StoreUnavailable
+from bot.services.orders import OrderService
+from bot.services.outcome import Outcome
 from storage.sql import open_repository
 from tests.pipeline import Pipeline, config_dict, make_pipeline
 from tests.waiting import eventually
@@ -158,3 +161,36 @@ async def test_a_redelivered_message_says_nothing_again(repo: Repository) -> Non
     assert again.stored() == {"王姐": {"1": 2}}
     await again.close()
     assert repo.pending_effects(LATER) == []
+
+
+def test_the_service_commits_effects_with_the_message_or_not_at_all(tmp_path: Any) -> None:
+    repo = open_repository(f"sqlite:///{tmp_path / 't.db'}")
+    try:
+        svc = OrderService(repo, catalog=Catalog(items=(Item("1", "葡萄", "盒"),)))
+        asked: list[str] = []
+
+        def ack(o: Outcome) -> list[Effect]:
+            asked.append(o.message_id)
+            return [Effect(o.chat_key, "react", target=o.message_id, text=m.ACK_EMOJI)] if o.changed else []
+
+        def msg(n: int) -> InboundMessage:
+            return InboundMessage("t", "g1", f"m{n}", "u1", "王姐", "葡萄1", datetime.now(UTC), delivery=("t:bot", str(n)))
+        out = svc.handle(msg(1), ack)
+        [row] = repo.pending_effects(LATER)
+        assert out.effects == (row,) and (row.n, row.kind, row.target, row.chat_key) == (0, "react", "m1", "t:g1")
+        assert svc.handle(msg(1), ack).kind == "duplicate" and asked == ["m1"]  # a redelivery says nothing again
+        real = repo.commit_many
+
+        def failing(changes: list[Changeset]) -> None:
+            raise StoreUnavailable("down")
+        repo.commit_many = failing  # type: ignore[method-assign]
+        with pytest.raises(StoreUnavailable):
+            svc.handle(msg(2), ack)
+        repo.commit_many = real  # type: ignore[method-assign]
+        assert repo.pending_effects(LATER) == [row]  # nothing of the failed message, its effects included
+        out = svc.handle(msg(2), ack)  # offered again: taken, with its effect, once
+        assert [r.target for r in repo.pending_effects(LATER)] == ["m1", "m2"] and len(out.effects) == 1
+        assert svc.handle(msg(3)).effects == ()  # no one asked: nothing to say (a replay)
+        assert len(repo.pending_effects(LATER)) == 2
+    finally:
+        repo.close()
