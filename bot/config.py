@@ -39,6 +39,9 @@ class BotConfig:
     timezone: str = "Asia/Shanghai"
     digest_minutes: float = 5.0
     leaders: tuple[str, ...] = ()  # sender ids that lead every group
+    # An acknowledgement or answer committed but not delivered (the process was killed) is delivered
+    # at the next start-up while younger than this; older ones are dropped and logged.
+    reply_expiry_seconds: float = 600.0
 
     @property
     def tz(self) -> ZoneInfo:

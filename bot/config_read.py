@@ -155,7 +155,11 @@ def _bot(t: _Table) -> BotConfig:
     minutes = t.number("digest_minutes", BotConfig().digest_minutes)
     if minutes < 0:
         raise t.error("digest_minutes", "must be ≥ 0")
-    cfg = BotConfig(timezone=tz, digest_minutes=minutes, leaders=t.strings("leaders"))
+    expiry = t.number("reply_expiry_seconds", BotConfig().reply_expiry_seconds)
+    if expiry <= 0:
+        raise t.error("reply_expiry_seconds", "must be more than 0")
+    cfg = BotConfig(timezone=tz, digest_minutes=minutes, leaders=t.strings("leaders"),
+                    reply_expiry_seconds=expiry)
     t.done()
     return cfg
 

@@ -5,6 +5,15 @@ Reply policy, so that a busy group is never flooded:
 - accepted → a ✅ reaction where the platform has reactions, else the current 接龙 list at most
   once every ``digest_minutes`` per chat (a burst of orders ends in one list showing them all);
 - chatter, questions, copies with nothing new → silence.
+
+What is said about a message (the ✅, the digest request, the question, the refusal) is decided in
+the worker thread before the message's commit and committed with it as outbox rows (the
+transactional outbox, :class:`bot.ports.OutboxRow`); after the commit it is delivered through the
+adapter and the rows are deleted, in a small transaction of their own (a burst's marks share one).
+A crash between the commit and the delivery loses nothing: :meth:`Dispatcher.resume` delivers what
+is left at the next start-up, unless older than ``[bot] reply_expiry_seconds``. Delivery is at least
+once: a reaction set twice shows once, but a reply sent just before a crash, and not yet marked,
+is sent again after the restart.
 """
 
 from __future__ import annotations
@@ -13,17 +22,18 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from bot import buttons, commands
 from bot import messages as m
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
-from bot.model import ButtonPress, Card, InboundMessage, Mention
+from bot.model import DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
 from bot.permissions import Caller
 from bot.phones import mask_phones
-from bot.ports import StoreUnavailable
+from bot.ports import OutboxRow, StoreUnavailable
 from bot.registry import parse_word
 from bot.services import outcome as oc
 from bot.throttle import Throttle
@@ -32,6 +42,9 @@ from bot.worker import locked_call
 log = logging.getLogger(__name__)
 
 CARD_EDIT_SECONDS = 3.0
+# Marks of delivered effects wait this long, so that steady traffic shares one small transaction
+# among many (a crash in the wait only means those effects are delivered again at the next start).
+MARK_DELAY_SECONDS = 0.2
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
 NO_DEAL_MEMORY = 4096  # (chat, resident) pairs remembered before expired ones are dropped
 NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
@@ -77,6 +90,10 @@ class Dispatcher:
         self._no_deal_said: dict[tuple[str, str], float] = {}  # (chat, sender) -> when last told
         self._ended_cards: set[str] = set()  # "chat|card id" of cards already edited to say they ended
         self._unknown_chats: set[str] = set()
+        self._born = datetime.now(UTC)  # effects committed before this are a former run's (resume)
+        self._digest_keys: dict[str, list[tuple[int, int]]] = {}  # chat -> outbox keys its next digest delivers
+        self._delivered: list[tuple[int, int]] = []  # outbox keys delivered, not yet marked in the store
+        self._marking: asyncio.Task[None] | None = None
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
@@ -101,10 +118,20 @@ class Dispatcher:
                 self._idle.set()
 
     async def drain(self) -> None:
-        """Wait for messages being handled, then drop list digests still waiting for their turn."""
+        """Wait for messages being handled, then drop list digests still waiting for their turn
+        (their outbox rows stay, for the next start-up) and mark what was delivered."""
         await self._idle.wait()
         await self.digests.close()
         await self.card_edits.close()
+        if self._marking is not None:
+            await self._marking
+        if self._delivered:  # held back by a failed mark: one last try
+            self._mark([])
+            if self._marking is not None:
+                await self._marking
+        if self._delivered:
+            log.warning("%d delivered effects could not be marked; they are delivered again at the next start-up",
+                        len(self._delivered))
 
     def _note_unknown_chat(self, msg: InboundMessage) -> None:
         """Log, once per chat, a group message from a chat no ``[[groups]]`` entry names, and how to add it."""
@@ -128,13 +155,44 @@ class Dispatcher:
                         return  # a redelivered command (after a crash) runs at most once
                 await self._guard(commands.run_command(self.core, msg, *command, leader=leader))
                 return
-            outcome, catalog = await locked_call(self.core.lock, self._handle, msg)
-            await self._guard(self._answer(msg, outcome, catalog))
+            outcome = await locked_call(self.core.lock, self._handle, msg)
+            await self._guard(self._answer(msg, outcome))
 
-    def _handle(self, msg: InboundMessage) -> tuple[oc.Outcome, Catalog | None]:
-        """In a worker thread, holding the core's lock: the service's work on one message."""
-        outcome = self.core.service.handle(msg)
-        return outcome, self._catalog(outcome)
+    def _handle(self, msg: InboundMessage) -> oc.Outcome:
+        """In a worker thread, holding the core's lock: the service's work on one message, committed
+        with what is to be said about it (:meth:`_effects`)."""
+        told: list[tuple[str, str]] = []
+        outcome = self.core.service.handle(msg, lambda o: self._effects(msg, o, told))
+        now = self._clock()
+        for key in told:  # committed: "no deal here" was said (it will be, from the outbox)
+            self._note_no_deal(key, now)
+        return outcome
+
+    def _effects(self, msg: InboundMessage, outcome: oc.Outcome, told: list[tuple[str, str]]) -> list[Effect]:
+        """What to say about a handled message, decided before its commit (the reply policy above).
+
+        ``told`` receives the (chat, sender) told "no deal here", noted only once the commit succeeded.
+        """
+        chat = msg.chat_key
+        catalog = self._catalog(outcome)
+        if outcome.kind == "deal" and catalog is not None:
+            text = m.DEAL_RECOGNISED.format(n=len(catalog.items), items=m.item_choices(catalog))
+            return [Effect(chat, REPLY, text=text)]
+        effects = []
+        problems = outcome.unclear + outcome.refused
+        if outcome.kind == oc.NO_DEAL and not problems:  # an order (a 接龙 copy) where no deal is open
+            problems = (oc.Problem(oc.NO_DEAL),)
+        if problems and not self._quiet_no_deal(msg, problems, told):
+            # the group sees it: a resident's words echoed back never show a phone number whole
+            text = mask_phones("\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems)))
+            effects.append(Effect(chat, REPLY, target=msg.message_id, text=text,
+                                  mention=Mention(user_id=msg.sender_id, name=msg.sender_name)))
+        if outcome.changed:
+            if msg.recall_of:  # nothing left to react to: the list shows what the withdrawal changed
+                effects.append(Effect(chat, DIGEST))
+            else:
+                effects.append(Effect(chat, REACT, target=msg.edit_of or msg.message_id, text=m.ACK_EMOJI))
+        return effects
 
     def _press(self, press: ButtonPress) -> tuple[oc.Outcome, Catalog | None]:
         """In a worker thread, holding the core's lock: the service's work on one button press.
@@ -153,9 +211,8 @@ class Dispatcher:
         return outcome, self._catalog(outcome)
 
     def _catalog(self, outcome: oc.Outcome) -> Catalog | None:
-        """The outcome's catalog, for the reply's wording. The message is committed by now: a store
-        that fails this moment (a closed deal's catalog is read from it) costs item names, not the
-        message, which must not be offered again for it."""
+        """The outcome's catalog, for the reply's wording. A store that fails this moment (a closed
+        deal's catalog is read from it) costs item names, not the message."""
         if not outcome.deal_id:
             return None
         try:
@@ -193,22 +250,94 @@ class Dispatcher:
         except Exception:
             log.exception("replying failed")
 
-    async def _answer(self, msg: InboundMessage, outcome: oc.Outcome, catalog: Catalog | None) -> None:
-        chat = msg.chat_key
-        if outcome.kind == "deal" and catalog is not None:
-            await self.core.send(chat, m.DEAL_RECOGNISED.format(n=len(catalog.items), items=m.item_choices(catalog)))
-            return
-        problems = outcome.unclear + outcome.refused
-        if outcome.kind == oc.NO_DEAL and not problems:  # an order (a 接龙 copy) where no deal is open
-            problems = (oc.Problem(oc.NO_DEAL),)
-        if problems and not self._quiet_no_deal(msg, problems):
-            # the group sees it: a resident's words echoed back never show a phone number whole
-            text = mask_phones("\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems)))
-            await self.core.send(chat, text, reply_to=msg.message_id,
-                                 mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
-        if outcome.changed:
-            await self._acknowledge(msg)
-            await self._refresh_card(chat)
+    async def _answer(self, msg: InboundMessage, outcome: oc.Outcome) -> None:
+        await self._deliver(outcome.effects)
+        if outcome.changed and outcome.kind != "deal":
+            await self._refresh_card(msg.chat_key)
+
+    # -- the outbox: delivering what was committed to be said ------------------------------------
+
+    async def resume(self) -> None:
+        """At start-up, once the adapters are up: deliver the effects a former run committed but did
+        not deliver (it was killed, or stopped with a digest still waiting).
+
+        Only effects committed before this dispatcher was made are taken, so none of this run's
+        own is doubled. Those older than ``[bot] reply_expiry_seconds`` are dropped (logged): a ✅ or
+        an answer that late would only confuse. Raises what the store raises.
+        """
+        async with self._track():
+            rows = await locked_call(self.core.lock, self.core.service.pending_effects, self._born)
+            if not rows:
+                return
+            expiry = timedelta(seconds=self.core.config.bot.reply_expiry_seconds)
+            now = datetime.now(UTC)
+            stale = [r for r in rows if now - r.created_at >= expiry]
+            if stale:
+                log.warning("%d undelivered effects older than %s s dropped, e.g. %s in %s from %s", len(stale),
+                            expiry.total_seconds(), stale[0].kind, stale[0].chat_key, stale[0].created_at.isoformat())
+                self._mark([(r.seq, r.n) for r in stale])
+            fresh = [r for r in rows if now - r.created_at < expiry]
+            if fresh:
+                log.info("delivering %d effects a former run committed but did not deliver", len(fresh))
+                await self._deliver(fresh)
+
+    async def _deliver(self, rows: Iterable[OutboxRow]) -> None:
+        """Say each effect through its chat's adapter, then mark it delivered. One whose delivery
+        raised stays in the outbox (logged), for the next start-up."""
+        for row in rows:
+            try:
+                done = await self._say(row)
+            except Exception:
+                log.exception("delivering a %s in %s failed; left in the outbox", row.kind, row.chat_key)
+                continue
+            if done:
+                self._mark([(row.seq, row.n)])
+
+    async def _say(self, row: OutboxRow) -> bool:
+        """Deliver one effect; False when a list digest will (it marks the row once posted).
+
+        The adapter retries a failed call until its own expiry and then gives up (logged): given
+        up or not, the effect is delivered as far as the outbox is concerned.
+        """
+        chat = row.chat_key
+        adapter = self.core.adapter_of(chat)
+        if adapter is None:
+            log.warning("no adapter for %s; a %s dropped", chat, row.kind)
+            return True
+        if row.kind == REPLY:
+            mention = Mention(user_id=row.mention_id, name=row.mention_name or "") if row.mention_id else None
+            await self.core.send(chat, row.text, reply_to=row.target, mention=mention)
+            return True
+        if row.kind == REACT and row.target and adapter.capabilities.reactions:
+            if await adapter.react(split_chat_key(chat)[1], row.target, row.text):
+                return True
+        elif row.kind not in (REACT, DIGEST):
+            log.warning("unknown effect kind %r in %s; dropped", row.kind, chat)
+            return True
+        self._digest_keys.setdefault(chat, []).append((row.seq, row.n))
+        await self.digests.request(chat, lambda: self._digest(chat))
+        return False
+
+    def _mark(self, keys: list[tuple[int, int]]) -> None:
+        """Mark outbox rows delivered, in the background: the keys delivered within
+        ``MARK_DELAY_SECONDS`` are marked together, in one transaction. Keys a failed mark (a store
+        outage) held back go with the next mark, or the last one at :meth:`drain`; rows still
+        unmarked then are delivered again at the next start-up (a reaction set again shows nothing
+        new; a reply is said twice)."""
+        self._delivered.extend(keys)
+        if self._marking is None or self._marking.done():
+            self._marking = asyncio.create_task(self._mark_delivered())
+
+    async def _mark_delivered(self) -> None:
+        await asyncio.sleep(MARK_DELAY_SECONDS)
+        while self._delivered:
+            keys, self._delivered = self._delivered, []
+            try:
+                await locked_call(self.core.lock, self.core.service.effects_delivered, keys)
+            except Exception as exc:
+                self._delivered[:0] = keys
+                log.warning("marking %d delivered effects failed (%s); tried again with the next", len(keys), exc)
+                return
 
     async def _refresh_card(self, chat_key: str) -> None:
         """Text orders move the deal card's live counts too (debounced, where cards have buttons)."""
@@ -218,33 +347,30 @@ class Dispatcher:
         if card_id and adapter is not None and adapter.capabilities.edits and adapter.capabilities.buttons:
             await self.card_edits.request(f"{chat_key}|{card_id}", lambda: self._edit_card(chat_key, card_id, deal_id))
 
-    def _quiet_no_deal(self, msg: InboundMessage, problems: tuple[oc.Problem, ...]) -> bool:
+    def _quiet_no_deal(self, msg: InboundMessage, problems: tuple[oc.Problem, ...],
+                       told: list[tuple[str, str]]) -> bool:
         """"No deal open here" (none, or it closed) is said to a resident at most once per
         ``NO_DEAL_REPEAT_SECONDS`` per chat (by the dispatcher's clock): each resident who orders
-        hears it once, and a chat is not flooded."""
+        hears it once, and a chat is not flooded. When it is to be said, the (chat, sender) goes
+        to ``told``, for :meth:`_note_no_deal` once the message is committed."""
         if any(p.code not in NOT_OPEN for p in problems):
             return False
         key = (msg.chat_key, msg.sender_id)
-        now = self._clock()
-        if now - self._no_deal_said.get(key, float("-inf")) < NO_DEAL_REPEAT_SECONDS:
+        if self._clock() - self._no_deal_said.get(key, float("-inf")) < NO_DEAL_REPEAT_SECONDS:
             return True
+        told.append(key)
+        return False
+
+    def _note_no_deal(self, key: tuple[str, str], now: float) -> None:
         if len(self._no_deal_said) >= NO_DEAL_MEMORY:  # forget those whose hour is over
             self._no_deal_said = {k: t for k, t in self._no_deal_said.items() if now - t < NO_DEAL_REPEAT_SECONDS}
         self._no_deal_said[key] = now
-        return False
-
-    async def _acknowledge(self, msg: InboundMessage) -> None:
-        adapter = self.core.adapter_of(msg.chat_key)
-        if adapter is None:
-            return
-        if adapter.capabilities.reactions and not msg.recall_of:
-            if await adapter.react(msg.chat_id, msg.edit_of or msg.message_id, m.ACK_EMOJI):
-                return
-        chat = msg.chat_key
-        await self.digests.request(chat, lambda: self._digest(chat))
 
     async def _digest(self, chat_key: str) -> None:
+        """Post the chat's 接龙 list; the outbox rows waiting for it are then delivered."""
+        keys = self._digest_keys.pop(chat_key, [])
         await commands.post_list(self.core, chat_key)
+        self._mark(keys)
 
     async def _edit_card(self, chat_key: str, card_id: str, deal_id: str) -> None:
         """Show the live counts on the card of deal ``deal_id``; a card whose deal is over is instead

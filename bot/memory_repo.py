@@ -25,6 +25,7 @@ from bot.ports import (
     LineRow,
     MessageRow,
     NoticeRow,
+    OutboxRow,
     Snapshot,
 )
 
@@ -45,6 +46,7 @@ class MemoryRepository:
         self._lines: dict[int, LineRow] = {}
         self._notices: list[NoticeRow] = []
         self._processed: set[tuple[str, str]] = set()
+        self._outbox: dict[tuple[int, int], OutboxRow] = {}
 
     def load_open(self) -> Snapshot:
         open_ids = {d.id for d in self._deals.values() if d.status == "open"}
@@ -83,6 +85,14 @@ class MemoryRepository:
         keys = None if chat_keys is None else set(chat_keys)
         return [replace(n) for n in self._notices if keys is None or n.chat_key in keys]
 
+    def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
+        _check_aware(created_before)
+        return [replace(r) for _, r in sorted(self._outbox.items()) if r.created_at < created_before]
+
+    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+        for key in keys:
+            self._outbox.pop(key, None)
+
     def claim_mark(self, key: str, at: datetime) -> bool:
         _check_aware(at)
         if key in self._marks:
@@ -116,12 +126,15 @@ class MemoryRepository:
                     raise ValueError(f"entry {entry.id} of unknown deal {entry.deal_id!r}")
             if cs.message:
                 _check_aware(cs.message.ts)
+            for row in cs.outbox:
+                _check_aware(row.created_at)
         _new_keys(self._messages, (cs.message.seq for cs in changes if cs.message), "message seq")
         line_ids = _new_keys(self._lines, (r.id for cs in changes for r in cs.lines_added), "line id")
         entry_ids = _new_keys(self._entries, (r.id for cs in changes for r in cs.entries_added), "entry id")
         _known(line_ids, self._lines, (r.id for cs in changes for r in cs.lines_updated), "lines")
         _known(entry_ids, self._entries, (r.id for cs in changes for r in cs.entries_updated), "entries")
         _new_keys(self._processed, (p for cs in changes for p in cs.processed), "processed delivery")
+        _new_keys(self._outbox, ((r.seq, r.n) for cs in changes for r in cs.outbox), "outbox key")
 
     def _apply(self, cs: Changeset) -> None:
         for deal in cs.deals:
@@ -143,6 +156,8 @@ class MemoryRepository:
             )
         self._notices.extend(replace(n) for n in cs.notices)
         self._processed.update(cs.processed)
+        for row in cs.outbox:
+            self._outbox[(row.seq, row.n)] = replace(row, created_at=_utc(row.created_at))
 
 
 def _copy_deal(deal: DealRow, **changes: Any) -> DealRow:

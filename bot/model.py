@@ -130,3 +130,24 @@ class Card:
     text: str
     rows: tuple[tuple[CardButton, ...], ...] = field(default_factory=tuple)
     deal_id: str | None = None
+
+
+REACT = "react"  # put ``text`` (an emoji) on message ``target``; where the platform cannot, a list digest
+REPLY = "reply"  # say ``text``, as a reply to ``target`` (if any), mentioning ``mention`` (if any)
+DIGEST = "digest"  # post the chat's current 接龙 list (throttled per chat): the acknowledgement without reactions
+EFFECT_KINDS = (REACT, REPLY, DIGEST)
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """What the bot says in a chat because of a handled message (a ✅, a question, a refusal).
+
+    Effects are committed with the message they answer (the outbox, :class:`bot.ports.OutboxRow`)
+    and delivered after the commit, so a crash in between loses none (see bot/dispatch.py).
+    """
+
+    chat_key: str
+    kind: str  # one of EFFECT_KINDS
+    target: str | None = None  # the platform message id reacted or replied to
+    text: str = ""
+    mention: Mention | None = None

@@ -136,6 +136,26 @@ class NoticeRow:
 
 
 @dataclass(slots=True)
+class OutboxRow:
+    """An effect (:class:`bot.model.Effect`) committed with the message it answers, not yet delivered.
+
+    Keyed by the message's ``seq`` and ``n``, its place among that message's effects. Delivered
+    rows are deleted (:meth:`Repository.effects_delivered`); what remains after a crash is
+    delivered at the next start-up, unless older than ``[bot] reply_expiry_seconds``.
+    """
+
+    seq: int
+    n: int
+    chat_key: str
+    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest"
+    target: str | None  # the platform message id reacted or replied to
+    text: str
+    mention_id: str | None
+    mention_name: str | None
+    created_at: datetime  # when it was committed (aware)
+
+
+@dataclass(slots=True)
 class Changeset:
     """Everything one handled message changes; committed in one transaction."""
 
@@ -148,11 +168,12 @@ class Changeset:
     lines_updated: list[LineRow] = field(default_factory=list)  # alive / replaced_by changed
     notices: list[NoticeRow] = field(default_factory=list)
     processed: list[tuple[str, str]] = field(default_factory=list)  # (source, update id): exactly-once marks
+    outbox: list[OutboxRow] = field(default_factory=list)  # what to say about the message, once committed
 
     def is_empty(self) -> bool:
         return not (
             self.message or self.deals or self.chats or self.entries_added or self.entries_updated
-            or self.lines_added or self.lines_updated or self.notices or self.processed
+            or self.lines_added or self.lines_updated or self.notices or self.processed or self.outbox
         )
 
 
@@ -209,5 +230,15 @@ class Repository(Protocol):
         ...
 
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]: ...
+
+    def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
+        """Outbox rows not yet delivered that were committed before ``created_before`` (aware),
+        in commit order (``seq``, then ``n``)."""
+        ...
+
+    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+        """Delete the outbox rows of these ``(seq, n)`` keys, in one transaction; unknown keys are
+        ignored (a row delivered twice is marked twice)."""
+        ...
 
     def close(self) -> None: ...

@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # :class:`bot.config.TelegramConfig`, whose ``raw`` holds the checked TOML table with the
 # adapter's own keys), ``app_config`` the whole :class:`bot.config.AppConfig`.
 ADAPTERS = {"telegram": "adapters.telegram:create", "wechat": "adapters.wechat:create"}
+RESUME_GRACE_SECONDS = 5.0  # at a stop, how long the delivery of a former run's effects may still take
 
 
 def open_store(config: AppConfig) -> Repository:
@@ -134,6 +135,15 @@ def safe_url(url: str) -> str:
         return "<unparsable store url>"
 
 
+async def resume_outbox(dispatcher: Dispatcher) -> None:
+    """Deliver what a former run committed to say but did not (:meth:`Dispatcher.resume`); a store
+    that fails now costs those effects a delay until the next start, not this start."""
+    try:
+        await dispatcher.resume()
+    except Exception:
+        log.exception("delivering the effects a former run left failed; they wait for the next start")
+
+
 async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                 adapters: list[Adapter] | None = None) -> None:
     """Run until ``stop`` is set (or a signal / the console's end of input sets it)."""
@@ -153,6 +163,7 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
         dispatcher = Dispatcher(core)
         scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now))
         started: list[Adapter] = []
+        resuming: asyncio.Task[None] | None = None
         with stop_on_signals(stop):
             scheduler.start()
             try:
@@ -164,8 +175,13 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                         log.debug("starting %s failed", adapter.name, exc_info=result)
                         raise StartError(f"the {adapter.name} adapter could not start: "
                                          f"{type(result).__name__}: {result}") from result
+                resuming = asyncio.create_task(resume_outbox(dispatcher))  # beside new messages
                 await stop.wait()
             finally:
+                if resuming is not None:  # a few seconds to finish; what it did not deliver stays in the outbox
+                    await asyncio.wait({resuming}, timeout=RESUME_GRACE_SECONDS)
+                    resuming.cancel()
+                    await asyncio.gather(resuming, return_exceptions=True)
                 for adapter in reversed(started):
                     try:
                         await adapter.stop()

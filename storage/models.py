@@ -164,6 +164,25 @@ class SentMark(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+class Outbox(Base):
+    """What the bot is to say about a committed message, until it is delivered (then deleted).
+
+    Written in the message's transaction; keyed by the message's ``seq`` and the effect's place ``n``.
+    """
+
+    __tablename__ = "outbox"
+
+    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    chat_key: Mapped[str] = mapped_column(String)
+    kind: Mapped[str] = mapped_column(String)
+    target: Mapped[str | None] = mapped_column(String)
+    text: Mapped[str] = mapped_column(Text)
+    mention_id: Mapped[str | None] = mapped_column(String)
+    mention_name: Mapped[str | None] = mapped_column(String)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 # Core handles for the repository's bulk statements.
 DEALS: Table = Base.metadata.tables["deals"]
 ITEMS: Table = Base.metadata.tables["deal_items"]
@@ -174,3 +193,4 @@ LINES: Table = Base.metadata.tables["lines"]
 NOTICES: Table = Base.metadata.tables["notices"]
 PROCESSED: Table = Base.metadata.tables["processed_deliveries"]
 MARKS: Table = Base.metadata.tables["sent_marks"]
+OUTBOX: Table = Base.metadata.tables["outbox"]

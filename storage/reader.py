@@ -4,12 +4,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, ScalarSelect, Select, case, exists, func, literal_column, select
 
-from bot.ports import ASK_KIND, ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow, Snapshot
-from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, PROCESSED
+from bot.ports import (
+    ASK_KIND,
+    ChatRow,
+    DealRow,
+    EntryRow,
+    ItemRow,
+    LineRow,
+    MessageRow,
+    NoticeRow,
+    OutboxRow,
+    Snapshot,
+)
+from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
 from storage.rows import (
     CHAT_FIELDS,
     DEAL_FIELDS,
@@ -17,6 +29,7 @@ from storage.rows import (
     LINE_FIELDS,
     MESSAGE_FIELDS,
     NOTICE_FIELDS,
+    OUTBOX_FIELDS,
     build,
     columns,
     item_row,
@@ -67,6 +80,12 @@ def notices(conn: Connection, chat_keys: Sequence[str] | None) -> list[NoticeRow
     if chat_keys is not None:
         query = query.where(NOTICES.c.chat_key.in_(list(chat_keys)))
     return build(NoticeRow, conn.execute(query))
+
+
+def pending_effects(conn: Connection, created_before: datetime) -> list[OutboxRow]:
+    query = (select(*columns(OUTBOX, OUTBOX_FIELDS)).where(OUTBOX.c.created_at < created_before)
+             .order_by(OUTBOX.c.seq, OUTBOX.c.n))
+    return build(OutboxRow, conn.execute(query))
 
 
 def is_processed(conn: Connection, source: str, update_id: str) -> bool:

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Row, Table
 
-from bot.ports import ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow
+from bot.ports import ChatRow, DealRow, EntryRow, ItemRow, LineRow, MessageRow, NoticeRow, OutboxRow
 
 R = TypeVar("R")
 
@@ -20,6 +20,7 @@ NOTICE_FIELDS = tuple(f.name for f in fields(NoticeRow))
 CHAT_FIELDS = tuple(f.name for f in fields(ChatRow))
 DEAL_FIELDS = tuple(f.name for f in fields(DealRow) if f.name != "items")
 ITEM_FIELDS = tuple(f.name for f in fields(ItemRow))
+OUTBOX_FIELDS = tuple(f.name for f in fields(OutboxRow))
 
 
 def params(rows: Iterable[object], names: Sequence[str]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, Snapshot, StoreUnavailable
+from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, OutboxRow, Snapshot, StoreUnavailable
 from storage import reader, writer
 from storage.engine import make_engine
 from storage.migrate import upgrade
@@ -76,6 +76,16 @@ class SqlRepository:
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]:
         with unavailable_as_such(), self.engine.connect() as conn:
             return reader.notices(conn, chat_keys)
+
+    def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
+        check_aware(created_before)
+        with unavailable_as_such(), self.engine.connect() as conn:
+            return reader.pending_effects(conn, created_before)
+
+    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+        if keys:
+            with unavailable_as_such(), self.engine.begin() as conn:
+                writer.delete_outbox(conn, keys)
 
     def claim_mark(self, key: str, at: datetime) -> bool:
         check_aware(at)

@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ports import Changeset
-from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, PROCESSED
+from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
 from storage.rows import (
     CHAT_FIELDS,
     DEAL_FIELDS,
@@ -17,6 +17,7 @@ from storage.rows import (
     LINE_FIELDS,
     MESSAGE_FIELDS,
     NOTICE_FIELDS,
+    OUTBOX_FIELDS,
     item_params,
     params,
 )
@@ -27,6 +28,8 @@ _INSERT_LINES = insert(LINES)
 _INSERT_NOTICES = insert(NOTICES)
 _INSERT_PROCESSED = insert(PROCESSED)
 _INSERT_ITEMS = insert(ITEMS)
+_INSERT_OUTBOX = insert(OUTBOX)
+_DELETE_OUTBOX = delete(OUTBOX).where(OUTBOX.c.seq == bindparam("b_seq"), OUTBOX.c.n == bindparam("b_n"))
 _UPDATE_ENTRIES = (
     ENTRIES.update()
     .where(ENTRIES.c.id == bindparam("b_id"))
@@ -70,6 +73,13 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
     _insert(conn, _INSERT_PROCESSED, [
         {"source": source, "update_id": update_id} for cs in batch for source, update_id in cs.processed
     ])
+    _insert(conn, _INSERT_OUTBOX, params([r for cs in batch for r in cs.outbox], OUTBOX_FIELDS))
+
+
+def delete_outbox(conn: Connection, keys: Sequence[tuple[int, int]]) -> None:
+    """Delete the outbox rows of these ``(seq, n)`` keys (unknown keys are no error)."""
+    if keys:
+        conn.execute(_DELETE_OUTBOX, [{"b_seq": seq, "b_n": n} for seq, n in keys])
 
 
 def _insert(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:

@@ -31,6 +31,7 @@ def test_example_config_loads() -> None:
 def test_defaults_without_a_file() -> None:
     config = config_from_dict({}, env={})
     assert config.bot.timezone == "Asia/Shanghai" and config.bot.digest_minutes == 5
+    assert config.bot.reply_expiry_seconds == 600
     assert config.console.enabled and config.groups == () and config.deals == ()
 
 
@@ -49,6 +50,8 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     ("[console]\nenabled = 'yes'\n", "console.enabled"),  # wrong type
     ("[bot]\ndigest_minutes = '5'\n", "bot.digest_minutes"),
     ("[bot]\ntimezone = 'Mars/Olympus'\n", "bot.timezone"),
+    ("[bot]\nreply_expiry_seconds = 0\n", "bot.reply_expiry_seconds"),
+    ("[bot]\nreply_expiry_seconds = '600'\n", "bot.reply_expiry_seconds"),
     ("[store]\nurl = 'tuan.db'\n", "store.url"),
     ("[telegram]\nmode = 'push'\n", "telegram.mode"),
     ("[telegram.webhook]\nport = '8443'\n", "telegram.webhook.port"),

@@ -12,6 +12,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,12 +26,14 @@ from bot.ports import (
     LineRow,
     MessageRow,
     NoticeRow,
+    OutboxRow,
     Repository,
     Snapshot,
 )
 from storage import SqlRepository, open_repository
-from storage.migrate import alembic_config
-from storage.models import MESSAGES, Base
+from storage.engine import make_engine
+from storage.migrate import alembic_config, current_revision, upgrade
+from storage.models import DEALS, MESSAGES, Base
 
 # What a refused commit may raise: the memory store's own checks, or the database's.
 STORE_ERRORS = (ValueError, KeyError, SQLAlchemyError)
@@ -49,6 +52,11 @@ def store(request: pytest.FixtureRequest) -> Iterator[Repository]:
         repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
     yield repo
     repo.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def sql_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -99,6 +107,15 @@ def notice(seq: int, key: str = CHAT, kind: str = "unclear", reason: str = "ambi
     return NoticeRow(chat_key=key, message_id=str(1000 + seq), seq=seq, kind=kind, reason=reason)
 
 
+def effect(seq: int, n: int = 0, key: str = CHAT, **kw: Any) -> OutboxRow:
+    fields: dict[str, Any] = dict(kind="react", target=str(1000 + seq), text="✅", mention_id=None, mention_name=None,
+                                  created_at=T0 + timedelta(seconds=seq))
+    return OutboxRow(seq=seq, n=n, chat_key=key, **(fields | kw))
+
+
+LATER = T0 + timedelta(days=1)
+
+
 def opened(store: Repository) -> None:
     """A store with deal d1 bound to CHAT."""
     store.commit(Changeset(deals=[deal()], chats=[chat()]))
@@ -107,7 +124,8 @@ def opened(store: Repository) -> None:
 def state(store: Repository) -> tuple[Any, ...]:
     """Everything observable through the port, to compare before and after a failed commit."""
     return (store.load_open(), store.get_deal("d1"), store.get_deal("d2"), store.deal_entries("d1"),
-            store.notices(), store.is_processed("telegram", "1"), store.is_processed("telegram", "2"))
+            store.notices(), store.is_processed("telegram", "1"), store.is_processed("telegram", "2"),
+            store.pending_effects(LATER))
 
 
 def stored_texts(store: Repository) -> dict[int, str]:
@@ -287,14 +305,14 @@ def busy_changeset() -> Changeset:
         message=message(2), deals=[deal(status="closed"), deal("d2")], chats=[chat(OTHER, "d2")],
         entries_added=[entry(2, 2)], entries_updated=[replace(entry(1, 1), removed=True)],
         lines_added=[line(2, 2)], lines_updated=[replace(line(1, 1), alive=False)],
-        notices=[notice(2)], processed=[("telegram", "2")],
+        notices=[notice(2)], processed=[("telegram", "2")], outbox=[effect(2), effect(2, 1, kind="reply")],
     )
 
 
 def seeded(store: Repository) -> None:
     opened(store)
     store.commit(Changeset(message=message(1), entries_added=[entry(1, 1)], lines_added=[line(1, 1)],
-                           notices=[notice(1)], processed=[("telegram", "1")]))
+                           notices=[notice(1)], processed=[("telegram", "1")], outbox=[effect(1)]))
 
 
 BROKEN = {
@@ -310,6 +328,9 @@ BROKEN = {
     "duplicate item code": lambda cs: cs.deals[1].items.append(item("A", "1.00", 5)),
     "price with 3 decimals": lambda cs: cs.deals[1].items.append(item("Z", "1.005", 5)),
     "naive datetime": lambda cs: setattr(cs, "message", message(2, ts=datetime(2025, 3, 1, 9, 0))),
+    "duplicate outbox key": lambda cs: cs.outbox.append(effect(1)),
+    "outbox key twice in one changeset": lambda cs: cs.outbox.append(effect(2, 1)),
+    "naive outbox time": lambda cs: cs.outbox.append(effect(2, 2, created_at=datetime(2025, 3, 1, 9, 0))),
 }
 
 
@@ -323,6 +344,7 @@ def test_the_busy_changeset_is_valid(store: Repository) -> None:
     assert snap.lines == [] and snap.messages == []  # CHAT's deal is closed; OTHER has none yet
     assert store.notices() == [notice(1), notice(2)]
     assert store.is_processed("telegram", "2")
+    assert store.pending_effects(LATER) == [effect(1), effect(2), effect(2, 1, kind="reply")]
 
 
 @pytest.mark.parametrize("breakage", list(BROKEN))
@@ -367,7 +389,63 @@ def test_commit_many_applies_in_order(store: Repository) -> None:
     assert store.is_processed("telegram", "1") and store.is_processed("telegram", "2")
 
 
+# --- the outbox ---------------------------------------------------------------------------------
+
+def test_outbox_rows_are_written_with_their_message(store: Repository) -> None:
+    opened(store)
+    ask = effect(1, 1, kind="reply", text="您要的是脐橙还是血橙?", mention_id="u1", mention_name="小王 🌸")
+    store.commit(Changeset(message=message(1), entries_added=[entry(1, 1)], outbox=[effect(1), ask]))
+    store.commit_many([Changeset(message=message(2), outbox=[effect(2, kind="digest", target=None, text="")]),
+                       Changeset(message=message(3))])
+    got = store.pending_effects(LATER)
+    assert got == [effect(1), ask, effect(2, kind="digest", target=None, text="")]
+    assert all(r.created_at.utcoffset() == timedelta(0) for r in got)
+    assert store.pending_effects(T0 + timedelta(seconds=2)) == [effect(1), ask]  # created strictly before
+    assert store.pending_effects(T0) == []
+
+
+def test_delivered_outbox_rows_are_gone_once_and_for_all(store: Repository) -> None:
+    opened(store)
+    store.commit(Changeset(message=message(1), outbox=[effect(1), effect(1, 1, kind="reply")]))
+    store.commit(Changeset(message=message(2), outbox=[effect(2)]))
+    store.effects_delivered([(1, 0), (2, 0)])
+    assert store.pending_effects(LATER) == [effect(1, 1, kind="reply")]
+    store.effects_delivered([(1, 0), (7, 3)])  # delivered twice, or never written: no error
+    store.effects_delivered([])
+    assert store.pending_effects(LATER) == [effect(1, 1, kind="reply")]
+    store.effects_delivered([(1, 1)])
+    assert store.pending_effects(LATER) == []
+    with pytest.raises(STORE_ERRORS):  # a key is never reused, even after its row was delivered
+        store.commit(Changeset(message=message(1), outbox=[effect(1)]))
+
+
+def test_pending_effects_needs_an_aware_time(store: Repository) -> None:
+    with pytest.raises(ValueError):
+        store.pending_effects(datetime(2025, 3, 1, 9, 0))
+
+
 # --- migrations ---------------------------------------------------------------------------------
+
+def test_upgrade_from_0004_keeps_the_data_and_adds_the_outbox(request: pytest.FixtureRequest,
+                                                              sql_kind: str) -> None:
+    url = request.getfixturevalue(URL_FIXTURES[sql_kind])
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0004")
+        assert current_revision(engine) == "0004"
+        with engine.begin() as conn:
+            assert not sa_inspect(conn).has_table("outbox")
+            conn.execute(DEALS.insert().values(id="d1", title="周六水果团", status="open", cutoff=None, max_qty=None,
+                                               created_at=T0, source="config", max_line_qty=None))
+        upgrade(engine)
+        assert current_revision(engine) == ScriptDirectory.from_config(alembic_config()).get_current_head()
+        repo = SqlRepository(engine)
+        assert repo.get_deal("d1") == deal(items=[], source="config")
+        repo.commit(Changeset(message=message(1), outbox=[effect(1)]))
+        assert repo.pending_effects(LATER) == [effect(1)]
+    finally:
+        engine.dispose()
+
 
 def test_schema_is_built_by_alembic_and_matches_the_models(sql_store: SqlRepository) -> None:
     head = ScriptDirectory.from_config(alembic_config()).get_current_head()

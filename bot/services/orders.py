@@ -6,7 +6,8 @@ import contextlib
 import hashlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -14,8 +15,18 @@ from bot.catalog import Catalog
 from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
-from bot.model import ButtonPress, InboundMessage
-from bot.ports import ASK_KIND, Changeset, ChatRow, DealRow, EntryRow, ItemRow, MessageRow, Repository
+from bot.model import ButtonPress, Effect, InboundMessage
+from bot.ports import (
+    ASK_KIND,
+    Changeset,
+    ChatRow,
+    DealRow,
+    EntryRow,
+    ItemRow,
+    MessageRow,
+    OutboxRow,
+    Repository,
+)
 from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
@@ -32,6 +43,9 @@ from bot.services.state import (
 
 log = logging.getLogger(__name__)
 
+EffectsOf = Callable[[Outcome], Sequence[Effect]]
+"""What to say about a handled message, decided from its outcome before the commit (bot/dispatch.py)."""
+
 
 def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: datetime) -> DealRow:
     items = [
@@ -42,6 +56,16 @@ def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: da
     return DealRow(id=deal_id, title=title or catalog.title, status="open", cutoff=catalog.cutoff,
                    max_qty=catalog.max_qty, created_at=now, items=items, source=source,
                    max_line_qty=catalog.max_line_qty)
+
+
+def outbox_rows(seq: int, effects: Sequence[Effect], now: datetime) -> list[OutboxRow]:
+    """The outbox rows of message ``seq``'s effects, keyed ``(seq, n)`` in the order given."""
+    return [
+        OutboxRow(seq=seq, n=n, chat_key=e.chat_key, kind=e.kind, target=e.target, text=e.text,
+                  mention_id=e.mention.user_id if e.mention else None,
+                  mention_name=e.mention.name if e.mention else None, created_at=now)
+        for n, e in enumerate(effects)
+    ]
 
 
 def _catalog_id(catalog: Catalog) -> str:
@@ -107,17 +131,37 @@ class OrderService:
     def _commit(self, changes: Changeset) -> None:
         self.repo.commit_many([changes])
 
-    def handle(self, msg: InboundMessage) -> Outcome:
+    def handle(self, msg: InboundMessage, effects: EffectsOf | None = None) -> Outcome:
         """Read one message, apply it, commit, and say what happened.
 
+        ``effects``, when given, is asked what to say about the message (its outcome → effects)
+        before the commit; they are committed with the message as outbox rows (the transactional
+        outbox) and returned in the outcome's ``effects``, for the caller to deliver and then mark
+        with :meth:`effects_delivered`. A message already handled (a redelivery) or a command
+        gets none: it commits nothing.
+
         Raises what the store raises when the commit fails; then nothing of the message was kept
-        (it is neither counted nor remembered as seen), so the same message may be offered again.
+        (it is neither counted nor remembered as seen, and nothing is to be said), so the same
+        message may be offered again.
         """
         with self._all_or_nothing():
             outcome, changes = self._process(msg)
+            if effects is not None and changes.message is not None:
+                said = effects(outcome)
+                if said:
+                    changes.outbox = outbox_rows(changes.message.seq, said, datetime.now(UTC))
+                    outcome = replace(outcome, effects=tuple(changes.outbox))
             if not changes.is_empty():
                 self._commit(changes)
             return outcome
+
+    def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
+        """Effects committed before ``created_before`` and not yet delivered (what a crash left)."""
+        return self.repo.pending_effects(created_before)
+
+    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+        """Mark these outbox rows (``(seq, n)``) delivered: they are deleted, in one transaction."""
+        self.repo.effects_delivered(keys)
 
     def handle_many(self, msgs: Iterable[InboundMessage]) -> list[Outcome]:
         """Handle several messages in arrival order, committed in one transaction (all or none)."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from bot.ports import OutboxRow
+
 # Reason codes of problems (unclear or refused lines). User-facing wording lives in bot/messages.py.
 AMBIGUOUS_ITEM = "ambiguous_item"  # detail: the word; candidates: item codes it fits
 UNKNOWN_ITEM = "unknown_item"  # an item word that fits no item
@@ -70,6 +72,7 @@ class Outcome:
     defined a deal), "list" (a copy with nothing new), "undo" (edit/withdrawal handled),
     "ignored" (chatter, questions, leader talk), "duplicate" (already handled delivery),
     "command" (left for the command layer: text starting with "/").
+    ``effects``: what the caller asked to say about the message, committed with it (the outbox).
     """
 
     chat_key: str
@@ -81,6 +84,7 @@ class Outcome:
     unclear: tuple[Problem, ...] = ()
     refused: tuple[Problem, ...] = ()
     totals: dict[str, int] = field(default_factory=dict)  # the sender's totals after it, item code -> qty
+    effects: tuple[OutboxRow, ...] = ()
 
     @property
     def changed(self) -> bool:

@@ -45,7 +45,9 @@ class Stack:
     repo: Repository
 
     async def start(self) -> Stack:
+        """Start receiving, then deliver what a former run left in the outbox (as ``bot.runtime.serve``)."""
         await self.adapter.start(self.dispatcher)
+        await self.dispatcher.resume()
         return self
 
     async def stop(self) -> None:

@@ -1,7 +1,9 @@
 """Exactly once across a crash: the bot process is SIGKILLed in a burst of 200 orders and restarted.
 
 The fake Bot API runs in the test process, so it survives the bot; like Telegram it redelivers
-every update the killed process had fetched but not confirmed.
+every update the killed process had fetched but not confirmed. Every committed order is
+acknowledged in the end: its ✅ was committed with it (the outbox) and is delivered after the
+restart if the killed process had not.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from storage.sql import open_repository
@@ -57,6 +61,19 @@ def acknowledged(api: FakeBotApi) -> int:
     return len(api.calls_to("setMessageReaction")) + len(api.calls_to("answerCallbackQuery"))
 
 
+def all_acknowledged(api: FakeBotApi, db: str, said: list[int]) -> None:
+    """Every text order got its ✅ (at least once: setting the same reaction again shows nothing new),
+    and the outbox is empty: every effect was delivered and marked."""
+    reactions = Counter(int(c.params["message_id"]) for c in api.calls_to("setMessageReaction"))
+    missing = [mid for mid in said if reactions[mid] < 1]
+    assert not missing, f"{len(missing)} committed orders never got their ✅: {missing[:10]}"
+    repo = open_repository(db)
+    try:
+        assert repo.pending_effects(datetime.now(UTC) + timedelta(days=1)) == []
+    finally:
+        repo.close()
+
+
 async def finish(api: FakeBotApi, db: str, log: Path, last: int) -> None:
     """Restart the bot, let it work through what is left, stop it cleanly."""
     proc = await spawn(api, db, log)
@@ -69,7 +86,7 @@ async def finish(api: FakeBotApi, db: str, log: Path, last: int) -> None:
 
 async def test_sigkill_in_a_burst_then_restart(api: FakeBotApi, tmp_path: Path) -> None:
     db, log = f"sqlite:///{tmp_path / 'tuan.db'}", tmp_path / "bot.log"
-    ids, _, expected = burst(api, db)
+    ids, said, expected = burst(api, db)
     proc = await spawn(api, db, log)
     await api.wait_for(lambda: acknowledged(api) >= 60, timeout=60)
     proc.kill()
@@ -82,6 +99,7 @@ async def test_sigkill_in_a_burst_then_restart(api: FakeBotApi, tmp_path: Path) 
     finally:
         repo.close()
     assert max(api.delivered[i] for i in ids) >= 2  # Telegram did redeliver some
+    all_acknowledged(api, db, said)
 
 
 async def test_killed_between_commit_and_acknowledgement(api: FakeBotApi, tmp_path: Path) -> None:
@@ -99,3 +117,4 @@ async def test_killed_between_commit_and_acknowledgement(api: FakeBotApi, tmp_pa
         repo.close()
     # redelivered after the restart (polls while an earlier update is in hand return it again, too)
     assert api.delivered[ids[76]] >= 2
+    all_acknowledged(api, db, said)  # said[76] included: its ✅ came from the outbox
