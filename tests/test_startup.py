@@ -33,3 +33,10 @@ def test_an_up_to_date_store_opens_without_alembic(tmp_path) -> None:  # type: i
     assert "alembic" in first  # an empty database is behind: migrated
     again = _modules_after(code)
     assert "alembic" not in again and "alembic.command" not in again
+
+
+def test_opening_a_store_imports_no_orm(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    code = f"import bot.replay\nfrom storage.sql import open_repository\nopen_repository({url!r}).close()"
+    _modules_after(code)  # the first open migrates
+    assert "sqlalchemy.orm" not in _modules_after(code)
