@@ -8,6 +8,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -175,6 +176,18 @@ def print_table(res: ReplayResult, out: TextIO) -> None:
                 out.write(f"  {width_pad(row['message_id'], 10)} {row['reason']}\n")
 
 
+def write_json(obj: Any, out: TextIO, pieces: int = 4096) -> None:
+    """Write ``obj`` as ``json.dump(obj, out, ensure_ascii=False, indent=1)`` does, then a newline.
+
+    The same text, but written ``pieces`` encoder chunks at a time: json.dump writes each of its
+    ~5 chunks per order row separately, and one string of the whole would hold it all in memory.
+    """
+    chunks = json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(obj)
+    while batch := list(islice(chunks, pieces)):
+        out.write("".join(batch))
+    out.write("\n")
+
+
 def run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None) -> int:
     try:
         catalog = load_catalog(catalog_path) if catalog_path else None
@@ -192,8 +205,7 @@ def run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None
             print(f"tuan replay: --db: {e}", file=sys.stderr)
             return 2
     if as_json:
-        json.dump(res.as_json(), sys.stdout, ensure_ascii=False, indent=1)
-        sys.stdout.write("\n")
+        write_json(res.as_json(), sys.stdout)
     else:
         print_table(res, sys.stdout)
     return 0

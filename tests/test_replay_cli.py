@@ -136,3 +136,16 @@ def test_a_store_that_cannot_be_opened_is_one_line_exit_2(tmp_path: Path, db: st
     p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--db", db)
     assert p.returncode == 2 and "Traceback" not in p.stderr and "pw-secret" not in p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and words in p.stderr
+
+
+def test_json_is_written_as_json_dump_writes_it() -> None:
+    import io
+
+    from bot.replay import write_json
+
+    obj = {"orders": [{"sender": "🌸Lily", "qty": i, "label": f"{i}栋"} for i in range(50)],
+           "totals": {}, "unclear": [], "refused": [{"reason": "已截单\n"}]}
+    for pieces in (1, 3, 4096):
+        out = io.StringIO()
+        write_json(obj, out, pieces)
+        assert out.getvalue() == json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
