@@ -149,3 +149,18 @@ def test_json_is_written_as_json_dump_writes_it() -> None:
         out = io.StringIO()
         write_json(obj, out, pieces)
         assert out.getvalue() == json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+
+
+def test_a_replay_collects_garbage_less_often_and_restores_the_thresholds(tmp_path: Path) -> None:
+    import gc
+
+    from bot.replay import GC_GEN0, fewer_collections, run
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == GC_GEN0
+    assert gc.get_threshold() == before
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("", encoding="utf-8")
+    assert run(str(transcript), None, True, None) == 0
+    assert gc.get_threshold() == before
