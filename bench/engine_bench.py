@@ -16,7 +16,7 @@ and reports the replay's CPU time as a ratio to it.
 Scenarios and targets:
   (a)   a 1,000-resident 接龙 copy chain in one chat (resident k copies the k-1 lines and appends
         one: about 500,000 lines): CPU time at most 3x the raw scan;
-  one   a 1-message replay: under 0.5 s wall;
+  one   a 1-message replay: under 0.5 s wall (the median of 5 runs);
   (b)   100,000 short replies across 1,000 chats, on SQLite and on PostgreSQL: at least 5,000
         messages per CPU-second. On PostgreSQL the server backends serving the replay's
         connections (found by application_name, their /proc CPU sampled every 20 ms) are
@@ -32,6 +32,7 @@ import os
 import platform
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -239,12 +240,17 @@ def generate(kind: str, n: int, chats: int, path: Path) -> tuple[int, int]:
     return int(msgs), int(lines)
 
 
-def run_row(row: Row, spec: tuple[str, int, int], tmp: Path, catalog: Path, pg: str | None) -> Row:
+def run_row(row: Row, spec: tuple[str, int, int], tmp: Path, catalog: Path, pg: str | None,
+            repeats: int = 1) -> Row:
     transcript = tmp / f"{row.key}.jsonl"
     row.messages, row.lines = generate(*spec, transcript)
     row.raw = min(raw_scan(transcript) for _ in range(3))
     out = tmp / f"{row.key}.out.json"
-    if pg:
+    if repeats > 1:  # a short run: the median of several, so one scheduling hiccup does not decide it
+        runs = [replay(transcript, catalog, None, out) for _ in range(repeats)]
+        row.wall, row.cpu = (statistics.median(r[i] for r in runs) for i in (0, 1))
+        row.rss_mb = max(r[2] for r in runs)
+    elif pg:
         app = f"tuan-bench-{uuid.uuid4().hex[:8]}"
         url, admin, schema = pg_schema(pg, app)
         sampler = ServerSampler(admin, app)
@@ -318,7 +324,7 @@ def main() -> None:
         plan = {
             "a": (f"(a) {residents:,}-resident copy chain, one chat", "CPU ≤ 3× raw scan",
                   ("chain", residents, 1), None),
-            "one": ("1-message replay", "wall < 0.5 s", ("short", 1, 1), None),
+            "one": ("1-message replay (median of 5 runs)", "wall < 0.5 s", ("short", 1, 1), None),
             "b-sqlite": (f"(b) short replies, {chats:,} chats, SQLite", "≥ 5,000 msg/CPU-s",
                          ("short", shorts, chats), None),
             "b-pg": (f"(b) short replies, {chats:,} chats, PostgreSQL", "≥ 5,000 msg/CPU-s",
@@ -334,7 +340,7 @@ def main() -> None:
         rows = []
         for k in keys:
             title, target, spec, pg = plan[k]
-            r = run_row(Row(k, title, 0, 0, target + "; RSS < 300 MB"), spec, tmp, catalog, pg)
+            r = run_row(Row(k, title, 0, 0, target + "; RSS < 300 MB"), spec, tmp, catalog, pg, 5 if k == "one" else 1)
             if k == "a":
                 r.met.append(r.ratio <= 3.0)
             elif k == "one":
