@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -121,7 +122,10 @@ def raw_scan(path: Path) -> float:
 
 
 def tuan_cmd() -> list[str]:
-    """`tuan` next to the running Python (the project's venv), else on PATH, else `python -m bot.cli`."""
+    """$TUAN_CMD (e.g. another checkout's `python -m bot.cli`, for a before/after comparison), else
+    `tuan` next to the running Python (the project's venv), else on PATH, else `python -m bot.cli`."""
+    if os.environ.get("TUAN_CMD"):
+        return shlex.split(os.environ["TUAN_CMD"])
     local = Path(sys.executable).parent / "tuan"
     if local.exists():
         return [str(local)]
