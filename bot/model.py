@@ -25,16 +25,23 @@ def storable(text: str) -> str:
     return text.replace("\x00", REPLACEMENT)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""Field names per dataclass type (a fixed fact of the class): ``fields()`` is slow per message."""
+
+
 def _make_storable(obj: object) -> None:
     """Replace every str field of a frozen dataclass instance by :func:`storable` of it."""
-    for f in fields(obj):  # type: ignore[arg-type]
-        value = getattr(obj, f.name)
+    names = _FIELD_NAMES.get(type(obj))
+    if names is None:
+        names = _FIELD_NAMES[type(obj)] = tuple(f.name for f in fields(obj))  # type: ignore[arg-type]
+    for name in names:
+        value = getattr(obj, name)
         if isinstance(value, str):
             clean = storable(value)
             if clean is not value:
-                object.__setattr__(obj, f.name, clean)
+                object.__setattr__(obj, name, clean)
         elif isinstance(value, tuple) and any(isinstance(v, str) for v in value):
-            object.__setattr__(obj, f.name, tuple(storable(v) if isinstance(v, str) else v for v in value))
+            object.__setattr__(obj, name, tuple(storable(v) if isinstance(v, str) else v for v in value))
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,10 @@
 """Alembic, driven from code: no alembic.ini, the scripts ship inside the ``storage`` package.
 
-Alembic is imported only when the schema is behind: opening an up-to-date store (every start
-of ``tuan replay`` on a reused database, every restart of the bot) costs one query.
+Alembic is imported only when an existing schema is behind: opening an up-to-date store (every
+start of ``tuan replay`` on a reused database, every restart of the bot) costs one query, and an
+empty database gets the newest schema from the tables in :mod:`storage.models` in one
+transaction, stamped at :data:`SCHEMA_HEAD` (Alembic's "building an up-to-date database from
+scratch" recipe; tests/test_startup.py checks both paths build the same schema).
 """
 
 from __future__ import annotations
@@ -9,7 +12,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    inspect,
+    text,
+)
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -36,16 +49,35 @@ def alembic_config(url: str | None = None) -> Config:
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` in one transaction (DDL included, on both databases)."""
-    if revision in ("head", SCHEMA_HEAD) and current_revision(engine) == SCHEMA_HEAD:
+    newest = revision in ("head", SCHEMA_HEAD)
+    if newest and current_revision(engine) == SCHEMA_HEAD:
         return
-    from alembic import command
-
-    cfg = alembic_config()
     with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        if newest and not inspect(conn).get_table_names():
+            create_newest(conn)
+            return
+        from alembic import command
+
+        cfg = alembic_config()
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def create_newest(conn: Connection) -> None:
+    """Build the newest schema in an empty database and stamp it :data:`SCHEMA_HEAD`, without Alembic.
+
+    ``alembic_version`` is created as Alembic creates it (``version_num`` VARCHAR(32), primary
+    key ``alembic_version_pkc``), so later migrations run from here as from a migrated store.
+    """
+    from storage.models import METADATA
+
+    METADATA.create_all(conn)
+    version = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
+                    PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
+    version.create(conn)
+    conn.execute(version.insert().values(version_num=SCHEMA_HEAD))
 
 
 def current_revision(engine: Engine) -> str | None:

@@ -1,17 +1,26 @@
 """The schema: one table per row type of :mod:`bot.ports`, plus the exactly-once marks.
 
-The models describe the schema (and drive Alembic's autogenerate); the repository writes
-through their tables with Core bulk statements. Migrations, not ``create_all``, build it.
+The tables describe the schema (and drive Alembic's autogenerate); the repository writes
+through them with Core bulk statements. Migrations, not ``create_all``, build it. They are
+plain Core tables, so opening a store never imports ``sqlalchemy.orm`` (a short start-up for
+`tuan replay`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
-
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, MetaData, String, Table, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 from storage.types import Money, UTCDateTime
 
@@ -26,171 +35,133 @@ NAMING_CONVENTION = {
 # 64-bit ids; plain INTEGER on SQLite so the primary key is the rowid (and autoincrements).
 Id = BigInteger().with_variant(Integer(), "sqlite")
 
+METADATA = MetaData(naming_convention=NAMING_CONVENTION)
+"""Every Tuan table (Alembic's ``target_metadata``)."""
 
-class Base(DeclarativeBase):
-    """Declarative base of every Tuan table."""
+# A deal: one catalog, shared by the chats bound to it.
+DEALS = Table(
+    "deals", METADATA,
+    Column("id", String, primary_key=True),
+    Column("title", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("cutoff", UTCDateTime, nullable=True),
+    Column("max_qty", Integer, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("source", String, nullable=False),
+    Column("max_line_qty", Integer, nullable=True),
+)
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+# An item of a deal's catalog; ``position`` keeps the catalog's order.
+ITEMS = Table(
+    "deal_items", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("code", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("aliases", JSON, nullable=False),
+    Column("stock", Integer, nullable=True),
+    Column("position", Integer, nullable=False),
+)
 
+# A group chat and the deal it is currently bound to.
+CHATS = Table(
+    "chats", METADATA,
+    Column("chat_key", String, primary_key=True),
+    Column("platform", String, nullable=False),
+    Column("external_id", String, nullable=False),
+    Column("title", String, nullable=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=True, index=True),
+)
 
-class Deal(Base):
-    """A deal: one catalog, shared by the chats bound to it."""
+# A handled message. Platforms may reuse a message id across edits, so ``seq`` is the key.
+MESSAGES = Table(
+    "messages", METADATA,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("chat_key", String, nullable=False),
+    Column("message_id", String, nullable=False),
+    Column("sender_id", String, nullable=False),
+    Column("sender_name", String, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("ts", UTCDateTime, nullable=False),
+    Column("is_admin", Boolean, nullable=False),
+    Column("edit_of", String, nullable=True),
+    Column("recall_of", String, nullable=True),
+    Column("kind", String, nullable=False),
+    Index(None, "chat_key", "message_id"),
+)
 
-    __tablename__ = "deals"
+# One (item, signed quantity) a message gave a resident within a deal.
+ENTRIES = Table(
+    "entries", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("deal_id", ForeignKey("deals.id"), nullable=False, index=True),
+    Column("chat_key", String, nullable=False),
+    Column("sender_id", String, nullable=False),
+    Column("sender_name", String, nullable=False),
+    Column("label", String, nullable=False),
+    Column("item_code", String, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("message_id", String, nullable=False),
+    Column("seq", Id, nullable=False),
+    Column("line_id", Id, nullable=True),
+    Column("superseded_seq", Id, nullable=True),
+    Column("removed", Boolean, nullable=False),
+)
 
-    id: Mapped[str] = mapped_column(String, primary_key=True)
-    title: Mapped[str] = mapped_column(String)
-    status: Mapped[str] = mapped_column(String)
-    cutoff: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    max_qty: Mapped[int | None] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    source: Mapped[str] = mapped_column(String)
-    max_line_qty: Mapped[int | None] = mapped_column(Integer)
+# A 接龙 list line seen in a chat.
+LINES = Table(
+    "lines", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=False),
+    Column("chat_key", String, nullable=False, index=True),
+    Column("text_key", Text, nullable=False),
+    Column("number", String, nullable=True),
+    Column("label", String, nullable=False),
+    Column("owner_id", String, nullable=False),
+    Column("message_id", String, nullable=False),
+    Column("seq", Id, nullable=False),
+    Column("alive", Boolean, nullable=False),
+    Column("replaced_by", Id, nullable=True),
+    Column("deal_id", String, nullable=True, index=True),
+)
 
+# An order line the bot did not apply (unclear or refused); ``id`` keeps commit order.
+NOTICES = Table(
+    "notices", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("chat_key", String, nullable=False, index=True),
+    Column("message_id", String, nullable=False),
+    Column("seq", Id, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("reason", Text, nullable=False),
+)
 
-class DealItem(Base):
-    """An item of a deal's catalog; ``position`` keeps the catalog's order."""
+# An exactly-once mark: this platform update was handled and committed.
+PROCESSED = Table(
+    "processed_deliveries", METADATA,
+    Column("source", String, primary_key=True),
+    Column("update_id", String, primary_key=True),
+)
 
-    __tablename__ = "deal_items"
+# A once-only mark: a scheduled post (job id and slot) that went out, or is going out.
+MARKS = Table(
+    "sent_marks", METADATA,
+    Column("key", String, primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+)
 
-    deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True)
-    code: Mapped[str] = mapped_column(String, primary_key=True)
-    name: Mapped[str] = mapped_column(String)
-    unit: Mapped[str] = mapped_column(String)
-    price: Mapped[Decimal] = mapped_column(Money)
-    aliases: Mapped[list[Any]] = mapped_column(JSON)
-    stock: Mapped[int | None] = mapped_column(Integer)
-    position: Mapped[int] = mapped_column(Integer)
-
-
-class Chat(Base):
-    """A group chat and the deal it is currently bound to."""
-
-    __tablename__ = "chats"
-
-    chat_key: Mapped[str] = mapped_column(String, primary_key=True)
-    platform: Mapped[str] = mapped_column(String)
-    external_id: Mapped[str] = mapped_column(String)
-    title: Mapped[str] = mapped_column(String)
-    deal_id: Mapped[str | None] = mapped_column(ForeignKey("deals.id"), index=True)
-
-
-class Message(Base):
-    """A handled message. Platforms may reuse a message id across edits, so ``seq`` is the key."""
-
-    __tablename__ = "messages"
-    __table_args__ = (Index(None, "chat_key", "message_id"),)
-
-    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    chat_key: Mapped[str] = mapped_column(String)
-    message_id: Mapped[str] = mapped_column(String)
-    sender_id: Mapped[str] = mapped_column(String)
-    sender_name: Mapped[str] = mapped_column(String)
-    text: Mapped[str] = mapped_column(Text)
-    ts: Mapped[datetime] = mapped_column(UTCDateTime)
-    is_admin: Mapped[bool] = mapped_column(Boolean)
-    edit_of: Mapped[str | None] = mapped_column(String)
-    recall_of: Mapped[str | None] = mapped_column(String)
-    kind: Mapped[str] = mapped_column(String)
-
-
-class Entry(Base):
-    """One (item, signed quantity) a message gave a resident within a deal."""
-
-    __tablename__ = "entries"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    deal_id: Mapped[str] = mapped_column(ForeignKey("deals.id"), index=True)
-    chat_key: Mapped[str] = mapped_column(String)
-    sender_id: Mapped[str] = mapped_column(String)
-    sender_name: Mapped[str] = mapped_column(String)
-    label: Mapped[str] = mapped_column(String)
-    item_code: Mapped[str] = mapped_column(String)
-    qty: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String)
-    message_id: Mapped[str] = mapped_column(String)
-    seq: Mapped[int] = mapped_column(Id)
-    line_id: Mapped[int | None] = mapped_column(Id)
-    superseded_seq: Mapped[int | None] = mapped_column(Id)
-    removed: Mapped[bool] = mapped_column(Boolean)
-
-
-class Line(Base):
-    """A 接龙 list line seen in a chat."""
-
-    __tablename__ = "lines"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    chat_key: Mapped[str] = mapped_column(String, index=True)
-    text_key: Mapped[str] = mapped_column(Text)
-    number: Mapped[str | None] = mapped_column(String)
-    label: Mapped[str] = mapped_column(String)
-    owner_id: Mapped[str] = mapped_column(String)
-    message_id: Mapped[str] = mapped_column(String)
-    seq: Mapped[int] = mapped_column(Id)
-    alive: Mapped[bool] = mapped_column(Boolean)
-    replaced_by: Mapped[int | None] = mapped_column(Id)
-    deal_id: Mapped[str | None] = mapped_column(String, index=True)
-
-
-class Notice(Base):
-    """An order line the bot did not apply (unclear or refused); ``id`` keeps commit order."""
-
-    __tablename__ = "notices"
-
-    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
-    chat_key: Mapped[str] = mapped_column(String, index=True)
-    message_id: Mapped[str] = mapped_column(String)
-    seq: Mapped[int] = mapped_column(Id)
-    kind: Mapped[str] = mapped_column(String)
-    reason: Mapped[str] = mapped_column(Text)
-
-
-class ProcessedDelivery(Base):
-    """An exactly-once mark: this platform update was handled and committed."""
-
-    __tablename__ = "processed_deliveries"
-
-    source: Mapped[str] = mapped_column(String, primary_key=True)
-    update_id: Mapped[str] = mapped_column(String, primary_key=True)
-
-
-class SentMark(Base):
-    """A once-only mark: a scheduled post (job id and slot) that went out, or is going out."""
-
-    __tablename__ = "sent_marks"
-
-    key: Mapped[str] = mapped_column(String, primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-class Outbox(Base):
-    """What the bot is to say about a committed message, until it is delivered (then deleted).
-
-    Written in the message's transaction; keyed by the message's ``seq`` and the effect's place ``n``.
-    """
-
-    __tablename__ = "outbox"
-
-    seq: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=False)
-    n: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    chat_key: Mapped[str] = mapped_column(String)
-    kind: Mapped[str] = mapped_column(String)
-    target: Mapped[str | None] = mapped_column(String)
-    text: Mapped[str] = mapped_column(Text)
-    mention_id: Mapped[str | None] = mapped_column(String)
-    mention_name: Mapped[str | None] = mapped_column(String)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-
-# Core handles for the repository's bulk statements.
-DEALS: Table = Base.metadata.tables["deals"]
-ITEMS: Table = Base.metadata.tables["deal_items"]
-CHATS: Table = Base.metadata.tables["chats"]
-MESSAGES: Table = Base.metadata.tables["messages"]
-ENTRIES: Table = Base.metadata.tables["entries"]
-LINES: Table = Base.metadata.tables["lines"]
-NOTICES: Table = Base.metadata.tables["notices"]
-PROCESSED: Table = Base.metadata.tables["processed_deliveries"]
-MARKS: Table = Base.metadata.tables["sent_marks"]
-OUTBOX: Table = Base.metadata.tables["outbox"]
+# What the bot is to say about a committed message, until it is delivered (then deleted). Written in
+# the message's transaction; keyed by the message's ``seq`` and the effect's place ``n``.
+OUTBOX = Table(
+    "outbox", METADATA,
+    Column("seq", Id, primary_key=True, autoincrement=False),
+    Column("n", Integer, primary_key=True, autoincrement=False),
+    Column("chat_key", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("target", String, nullable=True),
+    Column("text", Text, nullable=False),
+    Column("mention_id", String, nullable=True),
+    Column("mention_name", String, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.ports import Changeset
 from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
@@ -99,8 +98,15 @@ def _update(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]
 
 def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
     """INSERT ... ON CONFLICT (key) DO UPDATE, the same on SQLite and PostgreSQL."""
-    dialect_insert = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
-    stmt = dialect_insert(table)
+    stmt: Any
+    if conn.dialect.name == "postgresql":  # imported here: a SQLite run never loads the PostgreSQL dialect
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table)
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[key],
         set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key},

@@ -68,3 +68,22 @@ def test_huge_text_is_read_quickly_and_safely() -> None:
 def test_only_digits_is_not_an_order_in_a_multi_item_deal() -> None:
     r = read_message("1234567890" * 100, CATALOG, set())
     assert r.entry is not None and not r.entry.actions
+
+
+_MASK_ALPHABET = "0123456789 .:：-#/*x×¥$元块钱rmbRMB栋幢座号楼单元室房户层年月日号点半分钟小时天周星期一二两三十初AaBb葡萄鸡蛋"
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.text(alphabet=_MASK_ALPHABET, max_size=14))
+def test_the_any_mask_check_finds_a_mask_exactly_when_one_of_the_masks_does(text: str) -> None:
+    from bot.engine.tokens import _ANY_MASK, _MASKS
+
+    assert (_ANY_MASK.search(text) is not None) == any(rx.search(text) for _, rx in _MASKS)
+
+
+def test_the_any_mask_check_on_every_mask_kind() -> None:
+    from bot.engine.tokens import _ANY_MASK
+
+    for text in ("250ML*12盒", "¥29.9", "13812345678", "11月25日", "8点半", "3号前取", "3天", "三点",
+                 "周三", "3栋402", "9-1-302", "B1203", "1203室", "葡萄2", "鸡蛋1盒"):
+        assert (_ANY_MASK.search(text) is not None) == (text not in ("葡萄2", "鸡蛋1盒")), text

@@ -146,3 +146,31 @@ def test_a_repeated_id_or_an_unknown_role_is_a_clear_error(tmp_path: Path) -> No
     (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2", role="admin") + "\n", encoding="utf-8")
     p = run(str(tmp_path / "t.jsonl"), "--json")
     assert p.returncode == 2 and "t.jsonl:1" in p.stderr and "`role`" in p.stderr and "Traceback" not in p.stderr
+
+
+def test_json_is_written_as_json_dump_writes_it() -> None:
+    import io
+
+    from bot.replay import write_json
+
+    obj = {"orders": [{"sender": "🌸Lily", "qty": i, "label": f"{i}栋"} for i in range(50)],
+           "totals": {}, "unclear": [], "refused": [{"reason": "已截单\n"}]}
+    for pieces in (1, 3, 4096):
+        out = io.StringIO()
+        write_json(obj, out, pieces)
+        assert out.getvalue() == json.dumps(obj, ensure_ascii=False, indent=1) + "\n"
+
+
+def test_a_replay_collects_garbage_less_often_and_restores_the_thresholds(tmp_path: Path) -> None:
+    import gc
+
+    from bot.replay import GC_GEN0, fewer_collections, run
+
+    before = gc.get_threshold()
+    with fewer_collections():
+        assert gc.get_threshold()[0] == GC_GEN0
+    assert gc.get_threshold() == before
+    transcript = tmp_path / "t.jsonl"
+    transcript.write_text("", encoding="utf-8")
+    assert run(str(transcript), None, True, None) == 0
+    assert gc.get_threshold() == before

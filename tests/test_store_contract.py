@@ -33,7 +33,7 @@ from bot.ports import (
 from storage import SqlRepository, open_repository
 from storage.engine import make_engine
 from storage.migrate import alembic_config, current_revision, upgrade
-from storage.models import DEALS, MESSAGES, Base
+from storage.models import DEALS, MESSAGES, METADATA
 
 # What a refused commit may raise: the memory store's own checks, or the database's.
 STORE_ERRORS = (ValueError, KeyError, SQLAlchemyError)
@@ -452,7 +452,7 @@ def test_schema_is_built_by_alembic_and_matches_the_models(sql_store: SqlReposit
     with sql_store.engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).scalars().all() == [head]
         context = MigrationContext.configure(conn, opts={"compare_type": True, "compare_server_default": True})
-        assert compare_metadata(context, Base.metadata) == []
+        assert compare_metadata(context, METADATA) == []
 
 
 def test_opening_again_is_a_no_op(sql_store: SqlRepository) -> None:

@@ -49,6 +49,8 @@ def normalize(text: str) -> str:
 
 def scrub(text: str) -> str:
     """``text`` with every lone surrogate replaced by U+FFFD, so it can be encoded and read."""
+    if text.isascii():  # (a constant-time flag of the string): no surrogate in it
+        return text
     return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 

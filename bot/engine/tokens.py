@@ -53,6 +53,9 @@ _MASKS: list[tuple[str, re.Pattern[str]]] = [
     ("room", re.compile(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)")),  # B1203; x12 is a quantity
     ("room", re.compile(r"(?<!\d)\d{2,}\s*(?:室|房|户)")),
 ]
+# Any mask at all: one search instead of thirteen when a clause holds none (most short replies).
+# Exact: an alternation matches at a position when any of its alternatives does.
+_ANY_MASK = re.compile("|".join(f"(?i:{rx.pattern})" if rx.flags & re.I else f"(?:{rx.pattern})" for _, rx in _MASKS))
 _CODE = re.compile(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
     r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提"
@@ -144,7 +147,7 @@ class Scanner:
         for mt in _NOT_NUMBERS.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
-        for mask_kind, rx in _MASKS:
+        for mask_kind, rx in _MASKS if _ANY_MASK.search(text) else ():
             for mt in rx.finditer(text):
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
                     claim(Token(MASK, mt.start(), mt.end(), mt.group(0), sign=mask_kind))

@@ -14,11 +14,11 @@ from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import Connection
 
 from storage.engine import make_engine
-from storage.models import Base
+from storage.models import METADATA
 from storage.types import Money, UTCDateTime
 
 config = context.config
-target_metadata = Base.metadata
+target_metadata = METADATA
 
 
 def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
