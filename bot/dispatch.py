@@ -329,8 +329,10 @@ class Dispatcher:
             self._marking = asyncio.create_task(self._mark_delivered())
 
     async def _mark_delivered(self) -> None:
-        await asyncio.sleep(MARK_DELAY_SECONDS)
+        # a pause before every batch, not only the first: under a steady stream of orders the marks
+        # would otherwise follow each delivery one by one, a transaction each, competing for the lock
         while self._delivered:
+            await asyncio.sleep(MARK_DELAY_SECONDS)
             keys, self._delivered = self._delivered, []
             try:
                 await locked_call(self.core.lock, self.core.service.effects_delivered, keys)
