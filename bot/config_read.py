@@ -12,7 +12,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import make_url
+from sqlalchemy import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.catalog import CatalogError, catalog_from_dict
@@ -120,30 +120,29 @@ def _store(t: _Table, base: Path | None) -> StoreConfig:
         shown = "" if "@" in url else f", not {url!r}"  # user:password@host is never echoed
         raise t.error("url", f"must be a database URL such as sqlite:///tuan.db{shown}")
     try:
-        make_url(url).port  # noqa: B018  (a port that is no number fails here)
+        parsed = make_url(url)
+        parsed.port  # noqa: B018  (a port that is no number fails here)
     except (ArgumentError, ValueError):
         raise t.error("url", "is not a valid database URL (check the host, the port and the brackets "
                              "around an IPv6 address)") from None
     t.done()
-    return StoreConfig(url=resolve_sqlite_path(url, base) if base is not None else url)
+    moved = sqlite_next_to(parsed, base) if base is not None else None
+    return StoreConfig(url=moved.render_as_string(hide_password=False) if moved is not None else url)
 
 
-def resolve_sqlite_path(url: str, base: Path) -> str:
-    """``sqlite:///tuan.db`` read from ``/etc/tuan/tuan.toml`` → ``sqlite:////etc/tuan/tuan.db``.
+def sqlite_next_to(url: URL, base: Path) -> URL | None:
+    """``sqlite:///tuan.db`` read from ``/etc/tuan/tuan.toml`` → ``sqlite:////etc/tuan/tuan.db``;
+    None when ``url`` stays as it is.
 
     A relative SQLite file path means a file next to the config file (docs/storage.md), whatever
     the current directory; absolute paths, ``:memory:`` and other databases are left as they are.
     """
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return url
-    db = parsed.database
-    if not parsed.drivername.startswith("sqlite") or not db or db == ":memory:" or db.startswith("file:"):
-        return url
+    db = url.database
+    if not url.drivername.startswith("sqlite") or not db or db == ":memory:" or db.startswith("file:"):
+        return None
     if Path(db).is_absolute():
-        return url
-    return parsed.set(database=str((base / db).resolve())).render_as_string(hide_password=False)
+        return None
+    return url.set(database=str((base / db).resolve()))
 
 
 def _bot(t: _Table) -> BotConfig:

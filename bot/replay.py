@@ -74,7 +74,7 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         raise TranscriptError(f"{where}: field `role` must be \"leader\" or absent, not {str(role)[:40]!r}")
     return InboundMessage(
         platform=PLATFORM, chat_id=vals["chat"], message_id=vals["id"], sender_id=vals["sender_id"],
-        sender_name=vals["sender"], text=scrub(text or ""), ts=ts, is_admin=obj.get("role") == "leader",
+        sender_name=vals["sender"], text=text or "", ts=ts, is_admin=obj.get("role") == "leader",
         edit_of=None if obj.get("edit_of") is None else str(obj["edit_of"]),
         recall_of=None if recall is None else str(recall),
     )
