@@ -75,31 +75,9 @@ def parse_deal_post(text: str, posted_at: datetime | None = None) -> Catalog | N
         header.append(line)
     for lines in iter_raw_units(norm):
         unit = make_unit(lines)
-        body = unit.body.split("\n")
-        name_line, m = body[0], _PRICE.search(body[0]) or _BARE_PRICE.search(body[0])
-        if m is not None:
-            name = name_line[: m.start()]
-        elif len(body) > 1 and (m := _PRICE.search(body[1]) or _BARE_PRICE.search(body[1])) is not None:
-            name = name_line  # (2)砂锅鱼头 / 一包23元: the price on the line right after it
-        elif _PRICE_WORD.search(name_line, 1) is not None:
-            # 黄金 NaN元, 黄金 1e9元: a price the leader meant but no price we can read; the
-            # catalog check refuses the post naming this line (never a silently missing item)
-            name = name_line.strip(" :：-—,，.。|")  # the whole line, as the leader will be shown it
-            if name:
-                item = Item(code=unit.number, name=name, unit="", price=Decimal("NaN"))
-                (repeated if unit.number in seen else items).append(item)
-                seen.add(unit.number)
+        item = _item_line(unit.number, unit.body.split("\n"))
+        if item is None:
             continue
-        else:
-            continue
-        name = _NAME_TAIL.sub("", name.strip(" :：-—,，.。|")).strip()
-        if not name:
-            continue
-        price = Decimal((m.groupdict().get("p1") or m.group("p2")).replace(",", "").replace(" ", ""))
-        jiao, fen = m.groupdict().get("jiao"), m.groupdict().get("fen")
-        if jiao is not None and "." not in str(price):
-            price += Decimal(jiao) / 10 + Decimal(fen or 0) / 100  # 29块9 is 29.9
-        item = Item(code=unit.number, name=name, unit=(m.group("unit") or "").strip(), price=price)
         if unit.number in seen:
             repeated.append(item)  # checked with the prices by bot/catalog_check.py
             continue
@@ -110,6 +88,30 @@ def parse_deal_post(text: str, posted_at: datetime | None = None) -> Catalog | N
     cutoff = find_cutoff(norm, posted_at) if posted_at is not None else None
     return Catalog(items=tuple(items), title=clean_title(header, items), cutoff=cutoff,
                    extra={REPEATED: tuple(repeated)} if repeated else {})
+
+
+def _item_line(code: str, body: list[str]) -> Item | None:
+    """The item a numbered line of the post offers (its price on it or on the line after it), or None."""
+    name_line, m = body[0], _PRICE.search(body[0]) or _BARE_PRICE.search(body[0])
+    if m is not None:
+        name = name_line[: m.start()]
+    elif len(body) > 1 and (m := _PRICE.search(body[1]) or _BARE_PRICE.search(body[1])) is not None:
+        name = name_line  # (2)砂锅鱼头 / 一包23元: the price on the line right after it
+    elif _PRICE_WORD.search(name_line, 1) is not None:
+        # 黄金 NaN元, 黄金 1e9元: a price the leader meant but no price we can read; the catalog
+        # check refuses the post naming this line (never a silently missing item)
+        whole = name_line.strip(" :：-—,，.。|")  # the whole line, as the leader will be shown it
+        return Item(code=code, name=whole, unit="", price=Decimal("NaN")) if whole else None
+    else:
+        return None
+    name = _NAME_TAIL.sub("", name.strip(" :：-—,，.。|")).strip()
+    if not name:
+        return None
+    price = Decimal((m.groupdict().get("p1") or m.group("p2")).replace(",", "").replace(" ", ""))
+    jiao, fen = m.groupdict().get("jiao"), m.groupdict().get("fen")
+    if jiao is not None and "." not in str(price):
+        price += Decimal(jiao) / 10 + Decimal(fen or 0) / 100  # 29块9 is 29.9
+    return Item(code=code, name=name, unit=(m.group("unit") or "").strip(), price=price)
 
 
 def clean_title(header: list[str], items: list[Item]) -> str:
