@@ -243,15 +243,15 @@ def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
             if t.kind != TEXT or t.end <= cut:
                 continue
             t = Token(TEXT, cut, t.end, text[cut:t.end])
-        if t.kind == MASK and t.sign == "phone" and out and not _MOBILE.fullmatch(t.text):
-            prev = out[-1]
-            if prev.end == t.start and prev.kind == ITEM:
+        if t.kind == MASK and t.sign == "phone":
+            prev = out[-1] if out and out[-1].end == t.start and not _MOBILE.fullmatch(t.text) else None
+            if prev is not None and prev.kind == ITEM:
                 t = Token(QTY, t.start, t.end, t.text, value=HUGE)
-            elif prev.end == t.start and prev.kind == TEXT and _SIGN_BEFORE.search(prev.text):
+            elif prev is not None and prev.kind == TEXT and _SIGN_BEFORE.search(prev.text):
                 t = Token(QTY, t.start, t.end, t.text, value=HUGE, sign="x")
-        if t.kind == MASK and t.sign == "phone" and (unit := _UNIT_AFTER.match(text, t.end)) is not None:
-            cut = unit.end()  # 1234567盒: a count, not a phone; the measure word is part of it
-            t = Token(QTY, t.start, cut, text[t.start:cut], value=HUGE, unit=unit.group(0).strip())
+            elif (unit := _UNIT_AFTER.match(text, t.end)) is not None:
+                cut = unit.end()  # 1234567盒: a count, not a phone; the measure word is part of it
+                t = Token(QTY, t.start, cut, text[t.start:cut], value=HUGE, unit=unit.group(0).strip())
         out.append(t)
     return out
 
