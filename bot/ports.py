@@ -53,6 +53,8 @@ class DealRow:
     items: list[ItemRow] = field(default_factory=list)
     source: str = ""  # "config" | "post:<chat_key>:<message_id>" | "catalog"
     max_line_qty: int | None = None  # the most one line may order before it is unclear (None: the default, 99)
+    version: int = 0  # moved by every committed change of the deal or its orders (cache validity)
+    closed_at: datetime | None = None  # when it was closed (aware), None while open or when unknown
 
 
 @dataclass(slots=True)
@@ -79,6 +81,7 @@ class MessageRow:
     edit_of: str | None
     recall_of: str | None
     kind: str  # what the service made of it: "order" | "change" | "list" | "deal" | "ignored" | "undo" ...
+    deal_id: str | None = None  # the chat's deal when the message was handled
 
 
 @dataclass(slots=True)

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
-SCHEMA_HEAD = "0005"
+SCHEMA_HEAD = "0006"
 """The newest migration's revision (tests check it against the scripts)."""
 
 # Serialises concurrent upgrades of one PostgreSQL database (two processes starting at once).
@@ -71,9 +71,10 @@ def create_newest(conn: Connection) -> None:
     ``alembic_version`` is created as Alembic creates it (``version_num`` VARCHAR(32), primary
     key ``alembic_version_pkc``), so later migrations run from here as from a migrated store.
     """
-    from storage.models import METADATA
+    from storage.models import ID_BLOCKS, METADATA
 
     METADATA.create_all(conn)
+    conn.execute(ID_BLOCKS.insert().values(name="ids", next_block=1))
     version = Table("alembic_version", MetaData(), Column("version_num", String(32), nullable=False),
                     PrimaryKeyConstraint("version_num", name="alembic_version_pkc"))
     version.create(conn)

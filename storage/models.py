@@ -17,6 +17,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    Sequence,
     String,
     Table,
     Text,
@@ -49,6 +50,30 @@ DEALS = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("source", String, nullable=False),
     Column("max_line_qty", Integer, nullable=True),
+    # Every committed change of the deal's orders (or of the deal) moves it: a cached copy of the
+    # deal in any process is good only while its version is the store's.
+    Column("version", Integer, nullable=False, server_default="0"),
+    Column("closed_at", UTCDateTime, nullable=True),
+)
+
+# The chats a deal was opened for (a round's groups, kept after the chats move on to a new round).
+DEAL_CHATS = Table(
+    "deal_chats", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("chat_key", String, primary_key=True, index=True),
+)
+
+# Id blocks (hi/lo): a transaction that holds its deal's lock takes the next block of
+# ID_BLOCK_SIZE ids for its messages, entries and lines, so ids come from the store (never a
+# counter of one process) and grow in the order the deal's transactions committed. PostgreSQL
+# uses the sequence (no row that every transaction would queue on); SQLite, whose write lock is
+# the whole database anyway, this one-row table.
+ID_BLOCK_SIZE = 1024
+ID_BLOCK_SEQUENCE = Sequence("tuan_id_blocks", metadata=METADATA, start=1)
+ID_BLOCKS = Table(
+    "id_blocks", METADATA,
+    Column("name", String, primary_key=True),
+    Column("next_block", BigInteger, nullable=False),
 )
 
 # An item of a deal's catalog; ``position`` keeps the catalog's order.
@@ -88,6 +113,7 @@ MESSAGES = Table(
     Column("edit_of", String, nullable=True),
     Column("recall_of", String, nullable=True),
     Column("kind", String, nullable=False),
+    Column("deal_id", String, nullable=True, index=True),  # the chat's deal when it was handled
     Index(None, "chat_key", "message_id"),
 )
 
