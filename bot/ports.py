@@ -1,20 +1,23 @@
 """The store port: the narrow contract between the order service and persistence.
 
-The order service keeps the live state of open deals in memory (so a line already
-seen in a chat costs a dictionary lookup) and writes every handled message as one
-:class:`Changeset`, in one transaction, before anything is acknowledged. On start
-(or after a failed commit) it rebuilds that state with :meth:`Repository.load_open`.
+The store is the truth. The order service handles each message in a :class:`Transaction` that
+locks the message's deal, checks the deal's version against its cached copy (a seen line must
+stay a dictionary lookup), reloads the deal when another process moved it, and commits the
+message as one :class:`Changeset` before anything is acknowledged. Nothing is loaded at start.
 
-``storage.sql.SqlRepository`` implements this with SQLAlchemy; tests may use
-``bot.memory_repo.MemoryRepository``.
+``storage.sql.SqlRepository`` implements this with SQLAlchemy (SQLite or PostgreSQL).
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Protocol
+
+ID_BLOCK_SIZE = 1024
+"""Ids per block (:meth:`Transaction.next_block`): block ``b`` holds ids ``b * ID_BLOCK_SIZE`` and on."""
 
 ASK_KIND = "ask"
 """``MessageRow.kind`` of a message that left a question open (an item-less change, §3.6)."""
@@ -163,7 +166,7 @@ class Changeset:
     """Everything one handled message changes; committed in one transaction."""
 
     message: MessageRow | None = None
-    deals: list[DealRow] = field(default_factory=list)  # new or updated (status, cutoff)
+    deals: list[DealRow] = field(default_factory=list)  # new or updated (status, cutoff, items, version)
     chats: list[ChatRow] = field(default_factory=list)  # new or rebound
     entries_added: list[EntryRow] = field(default_factory=list)
     entries_updated: list[EntryRow] = field(default_factory=list)  # superseded_seq / removed changed
@@ -172,26 +175,84 @@ class Changeset:
     notices: list[NoticeRow] = field(default_factory=list)
     processed: list[tuple[str, str]] = field(default_factory=list)  # (source, update id): exactly-once marks
     outbox: list[OutboxRow] = field(default_factory=list)  # what to say about the message, once committed
+    deal_chats: list[tuple[str, str]] = field(default_factory=list)  # (deal id, chat key): a round's chats
+    versions: dict[str, int] = field(default_factory=dict)  # deal id -> its new version
 
     def is_empty(self) -> bool:
         return not (
             self.message or self.deals or self.chats or self.entries_added or self.entries_updated
             or self.lines_added or self.lines_updated or self.notices or self.processed or self.outbox
+            or self.deal_chats or self.versions
         )
 
 
 @dataclass(slots=True)
-class Snapshot:
-    """What :meth:`Repository.load_open` returns: the live state to rebuild memory from."""
+class DealSnapshot:
+    """What :meth:`Transaction.load_deal` returns: one deal and what its cached copy is built from."""
 
-    deals: list[DealRow]
-    chats: list[ChatRow]
-    entries: list[EntryRow]  # of the open deals, every row (removed and superseded too)
-    lines: list[LineRow]  # of the open deals
-    messages: list[MessageRow]  # of those chats, without text (text = "")
-    next_seq: int
-    next_entry_id: int
-    next_line_id: int
+    deal: DealRow
+    entries: list[EntryRow]  # every row of the deal (removed and superseded too), in id order
+    lines: list[LineRow]  # the deal's lines, in id order
+    messages: list[MessageRow]  # the deal's messages in seq order, text "" except kind "ask"
+
+
+@dataclass(slots=True)
+class SeenMessage:
+    """A handled message as a later edit, withdrawal or redelivery needs it."""
+
+    seq: int
+    sender_id: str
+    edit_of: str | None
+    deal_id: str | None
+
+
+class Transaction(Protocol):
+    """One unit of work on the store (:meth:`Repository.transaction`): everything is committed at
+    its end, or nothing.
+
+    A deal is locked for the rest of the transaction by :meth:`lock_deal` (a row lock on
+    PostgreSQL; SQLite's write lock, taken when the transaction begins, covers it), so two
+    processes never apply messages to one deal at once and each sees what the other committed.
+    """
+
+    def chat(self, chat_key: str, *, lock: bool = False) -> ChatRow | None:
+        """The chat's row (``lock``: held until the end of the transaction), or None if unknown."""
+        ...
+
+    def add_chat(self, row: ChatRow) -> ChatRow:
+        """Insert the chat unless it exists (another process may have just added it); the stored row."""
+        ...
+
+    def add_deal(self, row: DealRow) -> bool:
+        """Insert the deal with its items unless a deal of that id exists; whether it was inserted."""
+        ...
+
+    def lock_deal(self, deal_id: str) -> int | None:
+        """Lock the deal and return its version, or None when there is no such deal."""
+        ...
+
+    def load_deal(self, deal_id: str) -> DealSnapshot | None:
+        """The deal with its entries, lines and messages (call after :meth:`lock_deal`)."""
+        ...
+
+    def undealt_lines(self, chat_key: str) -> list[LineRow]:
+        """The chat's lines seen while it had no deal (deal_id NULL), in id order."""
+        ...
+
+    def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
+        """The latest handled message of this platform id in the chat, or None."""
+        ...
+
+    def next_block(self) -> int:
+        """Take the next id block: ids ``block * ID_BLOCK_SIZE`` up to the next block are this
+        transaction's. Blocks grow in the order they are taken."""
+        ...
+
+    def is_processed(self, source: str, update_id: str) -> bool: ...
+
+    def write(self, changes: list[Changeset]) -> None:
+        """Write changesets (in order) within this transaction."""
+        ...
 
 
 class Repository(Protocol):
@@ -200,11 +261,8 @@ class Repository(Protocol):
     Every method raises :class:`StoreUnavailable` when the store cannot be reached or is busy.
     """
 
-    def load_open(self) -> Snapshot:
-        """Everything needed to rebuild the live state of open deals.
-
-        Messages come with ``text`` empty, except those of kind ``"ask"`` (a question left open).
-        """
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """A unit of work: committed when the block ends, rolled back when it raises."""
         ...
 
     def commit(self, changes: Changeset) -> None:
@@ -224,6 +282,12 @@ class Repository(Protocol):
         ...
 
     def get_deal(self, deal_id: str) -> DealRow | None: ...
+
+    def get_chat(self, chat_key: str) -> ChatRow | None: ...
+
+    def chats_with_deal(self) -> list[ChatRow]:
+        """Chats bound to a deal (open or closed), by chat key."""
+        ...
 
     def claim_mark(self, key: str, at: datetime) -> bool:
         """Record a once-only mark (a scheduled post's job id and slot); False when it already exists.

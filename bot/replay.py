@@ -163,11 +163,8 @@ def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
 
 
 def _last_messages(svc: OrderService, deal_id: str) -> dict[tuple[str, str, str, str], str]:
-    ds = svc.st.deals.get(deal_id)
     out: dict[tuple[str, str, str, str], str] = {}
-    if ds is None:
-        return out
-    for e in sorted(ds.entries.values(), key=lambda e: e.id):
+    for e in svc.repo.deal_entries(deal_id):
         if not e.removed and e.superseded_seq is None and e.qty > 0:
             out[(e.chat_key, e.sender_id, e.item_code, e.label)] = e.message_id
     return out

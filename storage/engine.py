@@ -93,4 +93,6 @@ def _configure_sqlite(engine: Engine, *, wal: bool, path: str | None = None) -> 
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # a unit of work (storage.sql.SqlRepository.transaction) takes the write lock at once
+        immediate = connection.get_execution_options().get("tuan_immediate", False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")

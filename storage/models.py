@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
 )
 
+from bot.ports import ID_BLOCK_SIZE as ID_BLOCK_SIZE
 from storage.types import Money, UTCDateTime
 
 NAMING_CONVENTION = {
@@ -68,7 +69,6 @@ DEAL_CHATS = Table(
 # counter of one process) and grow in the order the deal's transactions committed. PostgreSQL
 # uses the sequence (no row that every transaction would queue on); SQLite, whose write lock is
 # the whole database anyway, this one-row table.
-ID_BLOCK_SIZE = 1024
 ID_BLOCK_SEQUENCE = Sequence("tuan_id_blocks", metadata=METADATA, start=1)
 ID_BLOCKS = Table(
     "id_blocks", METADATA,

@@ -7,19 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, ScalarSelect, Select, case, exists, func, literal_column, select
+from sqlalchemy import Connection, Select, case, exists, literal_column, select
 
 from bot.ports import (
     ASK_KIND,
     ChatRow,
     DealRow,
+    DealSnapshot,
     EntryRow,
     ItemRow,
     LineRow,
     MessageRow,
     NoticeRow,
     OutboxRow,
-    Snapshot,
+    SeenMessage,
 )
 from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
 from storage.rows import (
@@ -35,34 +36,58 @@ from storage.rows import (
     item_row,
 )
 
-OPEN = "open"
 
-
-def load_open(conn: Connection) -> Snapshot:
-    """Open deals, every chat, and the entries, lines and messages that go with them.
-
-    Messages come without their text, except those that left a question open (kind ``ask``,
-    §3.6): the service reads the question again from that text.
-    """
-    open_ids = select(DEALS.c.id).where(DEALS.c.status == OPEN)
-    open_chats = select(CHATS.c.chat_key).where(CHATS.c.deal_id.in_(open_ids))
-    deals = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.status == OPEN))
-    chats = build(ChatRow, conn.execute(select(*columns(CHATS, CHAT_FIELDS)).order_by(CHATS.c.chat_key)))
+def load_deal(conn: Connection, deal_id: str) -> DealSnapshot | None:
+    """One deal with its entries, lines and messages (text only where a question was left open, §3.6)."""
+    found = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.id == deal_id))
+    if not found:
+        return None
     entries = build(EntryRow, conn.execute(
-        select(*columns(ENTRIES, ENTRY_FIELDS)).where(ENTRIES.c.deal_id.in_(open_ids)).order_by(ENTRIES.c.id)
+        select(*columns(ENTRIES, ENTRY_FIELDS)).where(ENTRIES.c.deal_id == deal_id).order_by(ENTRIES.c.id)
     ))
     lines = build(LineRow, conn.execute(
-        select(*columns(LINES, LINE_FIELDS)).where(LINES.c.deal_id.in_(open_ids)).order_by(LINES.c.id)
+        select(*columns(LINES, LINE_FIELDS)).where(LINES.c.deal_id == deal_id).order_by(LINES.c.id)
     ))
     text = case((MESSAGES.c.kind == ASK_KIND, MESSAGES.c.text), else_=literal_column("''"))
     textless = columns(MESSAGES, MESSAGE_FIELDS, text=text.label("text"))
     messages = build(MessageRow, conn.execute(
-        select(*textless).where(MESSAGES.c.chat_key.in_(open_chats)).order_by(MESSAGES.c.seq)
+        select(*textless).where(MESSAGES.c.deal_id == deal_id).order_by(MESSAGES.c.seq)
     ))
-    next_seq, next_entry, next_line = conn.execute(
-        select(_next(MESSAGES.c.seq), _next(ENTRIES.c.id), _next(LINES.c.id))
-    ).one()
-    return Snapshot(deals, chats, entries, lines, messages, next_seq, next_entry, next_line)
+    return DealSnapshot(found[0], entries, lines, messages)
+
+
+def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
+    query = (select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key == chat_key, LINES.c.deal_id.is_(None))
+             .order_by(LINES.c.id))
+    return build(LineRow, conn.execute(query))
+
+
+def seen_message(conn: Connection, chat_key: str, message_id: str) -> SeenMessage | None:
+    row = conn.execute(
+        select(MESSAGES.c.seq, MESSAGES.c.sender_id, MESSAGES.c.edit_of, MESSAGES.c.deal_id)
+        .where(MESSAGES.c.chat_key == chat_key, MESSAGES.c.message_id == message_id)
+        .order_by(MESSAGES.c.seq.desc()).limit(1)
+    ).first()
+    return SeenMessage(*row) if row is not None else None
+
+
+def get_chat(conn: Connection, chat_key: str, *, lock: bool = False) -> ChatRow | None:
+    query = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.chat_key == chat_key)
+    if lock:
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return ChatRow(*row) if row is not None else None
+
+
+def chats_with_deal(conn: Connection) -> list[ChatRow]:
+    query = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.deal_id.is_not(None)).order_by(CHATS.c.chat_key)
+    return build(ChatRow, conn.execute(query))
+
+
+def lock_deal(conn: Connection, deal_id: str) -> int | None:
+    """The deal's version, its row locked until the transaction ends (PostgreSQL; SQLite ignores
+    FOR UPDATE, its transaction already holds the write lock)."""
+    return conn.scalar(select(DEALS.c.version).where(DEALS.c.id == deal_id).with_for_update())
 
 
 def get_deal(conn: Connection, deal_id: str) -> DealRow | None:
@@ -91,10 +116,6 @@ def pending_effects(conn: Connection, created_before: datetime) -> list[OutboxRo
 def is_processed(conn: Connection, source: str, update_id: str) -> bool:
     mark = exists().where(PROCESSED.c.source == source, PROCESSED.c.update_id == update_id)
     return bool(conn.scalar(select(mark)))
-
-
-def _next(column: Any) -> ScalarSelect[Any]:
-    return select(func.coalesce(func.max(column), 0) + 1).scalar_subquery()
 
 
 def _deals(conn: Connection, query: Select[Any]) -> list[DealRow]:

@@ -11,11 +11,23 @@ from sqlalchemy import Connection, Engine, insert
 from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from bot.ports import Changeset, DealRow, EntryRow, NoticeRow, OutboxRow, Snapshot, StoreUnavailable
+from bot.ports import (
+    Changeset,
+    ChatRow,
+    DealRow,
+    DealSnapshot,
+    EntryRow,
+    LineRow,
+    NoticeRow,
+    OutboxRow,
+    SeenMessage,
+    StoreUnavailable,
+)
 from storage import reader, writer
 from storage.engine import make_engine
 from storage.migrate import upgrade
-from storage.models import MARKS
+from storage.models import CHATS, MARKS
+from storage.rows import CHAT_FIELDS, params
 from storage.types import check_aware
 
 
@@ -48,9 +60,30 @@ class SqlRepository:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
-    def load_open(self) -> Snapshot:
-        with unavailable_as_such(), self._reading() as conn, conn.begin():
-            return reader.load_open(conn)
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[SqlTransaction]:
+        """A unit of work (:class:`bot.ports.Transaction`): committed when the block ends.
+
+        On SQLite it begins IMMEDIATE: the write lock is taken first, so two processes never both
+        read a deal and then race to write it (the later one waits up to the busy timeout).
+        """
+        with unavailable_as_such():
+            conn = self.engine.connect()
+            if conn.dialect.name == "sqlite":
+                conn = conn.execution_options(tuan_immediate=True)
+            try:
+                with conn.begin():
+                    yield SqlTransaction(conn)
+            finally:
+                conn.close()
+
+    def get_chat(self, chat_key: str) -> ChatRow | None:
+        with unavailable_as_such(), self.engine.connect() as conn:
+            return reader.get_chat(conn, chat_key)
+
+    def chats_with_deal(self) -> list[ChatRow]:
+        with unavailable_as_such(), self.engine.connect() as conn:
+            return reader.chats_with_deal(conn)
 
     def commit(self, changes: Changeset) -> None:
         self.commit_many([changes])
@@ -105,6 +138,48 @@ class SqlRepository:
         if conn.dialect.name == "postgresql":
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
         return conn
+
+
+class SqlTransaction:
+    """:class:`bot.ports.Transaction` on one connection whose transaction the repository owns."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def chat(self, chat_key: str, *, lock: bool = False) -> ChatRow | None:
+        return reader.get_chat(self.conn, chat_key, lock=lock)
+
+    def add_chat(self, row: ChatRow) -> ChatRow:
+        writer.insert_missing(self.conn, CHATS, params([row], CHAT_FIELDS))
+        stored = reader.get_chat(self.conn, row.chat_key, lock=True)
+        assert stored is not None
+        return stored
+
+    def add_deal(self, row: DealRow) -> bool:
+        return writer.add_deal(self.conn, row)
+
+    def lock_deal(self, deal_id: str) -> int | None:
+        return reader.lock_deal(self.conn, deal_id)
+
+    def load_deal(self, deal_id: str) -> DealSnapshot | None:
+        return reader.load_deal(self.conn, deal_id)
+
+    def undealt_lines(self, chat_key: str) -> list[LineRow]:
+        return reader.undealt_lines(self.conn, chat_key)
+
+    def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
+        return reader.seen_message(self.conn, chat_key, message_id)
+
+    def next_block(self) -> int:
+        return writer.next_block(self.conn)
+
+    def is_processed(self, source: str, update_id: str) -> bool:
+        return reader.is_processed(self.conn, source, update_id)
+
+    def write(self, changes: list[Changeset]) -> None:
+        batch = [cs for cs in changes if not cs.is_empty()]
+        if batch:
+            writer.write(self.conn, batch)
 
 
 class StoreOpenError(ValueError):

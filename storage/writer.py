@@ -5,10 +5,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, delete, insert, select
+from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select
 
-from bot.ports import Changeset
-from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
+from bot.ports import Changeset, DealRow
+from storage.models import (
+    CHATS,
+    DEAL_CHATS,
+    DEALS,
+    ENTRIES,
+    ID_BLOCK_SEQUENCE,
+    ID_BLOCK_SIZE,
+    ID_BLOCKS,
+    ITEMS,
+    LINES,
+    MESSAGES,
+    NOTICES,
+    OUTBOX,
+    PROCESSED,
+)
 from storage.rows import (
     CHAT_FIELDS,
     DEAL_FIELDS,
@@ -28,6 +42,7 @@ _INSERT_NOTICES = insert(NOTICES)
 _INSERT_PROCESSED = insert(PROCESSED)
 _INSERT_ITEMS = insert(ITEMS)
 _INSERT_OUTBOX = insert(OUTBOX)
+_SET_VERSION = DEALS.update().where(DEALS.c.id == bindparam("b_id")).values(version=bindparam("b_version"))
 _DELETE_OUTBOX = delete(OUTBOX).where(OUTBOX.c.seq == bindparam("b_seq"), OUTBOX.c.n == bindparam("b_n"))
 _UPDATE_ENTRIES = (
     ENTRIES.update()
@@ -73,6 +88,47 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
         {"source": source, "update_id": update_id} for cs in batch for source, update_id in cs.processed
     ])
     _insert(conn, _INSERT_OUTBOX, params([r for cs in batch for r in cs.outbox], OUTBOX_FIELDS))
+    pairs = list(dict.fromkeys(p for cs in batch for p in cs.deal_chats))
+    if pairs:
+        _insert_missing(conn, DEAL_CHATS, [{"deal_id": d, "chat_key": c} for d, c in pairs])
+    versions = {d: v for cs in batch for d, v in cs.versions.items()}
+    if versions:
+        conn.execute(_SET_VERSION, [{"b_id": d, "b_version": v} for d, v in versions.items()])
+
+
+def next_block(conn: Connection) -> int:
+    """Take the next id block (see ``storage.models.ID_BLOCKS``), in the caller's transaction."""
+    if conn.dialect.name == "postgresql":
+        return int(conn.scalar(ID_BLOCK_SEQUENCE.next_value()))
+    block = conn.scalar(select(ID_BLOCKS.c.next_block).where(ID_BLOCKS.c.name == "ids"))
+    if block is None:  # a store built before the row existed: start above every id in it
+        block = first_free_block(conn)
+        conn.execute(insert(ID_BLOCKS).values(name="ids", next_block=block + 1))
+    else:
+        conn.execute(ID_BLOCKS.update().where(ID_BLOCKS.c.name == "ids").values(next_block=block + 1))
+    return int(block)
+
+
+def first_free_block(conn: Connection) -> int:
+    top = max(conn.scalar(select(func.max(t.c[col]))) or 0
+              for t, col in ((MESSAGES, "seq"), (ENTRIES, "id"), (LINES, "id")))
+    return int(top) // ID_BLOCK_SIZE + 1
+
+
+def add_deal(conn: Connection, row: DealRow) -> bool:
+    """Insert a deal and its items unless the id exists (two processes may add one shared deal)."""
+    stmt = _dialect_insert(conn, DEALS).on_conflict_do_nothing().returning(DEALS.c.id)
+    if conn.execute(stmt, params([row], DEAL_FIELDS)[0]).first() is None:
+        return False
+    items = item_params(row)
+    if items:
+        conn.execute(_INSERT_ITEMS, items)
+    return True
+
+
+def insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """INSERT ... ON CONFLICT DO NOTHING (rows another process may have written first)."""
+    _insert_missing(conn, table, rows)
 
 
 def delete_outbox(conn: Connection, keys: Sequence[tuple[int, int]]) -> None:
@@ -96,17 +152,24 @@ def _update(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]
         raise KeyError(f"update of unknown {table.name} ids: {sorted(wanted - found)[:20]}")
 
 
-def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
-    """INSERT ... ON CONFLICT (key) DO UPDATE, the same on SQLite and PostgreSQL."""
-    stmt: Any
+def _dialect_insert(conn: Connection, table: Table) -> Any:
     if conn.dialect.name == "postgresql":  # imported here: a SQLite run never loads the PostgreSQL dialect
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        stmt = pg_insert(table)
-    else:
-        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+        return pg_insert(table)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        stmt = sqlite_insert(table)
+    return sqlite_insert(table)
+
+
+def _insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(_dialect_insert(conn, table).on_conflict_do_nothing(), rows)
+
+
+def _upsert(conn: Connection, table: Table, rows: list[dict[str, Any]], key: str) -> None:
+    """INSERT ... ON CONFLICT (key) DO UPDATE, the same on SQLite and PostgreSQL."""
+    stmt = _dialect_insert(conn, table)
     stmt = stmt.on_conflict_do_update(
         index_elements=[key],
         set_={c.name: stmt.excluded[c.name] for c in table.columns if c.name != key},

@@ -12,9 +12,9 @@ from bot.config import AppConfig, config_from_dict
 from bot.context import Core
 from bot.demo_script import sample_deal
 from bot.dispatch import Dispatcher
-from bot.memory_repo import MemoryRepository
 from bot.ports import Repository
 from bot.services.orders import OrderService
+from tests.stores import memory_store
 
 LEADER = "团长小美"
 
@@ -55,7 +55,7 @@ class Pipeline:
 async def make_pipeline(caps: Capabilities | None = None, *, config: AppConfig | None = None,
                         repo: Repository | None = None, **bot: Any) -> Pipeline:
     config = config or config_from_dict(config_dict(**bot), "test.toml", env={})
-    repo = repo or MemoryRepository()
+    repo = repo or memory_store()
     clock = lambda: datetime.now(UTC)  # noqa: E731
     core = Core(service=OrderService(repo), config=config, clock=clock)
     chat = FakeAdapter("fake", caps or Capabilities(), clock=clock)

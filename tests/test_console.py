@@ -18,9 +18,9 @@ from bot import messages as m
 from bot.config import config_from_dict
 from bot.context import Core
 from bot.dispatch import Dispatcher
-from bot.memory_repo import MemoryRepository
 from bot.services.orders import OrderService
 from tests.pipeline import config_dict
+from tests.stores import memory_store
 
 
 @pytest.mark.parametrize("line, last, expected", [
@@ -55,7 +55,7 @@ async def run_console(typed: str, reactions: bool = True) -> tuple[list[str], Co
     data["groups"] = [{"id": "home", "platform": "console", "chat": "console"}]
     data["console"] = {"leaders": ["团长"], "reactions": reactions}
     config = config_from_dict(data, "test.toml", env={})
-    core = Core(service=OrderService(MemoryRepository()), config=config, clock=lambda: datetime.now(UTC))
+    core = Core(service=OrderService(memory_store()), config=config, clock=lambda: datetime.now(UTC))
     async with core.lock:
         core.open_configured_deals()
     out: list[str] = []

@@ -17,10 +17,10 @@ from bot.catalog import Catalog, Item
 from bot.engine.dealpost import parse_deal_post
 from bot.engine.numerals import HUGE, cn_to_int
 from bot.engine.reader import MAX_REPLY_CHARS, read_message
-from bot.memory_repo import MemoryRepository
 from bot.model import InboundMessage
 from bot.services.orders import OrderService
 from bot.services.outcome import LARGE_QTY, TOO_LONG
+from tests.stores import memory_store
 
 CATALOG = Catalog(items=(
     Item("1", "阳光玫瑰葡萄 2斤装", "盒", aliases=("葡萄", "阳光玫瑰")),
@@ -130,7 +130,7 @@ def test_lone_surrogates_never_raise() -> None:
         for cat in (CATALOG, ONE, None):
             read_message(text, cat, set())
         parse_deal_post(text, datetime(2026, 11, 25, tzinfo=UTC))
-        svc = OrderService(MemoryRepository(), catalog=CATALOG)
+        svc = OrderService(memory_store(), catalog=CATALOG)
         svc.handle(InboundMessage("t", "g1", "m1", "u1", "王姐", text, datetime(2026, 11, 25, tzinfo=UTC)))
 
 

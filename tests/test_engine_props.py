@@ -10,9 +10,9 @@ from hypothesis import strategies as st
 from bot.catalog import Catalog, Item
 from bot.engine.dealpost import parse_deal_post
 from bot.engine.reader import read_message
-from bot.memory_repo import MemoryRepository
 from bot.model import InboundMessage
 from bot.services.orders import OrderService
+from tests.stores import memory_store
 
 CATALOG = Catalog(items=(
     Item("1", "阳光玫瑰葡萄 2斤装", "盒", aliases=("葡萄", "阳光玫瑰")),
@@ -47,7 +47,7 @@ def test_reader_never_raises(text: str) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.tuples(texts, st.booleans()), min_size=1, max_size=8))
 def test_service_never_raises(batch: list[tuple[str, bool]]) -> None:
-    svc = OrderService(MemoryRepository(), catalog=CATALOG)
+    svc = OrderService(memory_store(), catalog=CATALOG)
     for n, (text, leader) in enumerate(batch):
         msg = InboundMessage("t", "g1", f"m{n}", "lead" if leader else f"u{n % 3}", "x", text,
                              datetime(2026, 11, 25, 19, n, tzinfo=UTC), is_admin=leader,

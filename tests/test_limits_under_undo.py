@@ -13,10 +13,10 @@ import pytest
 
 from bot import messages
 from bot.catalog import Catalog, Item
-from bot.memory_repo import MemoryRepository
 from bot.model import ButtonPress
 from bot.ports import Repository
 from bot.services.orders import OrderService
+from tests.stores import deal_state, memory_store
 from tests.test_order_service import Chat
 
 T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
@@ -32,20 +32,20 @@ def catalog(*, eggs: int | None = 10, oranges: int | None = None, max_qty: int |
 
 
 def chat(**kw: int | None) -> Chat:
-    return Chat(OrderService(MemoryRepository(), catalog=catalog(**kw)))
+    return Chat(OrderService(memory_store(), catalog=catalog(**kw)))
 
 
 def raw_total(c: Chat, sender: str, item: str) -> int:
     """The resident's signed total as the live state holds it (sender_totals hides totals <= 0)."""
     svc = c.svc
-    deal = svc.st.deals[svc.deal_of(CHAT).id]  # type: ignore[union-attr]
+    deal = deal_state(svc, svc.deal_of(CHAT).id)  # type: ignore[union-attr]
     return deal.sender_total(CHAT, sender, item)
 
 
 def raw_deal_total(c: Chat, item: str) -> int:
     """The deal's signed total of the item as the live state holds it."""
     svc = c.svc
-    return svc.st.deals[svc.deal_of(CHAT).id].totals[item]  # type: ignore[union-attr]
+    return deal_state(svc, svc.deal_of(CHAT).id).totals[item]  # type: ignore[union-attr]
 
 
 def deal_total(c: Chat, item: str) -> int:

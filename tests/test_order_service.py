@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.catalog import Catalog, Item
-from bot.memory_repo import MemoryRepository
 from bot.model import InboundMessage
 from bot.ports import Repository
 from bot.services.orders import OrderService
+from tests.stores import FlakyStore, memory_store
 
 T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 
@@ -40,7 +40,7 @@ class Chat:
 
 @pytest.fixture
 def chat() -> Chat:
-    return Chat(OrderService(MemoryRepository(), catalog=catalog()))
+    return Chat(OrderService(memory_store(), catalog=catalog()))
 
 
 def test_recall_of_a_set_restores_the_earlier_total(chat: Chat) -> None:
@@ -128,7 +128,7 @@ def test_copy_with_a_missing_line_cancels_nothing(chat: Chat) -> None:
 
 
 def test_stock_is_given_back_by_a_cancel() -> None:
-    c = Chat(OrderService(MemoryRepository(), catalog=catalog(egg_stock=2)))
+    c = Chat(OrderService(memory_store(), catalog=catalog(egg_stock=2)))
     c.say("u1", "鸡蛋2")
     assert c.say("u2", "鸡蛋1").refused
     c.say("u1", "鸡蛋不要了")
@@ -137,7 +137,7 @@ def test_stock_is_given_back_by_a_cancel() -> None:
 
 
 def test_max_qty_refuses_a_set_whole() -> None:
-    c = Chat(OrderService(MemoryRepository(), catalog=catalog(max_qty=5)))
+    c = Chat(OrderService(memory_store(), catalog=catalog(max_qty=5)))
     c.say("u1", "葡萄2")
     out = c.say("u1", "葡萄改成6")
     assert [p.code for p in out.refused] == ["over_max"]
@@ -148,7 +148,7 @@ def test_max_qty_refuses_a_set_whole() -> None:
 
 def test_after_cutoff_edits_and_recalls_are_refused() -> None:
     cut = T0 + timedelta(minutes=2, seconds=30)
-    c = Chat(OrderService(MemoryRepository(), catalog=catalog(cutoff=cut)))
+    c = Chat(OrderService(memory_store(), catalog=catalog(cutoff=cut)))
     c.say("u1", "葡萄2")
     c.say("u2", "鸡蛋1")
     assert c.say("u1", "", recall_of="m1").refused
@@ -163,7 +163,7 @@ def test_leader_messages_are_never_orders(chat: Chat) -> None:
 
 
 def test_each_chat_gets_its_own_deal_post() -> None:
-    svc = OrderService(MemoryRepository())
+    svc = OrderService(memory_store())
     east, west = Chat(svc, "east"), Chat(svc, "west")
     east.say("lead", "#接龙\n1. 沃柑 5斤装 19.9元/箱\n2、丹东草莓 1斤 ¥35.8", leader=True)
     west.say("lead", "#接龙\n1. 纯牛奶 250ml*12盒 42元/提", leader=True)
@@ -232,7 +232,7 @@ def test_a_delivery_is_claimed_once(chat: Chat) -> None:
 
 
 def test_the_bots_own_post_is_seen_and_defines_no_deal() -> None:
-    svc = OrderService(MemoryRepository())
+    svc = OrderService(memory_store())
     card = "🛒 今日团购\n1. 沃柑 5斤装 19.9元/箱\n2. 丹东草莓 1斤 35.8元"
     svc.note_post("t:g1", "bot1", card, T0)
     assert svc.deal_of("t:g1") is None  # the bot's card is no leader's deal post
@@ -251,22 +251,8 @@ def test_list_numbers_past_999_are_list_numbers(chat: Chat) -> None:
     assert chat.totals("u1") == {"1": 3}
 
 
-class FlakyRepository(MemoryRepository):
-    """Refuses the commits it is told to, as a store that lost its connection would."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fail_next = False
-
-    def commit_many(self, changes: list) -> None:  # type: ignore[type-arg]
-        if self.fail_next:
-            self.fail_next = False
-            raise ConnectionError("the store went away")
-        super().commit_many(changes)
-
-
 def test_a_failed_commit_leaves_no_phantom_order() -> None:
-    repo = FlakyRepository()
+    repo = FlakyStore()
     c = Chat(OrderService(repo, catalog=catalog(egg_stock=3)))
     c.say("u1", "#接龙\n1. 王姐 鸡蛋2")
     repo.fail_next = True
@@ -280,7 +266,7 @@ def test_a_failed_commit_leaves_no_phantom_order() -> None:
 
 
 def test_a_new_round_starts_with_no_seen_lines() -> None:
-    svc = OrderService(MemoryRepository())
+    svc = OrderService(memory_store())
     first = svc.open_deal(catalog(), ["t:g1"], title="周一团")
     c = Chat(svc)
     c.say("u1", "#接龙\n1. 王姐 葡萄1")
@@ -307,8 +293,8 @@ def test_a_new_round_survives_a_restart(store_url: str) -> None:
     c2.n = c.n
     c2.say("u1", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # yesterday's line again: new today
     c2.say("u3", "#接龙\n1. 阿强 鸡蛋1\n2. 王姐 葡萄1")  # today's lines: seen
-    repo2.close()
     assert c2.totals("u1") == {"1": 1} and c2.totals("u2") == {"3": 1} and c2.totals("u3") == {}
+    repo2.close()
 
 
 def test_an_edit_of_an_edit_after_a_restart_keeps_the_unchanged_line(store_url: str) -> None:
@@ -323,6 +309,28 @@ def test_an_edit_of_an_edit_after_a_restart_keeps_the_unchanged_line(store_url: 
     c2.n = c.n
     c2.say("u1", "#接龙\n1. 王姐 葡萄3\n2. 王姐妹妹 鸡蛋1", edit_of="m3")
     c2.say("u3", "#接龙\n1. 王姐 葡萄1\n2. 王姐妹妹 鸡蛋1\n3. 阿强 橙子1\n4. 小陈 鸡蛋2")
-    repo2.close()
     assert c2.totals("u1") == {"1": 3, "3": 1}
     assert c2.totals("u2") == {"2": 1} and c2.totals("u3") == {"3": 2}
+    repo2.close()
+
+
+def test_an_original_arriving_after_its_edit_changes_nothing(chat: Chat) -> None:
+    """Two workers (or a slow platform) may hand the service an edit before the message it edits:
+    the edit counts as the message; the original, when it comes, adds nothing."""
+    chat.say("u1", "葡萄3", mid="m1:e1", edit_of="m1")
+    out = chat.say("u1", "葡萄2", mid="m1")
+    assert out.kind == "stale" and not out.accepted
+    assert chat.totals("u1") == {"1": 3}
+
+
+def test_a_late_original_stays_stale_after_a_restart(tmp_path: object) -> None:
+    from storage.sql import open_repository
+
+    url = f"sqlite:///{tmp_path}/t.db"
+    c = Chat(OrderService(open_repository(url), catalog=catalog()))
+    c.say("u1", "葡萄3", mid="m1:e1", edit_of="m1")
+    c.svc.repo.close()
+    c2 = Chat(OrderService(open_repository(url), catalog=catalog()))
+    assert c2.say("u1", "葡萄2", mid="m1").kind == "stale"
+    assert c2.totals("u1") == {"1": 3}
+    c2.svc.repo.close()

@@ -22,12 +22,12 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from bot.catalog import Catalog, Item
-from bot.memory_repo import MemoryRepository
 from bot.model import ButtonPress, InboundMessage
 from bot.ports import Repository
 from bot.render import jielong_list
 from bot.services.orders import OrderService
-from bot.services.state import DealState
+from bot.services.state import DealCache, DealState
+from tests.stores import deal_state, fresh_cache, memory_store
 
 ALIAS = {"1": "葡萄", "2": "橙子", "3": "鸡蛋"}
 STOCK = {"2": 5, "3": 7}
@@ -296,8 +296,8 @@ def list_text(lines: list[tuple[str, str, list[tuple[str, int]]]]) -> str:
     return "\n".join(["#接龙 今日团购", *body])
 
 
-def _current_lines(svc: OrderService, chat_key: str) -> dict[tuple[str, str], int]:
-    chat = svc.st.chats.get(chat_key)
+def _current_lines(cache: DealCache, chat_key: str) -> dict[tuple[str, str], int]:
+    chat = cache.chats.get(chat_key)
     return {key: ln.id for key, ln in chat.by_num_label.items()} if chat is not None else {}
 
 
@@ -316,7 +316,7 @@ class OrderMachine(RuleBasedStateMachine):
         self.latest_list = {c: list_text([]) for c in CHATS}
 
     def open_repo(self) -> Repository:
-        return MemoryRepository()
+        return memory_store()
 
     def reopen_repo(self) -> Repository:
         return self.repo
@@ -457,23 +457,28 @@ class OrderMachine(RuleBasedStateMachine):
     def restart(self) -> None:
         live = self.svc
         did = live.deal_of(key(CHATS[0])).id  # type: ignore[union-attr]
+        before = live.tally(did)
+        old_cache = live.cached(did) or fresh_cache(self.repo, did)  # none before the first message
         self.repo = self.reopen_repo()
         self.svc = OrderService(self.repo, catalog=CATALOG)
-        before, after = live.tally(did), self.svc.tally(did)
+        after = self.svc.tally(did)
         assert sorted(after.rows, key=repr) == sorted(before.rows, key=repr)
         assert after.totals == before.totals
-        old, new = live.st.deals[did], self.svc.st.deals[did]
+        assert self.svc.cached(did) is None  # a new process loads nothing at start
+        new_cache = fresh_cache(self.repo, did)  # what the new process loads with the next message
+        assert new_cache.version == old_cache.version
+        old, new = old_cache.deal, new_cache.deal
         for c in CHATS:
             for s in NAMES:
                 for i in ALIAS:
                     assert new.sender_total(key(c), s, i) == old.sender_total(key(c), s, i)
                     assert new.last_touch(key(c), s, i) == old.last_touch(key(c), s, i)
-            assert _current_lines(self.svc, key(c)) == _current_lines(live, key(c))
+            assert _current_lines(new_cache, key(c)) == _current_lines(old_cache, key(c))
 
     # -- what must hold after every step ------------------------------------------------------
 
     def _deal(self) -> DealState:
-        return self.svc.st.deals[self.svc.deal_of(key(CHATS[0])).id]  # type: ignore[union-attr]
+        return deal_state(self.svc, self.svc.deal_of(key(CHATS[0])).id)  # type: ignore[union-attr]
 
     @invariant()
     def totals_hold(self) -> None:

@@ -16,13 +16,13 @@ from adapters.fake import sender_id_of
 from bot import messages as m
 from bot.catalog import Catalog, Item
 from bot.config import config_from_dict
-from bot.memory_repo import MemoryRepository
 from bot.model import Effect, InboundMessage, Mention
 from bot.ports import Changeset, OutboxRow, Repository, StoreUnavailable
 from bot.services.orders import OrderService
 from bot.services.outcome import Outcome
 from storage.sql import open_repository
 from tests.pipeline import Pipeline, config_dict, make_pipeline
+from tests.stores import memory_store, writes_fail
 from tests.waiting import eventually
 
 REACTIONS = Capabilities(reactions=True)
@@ -31,7 +31,7 @@ LATER = datetime.now(UTC) + timedelta(days=1)
 
 @pytest.fixture(params=["memory", "sqlite"])
 def repo(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[Repository]:
-    store: Repository = MemoryRepository() if request.param == "memory" else open_repository(
+    store: Repository = memory_store() if request.param == "memory" else open_repository(
         f"sqlite:///{tmp_path / 't.db'}")
     yield store
     store.close()
@@ -179,14 +179,8 @@ def test_the_service_commits_effects_with_the_message_or_not_at_all(tmp_path: An
         [row] = repo.pending_effects(LATER)
         assert out.effects == (row,) and (row.n, row.kind, row.target, row.chat_key) == (0, "react", "m1", "t:g1")
         assert svc.handle(msg(1), ack).kind == "duplicate" and asked == ["m1"]  # a redelivery says nothing again
-        real = repo.commit_many
-
-        def failing(changes: list[Changeset]) -> None:
-            raise StoreUnavailable("down")
-        repo.commit_many = failing  # type: ignore[method-assign]
-        with pytest.raises(StoreUnavailable):
+        with writes_fail(repo, StoreUnavailable("down")), pytest.raises(StoreUnavailable):
             svc.handle(msg(2), ack)
-        repo.commit_many = real  # type: ignore[method-assign]
         assert repo.pending_effects(LATER) == [row]  # nothing of the failed message, its effects included
         out = svc.handle(msg(2), ack)  # offered again: taken, with its effect, once
         assert [r.target for r in repo.pending_effects(LATER)] == ["m1", "m2"] and len(out.effects) == 1

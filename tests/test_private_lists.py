@@ -17,10 +17,10 @@ from bot.config import config_from_dict
 from bot.context import Core
 from bot.demo_script import sample_deal
 from bot.dispatch import NO_DEAL_REPEAT_SECONDS, Dispatcher
-from bot.memory_repo import MemoryRepository
 from bot.phones import mask_phones
 from bot.services.orders import OrderService
 from tests.pipeline import LEADER, config_dict, make_pipeline
+from tests.stores import memory_store
 
 BUTTONS = Capabilities(buttons=True, edits=True, reactions=True)
 
@@ -77,7 +77,7 @@ async def test_no_deal_is_said_once_per_resident_per_hour() -> None:
     data["deals"] = []
     config = config_from_dict(data, "test.toml", env={})
     now = [1000.0]
-    core = Core(service=OrderService(MemoryRepository()), config=config, clock=lambda: datetime.now(UTC))
+    core = Core(service=OrderService(memory_store()), config=config, clock=lambda: datetime.now(UTC))
     chat = FakeAdapter("fake", Capabilities(reactions=True))
     core.adapters["fake"] = chat
     await chat.start(Dispatcher(core, clock=lambda: now[0]))

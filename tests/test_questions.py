@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.catalog import Catalog, Item
-from bot.memory_repo import MemoryRepository
 from bot.model import InboundMessage
 from bot.ports import Repository
 from bot.services.orders import OrderService
+from tests.stores import memory_store
 
 T0 = datetime(2026, 11, 25, 11, 0, tzinfo=UTC)
 ORANGES = Catalog(items=(
@@ -35,7 +35,7 @@ class Chat:
 
 @pytest.fixture
 def chat() -> Chat:
-    return Chat(OrderService(MemoryRepository(), catalog=ORANGES))
+    return Chat(OrderService(memory_store(), catalog=ORANGES))
 
 
 @pytest.mark.parametrize("change, want", [("改成3", 3), ("再加1", 3), ("减1", 1), ("-1", 1), ("改成0", 0)])
@@ -128,13 +128,13 @@ def test_a_question_survives_a_restart(store_url: str) -> None:
     c2.n = c.n
     c2.say("u1", "血橙3")
     c2.say("u2", "苹果")
-    repo2.close()
     assert c2.totals("u1") == {"2": 3, "1": 1}
     assert c2.totals("u2") == {"3": 1}
+    repo2.close()
 
 
 def test_a_question_survives_a_restart_in_memory_store() -> None:
-    repo = MemoryRepository()
+    repo = memory_store()
     c = Chat(OrderService(repo, catalog=ORANGES))
     c.say("u1", "改成3")
     c2 = Chat(OrderService(repo, catalog=ORANGES))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
@@ -16,7 +16,6 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.memory_repo import MemoryRepository
 from bot.ports import (
     Changeset,
     ChatRow,
@@ -28,12 +27,12 @@ from bot.ports import (
     NoticeRow,
     OutboxRow,
     Repository,
-    Snapshot,
 )
 from storage import SqlRepository, open_repository
 from storage.engine import make_engine
 from storage.migrate import alembic_config, current_revision, upgrade
 from storage.models import DEALS, MESSAGES, METADATA
+from tests.stores import memory_store
 
 # What a refused commit may raise: the memory store's own checks, or the database's.
 STORE_ERRORS = (ValueError, KeyError, SQLAlchemyError)
@@ -44,10 +43,29 @@ OTHER = "wechat:room2"
 URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "pg_url"}
 
 
+@dataclass
+class Open:
+    """What the store holds of the open deals among d1..d3 and of the two chats (test view)."""
+
+    deals: list[DealRow]
+    chats: list[ChatRow]
+    entries: list[EntryRow]
+    lines: list[LineRow]
+    messages: list[MessageRow]
+
+
+def load_open(store: Repository) -> Open:
+    with store.transaction() as tx:
+        snaps = [s for d in ("d1", "d2", "d3") if (s := tx.load_deal(d)) is not None and s.deal.status == "open"]
+    chats = [c for k in sorted((CHAT, OTHER)) if (c := store.get_chat(k)) is not None]
+    return Open([s.deal for s in snaps], chats, [e for s in snaps for e in s.entries],
+                [ln for s in snaps for ln in s.lines], [m for s in snaps for m in s.messages])
+
+
 @pytest.fixture(params=["memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[Repository]:
     if request.param == "memory":
-        repo: Repository = MemoryRepository()
+        repo: Repository = memory_store()
     else:
         repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
     yield repo
@@ -87,7 +105,7 @@ def chat(key: str = CHAT, deal_id: str | None = "d1") -> ChatRow:
 def message(seq: int, key: str = CHAT, **kw: Any) -> MessageRow:
     fields: dict[str, Any] = dict(message_id=str(1000 + seq), sender_id="u1", sender_name="小王",
                                   text=f"接龙\n{seq}. 3-101 苹果2", ts=T0 + timedelta(seconds=seq), is_admin=False,
-                                  edit_of=None, recall_of=None, kind="order")
+                                  edit_of=None, recall_of=None, kind="order", deal_id="d1")
     return MessageRow(seq=seq, chat_key=key, **(fields | kw))
 
 
@@ -123,15 +141,13 @@ def opened(store: Repository) -> None:
 
 def state(store: Repository) -> tuple[Any, ...]:
     """Everything observable through the port, to compare before and after a failed commit."""
-    return (store.load_open(), store.get_deal("d1"), store.get_deal("d2"), store.deal_entries("d1"),
+    return (load_open(store), store.get_deal("d1"), store.get_deal("d2"), store.deal_entries("d1"),
             store.notices(), store.is_processed("telegram", "1"), store.is_processed("telegram", "2"),
             store.pending_effects(LATER))
 
 
 def stored_texts(store: Repository) -> dict[int, str]:
     """Message texts by seq: the port never reads them back, so look inside."""
-    if isinstance(store, MemoryRepository):
-        return {seq: m.text for seq, m in store._messages.items()}
     assert isinstance(store, SqlRepository)
     with store.engine.connect() as conn:
         return {seq: txt for seq, txt in conn.execute(select(MESSAGES.c.seq, MESSAGES.c.text))}
@@ -140,7 +156,7 @@ def stored_texts(store: Repository) -> dict[int, str]:
 # --- round trips --------------------------------------------------------------------------------
 
 def test_empty_store(store: Repository) -> None:
-    assert store.load_open() == Snapshot([], [], [], [], [], next_seq=1, next_entry_id=1, next_line_id=1)
+    assert load_open(store) == Open([], [], [], [], [])
     assert store.get_deal("d1") is None
     assert store.deal_entries("d1") == []
     assert store.notices() == []
@@ -162,7 +178,7 @@ def test_round_trip_of_every_row(store: Repository) -> None:
                            entries_added=entries[:1], notices=[notice(1)], processed=[("telegram", "1")]))
     store.commit(Changeset(message=m2, lines_added=lines[1:], entries_added=entries[1:]))
 
-    snap = store.load_open()
+    snap = load_open(store)
     assert snap.deals == [replace(d1, items=[items[1], items[0], items[2]])]
     got = snap.deals[0]
     assert [str(i.price) for i in got.items] == ["12.30", "0.05", "99999999.99"]
@@ -172,7 +188,6 @@ def test_round_trip_of_every_row(store: Repository) -> None:
     assert snap.entries == entries
     assert snap.lines == lines
     assert snap.messages == [replace(m1, text=""), replace(m2, text="")]
-    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 3)
     stamps = [got.created_at, got.cutoff, *(m.ts for m in snap.messages)]
     assert all(t is not None and t.utcoffset() == timedelta(0) for t in stamps)
     assert got.created_at == T0 and snap.messages[0].ts == m1.ts
@@ -200,7 +215,7 @@ def test_empty_changeset_changes_nothing(store: Repository) -> None:
     store.commit(Changeset())
     store.commit_many([Changeset(), Changeset()])
     store.commit_many([])
-    assert store.load_open().next_seq == 1
+    assert load_open(store) == Open([], [], [], [], [])
 
 
 # --- updates ------------------------------------------------------------------------------------
@@ -211,12 +226,12 @@ def test_entry_and_line_updates(store: Repository) -> None:
     store.commit(Changeset(message=message(2), lines_added=[line(2, 2)],
                            lines_updated=[replace(line(1, 1), alive=False, replaced_by=2)],
                            entries_updated=[replace(entry(1, 1), superseded_seq=2), replace(entry(2, 1), removed=True)]))
-    snap = store.load_open()
+    snap = load_open(store)
     assert [(e.id, e.superseded_seq, e.removed) for e in snap.entries] == [(1, 2, False), (2, None, True)]
     assert [(ln.id, ln.alive, ln.replaced_by) for ln in snap.lines] == [(1, False, 2), (2, True, None)]
     store.commit(Changeset(message=message(3, kind="undo"), lines_updated=[line(1, 1)],
                            entries_updated=[entry(1, 1)]))
-    snap = store.load_open()
+    snap = load_open(store)
     assert [(e.id, e.superseded_seq, e.removed) for e in snap.entries] == [(1, None, False), (2, None, True)]
     assert [(ln.id, ln.alive, ln.replaced_by) for ln in snap.lines] == [(1, True, None), (2, True, None)]
 
@@ -226,7 +241,7 @@ def test_an_update_changes_only_its_flags(store: Repository) -> None:
     store.commit(Changeset(message=message(1), lines_added=[line(1, 1)], entries_added=[entry(1, 1)]))
     store.commit(Changeset(lines_updated=[replace(line(1, 1), label="other", alive=False)],
                            entries_updated=[replace(entry(1, 1), qty=7, removed=True)]))
-    assert store.load_open().lines == [replace(line(1, 1), alive=False)]
+    assert load_open(store).lines == [replace(line(1, 1), alive=False)]
     assert store.deal_entries("d1") == [replace(entry(1, 1), removed=True)]
 
 
@@ -244,7 +259,7 @@ def test_deal_row_is_its_full_new_state(store: Repository) -> None:
 def test_chat_rebinds_to_another_deal(store: Repository) -> None:
     opened(store)
     store.commit(Changeset(deals=[deal("d2", created_at=T0 + timedelta(hours=1))], chats=[chat(deal_id="d2")]))
-    snap = store.load_open()
+    snap = load_open(store)
     assert snap.chats == [chat(deal_id="d2")]
     assert [d.id for d in snap.deals] == ["d1", "d2"]
 
@@ -256,16 +271,15 @@ def test_load_open_leaves_out_closed_deals(store: Repository) -> None:
                            chats=[chat(CHAT, "d1"), chat(OTHER, "d2")]))
     store.commit_many([
         Changeset(message=message(1, CHAT), lines_added=[line(1, 1, CHAT)], entries_added=[entry(1, 1, "d1", CHAT)]),
-        Changeset(message=message(2, OTHER), lines_added=[line(2, 2, OTHER, "d2"), line(3, 2, CHAT, "d2")],
+        Changeset(message=message(2, OTHER, deal_id="d2"), lines_added=[line(2, 2, OTHER, "d2"), line(3, 2, CHAT, "d2")],
                   entries_added=[entry(2, 2, "d2", OTHER)]),
     ])  # line 3: posted in CHAT during the closed deal d2, so no longer seen
-    snap = store.load_open()
+    snap = load_open(store)
     assert [d.id for d in snap.deals] == ["d1"]
     assert [c.chat_key for c in snap.chats] == [CHAT, OTHER]
     assert [e.id for e in snap.entries] == [1]
     assert [ln.id for ln in snap.lines] == [1]
     assert [m.seq for m in snap.messages] == [1]
-    assert (snap.next_seq, snap.next_entry_id, snap.next_line_id) == (3, 3, 4)
     assert store.get_deal("d2") == deal("d2", status="closed")
     assert store.deal_entries("d2") == [entry(2, 2, "d2", OTHER)]
 
@@ -337,7 +351,7 @@ BROKEN = {
 def test_the_busy_changeset_is_valid(store: Repository) -> None:
     seeded(store)
     store.commit(busy_changeset())
-    snap = store.load_open()
+    snap = load_open(store)
     assert [d.id for d in snap.deals] == ["d2"]
     assert [c.chat_key for c in snap.chats] == [CHAT, OTHER]
     assert store.deal_entries("d1") == [replace(entry(1, 1), removed=True), entry(2, 2)]
@@ -380,7 +394,7 @@ def test_commit_many_applies_in_order(store: Repository) -> None:
                   notices=[notice(3)]),
         Changeset(deals=[deal(title="last wins")], processed=[("telegram", "2")]),
     ])
-    snap = store.load_open()
+    snap = load_open(store)
     assert snap.deals == [deal(title="last wins")]
     assert snap.entries == [entry(1, 1), entry(2, 2, kind="set")]
     assert snap.lines == [line(1, 1)]
@@ -481,7 +495,7 @@ def test_in_memory_sqlite_keeps_its_data() -> None:
     try:
         opened(repo)
         assert repo.get_deal("d1") == deal()
-        assert repo.load_open().chats == [chat()]
+        assert load_open(repo).chats == [chat()]
     finally:
         repo.close()
 

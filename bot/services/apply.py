@@ -5,19 +5,26 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from bot.engine.entry import ADD, CANCEL_ALL, CANCEL_ITEM, ENTRY, PLUS, SET, SUB, Action, EntryParse
 from bot.model import InboundMessage
 from bot.ports import Changeset, EntryRow, LineRow, NoticeRow
 from bot.services.outcome import AFTER_CUTOFF, DEAL_CLOSED, OVER_MAX, SOLD_OUT, Applied, Problem
-from bot.services.state import ChatState, DealState, LiveState, active
+from bot.services.state import ChatState, DealState, active
+
+
+class Ids(Protocol):
+    """Where a message's entry and line ids come from: the store's id blocks, taken under the deal's lock."""
+
+    def next_id(self) -> int: ...
 
 
 @dataclass
 class Work:
     """The running result of one message: what changed, what was accepted, unclear or refused."""
 
-    st: LiveState
+    ids: Ids
     chat: ChatState
     deal: DealState | None
     msg: InboundMessage
@@ -46,11 +53,10 @@ class Work:
     def _new_entry(self, item: str, qty: int, kind: str, label: str, line_id: int | None) -> EntryRow:
         assert self.deal is not None
         e = EntryRow(
-            id=self.st.next_entry_id, deal_id=self.deal.row.id, chat_key=self.chat.row.chat_key,
+            id=self.ids.next_id(), deal_id=self.deal.row.id, chat_key=self.chat.row.chat_key,
             sender_id=self.msg.sender_id, sender_name=self.msg.sender_name, label=label, item_code=item,
             qty=qty, kind=kind, message_id=self.msg.message_id, seq=self.seq, line_id=line_id,
         )
-        self.st.next_entry_id += 1
         self.deal.add_entry(e)
         self.chat.entries_by_msg[e.message_id].append(e.id)
         self.changes.entries_added.append(e)
@@ -261,11 +267,10 @@ class Work:
     def add_line(self, key: str, number: str | None, label: str, owner: str, *, alive: bool = True,
                  replaced_by: int | None = None) -> LineRow:
         ln = LineRow(
-            id=self.st.next_line_id, chat_key=self.chat.row.chat_key, text_key=key, number=number,
+            id=self.ids.next_id(), chat_key=self.chat.row.chat_key, text_key=key, number=number,
             label=label, owner_id=owner, message_id=self.msg.message_id, seq=self.seq, alive=alive,
             replaced_by=replaced_by, deal_id=self.deal.row.id if self.deal is not None else None,
         )
-        self.st.next_line_id += 1
         self.chat.index_line(ln, over=self.msg.edit_of)
         self.changes.lines_added.append(ln)
         return ln

@@ -5,7 +5,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import logging
-from collections import defaultdict
+import time
+import uuid
+from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -18,6 +20,7 @@ from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, Effect, InboundMessage
 from bot.ports import (
     ASK_KIND,
+    ID_BLOCK_SIZE,
     Changeset,
     ChatRow,
     DealRow,
@@ -26,6 +29,7 @@ from bot.ports import (
     MessageRow,
     OutboxRow,
     Repository,
+    Transaction,
 )
 from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
@@ -33,12 +37,13 @@ from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import answer, place
 from bot.services.state import (
     ChatState,
+    DealCache,
     DealState,
-    LiveState,
     MessageInfo,
     NotPostedBy,
     active,
     catalog_of_row,
+    undealt_chat,
 )
 
 log = logging.getLogger(__name__)
@@ -74,62 +79,88 @@ def _catalog_id(catalog: Catalog) -> str:
 
 
 class OrderService:
-    """One per process. Synchronous; callers serialise calls (one lock; any one thread at a time).
+    """The order use cases on the store; one per process (callers serialise calls: one lock).
+
+    The store is the truth. Every call that changes orders runs in one store transaction that
+    locks the deal it touches (:class:`Unit`), checks the deal's version against this process's
+    cached copy (:class:`bot.services.state.DealCache`), reloads the deal when another process
+    moved it, applies the engine's reading and commits, bumping the version. Ids come from the
+    store's id blocks. Nothing is loaded at start; a deal is loaded when a message for it comes,
+    and dropped after ``idle_seconds`` unused (or when more than ``max_cached`` are cached).
 
     ``catalog``: when given, every chat takes part in that one shared deal (``tuan replay
     --catalog``); otherwise a chat's deal comes from :meth:`open_deal` or a leader's deal post.
 
-    All or nothing: a call that changes orders either commits everything it changed, or raises
-    and leaves no trace, in the store or in memory (the live state is dropped and rebuilt from
-    the store when next needed). Store outages raise :class:`bot.ports.StoreUnavailable`: the
-    caller keeps the message and offers it again later.
+    All or nothing: a call either commits everything it changed, or raises and leaves no trace,
+    in the store or in the cache (the touched deals are dropped and reloaded when next needed).
+    Store outages raise :class:`bot.ports.StoreUnavailable`: the caller keeps the message and
+    offers it again later.
     """
 
-    def __init__(self, repo: Repository, *, catalog: Catalog | None = None) -> None:
+    def __init__(self, repo: Repository, *, catalog: Catalog | None = None, idle_seconds: float = 600.0,
+                 max_cached: int = 512) -> None:
         self.repo = repo
-        self._st: LiveState | None = LiveState.from_snapshot(repo.load_open())
+        self.idle_seconds = idle_seconds
+        self.max_cached = max_cached
+        self._cache: OrderedDict[str, DealCache] = OrderedDict()
+        self._chat_deal: dict[str, str | None] = {}  # chat key -> its deal when last seen (a hint, checked under the lock)
+        self._swept = time.monotonic()
+        self._current: Unit | None = None  # the transaction running now (effects are decided inside it)
         self.shared_deal: str | None = None
         if catalog is not None:
             did = _catalog_id(catalog)
-            if did not in self.st.deals:
-                row = deal_row(did, catalog, title=catalog.title, source="catalog", now=datetime.now(UTC))
-                self._commit(Changeset(deals=[row]))
-                self.st.deals[did] = DealState(row, catalog)
+            row = deal_row(did, catalog, title=catalog.title, source="catalog", now=datetime.now(UTC))
+            with self.repo.transaction() as tx:
+                tx.add_deal(row)
             self.shared_deal = did
 
-    # -- the live state and committing ----------------------------------------------------------
-
-    @property
-    def st(self) -> LiveState:
-        """The live state of open deals: exactly what the store holds, never an uncommitted change.
-
-        Rebuilt from the store on first use after a failed call dropped it; raises what the
-        store raises (:class:`bot.ports.StoreUnavailable` while it is down) until it can be read.
-        """
-        if self._st is None:
-            self._st = LiveState.from_snapshot(self.repo.load_open())
-            log.info("live state rebuilt from the store")
-        return self._st
+    # -- units of work and the cache --------------------------------------------------------------
 
     @contextlib.contextmanager
-    def _all_or_nothing(self) -> Iterator[None]:
-        """Around every call that changes the live state before committing it.
-
-        If the call raises (its commit failed, or applying the message did), whatever it already
-        changed in memory is dropped with the whole live state; the next call rebuilds it from the
-        store, which holds only what was committed.
-        """
+    def _unit(self) -> Iterator[Unit]:
+        """One transaction; on any failure the deals it touched leave the cache (they may hold
+        changes that were never committed)."""
+        unit: Unit | None = None
         try:
-            yield
+            with self.repo.transaction() as tx:
+                unit = self._current = Unit(self, tx)
+                yield unit
+                unit.finish()
         except BaseException as exc:
-            if self._st is not None:  # else it was already dropped (and could not be read back yet)
-                self._st = None
-                log.warning("nothing of this call was kept (%s: %s); the live state will be rebuilt from the store",
+            if unit is not None and unit.touched:
+                for did in unit.touched:
+                    self._cache.pop(did, None)
+                log.warning("nothing of this call was kept (%s: %s); its deals will be reloaded from the store",
                             type(exc).__name__, exc)
+            for ck in list(self._chat_deal):
+                if unit is None or ck in unit.chats_seen:
+                    self._chat_deal.pop(ck, None)
             raise
+        finally:
+            self._current = None
+        self._sweep()
 
-    def _commit(self, changes: Changeset) -> None:
-        self.repo.commit_many([changes])
+    def cached(self, deal_id: str) -> DealCache | None:
+        """This process's cached copy of a deal, if any (it may be stale: only a transaction checks)."""
+        return self._cache.get(deal_id)
+
+    def _remember(self, cache: DealCache) -> None:
+        cache.used = time.monotonic()
+        self._cache[cache.deal.row.id] = cache
+        self._cache.move_to_end(cache.deal.row.id)
+
+    def _sweep(self) -> None:
+        """Drop deals unused for ``idle_seconds``, and the least recently used beyond ``max_cached``."""
+        while len(self._cache) > self.max_cached:
+            self._cache.popitem(last=False)
+        now = time.monotonic()
+        if now - self._swept < min(60.0, self.idle_seconds):
+            return
+        self._swept = now
+        for did in [d for d, c in self._cache.items() if now - c.used > self.idle_seconds]:
+            del self._cache[did]
+        if len(self._chat_deal) > 100_000:
+            self._chat_deal.clear()
 
     def handle(self, msg: InboundMessage, effects: EffectsOf | None = None) -> Outcome:
         """Read one message, apply it, commit, and say what happened.
@@ -144,15 +175,14 @@ class OrderService:
         (it is neither counted nor remembered as seen, and nothing is to be said), so the same
         message may be offered again.
         """
-        with self._all_or_nothing():
-            outcome, changes = self._process(msg)
+        with self._unit() as u:
+            outcome, changes = self._process(u, msg)
             if effects is not None and changes.message is not None:
                 said = effects(outcome)
                 if said:
                     changes.outbox = outbox_rows(changes.message.seq, said, datetime.now(UTC))
                     outcome = replace(outcome, effects=tuple(changes.outbox))
-            if not changes.is_empty():
-                self._commit(changes)
+            u.add(changes)
             return outcome
 
     def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
@@ -165,122 +195,131 @@ class OrderService:
 
     def handle_many(self, msgs: Iterable[InboundMessage]) -> list[Outcome]:
         """Handle several messages in arrival order, committed in one transaction (all or none)."""
-        with self._all_or_nothing():
+        with self._unit() as u:
             outs: list[Outcome] = []
-            batch: list[Changeset] = []
             for m in msgs:
-                o, c = self._process(m)
+                o, c = self._process(u, m)
                 outs.append(o)
-                if not c.is_empty():
-                    batch.append(c)
-            if batch:
-                self.repo.commit_many(batch)
+                u.add(c)
             return outs
 
     # -- deals and chats ------------------------------------------------------------------------
 
     def open_deal(self, catalog: Catalog, chat_keys: Sequence[str], *, title: str = "",
                   source: str = "config") -> str:
-        """Open a deal for these chats (replacing each chat's current deal); returns its id."""
-        with self._all_or_nothing():
-            did = "d" + hashlib.sha256(
-                f"{source}|{title}|{datetime.now(UTC).isoformat()}|{self.st.next_seq}".encode()).hexdigest()[:15]
-            row = deal_row(did, catalog, title=title, source=source, now=datetime.now(UTC))
+        """Open a deal for these chats (replacing each chat's current deal); returns its id.
+
+        The id is new and globally unique (``d`` and 15 hex digits); the deal starts at version 0.
+        """
+        did = "d" + uuid.uuid4().hex[:15]
+        now = datetime.now(UTC)
+        row = deal_row(did, catalog, title=title, source=source, now=now)
+        with self._unit() as u:
             changes = Changeset(deals=[row])
-            for ck in chat_keys:
-                chat = self._chat_for(ck, changes)
-                chat.bind(did)
-                if chat.row not in changes.chats:
-                    changes.chats.append(chat.row)
-            self._commit(changes)
-            self.st.deals[did] = DealState(row, catalog)
-            return did
+            for ck in dict.fromkeys(chat_keys):
+                u.bind(ck, u.chat_row(ck, lock=True), did, changes)
+            u.add(changes)
+            u.created(DealCache(DealState(row, catalog), 0))
+        return did
 
     def close_deal(self, deal_id: str) -> None:
-        """Close a deal (the cutoff, or a leader's /close): later orders are refused."""
-        with self._all_or_nothing():
-            ds = self.st.deals.get(deal_id)
-            if ds is None:
+        """Close a deal (the cutoff, or a leader's /close): later orders are refused, in every process."""
+        with self._unit() as u:
+            cache = u.deal(deal_id)
+            if cache is None or cache.deal.row.status != "open":
                 return
-            ds.row.status = "closed"
-            self._commit(Changeset(deals=[ds.row]))
+            row = replace(cache.deal.row, status="closed", closed_at=datetime.now(UTC))
+            cache.deal.row.status, cache.deal.row.closed_at = row.status, row.closed_at
+            u.add(Changeset(deals=[row]))
+            u.dirty(deal_id)
+
+    def revise_deal(self, deal_id: str, catalog: Catalog) -> list[str]:
+        """Give an open deal the catalog's items (names, aliases, units, prices, stock), cutoff and
+        limits, keeping every order; returns what changed, one line each (empty: nothing did).
+
+        Orders of items the catalog no longer has stay in the store but count for nothing more.
+        Raises ``KeyError`` when there is no such deal.
+        """
+        with self._unit() as u:
+            cache = u.deal(deal_id)
+            if cache is None:
+                raise KeyError(deal_id)
+            old = cache.deal.catalog
+            new_row = deal_row(deal_id, catalog, title=cache.deal.row.title, source=cache.deal.row.source,
+                               now=cache.deal.row.created_at)
+            new_row.status, new_row.closed_at = cache.deal.row.status, cache.deal.row.closed_at
+            changed = describe_changes(old, catalog)
+            if not changed:
+                return []
+            u.add(Changeset(deals=[new_row]))
+            u.dirty(deal_id)
+            u.forget(deal_id)  # rebuilt from the store with the new catalog on next use
+            return changed
 
     def deal_of(self, chat_key: str) -> DealRow | None:
-        """The chat's current deal (open or closed), or None."""
-        ch = self.st.chats.get(chat_key)
-        did = ch.row.deal_id if ch is not None else self.shared_deal
+        """The chat's current deal (open or closed), or None; read from the store."""
+        chat = self.repo.get_chat(chat_key)
+        did = chat.deal_id if chat is not None else self.shared_deal
         if did is None:
             return None
-        ds = self.st.deals.get(did)
-        return ds.row if ds is not None else self.st.closed.get(did) or self.repo.get_deal(did)
+        return self.repo.get_deal(did)
 
     def chats_with_deal(self) -> list[ChatRow]:
-        """The chats the service knows that have a current deal (open or closed), in first-seen order."""
-        return [ch.row for ch in self.st.chats.values() if ch.row.deal_id is not None]
+        """The chats bound to a deal (open or closed), read from the store."""
+        return self.repo.chats_with_deal()
 
     def catalog_of(self, deal_id: str) -> Catalog:
-        ds = self.st.deals.get(deal_id)
-        if ds is not None:
-            return ds.catalog
-        row = self.st.closed.get(deal_id) or self.repo.get_deal(deal_id)
+        """A deal's catalog as the store holds it (within a running transaction: as it is about to
+        commit it). Raises ``KeyError`` for an unknown deal."""
+        cache = self._current.touched.get(deal_id) if self._current is not None else None
+        if cache is not None:
+            return cache.deal.catalog
+        row = self.repo.get_deal(deal_id)
         if row is None:
             raise KeyError(deal_id)
         return catalog_of_row(row)
 
-    def _chat_for(self, chat_key: str, changes: Changeset, msg: InboundMessage | None = None) -> ChatState:
-        ch = self.st.chats.get(chat_key)
-        if ch is None:
-            platform, _, ext = chat_key.partition(":")
-            row = ChatRow(chat_key=chat_key, platform=platform, external_id=ext,
-                          title=(msg.chat_title or "") if msg else "", deal_id=self.shared_deal)
-            ch = ChatState(row)
-            self.st.chats[chat_key] = ch
-            changes.chats.append(row)
-        return ch
-
-    def _deal_state(self, chat: ChatState) -> DealState | None:
-        did = chat.row.deal_id
-        if did is None:
-            return None
-        ds = self.st.deals.get(did)
-        if ds is None and did in self.st.closed:
-            row = self.st.closed[did]
-            ds = DealState(row, catalog_of_row(row))  # closed: orders are refused, nothing to count
-        return ds
-
     # -- messages -------------------------------------------------------------------------------
 
-    def _process(self, msg: InboundMessage) -> tuple[Outcome, Changeset]:
+    def _process(self, u: Unit, msg: InboundMessage) -> tuple[Outcome, Changeset]:
         changes = Changeset()
         ck = msg.chat_key
-        # A redelivered message is caught by its id below: its delivery mark was committed with it.
         if msg.text.lstrip().startswith("/") and not msg.recall_of and not msg.edit_of:
             return Outcome(ck, msg.message_id, msg.sender_id, "command"), changes
-        chat = self._chat_for(ck, changes, msg)
-        if msg.message_id in chat.messages:
+        cache, chat = u.chat_state(ck, msg, changes)
+        # A redelivered message: known in this round (the cache), else in an earlier one (the store).
+        if msg.message_id in chat.messages or u.tx.seen_message(ck, msg.message_id) is not None:
             return Outcome(ck, msg.message_id, msg.sender_id, "duplicate"), changes
         if msg.delivery is not None:
             changes.processed.append(msg.delivery)
-        seq = self.st.next_seq
-        self.st.next_seq += 1
-        deal = self._deal_state(chat)
-        w = Work(self.st, chat, deal, msg, seq, changes)
-        kind = self._apply(w)  # "ask": an order message that left a question open, stored as such
+        seq = u.next_id()
+        deal = cache.deal if cache is not None else None
+        w = Work(u, chat, deal, msg, seq, changes)
+        kind = self._apply(u, w)  # "ask": an order message that left a question open, stored as such
+        chat, deal = w.chat, w.deal
         chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, msg.edit_of)
+        did = deal.row.id if deal is not None else None
         changes.message = MessageRow(
             seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
             text=msg.text, ts=msg.ts, is_admin=msg.is_admin, edit_of=msg.edit_of, recall_of=msg.recall_of, kind=kind,
+            deal_id=did,
         )
+        if cache is not None:
+            u.dirty(cache.deal.row.id)
+        if did is not None:
+            u.dirty(did)
         w.notices()
-        deal = w.deal
         totals = self._totals(deal, ck, msg.sender_id) if deal is not None else {}
         return Outcome(ck, msg.message_id, msg.sender_id, "order" if kind == ASK_KIND else kind,
-                       deal.row.id if deal else None, tuple(w.accepted), tuple(w.unclear), tuple(w.refused),
-                       totals), changes
+                       did, tuple(w.accepted), tuple(w.unclear), tuple(w.refused), totals), changes
 
-    def _apply(self, w: Work) -> str:
+    def _apply(self, u: Unit, w: Work) -> str:
         msg, chat = w.msg, w.chat
         question = chat.questions.pop(msg.sender_id, None)  # only the sender's next message answers it
+        if msg.edit_of is not None:
+            chat.edited.add(msg.edit_of)
+        elif msg.recall_of is None and msg.message_id in chat.edited:
+            return "stale"  # its edit came first (two workers, a slow platform) and already counts
         if msg.recall_of is not None:
             if msg.is_admin and msg.recall_of not in chat.entries_by_msg:
                 return "ignored"
@@ -291,7 +330,7 @@ class OrderService:
             w.undo(msg.recall_of, for_edit=False)
             return "undo"
         if msg.is_admin:
-            return self._leader(w)
+            return self._leader(u, w)
         if msg.edit_of is not None:
             reason = w.closed_reason()
             if reason is not None:
@@ -315,7 +354,7 @@ class OrderService:
             for ur in reading.units:
                 if ur.seen:
                     continue
-                self._unit(w, ur.unit.key, ur.unit.number, ur.entry, closed)
+                self._list_unit(w, ur.unit.key, ur.unit.number, ur.entry, closed)
             return "list" if not (w.accepted or w.unclear or w.refused) else "order"
         entry = reading.entry
         if entry is None or not (entry.actions or entry.problems):
@@ -353,7 +392,7 @@ class OrderService:
             if key:
                 w.add_line(key, None, entry.label, w.msg.sender_id)
 
-    def _unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
+    def _list_unit(self, w: Work, key: str, number: str, entry: EntryParse | None, closed: str | None) -> None:
         chat, sid = w.chat, w.msg.sender_id
         label = entry.label if entry is not None else ""
         prev = chat.by_num_label.get((number, label)) if label else None
@@ -386,29 +425,27 @@ class OrderService:
 
         Unlike a leader's message it never defines a deal, and it orders nothing.
         """
-        with self._all_or_nothing():
-            self._note_post(chat_key, message_id, text, ts, sender_id, sender_name)
-
-    def _note_post(self, chat_key: str, message_id: str, text: str, ts: datetime, sender_id: str,
-                   sender_name: str) -> None:
         platform, _, chat_id = chat_key.partition(":")
         msg = InboundMessage(platform=platform, chat_id=chat_id, message_id=message_id, sender_id=sender_id,
                              sender_name=sender_name, text=text, ts=ts, is_admin=True)
-        changes = Changeset()
-        chat = self._chat_for(chat_key, changes, msg)
-        if message_id in chat.messages:
-            return
-        seq = self.st.next_seq
-        self.st.next_seq += 1
-        w = Work(self.st, chat, self._deal_state(chat), msg, seq, changes)
-        self._leader(w, may_define_deal=False)
-        chat.messages[message_id] = MessageInfo(seq, sender_id)
-        changes.message = MessageRow(seq=seq, chat_key=chat_key, message_id=message_id, sender_id=sender_id,
-                                     sender_name=sender_name, text=text, ts=ts, is_admin=True, edit_of=None,
-                                     recall_of=None, kind="bot")
-        self._commit(changes)
+        with self._unit() as u:
+            changes = Changeset()
+            cache, chat = u.chat_state(chat_key, msg, changes)
+            if message_id in chat.messages or u.tx.seen_message(chat_key, message_id) is not None:
+                return
+            seq = u.next_id()
+            w = Work(u, chat, cache.deal if cache is not None else None, msg, seq, changes)
+            self._leader(u, w, may_define_deal=False)
+            chat.messages[message_id] = MessageInfo(seq, sender_id)
+            did = cache.deal.row.id if cache is not None else None
+            changes.message = MessageRow(seq=seq, chat_key=chat_key, message_id=message_id, sender_id=sender_id,
+                                         sender_name=sender_name, text=text, ts=ts, is_admin=True, edit_of=None,
+                                         recall_of=None, kind="bot", deal_id=did)
+            if did is not None:
+                u.dirty(did)
+            u.add(changes)
 
-    def _leader(self, w: Work, *, may_define_deal: bool = True) -> str:
+    def _leader(self, u: Unit, w: Work, *, may_define_deal: bool = True) -> str:
         msg, chat = w.msg, w.chat
         reading = read_message(msg.text, None, chat.by_text, chat.by_body)
         kind = "ignored"
@@ -418,16 +455,15 @@ class OrderService:
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
             if catalog is not None:
-                did = "p" + hashlib.sha256(f"{chat.row.chat_key}|{msg.message_id}|{w.seq}".encode()).hexdigest()[:15]
+                did = "p" + uuid.uuid4().hex[:15]
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
                                now=msg.ts)
+                ck = chat.row.chat_key
                 w.changes.deals.append(row)
-                ds = DealState(row, catalog)
-                self.st.deals[did] = ds
-                chat.bind(did)
-                if chat.row not in w.changes.chats:
-                    w.changes.chats.append(chat.row)
-                w.deal = ds
+                u.bind(ck, u.chat_row(ck, lock=True), did, w.changes)
+                cache = DealCache(DealState(row, catalog), 0)
+                u.created(cache)
+                w.deal, w.chat = cache.deal, cache.chat(ck)
                 kind = "deal"
         for ur in reading.units:
             if not ur.seen:
@@ -444,30 +480,29 @@ class OrderService:
 
         Like :meth:`handle`, all or nothing: when the commit fails nothing of the press is kept.
         """
-        with self._all_or_nothing():
-            return self._press(press)
+        with self._unit() as u:
+            return self._press(u, press)
 
-    def _press(self, press: ButtonPress) -> Outcome:
+    def _press(self, u: Unit, press: ButtonPress) -> Outcome:
         ck = press.chat_key
         changes = Changeset()
-        chat = self._chat_for(ck, changes)
-        deal = self._deal_state(chat)
+        msg = InboundMessage(platform=press.platform, chat_id=press.chat_id, message_id=f"press:{press.press_id}",
+                             sender_id=press.sender_id, sender_name=press.sender_name,
+                             text=f"[{press.action} {press.item_code}]", ts=press.ts)
+        cache, chat = u.chat_state(ck, msg, changes)
+        deal = cache.deal if cache is not None else None
         delivery = ("press:" + press.platform, press.press_id) if press.press_id else None
-        if delivery is not None and self.repo.is_processed(*delivery):
+        if delivery is not None and u.tx.is_processed(*delivery):
             return Outcome(ck, press.press_id, press.sender_id, "duplicate")
         if press.action == "mine" or deal is None or press.item_code is None:
             totals = self._totals(deal, ck, press.sender_id) if deal else {}
-            if not changes.is_empty():
-                self._commit(changes)
+            u.add(changes)
             return Outcome(ck, press.press_id, press.sender_id, "mine" if deal else "no_deal",
                            deal.row.id if deal else None, totals=totals,
                            refused=() if deal else (Problem(NO_DEAL),))
-        msg = InboundMessage(platform=press.platform, chat_id=press.chat_id, message_id=f"press:{press.press_id}",
-                             sender_id=press.sender_id, sender_name=press.sender_name, text=f"[{press.action} {press.item_code}]",
-                             ts=press.ts, delivery=delivery)
-        seq = self.st.next_seq
-        self.st.next_seq += 1
-        w = Work(self.st, chat, deal, msg, seq, changes)
+        msg = replace(msg, delivery=delivery)
+        seq = u.next_id()
+        w = Work(u, chat, deal, msg, seq, changes)
         reason = w.closed_reason()
         if reason is not None:
             w.refused.append(Problem(reason))
@@ -478,9 +513,10 @@ class OrderService:
         chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id)
         changes.message = MessageRow(seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id,
                                      sender_name=msg.sender_name, text=msg.text, ts=msg.ts, is_admin=False,
-                                     edit_of=None, recall_of=None, kind="press")
+                                     edit_of=None, recall_of=None, kind="press", deal_id=deal.row.id)
+        u.dirty(deal.row.id)
         w.notices()
-        self._commit(changes)
+        u.add(changes)
         return Outcome(ck, msg.message_id, press.sender_id, "order", deal.row.id, tuple(w.accepted), (),
                        tuple(w.refused), self._totals(deal, ck, press.sender_id))
 
@@ -497,9 +533,15 @@ class OrderService:
         return out
 
     def sender_totals(self, chat_key: str, sender_id: str) -> dict[str, int]:
-        """A resident's current totals in the chat's deal, item code -> qty (qty > 0 only)."""
-        ch = self.st.chats.get(chat_key)
-        return self._totals(self._deal_state(ch), chat_key, sender_id) if ch else {}
+        """A resident's current totals in the chat's deal, item code -> qty (qty > 0 only); from the store."""
+        deal = self.deal_of(chat_key)
+        if deal is None:
+            return {}
+        out: dict[str, int] = defaultdict(int)
+        for e in self.repo.deal_entries(deal.id):
+            if active(e) and e.chat_key == chat_key and e.sender_id == sender_id:
+                out[e.item_code] += e.qty
+        return {it.code: out[it.code] for it in deal.items if out.get(it.code, 0) > 0}
 
     def is_processed(self, source: str, update_id: str) -> bool:
         return self.repo.is_processed(source, update_id)
@@ -520,15 +562,151 @@ class OrderService:
         return True
 
     def tally(self, deal_id: str, chat_key: str | None = None) -> Tally:
-        """Current orders of a deal, optionally of one chat."""
-        ds = self.st.deals.get(deal_id)
-        if ds is not None:
-            entries: Iterable[EntryRow] = ds.entries.values()
-            catalog = ds.catalog
+        """Current orders of a deal, optionally of one chat; read from the store.
+
+        Raises ``KeyError`` for an unknown deal.
+        """
+        return build_tally(deal_id, self.catalog_of(deal_id), self.repo.deal_entries(deal_id), chat_key)
+
+
+class Unit:
+    """One transaction of the order service: the store's transaction, the id block it took, the
+    deals it locked (with their cached copies) and what it will write.
+
+    Ids are taken from a fresh block after each lock, so within a deal they grow in the order the
+    deal's transactions held its lock, whichever process ran them.
+    """
+
+    def __init__(self, svc: OrderService, tx: Transaction) -> None:
+        self.svc, self.tx = svc, tx
+        self.touched: dict[str, DealCache] = {}
+        self.chats_seen: set[str] = set()
+        self.bound: dict[str, str] = {}  # chats this transaction moved to a new deal (written at its end)
+        self._dirty: set[str] = set()
+        self._changes: list[Changeset] = []
+        self._next = self._end = 0
+
+    def next_id(self) -> int:
+        if self._next >= self._end:
+            self._next = self.tx.next_block() * ID_BLOCK_SIZE
+            self._end = self._next + ID_BLOCK_SIZE
+        n = self._next
+        self._next += 1
+        return n
+
+    def _locked(self) -> None:
+        self._end = 0  # ids taken from now on come after every id of what the lock waited for
+
+    def deal(self, deal_id: str) -> DealCache | None:
+        """Lock the deal (once per transaction) and return its cached copy, reloaded if stale."""
+        cache = self.touched.get(deal_id)
+        if cache is not None:
+            return cache
+        version = self.tx.lock_deal(deal_id)
+        self._locked()
+        if version is None:
+            return None
+        cache = self.svc.cached(deal_id)
+        if cache is None or cache.version != version:
+            snap = self.tx.load_deal(deal_id)
+            if snap is None:
+                return None
+            cache = DealCache.from_snapshot(snap)
+        self.touched[deal_id] = cache
+        self.svc._remember(cache)
+        return cache
+
+    def created(self, cache: DealCache) -> None:
+        """A deal this transaction creates (its row is in a changeset): locked by being new."""
+        self.touched[cache.deal.row.id] = cache
+        self.svc._remember(cache)
+        self.dirty(cache.deal.row.id)
+
+    def forget(self, deal_id: str) -> None:
+        """Drop the deal's cached copy once this transaction ends (it is to be rebuilt from the store)."""
+        self.svc._cache.pop(deal_id, None)
+
+    def chat_row(self, chat_key: str, *, lock: bool = False, title: str = "") -> ChatRow:
+        """The chat's row, added to the store when it is new (bound to the shared deal, if any)."""
+        self.chats_seen.add(chat_key)
+        row = self.tx.chat(chat_key, lock=lock)
+        if row is None:
+            platform, _, ext = chat_key.partition(":")
+            row = self.tx.add_chat(ChatRow(chat_key, platform, ext, title, self.svc.shared_deal))
+            if self.svc.shared_deal is not None:
+                self.tx.write([Changeset(deal_chats=[(self.svc.shared_deal, chat_key)])])
+        bound = self.bound.get(chat_key)
+        return row if bound is None else replace(row, deal_id=bound)
+
+    def bind(self, chat_key: str, row: ChatRow, deal_id: str, changes: Changeset) -> None:
+        """Move the chat to a new deal (a new round) in this transaction."""
+        changes.chats.append(replace(row, deal_id=deal_id))
+        changes.deal_chats.append((deal_id, chat_key))
+        self.bound[chat_key] = deal_id
+        self.svc._chat_deal[chat_key] = deal_id
+
+    def chat_state(self, chat_key: str, msg: InboundMessage, changes: Changeset) -> tuple[DealCache | None, ChatState]:
+        """The chat's deal (locked, cached) and its state in it; a chat with no deal has only its lines."""
+        svc = self.svc
+        did = svc._chat_deal.get(chat_key, "?")
+        if did == "?":
+            did = self.chat_row(chat_key, title=msg.chat_title or "").deal_id
+        for _ in range(3):  # the chat may move to a new round while we wait for the lock: follow it
+            cache = self.deal(did) if did is not None else None
+            now = self.chat_row(chat_key, lock=did is None, title=msg.chat_title or "").deal_id
+            if now == did:
+                break
+            did = now
         else:
-            entries = self.repo.deal_entries(deal_id)
-            catalog = self.catalog_of(deal_id)
-        return build_tally(deal_id, catalog, entries, chat_key)
+            raise RuntimeError(f"{chat_key}: its deal keeps changing")
+        svc._chat_deal[chat_key] = did
+        if cache is not None:
+            return cache, cache.chat(chat_key)
+        self._locked()
+        return None, undealt_chat(chat_key, self.tx.undealt_lines(chat_key))
+
+    def dirty(self, deal_id: str) -> None:
+        """The deal changed in this transaction: its version moves when it commits."""
+        self._dirty.add(deal_id)
+
+    def add(self, changes: Changeset) -> None:
+        if not changes.is_empty():
+            self._changes.append(changes)
+
+    def finish(self) -> None:
+        """Write everything, with each changed deal's next version (the cache takes it too)."""
+        if self._dirty:
+            versions = Changeset()
+            for did in self._dirty:
+                cache = self.touched.get(did)
+                if cache is not None:
+                    cache.version += 1
+                    versions.versions[did] = cache.version
+            self._changes.append(versions)
+        if self._changes:
+            self.tx.write(self._changes)
+
+
+def describe_changes(old: Catalog, new: Catalog) -> list[str]:
+    """What differs between two catalogs of one deal, one line per change (for the log)."""
+    out: list[str] = []
+    before = {it.code: it for it in old.items}
+    after = {it.code: it for it in new.items}
+    for code, it in after.items():
+        was = before.get(code)
+        if was is None:
+            out.append(f"item {code} {it.name} added at {it.price}")
+            continue
+        for attr in ("name", "unit", "price", "stock", "aliases"):
+            a, b = getattr(was, attr), getattr(it, attr)
+            if a != b:
+                out.append(f"item {code} {attr}: {a} -> {b}")
+    out.extend(f"item {code} {before[code].name} removed" for code in before if code not in after)
+    for attr in ("cutoff", "max_qty", "max_line_qty"):
+        a, b = getattr(old, attr), getattr(new, attr)
+        if a != b:
+            out.append(f"{attr}: {a} -> {b}")
+    return out
 
 
 def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:

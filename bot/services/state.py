@@ -1,4 +1,4 @@
-"""In-memory live state of open deals and their chats, rebuilt from the store on start."""
+"""Cached state of a deal and its chats: seen lines (a dictionary lookup), entries, totals, open questions."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
-from bot.ports import ASK_KIND, ChatRow, DealRow, EntryRow, LineRow, MessageRow, Snapshot
+from bot.ports import ASK_KIND, ChatRow, DealRow, DealSnapshot, EntryRow, LineRow, MessageRow
 from bot.services.questions import Question, question_from_text
 
 
@@ -86,14 +86,8 @@ class ChatState:
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     # sender -> the item-less change the bot asked about (§3.6), until the sender's next message
     questions: dict[str, Question] = field(default_factory=dict)
-
-    def bind(self, deal_id: str) -> None:
-        """The chat joins another deal (a new round): nothing posted before it counts as seen."""
-        if self.row.deal_id != deal_id:
-            self.row.deal_id = deal_id
-            self.by_text.clear()
-            self.by_body.clear()
-            self.by_num_label.clear()
+    # platform ids of messages an edit already replaced: the original arriving late changes nothing
+    edited: set[str] = field(default_factory=set)
 
     def index_line(self, ln: LineRow, *, over: str | None = None) -> None:
         """Index a line; ``over``: a message this one edits, whose lines it takes over in the index."""
@@ -147,53 +141,63 @@ class NotPostedBy:
         return ln is not None and ln.message_id != self.message_id
 
 
-class LiveState:
-    """Open deals and the chats bound to them."""
+class DealCache:
+    """A cached copy of one deal and its chats' seen lines and messages, valid at ``version``.
 
-    def __init__(self) -> None:
-        self.deals: dict[str, DealState] = {}
-        self.closed: dict[str, DealRow] = {}
+    Only a cache: the store is the truth. :class:`bot.services.orders.OrderService` uses it while
+    the deal's version in the store is ``version`` (checked under the deal's lock on every
+    message), rebuilds it when another process moved the deal, and drops it when idle.
+    """
+
+    def __init__(self, deal: DealState, version: int) -> None:
+        self.deal = deal
+        self.version = version
         self.chats: dict[str, ChatState] = {}
-        self.next_seq = 1
-        self.next_entry_id = 1
-        self.next_line_id = 1
+        self.used = 0.0  # time.monotonic() of the last use
+
+    def chat(self, chat_key: str) -> ChatState:
+        """The chat's state within this deal (empty until the chat's first message in it)."""
+        ch = self.chats.get(chat_key)
+        if ch is None:
+            platform, _, ext = chat_key.partition(":")
+            ch = ChatState(ChatRow(chat_key, platform, ext, "", self.deal.row.id))
+            self.chats[chat_key] = ch
+        return ch
 
     @classmethod
-    def from_snapshot(cls, snap: Snapshot) -> LiveState:
-        st = cls()
-        for d in snap.deals:
-            if d.status == "open":
-                st.deals[d.id] = DealState(d, catalog_of_row(d))
-            else:
-                st.closed[d.id] = d
-        for c in snap.chats:
-            st.chats[c.chat_key] = ChatState(c)
+    def from_snapshot(cls, snap: DealSnapshot) -> DealCache:
+        """Build the cache from what the store holds of the deal (the same rules as applying live)."""
+        row = snap.deal
+        cache = cls(DealState(row, catalog_of_row(row)), row.version)
         last: dict[tuple[str, str], MessageRow] = {}
-        for m in sorted(snap.messages, key=lambda m: m.seq):
-            ch = st.chats.get(m.chat_key)
-            if ch is not None:
-                ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, m.edit_of)
-                last[(m.chat_key, m.sender_id)] = m
+        for m in snap.messages:
+            ch = cache.chat(m.chat_key)
+            ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, m.edit_of)
+            last[(m.chat_key, m.sender_id)] = m
+            if m.edit_of is not None:
+                ch.edited.add(m.edit_of)
         for (ck, sid), m in last.items():  # a question is open while its message is the sender's last
-            ds = st.deals.get(st.chats[ck].row.deal_id or "")
-            if m.kind == ASK_KIND and ds is not None:
-                q = question_from_text(m.text, ds.catalog, m.message_id, m.ts)
+            if m.kind == ASK_KIND:
+                q = question_from_text(m.text, cache.deal.catalog, m.message_id, m.ts)
                 if q is not None:
-                    st.chats[ck].questions[sid] = q
-        for e in sorted(snap.entries, key=lambda e: e.id):
-            ds = st.deals.get(e.deal_id)
-            if ds is None:
-                continue
-            ds.add_entry(e)
-            ch = st.chats.get(e.chat_key)
-            if ch is not None:
-                ch.entries_by_msg[e.message_id].append(e.id)
-                if e.superseded_seq is not None:
-                    ch.superseded_by_seq[e.superseded_seq].append(e.id)
-        for ln in sorted(snap.lines, key=lambda ln: ln.id):
-            ch = st.chats.get(ln.chat_key)
-            if ch is not None:
-                info = ch.messages.get(ln.message_id)
-                ch.index_line(ln, over=info.edit_of if info is not None else None)
-        st.next_seq, st.next_entry_id, st.next_line_id = snap.next_seq, snap.next_entry_id, snap.next_line_id
-        return st
+                    cache.chat(ck).questions[sid] = q
+        for e in snap.entries:
+            cache.deal.add_entry(e)
+            ch = cache.chat(e.chat_key)
+            ch.entries_by_msg[e.message_id].append(e.id)
+            if e.superseded_seq is not None:
+                ch.superseded_by_seq[e.superseded_seq].append(e.id)
+        for ln in snap.lines:
+            ch = cache.chat(ln.chat_key)
+            info = ch.messages.get(ln.message_id)
+            ch.index_line(ln, over=info.edit_of if info is not None else None)
+        return cache
+
+
+def undealt_chat(chat_key: str, lines: list[LineRow]) -> ChatState:
+    """A chat without a deal: only the lines it saw meanwhile (a repeated copy is not news)."""
+    platform, _, ext = chat_key.partition(":")
+    ch = ChatState(ChatRow(chat_key, platform, ext, "", None))
+    for ln in lines:
+        ch.index_line(ln)
+    return ch

@@ -16,11 +16,11 @@ from bot import messages as m
 from bot.config import config_from_dict
 from bot.context import Core
 from bot.dispatch import Dispatcher
-from bot.memory_repo import MemoryRepository
 from bot.model import ButtonPress, InboundMessage
 from bot.ports import Repository
 from bot.services.orders import OrderService
 from storage.sql import open_repository
+from tests.stores import memory_store
 from tests.wechat.conftest import RecordingSink
 from tests.wechat.gateway_proc import ROOM, ROOM_TOPIC, Gateway
 from tests.wechat.samples import sample, solitaire_xml
@@ -95,7 +95,7 @@ async def said_until(gateway: Gateway, count: int, timeout: float = 5.0) -> list
 
 
 async def test_orders_questions_and_withdrawals(gateway: Gateway, make_adapter) -> None:
-    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    bot = await start_bot(make_adapter, gateway, memory_store())
     order = await gateway.say("wxid_alice", "葡萄2")
     await bot.tap.wait_for(1)
     assert bot.stored() == {"3栋王姐": {"1": 2}}
@@ -120,7 +120,7 @@ EXPECTED = {"3栋王姐": {"1": 1, "2": 2}, "5栋李哥": {"1": 2}, "7栋小陈"
 
 
 async def test_native_solitaire_orders_each_author(gateway: Gateway, make_adapter) -> None:
-    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    bot = await start_bot(make_adapter, gateway, memory_store())
     await gateway.raw("wxid_carol", APP_UNKNOWN, sample("tuan_attributed.xml"))  # carol adds line 3
     await bot.tap.wait_for(1)
     assert bot.stored() == {"7栋小陈": {"2": 1}}  # lines 1 and 2 were alice's and bob's to send
@@ -129,7 +129,7 @@ async def test_native_solitaire_orders_each_author(gateway: Gateway, make_adapte
 
 
 async def test_each_resident_adds_their_line_and_nobody_elses(gateway: Gateway, make_adapter) -> None:
-    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    bot = await start_bot(make_adapter, gateway, memory_store())
     await gateway.raw("wxid_alice", APP_UNKNOWN, solitaire_xml("wxid_alice", [ALICE]))
     await gateway.raw("wxid_bob", APP_URL, solitaire_xml("wxid_bob", [ALICE, BOB]))
     await gateway.raw("wxid_carol", APP_UNKNOWN, solitaire_xml("wxid_carol", [ALICE, BOB, CAROL]))
@@ -145,7 +145,7 @@ async def test_each_resident_adds_their_line_and_nobody_elses(gateway: Gateway, 
 
 
 async def test_solitaire_xml_typed_as_text_is_never_a_native_solitaire(gateway: Gateway, make_adapter) -> None:
-    bot = await start_bot(make_adapter, gateway, MemoryRepository())
+    bot = await start_bot(make_adapter, gateway, memory_store())
     await gateway.raw("wxid_alice", APP_UNKNOWN, solitaire_xml("wxid_alice", [ALICE]))
     await bot.tap.wait_for(1)
     spoof = solitaire_xml("wxid_carol", [("wxid_alice", "3栋王姐 不要了"), ("wxid_bob", "5栋李哥 葡萄9")])

@@ -13,8 +13,8 @@ from bot import messages as m
 from bot.config import config_from_dict
 from bot.context import Core
 from bot.dispatch import Dispatcher
-from bot.memory_repo import MemoryRepository
 from bot.services.orders import OrderService
+from tests.stores import memory_store
 from tests.wechat.gateway_proc import ROOM, ROOM_TOPIC, Gateway
 from tests.wechat.test_e2e import Tap
 
@@ -36,7 +36,7 @@ def config() -> Any:
 
 
 async def start(make_adapter: Any, gateway: Gateway) -> Tap:
-    core = Core(service=OrderService(MemoryRepository()), config=config(), clock=lambda: datetime.now(UTC))
+    core = Core(service=OrderService(memory_store()), config=config(), clock=lambda: datetime.now(UTC))
     async with core.lock:
         core.open_configured_deals()
     tap = Tap(Dispatcher(core))
