@@ -59,10 +59,11 @@ class Say:
     def __init__(self, svc: OrderService) -> None:
         self.svc, self.n = svc, 0
 
-    def __call__(self, chat: str, who: str, text: str) -> None:
+    def __call__(self, chat: str, who: str, text: str, *, recall_of: str | None = None) -> str:
         self.n += 1
         self.svc.handle(InboundMessage("fake", chat, f"m{self.n}", sender_id_of(who), who, text,
-                                       T0 + timedelta(seconds=self.n)))
+                                       T0 + timedelta(seconds=self.n), recall_of=recall_of))
+        return f"m{self.n}"
 
 
 def build(url: str, tmp_path: Path) -> Store:
@@ -150,6 +151,41 @@ def test_deals_all_lists_yesterdays_round_with_its_households_and_amount(
     assert header.split() == ["id", "group", "title", "status", "opened", "closed", "households", "amount"]
     assert first.startswith(store.today) and first.split()[-2:] == ["1", "29.90"]
     assert second.startswith(store.yesterday) and "home,park" in second and second.split()[-2:] == ["3", "211.50"]
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"], indirect=True)
+def test_store_totals_agree_with_the_services_tally(store: Store) -> None:
+    """Lists, copies with labels, decreases, sets and withdrawals: the SQL aggregates count what
+    the service's tally counts (quantities per item, households, amount)."""
+    from storage.history import round_of
+
+    repo = open_repository(store.url)
+    try:
+        svc = OrderService(repo)
+        say = Say(svc)
+        say.n = 100
+        say("g1", "王姐", "#接龙\n1. 3栋402 王姐 葡萄2")
+        say("g1", "阿强", "#接龙\n1. 3栋402 王姐 葡萄2\n2. 5栋101 阿强 脐橙1 鸡蛋2")
+        say("g1", "阿强", "鸡蛋减1")
+        gone = say("g1", "小李", "葡萄3")
+        say("g1", "小李", "", recall_of=gone)
+        say("g1", "小周", "脐橙2")
+        say("g1", "小周", "脐橙不要了")
+        say("g1", "小周", "葡萄1")
+        with repo.engine.connect() as conn:
+            for deal_id in (store.today, store.yesterday):
+                tally, row = svc.tally(deal_id), round_of(conn, deal_id)
+                assert row is not None
+                assert {i.code: i.qty for i in row.items} == tally.totals
+                assert row.amount == tally.amount
+                assert row.households == len({(r.chat_key, r.sender_id) for r in tally.rows})
+            today = round_of(conn, store.today)
+        # by hand: 阿强 葡萄1 (yesterday's test order) + his line 脐橙1 鸡蛋2, 减1; 王姐 葡萄2; 小李 withdrew;
+        # 小周 葡萄1 after a cancelled 脐橙2. Three households (阿强 once, under two labels).
+        assert today is not None and today.households == 3 and today.amount == Decimal("177.40")
+        assert [i.qty for i in today.items] == [4, 1, 1]
+    finally:
+        repo.close()
 
 
 def test_default_listing_keeps_open_rounds_and_leaves_out_old_closed_ones(
