@@ -3,7 +3,8 @@ bot/cli_run.py).
 
 Each finds the store through the configuration (``--config PATH``, else ./tuan.toml, else the
 built-in sample, as `tuan run` does). Errors are one line on stderr: exit status 2 for a bad
-configuration, an unknown deal or group, 1 for a round that cannot be opened again now.
+configuration, an unknown deal or group; 1 for a round that cannot be opened again now (its group
+has an open round) or a store that failed in the middle.
 """
 
 from __future__ import annotations
@@ -86,7 +87,10 @@ def _store(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
 
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
     def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
         from bot import redact
+        from bot.ports import StoreUnavailable
         from bot.usecases.history import NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
 
         try:
@@ -101,6 +105,11 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             message, status = str(e), 1
         except NoSqlStore as e:
             message, status = str(e), 2
+        except StoreUnavailable as e:
+            message, status = str(e).splitlines()[0] if str(e) else "store unavailable", 1
+        except SQLAlchemyError as e:  # the database failed in the middle: its own words, one line
+            words = str(e.orig if isinstance(e, DBAPIError) and e.orig is not None else e).strip()
+            message, status = f"the store failed: {words.splitlines()[0] if words else type(e).__name__}", 1
         print(f"tuan: {redact.text(message)}", file=sys.stderr)
         return status
 
@@ -115,8 +124,9 @@ def _when(t: datetime | None) -> str:
 def _deals(args: argparse.Namespace) -> int:
     from bot.render import table
     from bot.usecases.history import engine_of, list_rounds, money
+    from storage.history import reading
 
-    with _store(args) as (config, repo), engine_of(repo).connect() as conn:
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
         rounds = list_rounds(conn, config, group=args.group, days=None if args.all else args.days)
     if args.json:
         print(json.dumps([r.as_json(items=False) for r in rounds], ensure_ascii=False, indent=2))
@@ -135,8 +145,9 @@ def _deals(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     from bot.render import table
     from bot.usecases.history import engine_of, money, show_round
+    from storage.history import reading
 
-    with _store(args) as (config, repo), engine_of(repo).connect() as conn:
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
         r = show_round(conn, config, args.id)
     if args.json:
         print(json.dumps(r.as_json(), ensure_ascii=False, indent=2))
@@ -158,8 +169,9 @@ def _show(args: argparse.Namespace) -> int:
 def _export(args: argparse.Namespace) -> int:
     from bot.services.orders import OrderService
     from bot.usecases.history import engine_of, export_round
+    from storage.history import reading
 
-    with _store(args) as (config, repo), engine_of(repo).connect() as conn:
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
         data = export_round(OrderService(repo), conn, config, args.deal)
     if args.output is None:
         sys.stdout.flush()
@@ -180,10 +192,11 @@ def _export(args: argparse.Namespace) -> int:
 def _copy(args: argparse.Namespace) -> int:
     from bot.services.orders import OrderService
     from bot.usecases.history import copy_round, engine_of, show_round
+    from storage.history import reading
 
     with _store(args) as (config, repo):
         new_id = copy_round(OrderService(repo), engine_of(repo), config, args.id, args.group)
-        with engine_of(repo).connect() as conn:
+        with reading(engine_of(repo)) as conn:
             r = show_round(conn, config, new_id)
     print(f"opened {r.id}: {r.name} for {', '.join(g.name for g in r.groups)} (a copy of {args.id})")
     return 0

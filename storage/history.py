@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import (
     Connection,
+    Engine,
     Select,
     and_,
     exists,
@@ -97,6 +98,16 @@ def rounds(conn: Connection, *, chat_keys: Sequence[str] | None = None, since: d
         query = query.limit(limit)
     ids = [row[0] for row in conn.execute(query)]
     return _rounds(conn, ids)
+
+
+def reading(engine: Engine) -> Connection:
+    """A connection whose several SELECTs see one snapshot (REPEATABLE READ on PostgreSQL; a SQLite
+    read transaction is one already): a listing's totals and its rounds agree. Use it as a context
+    manager."""
+    conn = engine.connect()
+    if conn.dialect.name == "postgresql":
+        conn = conn.execution_options(isolation_level="REPEATABLE READ")
+    return conn
 
 
 def round_of(conn: Connection, deal_id: str) -> RoundRow | None:

@@ -208,7 +208,7 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
 def history_text(engine: Engine, config: AppConfig, chat_key: str, *, limit: int = HISTORY_LIMIT) -> str:
     """/history's answer for one group: its newest rounds, each with its households and amount (over
     all the round's groups, as /tally counts them), or that it has none."""
-    with engine.connect() as conn:
+    with store.reading(engine) as conn:
         rounds = [view(r, config) for r in store.rounds(conn, chat_keys=[chat_key], limit=limit)]
     if not rounds:
         return m.HISTORY_NONE
