@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.cli_history import add_history_parsers
+
 
 def _run(args: argparse.Namespace) -> int:
     from bot.runtime import main
@@ -41,3 +43,4 @@ def add_run_parsers(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=2026, help="varies residents, rooms and quantities")
     demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
     demo.set_defaults(handler=_demo)
+    add_history_parsers(subparsers)

@@ -1,4 +1,4 @@
-"""Leader commands (/deal /list /tally /close /pickup /export /help), registered with
+"""Leader commands (/deal /list /tally /close /pickup /export /history /help), registered with
 :func:`bot.registry.command`, and the posts they share with scheduled jobs.
 
 Who may run what is decided by :mod:`bot.permissions`: in a group, a leader command acts on that
@@ -8,6 +8,8 @@ named in the argument, for commands that change a group).
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from bot.registry import ANYONE, command, help_text, lookup, parse_command
 
 __all__ = ["parse_command", "run_command", "permissions_of", "post_deal_card", "post_list", "post_tally",
            "post_pickup", "close_deal", "deal_card", "group_title"]
+
+log = logging.getLogger(__name__)
 
 
 def permissions_of(core: Core) -> Permissions:
@@ -356,6 +360,37 @@ async def cmd_export(core: Core, inv: Invocation) -> None:
         await core.send(inv.chat, m.NO_DEAL, reply_to=inv.msg.message_id)
         return
     await privately(core, inv, "export", deliver, nothing=m.EXPORT_NOTHING)
+
+
+@command("history", aliases=("历史",), help=m.HELP_HISTORY)
+async def cmd_history(core: Core, inv: Invocation) -> None:
+    """The newest rounds of each target group with their households and amounts, read from the store
+    (off the event loop; under the service's lock only for an in-memory SQLite store, whose one
+    connection the service shares)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.usecases.history import NoSqlStore, engine_of, history_text
+    from bot.worker import locked_call
+    from storage.engine import is_memory_sqlite
+
+    reply_to = None if inv.private else inv.msg.message_id
+    try:
+        engine = engine_of(core.service.repo)
+    except NoSqlStore:
+        await core.send(inv.chat, m.HISTORY_UNAVAILABLE, reply_to=reply_to)
+        return
+    for key in inv.targets:
+        try:
+            if is_memory_sqlite(engine.url):
+                text = await locked_call(core.lock, history_text, engine, core.config, key)
+            else:
+                text = await asyncio.to_thread(history_text, engine, core.config, key)
+        except SQLAlchemyError:
+            log.exception("reading the rounds of %s failed", key)
+            text = m.HISTORY_UNAVAILABLE
+        if inv.private:
+            text = m.GROUP_HEADING.format(group=group_title(core, key)) + "\n" + text
+        await core.send(inv.chat, text, reply_to=reply_to)
 
 
 def private_chat(core: Core, msg: InboundMessage) -> str | None:

@@ -37,6 +37,7 @@ HELP_PICKUP = "取货清单(按楼栋房号)"
 HELP_CLOSE = "截单并发最终统计"
 HELP_EXPORT = "导出订单表格(私聊机器人时导出你带的所有群)"
 HELP_HELP = "看这条帮助"
+HELP_HISTORY = "最近几期团购的户数和金额"
 HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」)"
 
 # A resident's own order (/my, 我的订单, 查单).
@@ -103,6 +104,15 @@ CARD_ENDED = "⏹ 这一期已结束,按钮已失效"
 BUTTON_ADD = "{item} +1"
 BUTTON_SUB = "−1"
 BUTTON_MINE = "我的订单"
+
+# Rounds (/history): a round is named by its title and the day it opened, so rounds of a group differ.
+ROUND_NAME = "{title} {month}月{day}日"
+HISTORY_TITLE = "📜 最近{n}期团购:"
+HISTORY_ROW = "{name} {state} {households}户 ¥{amount}"
+HISTORY_OPEN = "进行中"
+HISTORY_CLOSED = "已截单"
+HISTORY_NONE = "本群还没有团购记录"
+HISTORY_UNAVAILABLE = "现在查不了往期团购记录"
 
 # Cards, lists and tables.
 CARD_TITLE = "🛒 {title}"

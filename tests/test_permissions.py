@@ -23,7 +23,7 @@ from tests.pipeline import Pipeline, make_pipeline
 
 LEADER_A, LEADER_B, OUTSIDER, BOTH = "团长小美", "团长阿花", "路人甲", "双群团长"
 A, B = "幸福里", "阳光花园"
-LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export"]
+LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history"]
 CAPS = Capabilities(reactions=True, files=True)
 
 

@@ -1,0 +1,202 @@
+"""`tuan deals`, `tuan deal show|copy` and `tuan export --deal`: rounds from the store (registered by
+bot/cli_run.py).
+
+Each finds the store through the configuration (``--config PATH``, else ./tuan.toml, else the
+built-in sample, as `tuan run` does). Errors are one line on stderr: exit status 2 for a bad
+configuration, an unknown deal or group; 1 for a round that cannot be opened again now (its group
+has an open round) or a store that failed in the middle.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator
+from datetime import datetime
+from typing import Any
+
+DEFAULT_DAYS = 30
+"""`tuan deals` without ``--all``: rounds still open, or opened or closed in the last this many days."""
+CONFIG_HELP = "TOML configuration naming the store (default: ./tuan.toml if present, else the built-in sample)"
+
+
+def add_history_parsers(subparsers: Any) -> None:
+    """Add ``deals``, ``deal show``, ``deal copy`` and ``export`` to the ``tuan`` command (each sets ``handler``)."""
+    deals = subparsers.add_parser("deals", help="list the rounds (deals): groups, status, households, amount")
+    deals.add_argument("--group", metavar="G", help="only this group's rounds (its [[groups]] id or chat key)")
+    deals.add_argument("--all", action="store_true",
+                       help="every round (default: open ones and those of the last --days days)")
+    deals.add_argument("--days", type=int, default=DEFAULT_DAYS, metavar="N",
+                       help=f"without --all: rounds opened or closed in the last N days (default {DEFAULT_DAYS})")
+    deals.add_argument("--json", action="store_true", help="print JSON")
+    _config_option(deals)
+    deals.set_defaults(handler=_deals)
+
+    deal = subparsers.add_parser("deal", help="one round: show it, or open it again")
+    actions = deal.add_subparsers(dest="deal_command", required=True)
+    show = actions.add_parser("show", help="a round's items with quantities and amounts, its groups and households")
+    show.add_argument("id", help="the deal id (see `tuan deals`)")
+    show.add_argument("--json", action="store_true", help="print JSON")
+    _config_option(show)
+    show.set_defaults(handler=_show)
+    copy = actions.add_parser("copy", help="open a round again: same items, prices and stock, a new round")
+    copy.add_argument("id", help="the deal id to copy")
+    copy.add_argument("--group", metavar="G", help="open it for this group (default: the round's own groups)")
+    _config_option(copy)
+    copy.set_defaults(handler=_copy)
+
+    export = subparsers.add_parser("export", help="a round's orders as CSV (the columns of /export)")
+    export.add_argument("--deal", required=True, metavar="ID", help="the deal id (see `tuan deals`)")
+    export.add_argument("--format", choices=["csv"], default="csv", help="csv (default)")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
+    _config_option(export)
+    export.set_defaults(handler=_export)
+
+
+def _config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+
+
+class Failed(Exception):
+    """A one-line error for stderr, with the exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@contextlib.contextmanager
+def _store(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
+    """(config, repository) of ``--config``; the repository is closed afterwards."""
+    from bot.config import ConfigError
+    from bot.runtime import open_store, read_config
+
+    try:
+        config = read_config(args.config)
+        repo = open_store(config)
+    except ConfigError as e:
+        raise Failed(str(e)) from None
+    try:
+        yield config, repo
+    finally:
+        repo.close()
+
+
+def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+        from bot import redact
+        from bot.ports import StoreUnavailable
+        from bot.usecases.history import NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
+
+        try:
+            return fn(args)
+        except Failed as e:
+            message, status = str(e), e.status
+        except UnknownRound as e:
+            message, status = f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)", 2
+        except UnknownGroup as e:
+            message, status = f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)", 2
+        except RoundStillOpen as e:
+            message, status = str(e), 1
+        except NoSqlStore as e:
+            message, status = str(e), 2
+        except StoreUnavailable as e:
+            message, status = str(e).splitlines()[0] if str(e) else "store unavailable", 1
+        except SQLAlchemyError as e:  # the database failed in the middle: its own words, one line
+            words = str(e.orig if isinstance(e, DBAPIError) and e.orig is not None else e).strip()
+            message, status = f"the store failed: {words.splitlines()[0] if words else type(e).__name__}", 1
+        print(f"tuan: {redact.text(message)}", file=sys.stderr)
+        return status
+
+    return run
+
+
+def _when(t: datetime | None) -> str:
+    return f"{t:%Y-%m-%d %H:%M}" if t is not None else "-"
+
+
+@_guarded
+def _deals(args: argparse.Namespace) -> int:
+    from bot.render import table
+    from bot.usecases.history import engine_of, list_rounds, money
+    from storage.history import reading
+
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
+        rounds = list_rounds(conn, config, group=args.group, days=None if args.all else args.days)
+    if args.json:
+        print(json.dumps([r.as_json(items=False) for r in rounds], ensure_ascii=False, indent=2))
+        return 0
+    if not rounds:
+        print("no rounds" + ("" if args.all else f" open or in the last {args.days} days (--all for every one)"))
+        return 0
+    rows: list[tuple[str, ...]] = [("id", "group", "title", "status", "opened", "closed", "households", "amount")]
+    rows += [(r.id, ",".join(g.name for g in r.groups) or "-", r.name, r.status, _when(r.opened),
+              _when(r.closed), str(r.households), money(r.amount)) for r in rounds]
+    print(table(rows))
+    return 0
+
+
+@_guarded
+def _show(args: argparse.Namespace) -> int:
+    from bot.render import table
+    from bot.usecases.history import engine_of, money, show_round
+    from storage.history import reading
+
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
+        r = show_round(conn, config, args.id)
+    if args.json:
+        print(json.dumps(r.as_json(), ensure_ascii=False, indent=2))
+        return 0
+    print(f"{r.name}  ({r.id}, {r.status})")
+    print(f"opened {_when(r.opened)}  closed {_when(r.closed)}  source {r.source or '-'}")
+    groups = ", ".join(f"{g.name} {g.title} ({g.households})" if g.title != g.name else f"{g.name} ({g.households})"
+                       for g in r.groups)
+    print(f"groups: {groups or '-'}")
+    rows: list[tuple[str, ...]] = [("code", "item", "unit", "price", "stock", "qty", "amount")]
+    rows += [(i.code, i.name, i.unit, money(i.price), "-" if i.stock is None else str(i.stock), str(i.qty),
+              money(i.amount)) for i in r.items]
+    print(table(rows))
+    print(f"households {r.households}  amount {money(r.amount)}")
+    return 0
+
+
+@_guarded
+def _export(args: argparse.Namespace) -> int:
+    from bot.services.orders import OrderService
+    from bot.usecases.history import engine_of, export_round
+    from storage.history import reading
+
+    with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
+        data = export_round(OrderService(repo), conn, config, args.deal)
+    if args.output is None:
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+        return 0
+    try:
+        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as e:
+        raise Failed(f"{args.output}: {e.strerror}") from None
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    print(f"{args.output}: {len(data)} bytes", file=sys.stderr)
+    return 0
+
+
+@_guarded
+def _copy(args: argparse.Namespace) -> int:
+    from bot.services.orders import OrderService
+    from bot.usecases.history import copy_round, engine_of, show_round
+    from storage.history import reading
+
+    with _store(args) as (config, repo):
+        new_id = copy_round(OrderService(repo), engine_of(repo), config, args.id, args.group)
+        with reading(engine_of(repo)) as conn:
+            r = show_round(conn, config, new_id)
+    print(f"opened {r.id}: {r.name} for {', '.join(g.name for g in r.groups)} (a copy of {args.id})")
+    return 0
