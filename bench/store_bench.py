@@ -414,11 +414,9 @@ def build_pg(pg: str, database: str, size: int, *, reuse: bool) -> tuple[Target,
     with psycopg.connect(admin_url(pg), autocommit=True) as admin:
         stamp = admin.execute("SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
                               (database,)).fetchone()
-        if reuse and stamp is not None and stamp[0] == pg_stamp(size):
-            for _ in gen.rows():  # the same seed: the same target deal
-                pass
-            assert gen.target is not None
-            return gen.target, time.perf_counter() - t, True
+        kept = stamp[0] if stamp is not None and stamp[0] else ""
+        if reuse and kept.startswith(pg_stamp(size) + " "):
+            return Target(**json.loads(kept.removeprefix(pg_stamp(size) + " "))), time.perf_counter() - t, True
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{database}"')
     create_schema(pg_db_url(pg, database))
@@ -443,9 +441,10 @@ def build_pg(pg: str, database: str, size: int, *, reuse: bool) -> tuple[Target,
         conn.commit()
         conn.autocommit = True
         conn.execute("ANALYZE")
-    with psycopg.connect(admin_url(pg), autocommit=True) as admin:
-        admin.execute(f"COMMENT ON DATABASE \"{database}\" IS '{pg_stamp(size)}'")
     assert gen.target is not None
+    with psycopg.connect(admin_url(pg), autocommit=True) as admin:  # the stamp a later --keep-pg run reuses
+        note = f"{pg_stamp(size)} {json.dumps(gen.target.__dict__, ensure_ascii=False)}".replace("'", "''")
+        admin.execute(f"COMMENT ON DATABASE \"{database}\" IS '{note}'".encode())
     return gen.target, time.perf_counter() - t, False
 
 
@@ -561,9 +560,10 @@ def startup(url: str, workdir: Path, timeout: float, repeat: int) -> Startup:
         runs.append(child)
         if child.timed_out or child.wall > 5:
             break
-    mid = sorted(runs, key=lambda c: c.wall)[len(runs) // 2]
-    ready = mid.out[0][0] if mid.out else None  # the console's banner is its first line
-    return Startup(mid.wall, mid.cpu, mid.rss_mb, ready, mid.timed_out, len(runs))
+    readies = [c.out[0][0] for c in runs if c.out]  # the console's banner is its first line
+    return Startup(statistics.median(c.wall for c in runs), statistics.median(c.cpu for c in runs),
+                   statistics.median(c.rss_mb for c in runs), statistics.median(readies) if readies else None,
+                   any(c.timed_out for c in runs), len(runs))
 
 
 def leader_reads(url: str, deal_id: str, chat_key: str, title: str, reads: int) -> dict[str, Any]:
