@@ -7,9 +7,9 @@ inside the misfire grace time, a second scheduler). Marks are kept by a :class:`
 
 Several workers on one store: given a ``lease`` (:mod:`storage.election`), the scheduler runs its
 jobs only while this worker holds it (one worker at a time, elected by :class:`bot.election.Elector`).
-A follower's APScheduler is started paused: its jobs keep their next run times, so when it takes
-over, a slot that came while nobody led runs then if it is within the misfire grace time
-(``coalesce``: once, however many were missed), and the sent marks keep it from running twice.
+A follower's APScheduler is started paused; when it takes over, a slot that came while nobody led
+runs then if it is within the misfire grace time (``coalesce``: once, however many were missed),
+and the sent marks keep it from running twice.
 """
 
 from __future__ import annotations
@@ -166,8 +166,19 @@ class BotScheduler:
             self.elector.start()
 
     def _lead(self) -> None:
+        """Elected: run the jobs, first the slots that came within the grace time while nobody led.
+
+        A follower's paused APScheduler still has those slots as its jobs' next run times; a worker
+        that started after one (or became leader long after starting) gets it back here. Either way
+        the sent marks skip a slot the former leader posted.
+        """
+        now = datetime.now(self.scheduler.timezone)
+        for job in self.scheduler.get_jobs():
+            missed = self.triggers[job.id].get_next_fire_time(None, now - timedelta(seconds=self.grace))
+            if missed is not None and missed <= now and (job.next_run_time is None or job.next_run_time > missed):
+                job.modify(next_run_time=missed)
         if self.scheduler.state == STATE_PAUSED:
-            self.scheduler.resume()  # missed slots within the grace time run now (coalesced)
+            self.scheduler.resume()  # slots within the grace time run now (coalesced), the rest when due
 
     def _follow(self) -> None:
         if self.scheduler.state == STATE_RUNNING:

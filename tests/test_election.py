@@ -140,3 +140,28 @@ async def test_a_follower_runs_the_slot_missed_while_nobody_led_once_on_takeover
         marks.repo.close()
         await p.close()
     assert p.chat.pop_all() == []
+
+
+async def test_a_worker_elected_after_a_slot_it_never_saw_runs_it_within_the_grace_once(
+        pg_url: str, pg_engine: Engine) -> None:
+    p = await make_pipeline(Capabilities(reactions=True))
+    p.core.clock = lambda: datetime.now(TZ)
+    marks = StoreMarks(open_repository(pg_url), p.core.now)
+    slot = datetime.now(TZ) - timedelta(seconds=3)  # nobody was leading (or running) then
+    spec = JobSpec("home:reminder:every_minute", "fake:g1", "reminder", "* * * * *", "⏰ 提醒", second=slot.second)
+    late = BotScheduler(p.core, [spec], marks=marks, lease=lease(pg_engine), retry=0.2)
+    again = BotScheduler(p.core, [spec], marks=marks, lease=lease(pg_engine), retry=0.2)
+    try:
+        late.start()
+        await eventually(lambda: p.chat.sent, 5, what="the slot 3 s ago runs at the election")
+        assert [s.text.splitlines()[0] for s in p.chat.pop_all()] == ["⏰ 提醒"]
+        await late.stop()  # a restart of the worker, still within the grace time
+        again.start()
+        await eventually(lambda: again.leading, 5, what="the restarted worker leads")
+        await asyncio.sleep(0.5)
+        assert p.chat.pop_all() == []  # the mark says the slot went out
+    finally:
+        await late.stop()
+        await again.stop()
+        marks.repo.close()
+        await p.close()
