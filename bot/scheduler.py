@@ -172,11 +172,13 @@ class BotScheduler:
         that started after one (or became leader long after starting) gets it back here. Either way
         the sent marks skip a slot the former leader posted.
         """
-        now = datetime.now(self.scheduler.timezone)
+        since = datetime.now(self.scheduler.timezone) - timedelta(seconds=self.grace)
         for job in self.scheduler.get_jobs():
-            missed = self.triggers[job.id].get_next_fire_time(None, now - timedelta(seconds=self.grace))
-            if missed is not None and missed <= now and (job.next_run_time is None or job.next_run_time > missed):
-                job.modify(next_run_time=missed)
+            # the first slot that still counts: a missed one runs at the resume, a later one when due;
+            # older ones are dropped here (APScheduler would only log each as missed)
+            first = self.triggers[job.id].get_next_fire_time(None, since)
+            if first is not None:
+                job.modify(next_run_time=first)
         if self.scheduler.state == STATE_PAUSED:
             self.scheduler.resume()  # slots within the grace time run now (coalesced), the rest when due
 
