@@ -32,6 +32,9 @@ class ConfigError(ValueError):
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
     url: str = "sqlite:///tuan.db"
+    # PostgreSQL with several workers: how often a follower tries to take the scheduler's role
+    # (and the leader checks it still holds it), in seconds.
+    election_retry_seconds: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +121,7 @@ class ScheduleConfig:
     kind: str
     cron: str  # a crontab expression; ``time = "HH:MM"`` becomes "M H * * *"
     text: str = ""
+    second: int = 0  # ``time = "HH:MM:SS"``: the second within the minute (crontab has none)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,9 @@ def _secret(t: _Table, key: str, env: str, enabled: bool, env_map: Mapping[str, 
     return value
 
 
+MAX_ELECTION_RETRY = 15.0  # with the server's 11 s to notice a silent holder: a takeover within 30 s
+
+
 def _store(t: _Table, base: Path | None) -> StoreConfig:
     url = t.text("url", StoreConfig().url, secret=True)
     if "://" not in url:
@@ -125,9 +128,14 @@ def _store(t: _Table, base: Path | None) -> StoreConfig:
     except (ArgumentError, ValueError):
         raise t.error("url", "is not a valid database URL (check the host, the port and the brackets "
                              "around an IPv6 address)") from None
+    retry = t.number("election_retry_seconds", StoreConfig().election_retry_seconds)
+    if not 0 < retry <= MAX_ELECTION_RETRY:
+        raise t.error("election_retry_seconds", f"must be more than 0 and at most {MAX_ELECTION_RETRY:g} "
+                                                "(a dead scheduler is replaced within about this long)")
     t.done()
     moved = sqlite_next_to(parsed, base) if base is not None else None
-    return StoreConfig(url=moved.render_as_string(hide_password=False) if moved is not None else url)
+    return StoreConfig(url=moved.render_as_string(hide_password=False) if moved is not None else url,
+                       election_retry_seconds=retry)
 
 
 def sqlite_next_to(url: URL, base: Path) -> URL | None:
@@ -285,15 +293,18 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
     if bool(cron) == bool(at):
         raise t.error("cron", "or `time` must be given, one of them (cron = \"0 20 * * *\" or time = \"20:00\")")
     if at:
-        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", at)
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?", at)
         if not m:
-            raise t.error("time", f'must be "HH:MM", not {at!r}')
+            raise t.error("time", f'must be "HH:MM" (or "HH:MM:SS"), not {at!r}')
         cron = f"{int(m.group(2))} {int(m.group(1))} * * *"
+        second = int(m.group(3) or 0)
+    else:
+        second = 0
     try:
         crontab_trigger(cron, ZoneInfo(tz))
     except ValueError as e:
         raise t.error("cron", f"is not a valid crontab expression ({e})") from None
-    cfg = ScheduleConfig(group=group, kind=kind, cron=cron, text=t.text("text"))
+    cfg = ScheduleConfig(group=group, kind=kind, cron=cron, text=t.text("text"), second=second)
     t.done()
     return cfg
 

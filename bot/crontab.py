@@ -66,10 +66,10 @@ def crontab_weekdays(field: str, expr: str = "") -> str:
     return ",".join(name for name in _APS_ORDER if _CRON_DAY_NAMES.index(name) in days)
 
 
-def crontab_trigger(expr: str, timezone: tzinfo | str) -> BaseTrigger:
+def crontab_trigger(expr: str, timezone: tzinfo | str, second: int = 0) -> BaseTrigger:
     """A trigger firing exactly when crontab(5) would run ``expr`` (five fields or an ``@daily`` macro).
 
-    Times are wall-clock times in ``timezone``. Returns a ``CronTrigger``, or an ``OrTrigger`` of
+    Times are wall-clock times in ``timezone``; ``second`` (0-59) delays each run within its minute. Returns a ``CronTrigger``, or an ``OrTrigger`` of
     two when both day of month and day of week are restricted (crontab runs on either).
     Raises ValueError for a malformed expression (the message names the part).
     """
@@ -81,8 +81,8 @@ def crontab_trigger(expr: str, timezone: tzinfo | str) -> BaseTrigger:
     dow = crontab_weekdays(weekday, expr)
 
     def cron(day_field: str, dow_field: str) -> CronTrigger:
-        return CronTrigger(minute=minute, hour=hour, day=day_field, month=month, day_of_week=dow_field,
-                           timezone=timezone)
+        return CronTrigger(second=second, minute=minute, hour=hour, day=day_field, month=month,
+                           day_of_week=dow_field, timezone=timezone)
 
     if day not in ("*", "?") and weekday not in ("*", "?"):
         return OrTrigger([cron(day, "*"), cron("*", dow)])

@@ -34,6 +34,7 @@ from bot.config import (
 )
 from bot.context import Core
 from bot.dispatch import Dispatcher
+from bot.election import Lease
 from bot.ports import Repository
 from bot.scheduler import BotScheduler, StoreMarks, job_specs
 from bot.services.orders import OrderService
@@ -147,7 +148,22 @@ async def resume_outbox(dispatcher: Dispatcher) -> None:
 async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                 adapters: list[Adapter] | None = None) -> None:
     """Run until ``stop`` is set (or a signal / the console's end of input sets it)."""
+    from storage.guard import sole_process
+
     stop = stop or asyncio.Event()
+    with sole_process(config.store.url):
+        await _serve(config, stop, adapters)
+
+
+def scheduler_lease(repo: Repository) -> Lease | None:
+    """The scheduler's lease on the store behind ``repo`` (None for a store without an engine)."""
+    from storage.election import lease_for
+
+    engine = getattr(repo, "engine", None)
+    return None if engine is None else lease_for(engine, "scheduler")
+
+
+async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter] | None) -> None:
     repo = open_store(config)
     try:
         tz = config.bot.tz
@@ -161,7 +177,8 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
 
         await asyncio.to_thread(base_tokenizer)  # jieba's dictionary, once, before any message
         dispatcher = Dispatcher(core)
-        scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now))
+        scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now),
+                                 lease=scheduler_lease(repo), retry=config.store.election_retry_seconds)
         started: list[Adapter] = []
         resuming: asyncio.Task[None] | None = None
         with stop_on_signals(stop):
@@ -226,11 +243,13 @@ def main(config_path: str | None = None, log_level: str | None = None) -> int:
     logging.basicConfig(level=level if level in logging.getLevelNamesMapping() else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     redact.install(os.environ.get(name, "") for name in ENV_SECRETS)
+    from storage.guard import StoreInUse
+
     try:
         config = read_config(config_path)
         redact.install(redact.secrets_of(config))
         asyncio.run(serve(config))
-    except ConfigError as e:
+    except (ConfigError, StoreInUse) as e:
         print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 2
     except StartError as e:

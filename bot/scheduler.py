@@ -4,6 +4,12 @@ Jobs are plain async functions of (core, chat key, text). Each run claims a "sen
 (job id, slot) first, so a slot is posted at most once even if the job fires again (a restart
 inside the misfire grace time, a second scheduler). Marks are kept by a :class:`SentMarks`:
 :class:`StoreMarks` in the store (what ``tuan run`` uses), :class:`MemoryMarks` for tests and the demo.
+
+Several workers on one store: given a ``lease`` (:mod:`storage.election`), the scheduler runs its
+jobs only while this worker holds it (one worker at a time, elected by :class:`bot.election.Elector`).
+A follower's APScheduler is started paused; when it takes over, a slot that came while nobody led
+runs then if it is within the misfire grace time (``coalesce``: once, however many were missed),
+and the sent marks keep it from running twice.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 from apscheduler.triggers.base import BaseTrigger
 
 from bot import commands
@@ -23,6 +30,7 @@ from bot import messages as m
 from bot.config import AppConfig
 from bot.context import Core
 from bot.crontab import crontab_trigger
+from bot.election import DEFAULT_RETRY_SECONDS, Elector, Lease
 from bot.ports import Repository
 from bot.render import households
 
@@ -65,6 +73,7 @@ class JobSpec:
     kind: str
     cron: str
     text: str = ""
+    second: int = 0  # within the minute
 
 
 def job_specs(config: AppConfig) -> list[JobSpec]:
@@ -73,12 +82,12 @@ def job_specs(config: AppConfig) -> list[JobSpec]:
     for s in config.schedules:
         group = config.group(s.group)
         assert group is not None  # checked when the config was read
-        base = f"{s.group}:{s.kind}:{'_'.join(s.cron.split())}"
+        base = f"{s.group}:{s.kind}:{'_'.join(s.cron.split())}" + (f"+{s.second}s" if s.second else "")
         job_id, n = base, 1
         while any(j.id == job_id for j in specs):
             n += 1
             job_id = f"{base}#{n}"
-        specs.append(JobSpec(job_id, group.chat_key, s.kind, s.cron, s.text))
+        specs.append(JobSpec(job_id, group.chat_key, s.kind, s.cron, s.text, s.second))
     return specs
 
 
@@ -121,14 +130,20 @@ def slot_of(trigger: BaseTrigger, now: datetime, grace: float) -> datetime:
 
 
 class BotScheduler:
-    """The APScheduler 3 ``AsyncIOScheduler`` with our jobs; ``fire`` runs one now (tests, the demo)."""
+    """The APScheduler 3 ``AsyncIOScheduler`` with our jobs; ``fire`` runs one now (tests, the demo).
+
+    Without ``lease`` the jobs run from :meth:`start` on (one process). With one, they run only
+    while the lease is held: a :class:`bot.election.Elector` tries it every ``retry`` seconds and
+    pauses the scheduler when it is lost (a job already running finishes: its slot is claimed).
+    """
 
     def __init__(self, core: Core, specs: list[JobSpec], *, marks: SentMarks | None = None,
-                 grace: float = GRACE_SECONDS) -> None:
+                 grace: float = GRACE_SECONDS, lease: Lease | None = None,
+                 retry: float = DEFAULT_RETRY_SECONDS) -> None:
         self.core, self.marks, self.grace = core, marks or MemoryMarks(), grace
         tz = core.config.bot.tz
         self.specs = {s.id: s for s in specs}
-        self.triggers = {s.id: crontab_trigger(s.cron, tz) for s in specs}
+        self.triggers = {s.id: crontab_trigger(s.cron, tz, s.second) for s in specs}
         self.scheduler = AsyncIOScheduler(
             timezone=tz, job_defaults={"coalesce": True, "misfire_grace_time": int(grace), "max_instances": 1},
         )
@@ -136,9 +151,40 @@ class BotScheduler:
             self.scheduler.add_job(self.fire, self.triggers[s.id], args=[s.id], id=s.id, name=s.id,
                                    replace_existing=True)
         self._running: set[asyncio.Task[bool]] = set()
+        self.elector = None if lease is None else Elector(
+            lease, on_elected=self._lead, on_deposed=self._follow, retry=retry, role="scheduler")
+
+    @property
+    def leading(self) -> bool:
+        """True while this scheduler's jobs run (always, without a lease, once started)."""
+        return self.scheduler.state == STATE_RUNNING
 
     def start(self) -> None:
-        self.scheduler.start()
+        """Start the scheduler on the running loop (paused until elected, when there is a lease)."""
+        self.scheduler.start(paused=self.elector is not None)
+        if self.elector is not None:
+            self.elector.start()
+
+    def _lead(self) -> None:
+        """Elected: run the jobs, first the slots that came within the grace time while nobody led.
+
+        A follower's paused APScheduler still has those slots as its jobs' next run times; a worker
+        that started after one (or became leader long after starting) gets it back here. Either way
+        the sent marks skip a slot the former leader posted.
+        """
+        since = datetime.now(self.scheduler.timezone) - timedelta(seconds=self.grace)
+        for job in self.scheduler.get_jobs():
+            # the first slot that still counts: a missed one runs at the resume, a later one when due;
+            # older ones are dropped here (APScheduler would only log each as missed)
+            first = self.triggers[job.id].get_next_fire_time(None, since)
+            if first is not None:
+                job.modify(next_run_time=first)
+        if self.scheduler.state == STATE_PAUSED:
+            self.scheduler.resume()  # slots within the grace time run now (coalesced), the rest when due
+
+    def _follow(self) -> None:
+        if self.scheduler.state == STATE_RUNNING:
+            self.scheduler.pause()
 
     async def fire(self, job_id: str) -> bool:
         """Run a job for the current slot unless that slot was already posted; True when it posted."""
@@ -160,10 +206,14 @@ class BotScheduler:
             return False
 
     async def stop(self) -> None:
-        """Stop firing, let running jobs finish, shut the scheduler down."""
+        """Stop firing, let running jobs finish, shut the scheduler down, give up the lease."""
+        if self.elector is not None:
+            await self.elector.halt()
         if self.scheduler.running:
             self.scheduler.pause()
         await asyncio.gather(*self._running, return_exceptions=True)
+        if self.elector is not None:
+            await self.elector.release()  # only now: a successor cannot overlap a job of ours
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn

@@ -72,6 +72,9 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     (GROUP + "[[deals]]\nid = 'd'\ngroups = ['home']\nmax_line_qty = 'lots'\n[[deals.items]]\ncode = '1'\nname = 'x'\n",
      "deals[1].max_line_qty"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ntime = '25:00'\n", "schedules[1].time"),
+    (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ntime = '20:00:60'\n", "schedules[1].time"),
+    ("[store]\nelection_retry_seconds = 0\n", "store.election_retry_seconds"),
+    ("[store]\nelection_retry_seconds = 16\n", "store.election_retry_seconds"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\ncron = '0 20 * *'\n", "schedules[1].cron"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'reminder'\n", "schedules[1].cron"),
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'party'\ntime = '20:00'\n", "schedules[1].kind"),
@@ -85,6 +88,19 @@ def test_errors_name_the_key_and_the_file(tmp_path: Path, toml: str, key: str) -
     with pytest.raises(ConfigError) as err:
         load_config(path, env={})
     assert str(err.value).startswith(f"{path}: `{key}` "), str(err.value)
+
+
+def test_schedule_times_with_seconds_and_the_election_retry(tmp_path: Path) -> None:
+    from bot.scheduler import job_specs
+
+    path = write(tmp_path, "[store]\nelection_retry_seconds = 1.5\n" + GROUP
+                 + "[[schedules]]\ngroup = 'home'\nkind = 'cutoff'\ntime = '21:00:30'\n"
+                 + "[[schedules]]\ngroup = 'home'\nkind = 'cutoff'\ntime = '21:00'\n")
+    config = load_config(path, env={})
+    assert config.store.election_retry_seconds == 1.5
+    assert [(s.cron, s.second) for s in config.schedules] == [("0 21 * * *", 30), ("0 21 * * *", 0)]
+    assert [s.id for s in job_specs(config)] == ["home:cutoff:0_21_*_*_*+30s", "home:cutoff:0_21_*_*_*"]
+    assert load_config(write(tmp_path, "[store]\n"), env={}).store.election_retry_seconds == 5.0
 
 
 def test_secrets_from_the_environment(tmp_path: Path) -> None:

@@ -102,3 +102,11 @@ def test_config_schedule_uses_crontab_weekdays(tmp_path) -> None:
     trigger = crontab_trigger(spec.cron, config.bot.tz)
     saturday = datetime(2026, 12, 5, 0, 0, tzinfo=TZ)
     assert trigger.get_next_fire_time(None, saturday).weekday() == 0  # Monday, not Saturday
+
+
+def test_a_second_within_the_minute() -> None:
+    at = MONDAY.replace(hour=20, minute=59, second=50)
+    assert crontab_trigger("0 21 * * *", TZ, 30).get_next_fire_time(None, at) == MONDAY.replace(hour=21, second=30)
+    assert crontab_trigger("0 21 * * *", TZ).get_next_fire_time(None, at) == MONDAY.replace(hour=21)
+    both = crontab_trigger("0 21 1 * 1", TZ, 5)  # day of month and weekday: an OrTrigger of two
+    assert both.get_next_fire_time(None, at) == MONDAY.replace(hour=21, second=5)
