@@ -530,6 +530,42 @@ class OrderService:
             catalog = self.catalog_of(deal_id)
         return build_tally(deal_id, catalog, entries, chat_key)
 
+    def revise_deal(self, deal_id: str, catalog: Catalog) -> list[str]:
+        """Give the open deal ``deal_id`` the items of ``catalog`` (a changed tuan.toml) and commit it.
+
+        Items of the same code take the catalog's name, aliases, unit, price (yuan) and stock;
+        new items are added after the deal's; an item missing from ``catalog`` is kept as it is
+        (residents may have ordered it). The cutoff and the limits become the catalog's; orders
+        stay. Returns one line per change, for people ("1号 price 29.9 → 31.9"), empty when
+        nothing changed (then nothing is written), or when the deal is not open.
+        """
+        with self._all_or_nothing():
+            ds = self.st.deals.get(deal_id)
+            if ds is None or ds.row.status != "open":
+                return []
+            old = {i.code: i for i in ds.catalog.items}
+            new = {i.code: i for i in catalog.items}
+            items = tuple(new.get(c, i) for c, i in old.items()) + tuple(i for c, i in new.items() if c not in old)
+            said = [f"{i.code}号 added: {i.name} {i.price}元" for i in items if i.code not in old]
+            for i in items:
+                was = old.get(i.code)
+                for name in ("name", "aliases", "unit", "price", "stock") if was is not None else ():
+                    if getattr(was, name) != getattr(i, name):
+                        said.append(f"{i.code}号 {name} {getattr(was, name)} → {getattr(i, name)}")
+            for name in ("cutoff", "max_qty", "max_line_qty"):
+                if getattr(ds.catalog, name) != getattr(catalog, name):
+                    said.append(f"{name} {getattr(ds.catalog, name)} → {getattr(catalog, name)}")
+            if not said:
+                return []
+            revised = replace(catalog, items=items, title=ds.catalog.title)
+            fresh = deal_row(deal_id, revised, title=ds.row.title, source=ds.row.source, now=ds.row.created_at)
+            row = replace(ds.row, items=fresh.items, cutoff=revised.cutoff, max_qty=revised.max_qty,
+                          max_line_qty=revised.max_line_qty)
+            self._commit(Changeset(deals=[row]))
+            ds.row, ds.catalog = row, revised
+            log.info("deal %s revised: %s", deal_id, "; ".join(said))
+            return said
+
 
 def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:
     per_label: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
