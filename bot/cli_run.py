@@ -41,3 +41,6 @@ def add_run_parsers(subparsers: Any) -> None:
     demo.add_argument("--seed", type=int, default=2026, help="varies residents, rooms and quantities")
     demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
     demo.set_defaults(handler=_demo)
+    from bot.cli_platform import add_platform_parsers
+
+    add_platform_parsers(subparsers)

@@ -25,6 +25,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from bot.catalog import Catalog
 from bot.config import AppConfig
 
 log = logging.getLogger(__name__)
@@ -193,6 +194,8 @@ def apply_changes(rows: PlatformRows, changes: PlatformChanges) -> PlatformRows:
 
 
 def _shown(value: object) -> str:
+    if isinstance(value, Decimal):
+        return str(value.quantize(Decimal("0.01")))
     return ",".join(sorted(value) if isinstance(value, frozenset) else value) \
         if isinstance(value, (tuple, frozenset)) else str(value)
 
@@ -270,13 +273,14 @@ def import_config(store: PlatformStore, config: AppConfig, *, now: datetime | No
 
 @dataclass(frozen=True, slots=True)
 class LeaderScope:
-    """What a caller leads: every group of their platform (``operator``), or the groups ``chat_keys``."""
+    """What a caller on ``platform`` leads: every group there (``operator``), or the groups ``chat_keys``."""
 
+    platform: str
     operator: bool = False
     chat_keys: frozenset[str] = frozenset()
 
     def leads(self, chat_key: str) -> bool:
-        return self.operator or chat_key in self.chat_keys
+        return chat_key in self.chat_keys or self.operator and chat_key.partition(":")[0] == self.platform
 
 
 class Directory:
@@ -295,7 +299,7 @@ class Directory:
         names = [user_id.lower()] + (["@" + username.lower()] if username else [])
         found = [ld for p in (platform, ANY_PLATFORM) for n in names for ld in self._by_account.get((p, n), ())]
         keys = frozenset(self._chat_keys[g] for ld in found for g in ld.groups if g in self._chat_keys)
-        return LeaderScope(any(ld.role == OPERATOR for ld in found), keys)
+        return LeaderScope(platform, any(ld.role == OPERATOR for ld in found), keys)
 
 
 class LeaderDirectory(Protocol):
@@ -344,3 +348,90 @@ class StoreDirectory:
                 self._directory = Directory(rows)
             self._read_at = self._clock()
         return self._directory.scope(platform, user_id, username)
+
+
+# --- the product library and deals made of it ------------------------------------------------------
+
+class PlatformDataError(ValueError):
+    """A request about groups, products or deals that cannot be done; the message is one line."""
+
+
+def new_product(current: PlatformRows, config: AppConfig, product: ProductRow) -> PlatformChanges:
+    """Add ``product`` to the library. Raises :class:`PlatformDataError` when its code is taken, or is
+    one of tuan.toml's (the import would overwrite it)."""
+    owned = {pid: deal for deal, _code, pid in config_products(config)}
+    if product.id in owned:
+        raise PlatformDataError(f"product {product.id} comes from {config.source} (deal {owned[product.id]}); "
+                                f"change it there")
+    if product.id in current.products:
+        raise PlatformDataError(f"product {product.id} exists already; change it with `tuan product edit`")
+    return PlatformChanges(products=[product], said=[f"product {product.id}: added ({product.name} {product.price}元)"])
+
+
+def changed_product(current: PlatformRows, config: AppConfig, code: str, now: datetime,
+                    **fields: object) -> PlatformChanges:
+    """Change fields of the library's product ``code`` (``fields``: ProductRow field → new value; None
+    values are left out). Raises :class:`PlatformDataError` for an unknown product or one of tuan.toml's."""
+    owned = {pid: deal for deal, _code, pid in config_products(config)}
+    if code in owned:
+        raise PlatformDataError(f"product {code} comes from {config.source} (deal {owned[code]}); change it there")
+    old = current.products.get(code)
+    if old is None:
+        raise PlatformDataError(f"no product {code} (see `tuan product list`)")
+    new = replace(old, **{k: v for k, v in fields.items() if v is not None}, updated_at=now)  # type: ignore[arg-type]
+    if new.same(old):
+        return PlatformChanges()
+    return PlatformChanges(products=[new], said=[
+        f"product {code}: {_diff(old, new, ('name', 'aliases', 'unit', 'spec', 'price', 'supplier', 'active'))}"])
+
+
+def parse_picks(text: str) -> list[tuple[str, int | None]]:
+    """``"1:40,2,grape:10"`` → [("1", 40), ("2", None), ("grape", 10)]: product codes, each with its
+    stock (None: unlimited). Raises :class:`PlatformDataError` for an empty list, a repeated code or a
+    stock that is no whole number ≥ 0."""
+    picks: list[tuple[str, int | None]] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        code, sep, stock = part.rpartition(":") if ":" in part else (part, "", "")
+        code = code.strip()
+        if not code:
+            raise PlatformDataError(f"{part!r}: a product code is missing")
+        if any(c == code for c, _s in picks):
+            raise PlatformDataError(f"product {code} is named twice")
+        if sep and not stock.strip().isdigit():
+            raise PlatformDataError(f"{part!r}: the stock after ':' must be a whole number ≥ 0")
+        picks.append((code, int(stock) if sep else None))
+    if not picks:
+        raise PlatformDataError("no products named (--products CODE[:STOCK],CODE...)")
+    return picks
+
+
+def deal_catalog(current: PlatformRows, picks: list[tuple[str, int | None]], *, title: str,
+                 cutoff: datetime | None) -> Catalog:
+    """A deal's catalog from library products: items numbered 1, 2, … in the order picked (the
+    numbers residents order by, ``1号``), with the product's name, aliases, unit and price.
+
+    Raises :class:`PlatformDataError` for an unknown or inactive product, or products whose
+    aliases clash (a resident's "葡萄" must name one item).
+    """
+    from bot.catalog import Item
+    from bot.catalog_check import DUPLICATE_ALIAS, catalog_problems
+
+    items = []
+    for n, (code, stock) in enumerate(picks, 1):
+        product = current.products.get(code)
+        if product is None:
+            raise PlatformDataError(f"no product {code} (see `tuan product list`)")
+        if not product.active:
+            raise PlatformDataError(f"product {code} is inactive (`tuan product edit {code} --active`)")
+        aliases = tuple(dict.fromkeys(a for a in product.aliases if a))
+        items.append(Item(code=str(n), name=product.name, unit=product.unit, price=product.price,
+                          aliases=aliases, stock=stock))
+    catalog = Catalog(items=tuple(items), cutoff=cutoff, title=title)
+    for problem in catalog_problems(catalog):
+        if problem.reason == DUPLICATE_ALIAS:
+            raise PlatformDataError(f"products {picks[problem.other - 1][0]} and {picks[problem.position - 1][0]} "
+                                    f"share the alias {problem.word!r}")
+        raise PlatformDataError(f"product {picks[problem.position - 1][0]}: unusable price ({problem.reason})")
+    return catalog
