@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
+import re
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -381,3 +383,57 @@ async def test_a_leader_known_only_to_the_store_leads_and_a_removed_one_no_longe
     assert [s.text for s in p.chat.pop_all()] == [m.NOT_LEADER]
     await p.close()
     repo.close()
+
+
+def test_a_groups_timezone_and_pickup_points_come_from_the_config(store: SqlPlatformStore) -> None:
+    data = config_data()
+    data["groups"][0].update(timezone="Asia/Urumqi", pickup_points=["3栋楼下", "南门快递柜"])
+    import_config(store, config_of(data))
+    home, park = store.load().groups["home"], store.load().groups["park"]
+    assert (home.timezone, home.pickup_points) == ("Asia/Urumqi", ("3栋楼下", "南门快递柜"))
+    assert (park.timezone, park.pickup_points) == ("Asia/Shanghai", ())
+    data["groups"][0]["pickup_points"] = ["3栋楼下"]
+    assert import_config(store, config_of(data)) == [
+        "group home: pickup_points '3栋楼下,南门快递柜' → '3栋楼下'"]
+
+
+@pytest.mark.parametrize("group, why", [
+    ({"timezone": "Mars/Base"}, "`groups[1].timezone` is not a known time zone"),
+    ({"pickup_points": ["", "x"]}, "`groups[1].pickup_points` must not hold an empty name"),
+    ({"chat": "g2"}, "`groups[2].chat` repeats the chat of groups[1] (fake:g2)"),
+])
+def test_bad_group_keys(group: dict[str, Any], why: str) -> None:
+    from bot.config import ConfigError
+
+    data = config_data()
+    data["groups"][0].update(group)
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        config_of(data)
+
+
+def test_two_processes_importing_at_once_both_succeed(store_url: str) -> None:
+    """Each import reads and writes under the platform data's lock: the second finds the first's rows."""
+    config = config_of(config_data())
+    repos = [open_repository(store_url) for _ in range(2)]
+    try:
+        barrier = threading.Barrier(2)
+        results: list[Any] = [None, None]
+
+        def run(n: int) -> None:
+            barrier.wait()
+            try:
+                results[n] = import_config(SqlPlatformStore(repos[n].engine), config)
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                results[n] = exc
+
+        threads = [threading.Thread(target=run, args=(n,)) for n in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert not any(isinstance(r, Exception) for r in results), results
+        assert sorted(len(r) for r in results)[0] == 0  # one of them found everything done
+        assert _same_rows(SqlPlatformStore(repos[0].engine).load(), config)
+    finally:
+        for r in repos:
+            r.close()

@@ -550,8 +550,10 @@ class OrderService:
             for i in items:
                 was = old.get(i.code)
                 for name in ("name", "aliases", "unit", "price", "stock") if was is not None else ():
-                    if getattr(was, name) != getattr(i, name):
-                        said.append(f"{i.code}号 {name} {getattr(was, name)} → {getattr(i, name)}")
+                    a, b = getattr(was, name), getattr(i, name)
+                    if a != b:
+                        a, b = (f"{v.normalize():f}" if isinstance(v, Decimal) else v for v in (a, b))
+                        said.append(f"{i.code}号 {name} {a} → {b}")
             for name in ("cutoff", "max_qty", "max_line_qty"):
                 if getattr(ds.catalog, name) != getattr(catalog, name):
                     said.append(f"{name} {getattr(ds.catalog, name)} → {getattr(catalog, name)}")

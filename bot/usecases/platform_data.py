@@ -214,8 +214,7 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
     ch = PlatformChanges()
     for g in config.groups:
         old = current.groups.get(g.id)
-        row = GroupRow(g.id, g.platform, g.chat_key, g.title, config.bot.timezone,
-                       old.pickup_points if old is not None else ())
+        row = GroupRow(g.id, g.platform, g.chat_key, g.title, g.timezone or config.bot.timezone, g.pickup_points)
         for other in current.groups.values():
             if other.chat_key == row.chat_key and other.id != row.id and config.group(other.id) is None:
                 ch.groups_deleted.append(other.id)
@@ -225,7 +224,7 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
             ch.said.append(f"group {g.id}: added ({g.chat_key} {g.title!r})")
         elif old != row:
             ch.groups.append(row)
-            ch.said.append(f"group {g.id}: {_diff(old, row, ('platform', 'chat_key', 'title', 'timezone'))}")
+            ch.said.append(f"group {g.id}: {_diff(old, row, ('platform', 'chat_key', 'title', 'timezone', 'pickup_points'))}")
     wanted = config_leaders(config, now)
     for lid, old_leader in current.leaders.items():
         if old_leader.source == CONFIG and lid not in wanted:
