@@ -44,3 +44,6 @@ def add_run_parsers(subparsers: Any) -> None:
     demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
     demo.set_defaults(handler=_demo)
     add_history_parsers(subparsers)
+    from bot.cli_platform import add_platform_parsers
+
+    add_platform_parsers(subparsers)  # `deal open` joins the `deal` command registered above

@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 
 def permissions_of(core: Core) -> Permissions:
     """The permission checker over the core's configuration, adapters and the chats the store knows."""
-    return Permissions(core.config, core.adapters, lambda: [c.chat_key for c in core.service.chats_with_deal()])
+    return Permissions(core.config, core.adapters, lambda: [c.chat_key for c in core.service.chats_with_deal()],
+                       core.directory)
 
 
 def group_title(core: Core, chat_key: str) -> str:
@@ -76,6 +77,27 @@ async def post_deal_card(core: Core, chat_key: str) -> bool:
         return False
     await core.send_card(chat_key, card)
     return True
+
+
+async def show_revised_card(core: Core, chat_key: str) -> bool:
+    """Show the chat's deal card again after its deal changed (prices, stock): the last card edited
+    where the platform edits messages, else the card posted anew. False when there is no open deal."""
+    async with core.lock:
+        current = core.current(chat_key)
+        if current is None or current[3]:
+            return False
+        card = deal_card(core, chat_key, ordered=True)
+    card_id, adapter = core.cards.get(chat_key), core.adapter_of(chat_key)
+    if card is None or adapter is None:
+        return False
+    if card_id and core.card_deals.get(chat_key) == card.deal_id and adapter.capabilities.edits \
+            and await adapter.edit_text(split_chat_key(chat_key)[1], card_id, card.text, card):
+        return True
+    async with core.lock:
+        card = deal_card(core, chat_key)
+    if card is not None:
+        await core.send_card(chat_key, card)
+    return card is not None
 
 
 def deal_card(core: Core, chat_key: str, *, ordered: bool = False) -> Card | None:

@@ -98,6 +98,8 @@ class GroupConfig:
     chat: str
     title: str = ""
     leaders: tuple[str, ...] = ()
+    timezone: str = ""  # the group's time zone; "" = [bot] timezone
+    pickup_points: tuple[str, ...] = ()  # where residents collect their goods (自提点)
 
     @property
     def chat_key(self) -> str:

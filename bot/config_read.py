@@ -240,9 +240,19 @@ def _wechat(t: _Table, env: Mapping[str, str]) -> WechatConfig:
 
 
 def _group(t: _Table) -> GroupConfig:
+    tz = t.text("timezone")
+    if tz:
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise t.error("timezone", f"is not a known time zone: {tz!r}") from None
+    points = t.strings("pickup_points")
+    if any(not p.strip() for p in points):
+        raise t.error("pickup_points", "must not hold an empty name")
     cfg = GroupConfig(
         id=t.text("id", _REQUIRED), platform=t.choice("platform", PLATFORMS), chat=t.text("chat", _REQUIRED),
-        title=t.text("title"), leaders=t.strings("leaders"),
+        title=t.text("title"), leaders=t.strings("leaders"), timezone=tz,
+        pickup_points=tuple(p.strip() for p in points),
     )
     t.done()
     return cfg
@@ -327,6 +337,10 @@ def read_config(data: dict[str, Any], where: str, env: Mapping[str, str]) -> App
     for n, gid in enumerate(ids, 1):
         if gid in ids[: n - 1]:
             raise ConfigError(f"{where}: `groups[{n}].id` repeats {gid!r}")
+    chats = [g.chat_key for g in groups]
+    for n, key in enumerate(chats, 1):
+        if key in chats[: n - 1]:
+            raise ConfigError(f"{where}: `groups[{n}].chat` repeats the chat of groups[{chats.index(key) + 1}] ({key})")
     deals = tuple(_deal(t, set(ids)) for t in root.tables("deals"))
     schedules = tuple(_schedule(t, set(ids), bot.timezone) for t in root.tables("schedules"))
     root.done()

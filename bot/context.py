@@ -14,6 +14,7 @@ from bot.catalog import Catalog
 from bot.config import AppConfig
 from bot.model import Card, Mention
 from bot.services.orders import OrderService
+from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory
 from bot.worker import locked_call
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,12 @@ class Core:
     card_deals: dict[str, str] = field(default_factory=dict)  # chat key -> the deal id that card shows
     # The key deal-card buttons are signed with (bot/buttons.py); derived from the config when empty.
     button_key: bytes = b""
+    # Who leads what (bot/permissions.py): the store's leaders (tuan run), else the configuration's.
+    directory: LeaderDirectory | None = None
 
     def __post_init__(self) -> None:
+        if self.directory is None:
+            self.directory = ConfigDirectory(self.config)
         if not self.button_key:
             from bot.buttons import key_of
 
@@ -113,6 +118,19 @@ class Core:
             if all(self.service.deal_of(c) is None for c in chats):
                 opened.append(self.service.open_deal(deal.catalog, chats, title=deal.title, source="config"))
         return opened
+
+    def revise_configured_deals(self) -> dict[str, list[str]]:
+        """At start: the open round of each configured deal (one the config opened) takes the config's
+        items, prices, stock, cutoff and limits (:meth:`OrderService.revise_deal`). Returns the chat
+        keys of each deal that changed, by deal id (their cards are to be shown again)."""
+        changed: dict[str, list[str]] = {}
+        for deal in self.config.deals:
+            chats = [g.chat_key for gid in deal.groups if (g := self.config.group(gid)) is not None]
+            rows = {row.id: row for c in chats if (row := self.service.deal_of(c)) is not None}
+            for did, row in rows.items():
+                if row.status == "open" and row.source == "config" and self.service.revise_deal(did, deal.catalog):
+                    changed[did] = [c for c in chats if (now := self.service.deal_of(c)) is not None and now.id == did]
+        return changed
 
     def current(self, chat_key: str) -> tuple[str, Catalog, str, bool] | None:
         """(deal id, catalog, title, closed) of the chat's current deal, or None."""

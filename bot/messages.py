@@ -212,3 +212,6 @@ DEMO_JOB = {"deal_card": "定时:发团购卡片", "reminder": "定时:截单提
 DEMO_DONE = "演示结束:{residents}位邻居,{messages}条消息,用时{seconds:.1f}秒。"
 DEMO_MATCH = "最终统计与剧本一致 ✅"
 DEMO_MISMATCH = "最终统计与剧本不一致 ❌"
+
+# `tuan deal open` without --title: the round's title, with its date.
+CLI_DEAL_TITLE = "{month}月{day}日团购"

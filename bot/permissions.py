@@ -1,8 +1,10 @@
 """Who leads which group: the one place every command (chat or web) asks.
 
 A caller leads a group when, for *that group*:
-- the configuration names them (``[bot] leaders``, the platform's ``leaders``, the group's own
-  ``leaders``; a Telegram ``@username`` entry matches the caller's current username), or
+- the store knows them as its leader, or as an operator on the caller's platform
+  (:mod:`bot.usecases.platform_data`: ``leaders``, ``leader_accounts``, ``group_leaders``; the
+  configuration's ``[bot] leaders``, the platform's ``leaders`` and each group's ``leaders`` are
+  imported there at start-up; a ``@username`` account matches the caller's current username), or
 - the platform says they administer *that chat*: ``InboundMessage.is_admin`` of a message sent
   in that very chat (the adapter looked it up for that chat), or the adapter's
   :meth:`ChatAdmins.is_chat_admin` for any other chat (e.g. a private command).
@@ -19,6 +21,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.config import AppConfig
 from bot.model import ButtonPress, InboundMessage
+from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory
 
 
 @runtime_checkable
@@ -54,28 +57,29 @@ class Permissions:
 
     ``adapters``: platform name → adapter (those with ``is_chat_admin`` are asked about other
     chats); ``known_chats``: returns the chat keys the store knows (groups that had a deal without being
-    configured), candidates for :meth:`groups_led` besides the configured groups.
+    configured), candidates for :meth:`groups_led` besides the configured groups; ``directory``:
+    the leaders the store knows (default: those the configuration names, as an import writes them).
     """
 
     def __init__(self, config: AppConfig, adapters: Mapping[str, object],
-                 known_chats: Callable[[], Iterable[str]] = tuple) -> None:
+                 known_chats: Callable[[], Iterable[str]] = tuple,
+                 directory: LeaderDirectory | None = None) -> None:
         self.config = config
         self.adapters = adapters
         self.known_chats = known_chats  # called only when a caller's groups are listed
+        self.directory = directory if directory is not None else ConfigDirectory(config)
 
-    def configured(self, caller: Caller, chat_key: str) -> bool:
-        """The configuration names the caller a leader of ``chat_key``."""
-        names = {n.lower() for n in self.config.leaders_of(chat_key)}
-        if caller.user_id.lower() in names:
-            return True
-        return caller.username is not None and "@" + caller.username.lower() in names
+    async def known_leader(self, caller: Caller, chat_key: str) -> bool:
+        """The store knows the caller as a leader of ``chat_key`` (or an operator of its platform)."""
+        scope = await self.directory.scope(caller.platform, caller.user_id, caller.username)
+        return scope.leads(chat_key)
 
     async def leads(self, caller: Caller, chat_key: str) -> bool:
         """Whether the caller leads the group ``chat_key`` (see the module docstring)."""
         platform, _, chat_id = chat_key.partition(":")
         if platform != caller.platform:
             return False
-        if self.configured(caller, chat_key):
+        if await self.known_leader(caller, chat_key):
             return True
         if chat_key == caller.chat_key:
             if caller.private:

@@ -38,6 +38,7 @@ from bot.election import Lease
 from bot.ports import Repository
 from bot.scheduler import BotScheduler, StoreMarks, job_specs
 from bot.services.orders import OrderService
+from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory, StoreDirectory, import_config
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +137,31 @@ def safe_url(url: str) -> str:
         return "<unparsable store url>"
 
 
+def import_platform_data(repo: Repository, config: AppConfig) -> LeaderDirectory:
+    """Import the config's groups, leaders and deal items into the store (each change logged); the
+    directory permissions ask. A store that is not SQL (tests) keeps the config's leaders."""
+    engine = getattr(repo, "engine", None)
+    if engine is None:
+        return ConfigDirectory(config)
+    from storage.platform import SqlPlatformStore
+
+    store = SqlPlatformStore(engine)
+    import_config(store, config)
+    return StoreDirectory(store)
+
+
+async def show_revised_cards(core: Core, revised: dict[str, list[str]]) -> None:
+    """Show the card of each deal that tuan.toml changed again, in each of its chats."""
+    from bot.commands import show_revised_card
+
+    for chats in revised.values():
+        for chat_key in chats:
+            try:
+                await show_revised_card(core, chat_key)
+            except Exception:
+                log.exception("showing the revised deal card in %s failed", chat_key)
+
+
 async def resume_outbox(dispatcher: Dispatcher) -> None:
     """Deliver what a former run committed to say but did not (:meth:`Dispatcher.resume`); a store
     that fails now costs those effects a delay until the next start, not this start."""
@@ -166,9 +192,11 @@ def scheduler_lease(repo: Repository) -> Lease | None:
 async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter] | None) -> None:
     repo = open_store(config)
     try:
+        directory = import_platform_data(repo, config)  # groups, leaders, products of tuan.toml into the store
         tz = config.bot.tz
-        core = Core(service=OrderService(repo), config=config, clock=lambda: datetime.now(tz))
+        core = Core(service=OrderService(repo), config=config, clock=lambda: datetime.now(tz), directory=directory)
         async with core.lock:
+            revised = core.revise_configured_deals()  # a price or stock changed in tuan.toml reaches the open deal
             core.open_configured_deals()
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
@@ -193,6 +221,7 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                         raise StartError(f"the {adapter.name} adapter could not start: "
                                          f"{type(result).__name__}: {result}") from result
                 resuming = asyncio.create_task(resume_outbox(dispatcher))  # beside new messages
+                await show_revised_cards(core, revised)
                 await stop.wait()
             finally:
                 if resuming is not None:  # a few seconds to finish; what it did not deliver stays in the outbox

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from bot.ports import ID_BLOCK_SIZE as ID_BLOCK_SIZE
@@ -190,4 +191,59 @@ OUTBOX = Table(
     Column("mention_id", String, nullable=True),
     Column("mention_name", String, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# --- platform data: groups, leaders and the product library (imported from tuan.toml at start-up) ---
+
+# A group chat the bot serves: ``id`` is the config's group id; ``chat_key`` "<platform>:<chat id>".
+GROUPS = Table(
+    "groups", METADATA,
+    Column("id", String, primary_key=True),
+    Column("platform", String, nullable=False),
+    Column("chat_key", String, nullable=False),
+    Column("title", String, nullable=False),
+    Column("timezone", String, nullable=False),
+    Column("pickup_points", JSON, nullable=False),  # a list of strings (自提点)
+    UniqueConstraint("chat_key"),
+)
+
+# A leader (团长) or an operator (leads every group on the platforms of their accounts).
+# ``source``: "config" for leaders imported from tuan.toml (the import adds, changes and removes
+# those), anything else for leaders it leaves alone.
+LEADERS = Table(
+    "leaders", METADATA,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("role", String, nullable=False),  # "leader" | "operator"
+    Column("source", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+# A leader's account on a platform: a user id or "@username" (platform "*": any platform).
+LEADER_ACCOUNTS = Table(
+    "leader_accounts", METADATA,
+    Column("leader_id", ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True),
+    Column("platform", String, primary_key=True),
+    Column("account_id", String, primary_key=True),
+)
+
+# The groups a leader leads.
+GROUP_LEADERS = Table(
+    "group_leaders", METADATA,
+    Column("group_id", ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True),
+    Column("leader_id", ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+# The product library: what deals are made of. ``id`` is the product's code.
+PRODUCTS = Table(
+    "products", METADATA,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("aliases", JSON, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("spec", String, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("supplier", String, nullable=True),
+    Column("active", Boolean, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

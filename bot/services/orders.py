@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from bot.catalog import Catalog
+from bot.catalog import Catalog, Item
 from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
@@ -234,27 +234,35 @@ class OrderService:
             u.dirty(deal_id)
 
     def revise_deal(self, deal_id: str, catalog: Catalog) -> list[str]:
-        """Give an open deal the catalog's items (names, aliases, units, prices, stock), cutoff and
-        limits, keeping every order; returns what changed, one line each (empty: nothing did).
+        """Give the open deal ``deal_id`` the items of ``catalog`` (a changed tuan.toml) and commit it.
 
-        Orders of items the catalog no longer has stay in the store but count for nothing more.
-        Raises ``KeyError`` when there is no such deal.
+        Items of the same code take the catalog's name, aliases, unit, price (yuan) and stock;
+        new items are added after the deal's; an item missing from ``catalog`` is kept as it is
+        (residents may have ordered it). The cutoff and the limits become the catalog's; orders
+        stay. The deal's version moves, so every process reloads it with its next message.
+        Returns one line per change, for people ("1号 price 29.9 → 31.9"), empty when nothing
+        changed (then nothing is written), or when the deal is not open or unknown.
         """
         with self._unit() as u:
             cache = u.deal(deal_id)
-            if cache is None:
-                raise KeyError(deal_id)
-            old = cache.deal.catalog
-            new_row = deal_row(deal_id, catalog, title=cache.deal.row.title, source=cache.deal.row.source,
-                               now=cache.deal.row.created_at)
-            new_row.status, new_row.closed_at = cache.deal.row.status, cache.deal.row.closed_at
-            changed = describe_changes(old, catalog)
-            if not changed:
+            if cache is None or cache.deal.row.status != "open":
                 return []
-            u.add(Changeset(deals=[new_row]))
+            current, row0 = cache.deal.catalog, cache.deal.row
+            items, said = merge_items(current, catalog)
+            for name in ("cutoff", "max_qty", "max_line_qty"):
+                if getattr(current, name) != getattr(catalog, name):
+                    said.append(f"{name} {getattr(current, name)} → {getattr(catalog, name)}")
+            if not said:
+                return []
+            revised = replace(catalog, items=items, title=current.title)
+            fresh = deal_row(deal_id, revised, title=row0.title, source=row0.source, now=row0.created_at)
+            row = replace(row0, items=fresh.items, cutoff=revised.cutoff, max_qty=revised.max_qty,
+                          max_line_qty=revised.max_line_qty)
+            u.add(Changeset(deals=[row]))
             u.dirty(deal_id)
-            u.forget(deal_id)  # rebuilt from the store with the new catalog on next use
-            return changed
+            u.forget(deal_id)  # rebuilt from the store, with the new catalog, on next use
+            log.info("deal %s revised: %s", deal_id, "; ".join(said))
+            return said
 
     def deal_of(self, chat_key: str) -> DealRow | None:
         """The chat's current deal (open or closed), or None; read from the store."""
@@ -687,26 +695,21 @@ class Unit:
             self.tx.write(self._changes)
 
 
-def describe_changes(old: Catalog, new: Catalog) -> list[str]:
-    """What differs between two catalogs of one deal, one line per change (for the log)."""
-    out: list[str] = []
-    before = {it.code: it for it in old.items}
-    after = {it.code: it for it in new.items}
-    for code, it in after.items():
-        was = before.get(code)
-        if was is None:
-            out.append(f"item {code} {it.name} added at {it.price}")
-            continue
-        for attr in ("name", "unit", "price", "stock", "aliases"):
-            a, b = getattr(was, attr), getattr(it, attr)
+def merge_items(old: Catalog, new: Catalog) -> tuple[tuple[Item, ...], list[str]]:
+    """The items of ``old`` revised by ``new`` (same code: new values; new codes appended; codes
+    missing from ``new`` kept), and what changed, one line each."""
+    before = {i.code: i for i in old.items}
+    after = {i.code: i for i in new.items}
+    items = tuple(after.get(c, i) for c, i in before.items()) + tuple(i for c, i in after.items() if c not in before)
+    said = [f"{i.code}号 added: {i.name} {i.price}元" for i in items if i.code not in before]
+    for i in items:
+        was = before.get(i.code)
+        for name in ("name", "aliases", "unit", "price", "stock") if was is not None else ():
+            a, b = getattr(was, name), getattr(i, name)
             if a != b:
-                out.append(f"item {code} {attr}: {a} -> {b}")
-    out.extend(f"item {code} {before[code].name} removed" for code in before if code not in after)
-    for attr in ("cutoff", "max_qty", "max_line_qty"):
-        a, b = getattr(old, attr), getattr(new, attr)
-        if a != b:
-            out.append(f"{attr}: {a} -> {b}")
-    return out
+                a, b = (f"{v.normalize():f}" if isinstance(v, Decimal) else v for v in (a, b))
+                said.append(f"{i.code}号 {name} {a} → {b}")
+    return items, said
 
 
 def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:

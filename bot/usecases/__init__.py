@@ -1,0 +1,1 @@
+"""Use cases: what the bot and the CLI do with the store, as plain functions over ports."""

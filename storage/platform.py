@@ -1,0 +1,120 @@
+"""Groups, leaders and products in the store (:class:`bot.usecases.platform_data.PlatformStore`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, insert, select, text, update
+
+from bot.usecases.platform_data import GroupRow, LeaderRow, PlatformChanges, PlatformRows, ProductRow
+from storage.models import GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
+from storage.sql import unavailable_as_such
+
+_PG_LOCK_KEY = 0x7475616F  # serialises updates of the platform data ("tuao"; migrations use "tuan")
+
+
+def load(conn: Connection) -> PlatformRows:
+    """Every group, leader (with accounts and groups) and product, through ``conn``."""
+    rows = PlatformRows()
+    for r in conn.execute(select(GROUPS)).mappings():
+        rows.groups[r["id"]] = GroupRow(r["id"], r["platform"], r["chat_key"], r["title"], r["timezone"],
+                                        tuple(r["pickup_points"] or ()))
+    accounts: dict[str, set[tuple[str, str]]] = {}
+    for lid, platform, account in conn.execute(select(LEADER_ACCOUNTS.c.leader_id, LEADER_ACCOUNTS.c.platform,
+                                                      LEADER_ACCOUNTS.c.account_id)):
+        accounts.setdefault(lid, set()).add((platform, account))
+    groups: dict[str, set[str]] = {}
+    for gid, lid in conn.execute(select(GROUP_LEADERS.c.group_id, GROUP_LEADERS.c.leader_id)):
+        groups.setdefault(lid, set()).add(gid)
+    for r in conn.execute(select(LEADERS)).mappings():
+        rows.leaders[r["id"]] = LeaderRow(r["id"], r["name"], r["role"], r["source"], r["created_at"],
+                                          frozenset(accounts.get(r["id"], ())), frozenset(groups.get(r["id"], ())))
+    for r in conn.execute(select(PRODUCTS)).mappings():
+        rows.products[r["id"]] = ProductRow(
+            id=r["id"], name=r["name"], price=r["price"], unit=r["unit"], aliases=tuple(r["aliases"] or ()),
+            spec=r["spec"], supplier=r["supplier"], active=r["active"], updated_at=r["updated_at"])
+    return rows
+
+
+def write(conn: Connection, ch: PlatformChanges) -> None:
+    """Write ``ch`` through ``conn`` (the caller owns the transaction): deletions first, then the rows
+    put, each replaced whole (a leader's accounts and groups with it)."""
+    if ch.groups_deleted:
+        conn.execute(delete(GROUPS).where(GROUPS.c.id.in_(ch.groups_deleted)))
+    if ch.leaders_deleted:
+        conn.execute(delete(LEADERS).where(LEADERS.c.id.in_(ch.leaders_deleted)))
+    if ch.groups:
+        ids = [g.id for g in ch.groups]
+        # a chat moving between two groups: free every chat key first (chat_key is unique)
+        conn.execute(update(GROUPS).where(GROUPS.c.id.in_(ids)).values(chat_key="#" + GROUPS.c.id))
+        existing = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_(ids))))
+        for g in ch.groups:
+            values = {"platform": g.platform, "chat_key": g.chat_key, "title": g.title, "timezone": g.timezone,
+                      "pickup_points": list(g.pickup_points)}
+            if g.id in existing:
+                conn.execute(update(GROUPS).where(GROUPS.c.id == g.id).values(**values))
+            else:
+                conn.execute(insert(GROUPS).values(id=g.id, **values))
+    if ch.leaders:
+        ids = [ld.id for ld in ch.leaders]
+        conn.execute(delete(LEADER_ACCOUNTS).where(LEADER_ACCOUNTS.c.leader_id.in_(ids)))
+        conn.execute(delete(GROUP_LEADERS).where(GROUP_LEADERS.c.leader_id.in_(ids)))
+        _upsert(conn, LEADERS, [{"id": ld.id, "name": ld.name, "role": ld.role, "source": ld.source,
+                                 "created_at": ld.created_at} for ld in ch.leaders])
+        accounts = [{"leader_id": ld.id, "platform": p, "account_id": a} for ld in ch.leaders for p, a in ld.accounts]
+        if accounts:
+            conn.execute(insert(LEADER_ACCOUNTS), accounts)
+        known = set(conn.scalars(select(GROUPS.c.id)))
+        links = [{"group_id": g, "leader_id": ld.id} for ld in ch.leaders for g in sorted(ld.groups) if g in known]
+        if links:
+            conn.execute(insert(GROUP_LEADERS), links)
+    if ch.products:
+        _upsert(conn, PRODUCTS, [
+            {"id": p.id, "name": p.name, "aliases": list(p.aliases), "unit": p.unit, "spec": p.spec,
+             "price": p.price, "supplier": p.supplier, "active": p.active, "updated_at": p.updated_at}
+            for p in ch.products])
+
+
+def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+    ids = [r["id"] for r in rows]
+    existing = set(conn.scalars(select(table.c.id).where(table.c.id.in_(ids))))
+    new = [r for r in rows if r["id"] not in existing]
+    if new:
+        conn.execute(insert(table), new)
+    for r in rows:
+        if r["id"] in existing:
+            conn.execute(update(table).where(table.c.id == r["id"]).values(**{k: v for k, v in r.items() if k != "id"}))
+
+
+def _lock(conn: Connection) -> None:
+    """Take the platform data's write lock now: PostgreSQL an advisory lock for the transaction,
+    SQLite its write lock (a write statement), so the rows read are the rows written over."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    else:
+        conn.execute(update(GROUPS).where(text("1 = 0")).values(title=GROUPS.c.title))
+
+
+class SqlPlatformStore:
+    """Groups, leaders and products on the repository's engine (SQLite or PostgreSQL).
+
+    Every method raises :class:`bot.ports.StoreUnavailable` when the database cannot serve.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def load(self) -> PlatformRows:
+        """Every row, in one transaction."""
+        with unavailable_as_such(), self.engine.begin() as conn:
+            return load(conn)
+
+    def update(self, change: Callable[[PlatformRows], PlatformChanges]) -> PlatformChanges:
+        """Read, decide (``change``), write: one transaction, serialised with other updates."""
+        with unavailable_as_such(), self.engine.begin() as conn:
+            _lock(conn)
+            done = change(load(conn))
+            if not done.is_empty():
+                write(conn, done)
+            return done
