@@ -8,6 +8,7 @@ Secrets may come from the environment instead of the file (see ``ENV_*``).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,9 @@ from zoneinfo import ZoneInfo
 from bot.catalog import Catalog
 
 ENV_TELEGRAM_TOKEN = "TUAN_TELEGRAM_TOKEN"
-ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"
+ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"  # the webhook's secret_token, checked on every request
+# What setWebhook accepts as ``secret_token``; checked at start-up, since without ``url`` it is never sent.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 ENV_WECHATY_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_WECHATY_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
 PLATFORMS = ("console", "telegram", "wechat", "fake")  # "fake": the in-memory test adapter
@@ -59,10 +62,10 @@ class ConsoleConfig:
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    listen: str = "0.0.0.0"
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "/telegram"
-    url: str = ""  # the public URL Telegram posts to
+    url: str = ""  # the public URL Telegram posts to; "" = this worker does not call setWebhook
     secret_token: str = ""
 
 

@@ -23,6 +23,7 @@ from bot.config import (
     ENV_WECHATY_TOKEN,
     PLATFORMS,
     SCHEDULE_KINDS,
+    WEBHOOK_SECRET,
     AppConfig,
     BotConfig,
     ConfigError,
@@ -196,10 +197,10 @@ def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:
     )
     w.whole("max_connections", 1)
     if enabled and mode == "webhook":
-        if not webhook.url:
-            raise w.error("url", "is missing (the public HTTPS URL Telegram posts updates to)")
         if not webhook.secret_token:
             raise w.error("secret_token", f"is missing (set it in the file or in {ENV_TELEGRAM_SECRET})")
+        if not WEBHOOK_SECRET.fullmatch(webhook.secret_token):
+            raise w.error("secret_token", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
     w.done()
     for key, (types, kind) in _TELEGRAM_EXTRA.items():
         t.get(key, types, kind, None)

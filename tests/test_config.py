@@ -77,7 +77,9 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'party'\ntime = '20:00'\n", "schedules[1].kind"),
     (GROUP + "[[schedules]]\ngroup = 'away'\nkind = 'cutoff'\ntime = '21:00'\n", "schedules[1].group"),
     ("[telegram]\nenabled = true\n", "telegram.token"),
-    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n", "telegram.webhook.url"),
+    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n", "telegram.webhook.secret_token"),
+    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n[telegram.webhook]\nsecret_token = 'a b'\n",
+     "telegram.webhook.secret_token"),
     ("[wechat]\nenabled = true\n", "wechat.token"),
 ])
 def test_errors_name_the_key_and_the_file(tmp_path: Path, toml: str, key: str) -> None:

@@ -96,10 +96,11 @@ class TelegramAdapter:
             self._webhook = WebhookServer(self.bot, self._deliver_in_lane, path=webhook.path,
                                           secret=webhook.secret_token)
             self.webhook_port = self._webhook.listen(webhook.listen, webhook.port)
-            await self.bot.set_webhook(
-                webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
-                secret_token=webhook.secret_token,
-            )
+            if webhook.url:  # else whoever runs the load balancer set it, once for every worker
+                await self.bot.set_webhook(
+                    webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
+                    secret_token=webhook.secret_token,
+                )
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = Poller(
@@ -115,9 +116,11 @@ class TelegramAdapter:
             await self._poller.stop()
             self._poller = None
         if self._webhook is not None:
+            self._webhook.close()  # no new requests; those in hand get their answer after the drain
+        await self._inbound.drain(10.0)
+        if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
-        await self._inbound.drain(10.0)
         await self._outbox.drain()
         if self.app.running:
             await self.app.stop()
