@@ -1,0 +1,252 @@
+"""Webhook mode as the ingress of several workers sharing one store.
+
+A load balancer in the test posts Telegram Update JSON round-robin to 3 workers (each its own
+store connection, OrderService, Dispatcher and TelegramAdapter with its own webhook port, all on
+one SQLite file); what the store holds and what was sent to the fake Bot API must equal a
+single-worker run of the same updates. A request answered 500 is posted again to the next worker,
+as Telegram does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+import bot.dispatch
+from adapters.telegram import TelegramAdapter, create
+from bot import buttons
+from bot.services.orders import OrderService
+from storage.sql import open_repository
+from tests.telegram.fake_bot_api import FakeBotApi
+from tests.telegram.stack import CHAT_ID, Stack, build
+
+SECRET = "workers-S3cret_token"
+PATH = "/tg"
+CHAT2 = -1009876543210
+CHATS = (CHAT_ID, CHAT2)
+LEADER = {"id": 1, "is_bot": False, "first_name": "团长小美", "username": "xiaomei"}
+HEADERS = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+
+
+def person(n: int) -> dict[str, Any]:
+    return {"id": 1000 + n, "is_bot": False, "first_name": f"邻居{n}"}
+
+
+class Script:
+    """One chat's updates with fixed update ids, message ids and callback query ids."""
+
+    def __init__(self, chat_id: int, ids: itertools.count[int]) -> None:
+        self.ids = ids  # update ids, shared by the chats as Telegram numbers a bot's updates
+        self.chat = {"id": chat_id, "type": "supergroup", "title": "阳光花园团购群"}
+        self.updates: list[dict[str, Any]] = []
+        self.sent: dict[int, dict[str, Any]] = {}
+        self._message_ids = itertools.count(100)
+
+    def say(self, who: dict[str, Any], text: str) -> int:
+        msg = {"message_id": next(self._message_ids), "date": int(time.time()), "chat": self.chat, "from": who,
+               "text": text}
+        self.sent[msg["message_id"]] = msg
+        self.updates.append({"update_id": next(self.ids), "message": msg})
+        return int(msg["message_id"])
+
+    def edit(self, message_id: int, text: str) -> None:
+        edited = {**self.sent[message_id], "text": text, "edit_date": int(time.time())}
+        self.updates.append({"update_id": next(self.ids), "edited_message": edited})
+
+    def press(self, who: dict[str, Any], card: int, action: str, item: str | None) -> None:
+        n = next(self.ids)
+        self.updates.append({"update_id": n, "callback_query": {
+            "id": f"q{n}", "from": who, "chat_instance": "ci", "data": f"{action} {item or ''}",
+            "message": {"message_id": card, "date": 0, "chat": self.chat}}})
+
+    def again(self, index: int) -> None:
+        """Telegram delivers an update again (the first answer was lost on the way back)."""
+        self.updates.append(self.updates[index])
+
+
+def scripts() -> list[Script]:
+    """The same story in both chats: text orders, an edit, button presses, chatter, a question, a
+    redelivered order and press; then the leader's /tally in each (its last update, played once the
+    rest of both chats is done). Card presses carry a placeholder
+    ``"<action> <item>"`` that :func:`sign_presses` replaces with the run's signed data."""
+    out, ids = [], itertools.count(1)
+    for chat_id in CHATS:
+        s = Script(chat_id, ids)
+        first = s.say(person(1), "葡萄2")
+        s.say(person(2), "脐橙1")
+        s.say(person(3), "1号1份 4号2份")
+        s.again(0)
+        s.say(person(4), "血橙一箱")
+        s.edit(first, "葡萄3")
+        s.say(person(5), "谢谢团长")
+        s.say(person(6), "鸡蛋")
+        s.press(person(7), 1, "add", "1")
+        s.press(person(8), 1, "add", "4")
+        s.press(person(7), 1, "add", "1")
+        s.press(person(7), 1, "sub", "1")
+        s.press(person(8), 1, "mine", None)
+        s.say(person(2), "脐橙改成2")
+        s.again(len(s.updates) - 3)
+        out.append(s)
+    for s in out:  # after both chats are done: the chats share the deal /tally counts
+        s.say(LEADER, "/tally")
+    return out
+
+
+def sign_presses(update: dict[str, Any], key: bytes, deal_id: str, card: int) -> dict[str, Any]:
+    query = update.get("callback_query")
+    if query is None:
+        return update
+    action, item = query["data"].split(" ")
+    chat_key = f"telegram:{query['message']['chat']['id']}"
+    data = "t:" + (buttons.sign(key, deal_id, action, item or None, chat_key) or "")
+    return {**update, "callback_query": {**query, "data": data, "message": {**query["message"], "message_id": card}}}
+
+
+async def post(session: aiohttp.ClientSession, port: int, body: Any, headers: dict[str, str] = HEADERS) -> int:
+    async with session.post(f"http://127.0.0.1:{port}{PATH}", json=body, headers=headers) as resp:
+        return resp.status
+
+
+class Balancer:
+    """Round-robin over the workers' ports; a 500 is posted again to the next worker, like Telegram."""
+
+    def __init__(self, ports: Sequence[int]) -> None:
+        self._next = itertools.cycle(ports)
+        self.retried = 0
+
+    async def deliver(self, session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        for _ in range(50):
+            status = await post(session, next(self._next), update)
+            if status == 200:
+                return
+            assert status == 500, status
+            self.retried += 1
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"update {update['update_id']} never answered 200")
+
+
+def webhook_settings() -> dict[str, Any]:
+    return {"mode": "webhook", "webhook": {"listen": "127.0.0.1", "port": 0, "path": PATH, "secret_token": SECRET}}
+
+
+@dataclass
+class Workers:
+    stacks: list[Stack]  # each its own store connection and OrderService
+    extra: list[TelegramAdapter]  # ingresses into the first stack's core (``shared``)
+
+    @property
+    def ports(self) -> list[int]:
+        return [a.webhook_port or 0 for a in [*(st.adapter for st in self.stacks), *self.extra]]
+
+    async def stop(self) -> None:
+        for adapter in self.extra:
+            await adapter.stop()
+        for stack in self.stacks:
+            await stack.stop()
+            stack.repo.close()
+
+
+async def start_workers(api: FakeBotApi, url: str, n: int, *, shared: bool) -> Workers:
+    """``n`` webhook ingresses on one store: ``n`` whole workers, or (``shared``) ``n`` adapters
+    feeding one worker's core."""
+    workers = Workers([], [])
+    for _ in range(1 if shared else n):  # one after the other: the first opens the configured deal
+        stack = build(open_repository(url), api.base_url, api.token, chats=CHATS, **webhook_settings())
+        workers.stacks.append(await stack.start())
+    core = workers.stacks[0].core
+    for _ in range(n - len(workers.stacks)):
+        adapter = create(core.config.telegram, core.config)
+        await adapter.start(workers.stacks[0].dispatcher)
+        workers.extra.append(adapter)
+    return workers
+
+
+def outcome(api: FakeBotApi, url: str) -> dict[str, Any]:
+    """What a run left: each chat's tally from the store, and every call the workers made that a
+    group sees (debounced card edits left out: when they fire depends on timing)."""
+    repo = open_repository(url)
+    try:
+        service = OrderService(repo)
+        tallies = {}
+        for chat in CHATS:
+            deal = service.deal_of(f"telegram:{chat}")
+            assert deal is not None
+            tallies[chat] = sorted((r.sender_id, r.item_code, r.qty) for r in service.tally(deal.id).rows)
+    finally:
+        repo.close()
+    sent = Counter((int(c.params["chat_id"]), c.params["text"]) for c in api.calls_to("sendMessage"))
+    reactions = Counter((int(c.params["chat_id"]), int(c.params["message_id"]),
+                         c.params["reaction"][0]["emoji"]) for c in api.calls_to("setMessageReaction"))
+    answers: dict[str, str] = {}  # the first answer (Telegram refuses a second one)
+    for c in api.calls_to("answerCallbackQuery"):
+        answers.setdefault(c.params["callback_query_id"], c.params.get("text", ""))
+    return {"tallies": tallies, "sent": sent, "reactions": reactions, "answers": answers}
+
+
+async def run(tmp_path: Path, name: str, n: int, *, shared: bool = False) -> dict[str, Any]:
+    """Play :func:`scripts` through ``n`` webhook ingresses (chats side by side, each chat in order)."""
+    api = await FakeBotApi().start()
+    url = f"sqlite:///{tmp_path / name}.db"
+    try:
+        for chat in CHATS:
+            api.set_admins(chat, [LEADER])
+        workers = await start_workers(api, url, n, shared=shared)
+        try:
+            core = workers.stacks[0].core
+            stories = []
+            for s in scripts():
+                chat_key = f"telegram:{s.chat['id']}"
+                deal = core.service.deal_of(chat_key)
+                assert deal is not None
+                card = api.bot_says(s.chat["id"], "🛒 水果鸡蛋团")
+                stories.append([sign_presses(u, core.button_key, deal.id, card) for u in s.updates])
+            balancer = Balancer(workers.ports)
+            async with aiohttp.ClientSession() as session:
+                async def play(story: list[dict[str, Any]]) -> None:
+                    for update in story:
+                        await balancer.deliver(session, update)
+                await asyncio.gather(*(play(story[:-1]) for story in stories))
+                for story in stories:
+                    await play(story[-1:])
+        finally:
+            await workers.stop()
+        assert not api.calls_to("setWebhook")  # no url: the balancer's owner registers it
+        return outcome(api, url)
+    finally:
+        await api.stop()
+
+
+@pytest.fixture(autouse=True)
+def _quick_card_edits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bot.dispatch, "CARD_EDIT_SECONDS", 0.1)
+
+
+@pytest.mark.parametrize("shared", [
+    pytest.param(True, id="3 ingresses, one core"),
+    pytest.param(False, id="3 whole workers", marks=pytest.mark.xfail(
+        reason="OrderService keeps a per-process live state (\"one per process\"): a worker that only "
+               "reads (a command such as /tally) answers from a stale state; the store-is-the-truth "
+               "service of issue 10 is to make this pass", strict=False)),
+])
+async def test_three_workers_leave_what_one_worker_leaves(tmp_path: Path, shared: bool) -> None:
+    one = await run(tmp_path, "one", 1)
+    # the story is worth comparing: orders in both chats, replies, reactions, every press answered
+    assert all(one["tallies"][chat] for chat in CHATS)
+    assert one["reactions"] and len(one["answers"]) == 10
+    assert any(text.startswith("📊") for _, text in one["sent"]), one["sent"]
+    three = await run(tmp_path, "three", 3, shared=shared)
+    for key, want in one.items():
+        got = three[key]
+        if isinstance(want, Counter):
+            assert got == want, f"{key}: only with 3 workers {got - want}, only with 1 {want - got}"
+        assert got == want, key
