@@ -45,6 +45,15 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MAX_ANSWER = 200  # answerCallbackQuery text limit
+MAX_COUNTED = 4096  # updates whose failed attempts are remembered
+
+
+def _count(counts: dict[int, int], update_id: int, n: int) -> None:
+    """Note ``n`` attempts at an update, forgetting the oldest beyond ``MAX_COUNTED`` (a webhook
+    update that failed here may be redelivered to another worker and never come back)."""
+    counts[update_id] = n
+    if len(counts) > MAX_COUNTED:
+        del counts[next(iter(counts))]
 
 
 def _kind(update: Update) -> str:
@@ -148,7 +157,7 @@ class TelegramAdapter:
             await self._dispatch(update)
         except StoreUnavailable as exc:
             waits = self._outage.get(update.update_id, 0) + 1
-            self._outage[update.update_id] = waits
+            _count(self._outage, update.update_id, waits)
             log.log(logging.WARNING if waits == 1 else logging.INFO,
                     "update %s not handled: %s (attempt %d); kept for when the store is back",
                     update.update_id, exc, waits)
@@ -156,7 +165,7 @@ class TelegramAdapter:
         except Exception:
             tries = self._failures.get(update.update_id, 0) + 1
             if tries < self.config.max_attempts:
-                self._failures[update.update_id] = tries
+                _count(self._failures, update.update_id, tries)
                 log.warning("update %s failed (attempt %d); will retry", update.update_id, tries,
                             exc_info=True)
                 return False
