@@ -12,6 +12,9 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import signal
+import socket
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
@@ -25,10 +28,11 @@ import pytest
 import bot.dispatch
 from adapters.telegram import TelegramAdapter, create
 from bot import buttons
+from bot.config import config_from_dict
 from bot.services.orders import OrderService
 from storage.sql import open_repository
 from tests.telegram.fake_bot_api import FakeBotApi
-from tests.telegram.stack import CHAT_ID, Stack, build
+from tests.telegram.stack import CHAT_ID, Stack, build, config_dict
 
 SECRET = "workers-S3cret_token"
 PATH = "/tg"
@@ -172,6 +176,77 @@ async def start_workers(api: FakeBotApi, url: str, n: int, *, shared: bool) -> W
     return workers
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Processes:
+    """``tuan``-like worker processes (``tests.telegram.run_bot``), each with its webhook port."""
+
+    procs: list[asyncio.subprocess.Process]
+    ports: list[int]
+
+    async def stop(self) -> None:
+        for proc in self.procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        codes = [await asyncio.wait_for(proc.wait(), 30) for proc in self.procs]
+        assert codes == [0] * len(codes)
+
+
+async def spawn_workers(api: FakeBotApi, url: str, n: int, log: Path) -> Processes:
+    repo = open_repository(url)
+    try:  # the configured deal is opened here, so the workers starting side by side all find it
+        build(repo, api.base_url, api.token, chats=CHATS)
+    finally:
+        repo.close()
+    ports = [free_port() for _ in range(n)]
+    procs = []
+    with log.open("ab") as err:
+        for port in ports:
+            settings = webhook_settings()
+            settings["webhook"]["port"] = port
+            procs.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "tests.telegram.run_bot", api.base_url, api.token, url,
+                "--settings", json.dumps({"chats": list(CHATS), **settings}), cwd=ROOT, stderr=err))
+    workers = Processes(procs, ports)
+    async with aiohttp.ClientSession() as session:
+        for port in ports:
+            for _ in range(300):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}{PATH}") as resp:
+                        assert resp.status == 405  # up: the path takes only POST
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                await workers.stop()
+                raise AssertionError(f"no worker on port {port}: {log.read_text(errors='replace')[-2000:]}")
+    return workers
+
+
+def signing(api: FakeBotApi, url: str) -> tuple[bytes, dict[str, str]]:
+    """The bot's button key and each chat's deal id, as the workers sign cards."""
+    config = config_from_dict(config_dict(api.base_url, api.token, chats=CHATS), "test.toml", env={})
+    repo = open_repository(url)
+    try:
+        service = OrderService(repo)
+        deals = {}
+        for chat in CHATS:
+            deal = service.deal_of(f"telegram:{chat}")
+            assert deal is not None
+            deals[f"telegram:{chat}"] = deal.id
+    finally:
+        repo.close()
+    return buttons.key_of(config), deals
+
+
 def outcome(api: FakeBotApi, url: str) -> dict[str, Any]:
     """What a run left: each chat's tally from the store, and every call the workers made that a
     group sees (debounced card edits left out: when they fire depends on timing)."""
@@ -194,23 +269,24 @@ def outcome(api: FakeBotApi, url: str) -> dict[str, Any]:
     return {"tallies": tallies, "sent": sent, "reactions": reactions, "answers": answers}
 
 
-async def run(url: str, n: int, *, shared: bool = False) -> dict[str, Any]:
+async def run(url: str, n: int, *, shared: bool = False, processes: Path | None = None) -> dict[str, Any]:
     """Play :func:`scripts` through ``n`` webhook ingresses on the store at ``url`` (chats side by
-    side, each chat in order)."""
+    side, each chat in order): workers in this process, or (``processes``: their log file) each its own."""
     api = await FakeBotApi().start()
     try:
         for chat in CHATS:
             api.set_admins(chat, [LEADER])
-        workers = await start_workers(api, url, n, shared=shared)
+        workers: Workers | Processes
+        if processes is not None:
+            workers = await spawn_workers(api, url, n, processes)
+        else:
+            workers = await start_workers(api, url, n, shared=shared)
         try:
-            core = workers.stacks[0].core
+            key, deals = signing(api, url)
             stories = []
             for s in scripts():
-                chat_key = f"telegram:{s.chat['id']}"
-                deal = core.service.deal_of(chat_key)
-                assert deal is not None
                 card = api.bot_says(s.chat["id"], "🛒 水果鸡蛋团")
-                stories.append([sign_presses(u, core.button_key, deal.id, card) for u in s.updates])
+                stories.append([sign_presses(u, key, deals[f"telegram:{s.chat['id']}"], card) for u in s.updates])
             balancer = Balancer(workers.ports)
             async with aiohttp.ClientSession() as session:
                 async def play(story: list[dict[str, Any]]) -> None:
@@ -242,6 +318,7 @@ STALE = pytest.mark.xfail(
     pytest.param(True, "sqlite", id="3 ingresses, one core, SQLite"),
     pytest.param(False, "sqlite", id="3 whole workers, SQLite", marks=STALE),
     pytest.param(False, "postgresql", id="3 whole workers, PostgreSQL", marks=STALE),
+    pytest.param(False, "postgresql processes", id="3 worker processes, PostgreSQL", marks=STALE),
 ])
 async def test_three_workers_leave_what_one_worker_leaves(tmp_path: Path, shared: bool, store: str,
                                                           request: pytest.FixtureRequest) -> None:
@@ -251,7 +328,7 @@ async def test_three_workers_leave_what_one_worker_leaves(tmp_path: Path, shared
     assert all(one["tallies"][chat] for chat in CHATS)
     assert one["reactions"] and len(one["answers"]) == 10
     assert any(text.startswith("📊") for _, text in one["sent"]), one["sent"]
-    three = await run(url, 3, shared=shared)
+    three = await run(url, 3, shared=shared, processes=tmp_path / "workers.log" if "processes" in store else None)
     for key, want in one.items():
         got = three[key]
         if isinstance(want, Counter):
