@@ -65,7 +65,7 @@ class _UpdateHandler(tornado.web.RequestHandler):
             body = json.loads(self.request.body)
         except ValueError:
             body = None
-        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+        if not isinstance(body, dict) or type(body.get("update_id")) is not int:  # bool is no id
             log.warning("webhook body is not an update; dropped")
             self.set_status(400)
             return

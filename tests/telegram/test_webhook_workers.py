@@ -371,7 +371,8 @@ async def test_a_wrong_secret_or_a_body_that_is_no_update_is_refused_and_nothing
         assert await post(session, port, order, headers={}) == 403
         assert await post(session, port, order, headers={"X-Telegram-Bot-Api-Secret-Token": "guess"}) == 403
         assert await post(session, port, order, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET + "x"}) == 403
-        for body in ("not json", [order], {"message": order["message"]}, {**order, "update_id": "1"}):
+        for body in ("not json", [order], {"message": order["message"]}, {**order, "update_id": "1"},
+                     {**order, "update_id": True}, "{\"update_id\": 1,"):
             data = body if isinstance(body, str) else json.dumps(body)
             async with session.post(f"http://127.0.0.1:{port}{PATH}", data=data, headers=HEADERS) as resp:
                 assert resp.status == 400, body
