@@ -20,8 +20,11 @@ from bot.catalog import Catalog
 
 ENV_TELEGRAM_TOKEN = "TUAN_TELEGRAM_TOKEN"
 ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"  # the webhook's secret_token, checked on every request
+# The webhook port of this worker, over the file's: several workers on one machine share one config file.
+ENV_TELEGRAM_WEBHOOK_PORT = "TUAN_TELEGRAM_WEBHOOK_PORT"
 # What setWebhook accepts as ``secret_token``; checked at start-up, since without ``url`` it is never sent.
 WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
 ENV_WECHATY_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_WECHATY_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
 PLATFORMS = ("console", "telegram", "wechat", "fake")  # "fake": the in-memory test adapter
@@ -30,6 +33,21 @@ SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup")
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the key."""
+
+
+def webhook_port(env: Mapping[str, str], default: int) -> int:
+    """``TUAN_TELEGRAM_WEBHOOK_PORT`` when set, else ``default``.
+
+    Raises :class:`ConfigError` naming the variable when it is not a port number (0-65535; 0 is
+    any free port, as in the file).
+    """
+    raw = env.get(ENV_TELEGRAM_WEBHOOK_PORT, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 65535:
+        raise ConfigError(f"the environment variable {ENV_TELEGRAM_WEBHOOK_PORT} must be a port number, "
+                          f"not {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from bot.config import (
     TelegramConfig,
     WebhookConfig,
     WechatConfig,
+    webhook_port,
 )
 from bot.crontab import crontab_trigger
 
@@ -191,7 +192,8 @@ def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:
     w = t.table("webhook")
     dw = WebhookConfig()
     webhook = WebhookConfig(
-        listen=w.text("listen", dw.listen), port=w.whole("port", dw.port), path=w.text("path", dw.path),
+        listen=w.text("listen", dw.listen), port=webhook_port(env, w.whole("port", dw.port)),
+        path=w.text("path", dw.path),
         url=w.text("url", dw.url),
         secret_token=w.text("secret_token", secret=True) or env.get(ENV_TELEGRAM_SECRET, ""),
     )

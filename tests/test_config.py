@@ -89,6 +89,14 @@ def test_errors_name_the_key_and_the_file(tmp_path: Path, toml: str, key: str) -
     assert str(err.value).startswith(f"{path}: `{key}` "), str(err.value)
 
 
+def test_the_webhook_port_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[telegram.webhook]\nport = 8443\n")
+    assert load_config(path, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "8444"}).telegram.webhook.port == 8444
+    assert load_config(path, env={}).telegram.webhook.port == 8443
+    with pytest.raises(ConfigError, match="TUAN_TELEGRAM_WEBHOOK_PORT"):
+        load_config(path, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "84a3"})
+
+
 def test_secrets_from_the_environment(tmp_path: Path) -> None:
     path = write(tmp_path, "[telegram]\nenabled = true\n[wechat]\nenabled = true\n")
     config = load_config(path, env={"TUAN_TELEGRAM_TOKEN": "123:abc", "WECHATY_PUPPET_SERVICE_TOKEN": "w",

@@ -38,6 +38,7 @@ from adapters.telegram.outbound import Outbox
 from adapters.telegram.polling import Poller
 from adapters.telegram.ratelimit import rate_limiter
 from adapters.telegram.webhook import WebhookServer
+from bot.config import ENV_TELEGRAM_WEBHOOK_PORT
 from bot.model import Card, InboundMessage, Mention
 from bot.ports import StoreUnavailable
 
@@ -262,10 +263,11 @@ class TelegramAdapter:
 
 def create(section: Any, app_config: object = None) -> TelegramAdapter:
     """Build the adapter from the ``[telegram]`` table: ``bot.config.TelegramConfig`` (its checked
-    ``raw`` table and its resolved secrets) or a plain mapping. ``app_config`` is not needed yet.
+    ``raw`` table, its resolved secrets and webhook port) or a plain mapping. ``app_config`` is not needed yet.
     """
     if isinstance(section, Mapping):
         return TelegramAdapter(from_section(section))
     secrets = {TOKEN_ENV: section.token, SECRET_ENV: section.webhook.secret_token}
-    env = {**os.environ, **{k: v for k, v in secrets.items() if v}}
+    env = {**os.environ, **{k: v for k, v in secrets.items() if v},
+           ENV_TELEGRAM_WEBHOOK_PORT: str(section.webhook.port)}  # resolved: the file's, or the environment's
     return TelegramAdapter(from_section(section.raw, env))

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from bot.config import WEBHOOK_SECRET
+from bot.config import WEBHOOK_SECRET, ConfigError, webhook_port
 
 TOKEN_ENV = "TUAN_TELEGRAM_TOKEN"
 SECRET_ENV = "TUAN_TELEGRAM_WEBHOOK_SECRET"
@@ -73,6 +73,13 @@ def _get(section: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
     return value
 
 
+def _port(raw: Mapping[str, Any], env: Mapping[str, str]) -> int:
+    try:
+        return webhook_port(env, _get(raw, "port", int, 8443))
+    except ConfigError as exc:
+        raise TelegramConfigError(str(exc)) from None
+
+
 def _webhook(section: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfig:
     raw = section.get("webhook", {})
     if not isinstance(raw, Mapping):
@@ -86,7 +93,7 @@ def _webhook(section: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfi
     path = _get(raw, "path", str, "/telegram")
     return WebhookConfig(
         url=url, secret_token=secret, listen=_get(raw, "listen", str, "127.0.0.1"),
-        port=_get(raw, "port", int, 8443), path=path if path.startswith("/") else "/" + path,
+        port=_port(raw, env), path=path if path.startswith("/") else "/" + path,
         max_connections=_get(raw, "max_connections", int, 1),
     )
 

@@ -72,3 +72,12 @@ def test_delivery_settings_from_the_app_config() -> None:
     assert (tg.config.send_expiry, tg.config.max_in_flight) == (30.0, 50)
     defaults = from_section({"token": "1:a"}, env={})
     assert (defaults.send_expiry, defaults.max_in_flight) == (600.0, 1000)
+
+
+def test_each_worker_may_take_its_webhook_port_from_the_environment() -> None:
+    section = {"token": "1:a", "mode": "webhook", "webhook": {"secret_token": "s", "port": 8443}}
+    cfg = from_section(section, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "8442"})
+    assert cfg.webhook is not None and cfg.webhook.port == 8442
+    for bad in ("http", "70000", "-1", "８０"):
+        with pytest.raises(TelegramConfigError, match="TUAN_TELEGRAM_WEBHOOK_PORT"):
+            from_section(section, env={"TUAN_TELEGRAM_WEBHOOK_PORT": bad})
