@@ -8,6 +8,7 @@ Secrets may come from the environment instead of the file (see ``ENV_*``).
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +19,12 @@ from zoneinfo import ZoneInfo
 from bot.catalog import Catalog
 
 ENV_TELEGRAM_TOKEN = "TUAN_TELEGRAM_TOKEN"
-ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"
+ENV_TELEGRAM_SECRET = "TUAN_TELEGRAM_WEBHOOK_SECRET"  # the webhook's secret_token, checked on every request
+# The webhook port of this worker, over the file's: several workers on one machine share one config file.
+ENV_TELEGRAM_WEBHOOK_PORT = "TUAN_TELEGRAM_WEBHOOK_PORT"
+# What setWebhook accepts as ``secret_token``; checked at start-up, since without ``url`` it is never sent.
+WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
+
 ENV_WECHATY_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_WECHATY_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
 PLATFORMS = ("console", "telegram", "wechat", "fake")  # "fake": the in-memory test adapter
@@ -27,6 +33,21 @@ SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup")
 
 class ConfigError(ValueError):
     """A configuration that cannot be used; the message names the file and the key."""
+
+
+def webhook_port(env: Mapping[str, str], default: int) -> int:
+    """``TUAN_TELEGRAM_WEBHOOK_PORT`` when set, else ``default``.
+
+    Raises :class:`ConfigError` naming the variable when it is not a port number (0-65535; 0 is
+    any free port, as in the file).
+    """
+    raw = env.get(ENV_TELEGRAM_WEBHOOK_PORT, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit()) or int(raw) > 65535:
+        raise ConfigError(f"the environment variable {ENV_TELEGRAM_WEBHOOK_PORT} must be a port number, "
+                          f"not {raw!r}")
+    return int(raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +83,10 @@ class ConsoleConfig:
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    listen: str = "0.0.0.0"
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "/telegram"
-    url: str = ""  # the public URL Telegram posts to
+    url: str = ""  # the public URL Telegram posts to; "" = this worker does not call setWebhook
     secret_token: str = ""
 
 

@@ -23,6 +23,7 @@ from bot.config import (
     ENV_WECHATY_TOKEN,
     PLATFORMS,
     SCHEDULE_KINDS,
+    WEBHOOK_SECRET,
     AppConfig,
     BotConfig,
     ConfigError,
@@ -34,6 +35,7 @@ from bot.config import (
     TelegramConfig,
     WebhookConfig,
     WechatConfig,
+    webhook_port,
 )
 from bot.crontab import crontab_trigger
 
@@ -198,16 +200,17 @@ def _telegram(t: _Table, env: Mapping[str, str]) -> TelegramConfig:
     w = t.table("webhook")
     dw = WebhookConfig()
     webhook = WebhookConfig(
-        listen=w.text("listen", dw.listen), port=w.whole("port", dw.port), path=w.text("path", dw.path),
+        listen=w.text("listen", dw.listen), port=webhook_port(env, w.whole("port", dw.port)),
+        path=w.text("path", dw.path),
         url=w.text("url", dw.url),
         secret_token=w.text("secret_token", secret=True) or env.get(ENV_TELEGRAM_SECRET, ""),
     )
     w.whole("max_connections", 1)
     if enabled and mode == "webhook":
-        if not webhook.url:
-            raise w.error("url", "is missing (the public HTTPS URL Telegram posts updates to)")
         if not webhook.secret_token:
             raise w.error("secret_token", f"is missing (set it in the file or in {ENV_TELEGRAM_SECRET})")
+        if not WEBHOOK_SECRET.fullmatch(webhook.secret_token):
+            raise w.error("secret_token", "must be 1-256 characters of A-Z a-z 0-9 _ - (Telegram's rule)")
     w.done()
     for key, (types, kind) in _TELEGRAM_EXTRA.items():
         t.get(key, types, kind, None)

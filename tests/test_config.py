@@ -80,7 +80,9 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     (GROUP + "[[schedules]]\ngroup = 'home'\nkind = 'party'\ntime = '20:00'\n", "schedules[1].kind"),
     (GROUP + "[[schedules]]\ngroup = 'away'\nkind = 'cutoff'\ntime = '21:00'\n", "schedules[1].group"),
     ("[telegram]\nenabled = true\n", "telegram.token"),
-    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n", "telegram.webhook.url"),
+    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n", "telegram.webhook.secret_token"),
+    ("[telegram]\nenabled = true\ntoken = 't'\nmode = 'webhook'\n[telegram.webhook]\nsecret_token = 'a b'\n",
+     "telegram.webhook.secret_token"),
     ("[wechat]\nenabled = true\n", "wechat.token"),
 ])
 def test_errors_name_the_key_and_the_file(tmp_path: Path, toml: str, key: str) -> None:
@@ -101,6 +103,14 @@ def test_schedule_times_with_seconds_and_the_election_retry(tmp_path: Path) -> N
     assert [(s.cron, s.second) for s in config.schedules] == [("0 21 * * *", 30), ("0 21 * * *", 0)]
     assert [s.id for s in job_specs(config)] == ["home:cutoff:0_21_*_*_*+30s", "home:cutoff:0_21_*_*_*"]
     assert load_config(write(tmp_path, "[store]\n"), env={}).store.election_retry_seconds == 5.0
+
+
+def test_the_webhook_port_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path, "[telegram.webhook]\nport = 8443\n")
+    assert load_config(path, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "8444"}).telegram.webhook.port == 8444
+    assert load_config(path, env={}).telegram.webhook.port == 8443
+    with pytest.raises(ConfigError, match="TUAN_TELEGRAM_WEBHOOK_PORT"):
+        load_config(path, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "84a3"})
 
 
 def test_secrets_from_the_environment(tmp_path: Path) -> None:

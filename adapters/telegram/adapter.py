@@ -38,6 +38,7 @@ from adapters.telegram.outbound import Outbox
 from adapters.telegram.polling import Poller
 from adapters.telegram.ratelimit import rate_limiter
 from adapters.telegram.webhook import WebhookServer
+from bot.config import ENV_TELEGRAM_WEBHOOK_PORT
 from bot.model import Card, InboundMessage, Mention
 from bot.ports import StoreUnavailable
 
@@ -45,6 +46,15 @@ log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MAX_ANSWER = 200  # answerCallbackQuery text limit
+MAX_COUNTED = 4096  # updates whose failed attempts are remembered
+
+
+def _count(counts: dict[int, int], update_id: int, n: int) -> None:
+    """Note ``n`` attempts at an update, forgetting the oldest beyond ``MAX_COUNTED`` (a webhook
+    update that failed here may be redelivered to another worker and never come back)."""
+    counts[update_id] = n
+    if len(counts) > MAX_COUNTED:
+        del counts[next(iter(counts))]
 
 
 def _kind(update: Update) -> str:
@@ -96,10 +106,11 @@ class TelegramAdapter:
             self._webhook = WebhookServer(self.bot, self._deliver_in_lane, path=webhook.path,
                                           secret=webhook.secret_token)
             self.webhook_port = self._webhook.listen(webhook.listen, webhook.port)
-            await self.bot.set_webhook(
-                webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
-                secret_token=webhook.secret_token,
-            )
+            if webhook.url:  # else whoever runs the load balancer set it, once for every worker
+                await self.bot.set_webhook(
+                    webhook.url, allowed_updates=ALLOWED_UPDATES, max_connections=webhook.max_connections,
+                    secret_token=webhook.secret_token,
+                )
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
             self._poller = Poller(
@@ -115,9 +126,11 @@ class TelegramAdapter:
             await self._poller.stop()
             self._poller = None
         if self._webhook is not None:
+            self._webhook.close()  # no new requests; those in hand get their answer after the drain
+        await self._inbound.drain(10.0)
+        if self._webhook is not None:
             await self._webhook.stop()
             self._webhook = None
-        await self._inbound.drain(10.0)
         await self._outbox.drain()
         if self.app.running:
             await self.app.stop()
@@ -145,7 +158,7 @@ class TelegramAdapter:
             await self._dispatch(update)
         except StoreUnavailable as exc:
             waits = self._outage.get(update.update_id, 0) + 1
-            self._outage[update.update_id] = waits
+            _count(self._outage, update.update_id, waits)
             log.log(logging.WARNING if waits == 1 else logging.INFO,
                     "update %s not handled: %s (attempt %d); kept for when the store is back",
                     update.update_id, exc, waits)
@@ -153,7 +166,7 @@ class TelegramAdapter:
         except Exception:
             tries = self._failures.get(update.update_id, 0) + 1
             if tries < self.config.max_attempts:
-                self._failures[update.update_id] = tries
+                _count(self._failures, update.update_id, tries)
                 log.warning("update %s failed (attempt %d); will retry", update.update_id, tries,
                             exc_info=True)
                 return False
@@ -250,10 +263,11 @@ class TelegramAdapter:
 
 def create(section: Any, app_config: object = None) -> TelegramAdapter:
     """Build the adapter from the ``[telegram]`` table: ``bot.config.TelegramConfig`` (its checked
-    ``raw`` table and its resolved secrets) or a plain mapping. ``app_config`` is not needed yet.
+    ``raw`` table, its resolved secrets and webhook port) or a plain mapping. ``app_config`` is not needed yet.
     """
     if isinstance(section, Mapping):
         return TelegramAdapter(from_section(section))
     secrets = {TOKEN_ENV: section.token, SECRET_ENV: section.webhook.secret_token}
-    env = {**os.environ, **{k: v for k, v in secrets.items() if v}}
+    env = {**os.environ, **{k: v for k, v in secrets.items() if v},
+           ENV_TELEGRAM_WEBHOOK_PORT: str(section.webhook.port)}  # resolved: the file's, or the environment's
     return TelegramAdapter(from_section(section.raw, env))

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from bot.config import WEBHOOK_SECRET, ConfigError, webhook_port
+
 TOKEN_ENV = "TUAN_TELEGRAM_TOKEN"
 SECRET_ENV = "TUAN_TELEGRAM_WEBHOOK_SECRET"
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -18,11 +20,15 @@ class TelegramConfigError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class WebhookConfig:
-    """Webhook mode: Telegram POSTs updates to ``url``; we listen on ``listen:port`` + ``path``."""
+    """Webhook mode: Telegram POSTs updates to ``url``; we listen on ``listen:port`` + ``path``.
 
-    url: str
+    ``url`` may be empty: then this worker does not call setWebhook (one of several workers behind
+    a load balancer, or the balancer's owner sets it once); ``max_connections`` only goes with it.
+    """
+
     secret_token: str
-    listen: str = "0.0.0.0"
+    url: str = ""
+    listen: str = "127.0.0.1"
     port: int = 8443
     path: str = "/telegram"
     max_connections: int = 1  # 1 keeps a chat's updates in order
@@ -67,20 +73,27 @@ def _get(section: Mapping[str, Any], key: str, kind: type, default: Any) -> Any:
     return value
 
 
+def _port(raw: Mapping[str, Any], env: Mapping[str, str]) -> int:
+    try:
+        return webhook_port(env, _get(raw, "port", int, 8443))
+    except ConfigError as exc:
+        raise TelegramConfigError(str(exc)) from None
+
+
 def _webhook(section: Mapping[str, Any], env: Mapping[str, str]) -> WebhookConfig:
     raw = section.get("webhook", {})
     if not isinstance(raw, Mapping):
         raise TelegramConfigError("[telegram] `webhook` must be a table ([telegram.webhook])")
     url = _get(raw, "url", str, "")
-    if not url:
-        raise TelegramConfigError("[telegram.webhook] `url` is missing (the public HTTPS address)")
     secret = env.get(SECRET_ENV) or _get(raw, "secret_token", str, "")
     if not secret:
         raise TelegramConfigError(f"[telegram.webhook] `secret_token` is missing (or set {SECRET_ENV})")
+    if not WEBHOOK_SECRET.fullmatch(secret):
+        raise TelegramConfigError("[telegram.webhook] `secret_token` must be 1-256 characters of A-Z a-z 0-9 _ -")
     path = _get(raw, "path", str, "/telegram")
     return WebhookConfig(
-        url=url, secret_token=secret, listen=_get(raw, "listen", str, "0.0.0.0"),
-        port=_get(raw, "port", int, 8443), path=path if path.startswith("/") else "/" + path,
+        url=url, secret_token=secret, listen=_get(raw, "listen", str, "127.0.0.1"),
+        port=_port(raw, env), path=path if path.startswith("/") else "/" + path,
         max_connections=_get(raw, "max_connections", int, 1),
     )
 

@@ -2,12 +2,15 @@
 
 ``--die-after N`` kills the process (SIGKILL, no cleanup) right after the N-th order was
 committed, before it is acknowledged: the worst moment for exactly-once.
+``--settings JSON`` passes keyword arguments to ``tests.telegram.stack.build`` (``chats``, and
+``[telegram]`` keys such as ``mode`` and ``webhook``).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import signal
@@ -30,9 +33,9 @@ def dying(handle: Callable[..., Outcome], counter: list[int], after: int) -> Cal
     return wrapper
 
 
-async def main(base_url: str, token: str, db: str, die_after: int) -> None:
+async def main(base_url: str, token: str, db: str, die_after: int, settings: dict[str, Any]) -> None:
     repo = open_repository(db)
-    stack = build(repo, base_url, token, poll_timeout=2)
+    stack = build(repo, base_url, token, **{"poll_timeout": 2, **settings})
     if die_after:
         service, counter = stack.core.service, [0]
         service.handle = dying(service.handle, counter, die_after)  # type: ignore[method-assign]
@@ -51,6 +54,7 @@ if __name__ == "__main__":
     parser.add_argument("token")
     parser.add_argument("db")
     parser.add_argument("--die-after", type=int, default=0)
+    parser.add_argument("--settings", default="{}", help="JSON: keyword arguments of stack.build")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(process)d %(levelname)s %(name)s: %(message)s")
-    asyncio.run(main(args.base_url, args.token, args.db, args.die_after))
+    asyncio.run(main(args.base_url, args.token, args.db, args.die_after, json.loads(args.settings)))

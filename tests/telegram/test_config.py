@@ -33,6 +33,12 @@ def test_webhook() -> None:
     assert (cfg.webhook.path, cfg.webhook.port, cfg.webhook.secret_token) == ("/tg", 8080, "s")
 
 
+def test_a_webhook_without_url_is_one_worker_behind_a_balancer() -> None:
+    cfg = from_section({"token": "1:a", "mode": "webhook", "webhook": {"secret_token": "A-z_09"}}, env={})
+    assert cfg.webhook is not None
+    assert (cfg.webhook.url, cfg.webhook.listen, cfg.webhook.port) == ("", "127.0.0.1", 8443)
+
+
 @pytest.mark.parametrize(("section", "key"), [
     ({}, "token"),
     ({"token": "1:a", "mode": "push"}, "mode"),
@@ -41,8 +47,10 @@ def test_webhook() -> None:
     ({"token": "1:a", "send_expiry": 0}, "send_expiry"),
     ({"token": "1:a", "send_expiry": "10m"}, "send_expiry"),
     ({"token": "1:a", "max_in_flight": 1.5}, "max_in_flight"),
-    ({"token": "1:a", "mode": "webhook"}, "url"),
+    ({"token": "1:a", "mode": "webhook"}, "secret_token"),
     ({"token": "1:a", "mode": "webhook", "webhook": {"url": "https://x"}}, "secret_token"),
+    ({"token": "1:a", "mode": "webhook", "webhook": {"secret_token": "has space"}}, "secret_token"),
+    ({"token": "1:a", "mode": "webhook", "webhook": {"secret_token": "x" * 257}}, "secret_token"),
 ])
 def test_errors_name_the_key(section: dict[str, object], key: str) -> None:
     with pytest.raises(TelegramConfigError, match=f"`{key}`"):
@@ -64,3 +72,12 @@ def test_delivery_settings_from_the_app_config() -> None:
     assert (tg.config.send_expiry, tg.config.max_in_flight) == (30.0, 50)
     defaults = from_section({"token": "1:a"}, env={})
     assert (defaults.send_expiry, defaults.max_in_flight) == (600.0, 1000)
+
+
+def test_each_worker_may_take_its_webhook_port_from_the_environment() -> None:
+    section = {"token": "1:a", "mode": "webhook", "webhook": {"secret_token": "s", "port": 8443}}
+    cfg = from_section(section, env={"TUAN_TELEGRAM_WEBHOOK_PORT": "8442"})
+    assert cfg.webhook is not None and cfg.webhook.port == 8442
+    for bad in ("http", "70000", "-1", "８０"):
+        with pytest.raises(TelegramConfigError, match="TUAN_TELEGRAM_WEBHOOK_PORT"):
+            from_section(section, env={"TUAN_TELEGRAM_WEBHOOK_PORT": bad})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -96,4 +97,47 @@ async def test_an_update_that_cannot_be_read_is_skipped_at_once(hooked: Telegram
     poll = {"update_id": 4, "poll": {"id": "p", "question": "?", "options": []}}  # PTB 22.8 cannot parse it
     assert await post(hooked, poll) == 200  # a 2xx: Telegram would otherwise offer it again and again
     assert await post(hooked, update(5, "苹果+1")) == 200
+    assert sink.texts() == ["苹果+1"]
+
+
+async def test_an_edit_before_its_message_reaches_the_core_and_so_does_the_message(
+        hooked: TelegramAdapter, sink: RecordingSink) -> None:
+    edited = update(7, "葡萄3")
+    edited["edited_message"] = {**edited.pop("message"), "message_id": 6, "edit_date": 1_790_000_060}
+    assert await post(hooked, edited) == 200
+    original = update(6, "葡萄2")
+    assert await post(hooked, original) == 200
+    assert [(m.message_id, m.edit_of, m.text) for m in sink.messages] == [("6:e7", "6", "葡萄3"), ("6", None, "葡萄2")]
+
+
+async def test_stopping_answers_the_updates_in_hand_and_turns_new_ones_away(
+        hooked: TelegramAdapter, sink: RecordingSink) -> None:
+    async def slow(msg: object) -> None:
+        await asyncio.sleep(0.3)
+
+    sink.on_msg = slow
+    in_hand = asyncio.create_task(post(hooked, update(8, "苹果+1")))
+    await asyncio.sleep(0.1)
+    port = hooked.webhook_port
+    stopping = asyncio.create_task(hooked.stop())
+    assert await in_hand == 200  # committed before the worker went away: Telegram need not resend it
+    assert sink.texts() == ["苹果+1"]
+    await stopping
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as session:
+            await session.post(f"http://127.0.0.1:{port}/tg", json=update(9, "葡萄1"),
+                               headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+
+
+async def test_a_closing_worker_turns_requests_on_open_connections_away(hooked: TelegramAdapter,
+                                                                        sink: RecordingSink) -> None:
+    headers = {"X-Telegram-Bot-Api-Secret-Token": SECRET}
+    url = f"http://127.0.0.1:{hooked.webhook_port}/tg"
+    async with aiohttp.ClientSession() as session:  # one kept-alive connection, as Telegram's
+        async with session.post(url, json=update(10, "苹果+1"), headers=headers) as resp:
+            assert resp.status == 200
+        assert hooked._webhook is not None
+        hooked._webhook.close()
+        async with session.post(url, json=update(11, "葡萄1"), headers=headers) as resp:
+            assert resp.status == 503  # Telegram offers it again, to a worker that stays
     assert sink.texts() == ["苹果+1"]
