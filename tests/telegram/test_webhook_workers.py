@@ -308,17 +308,11 @@ def _quick_card_edits(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(bot.dispatch, "CARD_EDIT_SECONDS", 0.1)
 
 
-STALE = pytest.mark.xfail(
-    reason="OrderService keeps a per-process live state (\"one per process\"): a worker that only reads "
-           "(/tally) may answer from a stale state; the store-is-the-truth service of issue 10 is to make "
-           "this pass", strict=False)
-
-
 @pytest.mark.parametrize(("shared", "store"), [
     pytest.param(True, "sqlite", id="3 ingresses, one core, SQLite"),
-    pytest.param(False, "sqlite", id="3 whole workers, SQLite", marks=STALE),
-    pytest.param(False, "postgresql", id="3 whole workers, PostgreSQL", marks=STALE),
-    pytest.param(False, "postgresql processes", id="3 worker processes, PostgreSQL", marks=STALE),
+    pytest.param(False, "sqlite", id="3 whole workers, SQLite"),
+    pytest.param(False, "postgresql", id="3 whole workers, PostgreSQL"),
+    pytest.param(False, "postgresql processes", id="3 worker processes, PostgreSQL"),
 ])
 async def test_three_workers_leave_what_one_worker_leaves(tmp_path: Path, shared: bool, store: str,
                                                           request: pytest.FixtureRequest) -> None:
@@ -413,8 +407,6 @@ async def test_an_edit_that_overtakes_its_message_is_not_lost(three: tuple[FakeB
     assert [int(c.params["message_id"]) for c in api.calls_to("setMessageReaction")][:1] == [first]
 
 
-@pytest.mark.xfail(strict=True, reason="OrderService applies a message that arrives after its own edit as a "
-                                       "new order (3 + 2); the edit already replaced it (lead's part, issue 10)")
 async def test_a_message_that_arrives_after_its_edit_changes_nothing(three: tuple[FakeBotApi, Workers, str]) -> None:
     api, workers, url = three
     s = Script(CHAT_ID, itertools.count(1))
