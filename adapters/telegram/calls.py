@@ -105,6 +105,10 @@ async def call(
             log.warning("%s forbidden: %s", what, exc.message)
             return None
         except NetworkError as exc:  # TimedOut included
+            if isinstance(exc.__cause__, RuntimeError):  # our HTTP client is shut down (the bot stops): final
+                log.warning("%s: the bot is stopping, not sent (%s)%s", what, exc.__cause__,
+                            f"; lost: {lost}" if lost else "")
+                return None
             if not idempotent and not surely_not_sent(exc):
                 log.warning("%s: %s after the request was sent; not repeated, as it may have gone through%s",
                             what, exc.message, f" ({lost})" if lost else "")

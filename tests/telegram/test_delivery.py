@@ -188,3 +188,27 @@ async def test_a_call_that_expired_while_waiting_its_turn_is_not_sent(api: FakeB
         assert any("expired" in r.getMessage() and "'二'" in r.getMessage() for r in caplog.records)
     finally:
         await tg.stop()
+
+
+async def test_a_call_after_the_bot_stopped_is_given_up_at_once() -> None:
+    """PTB raises NetworkError from RuntimeError once its HTTP client is shut down: that is no
+    network trouble to wait out (retrying it kept a stopping bot busy until the send expiry)."""
+    import time
+
+    from telegram.error import NetworkError
+
+    from adapters.telegram.calls import call
+
+    tries = 0
+
+    async def stopped() -> None:
+        nonlocal tries
+        tries += 1
+        try:
+            raise RuntimeError("This HTTPXRequest is not initialized!")
+        except RuntimeError as exc:
+            raise NetworkError(f"Unknown error in HTTP implementation: {exc!r}") from exc
+
+    started = time.monotonic()
+    assert await call("editMessageText", stopped, idempotent=True, deadline=time.monotonic() + 600) is None
+    assert tries == 1 and time.monotonic() - started < 1
