@@ -203,7 +203,9 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
         log_startup(config, adapters)
         from bot.engine.matcher import base_tokenizer
 
-        await asyncio.to_thread(base_tokenizer)  # jieba's dictionary, once, before any message
+        # jieba's dictionary (about 1 s), once, in a thread while the adapters start: the event loop
+        # never waits for it, and a message that comes first waits for it in its worker thread.
+        warming = asyncio.ensure_future(asyncio.to_thread(base_tokenizer))
         dispatcher = Dispatcher(core)
         scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now),
                                  lease=scheduler_lease(repo), retry=config.store.election_retry_seconds)
@@ -235,6 +237,7 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                         log.exception("stopping %s failed", adapter.name)
                 await dispatcher.drain()
                 await scheduler.stop()
+                await asyncio.gather(warming, return_exceptions=True)
     finally:
         repo.close()
 
