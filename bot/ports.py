@@ -243,6 +243,10 @@ class Transaction(Protocol):
         """The latest handled message of this platform id in the chat, or None."""
         ...
 
+    def has_other_messages(self, chat_key: str, deal_id: str) -> bool:
+        """Whether the chat has a handled message outside this deal (an earlier round, no deal)."""
+        ...
+
     def next_block(self) -> int:
         """Take the next id block: ids ``block * ID_BLOCK_SIZE`` up to the next block are this
         transaction's. Blocks grow in the order they are taken."""

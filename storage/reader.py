@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, literal_column, select
+from sqlalchemy import Connection, Select, case, exists, literal_column, or_, select
 
 from bot.ports import (
     ASK_KIND,
@@ -69,6 +69,12 @@ def seen_message(conn: Connection, chat_key: str, message_id: str) -> SeenMessag
         .order_by(MESSAGES.c.seq.desc()).limit(1)
     ).first()
     return SeenMessage(*row) if row is not None else None
+
+
+def has_other_messages(conn: Connection, chat_key: str, deal_id: str) -> bool:
+    other = exists().where(MESSAGES.c.chat_key == chat_key,
+                           or_(MESSAGES.c.deal_id.is_(None), MESSAGES.c.deal_id != deal_id))
+    return bool(conn.scalar(select(other)))
 
 
 def get_chat(conn: Connection, chat_key: str, *, lock: bool = False) -> ChatRow | None:

@@ -170,6 +170,9 @@ class SqlTransaction:
     def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
         return reader.seen_message(self.conn, chat_key, message_id)
 
+    def has_other_messages(self, chat_key: str, deal_id: str) -> bool:
+        return reader.has_other_messages(self.conn, chat_key, deal_id)
+
     def next_block(self) -> int:
         return writer.next_block(self.conn)
 

@@ -296,7 +296,7 @@ class OrderService:
             return Outcome(ck, msg.message_id, msg.sender_id, "command"), changes
         cache, chat = u.chat_state(ck, msg, changes)
         # A redelivered message: known in this round (the cache), else in an earlier one (the store).
-        if msg.message_id in chat.messages or u.tx.seen_message(ck, msg.message_id) is not None:
+        if u.seen(chat, ck, msg.message_id):
             return Outcome(ck, msg.message_id, msg.sender_id, "duplicate"), changes
         if msg.delivery is not None:
             changes.processed.append(msg.delivery)
@@ -439,7 +439,7 @@ class OrderService:
         with self._unit() as u:
             changes = Changeset()
             cache, chat = u.chat_state(chat_key, msg, changes)
-            if message_id in chat.messages or u.tx.seen_message(chat_key, message_id) is not None:
+            if u.seen(chat, chat_key, message_id):
                 return
             seq = u.next_id()
             w = Work(u, chat, cache.deal if cache is not None else None, msg, seq, changes)
@@ -590,6 +590,7 @@ class Unit:
         self.touched: dict[str, DealCache] = {}
         self.chats_seen: set[str] = set()
         self.bound: dict[str, str] = {}  # chats this transaction moved to a new deal (written at its end)
+        self.settled: dict[str, str] = {}  # chats whose deal this transaction read under that deal's lock
         self._dirty: set[str] = set()
         self._changes: list[Changeset] = []
         self._next = self._end = 0
@@ -646,8 +647,19 @@ class Unit:
         bound = self.bound.get(chat_key)
         return row if bound is None else replace(row, deal_id=bound)
 
+    def seen(self, chat: ChatState, chat_key: str, message_id: str) -> bool:
+        """Whether the message was handled before: in this round (the cache), or in an earlier round
+        of the chat (the store; asked only when the chat had messages outside this round)."""
+        if message_id in chat.messages:
+            return True
+        if chat.history is None:
+            did = chat.row.deal_id
+            chat.history = did is None or self.tx.has_other_messages(chat_key, did)
+        return chat.history and self.tx.seen_message(chat_key, message_id) is not None
+
     def bind(self, chat_key: str, row: ChatRow, deal_id: str, changes: Changeset) -> None:
         """Move the chat to a new deal (a new round) in this transaction."""
+        self.settled.pop(chat_key, None)
         changes.chats.append(replace(row, deal_id=deal_id))
         changes.deal_chats.append((deal_id, chat_key))
         self.bound[chat_key] = deal_id
@@ -657,6 +669,11 @@ class Unit:
         """The chat's deal (locked, cached) and its state in it; a chat with no deal has only its lines."""
         svc = self.svc
         did = svc._chat_deal.get(chat_key, "?")
+        known = self.settled.get(chat_key)
+        if known is not None and did == known and did in self.touched:
+            # read under this deal's lock earlier in this transaction (a batch): nothing to check again
+            settled = self.touched[did]
+            return settled, settled.chat(chat_key)
         if did == "?":
             did = self.chat_row(chat_key, title=msg.chat_title or "").deal_id
         for _ in range(3):  # the chat may move to a new round while we wait for the lock: follow it
@@ -669,6 +686,7 @@ class Unit:
             raise RuntimeError(f"{chat_key}: its deal keeps changing")
         svc._chat_deal[chat_key] = did
         if cache is not None:
+            self.settled[chat_key] = cache.deal.row.id
             return cache, cache.chat(chat_key)
         self._locked()
         return None, undealt_chat(chat_key, self.tx.undealt_lines(chat_key))

@@ -88,6 +88,9 @@ class ChatState:
     questions: dict[str, Question] = field(default_factory=dict)
     # platform ids of messages an edit already replaced: the original arriving late changes nothing
     edited: set[str] = field(default_factory=set)
+    # whether the chat has messages outside this deal (None: not asked yet); while it is in this
+    # deal no other deal's message can appear, so a redelivery check asks the store only if so
+    history: bool | None = None
 
     def index_line(self, ln: LineRow, *, over: str | None = None) -> None:
         """Index a line; ``over``: a message this one edits, whose lines it takes over in the index."""
