@@ -207,3 +207,28 @@ def test_a_dead_database_is_one_line(capsys: Any, tmp_path: Path, args: list[str
     config = write_config(tmp_path, "postgresql+psycopg://postgres@127.0.0.1:1/nope")
     code, out, err = tuan(capsys, config, *args)
     assert code == 2 and out == "" and "store.url" in err and err.count("\n") == 1, err
+
+
+# User sees: the leader adds a second group to the open deal in tuan.toml and restarts; the new
+# group has no deal (its residents' orders go nowhere) and nothing is logged.
+@pytest.mark.xfail(strict=True, reason="a group added to an open configured deal is neither joined to it nor given one")
+def test_a_group_added_to_the_open_configured_deal_gets_it_at_restart() -> None:
+    import copy
+
+    from bot.config import config_from_dict
+    from bot.context import Core
+    from bot.demo_script import demo_config
+
+    repo = memory_store()
+    data = demo_config(chat="console")
+    core = Core(service=OrderService(repo), config=config_from_dict(data, "tuan.toml", env={}),
+                clock=lambda: datetime.now(UTC))
+    [did] = core.open_configured_deals()
+    data = copy.deepcopy(data)
+    data["groups"].append({"id": "park", "platform": "console", "chat": "park", "title": "阳光花园"})
+    data["deals"][0]["groups"] = ["home", "park"]
+    core = Core(service=OrderService(repo), config=config_from_dict(data, "tuan.toml", env={}),
+                clock=lambda: datetime.now(UTC))  # the restart
+    core.revise_configured_deals()
+    core.open_configured_deals()
+    assert core.service.deal_of("console:park") is not None
