@@ -110,3 +110,39 @@ async def test_a_press_on_a_closed_rounds_card_changes_nothing(sqlite_url: str) 
     finally:
         await p.close()
         repo.close()
+
+
+# User sees: 阳光花园's leader runs a 蔬菜团 round (tuan deal open) with orders; 幸福里's leader types
+# /deal in his own group, and 阳光花园's round is gone from its chat: 李姐's 青菜 vanishes from
+# /tally there, and the next "青菜1" is answered 没找到"青菜".
+@pytest.mark.xfail(strict=True, reason="/deal opens the configured deal for all its groups, replacing another group's open round")
+async def test_deal_in_one_group_leaves_another_groups_open_round_alone() -> None:
+    from decimal import Decimal
+
+    from adapters.fake import sender_id_of
+    from bot.catalog import Catalog, Item
+    from bot.demo_script import sample_deal
+
+    home_leader = "幸福里团长"
+    config = config_from_dict({
+        "bot": {"digest_minutes": 0},
+        "groups": [{"id": "home", "platform": "fake", "chat": "g1", "title": "幸福里",
+                    "leaders": [sender_id_of(home_leader)]},
+                   {"id": "park", "platform": "fake", "chat": "g2", "title": "阳光花园"}],
+        "deals": [{**sample_deal(egg_stock=50), "groups": ["home", "park"]}],
+    }, "test.toml", env={})
+    p = await make_pipeline(BUTTONS, config=config)
+    try:
+        svc = p.core.service
+        shared = svc.deal_of("fake:g1")
+        assert shared is not None
+        svc.close_deal(shared.id)  # yesterday's shared round is over
+        veg = Catalog(items=(Item("1", "上海青", "斤", Decimal("3.5"), aliases=("青菜",)),))
+        park_round = svc.open_deal(veg, ["fake:g2"], title="蔬菜团", source="cli")
+        await p.chat.push("青菜2", sender="李姐", chat_id="g2")
+        assert svc.sender_totals("fake:g2", sender_id_of("李姐")) == {"1": 2}
+        await p.chat.push("/deal", sender=home_leader, chat_id="g1")
+        park = svc.deal_of("fake:g2")
+        assert park is not None and park.id == park_round
+    finally:
+        await p.close()
