@@ -232,3 +232,11 @@ def test_a_group_added_to_the_open_configured_deal_gets_it_at_restart() -> None:
     core.revise_configured_deals()
     core.open_configured_deals()
     assert core.service.deal_of("console:park") is not None
+
+
+# User sees: `tuan deals --days 999999999` (everything, please) prints a Python traceback.
+@pytest.mark.xfail(strict=True, reason="a --days beyond the calendar is a traceback, not one line")
+def test_a_huge_days_on_deals_is_one_line_or_every_round(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
+    config = write_config(tmp_path, sqlite_url)
+    code, out, err = tuan(capsys, config, "deals", "--days", "999999999")
+    assert code in (0, 2) and "Traceback" not in err and err.count("\n") <= 1
