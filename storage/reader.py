@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, literal_column, or_, select
+from sqlalchemy import Connection, Select, bindparam, case, exists, literal_column, or_, select
 
 from bot.ports import (
     ASK_KIND,
@@ -63,11 +63,7 @@ def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
 
 
 def seen_message(conn: Connection, chat_key: str, message_id: str) -> SeenMessage | None:
-    row = conn.execute(
-        select(MESSAGES.c.seq, MESSAGES.c.sender_id, MESSAGES.c.edit_of, MESSAGES.c.deal_id)
-        .where(MESSAGES.c.chat_key == chat_key, MESSAGES.c.message_id == message_id)
-        .order_by(MESSAGES.c.seq.desc()).limit(1)
-    ).first()
+    row = conn.execute(_SEEN_MESSAGE, {"b_chat_key": chat_key, "b_message_id": message_id}).first()
     return SeenMessage(*row) if row is not None else None
 
 
@@ -77,11 +73,18 @@ def has_other_messages(conn: Connection, chat_key: str, deal_id: str) -> bool:
     return bool(conn.scalar(select(other)))
 
 
+_GET_CHAT = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.chat_key == bindparam("b_chat_key"))
+_LOCK_CHAT = _GET_CHAT.with_for_update()
+_LOCK_DEAL = select(DEALS.c.version).where(DEALS.c.id == bindparam("b_deal_id")).with_for_update()
+_SEEN_MESSAGE = (
+    select(MESSAGES.c.seq, MESSAGES.c.sender_id, MESSAGES.c.edit_of, MESSAGES.c.deal_id)
+    .where(MESSAGES.c.chat_key == bindparam("b_chat_key"), MESSAGES.c.message_id == bindparam("b_message_id"))
+    .order_by(MESSAGES.c.seq.desc()).limit(1)
+)
+
+
 def get_chat(conn: Connection, chat_key: str, *, lock: bool = False) -> ChatRow | None:
-    query = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.chat_key == chat_key)
-    if lock:
-        query = query.with_for_update()
-    row = conn.execute(query).first()
+    row = conn.execute(_LOCK_CHAT if lock else _GET_CHAT, {"b_chat_key": chat_key}).first()
     return ChatRow(*row) if row is not None else None
 
 
@@ -93,7 +96,7 @@ def chats_with_deal(conn: Connection) -> list[ChatRow]:
 def lock_deal(conn: Connection, deal_id: str) -> int | None:
     """The deal's version, its row locked until the transaction ends (PostgreSQL; SQLite ignores
     FOR UPDATE, its transaction already holds the write lock)."""
-    return conn.scalar(select(DEALS.c.version).where(DEALS.c.id == deal_id).with_for_update())
+    return conn.scalar(_LOCK_DEAL, {"b_deal_id": deal_id})
 
 
 def get_deal(conn: Connection, deal_id: str) -> DealRow | None:

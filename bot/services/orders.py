@@ -103,7 +103,9 @@ class OrderService:
         self.idle_seconds = idle_seconds
         self.max_cached = max_cached
         self._cache: OrderedDict[str, DealCache] = OrderedDict()
-        self._chat_deal: dict[str, str | None] = {}  # chat key -> its deal when last seen (a hint, checked under the lock)
+        # chat key -> (its deal, the deal's version then), as last read under that deal's lock: a hint,
+        # trusted while no other process wrote the deal since (see Unit.chat_state)
+        self._chat_deal: dict[str, tuple[str | None, int]] = {}
         self._swept = time.monotonic()
         self._current: Unit | None = None  # the transaction running now (effects are decided inside it)
         self.shared_deal: str | None = None
@@ -216,8 +218,9 @@ class OrderService:
         row = deal_row(did, catalog, title=title, source=source, now=now)
         with self._unit() as u:
             changes = Changeset(deals=[row])
-            for ck in dict.fromkeys(chat_keys):
-                u.bind(ck, u.chat_row(ck, lock=True), did, changes)
+            rows = {ck: u.chat_row(ck, lock=True) for ck in sorted(set(chat_keys))}  # chats first, in one order
+            for ck, chat in rows.items():
+                u.bind(ck, chat, did, changes)
             u.add(changes)
             u.created(DealCache(DealState(row, catalog), 0))
         return did
@@ -590,7 +593,6 @@ class Unit:
         self.touched: dict[str, DealCache] = {}
         self.chats_seen: set[str] = set()
         self.bound: dict[str, str] = {}  # chats this transaction moved to a new deal (written at its end)
-        self.settled: dict[str, str] = {}  # chats whose deal this transaction read under that deal's lock
         self._dirty: set[str] = set()
         self._changes: list[Changeset] = []
         self._next = self._end = 0
@@ -658,22 +660,32 @@ class Unit:
         return chat.history and self.tx.seen_message(chat_key, message_id) is not None
 
     def bind(self, chat_key: str, row: ChatRow, deal_id: str, changes: Changeset) -> None:
-        """Move the chat to a new deal (a new round) in this transaction."""
-        self.settled.pop(chat_key, None)
+        """Move the chat to a new deal (a new round) in this transaction.
+
+        The chat's old deal is locked and its version moves too: a process that cached the old deal
+        learns from its version that the chat may have left it (:meth:`chat_state`).
+        """
+        if row.deal_id is not None and row.deal_id != deal_id and self.deal(row.deal_id) is not None:
+            self.dirty(row.deal_id)
         changes.chats.append(replace(row, deal_id=deal_id))
         changes.deal_chats.append((deal_id, chat_key))
         self.bound[chat_key] = deal_id
-        self.svc._chat_deal[chat_key] = deal_id
+        self.svc._chat_deal[chat_key] = (deal_id, 0)
 
     def chat_state(self, chat_key: str, msg: InboundMessage, changes: Changeset) -> tuple[DealCache | None, ChatState]:
         """The chat's deal (locked, cached) and its state in it; a chat with no deal has only its lines."""
         svc = self.svc
-        did = svc._chat_deal.get(chat_key, "?")
-        known = self.settled.get(chat_key)
-        if known is not None and did == known and did in self.touched:
-            # read under this deal's lock earlier in this transaction (a batch): nothing to check again
-            settled = self.touched[did]
-            return settled, settled.chat(chat_key)
+        hint = svc._chat_deal.get(chat_key)
+        did: str | None = "?"
+        if hint is not None:
+            did, seen_at = hint
+            if did is not None:
+                known = self.deal(did)
+                if known is not None and seen_at >= known.loaded:
+                    # The chat was in this deal when its cached copy was as now (no other process wrote
+                    # the deal since it was loaded; moving a chat to a new round moves its old deal's
+                    # version too), so it is in it still.
+                    return known, known.chat(chat_key)
         if did == "?":
             did = self.chat_row(chat_key, title=msg.chat_title or "").deal_id
         for _ in range(3):  # the chat may move to a new round while we wait for the lock: follow it
@@ -684,10 +696,10 @@ class Unit:
             did = now
         else:
             raise RuntimeError(f"{chat_key}: its deal keeps changing")
-        svc._chat_deal[chat_key] = did
         if cache is not None:
-            self.settled[chat_key] = cache.deal.row.id
+            svc._chat_deal[chat_key] = (did, cache.version)
             return cache, cache.chat(chat_key)
+        svc._chat_deal[chat_key] = (None, 0)
         self._locked()
         return None, undealt_chat(chat_key, self.tx.undealt_lines(chat_key))
 

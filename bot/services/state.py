@@ -155,6 +155,7 @@ class DealCache:
     def __init__(self, deal: DealState, version: int) -> None:
         self.deal = deal
         self.version = version
+        self.loaded = version  # the store's version when this copy was built (later ones are this process's)
         self.chats: dict[str, ChatState] = {}
         self.used = 0.0  # time.monotonic() of the last use
 
