@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, case, exists, literal_column, select
+from sqlalchemy import Connection, Select, case, exists, literal_column, or_, select, tuple_
 
 from bot.ports import (
     ASK_KIND,
@@ -111,6 +111,23 @@ def pending_effects(conn: Connection, created_before: datetime) -> list[OutboxRo
     query = (select(*columns(OUTBOX, OUTBOX_FIELDS)).where(OUTBOX.c.created_at < created_before)
              .order_by(OUTBOX.c.seq, OUTBOX.c.n))
     return build(OutboxRow, conn.execute(query))
+
+
+def claim_effects(conn: Connection, worker: str, until: datetime, now: datetime, limit: int,
+                  takeover: bool) -> list[OutboxRow]:
+    """Claim outbox rows for ``worker`` (see :meth:`bot.ports.Repository.claim_effects`), in the
+    caller's transaction: one ``UPDATE ... WHERE (seq, n) IN (SELECT ... FOR UPDATE SKIP LOCKED)
+    RETURNING`` (SQLite: no SKIP LOCKED, its write lock serialises claims)."""
+    free = or_(OUTBOX.c.claimed_until.is_(None), OUTBOX.c.claimed_until < now)
+    if takeover:
+        free = or_(free, OUTBOX.c.claimed_by.is_(None), OUTBOX.c.claimed_by != worker)
+    chosen = select(OUTBOX.c.seq, OUTBOX.c.n).where(free).order_by(OUTBOX.c.seq, OUTBOX.c.n).limit(limit)
+    if conn.dialect.name == "postgresql":
+        chosen = chosen.with_for_update(skip_locked=True)
+    stmt = (OUTBOX.update().where(tuple_(OUTBOX.c.seq, OUTBOX.c.n).in_(chosen))
+            .values(claimed_by=worker, claimed_until=until)
+            .returning(*columns(OUTBOX, OUTBOX_FIELDS)))
+    return sorted(build(OutboxRow, conn.execute(stmt)), key=lambda r: (r.seq, r.n))
 
 
 def is_processed(conn: Connection, source: str, update_id: str) -> bool:
