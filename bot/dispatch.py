@@ -106,6 +106,7 @@ class Dispatcher:
         self._no_deal_said: dict[tuple[str, str], float] = {}  # (chat, sender) -> when last told
         self._ended_cards: set[str] = set()  # "chat|card id" of cards already edited to say they ended
         self._unknown_chats: set[str] = set()
+        self._sweeper_stop = asyncio.Event()
         self._held: dict[tuple[int, int], datetime] = {}  # outbox keys held, not yet marked -> lease end
         self._digest_keys: dict[str, list[tuple[int, int]]] = {}  # chat -> outbox keys its next digest delivers
         self._delivered: list[tuple[int, int]] = []  # outbox keys delivered, not yet marked in the store
@@ -307,6 +308,8 @@ class Dispatcher:
                 await self._deliver_claimed(fresh)
                 if len(rows) < SWEEP_BATCH:
                     return claimed
+                if self._marking is not None:  # a chat's later rows wait until its earlier ones are gone
+                    await asyncio.wait({self._marking}, timeout=1.0)
 
     async def _deliver_claimed(self, rows: list[OutboxRow]) -> None:
         if not rows:
@@ -329,21 +332,28 @@ class Dispatcher:
     async def run_sweeper(self, every: float | None = None, *, takeover: bool = False) -> None:
         """Sweep (:meth:`sweep`, with ``takeover`` the first time) now and then every ``every``
         seconds (default ``[bot] outbox_sweep_seconds``), and keep the lease of the rows this worker
-        still holds; until cancelled. A failed sweep is logged and tried again at the next turn."""
+        still holds; until :meth:`stop_sweeper` (the sweep under way ends first) or cancelled. A
+        failed sweep is logged and tried again at the next turn."""
         every = every if every is not None else self.core.config.bot.outbox_sweep_seconds
+        self._sweeper_stop.clear()
         extending = asyncio.create_task(self._extend_forever(every))
         try:
-            while True:
+            while not self._sweeper_stop.is_set():
                 try:
                     await self.sweep(takeover=takeover)
                 except Exception as exc:
                     log.warning("delivering effects whose lease ended failed (%s: %s); tried again in %s s",
                                 type(exc).__name__, exc, every)
                 takeover = False
-                await asyncio.sleep(every)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._sweeper_stop.wait(), every)
         finally:
             extending.cancel()
             await asyncio.gather(extending, return_exceptions=True)
+
+    def stop_sweeper(self) -> None:
+        """Let :meth:`run_sweeper` return once the sweep under way (if any) has ended."""
+        self._sweeper_stop.set()
 
     async def _extend_forever(self, every: float) -> None:
         while True:

@@ -161,6 +161,9 @@ async def show_revised_cards(core: Core, revised: dict[str, list[str]]) -> None:
                 log.exception("showing the revised deal card in %s failed", chat_key)
 
 
+SWEEP_GRACE_SECONDS = 5.0  # at a stop, how long the outbox sweep under way may still take
+
+
 def sole_store(config: AppConfig) -> bool:
     """Whether this process alone serves the store (SQLite, guarded by ``storage.guard``): outbox
     rows another worker id holds are then a former run's, taken at once at start-up."""
@@ -221,7 +224,9 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                 await show_revised_cards(core, revised)
                 await stop.wait()
             finally:
-                if sweeping is not None:  # what it did not deliver stays in the outbox, for another sweep
+                if sweeping is not None:  # a few seconds to finish; what it did not deliver stays in the outbox
+                    dispatcher.stop_sweeper()
+                    await asyncio.wait({sweeping}, timeout=SWEEP_GRACE_SECONDS)
                     sweeping.cancel()
                     await asyncio.gather(sweeping, return_exceptions=True)
                 for adapter in reversed(started):

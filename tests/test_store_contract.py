@@ -437,12 +437,12 @@ def test_a_sweep_claims_only_rows_whose_lease_ended(store: Repository) -> None:
     opened(store)
     held = dict(claimed_by="A", claimed_until=T0 + timedelta(seconds=60))
     store.commit(Changeset(message=message(1), outbox=[effect(1, **held), effect(1, 1, kind="reply", **held)]))
-    store.commit(Changeset(message=message(2), outbox=[effect(2)]))  # nobody holds it (written before leases)
-    store.commit(Changeset(message=message(3), outbox=[effect(3, claimed_by="B",
+    store.commit(Changeset(message=message(2), outbox=[effect(2, key=OTHER)]))  # nobody holds it (from before leases)
+    store.commit(Changeset(message=message(3), outbox=[effect(3, key=OTHER, claimed_by="B",
                                                               claimed_until=T0 + timedelta(seconds=90))]))
     until = T0 + timedelta(seconds=100)
     assert store.claim_effects("C", until, now=T0 + timedelta(seconds=30), limit=10) == [
-        effect(2, claimed_by="C", claimed_until=until)]
+        effect(2, key=OTHER, claimed_by="C", claimed_until=until)]
     got = store.claim_effects("C", until, now=T0 + timedelta(seconds=61), limit=10)  # A's lease ended, B's holds
     assert got == [effect(1, claimed_by="C", claimed_until=until),
                    effect(1, 1, kind="reply", claimed_by="C", claimed_until=until)]
@@ -452,6 +452,19 @@ def test_a_sweep_claims_only_rows_whose_lease_ended(store: Repository) -> None:
     later = T0 + timedelta(seconds=200)
     assert [(r.seq, r.n) for r in store.claim_effects("C", later, now=T0 + timedelta(seconds=150), limit=2)] == [
         (1, 0), (1, 1)]
+
+
+def test_a_chats_row_waits_while_an_earlier_one_of_that_chat_is_held(store: Repository) -> None:
+    opened(store)
+    t10, t60 = T0 + timedelta(seconds=10), T0 + timedelta(seconds=60)
+    store.commit(Changeset(message=message(1), outbox=[effect(1, claimed_by="A", claimed_until=t60)]))
+    store.commit(Changeset(message=message(2), outbox=[effect(2, claimed_by="D", claimed_until=t10),
+                                                       effect(2, 1, key=OTHER, claimed_by="D", claimed_until=t10)]))
+    until = T0 + timedelta(seconds=100)
+    got = store.claim_effects("C", until, now=T0 + timedelta(seconds=30), limit=10)
+    assert [(r.seq, r.n) for r in got] == [(2, 1)]  # (2, 0) would overtake (1, 0), still A's
+    got = store.claim_effects("C", until, now=T0 + timedelta(seconds=61), limit=10)
+    assert [(r.seq, r.n) for r in got] == [(1, 0), (2, 0)]
 
 
 def test_a_takeover_claims_every_other_workers_row(store: Repository) -> None:

@@ -58,6 +58,8 @@ class Stack:
 
     async def stop(self) -> None:
         if self.sweeping is not None:
+            self.dispatcher.stop_sweeper()
+            await asyncio.wait({self.sweeping}, timeout=5)
             self.sweeping.cancel()
             await asyncio.gather(self.sweeping, return_exceptions=True)
         await self.adapter.stop()
