@@ -66,6 +66,10 @@ class BotConfig:
     # An acknowledgement or answer committed but not delivered (the process was killed) is delivered
     # at the next start-up while younger than this; older ones are dropped and logged.
     reply_expiry_seconds: float = 600.0
+    # A worker holds the effects it committed (or claimed) this long while it delivers them; once
+    # the lease ends, any worker's sweeper (every outbox_sweep_seconds) takes what is left.
+    outbox_lease_seconds: float = 60.0
+    outbox_sweep_seconds: float = 5.0
 
     @property
     def tz(self) -> ZoneInfo:

@@ -167,8 +167,14 @@ def _bot(t: _Table) -> BotConfig:
     expiry = t.number("reply_expiry_seconds", BotConfig().reply_expiry_seconds)
     if expiry <= 0:
         raise t.error("reply_expiry_seconds", "must be more than 0")
+    lease = t.number("outbox_lease_seconds", BotConfig().outbox_lease_seconds)
+    if lease <= 0:
+        raise t.error("outbox_lease_seconds", "must be more than 0")
+    sweep = t.number("outbox_sweep_seconds", BotConfig().outbox_sweep_seconds)
+    if not 0 < sweep <= lease / 2:
+        raise t.error("outbox_sweep_seconds", "must be more than 0 and at most half of outbox_lease_seconds")
     cfg = BotConfig(timezone=tz, digest_minutes=minutes, leaders=t.strings("leaders"),
-                    reply_expiry_seconds=expiry)
+                    reply_expiry_seconds=expiry, outbox_lease_seconds=lease, outbox_sweep_seconds=sweep)
     t.done()
     return cfg
 

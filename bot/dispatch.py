@@ -8,12 +8,16 @@ Reply policy, so that a busy group is never flooded:
 
 What is said about a message (the ✅, the digest request, the question, the refusal) is decided in
 the worker thread before the message's commit and committed with it as outbox rows (the
-transactional outbox, :class:`bot.ports.OutboxRow`); after the commit it is delivered through the
-adapter and the rows are deleted, in a small transaction of their own (a burst's marks share one).
-A crash between the commit and the delivery loses nothing: :meth:`Dispatcher.resume` delivers what
-is left at the next start-up, unless older than ``[bot] reply_expiry_seconds``. Delivery is at least
-once: a reaction set twice shows once, but a reply sent just before a crash, and not yet marked,
-is sent again after the restart.
+transactional outbox, :class:`bot.ports.OutboxRow`), held by this worker (:attr:`Dispatcher.worker_id`)
+for ``[bot] outbox_lease_seconds``; after the commit it is delivered through the adapter and the
+rows are deleted, in a small transaction of their own (a burst's marks share one). Rows still held
+(a digest waiting for its turn, a slow send) have their lease extended while this worker lives.
+
+A crash between the commit and the delivery loses nothing: the lease ends, and the sweeper of some
+worker (:meth:`Dispatcher.run_sweeper`, every ``[bot] outbox_sweep_seconds``) claims the rows and
+delivers them, in ``seq`` order per chat, unless older than ``[bot] reply_expiry_seconds``. Delivery
+is at least once: a reaction set twice shows once, but a reply sent just before a crash, and not yet
+marked, is sent again; so is one whose worker stalled longer than its lease (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import secrets
+import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import replace
@@ -45,6 +52,7 @@ CARD_EDIT_SECONDS = 3.0
 # Marks of delivered effects wait this long, so that steady traffic shares one small transaction
 # among many (a crash in the wait only means those effects are delivered again at the next start).
 MARK_DELAY_SECONDS = 0.2
+SWEEP_BATCH = 200  # outbox rows one sweep claims at a time
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
 NO_DEAL_MEMORY = 4096  # (chat, resident) pairs remembered before expired ones are dropped
 NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
@@ -73,6 +81,11 @@ def press_text(press: ButtonPress, outcome: oc.Outcome, catalog: Catalog | None)
     return m.PRESS_TOTAL.format(item=name, qty=qty, unit=item.unit)
 
 
+def new_worker_id() -> str:
+    """A worker id unique among the processes sharing a store: "host:pid:random"."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
 class Dispatcher:
     """Implements :class:`adapters.base.Sink`. Safe to call from concurrent tasks.
 
@@ -82,15 +95,19 @@ class Dispatcher:
     never stalls the event loop.
     """
 
-    def __init__(self, core: Core, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, core: Core, *, clock: Callable[[], float] = time.monotonic,
+                 worker_id: str | None = None) -> None:
         self.core = core
+        self.worker_id = worker_id or new_worker_id()  # holds the outbox rows this dispatcher delivers
+        self.lease = timedelta(seconds=core.config.bot.outbox_lease_seconds)
         self._clock = clock
         self.digests = Throttle(core.config.bot.digest_minutes * 60, clock=clock)
         self.card_edits = Throttle(CARD_EDIT_SECONDS, leading=False, clock=clock)
         self._no_deal_said: dict[tuple[str, str], float] = {}  # (chat, sender) -> when last told
         self._ended_cards: set[str] = set()  # "chat|card id" of cards already edited to say they ended
         self._unknown_chats: set[str] = set()
-        self._born = datetime.now(UTC)  # effects committed before this are a former run's (resume)
+        self._sweeper_stop = asyncio.Event()
+        self._held: dict[tuple[int, int], datetime] = {}  # outbox keys held, not yet marked -> lease end
         self._digest_keys: dict[str, list[tuple[int, int]]] = {}  # chat -> outbox keys its next digest delivers
         self._delivered: list[tuple[int, int]] = []  # outbox keys delivered, not yet marked in the store
         self._marking: asyncio.Task[None] | None = None
@@ -119,10 +136,22 @@ class Dispatcher:
 
     async def drain(self) -> None:
         """Wait for messages being handled, then drop list digests still waiting for their turn
-        (their outbox rows stay, for the next start-up) and mark what was delivered."""
+        (their outbox rows stay, released to the other workers' sweepers at once) and mark what was
+        delivered."""
         await self._idle.wait()
         await self.digests.close()
         await self.card_edits.close()
+        waiting = [k for keys in self._digest_keys.values() for k in keys]
+        self._digest_keys.clear()
+        if waiting:
+            for key in waiting:
+                self._held.pop(key, None)
+            try:
+                await locked_call(self.core.lock, self.core.service.extend_claims, self.worker_id, waiting,
+                                  datetime.now(UTC))
+            except Exception as exc:
+                log.warning("releasing %d effects waiting for a digest failed (%s); taken when their lease ends",
+                            len(waiting), exc)
         if self._marking is not None:
             await self._marking
         if self._delivered:  # held back by a failed mark: one last try
@@ -130,7 +159,7 @@ class Dispatcher:
             if self._marking is not None:
                 await self._marking
         if self._delivered:
-            log.warning("%d delivered effects could not be marked; they are delivered again at the next start-up",
+            log.warning("%d delivered effects could not be marked; they are delivered again once their lease ends",
                         len(self._delivered))
 
     def _note_unknown_chat(self, msg: InboundMessage) -> None:
@@ -162,7 +191,8 @@ class Dispatcher:
         """In a worker thread, holding the core's lock: the service's work on one message, committed
         with what is to be said about it (:meth:`_effects`)."""
         told: list[tuple[str, str]] = []
-        outcome = self.core.service.handle(msg, lambda o: self._effects(msg, o, told))
+        outcome = self.core.service.handle(msg, lambda o: self._effects(msg, o, told), holder=self.worker_id,
+                                           lease=self.lease)
         now = self._clock()
         for key in told:  # committed: "no deal here" was said (it will be, from the outbox)
             self._note_no_deal(key, now)
@@ -257,37 +287,105 @@ class Dispatcher:
 
     # -- the outbox: delivering what was committed to be said ------------------------------------
 
-    async def resume(self) -> None:
-        """At start-up, once the adapters are up: deliver the effects a former run committed but did
-        not deliver (it was killed, or stopped with a digest still waiting).
+    async def sweep(self, *, takeover: bool = False) -> int:
+        """Claim the outbox rows whose holder's lease ended (a dead or stalled worker's, or this one's
+        whose delivery failed) and deliver them: in ``seq`` order within a chat, chats side by side.
 
-        Only effects committed before this dispatcher was made are taken, so none of this run's
-        own is doubled. Those older than ``[bot] reply_expiry_seconds`` are dropped (logged): a ✅ or
-        an answer that late would only confuse. Raises what the store raises.
+        ``takeover``: also every row another worker holds, whatever its lease; only for a store this
+        process alone serves (SQLite, at start-up: their holder was a former run). Rows older than
+        ``[bot] reply_expiry_seconds`` are dropped (logged): a ✅ or an answer that late would only
+        confuse. Returns how many rows were claimed. Raises what the store raises.
         """
+        claimed = 0
         async with self._track():
-            rows = await locked_call(self.core.lock, self.core.service.pending_effects, self._born)
-            if not rows:
-                return
-            expiry = timedelta(seconds=self.core.config.bot.reply_expiry_seconds)
-            now = datetime.now(UTC)
-            stale = [r for r in rows if now - r.created_at >= expiry]
-            if stale:
-                log.warning("%d undelivered effects older than %s s dropped, e.g. %s in %s from %s", len(stale),
-                            expiry.total_seconds(), stale[0].kind, stale[0].chat_key, stale[0].created_at.isoformat())
-                self._mark([(r.seq, r.n) for r in stale])
-            fresh = [r for r in rows if now - r.created_at < expiry]
-            if fresh:
-                log.info("delivering %d effects a former run committed but did not deliver", len(fresh))
-                await self._deliver(fresh)
+            while True:
+                rows = await locked_call(self.core.lock, self.core.service.claim_effects, self.worker_id, self.lease,
+                                         limit=SWEEP_BATCH, takeover=takeover)
+                claimed += len(rows)
+                fresh = [r for r in rows if (r.seq, r.n) not in self._held]  # being delivered here already
+                for r in fresh:
+                    self._held[(r.seq, r.n)] = r.claimed_until or datetime.now(UTC) + self.lease
+                await self._deliver_claimed(fresh)
+                if len(rows) < SWEEP_BATCH:
+                    return claimed
+                if self._marking is not None:  # a chat's later rows wait until its earlier ones are gone
+                    await asyncio.wait({self._marking}, timeout=1.0)
+
+    async def _deliver_claimed(self, rows: list[OutboxRow]) -> None:
+        if not rows:
+            return
+        expiry = timedelta(seconds=self.core.config.bot.reply_expiry_seconds)
+        now = datetime.now(UTC)
+        stale = [r for r in rows if now - r.created_at >= expiry]
+        if stale:
+            log.warning("%d undelivered effects older than %s s dropped, e.g. %s in %s from %s", len(stale),
+                        expiry.total_seconds(), stale[0].kind, stale[0].chat_key, stale[0].created_at.isoformat())
+            self._mark([(r.seq, r.n) for r in stale])
+        lanes: dict[str, list[OutboxRow]] = {}
+        for r in rows:
+            if now - r.created_at < expiry:
+                lanes.setdefault(r.chat_key, []).append(r)
+        if lanes:
+            log.info("delivering %d effects whose holder's lease ended", sum(map(len, lanes.values())))
+            await asyncio.gather(*(self._deliver(lane) for lane in lanes.values()))
+
+    async def run_sweeper(self, every: float | None = None, *, takeover: bool = False) -> None:
+        """Sweep (:meth:`sweep`, with ``takeover`` the first time) now and then every ``every``
+        seconds (default ``[bot] outbox_sweep_seconds``), and keep the lease of the rows this worker
+        still holds; until :meth:`stop_sweeper` (the sweep under way ends first) or cancelled. A
+        failed sweep is logged and tried again at the next turn."""
+        every = every if every is not None else self.core.config.bot.outbox_sweep_seconds
+        self._sweeper_stop.clear()
+        extending = asyncio.create_task(self._extend_forever(every))
+        try:
+            while not self._sweeper_stop.is_set():
+                try:
+                    await self.sweep(takeover=takeover)
+                except Exception as exc:
+                    log.warning("delivering effects whose lease ended failed (%s: %s); tried again in %s s",
+                                type(exc).__name__, exc, every)
+                takeover = False
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._sweeper_stop.wait(), every)
+        finally:
+            extending.cancel()
+            await asyncio.gather(extending, return_exceptions=True)
+
+    def stop_sweeper(self) -> None:
+        """Let :meth:`run_sweeper` return once the sweep under way (if any) has ended."""
+        self._sweeper_stop.set()
+
+    async def _extend_forever(self, every: float) -> None:
+        while True:
+            try:
+                await self.extend_held()
+            except Exception as exc:
+                log.warning("extending the lease of %d held effects failed (%s)", len(self._held), exc)
+            await asyncio.sleep(every)
+
+    async def extend_held(self) -> None:
+        """Extend the lease of the rows this worker holds and has not marked, when less than half
+        of it is left (a digest waiting for its turn, a send the platform slows down)."""
+        now = datetime.now(UTC)
+        due = [k for k, until in self._held.items() if until - now < self.lease / 2]
+        if not due:
+            return
+        until = now + self.lease
+        await locked_call(self.core.lock, self.core.service.extend_claims, self.worker_id, due, until)
+        for key in due:
+            if key in self._held:
+                self._held[key] = until
 
     async def _deliver(self, rows: Iterable[OutboxRow]) -> None:
-        """Say each effect through its chat's adapter, then mark it delivered. One whose delivery
-        raised stays in the outbox (logged), for the next start-up."""
+        """Say each effect (held by this worker) through its chat's adapter, then mark it delivered.
+        One whose delivery raised stays in the outbox (logged), for a sweep once its lease ends."""
         for row in rows:
+            key = (row.seq, row.n)
+            self._held.setdefault(key, row.claimed_until or datetime.now(UTC) + self.lease)
             try:
                 done = await self._say(row)
             except Exception:
+                self._held.pop(key, None)
                 log.exception("delivering a %s in %s failed; left in the outbox", row.kind, row.chat_key)
                 continue
             if done:
@@ -320,10 +418,12 @@ class Dispatcher:
 
     def _mark(self, keys: list[tuple[int, int]]) -> None:
         """Mark outbox rows delivered, in the background: the keys delivered within
-        ``MARK_DELAY_SECONDS`` are marked together, in one transaction. Keys a failed mark (a store
-        outage) held back go with the next mark, or the last one at :meth:`drain`; rows still
-        unmarked then are delivered again at the next start-up (a reaction set again shows nothing
-        new; a reply is said twice)."""
+        ``MARK_DELAY_SECONDS`` are marked together, in one transaction (only the rows this worker
+        still holds are deleted). Keys a failed mark (a store outage) held back go with the next
+        mark, or the last one at :meth:`drain`; rows still unmarked then are delivered again by a
+        sweep once their lease ends (a reaction set again shows nothing new; a reply is said twice)."""
+        for key in keys:
+            self._held.pop(key, None)
         self._delivered.extend(keys)
         if self._marking is None or self._marking.done():
             self._marking = asyncio.create_task(self._mark_delivered())
@@ -335,7 +435,7 @@ class Dispatcher:
             await asyncio.sleep(MARK_DELAY_SECONDS)
             keys, self._delivered = self._delivered, []
             try:
-                await locked_call(self.core.lock, self.core.service.effects_delivered, keys)
+                await locked_call(self.core.lock, self.core.service.effects_delivered, keys, self.worker_id)
             except Exception as exc:
                 self._delivered[:0] = keys
                 log.warning("marking %d delivered effects failed (%s); tried again with the next", len(keys), exc)

@@ -145,9 +145,12 @@ class NoticeRow:
 class OutboxRow:
     """An effect (:class:`bot.model.Effect`) committed with the message it answers, not yet delivered.
 
-    Keyed by the message's ``seq`` and ``n``, its place among that message's effects. Delivered
-    rows are deleted (:meth:`Repository.effects_delivered`); what remains after a crash is
-    delivered at the next start-up, unless older than ``[bot] reply_expiry_seconds``.
+    Keyed by the message's ``seq`` and ``n``, its place among that message's effects. A row is
+    held by one worker (``claimed_by``, e.g. "host:pid:random") until ``claimed_until``: the worker
+    that committed it, or the one whose sweeper claimed it after that lease ended
+    (:meth:`Repository.claim_effects`). Delivered rows are deleted by their holder
+    (:meth:`Repository.effects_delivered`); rows older than ``[bot] reply_expiry_seconds`` are
+    dropped instead of delivered.
     """
 
     seq: int
@@ -159,6 +162,8 @@ class OutboxRow:
     mention_id: str | None
     mention_name: str | None
     created_at: datetime  # when it was committed (aware)
+    claimed_by: str | None = None  # the worker holding it; None: nobody (claimable at once)
+    claimed_until: datetime | None = None  # when its holder's lease ends (aware)
 
 
 @dataclass(slots=True)
@@ -304,12 +309,30 @@ class Repository(Protocol):
 
     def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
         """Outbox rows not yet delivered that were committed before ``created_before`` (aware),
-        in commit order (``seq``, then ``n``)."""
+        in commit order (``seq``, then ``n``), whoever holds them."""
         ...
 
-    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+    def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
+                      takeover: bool = False) -> list[OutboxRow]:
+        """Claim for ``worker`` until ``until`` (aware) up to ``limit`` outbox rows whose lease ended
+        before ``now`` (aware) or that nobody holds, the oldest first; with ``takeover``, also every
+        row another worker holds, whatever its lease (a store this process alone serves: their
+        holders are gone). Returns the claimed rows (as now held) in ``(seq, n)`` order.
+
+        Of two workers claiming at once, each row goes to exactly one (PostgreSQL: ``FOR UPDATE
+        SKIP LOCKED``, the other takes the next rows instead of waiting; SQLite: its write lock).
+        """
+        ...
+
+    def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
+        """Move the lease of the rows of these ``(seq, n)`` keys that ``worker`` still holds to
+        ``until`` (aware); rows another worker took meanwhile, or deleted ones, are left alone."""
+        ...
+
+    def effects_delivered(self, keys: list[tuple[int, int]], worker: str | None = None) -> None:
         """Delete the outbox rows of these ``(seq, n)`` keys, in one transaction; unknown keys are
-        ignored (a row delivered twice is marked twice)."""
+        ignored (a row delivered twice is marked twice). With ``worker``, only the rows it still
+        holds: a row another worker claimed after this one's lease ended is that worker's now."""
         ...
 
     def close(self) -> None: ...

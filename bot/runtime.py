@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 # :class:`bot.config.TelegramConfig`, whose ``raw`` holds the checked TOML table with the
 # adapter's own keys), ``app_config`` the whole :class:`bot.config.AppConfig`.
 ADAPTERS = {"telegram": "adapters.telegram:create", "wechat": "adapters.wechat:create"}
-RESUME_GRACE_SECONDS = 5.0  # at a stop, how long the delivery of a former run's effects may still take
 
 
 def open_store(config: AppConfig) -> Repository:
@@ -162,13 +161,13 @@ async def show_revised_cards(core: Core, revised: dict[str, list[str]]) -> None:
                 log.exception("showing the revised deal card in %s failed", chat_key)
 
 
-async def resume_outbox(dispatcher: Dispatcher) -> None:
-    """Deliver what a former run committed to say but did not (:meth:`Dispatcher.resume`); a store
-    that fails now costs those effects a delay until the next start, not this start."""
-    try:
-        await dispatcher.resume()
-    except Exception:
-        log.exception("delivering the effects a former run left failed; they wait for the next start")
+SWEEP_GRACE_SECONDS = 5.0  # at a stop, how long the outbox sweep under way may still take
+
+
+def sole_store(config: AppConfig) -> bool:
+    """Whether this process alone serves the store (SQLite, guarded by ``storage.guard``): outbox
+    rows another worker id holds are then a former run's, taken at once at start-up."""
+    return config.store.url.startswith("sqlite")
 
 
 async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
@@ -210,7 +209,7 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
         scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now),
                                  lease=scheduler_lease(repo), retry=config.store.election_retry_seconds)
         started: list[Adapter] = []
-        resuming: asyncio.Task[None] | None = None
+        sweeping: asyncio.Task[None] | None = None
         with stop_on_signals(stop):
             scheduler.start()
             try:
@@ -222,14 +221,16 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                         log.debug("starting %s failed", adapter.name, exc_info=result)
                         raise StartError(f"the {adapter.name} adapter could not start: "
                                          f"{type(result).__name__}: {result}") from result
-                resuming = asyncio.create_task(resume_outbox(dispatcher))  # beside new messages
+                # beside new messages: what a former run or a dead worker left, now and every few seconds
+                sweeping = asyncio.create_task(dispatcher.run_sweeper(takeover=sole_store(config)))
                 await show_revised_cards(core, revised)
                 await stop.wait()
             finally:
-                if resuming is not None:  # a few seconds to finish; what it did not deliver stays in the outbox
-                    await asyncio.wait({resuming}, timeout=RESUME_GRACE_SECONDS)
-                    resuming.cancel()
-                    await asyncio.gather(resuming, return_exceptions=True)
+                if sweeping is not None:  # a few seconds to finish; what it did not deliver stays in the outbox
+                    dispatcher.stop_sweeper()
+                    await asyncio.wait({sweeping}, timeout=SWEEP_GRACE_SECONDS)
+                    sweeping.cancel()
+                    await asyncio.gather(sweeping, return_exceptions=True)
                 for adapter in reversed(started):
                     try:
                         await adapter.stop()

@@ -179,7 +179,9 @@ MARKS = Table(
 )
 
 # What the bot is to say about a committed message, until it is delivered (then deleted). Written in
-# the message's transaction; keyed by the message's ``seq`` and the effect's place ``n``.
+# the message's transaction; keyed by the message's ``seq`` and the effect's place ``n``. A row is
+# held by one worker (``claimed_by``) until ``claimed_until``; once that lease ends, any worker's
+# sweeper may claim it (bot/dispatch.py). NULLs: a row written before leases (claimable at once).
 OUTBOX = Table(
     "outbox", METADATA,
     Column("seq", Id, primary_key=True, autoincrement=False),
@@ -191,6 +193,8 @@ OUTBOX = Table(
     Column("mention_id", String, nullable=True),
     Column("mention_name", String, nullable=True),
     Column("created_at", UTCDateTime, nullable=False),
+    Column("claimed_by", String, nullable=True),
+    Column("claimed_until", UTCDateTime, nullable=True),
 )
 
 # --- platform data: groups, leaders and the product library (imported from tuan.toml at start-up) ---

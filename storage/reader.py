@@ -7,7 +7,20 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, bindparam, case, exists, literal_column, or_, select
+from sqlalchemy import (
+    Connection,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+)
 
 from bot.ports import (
     ASK_KIND,
@@ -120,6 +133,45 @@ def pending_effects(conn: Connection, created_before: datetime) -> list[OutboxRo
     query = (select(*columns(OUTBOX, OUTBOX_FIELDS)).where(OUTBOX.c.created_at < created_before)
              .order_by(OUTBOX.c.seq, OUTBOX.c.n))
     return build(OutboxRow, conn.execute(query))
+
+
+_CLAIM_LOCK_KEY = 0x6F757462  # "outb": with the schema's hash, the two-key advisory lock of outbox claims
+
+
+def claim_effects(conn: Connection, worker: str, until: datetime, now: datetime, limit: int,
+                  takeover: bool) -> list[OutboxRow]:
+    """Claim outbox rows for ``worker`` (see :meth:`bot.ports.Repository.claim_effects`), in the
+    caller's transaction: one ``UPDATE ... WHERE (seq, n) IN (SELECT ... FOR UPDATE SKIP LOCKED)
+    RETURNING``; on PostgreSQL claims are serialised by a transaction-level advisory lock (SQLite:
+    its write lock does that, and there is no SKIP LOCKED).
+
+    A row is not taken while an earlier row of its chat is still held (its lease running): a chat's
+    effects go out in ``seq`` order even when their leases end one by one.
+    """
+    held = (select(OUTBOX.c.chat_key, func.min(OUTBOX.c.seq).label("seq"))
+            .where(not_(_claimable(OUTBOX, worker, now, takeover))).group_by(OUTBOX.c.chat_key).subquery("held"))
+    chosen = (select(OUTBOX.c.seq, OUTBOX.c.n)
+              .select_from(OUTBOX.outerjoin(held, held.c.chat_key == OUTBOX.c.chat_key))
+              .where(_claimable(OUTBOX, worker, now, takeover), or_(held.c.seq.is_(None), OUTBOX.c.seq < held.c.seq))
+              .order_by(OUTBOX.c.seq, OUTBOX.c.n).limit(limit))
+    if conn.dialect.name == "postgresql":
+        # claims one at a time (a few ms each): a claim started beside another would not see the rows
+        # that one is taking as held, and could take a later row of the same chat
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key, hashtext(current_schema()))"), {"key": _CLAIM_LOCK_KEY})
+        chosen = chosen.with_for_update(skip_locked=True, of=OUTBOX)
+    stmt = (OUTBOX.update().where(tuple_(OUTBOX.c.seq, OUTBOX.c.n).in_(chosen))
+            .values(claimed_by=worker, claimed_until=until)
+            .returning(*columns(OUTBOX, OUTBOX_FIELDS)))
+    return sorted(build(OutboxRow, conn.execute(stmt)), key=lambda r: (r.seq, r.n))
+
+
+def _claimable(table: Any, worker: str, now: datetime, takeover: bool) -> Any:
+    """Whether a row of ``table`` may be claimed: its lease ended (or nobody holds it); with
+    ``takeover``, also when another worker holds it."""
+    free = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
+    if takeover:
+        free = or_(free, table.c.claimed_by.is_(None), table.c.claimed_by != worker)
+    return free
 
 
 def is_processed(conn: Connection, source: str, update_id: str) -> bool:

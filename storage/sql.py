@@ -115,10 +115,23 @@ class SqlRepository:
         with unavailable_as_such(), self.engine.connect() as conn:
             return reader.pending_effects(conn, created_before)
 
-    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
+    def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
+                      takeover: bool = False) -> list[OutboxRow]:
+        check_aware(until)
+        check_aware(now)
+        with unavailable_as_such(), self.engine.begin() as conn:
+            return reader.claim_effects(conn, worker, until, now, limit, takeover)
+
+    def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
+        check_aware(until)
         if keys:
             with unavailable_as_such(), self.engine.begin() as conn:
-                writer.delete_outbox(conn, keys)
+                writer.extend_outbox(conn, worker, keys, until)
+
+    def effects_delivered(self, keys: list[tuple[int, int]], worker: str | None = None) -> None:
+        if keys:
+            with unavailable_as_such(), self.engine.begin() as conn:
+                writer.delete_outbox(conn, keys, worker)
 
     def claim_mark(self, key: str, at: datetime) -> bool:
         check_aware(at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, delete, func, insert, select
@@ -44,6 +45,13 @@ _INSERT_ITEMS = insert(ITEMS)
 _INSERT_OUTBOX = insert(OUTBOX)
 _SET_VERSION = DEALS.update().where(DEALS.c.id == bindparam("b_id")).values(version=bindparam("b_version"))
 _DELETE_OUTBOX = delete(OUTBOX).where(OUTBOX.c.seq == bindparam("b_seq"), OUTBOX.c.n == bindparam("b_n"))
+_DELETE_HELD_OUTBOX = _DELETE_OUTBOX.where(OUTBOX.c.claimed_by == bindparam("b_worker"))
+_EXTEND_OUTBOX = (
+    OUTBOX.update()
+    .where(OUTBOX.c.seq == bindparam("b_seq"), OUTBOX.c.n == bindparam("b_n"),
+           OUTBOX.c.claimed_by == bindparam("b_worker"))
+    .values(claimed_until=bindparam("b_until"))
+)
 _UPDATE_ENTRIES = (
     ENTRIES.update()
     .where(ENTRIES.c.id == bindparam("b_id"))
@@ -131,10 +139,22 @@ def insert_missing(conn: Connection, table: Table, rows: list[dict[str, Any]]) -
     _insert_missing(conn, table, rows)
 
 
-def delete_outbox(conn: Connection, keys: Sequence[tuple[int, int]]) -> None:
-    """Delete the outbox rows of these ``(seq, n)`` keys (unknown keys are no error)."""
-    if keys:
+def delete_outbox(conn: Connection, keys: Sequence[tuple[int, int]], worker: str | None = None) -> None:
+    """Delete the outbox rows of these ``(seq, n)`` keys (unknown keys are no error); with
+    ``worker``, only those it holds."""
+    if not keys:
+        return
+    if worker is None:
         conn.execute(_DELETE_OUTBOX, [{"b_seq": seq, "b_n": n} for seq, n in keys])
+    else:
+        conn.execute(_DELETE_HELD_OUTBOX, [{"b_seq": seq, "b_n": n, "b_worker": worker} for seq, n in keys])
+
+
+def extend_outbox(conn: Connection, worker: str, keys: Sequence[tuple[int, int]], until: datetime) -> None:
+    """Move the lease of the rows of these keys that ``worker`` holds to ``until``."""
+    if keys:
+        conn.execute(_EXTEND_OUTBOX, [{"b_seq": seq, "b_n": n, "b_worker": worker, "b_until": until}
+                                      for seq, n in keys])
 
 
 def _insert(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:

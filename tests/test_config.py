@@ -32,6 +32,7 @@ def test_defaults_without_a_file() -> None:
     config = config_from_dict({}, env={})
     assert config.bot.timezone == "Asia/Shanghai" and config.bot.digest_minutes == 5
     assert config.bot.reply_expiry_seconds == 600
+    assert (config.bot.outbox_lease_seconds, config.bot.outbox_sweep_seconds) == (60, 5)
     assert config.console.enabled and config.groups == () and config.deals == ()
 
 
@@ -52,6 +53,9 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     ("[bot]\ntimezone = 'Mars/Olympus'\n", "bot.timezone"),
     ("[bot]\nreply_expiry_seconds = 0\n", "bot.reply_expiry_seconds"),
     ("[bot]\nreply_expiry_seconds = '600'\n", "bot.reply_expiry_seconds"),
+    ("[bot]\noutbox_lease_seconds = 0\n", "bot.outbox_lease_seconds"),
+    ("[bot]\noutbox_sweep_seconds = 31\n", "bot.outbox_sweep_seconds"),  # more than half the default lease
+    ("[bot]\noutbox_lease_seconds = 4\n", "bot.outbox_sweep_seconds"),  # the default sweep, more than half
     ("[store]\nurl = 'tuan.db'\n", "store.url"),
     ("[telegram]\nmode = 'push'\n", "telegram.mode"),
     ("[telegram.webhook]\nport = '8443'\n", "telegram.webhook.port"),

@@ -1,6 +1,7 @@
 """The transactional outbox: what the bot says about a message is committed with it, delivered after
-the commit, marked once delivered, and what a crash left is delivered at the next start-up unless
-older than ``[bot] reply_expiry_seconds``."""
+the commit, marked once delivered, and what a crash left is delivered by a sweep (at the next
+start-up, taking over on a store one process serves) unless older than ``[bot] reply_expiry_seconds``.
+Leases shared by several workers: tests/test_outbox_lease.py."""
 
 from __future__ import annotations
 
@@ -46,11 +47,12 @@ def crashing(p: Pipeline) -> None:
 
 
 async def restart(p: Pipeline, caps: Capabilities | None = REACTIONS, **bot: Any) -> Pipeline:
-    """A new process on the same store: a new service, dispatcher and chat, then the outbox resumed."""
+    """A new process on the same store (which it alone serves): a new service, dispatcher and chat,
+    then the start-up sweep, taking over what the former run held."""
     await p.close()
     config = config_from_dict(config_dict(**bot), "test.toml", env={})
     again = await make_pipeline(caps, config=config, repo=p.repo)
-    await again.dispatcher.resume()
+    await again.dispatcher.sweep(takeover=True)
     return again
 
 
@@ -123,14 +125,15 @@ async def test_a_shorter_expiry_drops_what_the_default_would_deliver(repo: Repos
     assert repo.pending_effects(LATER) == []
 
 
-async def test_resume_leaves_this_runs_own_effects_alone(repo: Repository) -> None:
+async def test_a_sweep_leaves_this_runs_own_effects_alone_while_their_lease_holds(repo: Repository) -> None:
     p = await make_pipeline(REACTIONS, repo=repo)
     crashing(p)
     await p.chat.push("葡萄1", sender="王姐")
     del p.chat.react  # deliveries work again
-    await p.dispatcher.resume()  # the row is this run's: perhaps being delivered right now
+    assert await p.dispatcher.sweep(takeover=True) == 0  # the row is this run's: perhaps being delivered right now
     assert p.chat.pop_all() == []
-    assert len(repo.pending_effects(LATER)) == 1
+    [row] = repo.pending_effects(LATER)
+    assert row.claimed_by == p.dispatcher.worker_id
     await p.close()
 
 

@@ -433,6 +433,65 @@ def test_delivered_outbox_rows_are_gone_once_and_for_all(store: Repository) -> N
         store.commit(Changeset(message=message(1), outbox=[effect(1)]))
 
 
+def test_a_sweep_claims_only_rows_whose_lease_ended(store: Repository) -> None:
+    opened(store)
+    held = dict(claimed_by="A", claimed_until=T0 + timedelta(seconds=60))
+    store.commit(Changeset(message=message(1), outbox=[effect(1, **held), effect(1, 1, kind="reply", **held)]))
+    store.commit(Changeset(message=message(2), outbox=[effect(2, key=OTHER)]))  # nobody holds it (from before leases)
+    store.commit(Changeset(message=message(3), outbox=[effect(3, key=OTHER, claimed_by="B",
+                                                              claimed_until=T0 + timedelta(seconds=90))]))
+    until = T0 + timedelta(seconds=100)
+    assert store.claim_effects("C", until, now=T0 + timedelta(seconds=30), limit=10) == [
+        effect(2, key=OTHER, claimed_by="C", claimed_until=until)]
+    got = store.claim_effects("C", until, now=T0 + timedelta(seconds=61), limit=10)  # A's lease ended, B's holds
+    assert got == [effect(1, claimed_by="C", claimed_until=until),
+                   effect(1, 1, kind="reply", claimed_by="C", claimed_until=until)]
+    assert store.claim_effects("D", until, now=T0 + timedelta(seconds=61), limit=10) == []  # C holds them now
+    assert [(r.seq, r.claimed_by) for r in store.pending_effects(LATER)] == [(1, "C"), (1, "C"), (2, "C"), (3, "B")]
+    # in (seq, n) order, ``limit`` at a time; an ended lease of one's own is claimed again too
+    later = T0 + timedelta(seconds=200)
+    assert [(r.seq, r.n) for r in store.claim_effects("C", later, now=T0 + timedelta(seconds=150), limit=2)] == [
+        (1, 0), (1, 1)]
+
+
+def test_a_chats_row_waits_while_an_earlier_one_of_that_chat_is_held(store: Repository) -> None:
+    opened(store)
+    t10, t60 = T0 + timedelta(seconds=10), T0 + timedelta(seconds=60)
+    store.commit(Changeset(message=message(1), outbox=[effect(1, claimed_by="A", claimed_until=t60)]))
+    store.commit(Changeset(message=message(2), outbox=[effect(2, claimed_by="D", claimed_until=t10),
+                                                       effect(2, 1, key=OTHER, claimed_by="D", claimed_until=t10)]))
+    until = T0 + timedelta(seconds=100)
+    got = store.claim_effects("C", until, now=T0 + timedelta(seconds=30), limit=10)
+    assert [(r.seq, r.n) for r in got] == [(2, 1)]  # (2, 0) would overtake (1, 0), still A's
+    got = store.claim_effects("C", until, now=T0 + timedelta(seconds=61), limit=10)
+    assert [(r.seq, r.n) for r in got] == [(1, 0), (2, 0)]
+
+
+def test_a_takeover_claims_every_other_workers_row(store: Repository) -> None:
+    opened(store)
+    until = T0 + timedelta(seconds=60)
+    store.commit(Changeset(message=message(1), outbox=[effect(1, claimed_by="old", claimed_until=until)]))
+    store.commit(Changeset(message=message(2), outbox=[effect(2, claimed_by="me", claimed_until=until)]))
+    got = store.claim_effects("me", until, now=T0, limit=10, takeover=True)
+    assert got == [effect(1, claimed_by="me", claimed_until=until)]  # not the row "me" committed itself
+
+
+def test_a_holder_extends_and_deletes_only_the_rows_it_still_holds(store: Repository) -> None:
+    opened(store)
+    t60, t90 = T0 + timedelta(seconds=60), T0 + timedelta(seconds=90)
+    store.commit(Changeset(message=message(1), outbox=[effect(1, claimed_by="A", claimed_until=t60),
+                                                       effect(1, 1, kind="reply", claimed_by="A", claimed_until=t60)]))
+    [taken] = store.claim_effects("B", t90, now=T0 + timedelta(seconds=61), limit=1)  # A stalled past its lease
+    assert (taken.seq, taken.n) == (1, 0)
+    store.extend_claims("A", [(1, 0), (1, 1)], T0 + timedelta(seconds=120))
+    assert [(r.claimed_by, r.claimed_until) for r in store.pending_effects(LATER)] == [
+        ("B", t90), ("A", T0 + timedelta(seconds=120))]
+    store.effects_delivered([(1, 0), (1, 1)], "A")  # A's slow delivery ends: it deletes only its own
+    assert store.pending_effects(LATER) == [effect(1, claimed_by="B", claimed_until=t90)]
+    store.effects_delivered([(1, 0)], "B")
+    assert store.pending_effects(LATER) == []
+
+
 def test_pending_effects_needs_an_aware_time(store: Repository) -> None:
     with pytest.raises(ValueError):
         store.pending_effects(datetime(2025, 3, 1, 9, 0))

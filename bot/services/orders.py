@@ -10,7 +10,7 @@ import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.catalog import Catalog, Item
@@ -63,12 +63,15 @@ def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: da
                    max_line_qty=catalog.max_line_qty)
 
 
-def outbox_rows(seq: int, effects: Sequence[Effect], now: datetime) -> list[OutboxRow]:
-    """The outbox rows of message ``seq``'s effects, keyed ``(seq, n)`` in the order given."""
+def outbox_rows(seq: int, effects: Sequence[Effect], now: datetime, holder: str | None = None,
+                until: datetime | None = None) -> list[OutboxRow]:
+    """The outbox rows of message ``seq``'s effects, keyed ``(seq, n)`` in the order given, held by
+    ``holder`` until ``until`` (None: by nobody, any worker's sweeper may claim them)."""
     return [
         OutboxRow(seq=seq, n=n, chat_key=e.chat_key, kind=e.kind, target=e.target, text=e.text,
                   mention_id=e.mention.user_id if e.mention else None,
-                  mention_name=e.mention.name if e.mention else None, created_at=now)
+                  mention_name=e.mention.name if e.mention else None, created_at=now,
+                  claimed_by=holder, claimed_until=until if holder is not None else None)
         for n, e in enumerate(effects)
     ]
 
@@ -164,14 +167,16 @@ class OrderService:
         if len(self._chat_deal) > 100_000:
             self._chat_deal.clear()
 
-    def handle(self, msg: InboundMessage, effects: EffectsOf | None = None) -> Outcome:
+    def handle(self, msg: InboundMessage, effects: EffectsOf | None = None, *, holder: str | None = None,
+               lease: timedelta = timedelta(0)) -> Outcome:
         """Read one message, apply it, commit, and say what happened.
 
         ``effects``, when given, is asked what to say about the message (its outcome → effects)
         before the commit; they are committed with the message as outbox rows (the transactional
         outbox) and returned in the outcome's ``effects``, for the caller to deliver and then mark
-        with :meth:`effects_delivered`. A message already handled (a redelivery) or a command
-        gets none: it commits nothing.
+        with :meth:`effects_delivered`. They are held by ``holder`` (the caller's worker id) for
+        ``lease`` from the commit, so no other worker's sweeper takes them meanwhile. A message
+        already handled (a redelivery) or a command gets none: it commits nothing.
 
         Raises what the store raises when the commit fails; then nothing of the message was kept
         (it is neither counted nor remembered as seen, and nothing is to be said), so the same
@@ -182,18 +187,26 @@ class OrderService:
             if effects is not None and changes.message is not None:
                 said = effects(outcome)
                 if said:
-                    changes.outbox = outbox_rows(changes.message.seq, said, datetime.now(UTC))
+                    now = datetime.now(UTC)
+                    changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
                     outcome = replace(outcome, effects=tuple(changes.outbox))
             u.add(changes)
             return outcome
 
-    def pending_effects(self, created_before: datetime) -> list[OutboxRow]:
-        """Effects committed before ``created_before`` and not yet delivered (what a crash left)."""
-        return self.repo.pending_effects(created_before)
+    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False) -> list[OutboxRow]:
+        """Claim for ``worker``, for ``lease`` from now, up to ``limit`` outbox rows whose holder's
+        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order."""
+        now = datetime.now(UTC)
+        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover)
 
-    def effects_delivered(self, keys: list[tuple[int, int]]) -> None:
-        """Mark these outbox rows (``(seq, n)``) delivered: they are deleted, in one transaction."""
-        self.repo.effects_delivered(keys)
+    def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
+        """Keep holding these outbox rows (``(seq, n)``) until ``until`` (aware)."""
+        self.repo.extend_claims(worker, keys, until)
+
+    def effects_delivered(self, keys: list[tuple[int, int]], worker: str | None = None) -> None:
+        """Mark these outbox rows (``(seq, n)``) delivered: they are deleted, in one transaction
+        (with ``worker``: those it still holds)."""
+        self.repo.effects_delivered(keys, worker)
 
     def handle_many(self, msgs: Iterable[InboundMessage]) -> list[Outcome]:
         """Handle several messages in arrival order, committed in one transaction (all or none)."""

@@ -6,6 +6,7 @@ process (``run_bot.py``) and the benchmark control every piece.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -44,13 +45,23 @@ class Stack:
     adapter: TelegramAdapter
     repo: Repository
 
+    sweeping: asyncio.Task[None] | None = None
+
     async def start(self) -> Stack:
-        """Start receiving, then deliver what a former run left in the outbox (as ``bot.runtime.serve``)."""
+        """Start receiving, then deliver what a former run left in the outbox and keep sweeping it
+        (as ``bot.runtime.serve``; on SQLite, this process alone serves the store: take over at once)."""
         await self.adapter.start(self.dispatcher)
-        await self.dispatcher.resume()
+        sole = getattr(getattr(self.repo, "engine", None), "name", "") == "sqlite"
+        await self.dispatcher.sweep(takeover=sole)
+        self.sweeping = asyncio.create_task(self.dispatcher.run_sweeper())
         return self
 
     async def stop(self) -> None:
+        if self.sweeping is not None:
+            self.dispatcher.stop_sweeper()
+            await asyncio.wait({self.sweeping}, timeout=5)
+            self.sweeping.cancel()
+            await asyncio.gather(self.sweeping, return_exceptions=True)
         await self.adapter.stop()
         await self.dispatcher.drain()
 
