@@ -25,7 +25,7 @@ from decimal import Decimal
 from bot import messages as m
 from bot.catalog import Catalog
 from bot.render import Household, households, money, table
-from bot.rooms import Room, parse_room, room_sort_key
+from bot.rooms import Room, parse_room
 from bot.services.households import HouseKey
 from bot.services.outcome import Tally
 
@@ -241,10 +241,10 @@ class PointList:
         return sum((h.amount for h in self.households), Decimal(0))
 
 
-def sorting_order(h: HouseholdView) -> tuple[bool, Room, str, int]:
-    """Building, unit, room (natural numbers; a label with no room last), then label, then 跟团号."""
-    roomless, room, label = room_sort_key(h.room_label if h.room is not None else h.label or h.who)
-    return roomless, room, label, h.number
+def sorting_order(h: HouseholdView) -> tuple[bool, Room, int]:
+    """Building, unit, room (natural numbers: 3栋402 before 12栋101, no unit before unit 1), then
+    跟团号; households whose labels name no room last, by 跟团号."""
+    return h.room is None, h.room or Room(0, 0, 0), h.number
 
 
 def sorting_list(views: Iterable[HouseholdView], *, point_order: Sequence[str] = ()) -> list[PointList]:
