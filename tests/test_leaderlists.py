@@ -425,3 +425,53 @@ async def test_my_shows_the_order_numbers_and_stock_the_stocking_list() -> None:
     await p.chat.push("/stock", sender="阿强")
     assert p.chat.pop().text == m.NOT_LEADER
     await p.close()
+
+
+# --- /history and `tuan deals` count households as the tally does ----------------------------------------
+
+
+def test_rounds_count_households_as_the_tally_does(day: Day) -> None:
+    from bot.usecases.history import engine_of, show_round
+    from storage.history import reading
+
+    with reading(engine_of(day.svc.repo)) as conn:
+        r = show_round(conn, app_config(day), day.fruit)
+    assert (r.households, r.amount) == (27, Decimal("1220.40"))
+    assert {g.chat_key: g.households for g in r.groups} == {G1: 17, G2: 10}
+
+
+def test_proxy_households_count_alike_in_rounds_and_tally(tmp_path: Path) -> None:
+    from bot.usecases.history import engine_of
+    from storage.history import reading, round_of
+
+    svc = OrderService(open_repository(f"sqlite:///{tmp_path / 't.db'}"))
+    deal = svc.open_deal(fruit(), [G1], title="水果团")
+    # 葡萄减1 is read under 王姐's latest label (the proxy line's): it comes off 刘奶奶's 葡萄
+    lines = [("王姐", "3栋402 王姐 葡萄1"), ("王姐", "帮6栋101刘奶奶 葡萄2"), ("王姐", "葡萄减1"),
+             ("阿强", "5栋101 阿强 鸡蛋1"), ("阿强", "帮7栋1单元202 孙 鸡蛋1"), ("阿强", "帮7栋1单元202孙 脐橙1")]
+    for n, (who, text) in enumerate(lines, 1):
+        assert svc.handle(InboundMessage("fake", "g1", f"m{n}", sender_id_of(who), who, text,
+                                         T0 + timedelta(minutes=n))).accepted, text
+    homes = render.households(svc.tally(deal), fruit())
+    assert sorted((h.number, h.label, h.items) for h in homes) == [
+        (1, "3栋402 王姐", {"1": 1}), (2, "6栋101刘奶奶", {"1": 1}), (3, "5栋101 阿强", {"3": 1}),
+        (4, "7栋1单元202 孙", {"2": 1, "3": 1})]  # 帮7栋1单元202 孙 and 帮7栋1单元202孙: one neighbour
+    with reading(engine_of(svc.repo)) as conn:
+        row = round_of(conn, deal)
+    assert row is not None and row.households == len(homes) == 4
+
+
+def test_a_decrease_under_another_label_comes_off_the_first_labels_alike() -> None:
+    from bot.ports import EntryRow
+    from bot.services.orders import build_tally
+    from storage.history import _fold
+
+    def entry(n: int, who: str, label: str, item: str, qty: int) -> EntryRow:
+        return EntryRow(n, "d", G1, who, who, label, item, qty, "entry" if qty > 0 else "sub", f"m{n}", n)
+
+    entries = [entry(1, "w", "3栋402 王姐", "1", 1), entry(2, "w", "帮6栋101刘奶奶", "1", 2), entry(3, "w", "", "1", -1),
+               entry(4, "q", "", "3", 1), entry(5, "q", "帮邻居孙", "3", 1), entry(6, "q", "", "3", -2)]
+    homes = render.households(build_tally("d", fruit(), entries), fruit())
+    assert [(h.sender_id, h.proxy, h.items) for h in homes] == [("w", "6栋101刘奶奶", {"1": 2})]
+    rows = [("d", e.chat_key, e.sender_id, e.item_code, e.label, e.qty, e.id) for e in entries]
+    assert _fold(rows) == ({"d": {"1": 2}}, {"d": {G1: 1}})
