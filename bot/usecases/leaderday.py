@@ -44,13 +44,16 @@ class DealLists:
 def group_points(service: OrderService, config: AppConfig) -> dict[str, tuple[str, ...]]:
     """chat key → the group's pickup points: the store's groups (the truth where the store is SQL),
     else the configuration's."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.ports import StoreUnavailable
+    from bot.usecases.history import NoSqlStore, engine_of
+    from storage.platform import SqlPlatformStore
+
     out = {g.chat_key: g.pickup_points for g in config.groups}
     try:
-        from bot.usecases.history import engine_of
-        from storage.platform import SqlPlatformStore
-
         rows = SqlPlatformStore(engine_of(service.repo)).load()
-    except Exception:  # not a SQL store, or no platform tables: the configuration's points
+    except (NoSqlStore, StoreUnavailable, SQLAlchemyError):  # the configuration's points, then
         return out
     out.update({g.chat_key: g.pickup_points for g in rows.groups.values()})
     return out
