@@ -41,6 +41,7 @@ from bot import messages as m
 from bot import render
 from bot.catalog import Catalog, Item
 from bot.cli import main
+from bot.config import config_from_dict
 from bot.leaderlists import Marks, household_views, sorting_list, sorting_text, stocking_list, stocking_text
 from bot.model import InboundMessage
 from bot.rooms import Room, parse_room, room_sort_key
@@ -475,3 +476,29 @@ def test_a_decrease_under_another_label_comes_off_the_first_labels_alike() -> No
     assert [(h.sender_id, h.proxy, h.items) for h in homes] == [("w", "6栋101刘奶奶", {"1": 2})]
     rows = [("d", e.chat_key, e.sender_id, e.item_code, e.label, e.qty, e.id) for e in entries]
     assert _fold(rows) == ({"d": {"1": 2}}, {"d": {G1: 1}})
+
+
+async def test_pickup_sends_the_sorting_list_by_pickup_point_privately() -> None:
+    from adapters.base import Capabilities
+    from tests.pipeline import LEADER, config_dict, make_pipeline
+
+    data = config_dict()
+    data["groups"][0]["pickup_points"] = ["东门快递柜", "西门"]
+    p = await make_pipeline(Capabilities(reactions=True, direct=True), config=config_from_dict(data, "t.toml", env={}))
+    for who, text in [("王姐", "3栋402 王姐 葡萄2"), ("阿强", "12栋101 阿强 鸡蛋1"), ("李姐", "李姐 5-1-302 葡萄1"),
+                      ("胡", "葡萄1"), ("王姐", "帮邻居6栋101刘奶奶 葡萄2"), ("王姐", "鸡蛋1")]:
+        await p.chat.push(text, sender=who)
+    p.chat.pop_all()
+    await p.chat.push("/分拣", sender=LEADER)
+    private, said = p.chat.pop_all()
+    assert said.text == m.SENT_PRIVATELY and private.chat_id == sender_id_of(LEADER)
+    assert private.text.splitlines()[2:] == [
+        m.SORT_POINT.format(point="东门快递柜", households=5, amount="243.40"),
+        m.SORT_ROW.format(number=1, who="3栋402 王姐", goods="葡萄2盒 鸡蛋1盒", amount="91.80"),
+        m.SORT_ROW.format(number=3, who="李姐 5-1-302", goods="葡萄1盒", amount="29.90"),
+        m.SORT_ROW.format(number=5, who="6栋101刘奶奶" + m.SORT_PROXY.format(who="王姐"), goods="葡萄2盒",
+                          amount="59.80"),
+        m.SORT_ROW.format(number=2, who="12栋101 阿强", goods="鸡蛋1盒", amount="32.00"),
+        m.SORT_ROW.format(number=4, who="胡", goods="葡萄1盒", amount="29.90"),
+    ]
+    await p.close()
