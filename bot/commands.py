@@ -381,13 +381,13 @@ async def cmd_export(core: Core, inv: Invocation) -> None:
                 deal_id, catalog, title, closed = current
                 tally = core.service.tally(deal_id, key)
                 text = render.tally_table(tally, catalog, title=title, closed=closed, mask=False)
-                data = None
+                lists, points = None, {}
                 if adapter is not None and adapter.capabilities.files:
                     points = group_points(core.service, core.config)
                     lists = deal_lists(core.service, core.config, deal_id, chat_key=key, titles={key: name},
                                        pickup_points=points)
-                    data = export_bytes(lists, core.config, "xlsx", points)
-            if adapter is not None and data is not None:
+            if adapter is not None and lists is not None:
+                data = export_bytes(lists, core.config, "xlsx", points)  # built outside the lock
                 filename = f"tuan-{deal_id}-{split_chat_key(key)[1].lstrip('-')}.xlsx"
                 if await adapter.send_file(split_chat_key(to)[1], filename, data, caption=f"{name} {title}"):
                     sent += 1
