@@ -387,7 +387,8 @@ async def cmd_export(core: Core, inv: Invocation) -> None:
                     lists = deal_lists(core.service, core.config, deal_id, chat_key=key, titles={key: name},
                                        pickup_points=points)
             if adapter is not None and lists is not None:
-                data = export_bytes(lists, core.config, "xlsx", points)  # built outside the lock
+                # built outside the lock and off the event loop (~0.5 s for 500 households)
+                data = await asyncio.to_thread(export_bytes, lists, core.config, "xlsx", points)
                 filename = f"tuan-{deal_id}-{split_chat_key(key)[1].lstrip('-')}.xlsx"
                 if await adapter.send_file(split_chat_key(to)[1], filename, data, caption=f"{name} {title}"):
                     sent += 1

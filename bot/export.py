@@ -130,6 +130,8 @@ def orders_xlsx(views: Sequence[HouseholdView], stock: StockList, points: Sequen
             cell.font = Font(bold=True)
         for r, row in enumerate(rows, 2):
             for c, value in enumerate(row, 1):
+                if value is None or value == "":
+                    continue  # an empty cell is no cell: a quarter of the rows' cells, mostly marks
                 cell = ws.cell(row=r, column=c)
                 cell.value = value  # type: ignore[assignment]
                 if isinstance(value, str):
