@@ -24,7 +24,7 @@ Measured, per size and engine:
   leader    in a subprocess (its own memory, the same timeout): ``OrderService(repo)`` (init s),
             then for one open deal of ~500 orders, as a leader's commands do it: /tally
             (``service.tally`` + ``render.tally_table``), /pickup (``service.tally(deal, chat)`` +
-            ``render.pickup_list``), /export (``service.tally(deal, chat)`` + ``bot.export.tally_csv``);
+            ``render.pickup_list``), /export (``bot.usecases.leaderday.deal_lists`` + ``export_bytes``, XLSX);
             the first tally's time and the median of ``--reads`` runs of each, ms. Baselines in
             the same process: ``SELECT count(*) FROM entries`` and a plain select of the deal's
             entry rows (both median, ms); the ratio is tally median / plain select.
@@ -571,8 +571,9 @@ def leader_reads(url: str, deal_id: str, chat_key: str, title: str, reads: int) 
     from sqlalchemy import func, select
 
     from bot import render
-    from bot.export import tally_csv
+    from bot.config import AppConfig
     from bot.services.orders import OrderService
+    from bot.usecases.leaderday import deal_lists, export_bytes
     from storage.models import ENTRIES
     from storage.sql import open_repository
 
@@ -593,7 +594,8 @@ def leader_reads(url: str, deal_id: str, chat_key: str, title: str, reads: int) 
         return render.pickup_list(svc.tally(deal_id, chat_key), svc.catalog_of(deal_id), title=title, mask=False)
 
     def export() -> bytes:
-        return tally_csv(svc.tally(deal_id, chat_key), svc.catalog_of(deal_id), {chat_key: title})
+        lists = deal_lists(svc, AppConfig(), deal_id, chat_key=chat_key, titles={chat_key: title}, pickup_points={})
+        return export_bytes(lists, AppConfig(), "xlsx")
 
     first = ms(tally)
     households = len(render.households(svc.tally(deal_id), svc.catalog_of(deal_id)))

@@ -48,12 +48,25 @@ def add_history_parsers(subparsers: Any) -> None:
     _config_option(copy)
     copy.set_defaults(handler=_copy)
 
-    export = subparsers.add_parser("export", help="a round's orders as CSV (the columns of /export)")
+    export = subparsers.add_parser("export", help="a round's orders as XLSX or CSV (the spreadsheet of /export)")
     export.add_argument("--deal", required=True, metavar="ID", help="the deal id (see `tuan deals`)")
-    export.add_argument("--format", choices=["csv"], default="csv", help="csv (default)")
+    export.add_argument("--format", choices=["xlsx", "csv"],
+                        help="xlsx (sheets 订单明细, 备货单, 分拣单) or csv (订单明细); default: xlsx when FILE "
+                             "ends in .xlsx, else csv")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
     _config_option(export)
     export.set_defaults(handler=_export)
+
+    pickup = subparsers.add_parser("pickup", help="a round's sorting list (分拣单): per pickup point, by building and room")
+    pickup.add_argument("--deal", required=True, metavar="ID", help="the deal id (see `tuan deals`)")
+    _config_option(pickup)
+    pickup.set_defaults(handler=_pickup)
+
+    stock = subparsers.add_parser("stock", help="the stocking list (备货单) of every round opened on a day")
+    stock.add_argument("--date", required=True, metavar="D", help="the day, YYYY-MM-DD (in the bot's time zone)")
+    stock.add_argument("--group", metavar="G", help="only this group's orders (its [[groups]] id or chat key)")
+    _config_option(stock)
+    stock.set_defaults(handler=_stock)
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -171,8 +184,9 @@ def _export(args: argparse.Namespace) -> int:
     from bot.usecases.history import engine_of, export_round
     from storage.history import reading
 
+    fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
-        data = export_round(OrderService(repo), conn, config, args.deal)
+        data = export_round(OrderService(repo), conn, config, args.deal, fmt)
     if args.output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -185,6 +199,54 @@ def _export(args: argparse.Namespace) -> int:
     with os.fdopen(fd, "wb") as f:
         f.write(data)
     print(f"{args.output}: {len(data)} bytes", file=sys.stderr)
+    return 0
+
+
+@_guarded
+def _pickup(args: argparse.Namespace) -> int:
+    from bot.leaderlists import sorting_text
+    from bot.services.orders import OrderService
+    from bot.usecases.history import engine_of, round_name, round_titles
+    from bot.usecases.leaderday import deal_lists, group_points
+    from storage.history import reading
+
+    with _store(args) as (config, repo):
+        service = OrderService(repo)
+        with reading(engine_of(repo)) as conn:
+            titles = round_titles(conn, config, args.deal)
+        points = group_points(service, config)
+        lists = deal_lists(service, config, args.deal, titles=titles, pickup_points=points)
+        deal = repo.get_deal(args.deal)
+    name = round_name(lists.title, deal.created_at, config.bot.tz) if deal is not None else lists.title
+    print(sorting_text(lists.sorting(points), title=name))
+    return 0
+
+
+@_guarded
+def _stock(args: argparse.Namespace) -> int:
+    from datetime import date
+
+    from bot.leaderlists import stocking_text
+    from bot.messages import STOCK_DAY
+    from bot.services.orders import OrderService
+    from bot.usecases.history import chats_named, engine_of
+    from bot.usecases.leaderday import day_stock
+    from storage.history import reading
+
+    try:
+        day = date.fromisoformat(args.date)
+    except ValueError:
+        raise Failed(f"--date {args.date!r}: not a day (YYYY-MM-DD)") from None
+    with _store(args) as (config, repo):
+        keys = None
+        if args.group is not None:
+            with reading(engine_of(repo)) as conn:
+                keys = chats_named(conn, config, args.group)
+        ids, stock = day_stock(OrderService(repo), config, day, keys)
+    title = STOCK_DAY.format(month=day.month, day=day.day, deals=len(ids))
+    print(stocking_text(stock, title=title))
+    if ids:
+        print("deals: " + ", ".join(ids))
     return 0
 
 

@@ -33,9 +33,10 @@ HELP_PRIVATE_NOTE = "私聊机器人时,命令作用于你带的群;带多个群
 HELP_DEAL = "发团购卡片(已截单时开新一期)"
 HELP_LIST = "当前接龙名单"
 HELP_TALLY = "统计数量和金额"
-HELP_PICKUP = "取货清单(按楼栋房号)"
+HELP_PICKUP = "分拣单(按自提点、楼栋房号,带跟团号)"
+HELP_STOCK = "备货单(每样商品的数量和金额;私聊时合计你带的所有群)"
 HELP_CLOSE = "截单并发最终统计"
-HELP_EXPORT = "导出订单表格(私聊机器人时导出你带的所有群)"
+HELP_EXPORT = "导出订单表格 XLSX(订单明细、备货单、分拣单;私聊机器人时导出你带的所有群)"
 HELP_HELP = "看这条帮助"
 HELP_HISTORY = "最近几期团购的户数和金额"
 HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」)"
@@ -127,7 +128,36 @@ TALLY_STATE_CLOSED = "(已截单)"
 TALLY_HEADER = ("编号", "商品", "数量", "金额")
 TALLY_TOTAL = "合计 ¥{amount},共{households}户"
 PICKUP_TITLE = "📦 {title} 取货清单(共{households}户)"
-PICKUP_ROW = "{who}:{goods} ¥{amount}"
+PICKUP_ROW = "#{number} {who}:{goods} ¥{amount}"
+
+# After the cutoff: stocking list (备货单), sorting list (分拣单), exports (bot/leaderlists.py, bot/export.py).
+STOCK_TITLE = "🧾 {title} 备货单"
+STOCK_HEADER = ("商品", "规格", "数量", "金额")
+STOCK_TOTAL = "合计{qty}件 ¥{amount},共{households}户"
+STOCK_EMPTY = "还没有要备的货"
+STOCK_DAY = "{month}月{day}日({deals}期团购)"
+SORT_TITLE = "📦 {title} 分拣单(共{households}户)"
+SORT_POINT = "📍 {point}({households}户 ¥{amount})"
+SORT_NO_POINT = "未设自提点"
+SORT_ROW = "#{number} {who}:{goods} ¥{amount}"
+SORT_PROXY = "({who}代订)"
+LIST_PROXY_NOTE = "{who}代订"
+MARK_PAID = "已付"
+MARK_PICKED = "已取"
+MARK_REFUND = "退¥{amount}"
+# /my: the resident's 跟团号 after their order; a proxy household's number with its neighbour.
+MY_NUMBER = ",跟团号 {numbers}"
+MY_NUMBER_ONE = "#{number}"
+MY_NUMBER_PROXY = "#{number}({who})"
+# Export sheets and columns (XLSX and CSV).
+SHEET_ORDERS = "订单明细"
+SHEET_STOCK = "备货单"
+SHEET_SORT = "分拣单"
+EXPORT_COLUMNS = ("跟团号", "下单人", "标签/房号", "自提点", "商品", "规格", "数量", "单价", "金额", "付款", "核销",
+                  "退款金额", "备注", "下单时间", "群")
+STOCK_COLUMNS = ("商品", "规格", "数量", "单价", "金额")
+SORT_COLUMNS = ("自提点", "跟团号", "标签/房号", "下单人", "商品", "金额", "付款", "核销", "退款金额", "备注", "群")
+EXPORT_TOTAL = "合计"
 
 # Scheduled posts.
 REMINDER_DEFAULT = "⏰ 还有一会儿就截单啦,还没接龙的邻居抓紧~"

@@ -292,6 +292,10 @@ class Repository(Protocol):
 
     def get_deal(self, deal_id: str) -> DealRow | None: ...
 
+    def message_times(self, seqs: list[int]) -> dict[int, datetime]:
+        """The time (aware) of each handled message of these seqs; unknown seqs are left out."""
+        ...
+
     def get_chat(self, chat_key: str) -> ChatRow | None: ...
 
     def chats_with_deal(self) -> list[ChatRow]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,6 +11,8 @@ from bot import messages as m
 from bot.catalog import Catalog, Item
 from bot.model import Card, CardButton
 from bot.phones import mask_phones
+from bot.rooms import Room, parse_room, room_sort_key
+from bot.services.households import HouseKey, house_key, proxy_label
 from bot.services.outcome import Tally
 
 CENT = Decimal("0.01")
@@ -40,20 +41,41 @@ def table(rows: list[tuple[str, ...]]) -> str:
     return "\n".join("  ".join(pad(c, cols[i]) for i, c in enumerate(r)).rstrip() for r in rows)
 
 
-def room_key(label: str) -> tuple[bool, tuple[int, ...], str]:
-    """Sort by building/room numbers in the label (3栋402 before 12栋101); labels without come last."""
-    numbers = tuple(int(n) for n in re.findall(r"\d+", label)[:4])
-    return not numbers, numbers, label
+def room_key(label: str) -> tuple[bool, Room, str]:
+    """Sort by building, unit and room read from the label (:mod:`bot.rooms`); labels without come last."""
+    return room_sort_key(label)
 
 
 @dataclass(slots=True)
 class Household:
-    """One resident's (sender, label) orders in a chat."""
+    """One household's current orders in a deal (:mod:`bot.services.households`): a resident of a
+    chat, or a neighbour a resident ordered for (``proxy``). ``who`` is how lists name it: its
+    first label (a proxy's without the proxy words), else the resident's name; ``number`` its
+    跟团号 (0 when unknown); ``labels`` every label its lines carry, in order."""
 
     chat_key: str
     sender_id: str
     who: str
     items: dict[str, int] = field(default_factory=dict)
+    number: int = 0
+    sender_name: str = ""
+    proxy: str = ""
+    labels: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> HouseKey:
+        return self.chat_key, self.sender_id, self.proxy
+
+    @property
+    def label(self) -> str:
+        """The label lists show: the first one (a proxy's without its proxy words), else ""."""
+        first = next((lab for lab in self.labels if lab), "")
+        return proxy_label(first) if self.proxy else first
+
+    @property
+    def room_label(self) -> str:
+        """The first label naming a room (:func:`bot.rooms.parse_room`), else :attr:`who`."""
+        return next((lab for lab in self.labels if parse_room(lab) is not None), self.who)
 
     def amount(self, catalog: Catalog) -> Decimal:
         return sum((self._price(catalog, c) * q for c, q in self.items.items()), Decimal(0))
@@ -65,17 +87,24 @@ class Household:
 
 
 def households(tally: Tally, catalog: Catalog, *, by_room: bool = False) -> list[Household]:
-    """Group tally rows per (chat, sender, label), items in catalog order; in tally order or by room."""
+    """The tally's households (a resident's lines under several labels are one; a proxy line its
+    own), items in catalog order; by 跟团号, or by building and room (``by_room``)."""
     order = {i.code: n for n, i in enumerate(catalog.items)}
-    found: dict[tuple[str, str, str], Household] = {}
+    found: dict[HouseKey, Household] = {}
     for row in tally.rows:
-        key = (row.chat_key, row.sender_id, row.label)
-        h = found.setdefault(key, Household(row.chat_key, row.sender_id, row.label or row.sender_name))
+        key = house_key(row.chat_key, row.sender_id, row.label)
+        h = found.get(key)
+        if h is None:
+            h = found[key] = Household(row.chat_key, row.sender_id, "", number=tally.numbers.get(key, 0),
+                                       sender_name=row.sender_name, proxy=key[2])
+        if row.label not in h.labels:
+            h.labels.append(row.label)
         h.items[row.item_code] = h.items.get(row.item_code, 0) + row.qty
     for h in found.values():
         h.items = dict(sorted(h.items.items(), key=lambda kv: order.get(kv[0], len(order))))
-    homes = list(found.values())
-    return sorted(homes, key=lambda h: room_key(h.who)) if by_room else homes
+        h.who = h.label or h.sender_name
+    homes = sorted(found.values(), key=lambda h: h.number or len(tally.numbers) + 1)
+    return sorted(homes, key=lambda h: room_key(h.room_label)) if by_room else homes
 
 
 def goods(items: dict[str, int], catalog: Catalog, *, units: bool) -> str:
@@ -161,7 +190,7 @@ def pickup_list(tally: Tally, catalog: Catalog, *, title: str, mask: bool = True
     homes = households(tally, catalog, by_room=True)
     lines = [m.PICKUP_TITLE.format(title=title, households=len(homes))]
     lines += [
-        m.PICKUP_ROW.format(who=h.who, goods=goods(h.items, catalog, units=True), amount=money(h.amount(catalog)))
+        m.PICKUP_ROW.format(number=h.number, who=h.who, goods=goods(h.items, catalog, units=True), amount=money(h.amount(catalog)))
         for h in homes
     ]
     return _masked("\n".join(lines), mask)

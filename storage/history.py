@@ -2,11 +2,14 @@
 
 Every function takes the caller's connection and only reads. A resident's quantity of an item is
 the sum of their counting entries (not ``removed``, not superseded) in one chat; it counts when
-positive, exactly as :func:`bot.services.orders.build_tally` counts it. A household is a (chat,
-sender) with a positive quantity of some item. Quantities are summed in the database (one pass
-over the round's entries, through the index on ``entries.deal_id``); amounts are computed here,
+positive, exactly as :func:`bot.services.orders.build_tally` counts it. Quantities are summed in the
+database per resident, item and label (one pass over the round's entries, through the index on
+``entries.deal_id``), and folded here into item totals and households; amounts are computed here,
 from those integer totals and the items' prices, in :class:`~decimal.Decimal` (SQLite has no
 exact decimal arithmetic).
+
+A household is counted as the order service counts it (:mod:`bot.services.households`): a resident,
+however many labels their lines carry, and each neighbour they ordered for with a proxy line.
 
 A round's groups are the chats it was opened for (``deal_chats``), the chats bound to it now
 (``chats.deal_id``) and the chats whose residents ordered in it.
@@ -29,13 +32,12 @@ from sqlalchemy import (
     exists,
     false,
     func,
-    literal,
     or_,
     select,
     union,
-    union_all,
 )
 
+from bot.services.households import proxy_of
 from storage.models import CHATS, DEAL_CHATS, DEALS, ENTRIES, ITEMS
 
 OPEN = "open"
@@ -146,21 +148,45 @@ def _of_chats(keys: list[str]) -> Any:
 
 
 def _totals(ids: list[str]) -> Select[Any]:
-    """One pass over the rounds' counting entries: per (deal, item) the quantity (kind "i"), and per
-    (deal, chat) the households (kind "h")."""
+    """One pass over the rounds' counting entries: per (deal, chat, resident, item, label) the
+    quantity and the first entry's id, from which :func:`_fold` makes item totals and households."""
     e = ENTRIES.c
-    per = (
-        select(e.deal_id, e.chat_key, e.sender_id, e.item_code, func.sum(e.qty).label("qty"))
+    return (
+        select(e.deal_id, e.chat_key, e.sender_id, e.item_code, e.label, func.sum(e.qty).label("qty"),
+               func.min(e.id).label("first"))
         .where(e.deal_id.in_(ids), e.removed == false(), e.superseded_seq.is_(None))
-        .group_by(e.deal_id, e.chat_key, e.sender_id, e.item_code)
-        .having(func.sum(e.qty) > 0)
-        .cte("per_resident_item")
+        .group_by(e.deal_id, e.chat_key, e.sender_id, e.item_code, e.label)
     )
-    items = select(per.c.deal_id, literal("i").label("kind"), per.c.item_code.label("k"),
-                   func.sum(per.c.qty).label("n")).group_by(per.c.deal_id, per.c.item_code)
-    homes = select(per.c.deal_id, literal("h").label("kind"), per.c.chat_key.label("k"),
-                   func.count(per.c.sender_id.distinct()).label("n")).group_by(per.c.deal_id, per.c.chat_key)
-    return union_all(items, homes)  # type: ignore[return-value]
+
+
+def _fold(rows: Any) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, int]]]:
+    """Item quantities per deal, and households per (deal, chat), from :func:`_totals`' rows, as
+    :func:`bot.services.orders.build_tally` counts them: a resident's item counts when its sum is
+    positive; a decrease written under another label comes off the first labels; each label left
+    with a positive quantity gives its household (:mod:`bot.services.households`: the resident's
+    own, or a proxy line's neighbour)."""
+    per: dict[tuple[str, str, str, str], list[tuple[int, str, int]]] = defaultdict(list)
+    for deal_id, chat_key, sender_id, item_code, label, n, first in rows:
+        per[(deal_id, chat_key, sender_id, item_code)].append((int(first), label, int(n)))
+    qty: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    homes: dict[tuple[str, str], set[tuple[str, str]]] = defaultdict(set)
+    for (deal_id, chat_key, sender_id, item_code), labels in per.items():
+        total = sum(q for _, _, q in labels)
+        if total <= 0:
+            continue
+        qty[deal_id][item_code] += total
+        negative = sum(q for _, _, q in labels if q < 0)
+        for _, label, q in sorted(labels):
+            if q <= 0:
+                continue
+            take = min(q, -negative)
+            negative += take
+            if q - take > 0:
+                homes[(deal_id, chat_key)].add((sender_id, proxy_of(label)))
+    counts: dict[str, dict[str, int]] = defaultdict(dict)
+    for (deal_id, chat_key), found in homes.items():
+        counts[deal_id][chat_key] = len(found)
+    return qty, counts
 
 
 CHUNK = 500  # rounds per set of queries: bound parameters stay far below SQLite's limit
@@ -179,10 +205,7 @@ def _some_rounds(conn: Connection, ids: list[str]) -> list[RoundRow]:
         select(DEALS.c.id, DEALS.c.title, DEALS.c.status, DEALS.c.source, DEALS.c.created_at, DEALS.c.closed_at)
         .where(DEALS.c.id.in_(ids))
     )}
-    qty: dict[str, dict[str, int]] = defaultdict(dict)
-    homes: dict[str, dict[str, int]] = defaultdict(dict)
-    for deal_id, kind, key, n in conn.execute(_totals(ids)):
-        (qty if kind == "i" else homes)[deal_id][key] = int(n)
+    qty, homes = _fold(conn.execute(_totals(ids)))
     chats: dict[str, set[str]] = defaultdict(set)
     for deal_id, chat_key in conn.execute(union(
         select(DEAL_CHATS.c.deal_id, DEAL_CHATS.c.chat_key).where(DEAL_CHATS.c.deal_id.in_(ids)),

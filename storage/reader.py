@@ -122,6 +122,16 @@ def deal_entries(conn: Connection, deal_id: str) -> list[EntryRow]:
     return build(EntryRow, conn.execute(query))
 
 
+def message_times(conn: Connection, seqs: Sequence[int]) -> dict[int, datetime]:
+    """seq -> ts of the handled messages of ``seqs`` (in chunks, far below SQLite's parameter limit)."""
+    out: dict[int, datetime] = {}
+    wanted = list(seqs)
+    for start in range(0, len(wanted), 500):
+        query = select(MESSAGES.c.seq, MESSAGES.c.ts).where(MESSAGES.c.seq.in_(wanted[start:start + 500]))
+        out.update({int(seq): ts for seq, ts in conn.execute(query)})
+    return out
+
+
 def notices(conn: Connection, chat_keys: Sequence[str] | None) -> list[NoticeRow]:
     query = select(*columns(NOTICES, NOTICE_FIELDS)).order_by(NOTICES.c.id)
     if chat_keys is not None:

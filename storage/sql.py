@@ -106,6 +106,10 @@ class SqlRepository:
         with unavailable_as_such(), self._reading() as conn, conn.begin():
             return reader.get_deal(conn, deal_id)
 
+    def message_times(self, seqs: list[int]) -> dict[int, datetime]:
+        with unavailable_as_such(), self.engine.connect() as conn:
+            return reader.message_times(conn, seqs)
+
     def notices(self, chat_keys: list[str] | None = None) -> list[NoticeRow]:
         with unavailable_as_such(), self.engine.connect() as conn:
             return reader.notices(conn, chat_keys)

@@ -20,6 +20,7 @@ from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.services.orders import OrderService
 from tests.pipeline import config_dict
+from tests.sheets import file_text
 from tests.stores import memory_store
 
 
@@ -211,8 +212,8 @@ def test_tuan_run_export_writes_a_private_file_next_to_the_store(tmp_path) -> No
     mine = m.MY_ORDER.format(title="水果团", state="", goods="葡萄2盒", amount="59.80")
     assert run.stdout.count(f"🤖 Tuan: @王姐 {mine}") == 2
     [path] = (tmp_path / "tuan-files").iterdir()
-    assert path.suffix == ".csv" and path.name.startswith("tuan-") and (path.stat().st_mode & 0o777) == 0o600
-    assert "13800138000" in path.read_text(encoding="utf-8-sig")
+    assert path.suffix == ".xlsx" and path.name.startswith("tuan-") and (path.stat().st_mode & 0o777) == 0o600
+    assert "13800138000" in file_text(path.read_bytes())
     assert f"{m.CONSOLE_PRIVATE} {m.CONSOLE_FILE.format(path=path)}" in run.stdout
     assert f"🤖 Tuan: @团长 {m.SENT_PRIVATELY}" in run.stdout
 

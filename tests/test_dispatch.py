@@ -13,6 +13,7 @@ from bot.model import Mention
 from bot.registry import help_text
 from storage.sql import open_repository
 from tests.pipeline import LEADER, config_dict, make_pipeline
+from tests.sheets import xlsx_rows
 from tests.waiting import eventually
 
 REACTIONS = Capabilities(reactions=True, direct=True)
@@ -210,7 +211,7 @@ async def test_text_orders_also_move_the_cards_counts_once_per_burst(monkeypatch
     await p.close()
 
 
-async def test_export_sends_a_csv_document_in_a_private_chat() -> None:
+async def test_export_sends_an_xlsx_workbook_in_a_private_chat() -> None:
     p = await make_pipeline(Capabilities(reactions=True, files=True))
     await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
     await p.chat.push("鸡蛋1", sender="阿强")
@@ -219,11 +220,12 @@ async def test_export_sends_a_csv_document_in_a_private_chat() -> None:
     assert p.chat.pop().text == m.PRIVATE_NO_GROUP
     await p.chat.push("/export", sender=LEADER, chat_id="dm-2", is_private=True, is_admin=True)
     doc = p.chat.pop()
-    assert doc.kind == "file" and doc.chat_id == "dm-2" and doc.message_id.endswith(".csv")
-    rows = doc.data.decode("utf-8-sig").splitlines()
-    assert rows[0].split(",")[:6] == ["群", "住户", "标签", "商品编号", "商品", "数量"]
-    assert any(r.split(",")[1:4] == ["王姐", "3栋402 王姐", "1"] and r.split(",")[5] == "2" for r in rows)
-    assert rows[-1].endswith("91.80")  # 2 x 29.9 + 1 x 32
+    assert doc.kind == "file" and doc.chat_id == "dm-2" and doc.message_id.endswith(".xlsx")
+    rows = xlsx_rows(doc.data)
+    assert tuple(rows[0]) == m.EXPORT_COLUMNS
+    assert [r[:7] for r in rows[1:3]] == [[1, "王姐", "3栋402 王姐", None, "阳光玫瑰葡萄 2斤装", "盒", 2],
+                                          [2, "阿强", None, None, "土鸡蛋 30枚", "盒", 1]]
+    assert rows[-1][0] == m.EXPORT_TOTAL and rows[-1][8] == 91.8  # 2 x 29.9 + 1 x 32
     await p.close()
 
 

@@ -240,14 +240,14 @@ def test_export_deal_exports_yesterdays_round(store: Store, capsys: pytest.Captu
     data = out_file.read_bytes()
     assert data.startswith("\ufeff".encode())
     rows = read_csv(data.decode("utf-8-sig"))
-    assert rows[0] == ["群", "住户", "标签", "商品编号", "商品", "数量", "单位", "单价", "金额"]
-    orders = sorted((r[0], r[1], r[3], r[5], r[8]) for r in rows[1:] if r and r[0] not in ("合计", "总金额"))
-    assert orders == sorted([
-        ("幸福里", "王姐", "1", "3", "89.70"), ("幸福里", "王姐", "3", "1", "32.00"),
-        ("幸福里", "'" + EVIL, "2", "1", "25.80"),  # neutralised: text, never a formula
-        ("阳光花园", "老张", "3", "2", "64.00"),
-    ])
-    assert rows[-1][0] == "总金额" and rows[-1][-1] == "211.50"
+    assert tuple(rows[0]) == m.EXPORT_COLUMNS
+    # 跟团号 by first order: 王姐 1, EVIL 2, 小李 3 (cancelled: kept, not listed), 老张 4
+    assert [(r[0], r[1], r[4], r[6], r[8], r[14]) for r in rows[1:-1]] == [
+        ("1", "王姐", "阳光玫瑰葡萄 2斤装", "3", "89.70", "幸福里"), ("1", "王姐", "土鸡蛋 30枚", "1", "32.00", "幸福里"),
+        ("2", "'" + EVIL, "赣南脐橙 5斤", "1", "25.80", "幸福里"),  # neutralised: text, never a formula
+        ("4", "老张", "土鸡蛋 30枚", "2", "64.00", "阳光花园"),
+    ]
+    assert rows[-1][0] == m.EXPORT_TOTAL and rows[-1][6] == "7" and rows[-1][8] == "211.50"
     assert "小李" not in data.decode("utf-8-sig") and "阿强" not in data.decode("utf-8-sig")
 
     status, stdout, _ = tuan(capsys, "export", "--deal", store.yesterday, "--format", "csv",

@@ -20,10 +20,11 @@ from bot.demo_script import sample_deal
 from bot.permissions import Caller, Permissions
 from bot.registry import REGISTRY, help_text, names, parse_command
 from tests.pipeline import Pipeline, make_pipeline
+from tests.sheets import file_text, xlsx_rows
 
 LEADER_A, LEADER_B, OUTSIDER, BOTH = "团长小美", "团长阿花", "路人甲", "双群团长"
 A, B = "幸福里", "阳光花园"
-LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history"]
+LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history", "stock"]
 CAPS = Capabilities(reactions=True, files=True)
 
 
@@ -50,7 +51,7 @@ async def setup() -> Pipeline:
 
 
 def said(sent: list[Sent]) -> str:
-    return "\n".join(s.text + s.data.decode("utf-8-sig") for s in sent)
+    return "\n".join(s.text + file_text(s.data) for s in sent)
 
 
 @pytest.mark.parametrize("name", LEADER_COMMANDS)
@@ -103,10 +104,11 @@ async def test_private_export_csv_is_the_leaders_group_with_its_title() -> None:
     p = await setup()
     await p.chat.push("/导出", sender=LEADER_A, chat_id="dm-a", is_private=True)
     [doc] = p.chat.pop_all()
-    rows = doc.data.decode("utf-8-sig").splitlines()
-    assert doc.kind == "file" and doc.chat_id == "dm-a"
-    assert [r.split(",")[0] for r in rows[1:] if r and not r.startswith(("合计", "总金额"))] == [A]
-    assert "王姐" in doc.data.decode("utf-8-sig") and "阿强" not in doc.data.decode("utf-8-sig")
+    rows = xlsx_rows(doc.data)
+    assert doc.kind == "file" and doc.chat_id == "dm-a" and doc.message_id.endswith(".xlsx")
+    group = m.EXPORT_COLUMNS.index("群")
+    assert [r[group] for r in rows[1:] if r[0] != m.EXPORT_TOTAL] == [A]
+    assert "王姐" in file_text(doc.data) and "阿强" not in file_text(doc.data)
     await p.close()
 
 
@@ -200,7 +202,7 @@ async def test_a_leader_configured_by_username_is_recognised_privately() -> None
     p.chat.pop_all()
     await p.chat.push("/export", sender="阿花", chat_id="dm-h", is_private=True, username="ahua")
     [doc] = p.chat.pop_all()
-    assert doc.kind == "file" and "阿强" in doc.data.decode("utf-8-sig")
+    assert doc.kind == "file" and "阿强" in file_text(doc.data)
     await p.chat.push("/export", sender="冒名", chat_id="dm-x", is_private=True, username="ahua2")
     assert [s.text for s in p.chat.pop_all()] == [m.PRIVATE_NO_GROUP]
     await p.close()

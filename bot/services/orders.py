@@ -33,6 +33,7 @@ from bot.ports import (
 )
 from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
+from bot.services.households import HouseKey, first_orders
 from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import answer, place
 from bot.services.state import (
@@ -592,6 +593,11 @@ class OrderService:
         """
         return build_tally(deal_id, self.catalog_of(deal_id), self.repo.deal_entries(deal_id), chat_key)
 
+    def order_times(self, tally: Tally) -> dict[HouseKey, datetime]:
+        """When each household of ``tally`` first ordered (aware), read from the store's messages."""
+        times = self.repo.message_times(sorted(set(tally.first_seq.values())))
+        return {key: times[seq] for key, seq in tally.first_seq.items() if seq in times}
+
 
 class Unit:
     """One transaction of the order service: the store's transaction, the id block it took, the
@@ -756,6 +762,10 @@ def merge_items(old: Catalog, new: Catalog) -> tuple[tuple[Item, ...], list[str]
 
 
 def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:
+    """The deal's current orders (of ``chat_key`` only, when given), with every household's order
+    number (跟团号, :mod:`bot.services.households`) and the seq of its first order."""
+    entries = list(entries)
+    first = first_orders(entries)
     per_label: dict[tuple[str, str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     names: dict[tuple[str, str], str] = {}
     for e in sorted(entries, key=lambda e: e.id):
@@ -781,5 +791,6 @@ def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], cha
         totals[item] = totals.get(item, 0) + total
     prices = {it.code: it.price for it in catalog.items}
     amount = sum((Decimal(q) * prices.get(c, Decimal(0)) for c, q in totals.items()), Decimal(0))
-    return Tally(deal_id, tuple(rows), totals, amount)
+    numbers = {key: n for n, key in enumerate(first, 1)}
+    return Tally(deal_id, tuple(rows), totals, amount, numbers, {k: e.seq for k, e in first.items()})
 

@@ -109,3 +109,8 @@ class Tally:
     rows: tuple[TallyRow, ...]
     totals: dict[str, int]  # item code -> qty (every catalog item, 0 included)
     amount: Decimal  # sum of qty x price
+    # 跟团号 per household (chat key, sender id, proxy): bot/services/households.py; every household
+    # that ever ordered in the deal (of every chat, also when the tally is of one chat)
+    numbers: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    # seq of the message of each household's first order (its time: OrderService.order_times)
+    first_seq: dict[tuple[str, str, str], int] = field(default_factory=dict)

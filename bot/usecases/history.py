@@ -169,17 +169,24 @@ def show_round(conn: Connection, config: AppConfig, deal_id: str) -> RoundView:
     return view(row, config)
 
 
-def export_round(service: OrderService, conn: Connection, config: AppConfig, deal_id: str) -> bytes:
-    """The round's orders, every group, as the CSV of /export (:func:`bot.export.tally_csv`, its
-    formula neutralising included); raises :class:`UnknownRound`."""
-    from bot.export import tally_csv
-
+def round_titles(conn: Connection, config: AppConfig, deal_id: str) -> dict[str, str]:
+    """chat key → group name for people, for each group of the round; raises :class:`UnknownRound`."""
     row = store.round_of(conn, deal_id)
     if row is None:
         raise UnknownRound(deal_id)
-    tally = service.tally(deal_id)
-    titles = {g.chat_key: group_title(config, g.chat_key, g.title) for g in row.groups}
-    return tally_csv(tally, service.catalog_of(deal_id), titles)
+    return {g.chat_key: group_title(config, g.chat_key, g.title) for g in row.groups}
+
+
+def export_round(service: OrderService, conn: Connection, config: AppConfig, deal_id: str,
+                 fmt: str = "csv") -> bytes:
+    """The round's orders, every group, as the spreadsheet of /export (``fmt`` "xlsx" or "csv",
+    :mod:`bot.export`, its formula neutralising included); raises :class:`UnknownRound`."""
+    from bot.usecases.leaderday import deal_lists, export_bytes, group_points
+
+    titles = round_titles(conn, config, deal_id)
+    points = group_points(service, config)
+    lists = deal_lists(service, config, deal_id, titles=titles, pickup_points=points)
+    return export_bytes(lists, config, fmt, points)
 
 
 def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id: str,

@@ -148,6 +148,7 @@ async def test_residents_see_their_own_order_in_the_group_and_privately(api: Fak
     await api.wait_for(lambda: len(api.calls_to("setMessageReaction")) == 1)
     asked = [group.say(WANG, "/my"), group.say(WANG, "我的订单"), group.say(LI, "查单")]
     mine = m.MY_ORDER.format(title="水果鸡蛋团", state="", goods="葡萄2盒 鸡蛋1盒", amount="91.80")
+    mine += m.MY_NUMBER.format(numbers=m.MY_NUMBER_ONE.format(number=1))  # 王姐's 跟团号
     await api.wait_for(lambda: len([c for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]) == 3)
     replies = [c.params for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]
     assert [r["reply_parameters"]["message_id"] for r in replies] == asked

@@ -1,7 +1,7 @@
 """Private /export over real HTTP: fake Bot API ⇄ PTB ⇄ TelegramAdapter ⇄ Dispatcher ⇄ SQLite.
 
 Two groups with their own admins, and an outsider who made a group of their own, added the bot and
-said hello there: a private /export gives each leader their group's CSV only, and the outsider none.
+said hello there: a private /export gives each leader their group's workbook only, and the outsider none.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from bot.demo_script import sample_deal
 from bot.dispatch import Dispatcher
 from bot.services.orders import OrderService
 from storage.sql import SqlRepository, open_repository
+from tests.sheets import file_text
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.stack import CHAT_ID, Stack, config_dict
 from tests.telegram.updates import Chat, Person
@@ -53,7 +54,8 @@ async def stack(api: FakeBotApi, sqlite_url: str) -> AsyncIterator[Stack]:
 
 
 def documents(api: FakeBotApi, chat_id: int) -> list[str]:
-    return [c.files["document"][1].decode("utf-8-sig") for c in api.calls_to("sendDocument")
+    """The text of each workbook sent to the chat (every cell, one row a line)."""
+    return [file_text(c.files["document"][1]) for c in api.calls_to("sendDocument")
             if int(c.params["chat_id"]) == chat_id]
 
 
@@ -72,7 +74,7 @@ async def test_private_export_reaches_only_the_callers_group(api: FakeBotApi, st
     Chat(api, LEADER_A.id, "小美").say(LEADER_A, "/export")
     await api.wait_for(lambda: bool(documents(api, LEADER_A.id)))
     [csv_a] = documents(api, LEADER_A.id)
-    assert "王姐" in csv_a and "阿强" not in csv_a and csv_a.splitlines()[1].startswith("阳光花园团购群,")
+    assert "王姐" in csv_a and "阿强" not in csv_a and csv_a.splitlines()[1].endswith("\t阳光花园团购群")
 
     Chat(api, LEADER_B.id, "阿花").say(LEADER_B, "/导出")
     await api.wait_for(lambda: bool(documents(api, LEADER_B.id)))

@@ -1,5 +1,5 @@
 """End to end through the Node gateway (mock puppet): a resident's own order (我的订单 / 查单 / /my),
-lists with phone numbers sent to the leader privately (a FileBox for the export), masked in the room."""
+lists with phone numbers sent to the leader privately (a FileBox for the XLSX export), masked in the room."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from bot.config import config_from_dict
 from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.services.orders import OrderService
+from tests.sheets import file_text
 from tests.stores import memory_store
 from tests.wechat.gateway_proc import ROOM, ROOM_TOPIC, Gateway
 from tests.wechat.test_e2e import Tap
@@ -65,6 +66,7 @@ async def test_residents_ask_for_their_own_order_in_the_room(gateway: Gateway, m
     said = await until(gateway, lambda s: len([x for x in s if x["mentions"]]) >= 5)
     answers = [x for x in said if x["mentions"]]
     mine = m.MY_ORDER.format(title="周五水果团", state="", goods="葡萄2盒 脐橙1箱", amount="109.70")
+    mine += m.MY_NUMBER.format(numbers=m.MY_NUMBER_ONE.format(number=1))  # the first to order: 跟团号 1
     assert [a["text"] for a in answers[:4]] == ["@3栋王姐\u2005" + mine] * 4
     assert all(a["mentions"] == ["wxid_alice"] and a["room"] == ROOM for a in answers[:4])
     assert answers[4] == {"room": ROOM, "mentions": ["wxid_bob"], "text": "@5栋李哥\u2005" + m.MY_NONE}
@@ -83,9 +85,9 @@ async def test_export_and_pickup_go_to_the_leader_privately_as_a_file(gateway: G
     await tap.wait_for(2)
     said = await until(gateway, lambda s: any(x["text"].endswith(m.SENT_PRIVATELY) for x in s))
     [doc] = await gateway.files()
-    assert doc["to"] == LEADER and doc["name"].endswith(".csv")  # to the leader, never the room
-    csv = base64.b64decode(doc["base64"]).decode("utf-8-sig")
-    assert "138-0013-8000" in csv and "阳光玫瑰葡萄" in csv
+    assert doc["to"] == LEADER and doc["name"].endswith(".xlsx")  # to the leader, never the room
+    sheet = file_text(base64.b64decode(doc["base64"]))
+    assert "138-0013-8000" in sheet and "阳光玫瑰葡萄" in sheet
     assert said[-1] == {"room": ROOM, "mentions": [LEADER], "text": "@7栋小陈\u2005" + m.SENT_PRIVATELY}
 
     await gateway.say(LEADER, "/pickup")
