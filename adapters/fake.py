@@ -60,14 +60,14 @@ class FakeAdapter:
                    chat_id: str | None = None, is_admin: bool = False, ts: datetime | None = None,
                    message_id: str | None = None, edit_of: str | None = None,
                    recall_of: str | None = None, is_private: bool = False,
-                   username: str | None = None) -> InboundMessage:
+                   username: str | None = None, reply_to: str | None = None) -> InboundMessage:
         """Deliver a message to the sink and wait until it is handled (replies included)."""
         assert self.sink is not None, "start() the adapter first"
         msg = InboundMessage(
             platform=self.name, chat_id=chat_id or self.chat_id, message_id=message_id or f"m{next(self._ids)}",
             sender_id=sender_id or sender_id_of(sender), sender_name=sender, text=text, ts=ts or self._clock(),
             is_admin=is_admin, edit_of=edit_of, recall_of=recall_of, is_private=is_private,
-            sender_username=username,
+            sender_username=username, reply_to=reply_to,
         )
         await self.sink.on_message(msg)
         return msg

@@ -483,5 +483,10 @@ def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
         return ""
     amount = sum((i.price * totals[i.code] for i in catalog.items if i.code in totals), Decimal(0))
     goods = render.goods(totals, catalog, units=True)
-    return m.MY_ORDER.format(title=title, goods=goods, amount=render.money(amount),
+    text = m.MY_ORDER.format(title=title, goods=goods, amount=render.money(amount),
                              state=m.TALLY_STATE_CLOSED if closed else "")
+    marks = leaderday_commands.my_marks(core, chat_key, sender_id)
+    return f"{text}\n{marks}" if marks else text
+
+
+from bot import leaderday_commands  # noqa: E402  (its commands register; it imports this module)

@@ -1,0 +1,546 @@
+"""The leader's day after the cutoff: pickup codes and verification (核销), payments, after-sale (售后),
+short deliveries, residents' pickup points, and the audit of every leader action.
+
+A household is one resident of a deal: ``(chat_key, sender_id)``, whatever labels their lines carry
+(a leader's proxy order is its own household, keyed ``proxy:<label>``). Its 跟团号 order is the order
+of households' first entry ids. Each use case runs in one store transaction that locks the deal
+(:meth:`bot.ports.Transaction.lock_deal`), so it never races the order service nor another process;
+every change a leader makes is written to the ``audit`` table in that same transaction.
+
+Money is yuan as :class:`~decimal.Decimal`, quantities ints, times aware datetimes (UTC in the store).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+import unicodedata
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection
+
+from bot.catalog import Catalog, Item
+from bot.engine.matcher import matcher_for
+from bot.engine.normalize import normalize
+from bot.services.state import active, catalog_of_row
+from storage import leaderday as store
+from storage import reader
+
+UNVERIFY_WINDOW = timedelta(minutes=10)
+"""A verification may be undone this long after it was made."""
+CODE_DIGITS = 4
+PROXY_PREFIX = "proxy:"
+REPLACE_WORDS = ("补发", "换货", "更换", "换新")
+"""A /refund whose reason holds one of these records a replacement (amount 0), not a refund."""
+ZERO = Decimal(0)
+
+
+class DealUnknown(LookupError):
+    """No deal of that id in the store."""
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who does a leader action, and in which group chat (``chat_key``)."""
+
+    chat_key: str
+    user_id: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Household:
+    """One resident of a deal with their current order: items code → qty (> 0), amount in yuan.
+
+    ``labels``: the labels of their lines, first seen first; ``first_entry``: the id of their first
+    entry in the deal (the 跟团号 order).
+    """
+
+    chat_key: str
+    sender_id: str
+    name: str
+    labels: tuple[str, ...]
+    items: dict[str, int]
+    amount: Decimal
+    first_entry: int
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.chat_key, self.sender_id)
+
+    @property
+    def label(self) -> str:
+        """The household's main label (its first non-empty one), else its name."""
+        return next((lab for lab in self.labels if lab), self.name)
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    """An after-sale record: ``kind`` "refund", "replace" (amount 0) or "short" (a short delivery)."""
+
+    chat_key: str
+    sender_id: str
+    item_code: str
+    qty: int
+    amount: Decimal
+    kind: str
+    reason: str
+    at: datetime
+    by_id: str
+    by_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """What the leader marked on one household, for lists and exports (:func:`marks_for_deal`).
+
+    ``paid``: marked paid with at least what they owe (``paid_amount`` is what was recorded, None
+    when not marked); ``picked_at``/``picked_by``/``picked_by_name``: the verification (None: not
+    picked up); ``refund_amount``: the sum of refunds and short-delivery refunds (replacements
+    count 0); ``pickup_point``: the household's choice, else the group's first point ("" when the
+    group has none); ``pickup_code``: unique in the deal.
+    """
+
+    chat_key: str
+    sender_id: str
+    pickup_code: str
+    pickup_point: str
+    paid: bool
+    paid_amount: Decimal | None
+    paid_at: datetime | None
+    paid_by: str | None
+    picked_at: datetime | None
+    picked_by: str | None
+    picked_by_name: str | None
+    refund_amount: Decimal
+    owed: Decimal
+    refunds: tuple[Refund, ...] = ()
+
+    @property
+    def picked(self) -> bool:
+        return self.picked_at is not None
+
+
+@dataclass(slots=True)
+class Result:
+    """What a leader action did. ``status``: "ok", or why nothing changed ("none": no household
+    matched, "ambiguous": ``candidates`` did, "already": verified before, "late": too late to
+    undo, "not_picked", "bad_item", "too_many", "bad_qty")."""
+
+    status: str
+    household: Household | None = None
+    candidates: tuple[Household, ...] = ()
+    marks: Marks | None = None
+    amount: Decimal = ZERO
+    item: Item | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShortLine:
+    """A household's part of a short delivery: ``ordered``, ``got`` and the ``short`` refunded (``amount``)."""
+
+    household: Household
+    ordered: int
+    got: int
+    short: int
+    amount: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ShortResult:
+    item: Item
+    ordered: int
+    delivered: int
+    lines: tuple[ShortLine, ...]  # the households short, first come first served order
+
+    @property
+    def refunded(self) -> Decimal:
+        return sum((ln.amount for ln in self.lines), ZERO)
+
+
+def fold(text: str) -> str:
+    """Text compared as people mean it: NFKC, no spaces, case-folded."""
+    return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
+
+
+def households_of(catalog: Catalog, entries: list[Any]) -> list[Household]:
+    """The deal's households with a current order (qty > 0 of some item), in 跟团号 order."""
+    prices = {i.code: i.price for i in catalog.items}
+    qty: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    labels: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
+    names: dict[tuple[str, str], str] = {}
+    first: dict[tuple[str, str], int] = {}
+    for e in sorted(entries, key=lambda e: e.id):
+        if not active(e):
+            continue
+        key = (e.chat_key, e.sender_id)
+        qty[key][e.item_code] += e.qty
+        labels[key].setdefault(e.label, None)
+        names[key] = e.sender_name
+        first.setdefault(key, e.id)
+    out = []
+    for key, per in qty.items():
+        items = {c: q for c, q in per.items() if q > 0}
+        if not items:
+            continue
+        amount = sum((prices.get(c, ZERO) * q for c, q in items.items()), ZERO)
+        out.append(Household(key[0], key[1], names[key], tuple(lab for lab in labels[key] if lab), items, amount,
+                             first[key]))
+    return sorted(out, key=lambda h: h.first_entry)
+
+
+def find_item(catalog: Catalog, word: str) -> Item | None:
+    """The one item ``word`` names: its code, its name or alias, or a part the matcher knows."""
+    w = word.strip()
+    for it in catalog.items:
+        if w == it.code or fold(w) in (fold(it.name), *map(fold, it.aliases)):
+            return it
+    refs = matcher_for(catalog).find_full(normalize(w))
+    codes = {c for r in refs for c in r.codes}
+    return catalog.by_code(next(iter(codes))) if len(codes) == 1 else None
+
+
+_BUILDING = re.compile(r"(\d+)\s*(?:栋|幢|号楼|座|-)")
+
+
+def building_of(label: str) -> str:
+    """The building a label names (``3栋402`` → "3栋", ``9-1-302`` → "9栋"); "" when none."""
+    m = _BUILDING.search(unicodedata.normalize("NFKC", label))
+    return f"{m.group(1)}栋" if m else ""
+
+
+def match(households: list[Household], query: str) -> list[Household]:
+    """The households ``query`` names: exact name or label first, else those whose label or name holds it."""
+    q = fold(query)
+    if not q:
+        return []
+    exact = [h for h in households if q == fold(h.name) or any(q == fold(lab) for lab in h.labels)]
+    if exact:
+        return exact
+    return [h for h in households if q in fold(h.name) or any(q in fold(lab) for lab in h.labels)]
+
+
+class LeaderDay:
+    """The leader's-day use cases on a SQL store (``repo``: :class:`storage.sql.SqlRepository`).
+
+    ``config_points``: a group's pickup points from the configuration (chat key → names), used when
+    the store's ``groups`` table does not know the group.
+    """
+
+    def __init__(self, repo: Any, config_points: Callable[[str], tuple[str, ...]] = lambda _k: ()) -> None:
+        self.repo = repo
+        self.config_points = config_points
+
+    # -- the transaction and what it reads -----------------------------------------------------
+
+    @contextmanager
+    def _locked(self, deal_id: str) -> Iterator[_Day]:
+        with self.repo.transaction() as tx:
+            if tx.lock_deal(deal_id) is None:
+                raise DealUnknown(deal_id)
+            yield _Day(self, tx.conn, deal_id)
+
+    def points(self, conn: Connection, chat_key: str) -> tuple[str, ...]:
+        stored = store.pickup_points(conn, chat_key)
+        return stored if stored else self.config_points(chat_key)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def marks_for_deal(self, deal_id: str) -> dict[tuple[str, str], Marks]:
+        """Per household (chat_key, sender_id) of the deal with a current order, what the leader marked.
+
+        Pickup codes missing so far are given (and stored) first. Raises :class:`DealUnknown`.
+        """
+        with self._locked(deal_id) as day:
+            return day.all_marks()
+
+    def households(self, deal_id: str, chat_key: str | None = None) -> list[Household]:
+        """The deal's households (of one chat, when given) in 跟团号 order. Raises :class:`DealUnknown`."""
+        with self._locked(deal_id) as day:
+            return [h for h in day.households if chat_key is None or h.chat_key == chat_key]
+
+    def audit(self, deal_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit rows (of one deal, or every one), oldest first: at, actor_id, actor_name, action,
+        chat_key, deal_id, household_chat, household_sender, detail."""
+        with self.repo.transaction() as tx:
+            return store.audit(tx.conn, deal_id)
+
+    def sender_of(self, chat_key: str, message_id: str) -> str | None:
+        """Who sent the handled message ``message_id`` of the chat (a reply's target), or None."""
+        with self.repo.transaction() as tx:
+            seen = reader.seen_message(tx.conn, chat_key, message_id)
+            return seen.sender_id if seen is not None else None
+
+    def mine(self, deal_id: str, chat_key: str, sender_id: str) -> tuple[Household, Marks] | None:
+        """A resident's household and marks in the deal (their pickup code is given if missing)."""
+        with self._locked(deal_id) as day:
+            h = day.by_key.get((chat_key, sender_id))
+            return (h, day.all_marks()[h.key]) if h is not None else None
+
+    # -- pickup verification ---------------------------------------------------------------------------
+
+    def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
+               sender_id: str = "") -> Result:
+        """Mark a household picked up: by pickup ``code``, by ``query`` (a name or label of the
+        actor's group) or by ``sender_id`` (a reply to their message). A household verified before
+        is refused ("already", with its marks: when and by whom)."""
+        with self._locked(deal_id) as day:
+            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            mk = day.all_marks()[h.key]
+            if mk.picked:
+                return Result("already", h, marks=mk)
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=now, picked_by=actor.user_id,
+                           picked_by_name=actor.name)
+            day.audit(actor, now, "verify", h, f"code={mk.pickup_code}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
+
+    def unverify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "") -> Result:
+        """Undo a verification made at most :data:`UNVERIFY_WINDOW` ago: of the household named
+        (``query``/``code``), else the actor's latest one in their group ("late" after the window)."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            if query or code:
+                found = day.find(actor.chat_key, query=query, code=code)
+                if found.status != "ok" or found.household is None:
+                    return found
+                h = found.household
+            else:
+                mine = [(mk.picked_at, day.by_key[k]) for k, mk in marks.items()
+                        if mk.picked_at is not None and mk.picked_by == actor.user_id and k[0] == actor.chat_key]
+                if not mine:
+                    return Result("not_picked")
+                h = max(mine, key=lambda t: t[0])[1]
+            mk = marks[h.key]
+            if mk.picked_at is None:
+                return Result("not_picked", h, marks=mk)
+            if now - mk.picked_at > UNVERIFY_WINDOW:
+                return Result("late", h, marks=mk)
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=None, picked_by=None,
+                           picked_by_name=None)
+            day.audit(actor, now, "unverify", h, f"was {mk.picked_at.isoformat()} by {mk.picked_by_name}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
+
+    # -- payments --------------------------------------------------------------------------------------
+
+    def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None) -> Result:
+        """Record what a household paid: ``amount``, else what it owes (its order less refunds)."""
+        with self._locked(deal_id) as day:
+            found = day.find(actor.chat_key, query=query)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            owed = day.all_marks()[h.key].owed
+            paid = owed if amount is None else amount
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, paid_amount=paid, paid_at=now,
+                           paid_by=actor.name)
+            day.audit(actor, now, "paid", h, f"amount={paid}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key], amount=paid)
+
+    def unpaid(self, deal_id: str, chat_key: str) -> list[tuple[Household, Marks, Decimal]]:
+        """The chat's households that owe more than they were marked paid: (household, marks, still owed)."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            out = []
+            for h in day.households:
+                mk = marks[h.key]
+                due = mk.owed - (mk.paid_amount or ZERO)
+                if h.chat_key == chat_key and due > 0:
+                    out.append((h, mk, due))
+            return out
+
+    # -- after-sale -----------------------------------------------------------------------------------
+
+    def refund(self, deal_id: str, actor: Actor, now: datetime, query: str, item_word: str, qty: int, reason: str,
+               amount: Decimal | None = None) -> Result:
+        """Record a refund of ``qty`` of an item to a household (amount ``qty`` × price unless given),
+        or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
+        may not pass what the household ordered less what was refunded or short of that item."""
+        with self._locked(deal_id) as day:
+            item = find_item(day.catalog, item_word)
+            if item is None:
+                return Result("bad_item")
+            found = day.find(actor.chat_key, query=query)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            ordered = h.items.get(item.code, 0)
+            done = sum(r.qty for r in day.refunds if (r.chat_key, r.sender_id) == h.key and r.item_code == item.code
+                       and r.kind != "replace")
+            if qty <= 0:
+                return Result("bad_qty", h, item=item)
+            if qty > ordered - done:
+                return Result("too_many", h, item=item, detail={"left": max(0, ordered - done)})
+            kind = "replace" if any(w in reason for w in REPLACE_WORDS) else "refund"
+            value = ZERO if kind == "replace" else (item.price * qty if amount is None else amount)
+            store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+                             item_code=item.code, qty=qty, amount=value, kind=kind, reason=reason, at=now,
+                             by_id=actor.user_id, by_name=actor.name)
+            day.audit(actor, now, kind, h, f"item={item.code} qty={qty} amount={value} reason={reason}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key], amount=value, item=item,
+                          detail={"kind": kind})
+
+    def short(self, deal_id: str, actor: Actor, now: datetime, item_word: str, delivered: int) -> ShortResult | Result:
+        """The supplier delivered ``delivered`` of an item: households are filled first come first
+        served (by their first entry of the item), the rest of each order is refunded (kind
+        "short", qty × price). Recording it again replaces the former short delivery of that item."""
+        with self._locked(deal_id) as day:
+            item = find_item(day.catalog, item_word)
+            if item is None:
+                return Result("bad_item")
+            if delivered < 0:
+                return Result("bad_qty", item=item)
+            first: dict[tuple[str, str], int] = {}
+            for e in sorted(day.entries, key=lambda e: e.id):
+                if active(e) and e.item_code == item.code and e.qty > 0:
+                    first.setdefault((e.chat_key, e.sender_id), e.id)
+            takers = sorted((h for h in day.households if h.items.get(item.code, 0) > 0),
+                            key=lambda h: first.get(h.key, h.first_entry))
+            store.drop_refunds(day.conn, deal_id, item.code, "short")
+            left, lines, ordered = delivered, [], 0
+            for h in takers:
+                want = h.items[item.code]
+                ordered += want
+                got = min(want, left)
+                left -= got
+                if got < want:
+                    amount = item.price * (want - got)
+                    lines.append(ShortLine(h, want, got, want - got, amount))
+                    store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+                                     item_code=item.code, qty=want - got, amount=amount, kind="short",
+                                     reason="缺货", at=now, by_id=actor.user_id, by_name=actor.name)
+            day.audit(actor, now, "short", None,
+                      f"item={item.code} delivered={delivered} ordered={ordered} households_short={len(lines)}")
+            return ShortResult(item, ordered, delivered, tuple(lines))
+
+    # -- pickup points ------------------------------------------------------------------------------------
+
+    def choose_point(self, deal_id: str, chat_key: str, sender_id: str, word: str) -> tuple[str, tuple[str, ...]]:
+        """A resident picks their pickup point: the point ``word`` names (exact, else the only one
+        holding it) is stored and returned; "" when none matches (with the group's points)."""
+        with self._locked(deal_id) as day:
+            points = self.points(day.conn, chat_key)
+            w = fold(word)
+            chosen = [p for p in points if fold(p) == w] or [p for p in points if w and w in fold(p)]
+            if len(chosen) != 1:
+                return "", points
+            store.put_mark(day.conn, deal_id, chat_key, sender_id, pickup_point=chosen[0])
+            return chosen[0], points
+
+    def at_point(self, deal_id: str, chat_key: str, point: str = "") -> tuple[list[Household], tuple[str, ...]]:
+        """The chat's households with goods at ``point`` (every one when ""), and the group's points."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            points = self.points(day.conn, chat_key)
+            hs = [h for h in day.households if h.chat_key == chat_key
+                  and (not point or marks[h.key].pickup_point == point)]
+            return hs, points
+
+    def unpicked(self, deal_id: str, chat_key: str) -> list[tuple[Household, Marks]]:
+        """The chat's households not yet picked up, in 跟团号 order."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            return [(h, marks[h.key]) for h in day.households if h.chat_key == chat_key and not marks[h.key].picked]
+
+    def record(self, deal_id: str | None, actor: Actor, now: datetime, action: str, detail: str,
+               household: tuple[str, str] | None = None) -> None:
+        """Write one audit row on its own (an action whose change another use case committed, e.g. /add)."""
+        with self.repo.transaction() as tx:
+            store.add_audit(tx.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
+                            chat_key=actor.chat_key, deal_id=deal_id, household=household, detail=detail)
+
+
+class _Day:
+    """One locked transaction's view of a deal: its catalog, entries, households, marks, refunds."""
+
+    def __init__(self, owner: LeaderDay, conn: Connection, deal_id: str) -> None:
+        self.owner, self.conn, self.deal_id = owner, conn, deal_id
+        row = reader.get_deal(conn, deal_id)
+        if row is None:
+            raise DealUnknown(deal_id)
+        self.catalog = catalog_of_row(row)
+        self.entries = reader.deal_entries(conn, deal_id)
+        self.households = households_of(self.catalog, self.entries)
+        self.by_key = {h.key: h for h in self.households}
+        self._marks: dict[tuple[str, str], Marks] | None = None
+
+    @property
+    def refunds(self) -> list[Refund]:
+        return [Refund(r["chat_key"], r["sender_id"], r["item_code"], r["qty"], r["amount"], r["kind"], r["reason"],
+                       r["at"], r["by_id"], r["by_name"]) for r in store.refunds(self.conn, self.deal_id)]
+
+    def all_marks(self, *, fresh: bool = False) -> dict[tuple[str, str], Marks]:
+        """Every household's marks; pickup codes missing so far are given first (and stored)."""
+        if self._marks is not None and not fresh:
+            return self._marks
+        rows = store.marks(self.conn, self.deal_id)
+        used = {r["pickup_code"] for r in rows.values() if r["pickup_code"]}
+        for h in self.households:
+            row = rows.get(h.key)
+            if row is None or not row["pickup_code"]:
+                code = _new_code(used)
+                used.add(code)
+                store.put_mark(self.conn, self.deal_id, h.chat_key, h.sender_id, pickup_code=code)
+                rows.setdefault(h.key, dict.fromkeys(store.MARK_FIELDS))["pickup_code"] = code
+        refunds: dict[tuple[str, str], list[Refund]] = defaultdict(list)
+        for r in self.refunds:
+            refunds[(r.chat_key, r.sender_id)].append(r)
+        points: dict[str, tuple[str, ...]] = {}
+        out = {}
+        for h in self.households:
+            row = rows[h.key]
+            if h.chat_key not in points:
+                points[h.chat_key] = self.owner.points(self.conn, h.chat_key)
+            default = points[h.chat_key][0] if points[h.chat_key] else ""
+            back = sum((r.amount for r in refunds[h.key]), ZERO)
+            owed = h.amount - back
+            paid_amount = row["paid_amount"]
+            out[h.key] = Marks(
+                chat_key=h.chat_key, sender_id=h.sender_id, pickup_code=row["pickup_code"],
+                pickup_point=row["pickup_point"] or default,
+                paid=paid_amount is not None and paid_amount >= owed, paid_amount=paid_amount,
+                paid_at=row["paid_at"], paid_by=row["paid_by"], picked_at=row["picked_at"],
+                picked_by=row["picked_by"], picked_by_name=row["picked_by_name"], refund_amount=back, owed=owed,
+                refunds=tuple(refunds[h.key]))
+        self._marks = out
+        return out
+
+    def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "") -> Result:
+        """The one household of ``chat_key`` named by code, sender id or query."""
+        mine = [h for h in self.households if h.chat_key == chat_key]
+        if code:
+            marks = self.all_marks()
+            hits = [h for h in mine if marks[h.key].pickup_code == code.strip()]
+        elif sender_id:
+            hits = [h for h in mine if h.sender_id == sender_id]
+        else:
+            hits = match(mine, query)
+        if not hits:
+            return Result("none")
+        if len(hits) > 1:
+            return Result("ambiguous", candidates=tuple(hits))
+        return Result("ok", hits[0])
+
+    def audit(self, actor: Actor, now: datetime, action: str, h: Household | None, detail: str) -> None:
+        store.add_audit(self.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
+                        chat_key=actor.chat_key, deal_id=self.deal_id, household=h.key if h else None, detail=detail)
+
+
+def _new_code(used: set[str]) -> str:
+    """A random pickup code of :data:`CODE_DIGITS` digits (no leading 0) not in ``used``."""
+    low = 10 ** (CODE_DIGITS - 1)
+    if len(used) >= 9 * low:
+        raise RuntimeError("no pickup code left in this deal")
+    while True:
+        code = str(low + secrets.randbelow(9 * low))
+        if code not in used:
+            return code
