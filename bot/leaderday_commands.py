@@ -17,12 +17,22 @@ from decimal import Decimal, InvalidOperation
 
 from bot import messages as m
 from bot import render
-from bot.commands import Invocation
+from bot.commands import Invocation, group_title, permissions_of
 from bot.context import Core
 from bot.model import InboundMessage, Mention
+from bot.permissions import Caller
 from bot.phones import mask_phones
 from bot.registry import ANYONE, command
-from bot.usecases.leaderday import PROXY_PREFIX, Actor, Household, LeaderDay, Result, ShortResult, building_of, find_item
+from bot.usecases.leaderday import (
+    PROXY_PREFIX,
+    Actor,
+    Household,
+    LeaderDay,
+    Result,
+    ShortResult,
+    building_of,
+    find_item,
+)
 
 PICKED_WORDS = ("已取", "已取货", "✅", "✔", "✔️")
 """A leader's reply to a resident's message with one of these verifies that household."""
@@ -353,6 +363,13 @@ async def cmd_short(core: Core, inv: Invocation) -> None:
     if found is None:
         return
     day, deal_id, key = found
+    async with core.lock:
+        chats = {h.chat_key for h in day.households(deal_id)} - {key}
+    perms, caller = permissions_of(core), Caller.of(inv.msg)
+    others = [k for k in sorted(chats) if not await perms.leads(caller, k)]
+    if others:  # a deal shared with groups the caller does not lead: not theirs to refund
+        await _say(core, inv, m.SHORT_SHARED_NOT_YOURS.format(groups="、".join(group_title(core, k) for k in others)))
+        return
     async with core.lock:
         res = day.short(deal_id, _actor(inv, key), core.now(), words[0], int(words[1]))
     if isinstance(res, Result):

@@ -8,8 +8,13 @@ Figures are computed by hand in the comments (prices: 葡萄 29.9, 脐橙 25.8, 
 from __future__ import annotations
 
 import copy
+import json
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from adapters.base import Capabilities
 from adapters.fake import sender_id_of
@@ -289,3 +294,68 @@ def test_buildings_and_households_are_read_from_labels() -> None:
                                  e(7, "c", "1", 1), e(8, "c", "1", -1)])
     assert [(h.sender_id, h.items, h.amount, h.first_entry) for h in hs] == [
         ("a", {"2": 1}, Decimal("25.8"), 3), ("b", {"1": 1}, Decimal("29.9"), 5)]
+
+
+URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "pg_url"}
+
+
+@pytest.mark.parametrize("url_fixture", ["sqlite", "postgresql"])
+def test_the_cli_records_and_shows_the_leaders_day(url_fixture: str, request: pytest.FixtureRequest,
+                                                   tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """On the rounds of tests/test_history.py: yesterday (g1 and g2 share it), by hand: 王姐 (g1)
+    葡萄3 鸡蛋1 = 121.70; EVIL (g1) 脐橙1 = 25.80; 老张 (g2) 鸡蛋2 = 64.00."""
+    from tests.test_history import EVIL, build, tuan
+
+    s = build(request.getfixturevalue(URL_FIXTURES[url_fixture]), tmp_path)
+    cfg = ("--config", str(s.config))
+
+    def marks_json() -> dict[str, dict[str, Any]]:
+        status, out, err = tuan(capsys, "marks", "--deal", s.yesterday, "--json", *cfg)
+        assert status == 0, err
+        return {r["name"]: r for r in json.loads(out)}
+
+    before = marks_json()
+    assert [before[n]["no"] for n in ("王姐", EVIL, "老张")] == [1, 2, 3]
+    assert before["王姐"]["amount"] == "121.70" and before["老张"]["chat_key"] == "fake:g2"
+    assert len({r["pickup_code"] for r in before.values()}) == 3
+    code = before["王姐"]["pickup_code"]
+    status, _out, err = tuan(capsys, "verify", "--deal", s.yesterday, "--by", "小美", code, *cfg)
+    assert status == 2 and "--group" in err  # two groups ordered in this round: which one?
+    act = ("--deal", s.yesterday, "--group", "home", "--by", "小美")
+    assert tuan(capsys, "verify", *act, code, *cfg)[0] == 0
+    status, _out, err = tuan(capsys, "verify", *act, code, *cfg)
+    assert status == 1 and "already" in err
+    assert tuan(capsys, "paid", *act, "王姐", "100", *cfg)[0] == 0
+    assert tuan(capsys, "refund", *act, "王姐", "葡萄", "1", "坏果", *cfg)[0] == 0
+    # 1 egg delivered of 3: 王姐 ordered first and gets it; 老张 (g2) is short 2 = 64.00
+    status, out, err = tuan(capsys, "short", *act, "鸡蛋", "1", *cfg)
+    assert status == 0, err
+    assert out.splitlines()[-1].endswith("ordered 3, delivered 1, refunded 64.00")
+    after = marks_json()
+    wang, zhang = after["王姐"], after["老张"]
+    assert (wang["refund"], wang["owed"], wang["paid_amount"], wang["paid"]) == ("29.90", "91.80", "100.00", True)
+    assert wang["picked_by"] == "小美" and wang["pickup_code"] == code
+    assert (zhang["refund"], zhang["owed"], zhang["paid"]) == ("64.00", "0.00", False)
+    status, out, _err = tuan(capsys, "audit", "--deal", s.yesterday, "--json", *cfg)
+    rows = json.loads(out)
+    assert [r["action"] for r in rows] == ["verify", "paid", "refund", "short"]
+    assert {r["actor_id"] for r in rows} == {"cli:小美"} and rows[1]["household_sender"] == sender_id_of("王姐")
+    assert tuan(capsys, "marks", "--deal", "nope", *cfg)[0] == 2
+
+
+async def test_a_short_delivery_of_a_shared_round_is_for_a_leader_of_every_group() -> None:
+    data = two_groups()
+    data["deals"] = [{**data["deals"][0], "groups": ["home", "park"]}]  # one round for both groups
+    p = await make_pipeline(Capabilities(reactions=True), config=config_from_dict(data, "test.toml", env={}))
+    await p.chat.push("1栋101 王姐 葡萄2", sender="王姐", chat_id="g1")
+    await p.chat.push("2号楼101 宋姐 葡萄1", sender="宋姐", chat_id="g2")
+    assert await said(p, "/short 葡萄 1", sender=PARK_LEADER, chat_id="g2") == [
+        m.SHORT_SHARED_NOT_YOURS.format(groups="幸福里团购群")]
+    day = leaderday_of(p.core)
+    assert day is not None and day.audit() == []
+    p.chat.pop_all()
+    await p.chat.push("/short 葡萄 1", sender=LEADER, chat_id="g1")  # leads both (a [bot] leader)
+    posts = {s.chat_id: s.text for s in p.chat.pop_all()}
+    assert "缺1 退¥29.90" in posts["g1"] and "缺1 退¥29.90" in posts["g2"]  # each group hears of its own
+    assert "宋姐" not in posts["g1"] and "王姐" not in posts["g2"]
+    await p.close()
