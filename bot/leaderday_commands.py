@@ -445,6 +445,8 @@ async def cmd_point(core: Core, inv: Invocation) -> None:
         return
     async with core.lock:
         chosen, points = day.choose_point(current[0], msg.chat_key, msg.sender_id, inv.arg)
+    if not points and not msg.text.lstrip().startswith(("/", "／")):
+        return  # 「自提 …」 in a group without pickup points is chatter, not a choice
     if not points:
         text = m.NO_POINTS
     elif not chosen:

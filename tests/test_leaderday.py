@@ -359,3 +359,13 @@ async def test_a_short_delivery_of_a_shared_round_is_for_a_leader_of_every_group
     assert "缺1 退¥29.90" in posts["g1"] and "缺1 退¥29.90" in posts["g2"]  # each group hears of its own
     assert "宋姐" not in posts["g1"] and "王姐" not in posts["g2"]
     await p.close()
+
+
+async def test_pickup_point_words_in_a_group_without_points() -> None:
+    p = await make_pipeline(Capabilities(reactions=True))  # tests/pipeline.py: one group, no pickup points
+    await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
+    assert await said(p, "自提 明天下午去拿", sender="王姐") == []  # chatter: nothing said
+    assert await said(p, "/自提 东门", sender="王姐") == [m.NO_POINTS]
+    mk = marks(p, G1)[(G1, sender_id_of("王姐"))]
+    assert mk.pickup_point == "" and mk.pickup_code
+    await p.close()
