@@ -11,7 +11,7 @@ Usage (errbot's ``push_message`` / ``pop_message``)::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,6 +36,7 @@ class Sent:
     card: Card | None = None
     emoji: str = ""
     data: bytes = b""  # a file's bytes
+    mentions: tuple[Mention, ...] = ()  # a roll-call's mentions (send_mentioning)
 
 
 class FakeAdapter:
@@ -126,6 +127,12 @@ class FakeAdapter:
                         mention: Mention | None = None, preformatted: bool = False) -> str | None:
         mid = f"b{next(self._ids)}"
         self._record(Sent("text", chat_id, text, mid, reply_to=reply_to, mention=mention))
+        return mid
+
+    async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """:class:`adapters.base.MentionsMany`: recorded as a text with its mentions."""
+        mid = f"b{next(self._ids)}"
+        self._record(Sent("text", chat_id, text, mid, mentions=tuple(mentions)))
         return mid
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:

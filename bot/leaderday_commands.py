@@ -71,6 +71,15 @@ def who(h: Household) -> str:
     return mask_phones(text)
 
 
+def _at(h: Household) -> str:
+    """The row's ``@name``: a proxy household is no member of the chat, and is only written."""
+    return "" if h.sender_id.startswith(PROXY_PREFIX) else m.MENTION_AT.format(name=h.name)
+
+
+def _mentions(households: list[Household]) -> list[Mention]:
+    return [Mention(user_id=h.sender_id, name=h.name) for h in households if _at(h)]
+
+
 def _when(core: Core, at: datetime | None) -> str:
     if at is None:
         return ""
@@ -203,14 +212,16 @@ async def cmd_unpicked(core: Core, inv: Invocation) -> None:
     if not rows:
         await core.send(key, m.UNPICKED_NONE)
         return
-    by_building: dict[str, list[str]] = defaultdict(list)
+    by_building: dict[str, list[tuple[Household, str]]] = defaultdict(list)
     for h, mk in rows:
-        by_building[building_of(h.label)].append(m.UNPICKED_ROW.format(name=h.name, who=who(h), code=mk.pickup_code))
-    lines = [m.UNPICKED_TITLE.format(n=len(rows))]
+        by_building[building_of(h.label)].append((h, mk.pickup_code))
+    lines, named = [m.UNPICKED_TITLE.format(n=len(rows))], []
     for building in sorted(by_building, key=_building_order):
         lines.append(m.UNPICKED_BUILDING.format(building=building or m.UNPICKED_OTHER))
-        lines += by_building[building]
-    await core.send(key, "\n".join(lines))
+        for h, code in by_building[building]:
+            lines.append(m.UNPICKED_ROW.format(at=_at(h), who=who(h), code=code))
+            named.append(h)
+    await core.send_mentioning(key, "\n".join(lines), _mentions(named))
 
 
 def _building_order(building: str) -> tuple[int, int]:
@@ -243,8 +254,8 @@ async def cmd_arrived(core: Core, inv: Invocation) -> None:
         return
     title = m.ARRIVED_TITLE.format(point=point, n=len(households)) if point else \
         m.ARRIVED_ANY.format(n=len(households))
-    rows = [m.ARRIVED_ROW.format(name=h.name, who=who(h)) for h in households]
-    await core.send(key, "\n".join([title, *rows]))
+    rows = [m.ARRIVED_ROW.format(at=_at(h), who=who(h)) for h in households]
+    await core.send_mentioning(key, "\n".join([title, *rows]), _mentions(households))
 
 
 # --- payments -----------------------------------------------------------------------------------------
@@ -383,10 +394,10 @@ async def cmd_short(core: Core, inv: Invocation) -> None:
     for chat in dict.fromkeys(ln.household.chat_key for ln in res.lines):  # each group hears of its own
         mine = [ln for ln in res.lines if ln.household.chat_key == chat]
         lines = [m.SHORT_TITLE.format(item=name, ordered=res.ordered, delivered=res.delivered)]
-        lines += [m.SHORT_ROW.format(name=ln.household.name, who=who(ln.household), ordered=ln.ordered, got=ln.got,
+        lines += [m.SHORT_ROW.format(at=_at(ln.household), who=who(ln.household), ordered=ln.ordered, got=ln.got,
                                      short=ln.short, amount=render.money(ln.amount)) for ln in mine]
         lines.append(m.SHORT_TOTAL.format(amount=render.money(sum((ln.amount for ln in mine), Decimal(0)))))
-        await core.send(chat, mask_phones("\n".join(lines)))
+        await core.send_mentioning(chat, mask_phones("\n".join(lines)), _mentions([ln.household for ln in mine]))
 
 
 # --- proxy orders and pickup points -------------------------------------------------------------------------

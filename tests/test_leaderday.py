@@ -121,13 +121,16 @@ async def test_the_morning_after_in_two_groups() -> None:
     # a short delivery: 32 grapes ordered in g1 (10×2 + 10×1 + 张奶奶 2), 25 delivered. First come
     # first served: residents 1..16 take 24, resident 17 gets 1 of 2; 18 (1), 19 (2), 20 (1) and
     # 张奶奶 (2) get none: 7 short, 7 × 29.9 = 209.30 refunded
-    posted = await said(p, "/short 葡萄 25")
-    [post] = posted
+    p.chat.pop_all()
+    await p.chat.push("/short 葡萄 25", sender=LEADER, chat_id="g1")
+    [sent] = p.chat.pop_all()
+    post = sent.text
+    assert [x.user_id for x in sent.mentions] == [sender_id_of(NAMES[i - 1]) for i in (17, 18, 19, 20)]
     assert post.startswith(m.SHORT_TITLE.format(item="葡萄", ordered=32, delivered=25))
     rows = post.split("\n")[1:-1]
-    assert [r.split(" ")[0] for r in rows] == [f"@{NAMES[i - 1]}" for i in (17, 18, 19, 20)] + ["@张奶奶"]
+    assert [r.split(" ")[0] for r in rows] == [f"@{NAMES[i - 1]}" for i in (17, 18, 19, 20)] + ["7栋301"]
     assert f"@{NAMES[16]} 1栋501 {NAMES[16]} 订2得1 缺1 退¥29.90" in rows
-    assert rows[-1] == "@张奶奶 7栋301 张奶奶 订2得0 缺2 退¥59.80"
+    assert rows[-1] == "7栋301 张奶奶 订2得0 缺2 退¥59.80"  # a proxy household: written, not mentioned
     assert post.endswith(m.SHORT_TOTAL.format(amount="209.30"))
     assert PHONE not in post and "139****5678" in post  # resident 19's phone, masked
     # recorded again (a recount: 26 delivered), it replaces the former one: 6 short, 179.40
@@ -190,12 +193,16 @@ async def test_the_morning_after_in_two_groups() -> None:
     assert mk[key1(4)].picked_by == sender_id_of(LEADER) and mk[key1(4)].picked_by_name == LEADER
 
     # /unpicked: 21 − 3 = 18 households, by building, each mentioned
-    [roll] = await said(p, "/unpicked")
+    p.chat.pop_all()
+    await p.chat.push("/unpicked", sender=LEADER, chat_id="g1")
+    [rollcall] = p.chat.pop_all()
+    roll = rollcall.text
+    assert len(rollcall.mentions) == 17 and sender_id_of(NAMES[7]) in {x.user_id for x in rollcall.mentions}
     lines = roll.split("\n")
     assert lines[0] == m.UNPICKED_TITLE.format(n=18)
     heads = [ln for ln in lines if ln.startswith("【")]
     assert heads == ["【1栋】", "【2栋】", "【3栋】", "【4栋】", "【7栋】"]
-    assert sum(ln.startswith("@") for ln in lines) == 18
+    assert sum(ln.startswith("@") for ln in lines) == 17 and "7栋301 张奶奶 取货码" in roll  # 张奶奶: a proxy
     assert f"@{NAMES[3]}" not in roll and f"@{NAMES[7]} 4栋201 {NAMES[7]}" in roll and PHONE not in roll
 
     # /arrived per point: 西门 has residents 11..15; 东门 the 15 others and 张奶奶
@@ -369,3 +376,23 @@ async def test_pickup_point_words_in_a_group_without_points() -> None:
     mk = marks(p, G1)[(G1, sender_id_of("王姐"))]
     assert mk.pickup_point == "" and mk.pickup_code
     await p.close()
+
+
+def test_a_roll_call_mentions_each_member_on_telegram_and_wechat() -> None:
+    from adapters.telegram.outbound import mention_entities
+    from adapters.wechat.convert import AT_SEPARATOR, mark_mentions
+    from bot.model import Mention
+
+    text = "📦 还有3户没取货:\n【1栋】\n@王姐 1栋101 王姐 取货码1234\n7栋301 张奶奶 取货码2345\n@🌸Lily 4栋201"
+    people = [Mention("111", "王姐"), Mention("wxid_x", "🌸Lily")]
+    found, left = mention_entities(text, people)
+    assert left == [] and len(found) == 1  # a member without a numeric id is written, not linked
+    [wang] = found
+    assert wang.type == "text_mention" and wang.user is not None and wang.user.id == 111
+    utf16 = text.encode("utf-16-le")
+    assert utf16[2 * wang.offset:2 * (wang.offset + wang.length)].decode("utf-16-le") == "@王姐"
+    # a long roll-call split in pieces: what one piece lacks is looked for in the next
+    found, left = mention_entities("@王姐 1栋101", people)
+    assert len(found) == 1 and left == [people[1]]
+    assert mark_mentions(text, ["王姐", "🌸Lily"]) == text.replace("@王姐 ", f"@王姐{AT_SEPARATOR}").replace(
+        "@🌸Lily ", f"@🌸Lily{AT_SEPARATOR}")
