@@ -245,11 +245,14 @@ async def run_command(core: Core, msg: InboundMessage, name: str, arg: str = "",
         if led or msg.is_private:
             await core.send(chat, m.UNKNOWN_COMMAND.format(name=name), reply_to=msg.message_id)
         return  # a resident's unknown /command in a group may be meant for another bot
+    if cmd.role != ANYONE and not led:
+        await core.send(chat, m.PRIVATE_NO_GROUP if msg.is_private else m.NOT_LEADER, reply_to=msg.message_id)
+        return
+    if cmd.group_only and msg.is_private:
+        await core.send(chat, m.GROUP_ONLY.format(name=name))
+        return
     if cmd.role == ANYONE:
         await cmd.handler(core, Invocation(msg, arg, tuple(led)))
-        return
-    if not led:
-        await core.send(chat, m.PRIVATE_NO_GROUP if msg.is_private else m.NOT_LEADER, reply_to=msg.message_id)
         return
     targets = led
     if msg.is_private:

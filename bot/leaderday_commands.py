@@ -152,7 +152,7 @@ async def _verify(core: Core, inv: Invocation, *, query: str = "", code: str = "
     await _say(core, inv, m.VERIFIED.format(who=who(res.household), code=res.marks.pickup_code))
 
 
-@command("verify", aliases=("核销",), one_group=True, help=m.HELP_VERIFY)
+@command("verify", aliases=("核销",), group_only=True, help=m.HELP_VERIFY)
 async def cmd_verify(core: Core, inv: Invocation) -> None:
     code = inv.arg.strip()
     if not code:
@@ -161,7 +161,7 @@ async def cmd_verify(core: Core, inv: Invocation) -> None:
     await _verify(core, inv, code=code)
 
 
-@command("picked", aliases=("已取",), one_group=True, help=m.HELP_PICKED)
+@command("picked", aliases=("已取",), group_only=True, help=m.HELP_PICKED)
 async def cmd_picked(core: Core, inv: Invocation) -> None:
     """By name or label, or (no argument) by replying to the resident's message."""
     if inv.arg.strip():
@@ -179,7 +179,7 @@ async def cmd_picked(core: Core, inv: Invocation) -> None:
     await _say(core, inv, m.PICKED_USAGE)
 
 
-@command("unverify", aliases=("撤销核销",), one_group=True, help=m.HELP_UNVERIFY)
+@command("unverify", aliases=("撤销核销",), group_only=True, help=m.HELP_UNVERIFY)
 async def cmd_unverify(core: Core, inv: Invocation) -> None:
     found = await _deal(core, inv)
     if found is None:
@@ -200,7 +200,7 @@ async def cmd_unverify(core: Core, inv: Invocation) -> None:
         await _say(core, inv, m.UNVERIFIED.format(who=who(res.household)))
 
 
-@command("unpicked", aliases=("未取",), one_group=True, help=m.HELP_UNPICKED)
+@command("unpicked", aliases=("未取",), group_only=True, help=m.HELP_UNPICKED)
 async def cmd_unpicked(core: Core, inv: Invocation) -> None:
     """Posted in the group (households mentioned by name, phones masked), grouped by building."""
     found = await _deal(core, inv)
@@ -229,7 +229,7 @@ def _building_order(building: str) -> tuple[int, int]:
     return (0, int(digits)) if digits else (1, 0)
 
 
-@command("arrived", aliases=("到货",), one_group=True, help=m.HELP_ARRIVED)
+@command("arrived", aliases=("到货",), group_only=True, help=m.HELP_ARRIVED)
 async def cmd_arrived(core: Core, inv: Invocation) -> None:
     found = await _deal(core, inv)
     if found is None:
@@ -275,7 +275,7 @@ def _looks_like_amount(word: str) -> bool:
     return bool(re.fullmatch(r"[¥￥]?\d+(?:\.\d{1,2})?元?", w))
 
 
-@command("paid", aliases=("已付", "付款"), one_group=True, help=m.HELP_PAID)
+@command("paid", aliases=("已付", "付款"), group_only=True, help=m.HELP_PAID)
 async def cmd_paid(core: Core, inv: Invocation) -> None:
     words = inv.arg.split()
     if not words:
@@ -303,7 +303,7 @@ async def cmd_paid(core: Core, inv: Invocation) -> None:
     await _say(core, inv, m.PAID_DONE.format(who=who(res.household), amount=render.money(res.amount), state=state))
 
 
-@command("unpaid", aliases=("未付",), one_group=True, help=m.HELP_UNPAID)
+@command("unpaid", aliases=("未付",), group_only=True, help=m.HELP_UNPAID)
 async def cmd_unpaid(core: Core, inv: Invocation) -> None:
     found = await _deal(core, inv)
     if found is None:
@@ -324,7 +324,7 @@ async def cmd_unpaid(core: Core, inv: Invocation) -> None:
 # --- after-sale -----------------------------------------------------------------------------------------
 
 
-@command("refund", aliases=("退款", "售后"), one_group=True, help=m.HELP_REFUND)
+@command("refund", aliases=("退款", "售后"), group_only=True, help=m.HELP_REFUND)
 async def cmd_refund(core: Core, inv: Invocation) -> None:
     """``/refund WHO ITEM QTY REASON [¥AMOUNT]``; WHO may be several words (``3栋402 王姐``): the
     item is the first word from the end that names one, followed by the quantity."""
@@ -363,7 +363,7 @@ async def cmd_refund(core: Core, inv: Invocation) -> None:
                                           amount=render.money(res.amount), reason=reason or "-"))
 
 
-@command("short", aliases=("缺货",), one_group=True, help=m.HELP_SHORT)
+@command("short", aliases=("缺货",), group_only=True, help=m.HELP_SHORT)
 async def cmd_short(core: Core, inv: Invocation) -> None:
     """Records the short delivery and posts, in the group, who is short (names, masked labels)."""
     words = inv.arg.split()
@@ -403,7 +403,7 @@ async def cmd_short(core: Core, inv: Invocation) -> None:
 # --- proxy orders and pickup points -------------------------------------------------------------------------
 
 
-@command("add", aliases=("代下单", "代订"), one_group=True, help=m.HELP_ADD)
+@command("add", aliases=("代下单", "代订"), group_only=True, help=m.HELP_ADD)
 async def cmd_add(core: Core, inv: Invocation) -> None:
     """A neighbour's order taken by the leader: read by the order engine as the message of a
     household of its own (sender ``proxy:<label>``), not the leader's."""
@@ -443,7 +443,7 @@ async def cmd_add(core: Core, inv: Invocation) -> None:
         await _say(core, inv, m.ADD_NOTHING.format(why=why))
 
 
-@command("point", role=ANYONE, aliases=("自提", "自提点"), help=m.HELP_POINT)
+@command("point", role=ANYONE, aliases=("自提", "自提点"), group_only=True, help=m.HELP_POINT)
 async def cmd_point(core: Core, inv: Invocation) -> None:
     """A resident picks their pickup point for the current deal (the group's first one by default)."""
     msg = inv.msg

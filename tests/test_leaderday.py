@@ -242,6 +242,8 @@ async def test_the_morning_after_in_two_groups() -> None:
                      (PARK_LEADER, f"/paid {NAMES[2]}"), (PARK_LEADER, "/add 8栋101 刘爷爷 葡萄1"),
                      (PARK_LEADER, f"/refund {NAMES[2]} 葡萄 1 坏果")]:
         assert await said(p, cmd, sender=who) == [m.NOT_LEADER], cmd
+    # privately, these act on no group (their argument is theirs, not a group's name)
+    assert await said(p, f"/verify {code4}", chat_id="dm", is_private=True) == [m.GROUP_ONLY.format(name="verify")]
     assert len(day.audit()) == before
     assert marks(p, G1)[key1(3)].paid_amount == Decimal("20.00")
 
