@@ -333,7 +333,8 @@ class LeaderDay:
     # -- payments --------------------------------------------------------------------------------------
 
     def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None) -> Result:
-        """Record what a household paid: ``amount``, else what it owes (its order less refunds)."""
+        """Record what a household paid in all: ``amount``, else what it owes (its order less refunds).
+        A later mark replaces the earlier one (it is not added to it)."""
         with self._locked(deal_id) as day:
             found = day.find(actor.chat_key, query=query)
             if found.status != "ok" or found.household is None:
@@ -457,6 +458,14 @@ class LeaderDay:
         with self.repo.transaction() as tx:
             store.add_audit(tx.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
                             chat_key=actor.chat_key, deal_id=deal_id, household=household, detail=detail)
+
+
+def marks_for_deal(repo: Any, deal_id: str,
+                   config_points: Callable[[str], tuple[str, ...]] = lambda _k: ()) -> dict[tuple[str, str], Marks]:
+    """:meth:`LeaderDay.marks_for_deal` on ``repo`` (a :class:`storage.sql.SqlRepository`): per
+    household (chat_key, sender_id) with a current order, its :class:`Marks`. Gives missing pickup
+    codes first (a write). Raises :class:`DealUnknown`."""
+    return LeaderDay(repo, config_points).marks_for_deal(deal_id)
 
 
 class _Day:
