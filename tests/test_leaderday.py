@@ -283,7 +283,7 @@ async def test_marks_for_deal_interface() -> None:
     assert li.paid_by == LEADER and li.paid_at is not None
     from bot.usecases.leaderday import marks_for_deal
 
-    assert marks_for_deal(p.repo, deal_of(p, G1)) == mk  # the codes are kept: drawn once
+    assert marks_for_deal(p.repo, deal_of(p, G1), lambda _k: ("东门", "西门")) == mk  # codes kept: drawn once
     hs = day.households(deal_of(p, G1))
     assert [h.name for h in hs] == ["王姐", "李阿姨"] and hs[1].items == {"1": 1, "4": 1}
     await p.close()
