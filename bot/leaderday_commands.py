@@ -202,26 +202,54 @@ async def cmd_unverify(core: Core, inv: Invocation) -> None:
 
 @command("unpicked", aliases=("未取",), group_only=True, help=m.HELP_UNPICKED)
 async def cmd_unpicked(core: Core, inv: Invocation) -> None:
-    """Posted in the group (households mentioned by name, phones masked), grouped by building."""
+    """Posted in the group (each resident mentioned, phones masked), grouped by building."""
     found = await _deal(core, inv)
     if found is None:
         return
     day, deal_id, key = found
+    if not await post_unpicked(core, day, deal_id, key):
+        await core.send(key, m.UNPICKED_NONE)
+
+
+async def post_unpicked(core: Core, day: LeaderDay, deal_id: str, key: str, *, header: str = "") -> bool:
+    """Post the roll-call of the group's households not yet picked up; False when there is none."""
     async with core.lock:
         rows = day.unpicked(deal_id, key)
     if not rows:
-        await core.send(key, m.UNPICKED_NONE)
-        return
+        return False
     by_building: dict[str, list[tuple[Household, str]]] = defaultdict(list)
     for h, mk in rows:
         by_building[building_of(h.label)].append((h, mk.pickup_code))
     lines, named = [m.UNPICKED_TITLE.format(n=len(rows))], []
+    if header:
+        lines.insert(0, header)
     for building in sorted(by_building, key=_building_order):
         lines.append(m.UNPICKED_BUILDING.format(building=building or m.UNPICKED_OTHER))
         for h, code in by_building[building]:
             lines.append(m.UNPICKED_ROW.format(at=_at(h), who=who(h), code=code))
             named.append(h)
     await core.send_mentioning(key, "\n".join(lines), _mentions(named))
+    return True
+
+
+async def unpicked_reminder(core: Core, chat_key: str, text: str = "") -> bool:
+    """The scheduled reminder (``kind = "unpicked"``): on a day after the goods arrived (a leader's
+    /arrived), the households not yet picked up are reminded, once per round. False when nothing
+    was posted (no round, no arrival before today, everyone picked up, or already reminded)."""
+    day = leaderday_of(core)
+    async with core.lock:
+        current = core.current(chat_key)
+    if day is None or current is None:
+        return False
+    deal_id, tz = current[0], core.config.bot.tz
+    today = core.now().astimezone(tz).date()
+    async with core.lock:
+        arrived = [r["at"] for r in day.audit(deal_id) if r["action"] == "arrived" and r["chat_key"] == chat_key]
+        if not arrived or min(arrived).astimezone(tz).date() >= today or not day.unpicked(deal_id, chat_key):
+            return False
+        if not core.service.repo.claim_mark(f"unpicked-reminder:{deal_id}:{chat_key}", core.now()):
+            return False
+    return await post_unpicked(core, day, deal_id, chat_key, header=text or m.UNPICKED_REMINDER)
 
 
 def _building_order(building: str) -> tuple[int, int]:

@@ -401,3 +401,29 @@ def test_a_roll_call_mentions_each_member_on_telegram_and_wechat() -> None:
     assert len(found) == 1 and left == [people[1]]
     assert mark_mentions(text, ["王姐", "🌸Lily"]) == text.replace("@王姐 ", f"@王姐{AT_SEPARATOR}").replace(
         "@🌸Lily ", f"@🌸Lily{AT_SEPARATOR}")
+
+
+async def test_the_day_after_arrival_the_unpicked_are_reminded_once() -> None:
+    from bot.leaderday_commands import unpicked_reminder
+
+    data = two_groups()
+    data["schedules"] = [{"group": "home", "kind": "unpicked", "time": "10:00"}]
+    config = config_from_dict(data, "test.toml", env={})
+    p = await make_pipeline(Capabilities(reactions=True), config=config)
+    now = [datetime(2026, 11, 30, 8, 0, tzinfo=UTC)]  # 16:00 in Shanghai
+    p.core.clock = lambda: now[0]
+    for who in ("王姐", "李阿姨"):
+        await p.chat.push(f"1栋101 {who} 葡萄1", sender=who)
+    assert not await unpicked_reminder(p.core, G1)  # no arrival yet
+    await said(p, "/arrived")
+    assert not await unpicked_reminder(p.core, G1)  # the same day: not yet
+    await said(p, "/picked 王姐")
+    now[0] += timedelta(days=1)
+    p.chat.pop_all()
+    assert await unpicked_reminder(p.core, G1)
+    [sent] = p.chat.pop_all()
+    assert sent.text.startswith(m.UNPICKED_REMINDER + "\n" + m.UNPICKED_TITLE.format(n=1))
+    assert [x.name for x in sent.mentions] == ["李阿姨"]
+    assert not await unpicked_reminder(p.core, G1)  # once per round
+    assert p.chat.pop_all() == []
+    await p.close()
