@@ -105,13 +105,16 @@ def _actor(inv: Invocation, key: str) -> Actor:
 
 
 async def _say(core: Core, inv: Invocation, text: str) -> None:
-    await core.send(inv.chat, text, reply_to=inv.msg.message_id)
+    """Answer the command in its chat (a group: a phone number echoed back is masked)."""
+    await core.send(inv.chat, mask_phones(text), reply_to=inv.msg.message_id)
 
 
 async def _not_found(core: Core, inv: Invocation, res: Result, query: str, *, code: str = "") -> bool:
     """Say why no single household was found; False when one was."""
     if res.status == "none":
-        await _say(core, inv, m.NO_CODE.format(code=code) if code else m.NO_HOUSEHOLD.format(query=query))
+        text = m.NO_CODE.format(code=code) if code else m.NO_HOUSEHOLD.format(query=query) if query \
+            else m.NO_HOUSEHOLD_REPLY
+        await _say(core, inv, text)
         return True
     if res.status == "ambiguous":
         day = leaderday_of(core)
@@ -174,7 +177,7 @@ async def cmd_picked(core: Core, inv: Invocation) -> None:
         if sender is not None:
             await _verify(core, inv, sender_id=sender)
             return
-        await _say(core, inv, m.NO_HOUSEHOLD.format(query="这条消息的发送人"))
+        await _say(core, inv, m.NO_HOUSEHOLD_REPLY)
         return
     await _say(core, inv, m.PICKED_USAGE)
 

@@ -179,6 +179,8 @@ async def test_the_morning_after_in_two_groups() -> None:
     now[0] += timedelta(minutes=1)
     [by_reply] = await said(p, "已取", reply_to=order_ids[6])
     assert by_reply == m.VERIFIED.format(who=f"2栋201 {NAMES[5]}", code=mk[key1(6)].pickup_code)
+    chatter = await p.chat.push("几点到货?", sender="路人甲", chat_id="g1")  # no order in this round
+    assert await said(p, "已取", reply_to=chatter.message_id) == [m.NO_HOUSEHOLD_REPLY]
     # a resident's 已取 as a reply is chatter: nothing verified, nothing said
     assert await said(p, "已取", sender=NAMES[7], reply_to=order_ids[8]) == []
     assert not marks(p, G1)[key1(8)].picked
