@@ -216,7 +216,7 @@ DEMO_MISMATCH = "最终统计与剧本不一致 ❌"
 # `tuan deal open` without --title: the round's title, with its date.
 CLI_DEAL_TITLE = "{month}月{day}日团购"
 
-# The leader's day after the cutoff (bot/leaderday_commands.py): verification, payments, after-sale.
+# The leader's day after the cutoff (bot/pickup_commands.py, bot/settle_commands.py): verification, payments, after-sale.
 HELP_VERIFY = "核销取货:/verify 取货码"
 HELP_PICKED = "按房号或名字核销:/picked 3栋402 或 /picked 王姐(也可回复居民的消息「已取」或 ✅)"
 HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码]"

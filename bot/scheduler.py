@@ -119,7 +119,7 @@ async def pickup_job(core: Core, chat_key: str, text: str) -> bool:
 
 
 async def unpicked_job(core: Core, chat_key: str, text: str) -> bool:
-    from bot.leaderday_commands import unpicked_reminder
+    from bot.pickup_commands import unpicked_reminder
 
     return await unpicked_reminder(core, chat_key, text)
 

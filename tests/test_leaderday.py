@@ -406,7 +406,7 @@ def test_a_roll_call_mentions_each_member_on_telegram_and_wechat() -> None:
 
 
 async def test_the_day_after_arrival_the_unpicked_are_reminded_once() -> None:
-    from bot.leaderday_commands import unpicked_reminder
+    from bot.pickup_commands import unpicked_reminder
 
     data = two_groups()
     data["schedules"] = [{"group": "home", "kind": "unpicked", "time": "10:00"}]
