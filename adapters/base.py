@@ -7,8 +7,9 @@ become platform calls. Nothing under ``bot/`` imports a platform SDK.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.model import ButtonPress, Card, InboundMessage, Mention
 
@@ -73,4 +74,14 @@ class Adapter(Protocol):
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
         """Send a document; False where unsupported."""
+        ...
+
+
+@runtime_checkable
+class MentionsMany(Protocol):
+    """Optional adapter capability: one message that mentions several members (a roll-call)."""
+
+    async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """Send ``text``, in which each of ``mentions`` is written ``@name`` (in that order), with each
+        a real mention where the platform has them; returns the message id where known."""
         ...

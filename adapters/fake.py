@@ -11,7 +11,7 @@ Usage (errbot's ``push_message`` / ``pop_message``)::
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -36,6 +36,7 @@ class Sent:
     card: Card | None = None
     emoji: str = ""
     data: bytes = b""  # a file's bytes
+    mentions: tuple[Mention, ...] = ()  # a roll-call's mentions (send_mentioning)
 
 
 class FakeAdapter:
@@ -60,14 +61,14 @@ class FakeAdapter:
                    chat_id: str | None = None, is_admin: bool = False, ts: datetime | None = None,
                    message_id: str | None = None, edit_of: str | None = None,
                    recall_of: str | None = None, is_private: bool = False,
-                   username: str | None = None) -> InboundMessage:
+                   username: str | None = None, reply_to: str | None = None) -> InboundMessage:
         """Deliver a message to the sink and wait until it is handled (replies included)."""
         assert self.sink is not None, "start() the adapter first"
         msg = InboundMessage(
             platform=self.name, chat_id=chat_id or self.chat_id, message_id=message_id or f"m{next(self._ids)}",
             sender_id=sender_id or sender_id_of(sender), sender_name=sender, text=text, ts=ts or self._clock(),
             is_admin=is_admin, edit_of=edit_of, recall_of=recall_of, is_private=is_private,
-            sender_username=username,
+            sender_username=username, reply_to=reply_to,
         )
         await self.sink.on_message(msg)
         return msg
@@ -126,6 +127,12 @@ class FakeAdapter:
                         mention: Mention | None = None, preformatted: bool = False) -> str | None:
         mid = f"b{next(self._ids)}"
         self._record(Sent("text", chat_id, text, mid, reply_to=reply_to, mention=mention))
+        return mid
+
+    async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """:class:`adapters.base.MentionsMany`: recorded as a text with its mentions."""
+        mid = f"b{next(self._ids)}"
+        self._record(Sent("text", chat_id, text, mid, mentions=tuple(mentions)))
         return mid
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:

@@ -24,7 +24,7 @@ Measured, per size and engine:
   leader    in a subprocess (its own memory, the same timeout): ``OrderService(repo)`` (init s),
             then for one open deal of ~500 orders, as a leader's commands do it: /tally
             (``service.tally`` + ``render.tally_table``), /pickup (``service.tally(deal, chat)`` +
-            ``render.pickup_list``), /export (``bot.usecases.leaderday.deal_lists`` + ``export_bytes``, XLSX);
+            ``render.pickup_list``), /export (``bot.usecases.lists.deal_lists`` + ``export_bytes``, XLSX);
             the first tally's time and the median of ``--reads`` runs of each, ms. Baselines in
             the same process: ``SELECT count(*) FROM entries`` and a plain select of the deal's
             entry rows (both median, ms); the ratio is tally median / plain select.
@@ -573,7 +573,7 @@ def leader_reads(url: str, deal_id: str, chat_key: str, title: str, reads: int) 
     from bot import render
     from bot.config import AppConfig
     from bot.services.orders import OrderService
-    from bot.usecases.leaderday import deal_lists, export_bytes
+    from bot.usecases.lists import deal_lists, export_bytes
     from storage.models import ENTRIES
     from storage.sql import open_repository
 

@@ -207,7 +207,7 @@ def _pickup(args: argparse.Namespace) -> int:
     from bot.leaderlists import sorting_text
     from bot.services.orders import OrderService
     from bot.usecases.history import engine_of, round_name, round_titles
-    from bot.usecases.leaderday import deal_lists, group_points
+    from bot.usecases.lists import deal_lists, group_points
     from storage.history import reading
 
     with _store(args) as (config, repo):
@@ -230,7 +230,7 @@ def _stock(args: argparse.Namespace) -> int:
     from bot.messages import STOCK_DAY
     from bot.services.orders import OrderService
     from bot.usecases.history import chats_named, engine_of
-    from bot.usecases.leaderday import day_stock
+    from bot.usecases.lists import day_stock
     from storage.history import reading
 
     try:

@@ -47,3 +47,6 @@ def add_run_parsers(subparsers: Any) -> None:
     from bot.cli_platform import add_platform_parsers
 
     add_platform_parsers(subparsers)  # `deal open` joins the `deal` command registered above
+    from bot.cli_leaderday import add_leaderday_parsers
+
+    add_leaderday_parsers(subparsers)

@@ -245,11 +245,14 @@ async def run_command(core: Core, msg: InboundMessage, name: str, arg: str = "",
         if led or msg.is_private:
             await core.send(chat, m.UNKNOWN_COMMAND.format(name=name), reply_to=msg.message_id)
         return  # a resident's unknown /command in a group may be meant for another bot
+    if cmd.role != ANYONE and not led:
+        await core.send(chat, m.PRIVATE_NO_GROUP if msg.is_private else m.NOT_LEADER, reply_to=msg.message_id)
+        return
+    if cmd.group_only and msg.is_private:
+        await core.send(chat, m.GROUP_ONLY.format(name=name))
+        return
     if cmd.role == ANYONE:
         await cmd.handler(core, Invocation(msg, arg, tuple(led)))
-        return
-    if not led:
-        await core.send(chat, m.PRIVATE_NO_GROUP if msg.is_private else m.NOT_LEADER, reply_to=msg.message_id)
         return
     targets = led
     if msg.is_private:
@@ -295,7 +298,7 @@ async def cmd_pickup(core: Core, inv: Invocation) -> None:
     """The sorting list (分拣单: per pickup point, by building and room, with 跟团号, rooms and phone
     numbers of every household) goes to the leader privately."""
     from bot.leaderlists import sorting_text
-    from bot.usecases.leaderday import deal_lists, group_points
+    from bot.usecases.lists import deal_lists, group_points
 
     async def deliver(to: str) -> bool:
         done = False
@@ -366,7 +369,7 @@ async def cmd_export(core: Core, inv: Invocation) -> None:
     workbook (订单明细, 备货单, 分拣单; bot/export.py) where the platform takes files, else the tally
     as text; always to the leader privately.
     """
-    from bot.usecases.leaderday import deal_lists, export_bytes, group_points
+    from bot.usecases.lists import deal_lists, export_bytes, group_points
 
     adapter = core.adapter_of(inv.chat)
 
@@ -534,4 +537,9 @@ def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
     homes = own_numbers(core.service.tally(deal_id, chat_key), catalog, chat_key, sender_id)
     numbers = [m.MY_NUMBER_PROXY.format(number=h.number, who=h.label) if h.proxy
                else m.MY_NUMBER_ONE.format(number=h.number) for h in homes if h.number]
-    return text + (m.MY_NUMBER.format(numbers="、".join(numbers)) if numbers else "")
+    text += m.MY_NUMBER.format(numbers="、".join(numbers)) if numbers else ""
+    marks = leaderday_commands.my_marks(core, chat_key, sender_id)
+    return f"{text}\n{marks}" if marks else text
+
+
+from bot import leaderday_commands  # noqa: E402  (its commands register; it imports this module)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from adapters.base import Adapter
+from adapters.base import Adapter, MentionsMany
 from bot.catalog import Catalog
 from bot.config import AppConfig
 from bot.model import Card, Mention
@@ -72,6 +72,18 @@ class Core:
             return None
         return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention,
                                        preformatted=preformatted)
+
+    async def send_mentioning(self, chat_key: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """Say ``text`` in which each of ``mentions`` is written ``@name`` (in order): a real mention of
+        each where the adapter can (:class:`adapters.base.MentionsMany`), else the text as it is."""
+        adapter = self.adapter_of(chat_key)
+        if adapter is None:
+            log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
+            return None
+        chat_id = split_chat_key(chat_key)[1]
+        if mentions and isinstance(adapter, MentionsMany):
+            return await adapter.send_mentioning(chat_id, text, mentions)
+        return await adapter.send_text(chat_id, text)
 
     async def send_card(self, chat_key: str, card: Card) -> str | None:
         adapter = self.adapter_of(chat_key)

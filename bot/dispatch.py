@@ -37,6 +37,7 @@ from bot import buttons, commands
 from bot import messages as m
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
+from bot.leaderday_commands import plain_word
 from bot.model import DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
 from bot.permissions import Caller
 from bot.phones import mask_phones
@@ -177,7 +178,7 @@ class Dispatcher:
             if leader != msg.is_admin:
                 msg = replace(msg, is_admin=leader)
             command = None if msg.edit_of or msg.recall_of else (
-                commands.parse_command(msg.text) or parse_word(msg.text))
+                commands.parse_command(msg.text) or parse_word(msg.text) or plain_word(msg, leader))
             if command is not None:
                 if msg.delivery is not None:
                     if not await locked_call(self.core.lock, self.core.service.claim_delivery, msg.delivery):

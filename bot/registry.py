@@ -28,6 +28,8 @@ class Command:
     private chat it acts on exactly one of the caller's groups (named in the argument when they
     lead several), where the others act on each of them. ``words``: plain-text messages (no ``/``)
     that run the command too, for platforms and people that don't type commands (我的订单).
+    ``group_only``: it acts on the group it is said in (its argument is its own, not a group's
+    name); in a private chat it is refused with a hint.
     """
 
     name: str
@@ -38,6 +40,7 @@ class Command:
     hidden_aliases: tuple[str, ...] = ()
     one_group: bool = False
     words: tuple[str, ...] = ()
+    group_only: bool = False
 
 
 REGISTRY: dict[str, Command] = {}
@@ -49,7 +52,7 @@ _MENTIONS = re.compile(r"^(?:@\S+[\s\u2005]+)+")
 
 def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...] = (),
             hidden_aliases: tuple[str, ...] = (), one_group: bool = False,
-            words: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+            words: tuple[str, ...] = (), group_only: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as ``/name``; raises ValueError on a repeated name or alias."""
     if role not in (ANYONE, LEADER):
         raise ValueError(f"unknown role {role!r}")
@@ -66,7 +69,7 @@ def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...
                 raise ValueError(f"command word {word!r} is registered twice")
             _BY_WORD[key] = name
         REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group,
-                                 tuple(words))
+                                 tuple(words), group_only)
         return handler
 
     return register

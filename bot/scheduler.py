@@ -118,8 +118,15 @@ async def pickup_job(core: Core, chat_key: str, text: str) -> bool:
     return await commands.post_pickup(core, chat_key, header=text or m.PICKUP_DEFAULT)
 
 
+async def unpicked_job(core: Core, chat_key: str, text: str) -> bool:
+    from bot.pickup_commands import unpicked_reminder
+
+    return await unpicked_reminder(core, chat_key, text)
+
+
 JOBS: dict[str, Callable[[Core, str, str], Awaitable[bool]]] = {
     "deal_card": deal_card_job, "reminder": reminder_job, "cutoff": cutoff_job, "pickup": pickup_job,
+    "unpicked": unpicked_job,
 }
 
 

@@ -251,3 +251,56 @@ PRODUCTS = Table(
     Column("active", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# --- the leader's day after the cutoff: pickup, payments, after-sale, audit ---
+
+# One household of a deal (a resident (chat_key, sender_id)) as the leader marks it: its pickup
+# code (unique in the deal), chosen pickup point, payment and pickup verification.
+HOUSEHOLD_MARKS = Table(
+    "household_marks", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("chat_key", String, primary_key=True),
+    Column("sender_id", String, primary_key=True),
+    Column("pickup_code", String, nullable=True),
+    Column("pickup_point", String, nullable=True),  # None: the group's first point
+    Column("paid_amount", Money, nullable=True),  # None: not marked paid
+    Column("paid_at", UTCDateTime, nullable=True),
+    Column("paid_by", String, nullable=True),
+    Column("picked_at", UTCDateTime, nullable=True),  # None: not picked up
+    Column("picked_by", String, nullable=True),
+    Column("picked_by_name", String, nullable=True),
+    UniqueConstraint("deal_id", "pickup_code"),
+)
+
+# An after-sale record: a refund (kind "refund"), a replacement ("replace", amount 0) or the refund
+# of a short delivery ("short"), of ``qty`` of one item of a household.
+REFUNDS = Table(
+    "refunds", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("chat_key", String, nullable=False),
+    Column("sender_id", String, nullable=False),
+    Column("item_code", String, nullable=False),
+    Column("qty", Integer, nullable=False),
+    Column("amount", Money, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("by_id", String, nullable=False),
+    Column("by_name", String, nullable=False),
+)
+
+# Every leader action of the leader's day (verify, paid, refund, short, add, ...): who, when, what.
+AUDIT = Table(
+    "audit", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("actor_id", String, nullable=False),
+    Column("actor_name", String, nullable=False),
+    Column("action", String, nullable=False),
+    Column("chat_key", String, nullable=False),  # where it was done (the group)
+    Column("deal_id", String, nullable=True, index=True),
+    Column("household_chat", String, nullable=True),
+    Column("household_sender", String, nullable=True),
+    Column("detail", Text, nullable=False),
+)

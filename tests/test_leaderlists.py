@@ -47,7 +47,7 @@ from bot.model import InboundMessage
 from bot.rooms import Room, parse_room, room_sort_key
 from bot.services.households import proxy_label, proxy_of
 from bot.services.orders import OrderService
-from bot.usecases.leaderday import day_stock, deal_lists, export_bytes
+from bot.usecases.lists import day_stock, deal_lists, export_bytes
 from storage.sql import open_repository
 from tests.sheets import csv_rows, xlsx_rows
 

@@ -24,7 +24,8 @@ from tests.sheets import file_text, xlsx_rows
 
 LEADER_A, LEADER_B, OUTSIDER, BOTH = "团长小美", "团长阿花", "路人甲", "双群团长"
 A, B = "幸福里", "阳光花园"
-LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history", "stock"]
+LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history", "stock", "verify", "picked",
+                   "unverify", "unpicked", "arrived", "paid", "unpaid", "refund", "short", "add"]
 CAPS = Capabilities(reactions=True, files=True)
 
 
@@ -171,9 +172,9 @@ async def test_permissions_decide_per_group() -> None:
 
 
 def test_the_registry_is_the_one_list_of_commands() -> None:
-    assert set(REGISTRY) == {*LEADER_COMMANDS, "help", "my"}
+    assert set(REGISTRY) == {*LEADER_COMMANDS, "help", "my", "point"}
     assert all(REGISTRY[n].role == "leader" for n in LEADER_COMMANDS)
-    assert REGISTRY["help"].role == REGISTRY["my"].role == "anyone"
+    assert REGISTRY["help"].role == REGISTRY["my"].role == REGISTRY["point"].role == "anyone"
     assert parse_command("／统计") == ("tally", "") and parse_command("/导出 阳光") == ("export", "阳光")
     assert names()["start"] == "help"
     text = help_text(leader=True)

@@ -142,10 +142,12 @@ async def test_my_order_in_a_group_and_privately_across_groups() -> None:
     [said] = p.chat.pop_all()
     assert said.chat_id == "g2" and said.mention is not None and said.mention.user_id == sender_id_of("王姐")
     number = m.MY_NUMBER.format(numbers=m.MY_NUMBER_ONE.format(number=1))  # 王姐 ordered first in g2's deal
-    assert said.text == m.MY_ORDER.format(title="蔬菜团", state="", goods="鸡蛋1盒", amount="32.00") + number
+    first, marks = said.text.splitlines()  # then the pickup code, point and paid mark (tests/test_leaderday.py)
+    assert first == m.MY_ORDER.format(title="蔬菜团", state="", goods="鸡蛋1盒", amount="32.00") + number
+    assert marks.startswith("取货码") and marks.endswith(m.MY_UNPAID)
     await p.chat.push("/my", sender="王姐", chat_id="dm-wang", is_private=True)
     [private] = p.chat.pop_all()
-    assert private.chat_id == "dm-wang" and private.text.splitlines() == [
+    assert private.chat_id == "dm-wang" and private.text.splitlines()[::2] == [
         m.GROUP_HEADING.format(group="幸福里团购群") + m.MY_ORDER.format(title="水果鸡蛋团", state="",
                                                                    goods="葡萄2盒", amount="59.80") + number,
         m.GROUP_HEADING.format(group="阳光花园") + m.MY_ORDER.format(title="蔬菜团", state="",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -247,6 +247,10 @@ class TelegramAdapter:
     ) -> str | None:
         return await self._outbox.send_text(chat_id, text, reply_to=reply_to, mention=mention,
                                             preformatted=preformatted)
+
+    async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """:class:`adapters.base.MentionsMany`: each ``@name`` becomes a mention of that member."""
+        return await self._outbox.send_text(chat_id, text, mentions=mentions)
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
         return await self._outbox.send_card(chat_id, card)

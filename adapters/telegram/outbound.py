@@ -9,7 +9,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from typing import TypeVar
 
@@ -63,6 +63,24 @@ def chunks(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
         current += line
     pieces.append(current)
     return [p for p in pieces if p] or [text]
+
+
+def mention_entities(text: str, mentions: Sequence[Mention]) -> tuple[list[MessageEntity], list[Mention]]:
+    """TEXT_MENTION entities over each mention's ``@name`` in ``text``, found in order, each after the
+    last (members without a numeric id are written only); and the mentions not found in ``text``."""
+    out: list[MessageEntity] = []
+    at = 0
+    for n, mention in enumerate(mentions):
+        handle = f"@{mention.name}"
+        found = text.find(handle, at)
+        if found < 0:
+            return out, list(mentions[n:])
+        if mention.user_id.isdigit():
+            user = User(id=int(mention.user_id), first_name=mention.name, is_bot=False)
+            out.append(MessageEntity(MessageEntity.TEXT_MENTION, _utf16_len(text[:found]), _utf16_len(handle),
+                                     user=user))
+        at = found + len(handle)
+    return out, []
 
 
 def _utf16_len(text: str) -> int:
@@ -129,7 +147,7 @@ class Outbox:
 
     async def send_text(
         self, chat_id: str, text: str, *, reply_to: str | None = None, mention: Mention | None = None,
-        markup: InlineKeyboardMarkup | None = None, preformatted: bool = False,
+        markup: InlineKeyboardMarkup | None = None, preformatted: bool = False, mentions: Sequence[Mention] = (),
     ) -> str | None:
         """Send ``text`` (split at line ends when long); the first piece's message id, None if lost.
 
@@ -157,6 +175,11 @@ class Outbox:
             if preformatted and end > start:
                 own.append(MessageEntity(MessageEntity.PRE, start, end - start))
             piece_entities.append(own or None)
+        waiting = list(mentions)
+        for n, piece in enumerate(pieces):  # a roll-call: each "@name" in the text mentions its member
+            found, waiting = mention_entities(piece, waiting)
+            if found:
+                piece_entities[n] = [*(piece_entities[n] or []), *found]
 
         async def send(deadline: float) -> str | None:
             first: str | None = None

@@ -15,7 +15,7 @@ import contextlib
 import importlib.util
 import itertools
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -222,6 +222,14 @@ class WechatAdapter:
         sent = await conn.send_text(chat_id, text, [mention.user_id] if mention else [])
         # A failed send raises; a puppet that gives no message id still delivered it: a local id
         # tells the core so (it is never used to edit or react: WeChat has neither).
+        return sent or f"wechat-local-{next(self._local_ids)}"
+
+    async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
+        """:class:`adapters.base.MentionsMany`: each ``@name `` in ``text`` becomes WeChat's
+        ``@name\u2005`` and the message mentions those members."""
+        conn = await self._live()
+        text = convert.mark_mentions(text, [m.name for m in mentions])
+        sent = await conn.send_text(chat_id, text, [m.user_id for m in mentions])
         return sent or f"wechat-local-{next(self._local_ids)}"
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:

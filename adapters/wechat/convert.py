@@ -70,6 +70,21 @@ def mention_prefix(name: str) -> str:
     return f"@{name}{AT_SEPARATOR}"
 
 
+def mark_mentions(text: str, names: list[str]) -> str:
+    """``text`` with the ``@name`` of each name (in order, each after the last) followed by WeChat's
+    mention separator instead of a space (or nothing), so WeChat shows them as mentions."""
+    out, at = [], 0
+    for name in names:
+        handle = f"@{name}"
+        found = text.find(handle, at)
+        if found < 0:
+            continue
+        end = found + len(handle)
+        out.append(text[at:found] + mention_prefix(name))
+        at = end + 1 if text[end:end + 1] == " " else end
+    return "".join(out) + text[at:]
+
+
 def native_solitaire(raw: RawMessage) -> Solitaire | None:
     """The platform's own 群接龙 in an app message, or None.
 

@@ -181,7 +181,7 @@ def export_round(service: OrderService, conn: Connection, config: AppConfig, dea
                  fmt: str = "csv") -> bytes:
     """The round's orders, every group, as the spreadsheet of /export (``fmt`` "xlsx" or "csv",
     :mod:`bot.export`, its formula neutralising included); raises :class:`UnknownRound`."""
-    from bot.usecases.leaderday import deal_lists, export_bytes, group_points
+    from bot.usecases.lists import deal_lists, export_bytes, group_points
 
     titles = round_titles(conn, config, deal_id)
     points = group_points(service, config)

@@ -1,116 +1,382 @@
-"""The leader's day after the cutoff, as use cases over the order service: a deal's households,
-its stocking and sorting lists, the spreadsheet export, and the stocking list of a day.
+"""The leader's day after the cutoff: pickup codes and verification (核销), payments, after-sale (售后),
+short deliveries, residents' pickup points, and the audit of every leader action.
 
-Shared by the chat commands (bot/commands.py) and the CLI (bot/cli_history.py). Marks recorded
-after the cutoff (payments, pickups, refunds, chosen pickup points) come in through ``marks`` and
-``points``, shaped as :mod:`bot.leaderlists` says; nothing here stores them.
+A household is one resident of a deal: ``(chat_key, sender_id)``, whatever labels their lines carry
+(a leader's proxy order is its own household, keyed ``proxy:<label>``). Its 跟团号 order is the order
+of households' first entry ids. Each use case runs in one store transaction that locks the deal
+(:meth:`bot.ports.Transaction.lock_deal`), so it never races the order service nor another process;
+every change a leader makes is written to the ``audit`` table in that same transaction.
+
+Money is yuan as :class:`~decimal.Decimal`, quantities ints, times aware datetimes (UTC in the store).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import secrets
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
 
-from bot import leaderlists as ll
-from bot.catalog import Catalog
-from bot.config import AppConfig
-from bot.export import orders_csv, orders_xlsx
-from bot.leaderlists import HouseholdView, MarkKey, Marks
-from bot.services.orders import OrderService
-from bot.services.outcome import Tally
+from sqlalchemy import Connection
 
-FORMATS = ("xlsx", "csv")
+from bot.services.state import active, catalog_of_row
+from bot.usecases.leaderday_model import (
+    ZERO,
+    Actor,
+    DealUnknown,
+    Household,
+    Marks,
+    Refund,
+    Result,
+    ShortLine,
+    ShortResult,
+    building_of,
+    find_item,
+    fold,
+    households_of,
+    match,
+)
+from storage import leaderday as store
+from storage import reader
+
+UNVERIFY_WINDOW = timedelta(minutes=10)
+"""A verification may be undone this long after it was made."""
+CODE_DIGITS = 4
+PROXY_PREFIX = "proxy:"
+REPLACE_WORDS = ("补发", "换货", "更换", "换新")
+"""A /refund whose reason holds one of these records a replacement (amount 0), not a refund."""
 
 
-@dataclass(frozen=True, slots=True)
-class DealLists:
-    """One deal's lists: its catalog, tally (one chat's or every chat's) and household views."""
+class LeaderDay:
+    """The leader's-day use cases on a SQL store (``repo``: :class:`storage.sql.SqlRepository`).
 
-    deal_id: str
-    title: str
-    catalog: Catalog
-    tally: Tally
-    views: list[HouseholdView]
+    ``config_points``: a group's pickup points from the configuration (chat key → names), used when
+    the store's ``groups`` table does not know the group.
+    """
 
-    def stock(self) -> ll.StockList:
-        return ll.stocking_list([(self.tally, self.catalog)])
+    def __init__(self, repo: Any, config_points: Callable[[str], tuple[str, ...]] = lambda _k: ()) -> None:
+        self.repo = repo
+        self.config_points = config_points
 
-    def sorting(self, group_points: Mapping[str, Sequence[str]]) -> list[ll.PointList]:
-        order = [p for pts in group_points.values() for p in pts]
-        return ll.sorting_list(self.views, point_order=order)
+    # -- the transaction and what it reads -----------------------------------------------------
+
+    @contextmanager
+    def _locked(self, deal_id: str) -> Iterator[_Day]:
+        with self.repo.transaction() as tx:
+            if tx.lock_deal(deal_id) is None:
+                raise DealUnknown(deal_id)
+            yield _Day(self, tx.conn, deal_id)
+
+    def points(self, conn: Connection, chat_key: str) -> tuple[str, ...]:
+        stored = store.pickup_points(conn, chat_key)
+        return stored if stored else self.config_points(chat_key)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def marks_for_deal(self, deal_id: str) -> dict[tuple[str, str], Marks]:
+        """Per household (chat_key, sender_id) of the deal with a current order, what the leader marked.
+
+        Pickup codes missing so far are given (and stored) first. Raises :class:`DealUnknown`.
+        """
+        with self._locked(deal_id) as day:
+            return day.all_marks()
+
+    def households(self, deal_id: str, chat_key: str | None = None) -> list[Household]:
+        """The deal's households (of one chat, when given) in 跟团号 order. Raises :class:`DealUnknown`."""
+        with self._locked(deal_id) as day:
+            return [h for h in day.households if chat_key is None or h.chat_key == chat_key]
+
+    def audit(self, deal_id: str | None = None) -> list[dict[str, Any]]:
+        """The audit rows (of one deal, or every one), oldest first: at, actor_id, actor_name, action,
+        chat_key, deal_id, household_chat, household_sender, detail."""
+        with self.repo.transaction() as tx:
+            return store.audit(tx.conn, deal_id)
+
+    def sender_of(self, chat_key: str, message_id: str) -> str | None:
+        """Who sent the handled message ``message_id`` of the chat (a reply's target), or None."""
+        with self.repo.transaction() as tx:
+            seen = reader.seen_message(tx.conn, chat_key, message_id)
+            return seen.sender_id if seen is not None else None
+
+    def mine(self, deal_id: str, chat_key: str, sender_id: str) -> tuple[Household, Marks] | None:
+        """A resident's household and marks in the deal (their pickup code is given if missing)."""
+        with self._locked(deal_id) as day:
+            h = day.by_key.get((chat_key, sender_id))
+            return (h, day.all_marks()[h.key]) if h is not None else None
+
+    # -- pickup verification ---------------------------------------------------------------------------
+
+    def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
+               sender_id: str = "") -> Result:
+        """Mark a household picked up: by pickup ``code``, by ``query`` (a name or label of the
+        actor's group) or by ``sender_id`` (a reply to their message). A household verified before
+        is refused ("already", with its marks: when and by whom)."""
+        with self._locked(deal_id) as day:
+            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            mk = day.all_marks()[h.key]
+            if mk.picked:
+                return Result("already", h, marks=mk)
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=now, picked_by=actor.user_id,
+                           picked_by_name=actor.name)
+            day.audit(actor, now, "verify", h, f"code={mk.pickup_code}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
+
+    def unverify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "") -> Result:
+        """Undo a verification made at most :data:`UNVERIFY_WINDOW` ago: of the household named
+        (``query``/``code``), else the actor's latest one in their group ("late" after the window)."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            if query or code:
+                found = day.find(actor.chat_key, query=query, code=code)
+                if found.status != "ok" or found.household is None:
+                    return found
+                h = found.household
+            else:
+                mine = [(mk.picked_at, day.by_key[k]) for k, mk in marks.items()
+                        if mk.picked_at is not None and mk.picked_by == actor.user_id and k[0] == actor.chat_key]
+                if not mine:
+                    return Result("not_picked")
+                h = max(mine, key=lambda t: t[0])[1]
+            mk = marks[h.key]
+            if mk.picked_at is None:
+                return Result("not_picked", h, marks=mk)
+            if now - mk.picked_at > UNVERIFY_WINDOW:
+                return Result("late", h, marks=mk)
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=None, picked_by=None,
+                           picked_by_name=None)
+            day.audit(actor, now, "unverify", h, f"was {mk.picked_at.isoformat()} by {mk.picked_by_name}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
+
+    # -- payments --------------------------------------------------------------------------------------
+
+    def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None) -> Result:
+        """Record what a household paid in all: ``amount``, else what it owes (its order less refunds).
+        A later mark replaces the earlier one (it is not added to it)."""
+        with self._locked(deal_id) as day:
+            found = day.find(actor.chat_key, query=query)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            owed = day.all_marks()[h.key].owed
+            paid = owed if amount is None else amount
+            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, paid_amount=paid, paid_at=now,
+                           paid_by=actor.name)
+            day.audit(actor, now, "paid", h, f"amount={paid}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key], amount=paid)
+
+    def unpaid(self, deal_id: str, chat_key: str) -> list[tuple[Household, Marks, Decimal]]:
+        """The chat's households that owe more than they were marked paid: (household, marks, still owed)."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            out = []
+            for h in day.households:
+                mk = marks[h.key]
+                due = mk.owed - (mk.paid_amount or ZERO)
+                if h.chat_key == chat_key and due > 0:
+                    out.append((h, mk, due))
+            return out
+
+    # -- after-sale -----------------------------------------------------------------------------------
+
+    def refund(self, deal_id: str, actor: Actor, now: datetime, query: str, item_word: str, qty: int, reason: str,
+               amount: Decimal | None = None) -> Result:
+        """Record a refund of ``qty`` of an item to a household (amount ``qty`` × price unless given),
+        or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
+        may not pass what the household ordered less what was refunded or short of that item."""
+        with self._locked(deal_id) as day:
+            item = find_item(day.catalog, item_word)
+            if item is None:
+                return Result("bad_item")
+            found = day.find(actor.chat_key, query=query)
+            if found.status != "ok" or found.household is None:
+                return found
+            h = found.household
+            ordered = h.items.get(item.code, 0)
+            done = sum(r.qty for r in day.refunds if (r.chat_key, r.sender_id) == h.key and r.item_code == item.code
+                       and r.kind != "replace")
+            if qty <= 0:
+                return Result("bad_qty", h, item=item)
+            if qty > ordered - done:
+                return Result("too_many", h, item=item, detail={"left": max(0, ordered - done)})
+            kind = "replace" if any(w in reason for w in REPLACE_WORDS) else "refund"
+            value = ZERO if kind == "replace" else (item.price * qty if amount is None else amount)
+            store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+                             item_code=item.code, qty=qty, amount=value, kind=kind, reason=reason, at=now,
+                             by_id=actor.user_id, by_name=actor.name)
+            day.audit(actor, now, kind, h, f"item={item.code} qty={qty} amount={value} reason={reason}")
+            return Result("ok", h, marks=day.all_marks(fresh=True)[h.key], amount=value, item=item,
+                          detail={"kind": kind})
+
+    def short(self, deal_id: str, actor: Actor, now: datetime, item_word: str, delivered: int) -> ShortResult | Result:
+        """The supplier delivered ``delivered`` of an item: households are filled first come first
+        served (by their first entry of the item), the rest of each order is refunded (kind
+        "short", qty × price). Recording it again replaces the former short delivery of that item."""
+        with self._locked(deal_id) as day:
+            item = find_item(day.catalog, item_word)
+            if item is None:
+                return Result("bad_item")
+            if delivered < 0:
+                return Result("bad_qty", item=item)
+            first: dict[tuple[str, str], int] = {}
+            for e in sorted(day.entries, key=lambda e: e.id):
+                if active(e) and e.item_code == item.code and e.qty > 0:
+                    first.setdefault((e.chat_key, e.sender_id), e.id)
+            takers = sorted((h for h in day.households if h.items.get(item.code, 0) > 0),
+                            key=lambda h: first.get(h.key, h.first_entry))
+            store.drop_refunds(day.conn, deal_id, item.code, "short")
+            left, lines, ordered = delivered, [], 0
+            for h in takers:
+                want = h.items[item.code]
+                ordered += want
+                got = min(want, left)
+                left -= got
+                if got < want:
+                    amount = item.price * (want - got)
+                    lines.append(ShortLine(h, want, got, want - got, amount))
+                    store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+                                     item_code=item.code, qty=want - got, amount=amount, kind="short",
+                                     reason="缺货", at=now, by_id=actor.user_id, by_name=actor.name)
+            day.audit(actor, now, "short", None,
+                      f"item={item.code} delivered={delivered} ordered={ordered} households_short={len(lines)}")
+            return ShortResult(item, ordered, delivered, tuple(lines))
+
+    # -- pickup points ------------------------------------------------------------------------------------
+
+    def choose_point(self, deal_id: str, chat_key: str, sender_id: str, word: str) -> tuple[str, tuple[str, ...]]:
+        """A resident picks their pickup point: the point ``word`` names (exact, else the only one
+        holding it) is stored and returned; "" when none matches (with the group's points)."""
+        with self._locked(deal_id) as day:
+            points = self.points(day.conn, chat_key)
+            w = fold(word)
+            chosen = [p for p in points if fold(p) == w] or [p for p in points if w and w in fold(p)]
+            if len(chosen) != 1:
+                return "", points
+            store.put_mark(day.conn, deal_id, chat_key, sender_id, pickup_point=chosen[0])
+            return chosen[0], points
+
+    def at_point(self, deal_id: str, chat_key: str, point: str = "") -> tuple[list[Household], tuple[str, ...]]:
+        """The chat's households with goods at ``point`` (every one when ""), and the group's points."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            points = self.points(day.conn, chat_key)
+            hs = [h for h in day.households if h.chat_key == chat_key
+                  and (not point or marks[h.key].pickup_point == point)]
+            return hs, points
+
+    def unpicked(self, deal_id: str, chat_key: str) -> list[tuple[Household, Marks]]:
+        """The chat's households not yet picked up, in 跟团号 order."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            return [(h, marks[h.key]) for h in day.households if h.chat_key == chat_key and not marks[h.key].picked]
+
+    def record(self, deal_id: str | None, actor: Actor, now: datetime, action: str, detail: str,
+               household: tuple[str, str] | None = None) -> None:
+        """Write one audit row on its own (an action whose change another use case committed, e.g. /add)."""
+        with self.repo.transaction() as tx:
+            store.add_audit(tx.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
+                            chat_key=actor.chat_key, deal_id=deal_id, household=household, detail=detail)
 
 
-def group_points(service: OrderService, config: AppConfig) -> dict[str, tuple[str, ...]]:
-    """chat key → the group's pickup points: the store's groups (the truth where the store is SQL),
-    else the configuration's."""
-    from sqlalchemy.exc import SQLAlchemyError
+def marks_for_deal(repo: Any, deal_id: str,
+                   config_points: Callable[[str], tuple[str, ...]] = lambda _k: ()) -> dict[tuple[str, str], Marks]:
+    """:meth:`LeaderDay.marks_for_deal` on ``repo`` (a :class:`storage.sql.SqlRepository`): per
+    household (chat_key, sender_id) with a current order, its :class:`Marks`. Gives missing pickup
+    codes first (a write). Raises :class:`DealUnknown`."""
+    return LeaderDay(repo, config_points).marks_for_deal(deal_id)
 
-    from bot.ports import StoreUnavailable
-    from bot.usecases.history import NoSqlStore, engine_of
-    from storage.platform import SqlPlatformStore
 
-    out = {g.chat_key: g.pickup_points for g in config.groups}
-    try:
-        rows = SqlPlatformStore(engine_of(service.repo)).load()
-    except (NoSqlStore, StoreUnavailable, SQLAlchemyError):  # the configuration's points, then
+class _Day:
+    """One locked transaction's view of a deal: its catalog, entries, households, marks, refunds."""
+
+    def __init__(self, owner: LeaderDay, conn: Connection, deal_id: str) -> None:
+        self.owner, self.conn, self.deal_id = owner, conn, deal_id
+        row = reader.get_deal(conn, deal_id)
+        if row is None:
+            raise DealUnknown(deal_id)
+        self.catalog = catalog_of_row(row)
+        self.entries = reader.deal_entries(conn, deal_id)
+        self.households = households_of(self.catalog, self.entries)
+        self.by_key = {h.key: h for h in self.households}
+        self._marks: dict[tuple[str, str], Marks] | None = None
+
+    @property
+    def refunds(self) -> list[Refund]:
+        return [Refund(r["chat_key"], r["sender_id"], r["item_code"], r["qty"], r["amount"], r["kind"], r["reason"],
+                       r["at"], r["by_id"], r["by_name"]) for r in store.refunds(self.conn, self.deal_id)]
+
+    def all_marks(self, *, fresh: bool = False) -> dict[tuple[str, str], Marks]:
+        """Every household's marks; pickup codes missing so far are given first (and stored)."""
+        if self._marks is not None and not fresh:
+            return self._marks
+        rows = store.marks(self.conn, self.deal_id)
+        used = {r["pickup_code"] for r in rows.values() if r["pickup_code"]}
+        for h in self.households:
+            row = rows.get(h.key)
+            if row is None or not row["pickup_code"]:
+                code = _new_code(used)
+                used.add(code)
+                store.put_mark(self.conn, self.deal_id, h.chat_key, h.sender_id, pickup_code=code)
+                rows.setdefault(h.key, dict.fromkeys(store.MARK_FIELDS))["pickup_code"] = code
+        refunds: dict[tuple[str, str], list[Refund]] = defaultdict(list)
+        for r in self.refunds:
+            refunds[(r.chat_key, r.sender_id)].append(r)
+        points: dict[str, tuple[str, ...]] = {}
+        out = {}
+        for h in self.households:
+            row = rows[h.key]
+            if h.chat_key not in points:
+                points[h.chat_key] = self.owner.points(self.conn, h.chat_key)
+            default = points[h.chat_key][0] if points[h.chat_key] else ""
+            back = sum((r.amount for r in refunds[h.key]), ZERO)
+            owed = h.amount - back
+            paid_amount = row["paid_amount"]
+            out[h.key] = Marks(
+                chat_key=h.chat_key, sender_id=h.sender_id, pickup_code=row["pickup_code"],
+                pickup_point=row["pickup_point"] or default,
+                paid=paid_amount is not None and paid_amount >= owed, paid_amount=paid_amount,
+                paid_at=row["paid_at"], paid_by=row["paid_by"], picked_at=row["picked_at"],
+                picked_by=row["picked_by"], picked_by_name=row["picked_by_name"], refund_amount=back, owed=owed,
+                refunds=tuple(refunds[h.key]))
+        self._marks = out
         return out
-    out.update({g.chat_key: g.pickup_points for g in rows.groups.values()})
-    return out
 
-
-def deal_lists(service: OrderService, config: AppConfig, deal_id: str, *, chat_key: str | None = None,
-               titles: Mapping[str, str] | None = None, marks: Mapping[MarkKey, Marks] | None = None,
-               points: Mapping[MarkKey, str] | None = None,
-               pickup_points: Mapping[str, Sequence[str]] | None = None) -> DealLists:
-    """A deal's households with 跟团号, lines, pickup point, first order time and marks (of
-    ``chat_key`` only, when given). Raises ``KeyError`` for an unknown deal."""
-    catalog = service.catalog_of(deal_id)
-    deal = service.repo.get_deal(deal_id)
-    tally = service.tally(deal_id, chat_key)
-    views = ll.household_views(
-        tally, catalog, group_titles=titles, marks=marks, points=points, times=service.order_times(tally),
-        group_points=pickup_points if pickup_points is not None else group_points(service, config))
-    return DealLists(deal_id, deal.title if deal is not None else catalog.title, catalog, tally, views)
-
-
-def export_bytes(lists: DealLists, config: AppConfig, fmt: str,
-                 pickup_points: Mapping[str, Sequence[str]] | None = None) -> bytes:
-    """The deal's spreadsheet: ``fmt`` "xlsx" (three sheets) or "csv" (订单明细). Raises ``ValueError``
-    for another format."""
-    tz = config.bot.tz
-    if fmt == "csv":
-        return orders_csv(lists.views, tz)
-    if fmt == "xlsx":
-        return orders_xlsx(lists.views, lists.stock(), lists.sorting(pickup_points or {}), tz)
-    raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
-
-
-def deals_opened_on(service: OrderService, config: AppConfig, day: date,
-                    chat_keys: Sequence[str] | None = None) -> list[str]:
-    """Ids of the deals opened on ``day`` (in the bot's time zone), oldest first; of these chats only
-    when given (opened for them, bound to them, or ordered in from them)."""
-    from bot.usecases.history import engine_of
-    from storage import history as store
-
-    tz = config.bot.tz
-    start = datetime(day.year, day.month, day.day, tzinfo=tz)
-    end = start + timedelta(days=1)
-    with store.reading(engine_of(service.repo)) as conn:
-        rows = store.rounds(conn, chat_keys=chat_keys, since=start)
-    return [r.id for r in sorted(rows, key=lambda r: (r.opened, r.id)) if start <= r.opened.astimezone(tz) < end]
-
-
-def day_stock(service: OrderService, config: AppConfig, day: date,
-              chat_keys: Sequence[str] | None = None) -> tuple[list[str], ll.StockList]:
-    """The stocking list of every deal opened on ``day`` (of ``chat_keys``' groups when given; each
-    deal's orders from those groups only), with the deals' ids."""
-    ids = deals_opened_on(service, config, day, chat_keys)
-    parts = []
-    for deal_id in ids:
-        catalog = service.catalog_of(deal_id)
-        if chat_keys is None:
-            parts.append((service.tally(deal_id), catalog))
+    def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "") -> Result:
+        """The one household of ``chat_key`` named by code, sender id or query."""
+        mine = [h for h in self.households if h.chat_key == chat_key]
+        if code:
+            marks = self.all_marks()
+            hits = [h for h in mine if marks[h.key].pickup_code == code.strip()]
+        elif sender_id:
+            hits = [h for h in mine if h.sender_id == sender_id]
         else:
-            parts += [(service.tally(deal_id, key), catalog) for key in chat_keys]
-    return ids, ll.stocking_list(parts)
+            hits = match(mine, query)
+        if not hits:
+            return Result("none")
+        if len(hits) > 1:
+            return Result("ambiguous", candidates=tuple(hits))
+        return Result("ok", hits[0])
+
+    def audit(self, actor: Actor, now: datetime, action: str, h: Household | None, detail: str) -> None:
+        store.add_audit(self.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
+                        chat_key=actor.chat_key, deal_id=self.deal_id, household=h.key if h else None, detail=detail)
+
+
+def _new_code(used: set[str]) -> str:
+    """A random pickup code of :data:`CODE_DIGITS` digits (no leading 0) not in ``used``."""
+    low = 10 ** (CODE_DIGITS - 1)
+    if len(used) >= 9 * low:
+        raise RuntimeError("no pickup code left in this deal")
+    while True:
+        code = str(low + secrets.randbelow(9 * low))
+        if code not in used:
+            return code
+
+
+__all__ = ["Actor", "DealUnknown", "Household", "LeaderDay", "Marks", "Refund", "Result", "ShortLine", "ShortResult",
+           "building_of", "find_item", "households_of", "marks_for_deal", "match"]

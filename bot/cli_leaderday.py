@@ -1,0 +1,191 @@
+"""`tuan marks`, `tuan audit`, `tuan verify`, `tuan paid`, `tuan refund`, `tuan short`: the leader's day
+(:mod:`bot.usecases.leaderday`) from the command line, on the store of ``--config``.
+
+Actions are recorded in the audit as done by ``--by NAME`` (user id ``cli:NAME``) in the group
+``--group`` (a ``[[groups]] id`` or a chat key; default: the deal's only group).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from bot.cli_history import CONFIG_HELP, Failed, _guarded, _store
+
+
+def add_leaderday_parsers(subparsers: Any) -> None:
+    """Add the leader's-day subcommands to ``tuan`` (each sets ``handler``)."""
+    marks = subparsers.add_parser("marks", help="a round's households: pickup code and point, paid, picked, refunds")
+    marks.add_argument("--deal", required=True, metavar="ID")
+    marks.add_argument("--json", action="store_true", help="print JSON (one object per household)")
+    marks.set_defaults(handler=_marks)
+    audit = subparsers.add_parser("audit", help="the leader actions recorded for a round (who, when, what)")
+    audit.add_argument("--deal", required=True, metavar="ID")
+    audit.add_argument("--json", action="store_true")
+    audit.set_defaults(handler=_audit)
+    for name, helptext, fn in (("verify", "mark a household picked up, by its pickup code", _verify),
+                               ("paid", "record what a household paid (default: what it owes)", _paid),
+                               ("refund", "record a refund (or a replacement: reason 补发)", _refund),
+                               ("short", "record a short delivery: households filled first come first served",
+                                _short)):
+        p = subparsers.add_parser(name, help=helptext)
+        p.add_argument("--deal", required=True, metavar="ID")
+        p.add_argument("--group", metavar="G", help="[[groups]] id or chat key (default: the deal's only group)")
+        p.add_argument("--by", required=True, metavar="NAME", help="who does it (for the audit)")
+        if name == "verify":
+            p.add_argument("code")
+        elif name == "paid":
+            p.add_argument("who", help="a name or label (3栋402)")
+            p.add_argument("amount", nargs="?")
+        elif name == "refund":
+            p.add_argument("who")
+            p.add_argument("item")
+            p.add_argument("qty", type=int)
+            p.add_argument("reason", nargs="?", default="")
+            p.add_argument("--amount", help="yuan (default: qty × price)")
+        else:
+            p.add_argument("item")
+            p.add_argument("delivered", type=int)
+        p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+        p.set_defaults(handler=fn)
+    for p in (marks, audit):
+        p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+
+
+def _day(config: Any, repo: Any) -> Any:
+    from bot.usecases.history import NoSqlStore
+    from bot.usecases.leaderday import LeaderDay
+
+    if not hasattr(repo, "engine"):
+        raise NoSqlStore("the store is not a SQL store")
+
+    def points(chat_key: str) -> tuple[str, ...]:
+        group = config.group_of_chat(chat_key)
+        return group.pickup_points if group is not None else ()
+
+    return LeaderDay(repo, points)
+
+
+def _money(text: str | None) -> Decimal | None:
+    if text is None:
+        return None
+    try:
+        value = Decimal(text.strip().lstrip("¥").removesuffix("元"))
+    except InvalidOperation:
+        raise Failed(f"not an amount: {text!r}") from None
+    if not value.is_finite() or value < 0:
+        raise Failed(f"not an amount: {text!r}")
+    return value.quantize(Decimal("0.01"))
+
+
+def _unknown(e: Exception) -> Failed:
+    return Failed(f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)")
+
+
+def _actor(args: argparse.Namespace, config: Any, day: Any) -> Any:
+    from bot.usecases.leaderday import Actor
+
+    if args.group:
+        group = config.group(args.group)
+        key = group.chat_key if group is not None else args.group
+    else:
+        chats = {h.chat_key for h in day.households(args.deal)}
+        if len(chats) != 1:
+            raise Failed(f"the deal has {len(chats)} groups with orders: name one with --group")
+        key = chats.pop()
+    return Actor(key, f"cli:{args.by}", args.by)
+
+
+@_guarded
+def _marks(args: argparse.Namespace) -> int:
+    from bot.render import table
+    from bot.usecases.leaderday import DealUnknown
+
+    with _store(args) as (config, repo):
+        day = _day(config, repo)
+        try:
+            households = day.households(args.deal)
+            marks = day.marks_for_deal(args.deal)
+        except DealUnknown as e:
+            raise _unknown(e) from None
+    out = []
+    for n, h in enumerate(households, 1):
+        mk = marks[h.key]
+        out.append({"no": n, "chat_key": h.chat_key, "sender_id": h.sender_id, "name": h.name, "label": h.label,
+                    "amount": str(h.amount), "refund": str(mk.refund_amount), "owed": str(mk.owed),
+                    "paid_amount": None if mk.paid_amount is None else str(mk.paid_amount), "paid": mk.paid,
+                    "picked_at": mk.picked_at.isoformat() if mk.picked_at else None, "picked_by": mk.picked_by_name,
+                    "pickup_code": mk.pickup_code, "pickup_point": mk.pickup_point})
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False, indent=2))
+        return 0
+    rows: list[tuple[str, ...]] = [("no", "group", "household", "code", "point", "amount", "refund", "paid", "picked")]
+    rows += [(str(r["no"]), r["chat_key"], r["label"], r["pickup_code"], r["pickup_point"] or "-", r["amount"],
+              r["refund"], r["paid_amount"] or "-", r["picked_by"] or "-") for r in out]
+    print(table(rows))
+    return 0
+
+
+@_guarded
+def _audit(args: argparse.Namespace) -> int:
+    with _store(args) as (config, repo):
+        rows = _day(config, repo).audit(args.deal)
+    if args.json:
+        print(json.dumps([{**r, "at": r["at"].isoformat()} for r in rows], ensure_ascii=False, indent=2))
+        return 0
+    for r in rows:
+        who = f" {r['household_chat']}/{r['household_sender']}" if r["household_sender"] else ""
+        print(f"{r['at']:%Y-%m-%d %H:%M:%S} {r['actor_name']} {r['action']}{who} {r['detail']}")
+    return 0
+
+
+def _act(args: argparse.Namespace, act: Any) -> int:
+    from bot.usecases.leaderday import DealUnknown, ShortResult
+
+    with _store(args) as (config, repo):
+        day = _day(config, repo)
+        try:
+            res = act(day, _actor(args, config, day), datetime.now(UTC))
+        except DealUnknown as e:
+            raise _unknown(e) from None
+    if isinstance(res, ShortResult):
+        for ln in res.lines:
+            print(f"{ln.household.label}: ordered {ln.ordered}, got {ln.got}, short {ln.short}, refund {ln.amount}")
+        print(f"{res.item.name}: ordered {res.ordered}, delivered {res.delivered}, refunded {res.refunded}")
+        return 0
+    if res.status != "ok":
+        names = ", ".join(h.label for h in res.candidates)
+        raise Failed(f"{res.status}{': ' + names if names else ''}", 1)
+    marks = res.marks
+    print(f"{res.household.label}: code {marks.pickup_code}, owed {marks.owed}, paid {marks.paid_amount or '-'}, "
+          f"refund {marks.refund_amount}, picked {marks.picked_by_name or '-'}")
+    return 0
+
+
+@_guarded
+def _verify(args: argparse.Namespace) -> int:
+    return _act(args, lambda day, actor, now: day.verify(args.deal, actor, now, code=args.code))
+
+
+@_guarded
+def _paid(args: argparse.Namespace) -> int:
+    amount = _money(args.amount)
+    return _act(args, lambda day, actor, now: day.mark_paid(args.deal, actor, now, args.who, amount))
+
+
+@_guarded
+def _refund(args: argparse.Namespace) -> int:
+    amount = _money(args.amount)
+    return _act(args, lambda day, actor, now: day.refund(args.deal, actor, now, args.who, args.item, args.qty,
+                                                         args.reason, amount))
+
+
+@_guarded
+def _short(args: argparse.Namespace) -> int:
+    return _act(args, lambda day, actor, now: day.short(args.deal, actor, now, args.item, args.delivered))
+
+
+__all__ = ["add_leaderday_parsers"]

@@ -1,0 +1,154 @@
+"""The leader's day after the cutoff in the chat: what its commands share (finding the round and the
+household, answering, roll-call mentions), the plain words that run them (「已取」 in reply, 「自提 东门」)
+and the marks /my shows. The commands: :mod:`bot.pickup_commands` (/verify /picked /unverify
+/unpicked /arrived, 自提) and :mod:`bot.settle_commands` (/paid /unpaid /refund /short /add), on
+:class:`bot.usecases.leaderday.LeaderDay`.
+
+Registered with :func:`bot.registry.command` when :mod:`bot.commands` loads; the permission check
+is :func:`bot.commands.run_command`'s (leader commands: the group's leaders only). Group posts never
+show a phone number whole (:func:`bot.phones.mask_phones`).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from bot import messages as m
+from bot import render
+from bot.commands import Invocation
+from bot.context import Core
+from bot.model import InboundMessage, Mention
+from bot.phones import mask_phones
+from bot.usecases.leaderday import (
+    PROXY_PREFIX,
+    Actor,
+    Household,
+    LeaderDay,
+    Result,
+)
+
+PICKED_WORDS = ("已取", "已取货", "✅", "✔", "✔️")
+"""A leader's reply to a resident's message with one of these verifies that household."""
+_POINT_WORD = re.compile(r"^\s*自提点?\s*[:：]?\s*(\S{1,16})\s*$")
+
+
+def leaderday_of(core: Core) -> LeaderDay | None:
+    """The use cases on the core's store; None when the store is not a SQL store."""
+    repo = core.service.repo
+    if not hasattr(repo, "engine"):
+        return None
+
+    def config_points(chat_key: str) -> tuple[str, ...]:
+        group = core.config.group_of_chat(chat_key)
+        return group.pickup_points if group is not None else ()
+
+    return LeaderDay(repo, config_points)
+
+
+def plain_word(msg: InboundMessage, leader: bool) -> tuple[str, str] | None:
+    """A plain message that runs a command of this module: a leader's reply 「已取」/✅ to a
+    resident's message (→ /picked), or 「自提 东门」 (→ /point 东门); None otherwise."""
+    text = unicodedata.normalize("NFKC", msg.text).strip()
+    if leader and msg.reply_to and not msg.is_private and text in PICKED_WORDS:
+        return "picked", ""
+    hit = _POINT_WORD.match(text)
+    if hit is not None and not msg.is_private:
+        return "point", hit.group(1)
+    return None
+
+
+def who(h: Household) -> str:
+    """A household as the group sees it: its label (phones masked), with the name when the label lacks it."""
+    label = h.label
+    text = label if h.name in label or h.sender_id.startswith(PROXY_PREFIX) else f"{label}({h.name})"
+    return mask_phones(text)
+
+
+def at_of(h: Household) -> str:
+    """The row's ``@name``: a proxy household is no member of the chat, and is only written."""
+    return "" if h.sender_id.startswith(PROXY_PREFIX) else m.MENTION_AT.format(name=h.name)
+
+
+def mentions_of(households: list[Household]) -> list[Mention]:
+    return [Mention(user_id=h.sender_id, name=h.name) for h in households if at_of(h)]
+
+
+def when_of(core: Core, at: datetime | None) -> str:
+    if at is None:
+        return ""
+    local, now = at.astimezone(core.config.bot.tz), core.now().astimezone(core.config.bot.tz)
+    day = "今天" if local.date() == now.date() else f"{local.month}月{local.day}日"
+    return f"{day} {local:%H:%M}"
+
+
+async def deal_for(core: Core, inv: Invocation) -> tuple[LeaderDay, str, str] | None:
+    """(use cases, deal id, group chat key) of the invocation's group; says why not when there is none."""
+    day = leaderday_of(core)
+    key = inv.targets[0] if inv.targets else inv.chat
+    async with core.lock:
+        current = core.current(key)
+    if current is None or day is None:
+        await core.send(inv.chat, m.NO_DEAL, reply_to=inv.msg.message_id)
+        return None
+    return day, current[0], key
+
+
+def actor_of(inv: Invocation, key: str) -> Actor:
+    return Actor(key, inv.msg.sender_id, inv.msg.sender_name)
+
+
+async def answer(core: Core, inv: Invocation, text: str) -> None:
+    """Answer the command in its chat (a group: a phone number echoed back is masked)."""
+    await core.send(inv.chat, mask_phones(text), reply_to=inv.msg.message_id)
+
+
+async def not_found(core: Core, inv: Invocation, res: Result, query: str, *, code: str = "") -> bool:
+    """Say why no single household was found; False when one was."""
+    if res.status == "none":
+        text = m.NO_CODE.format(code=code) if code else m.NO_HOUSEHOLD.format(query=query) if query \
+            else m.NO_HOUSEHOLD_REPLY
+        await answer(core, inv, text)
+        return True
+    if res.status == "ambiguous":
+        day = leaderday_of(core)
+        codes = {}
+        if day is not None and res.candidates:
+            async with core.lock:
+                marks = day.marks_for_deal(deal_of(core, res.candidates[0].chat_key))
+            codes = {k: mk.pickup_code for k, mk in marks.items()}
+        lines = [m.CANDIDATE_LINE.format(who=who(h), code=codes.get(h.key, "")) for h in res.candidates]
+        await answer(core, inv, m.AMBIGUOUS_HOUSEHOLD.format(query=query, candidates="\n".join(lines)))
+        return True
+    return False
+
+
+def deal_of(core: Core, chat_key: str) -> str:
+    row = core.service.deal_of(chat_key)
+    assert row is not None
+    return row.id
+
+
+def my_marks(core: Core, chat_key: str, sender_id: str) -> str:
+    """The resident's pickup code, point, paid and picked marks in the chat's deal ("" when none;
+    hold the core's lock)."""
+    day = leaderday_of(core)
+    current = core.current(chat_key)
+    if day is None or current is None:
+        return ""
+    mine = day.mine(current[0], chat_key, sender_id)
+    if mine is None:
+        return ""
+    _h, mk = mine
+    picked = m.MY_PICKED if mk.picked else ""
+    if mk.refund_amount > 0:
+        picked += m.MY_REFUNDED.format(amount=render.money(mk.refund_amount))
+    return m.MY_MARKS.format(code=mk.pickup_code, point=mk.pickup_point or "-",
+                             paid=m.MY_PAID if mk.paid else m.MY_UNPAID, picked=picked)
+
+
+from bot import pickup_commands, settle_commands  # noqa: E402,F401  (their commands register; they import this)
+
+__all__ = ["plain_word", "my_marks", "leaderday_of", "who", "at_of", "mentions_of", "when_of", "deal_for", "actor_of",
+           "answer", "not_found"]
