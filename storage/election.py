@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.pool import NullPool
@@ -57,6 +58,8 @@ class AdvisoryLease:
         )
         self._conn: Connection | None = None
         self.key: int | None = None
+        self._guard = threading.Lock()  # attempts run in worker threads; release may come meanwhile
+        self._released = False
 
     def try_acquire(self) -> bool:
         if self._conn is not None:
@@ -82,7 +85,11 @@ class AdvisoryLease:
         if not got:
             conn.close()
             return False
-        self._conn, self.key = conn, key
+        with self._guard:
+            if self._released:  # released while this attempt was under way: give it back at once
+                self._drop(conn)
+                return False
+            self._conn, self.key = conn, key
         return True
 
     def still_held(self) -> bool:
@@ -99,7 +106,9 @@ class AdvisoryLease:
         return True
 
     def release(self) -> None:
-        conn, self._conn = self._conn, None
+        with self._guard:
+            self._released = True
+            conn, self._conn = self._conn, None
         if conn is not None:
             try:
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.key})
