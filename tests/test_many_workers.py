@@ -33,7 +33,8 @@ PER_WORKER = 500  # distinct messages each worker is first to get
 REDELIVERED = 60  # of them, also handed to the next worker (a platform redelivery), in reverse order
 # One hot chat: every message finds its worker's cached deal stale (another worker moved it) and the
 # service reloads the whole deal, so a message costs O(deal size) and the run O(n²) (see
-# test_a_stale_deal_is_not_reloaded_whole below): 8 × 500 takes minutes, not seconds, on 2 cores.
+# test_a_stale_deal_is_not_reloaded_whole below): 8 × 500 passes every check but took 271 s (16 msg/s)
+# on 2 shared cores.
 # Until that is fixed the hot chat runs 8 × 100 by default; TUAN_MANY_WORKERS_HOT=500 runs it whole.
 HOT_PER_WORKER = int(os.environ.get("TUAN_MANY_WORKERS_HOT", "100"))
 EGGS, ORANGES = "1", "2"
@@ -87,7 +88,7 @@ def run_workers(url: str, plans: list[list[Job]]) -> tuple[list[Result], float]:
     t0 = time.monotonic()
     out: list[Result] = []
     for _ in procs:
-        out.extend(results.get(timeout=300))
+        out.extend(results.get(timeout=1500))
     wall = time.monotonic() - t0
     for p in procs:
         p.join(timeout=60)
