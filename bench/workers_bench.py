@@ -1,0 +1,230 @@
+"""Workers benchmark: messages/s of N worker processes on one PostgreSQL (issue 10).
+
+    python bench/workers_bench.py                       # 1, 2, 4 workers; 200 chats and one hot chat
+    python bench/workers_bench.py --messages 2000 --hot-messages 600 --rate 1000 --seconds 5
+
+Each worker is a process (multiprocessing spawn) with its own ``OrderService`` on the shared store,
+doing per message what a `tuan run` worker does minus the network: ``OrderService.handle`` with an
+effects callback (the ✅ of bot/dispatch.py, committed in the outbox with the order), one
+transaction per message. Messages come from a multiprocessing queue: in the throughput rows it is
+filled before the workers start (closed loop: msg/s = messages / wall time from the start signal to
+the last commit); in the latency row a generator puts messages on it at ``--rate`` msg/s (open loop)
+and each worker notes the time from a message's arrival (put on the queue) to its commit.
+
+Scenarios: (a) 200 chats, each its own deal, messages spread at random; (b) one hot chat, every
+worker's messages in one deal (the deal's row lock orders them). Each run gets a fresh schema in a
+database ``bench_workers_<pid>`` created on the server of ``--pg`` and dropped at the end.
+
+CPU: user+sys seconds of the worker processes per message (``time.process_time`` in each worker,
+from the start signal); the PostgreSQL server's CPU is not counted. Baseline, same run, same
+database: one process doing a bare single-row INSERT per transaction (``engine.begin()``), the
+floor of "one transaction per message" through SQLAlchemy; the ratio is the workers' CPU per
+message over the baseline's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import platform
+import random
+import sys
+import time
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+from sqlalchemy.pool import NullPool  # noqa: E402
+
+from bot.catalog import Catalog, Item  # noqa: E402
+from bot.services.orders import OrderService  # noqa: E402
+from storage.sql import open_repository  # noqa: E402
+from tests.many_workers import Job, serve  # noqa: E402
+
+CATALOG = Catalog(items=(Item("1", "土鸡蛋 30枚", "盒", Decimal("19.9"), aliases=("鸡蛋",), stock=10**9),
+                         Item("2", "脐橙", "箱", Decimal("39"), aliases=("脐橙",))))
+
+
+def machine() -> str:
+    model = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"nproc {os.cpu_count()}, {model}, load average {load}, Python {platform.python_version()}"
+
+
+class Database:
+    """A database of its own on the server, dropped by :meth:`drop`; a fresh schema per run."""
+
+    def __init__(self, pg: str) -> None:
+        self.name = f"bench_workers_{os.getpid()}"
+        self.admin = create_engine(pg, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+        with self.admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
+        self.url = make_url(pg).set(database=self.name)
+        self.engine = create_engine(self.url, poolclass=NullPool)
+
+    def schema(self) -> tuple[str, str]:
+        """A new schema and the URL whose connections use it."""
+        schema = f"s_{uuid.uuid4().hex[:12]}"
+        with self.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        url = self.url.update_query_dict({"options": f"-csearch_path={schema}"})
+        return schema, url.render_as_string(hide_password=False)
+
+    def drop_schema(self, schema: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+
+    def drop(self) -> None:
+        self.engine.dispose()
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
+        self.admin.dispose()
+
+
+def jobs(n: int, chats: list[str], rnd: random.Random) -> list[Job]:
+    return [(rnd.choice(chats), f"m{k}", f"u{k}", f"鸡蛋1 脐橙{rnd.randint(1, 3)}") for k in range(n)]
+
+
+def prepare(url: str, chats: list[str]) -> None:
+    repo = open_repository(url)
+    try:
+        svc = OrderService(repo)
+        for chat in chats:
+            svc.open_deal(CATALOG, [f"t:{chat}"], title=chat)
+    finally:
+        repo.close()
+
+
+def run_workers(url: str, workers: int, feed: list[Job], rate: float | None) -> dict[str, Any]:
+    """``workers`` serve processes on ``url``; ``feed`` put on their queue all at once (``rate`` None)
+    or at ``rate`` per second once they started. Wall time, CPU and arrival → commit delays."""
+    ctx = multiprocessing.get_context("spawn")
+    inbox, results, start = ctx.Queue(), ctx.Queue(), ctx.Barrier(workers + 1)
+    procs = [ctx.Process(target=serve, args=(url, inbox, start, results)) for _ in range(workers)]
+    for p in procs:
+        p.start()
+    if rate is None:
+        now = time.time()
+        for job in feed:
+            inbox.put((job, now))
+        time.sleep(0.5)  # let the queue's feeder thread fill the pipe before the clock starts
+    start.wait(timeout=120)
+    t0 = time.perf_counter()
+    if rate is not None:
+        begin = time.time()
+        for k, job in enumerate(feed):
+            due = begin + k / rate
+            pause = due - time.time()
+            if pause > 0:
+                time.sleep(pause)
+            inbox.put((job, time.time()))
+    for _ in procs:
+        inbox.put(None)
+    got = [results.get(timeout=1800) for _ in procs]
+    wall = time.perf_counter() - t0
+    for p in procs:
+        p.join(60)
+        if p.exitcode != 0:
+            raise SystemExit(f"a worker failed (exit {p.exitcode}): a failed commit")
+    n = sum(g[0] for g in got)
+    delays = sorted(d for g in got for d in g[2])
+    return {"n": n, "wall": wall, "cpu": sum(g[1] for g in got), "delays": delays}
+
+
+def baseline(db: Database, n: int) -> dict[str, Any]:
+    schema, url = db.schema()
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (id bigint PRIMARY KEY, chat text, body text)"))
+        stmt = text("INSERT INTO t (id, chat, body) VALUES (:id, :chat, :body)")
+        t0, c0 = time.perf_counter(), time.process_time()
+        for k in range(n):
+            with engine.begin() as conn:
+                conn.execute(stmt, {"id": k, "chat": "hot", "body": "鸡蛋1 脐橙2"})
+        return {"n": n, "wall": time.perf_counter() - t0, "cpu": time.process_time() - c0}
+    finally:
+        engine.dispose()
+        db.drop_schema(schema)
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    return values[min(len(values) - 1, int(q * len(values)))]
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--pg", default=os.environ.get("TUAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
+    ap.add_argument("--workers", default="1,2,4")
+    ap.add_argument("--messages", type=int, default=2000, help="messages per throughput run over 200 chats")
+    ap.add_argument("--hot-messages", type=int, default=600, help="messages per throughput run in one chat")
+    ap.add_argument("--rate", type=float, default=1000.0, help="offered msg/s of the latency run")
+    ap.add_argument("--seconds", type=float, default=4.0, help="length of the latency run")
+    ap.add_argument("--latency-workers", type=int, default=4)
+    args = ap.parse_args()
+    counts = [int(x) for x in args.workers.split(",")]
+    print(f"Machine: {machine()}", flush=True)
+    db = Database(args.pg)
+    rows: list[str] = []
+    try:
+        base = baseline(db, 2000)
+        base_cpu = base["cpu"] / base["n"]
+        rows.append(f"| baseline: bare INSERT, one transaction each, 1 process | {base['n']:,} | {base['wall']:.2f} | "
+                    f"{base['n'] / base['wall']:,.0f} | {base['n'] / base['wall']:,.0f} | {base_cpu * 1000:.2f} | 1.0× | — | — |")
+        print(rows[-1], flush=True)
+        chats200 = [f"g{n:03d}" for n in range(200)]
+        for label, chats, total in (("(a) 200 chats", chats200, args.messages), ("(b) one hot chat", ["hot"], args.hot_messages)):
+            for w in counts:
+                schema, url = db.schema()
+                try:
+                    prepare(url, chats)
+                    r = run_workers(url, w, jobs(total, chats, random.Random(w)), None)
+                finally:
+                    db.drop_schema(schema)
+                cpu = r["cpu"] / r["n"]
+                rows.append(f"| {label}, {w} worker{'s' if w > 1 else ''} | {r['n']:,} | {r['wall']:.2f} | "
+                            f"{r['n'] / r['wall']:,.0f} | {r['n'] / r['wall'] / w:,.0f} | {cpu * 1000:.2f} | "
+                            f"{cpu / base_cpu:.1f}× | — | — |")  # closed loop: a delay is only the queue's length
+                print(rows[-1], flush=True)
+        schema, url = db.schema()
+        try:
+            prepare(url, chats200)
+            n = int(args.rate * args.seconds)
+            r = run_workers(url, args.latency_workers, jobs(n, chats200, random.Random(7)), args.rate)
+        finally:
+            db.drop_schema(schema)
+        cpu = r["cpu"] / r["n"]
+        rows.append(f"| latency: {args.rate:,.0f} msg/s offered for {args.seconds:g} s, 200 chats, "
+                    f"{args.latency_workers} workers | {r['n']:,} | {r['wall']:.2f} | {r['n'] / r['wall']:,.0f} | "
+                    f"{r['n'] / r['wall'] / args.latency_workers:,.0f} | {cpu * 1000:.2f} | {cpu / base_cpu:.1f}× | "
+                    f"{pct(r['delays'], 0.5) * 1000:,.0f} | {pct(r['delays'], 0.95) * 1000:,.0f} |")
+        print(rows[-1], flush=True)
+    finally:
+        db.drop()
+    print()
+    print("| scenario | messages | wall s | msg/s | msg/s per worker | worker CPU ms/msg | CPU ratio to baseline "
+          "| arrival→commit p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for row in rows:
+        print(row)
+    print(f"\nMachine at the end: {machine()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
