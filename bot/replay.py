@@ -123,13 +123,35 @@ def replay(messages: Iterator[InboundMessage], catalog: Catalog | None, db_url: 
         for m in messages:
             batch.append(m)
             if len(batch) >= BATCH:
-                outcomes.extend(svc.handle_many(batch))
+                outcomes.extend(_handle_batch(svc, batch))
                 batch = []
         if batch:
-            outcomes.extend(svc.handle_many(batch))
+            outcomes.extend(_handle_batch(svc, batch))
         return collect(svc, outcomes)
     finally:
         repo.close()
+
+
+BATCH_ATTEMPTS = 30
+
+
+def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcome]:
+    """One batch in one transaction; tried again when the store could not serve it (another process
+    replaying into the same deals in another order deadlocks with this one: PostgreSQL rolls one
+    back, and nothing of it was kept, so it is simply run again)."""
+    import random
+    import time
+
+    from bot.ports import StoreUnavailable
+
+    for attempt in range(1, BATCH_ATTEMPTS + 1):
+        try:
+            return svc.handle_many(batch)
+        except StoreUnavailable:
+            if attempt == BATCH_ATTEMPTS:
+                raise
+            time.sleep(min(2.0, 0.05 * attempt) * random.uniform(0.5, 1.0))
+    raise AssertionError("unreachable")
 
 
 def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:

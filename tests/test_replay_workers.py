@@ -79,12 +79,6 @@ def test_four_replays_into_one_chat_share_the_stock(tmp_path: Path, pg_url: str)
     assert json.loads(outs[-1][0])["totals"]["1"] <= STOCK
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "deadlock: OrderService.handle_many (bot/replay.py commits 500 messages a transaction) locks each "
-    "deal (SELECT deals.version ... FOR UPDATE, Unit.deal) when the batch first meets it and holds it to "
-    "the commit, so two processes meeting chats A and B in opposite orders wait for each other; PostgreSQL "
-    "breaks it with DeadlockDetected, raised as StoreUnavailable, and `tuan replay` exits 1 with a traceback. "
-    "Wanted: lock a batch's deals in one order (e.g. sorted ids, before applying), or retry the batch"))
 def test_four_replays_into_two_chats_with_their_own_deals(tmp_path: Path, pg_url: str) -> None:
     """Without --catalog each chat's deal comes from its leader's post; a replay commits 500 messages
     a transaction, so a transaction may lock two deals. Half the processes meet chat A first, half
