@@ -57,7 +57,6 @@ def svc_deal() -> tuple[OrderService, str]:
 
 
 # User sees: 王姐 fixes 葡萄2 to 葡萄3, then to 葡萄4; the leader's tally says 7 boxes (both edits count).
-@pytest.mark.xfail(strict=True, reason="a second Telegram edit (edit_of = the original) does not undo the first edit")
 def test_a_message_edited_twice_counts_only_its_last_text(svc_deal: tuple[OrderService, str]) -> None:
     svc, did = svc_deal
     svc.handle(tg(1, 5, "葡萄2"))
@@ -68,7 +67,6 @@ def test_a_message_edited_twice_counts_only_its_last_text(svc_deal: tuple[OrderS
 
 
 # User sees: two edits that overtook their message (two webhook workers) both counted: 鸡蛋 1 + 2 = 3, not 2.
-@pytest.mark.xfail(strict=True, reason="two edits of one original both count when they overtake it")
 def test_two_edits_arriving_before_their_original_count_as_the_last(svc_deal: tuple[OrderService, str]) -> None:
     svc, did = svc_deal
     svc.handle(tg(2, 6, "鸡蛋1", edit_date=DATE + 10))
@@ -78,7 +76,6 @@ def test_two_edits_arriving_before_their_original_count_as_the_last(svc_deal: tu
 
 
 # User sees: 王姐 fixes a typo in yesterday's (closed) order and it becomes a new order of 3 in today's round.
-@pytest.mark.xfail(strict=True, reason="an edit of a message of a closed round is taken as a new order in the new round")
 def test_an_edit_of_last_rounds_message_orders_nothing_in_the_new_round() -> None:
     svc = OrderService(memory_store())
     first = svc.open_deal(catalog(), [CHAT], title="周六团")
@@ -119,7 +116,6 @@ def test_one_edit_before_its_original_counts_once_across_a_restart(svc_deal: tup
 
 # The same through real HTTP: the fake Bot API ⇄ PTB ⇄ TelegramAdapter ⇄ Dispatcher ⇄ OrderService ⇄ SQLite.
 # User sees: 👌 on 葡萄2, edits it to 葡萄3 and then 葡萄4; /tally counts 7 boxes for her.
-@pytest.mark.xfail(strict=True, reason="a second Telegram edit (edit_of = the original) does not undo the first edit")
 async def test_edited_twice_over_the_bot_api(sqlite_url: str) -> None:
     from storage.sql import open_repository
     from tests.telegram.fake_bot_api import FakeBotApi

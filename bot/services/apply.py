@@ -34,6 +34,7 @@ class Work:
     unclear: list[Problem] = field(default_factory=list)
     refused: list[Problem] = field(default_factory=list)
     _written: set[int] = field(default_factory=set)  # ids already in changes.entries_updated
+    replaces: str | None = None  # an edit: the version it replaces (the original, or its latest edit)
 
     # -- limits --------------------------------------------------------------------------
 
@@ -271,7 +272,7 @@ class Work:
             label=label, owner_id=owner, message_id=self.msg.message_id, seq=self.seq, alive=alive,
             replaced_by=replaced_by, deal_id=self.deal.row.id if self.deal is not None else None,
         )
-        self.chat.index_line(ln, over=self.msg.edit_of)
+        self.chat.index_line(ln, over=self.replaces)
         self.changes.lines_added.append(ln)
         return ln
 

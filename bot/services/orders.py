@@ -34,7 +34,7 @@ from bot.ports import (
 from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
 from bot.services.households import HouseKey, first_orders
-from bot.services.outcome import NO_DEAL, Outcome, Problem, Tally, TallyRow
+from bot.services.outcome import DEAL_CLOSED, NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import answer, place
 from bot.services.state import (
     ChatState,
@@ -322,7 +322,9 @@ class OrderService:
         w = Work(u, chat, deal, msg, seq, changes)
         kind = self._apply(u, w)  # "ask": an order message that left a question open, stored as such
         chat, deal = w.chat, w.deal
-        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, msg.edit_of)
+        chat.messages[msg.message_id] = MessageInfo(seq, msg.sender_id, w.replaces)
+        if msg.edit_of is not None and kind != "stale":
+            chat.latest[msg.edit_of] = (msg.message_id, msg.ts)
         did = deal.row.id if deal is not None else None
         changes.message = MessageRow(
             seq=seq, chat_key=ck, message_id=msg.message_id, sender_id=msg.sender_id, sender_name=msg.sender_name,
@@ -343,6 +345,10 @@ class OrderService:
         question = chat.questions.pop(msg.sender_id, None)  # only the sender's next message answers it
         if msg.edit_of is not None:
             chat.edited.add(msg.edit_of)
+            latest, at = chat.latest.get(msg.edit_of, (msg.edit_of, None))
+            if at is not None and msg.ts < at:
+                return "stale"  # a newer edit of the same message came first and stands
+            w.replaces = latest  # a second edit replaces the first, not the original again
         elif msg.recall_of is None and msg.message_id in chat.edited:
             return "stale"  # its edit came first (two workers, a slow platform) and already counts
         if msg.recall_of is not None:
@@ -358,14 +364,20 @@ class OrderService:
             return self._leader(u, w)
         if msg.edit_of is not None:
             reason = w.closed_reason()
+            target = w.replaces or msg.edit_of
+            if reason is None and target not in chat.messages:
+                earlier = u.tx.seen_message(chat.row.chat_key, target)
+                if earlier is not None and earlier.deal_id != (w.deal.row.id if w.deal else None):
+                    reason = DEAL_CLOSED  # a message of an earlier round: its round is over, this one is not its
             if reason is not None:
                 w.refused.append(Problem(reason, "编辑"))
                 return "undo"
-            w.undo(msg.edit_of, for_edit=True)
+            w.undo(target, for_edit=True)
         deal = w.deal
         if msg.edit_of is not None:  # the edited message's own lines are read anew
-            reading = read_message(msg.text, deal.catalog if deal else None, NotPostedBy(chat.by_text, msg.edit_of),
-                                   NotPostedBy(chat.by_body, msg.edit_of))
+            target = w.replaces or msg.edit_of
+            reading = read_message(msg.text, deal.catalog if deal else None, NotPostedBy(chat.by_text, target),
+                                   NotPostedBy(chat.by_body, target))
         else:
             reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
         if deal is None:

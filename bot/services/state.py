@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
@@ -24,7 +25,7 @@ def catalog_of_row(row: DealRow) -> Catalog:
 class MessageInfo:
     seq: int
     sender_id: str
-    edit_of: str | None = None
+    edit_of: str | None = None  # the version this one replaced: the original, or its latest edit then
 
 
 @dataclass
@@ -88,6 +89,8 @@ class ChatState:
     questions: dict[str, Question] = field(default_factory=dict)
     # platform ids of messages an edit already replaced: the original arriving late changes nothing
     edited: set[str] = field(default_factory=set)
+    # original's platform id -> (its latest version's id, that version's time): a later edit replaces that
+    latest: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     # whether the chat has messages outside this deal (None: not asked yet); while it is in this
     # deal no other deal's message can appear, so a redelivery check asks the store only if so
     history: bool | None = None
@@ -176,10 +179,14 @@ class DealCache:
         last: dict[tuple[str, str], MessageRow] = {}
         for m in snap.messages:
             ch = cache.chat(m.chat_key)
-            ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, m.edit_of)
-            last[(m.chat_key, m.sender_id)] = m
+            replaced = m.edit_of
             if m.edit_of is not None:
                 ch.edited.add(m.edit_of)
+                if m.kind != "stale":
+                    replaced = ch.latest.get(m.edit_of, (m.edit_of, m.ts))[0]
+                    ch.latest[m.edit_of] = (m.message_id, m.ts)
+            ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, replaced)
+            last[(m.chat_key, m.sender_id)] = m
         for (ck, sid), m in last.items():  # a question is open while its message is the sender's last
             if m.kind == ASK_KIND:
                 q = question_from_text(m.text, cache.deal.catalog, m.message_id, m.ts)
