@@ -49,6 +49,10 @@ def _fail(where: str, key: str, why: str) -> CatalogError:
     return CatalogError(f"{where}: `{key}` {why}")
 
 
+MAX_COUNT = 1_000_000_000
+"""The most a stock or a limit may be: the store keeps them as 32-bit integers (PostgreSQL INTEGER)."""
+
+
 def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
     """Build a catalog from parsed TOML/JSON, failing with the offending key's name."""
     cutoff = data.get("cutoff")
@@ -65,11 +69,12 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
     else:
         cutoff_dt = None
     max_qty = data.get("max_qty")
-    if max_qty is not None and (not isinstance(max_qty, int) or isinstance(max_qty, bool) or max_qty < 1):
-        raise _fail(where, "max_qty", "must be a positive whole number")
+    if max_qty is not None and (not isinstance(max_qty, int) or isinstance(max_qty, bool)
+                                or not 1 <= max_qty <= MAX_COUNT):
+        raise _fail(where, "max_qty", f"must be a whole number from 1 to {MAX_COUNT:,}")
     max_line = data.get("max_line_qty", MAX_LINE_QTY)
-    if not isinstance(max_line, int) or isinstance(max_line, bool) or max_line < 1:
-        raise _fail(where, "max_line_qty", "must be a positive whole number")
+    if not isinstance(max_line, int) or isinstance(max_line, bool) or not 1 <= max_line <= MAX_COUNT:
+        raise _fail(where, "max_line_qty", f"must be a whole number from 1 to {MAX_COUNT:,}")
     raw_items = data.get("items")
     if not isinstance(raw_items, list) or not raw_items:
         raise _fail(where, "items", "must list at least one [[items]] table")
@@ -96,8 +101,9 @@ def catalog_from_dict(data: dict[str, Any], where: str = "catalog") -> Catalog:
         if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
             raise _fail(where, f"{at}.aliases", "must be a list of strings")
         stock = raw.get("stock")
-        if stock is not None and (not isinstance(stock, int) or isinstance(stock, bool) or stock < 0):
-            raise _fail(where, f"{at}.stock", "must be a whole number ≥ 0")
+        if stock is not None and (not isinstance(stock, int) or isinstance(stock, bool)
+                                  or not 0 <= stock <= MAX_COUNT):
+            raise _fail(where, f"{at}.stock", f"must be a whole number from 0 to {MAX_COUNT:,}")
         items.append(
             Item(
                 code=code,

@@ -20,6 +20,7 @@ from typing import Any
 
 DEFAULT_DAYS = 30
 """`tuan deals` without ``--all``: rounds still open, or opened or closed in the last this many days."""
+MAX_DAYS = 36_500  # a --days beyond a century lists every round (a date that far back does not exist)
 CONFIG_HELP = "TOML configuration naming the store (default: ./tuan.toml if present, else the built-in sample)"
 
 
@@ -140,7 +141,8 @@ def _deals(args: argparse.Namespace) -> int:
     from storage.history import reading
 
     with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
-        rounds = list_rounds(conn, config, group=args.group, days=None if args.all else args.days)
+        rounds = list_rounds(conn, config, group=args.group,
+                             days=None if args.all or args.days > MAX_DAYS else args.days)  # beyond: every round
     if args.json:
         print(json.dumps([r.as_json(items=False) for r in rounds], ensure_ascii=False, indent=2))
         return 0

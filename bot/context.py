@@ -120,15 +120,25 @@ class Core:
         if configured is None:
             return None
         chats = [g.chat_key for gid in configured.groups if (g := self.config.group(gid)) is not None]
-        return self.service.open_deal(configured.catalog, chats, title=configured.title, source="config")
+        chats = [chat_key, *(c for c in chats if c != chat_key)]  # another group's open round stays its own
+        return self.service.open_deal(configured.catalog, chats, title=configured.title, source="config",
+                                      keep_open=True)
 
     def open_configured_deals(self) -> list[str]:
         """At start: open each configured deal whose chats have no deal yet (a restart keeps its state)."""
         opened = []
         for deal in self.config.deals:
             chats = [g.chat_key for gid in deal.groups if (g := self.config.group(gid)) is not None]
-            if all(self.service.deal_of(c) is None for c in chats):
-                opened.append(self.service.open_deal(deal.catalog, chats, title=deal.title, source="config"))
+            current = [row for c in chats if (row := self.service.deal_of(c)) is not None]
+            if not current:  # checked again under the chats' locks: two workers starting at once open one
+                opened.append(self.service.open_deal(deal.catalog, chats, title=deal.title, source="config",
+                                                     keep_open=True))
+                continue
+            ours = [row for row in current if row.status == "open" and row.source == "config"]
+            if ours:  # a group added to the configured deal in tuan.toml joins its open round
+                joined = self.service.join_deal(ours[0].id, [c for c in chats if self.service.deal_of(c) is None])
+                if joined:
+                    log.info("deal %s: %s joined its open round", ours[0].id, ", ".join(joined))
         return opened
 
     def revise_configured_deals(self) -> dict[str, list[str]]:

@@ -44,6 +44,7 @@ from bot.phones import mask_phones
 from bot.ports import OutboxRow, StoreUnavailable
 from bot.registry import parse_word
 from bot.services import outcome as oc
+from bot.services.orders import PRESS_ENDED
 from bot.throttle import Throttle
 from bot.worker import locked_call
 
@@ -57,7 +58,7 @@ SWEEP_BATCH = 200  # outbox rows one sweep claims at a time
 NO_DEAL_REPEAT_SECONDS = 3600.0  # "no deal here" is said to one resident in one chat at most this often
 NO_DEAL_MEMORY = 4096  # (chat, resident) pairs remembered before expired ones are dropped
 NOT_OPEN = frozenset({oc.NO_DEAL, oc.AFTER_CUTOFF, oc.DEAL_CLOSED})  # problems meaning "no deal is open"
-ENDED = "ended"  # a press on the card of a deal that is over (closed or replaced)
+ENDED = PRESS_ENDED  # a press on the card of a deal that is over (closed or replaced)
 UNKNOWN = "unknown"  # a press whose data this bot did not sign
 
 

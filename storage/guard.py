@@ -41,7 +41,7 @@ def sole_process(url: str) -> Iterator[None]:
     if path is None:
         yield
         return
-    lock_path = os.path.abspath(os.path.expanduser(path)) + ".lock"
+    lock_path = os.path.realpath(os.path.expanduser(path)) + ".lock"  # one lock per file, however named
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         try:

@@ -13,7 +13,6 @@ from storage.guard import StoreInUse, sole_process
 # User sees: a second `tuan run` whose config names the store by a symlink to the database file
 # (tuan.db -> /srv/tuan/store.db) starts beside the first on the same SQLite file (the README says
 # a second `tuan run` on one SQLite file is refused).
-@pytest.mark.xfail(strict=True, reason="the lock file is named after the path as written, not the file it names")
 def test_a_store_named_through_a_symlinked_file_is_still_in_use(tmp_path: Path) -> None:
     real = tmp_path / "store.db"
     real.touch()

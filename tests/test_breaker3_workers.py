@@ -47,7 +47,6 @@ def open_rounds(repo: SqlRepository, chat_key: str) -> list[str]:
 
 # User sees: two `tuan run` workers started together on a new database open the configured deal twice;
 # `tuan deals` and /history show a second "进行中" round that no /close or cutoff ever closes.
-@pytest.mark.xfail(strict=True, reason="open_configured_deals checks for a deal outside the transaction that opens one")
 def test_two_workers_starting_at_once_open_one_round(pg_repo: SqlRepository) -> None:
     first, second = core_on(pg_repo), core_on(pg_repo)
     real_open = first.service.open_deal
@@ -71,7 +70,6 @@ def test_two_workers_starting_one_after_the_other_share_the_round(pg_repo: SqlRe
 
 # User sees: a +1 pressed on yesterday's card lands in today's round when another worker's /close and
 # /deal commit between this worker's "is the card's deal still open" check and the press.
-@pytest.mark.xfail(strict=True, reason="the service applies a press to the chat's current deal, not the card's")
 async def test_a_press_on_a_card_whose_round_was_replaced_meanwhile_orders_nothing(sqlite_url: str) -> None:
     repo = open_repository(sqlite_url)
     p = await make_pipeline(BUTTONS, repo=repo)
@@ -115,7 +113,6 @@ async def test_a_press_on_a_closed_rounds_card_changes_nothing(sqlite_url: str) 
 # User sees: 阳光花园's leader runs a 蔬菜团 round (tuan deal open) with orders; 幸福里's leader types
 # /deal in his own group, and 阳光花园's round is gone from its chat: 李姐's 青菜 vanishes from
 # /tally there, and the next "青菜1" is answered 没找到"青菜".
-@pytest.mark.xfail(strict=True, reason="/deal opens the configured deal for all its groups, replacing another group's open round")
 async def test_deal_in_one_group_leaves_another_groups_open_round_alone() -> None:
     from decimal import Decimal
 

@@ -168,7 +168,7 @@ def test_a_group_changes_title_and_chat(store: SqlPlatformStore) -> None:
     assert Directory(rows).scope("fake", sender_id_of(LEADER)).chat_keys == {"fake:g2"}
 
 
-def test_the_store_and_the_config_agree_on_who_leads(store: SqlPlatformStore) -> None:
+async def test_the_store_and_the_config_agree_on_who_leads(store: SqlPlatformStore) -> None:
     config = config_of(config_data())
     import_config(store, config)
     from_store, from_config = StoreDirectory(store), ConfigDirectory(config)
@@ -178,8 +178,8 @@ def test_the_store_and_the_config_agree_on_who_leads(store: SqlPlatformStore) ->
     async def scopes(directory: Any) -> list[Any]:
         return [await directory.scope(*c) for c in callers]
 
-    got = asyncio.run(scopes(from_store))
-    assert got == asyncio.run(scopes(from_config))
+    got = await scopes(from_store)
+    assert got == await scopes(from_config)
     assert [s.leads("fake:g1") for s in got] == [True, False, True, False, False, False]
     assert got[3].leads("telegram:-100") and not got[0].leads("fake:g2")
 

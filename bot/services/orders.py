@@ -53,6 +53,10 @@ EffectsOf = Callable[[Outcome], Sequence[Effect]]
 """What to say about a handled message, decided from its outcome before the commit (bot/dispatch.py)."""
 
 
+PRESS_ENDED = "ended"
+"""``Outcome.kind`` of a press on the card of a round that is over (closed, or the chat moved on)."""
+
+
 def deal_row(deal_id: str, catalog: Catalog, *, title: str, source: str, now: datetime) -> DealRow:
     items = [
         ItemRow(code=i.code, name=i.name, unit=i.unit, price=i.price, aliases=tuple(i.aliases), stock=i.stock,
@@ -222,10 +226,13 @@ class OrderService:
     # -- deals and chats ------------------------------------------------------------------------
 
     def open_deal(self, catalog: Catalog, chat_keys: Sequence[str], *, title: str = "",
-                  source: str = "config") -> str:
+                  source: str = "config", keep_open: bool = False) -> str:
         """Open a deal for these chats (replacing each chat's current deal); returns its id.
 
         The id is new and globally unique (``d`` and 15 hex digits); the deal starts at version 0.
+        ``keep_open``: a chat whose current deal is open keeps it (read under the chat's lock, so two
+        processes opening at once open one round, not two); when the first chat keeps its deal, that
+        deal's id is returned, and when every chat keeps its deal nothing is opened.
         """
         did = "d" + uuid.uuid4().hex[:15]
         now = datetime.now(UTC)
@@ -233,11 +240,46 @@ class OrderService:
         with self._unit() as u:
             changes = Changeset(deals=[row])
             rows = {ck: u.chat_row(ck, lock=True) for ck in sorted(set(chat_keys))}  # chats first, in one order
+            kept: dict[str, str] = {}
+            if keep_open:
+                for ck, chat in rows.items():
+                    current = u.deal(chat.deal_id) if chat.deal_id is not None else None
+                    if current is not None and current.deal.row.status == "open":
+                        kept[ck] = current.deal.row.id
+            first = chat_keys[0] if chat_keys else None
+            if keep_open and (first in kept or len(kept) == len(rows)):
+                return kept.get(first or "", did) if kept else did
             for ck, chat in rows.items():
-                u.bind(ck, chat, did, changes)
+                if ck not in kept:
+                    u.bind(ck, chat, did, changes)
             u.add(changes)
             u.created(DealCache(DealState(row, catalog), 0))
         return did
+
+    def join_deal(self, deal_id: str, chat_keys: Sequence[str]) -> list[str]:
+        """Bind these chats to an open deal (a group added to it), unless a chat's own deal is open;
+        returns the chats that joined. Raises ``KeyError`` for an unknown deal."""
+        with self._unit() as u:
+            target = u.deal(deal_id)
+            if target is None:
+                raise KeyError(deal_id)
+            if target.deal.row.status != "open":
+                return []
+            changes = Changeset()
+            joined = []
+            for ck in sorted(set(chat_keys)):
+                chat = u.chat_row(ck, lock=True)
+                if chat.deal_id == deal_id:
+                    continue
+                current = u.deal(chat.deal_id) if chat.deal_id is not None else None
+                if current is not None and current.deal.row.status == "open":
+                    continue
+                u.bind(ck, chat, deal_id, changes)
+                joined.append(ck)
+            if joined:
+                u.add(changes)
+                u.dirty(deal_id)
+            return joined
 
     def close_deal(self, deal_id: str) -> None:
         """Close a deal (the cutoff, or a leader's /close): later orders are refused, in every process."""
@@ -528,6 +570,10 @@ class OrderService:
                              text=f"[{press.action} {press.item_code}]", ts=press.ts)
         cache, chat = u.chat_state(ck, msg, changes)
         deal = cache.deal if cache is not None else None
+        if press.deal_id and (deal is None or deal.row.id != press.deal_id or deal.row.status != "open"):
+            # the card's round is not the chat's open round (checked under the deal's lock): it is over
+            u.add(changes)
+            return Outcome(ck, press.press_id, press.sender_id, PRESS_ENDED, press.deal_id)
         delivery = ("press:" + press.platform, press.press_id) if press.press_id else None
         if delivery is not None and u.tx.is_processed(*delivery):
             return Outcome(ck, press.press_id, press.sender_id, "duplicate")

@@ -107,8 +107,11 @@ def engine_of(repo: object) -> Engine:
 
 
 def round_name(title: str, opened: datetime, tz: tzinfo) -> str:
-    """``水果团 11月29日``: the title and the day the round opened, in ``tz``."""
+    """``水果团 11月29日``: the title and the day the round opened, in ``tz`` (the title alone when it
+    already names that day, as ``11月30日团购`` does)."""
     day = opened.astimezone(tz)
+    if f"{day.month}月{day.day}日" in title:
+        return title.strip()
     return m.ROUND_NAME.format(title=title, month=day.month, day=day.day).strip()
 
 

@@ -152,12 +152,15 @@ async def test_residents_see_their_own_order_in_the_group_and_privately(api: Fak
     await api.wait_for(lambda: len([c for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]) == 3)
     replies = [c.params for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]
     assert [r["reply_parameters"]["message_id"] for r in replies] == asked
-    assert [r["text"] for r in replies] == [f"@王姐 {mine}", f"@王姐 {mine}", f"@李哥 {m.MY_NONE}"]
+    # each answer's first line; then 王姐's pickup code, point and paid mark (tests/test_leaderday.py)
+    assert [r["text"].splitlines()[0] for r in replies] == [f"@王姐 {mine}", f"@王姐 {mine}", f"@李哥 {m.MY_NONE}"]
+    assert replies[0]["text"].splitlines()[1].startswith("取货码")
 
     dm = Chat(api, WANG.id, title="王姐")
     dm.say(WANG, "/my")
     await api.wait_for(lambda: bool(api.sent_texts(WANG.id)))
-    assert api.sent_texts(WANG.id) == [m.GROUP_HEADING.format(group="阳光花园团购群") + mine]
+    [private] = api.sent_texts(WANG.id)
+    assert private.splitlines()[0] == m.GROUP_HEADING.format(group="阳光花园团购群") + mine
 
 
 async def test_after_the_cutoff_each_resident_hears_it_once(api: FakeBotApi, stack: Stack) -> None:
