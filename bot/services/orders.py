@@ -307,7 +307,7 @@ class OrderService:
             if cache is None or cache.deal.row.status != "open":
                 return []
             current, row0 = cache.deal.catalog, cache.deal.row
-            items, said = merge_items(current, catalog)
+            items, said = merge_items(current, catalog, [c for c, q in cache.deal.totals.items() if q > 0])
             for name in ("cutoff", "max_qty", "max_line_qty"):
                 if getattr(current, name) != getattr(catalog, name):
                     said.append(f"{name} {getattr(current, name)} → {getattr(catalog, name)}")
@@ -802,21 +802,44 @@ class Unit:
             self.tx.write(self._changes)
 
 
-def merge_items(old: Catalog, new: Catalog) -> tuple[tuple[Item, ...], list[str]]:
-    """The items of ``old`` revised by ``new`` (same code: new values; new codes appended; codes
-    missing from ``new`` kept), and what changed, one line each."""
+RETIRED = "（已下架）"
+"""Appended to the name of an item the config dropped while residents had ordered it."""
+
+
+def merge_items(old: Catalog, new: Catalog, ordered: Iterable[str] = ()) -> tuple[tuple[Item, ...], list[str]]:
+    """The items of ``old`` revised by ``new`` (same code: new values; new codes appended), and what
+    changed, one line each.
+
+    A code missing from ``new`` is dropped, unless residents ordered it (``ordered``: codes with a
+    positive total): then it stays, for their orders, but retired: no aliases, its name marked
+    :data:`RETIRED`, stock 0, so it never takes a new order nor shares a word with a new item (an
+    item renumbered in tuan.toml is ordered by its name again at once).
+    """
     before = {i.code: i for i in old.items}
     after = {i.code: i for i in new.items}
-    items = tuple(after.get(c, i) for c, i in before.items()) + tuple(i for c, i in after.items() if c not in before)
-    said = [f"{i.code}号 added: {i.name} {i.price}元" for i in items if i.code not in before]
+    keep = set(ordered)
+    items: list[Item] = []
+    said: list[str] = []
+    for c, i in before.items():
+        if c in after:
+            items.append(after[c])
+        elif c in keep:
+            retired = i if i.name.endswith(RETIRED) else replace(i, name=i.name + RETIRED, aliases=(), stock=0)
+            if retired != i:
+                said.append(f"{c}号 {i.name} retired (ordered, no longer in the config)")
+            items.append(retired)
+        else:
+            said.append(f"{c}号 {i.name} removed")
+    items.extend(i for c, i in after.items() if c not in before)
+    said += [f"{i.code}号 added: {i.name} {i.price}元" for i in items if i.code not in before]
     for i in items:
         was = before.get(i.code)
-        for name in ("name", "aliases", "unit", "price", "stock") if was is not None else ():
+        for name in ("name", "aliases", "unit", "price", "stock") if was is not None and i.code in after else ():
             a, b = getattr(was, name), getattr(i, name)
             if a != b:
                 a, b = (f"{v.normalize():f}" if isinstance(v, Decimal) else v for v in (a, b))
                 said.append(f"{i.code}号 {name} {a} → {b}")
-    return items, said
+    return tuple(items), said
 
 
 def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], chat_key: str | None = None) -> Tally:
