@@ -313,3 +313,6 @@ MY_PAID = "已付款"
 MY_UNPAID = "未付款"
 MY_PICKED = ",已取货"
 MY_REFUNDED = ",已退¥{amount}"
+
+# The 备注 column of the lists and exports: the household's pickup code (核销).
+LIST_PICKUP_CODE = "取货码{code}"

@@ -341,8 +341,14 @@ def test_csv_export_has_the_same_columns(day: Day) -> None:
     rows = csv_rows(export_bytes(lists, config, "csv"))
     assert tuple(rows[0]) == m.EXPORT_COLUMNS
     wang_at = f"{day.times['王姐'].astimezone(TZ):%Y-%m-%d %H:%M}"
-    assert rows[1] == ["1", "王姐", "3栋402 王姐", "东门", "阳光玫瑰葡萄 2斤装", "盒", "2", "29.90", "59.80", "", "", "",
-                       "", wang_at, "幸福里"]
+    from bot.usecases.leaderday import marks_for_deal
+
+    codes = {sid: mk.pickup_code for (_ck, sid), mk in marks_for_deal(day.svc.repo, day.fruit).items()}
+    assert rows[1][:12] == ["1", "王姐", "3栋402 王姐", "东门", "阳光玫瑰葡萄 2斤装", "盒", "2", "29.90", "59.80", "", "",
+                            ""]
+    # the 备注 column carries the household's pickup code (核销), as the leader's records hold it
+    assert rows[1][12] in {m.LIST_PICKUP_CODE.format(code=c) for c in codes.values()}
+    assert rows[1][13:] == [wang_at, "幸福里"]
     assert rows[-1][0] == m.EXPORT_TOTAL and rows[-1][6] == "41" and rows[-1][8] == "1220.40"
     with pytest.raises(ValueError):
         export_bytes(lists, config, "pdf")

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from bot import leaderlists as ll
+from bot import messages as m
 from bot.catalog import Catalog
 from bot.config import AppConfig
 from bot.export import orders_csv, orders_xlsx
@@ -68,10 +69,45 @@ def deal_lists(service: OrderService, config: AppConfig, deal_id: str, *, chat_k
     catalog = service.catalog_of(deal_id)
     deal = service.repo.get_deal(deal_id)
     tally = service.tally(deal_id, chat_key)
+    if marks is None and points is None:
+        marks, points = recorded_marks(service, config, deal_id)
     views = ll.household_views(
         tally, catalog, group_titles=titles, marks=marks, points=points, times=service.order_times(tally),
         group_points=pickup_points if pickup_points is not None else group_points(service, config))
     return DealLists(deal_id, deal.title if deal is not None else catalog.title, catalog, tally, views)
+
+
+def recorded_marks(service: OrderService, config: AppConfig, deal_id: str
+                   ) -> tuple[dict[MarkKey, Marks] | None, dict[MarkKey, str] | None]:
+    """What leaders recorded for the deal's households (:func:`bot.usecases.leaderday.marks_for_deal`:
+    payments, pickup verifications, refunds, pickup points and codes), as the lists' marks and points
+    keyed (chat_key, sender_id); (None, None) when the store keeps no such records (not SQL) or
+    cannot be read now (the lists then show no marks rather than fail)."""
+    from collections import defaultdict
+    from decimal import Decimal
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.ports import StoreUnavailable
+    from bot.usecases.leaderday import DealUnknown, marks_for_deal
+
+    points_of = {g.chat_key: tuple(g.pickup_points) for g in config.groups}
+    try:
+        got = marks_for_deal(service.repo, deal_id, lambda chat_key: points_of.get(chat_key, ()))
+    except (DealUnknown, StoreUnavailable, SQLAlchemyError, AttributeError):
+        return None, None
+    marks: dict[MarkKey, Marks] = {}
+    points: dict[MarkKey, str] = {}
+    for key, mk in got.items():
+        refunds: dict[str, Decimal] = defaultdict(Decimal)
+        for r in mk.refunds:
+            refunds[r.item_code or ""] += r.amount
+        marks[key] = Marks(paid=mk.paid, paid_amount=mk.paid_amount, picked=mk.picked_at is not None,
+                           picked_at=mk.picked_at, refunds=dict(refunds),
+                           note=m.LIST_PICKUP_CODE.format(code=mk.pickup_code) if mk.pickup_code else "")
+        if mk.pickup_point:
+            points[key] = mk.pickup_point
+    return marks, points
 
 
 def export_bytes(lists: DealLists, config: AppConfig, fmt: str,

@@ -67,7 +67,9 @@ async def test_residents_ask_for_their_own_order_in_the_room(gateway: Gateway, m
     answers = [x for x in said if x["mentions"]]
     mine = m.MY_ORDER.format(title="周五水果团", state="", goods="葡萄2盒 脐橙1箱", amount="109.70")
     mine += m.MY_NUMBER.format(numbers=m.MY_NUMBER_ONE.format(number=1))  # the first to order: 跟团号 1
-    assert [a["text"] for a in answers[:4]] == ["@3栋王姐\u2005" + mine] * 4
+    # each answer's first line; then the pickup code, point and paid mark (tests/test_leaderday.py)
+    assert [a["text"].splitlines()[0] for a in answers[:4]] == ["@3栋王姐\u2005" + mine] * 4
+    assert all(a["text"].splitlines()[1].startswith("取货码") for a in answers[:4])
     assert all(a["mentions"] == ["wxid_alice"] and a["room"] == ROOM for a in answers[:4])
     assert answers[4] == {"room": ROOM, "mentions": ["wxid_bob"], "text": "@5栋李哥\u2005" + m.MY_NONE}
     await tap.dispatcher.drain()
