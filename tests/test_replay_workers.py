@@ -11,7 +11,6 @@ import json
 import subprocess
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from storage.models import DEALS, ENTRIES, MESSAGES
