@@ -337,7 +337,7 @@ class Dispatcher:
         still holds; until :meth:`stop_sweeper` (the sweep under way ends first) or cancelled. A
         failed sweep is logged and tried again at the next turn."""
         every = every if every is not None else self.core.config.bot.outbox_sweep_seconds
-        self._sweeper_stop.clear()
+        # not cleared here: a stop asked before this task first ran (a console at end of input) holds
         extending = asyncio.create_task(self._extend_forever(every))
         try:
             while not self._sweeper_stop.is_set():

@@ -191,3 +191,17 @@ def test_the_service_commits_effects_with_the_message_or_not_at_all(tmp_path: An
         assert len(repo.pending_effects(LATER)) == 2
     finally:
         repo.close()
+
+
+async def test_a_stop_asked_before_the_sweeper_ran_ends_it_after_one_sweep() -> None:
+    """A console at end of input stops the bot before the sweeper's task first runs: the sweeper
+    must still see the stop (it waited out its whole interval, so every such stop took 5 s)."""
+    import asyncio
+
+    p = await make_pipeline()
+    try:
+        sweeping = asyncio.create_task(p.dispatcher.run_sweeper(every=3600))
+        p.dispatcher.stop_sweeper()  # before the task had a turn
+        await asyncio.wait_for(sweeping, timeout=30)  # one sweep, then done: not an hour
+    finally:
+        await p.close()
