@@ -17,7 +17,8 @@ from typing import Any, TextIO
 from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.engine.normalize import scrub
 from bot.model import InboundMessage
-from bot.services.orders import OrderService
+from bot.ports import EntryRow
+from bot.services.orders import OrderService, build_tally
 from bot.services.outcome import Outcome
 
 PLATFORM = "replay"
@@ -162,12 +163,13 @@ def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
     if svc.shared_deal and svc.shared_deal not in deal_ids:
         deal_ids.append(svc.shared_deal)
     for did in deal_ids:
-        tally = svc.tally(did)
         cat = svc.catalog_of(did)
+        entries = svc.repo.deal_entries(did)  # read once: the tally and the last messages both need them
+        tally = build_tally(did, cat, entries)
         for it in cat.items:
             names.setdefault(it.code, it.name)
             totals[it.code] = totals.get(it.code, 0) + tally.totals.get(it.code, 0)
-        last_msg = _last_messages(svc, did)
+        last_msg = _last_messages(entries)
         for r in tally.rows:
             orders.append({
                 "chat": r.chat_key.partition(":")[2], "sender_id": r.sender_id, "sender": r.sender_name,
@@ -184,9 +186,9 @@ def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
     return ReplayResult(orders, {k: v for k, v in totals.items()}, unclear, refused, names)
 
 
-def _last_messages(svc: OrderService, deal_id: str) -> dict[tuple[str, str, str, str], str]:
+def _last_messages(entries: list[EntryRow]) -> dict[tuple[str, str, str, str], str]:
     out: dict[tuple[str, str, str, str], str] = {}
-    for e in svc.repo.deal_entries(deal_id):
+    for e in entries:
         if not e.removed and e.superseded_seq is None and e.qty > 0:
             out[(e.chat_key, e.sender_id, e.item_code, e.label)] = e.message_id
     return out
