@@ -386,12 +386,11 @@ class OrderService:
         msg, chat = w.msg, w.chat
         question = chat.questions.pop(msg.sender_id, None)  # only the sender's next message answers it
         if msg.edit_of is not None:
-            chat.edited.add(msg.edit_of)
             latest, at = chat.latest.get(msg.edit_of, (msg.edit_of, None))
             if at is not None and msg.ts < at:
                 return "stale"  # a newer edit of the same message came first and stands
             w.replaces = latest  # a second edit replaces the first, not the original again
-        elif msg.recall_of is None and msg.message_id in chat.edited:
+        elif msg.recall_of is None and msg.message_id in chat.latest:
             return "stale"  # its edit came first (two workers, a slow platform) and already counts
         if msg.recall_of is not None:
             if msg.is_admin and msg.recall_of not in chat.entries_by_msg:

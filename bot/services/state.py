@@ -87,9 +87,8 @@ class ChatState:
     lines_by_msg: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     # sender -> the item-less change the bot asked about (§3.6), until the sender's next message
     questions: dict[str, Question] = field(default_factory=dict)
-    # platform ids of messages an edit already replaced: the original arriving late changes nothing
-    edited: set[str] = field(default_factory=set)
-    # original's platform id -> (its latest version's id, that version's time): a later edit replaces that
+    # original's platform id -> (its latest version's id, that version's time): a later edit replaces
+    # that, and the original itself, arriving late, changes nothing
     latest: dict[str, tuple[str, datetime]] = field(default_factory=dict)
     # whether the chat has messages outside this deal (None: not asked yet); while it is in this
     # deal no other deal's message can appear, so a redelivery check asks the store only if so
@@ -180,11 +179,9 @@ class DealCache:
         for m in snap.messages:
             ch = cache.chat(m.chat_key)
             replaced = m.edit_of
-            if m.edit_of is not None:
-                ch.edited.add(m.edit_of)
-                if m.kind != "stale":
-                    replaced = ch.latest.get(m.edit_of, (m.edit_of, m.ts))[0]
-                    ch.latest[m.edit_of] = (m.message_id, m.ts)
+            if m.edit_of is not None and m.kind != "stale":
+                replaced = ch.latest.get(m.edit_of, (m.edit_of, m.ts))[0]
+                ch.latest[m.edit_of] = (m.message_id, m.ts)
             ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, replaced)
             last[(m.chat_key, m.sender_id)] = m
         for (ck, sid), m in last.items():  # a question is open while its message is the sender's last
