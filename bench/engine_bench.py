@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import random
 import shlex
 import shutil
@@ -44,6 +43,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from machine_info import machine  # bench/, the script's folder, is on sys.path
 
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CATALOG_TOML = """\
@@ -276,18 +277,6 @@ def run_row(row: Row, spec: tuple[str, int, int], tmp: Path, catalog: Path, pg: 
     return row
 
 
-def machine() -> str:
-    model = "unknown CPU"
-    try:
-        for ln in Path("/proc/cpuinfo").read_text().splitlines():
-            if ln.startswith("model name"):
-                model = ln.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"machine: {model}, {os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}, "
-            f"load average at start {load}")
 
 
 def fmt_row(r: Row) -> str:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
-import platform
 import random
 import sys
 import time
@@ -39,6 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine_info import machine  # noqa: E402  (bench/, the script's folder, is on sys.path)
 from sqlalchemy import create_engine, make_url, text  # noqa: E402
 from sqlalchemy.pool import NullPool  # noqa: E402
 
@@ -51,17 +51,6 @@ CATALOG = Catalog(items=(Item("1", "土鸡蛋 30枚", "盒", Decimal("19.9"), al
                          Item("2", "脐橙", "箱", Decimal("39"), aliases=("脐橙",))))
 
 
-def machine() -> str:
-    model = "?"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return f"nproc {os.cpu_count()}, {model}, load average {load}, Python {platform.python_version()}"
 
 
 class Database:
@@ -178,7 +167,7 @@ def main() -> int:
     ap.add_argument("--latency-workers", type=int, default=4)
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
-    print(f"Machine: {machine()}", flush=True)
+    print(machine(), flush=True)
     db = Database(args.pg)
     rows: list[str] = []
     try:
@@ -222,7 +211,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|---|---|---|")
     for row in rows:
         print(row)
-    print(f"\nMachine at the end: {machine()}")
+    print("\nat the end: " + machine().replace("at start", "now"))
     return 0
 
 
