@@ -15,7 +15,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 DEFAULT_DAYS = 30
@@ -60,6 +60,10 @@ def add_history_parsers(subparsers: Any) -> None:
 
     pickup = subparsers.add_parser("pickup", help="a round's sorting list (分拣单): per pickup point, by building and room")
     pickup.add_argument("--deal", required=True, metavar="ID", help="the deal id (see `tuan deals`)")
+    pickup.add_argument("--format", choices=["text", "pdf"],
+                        help="text (default), or pdf: the print-ready sheet, a page per pickup point "
+                             "(default pdf when FILE ends .pdf)")
+    pickup.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
     _config_option(pickup)
     pickup.set_defaults(handler=_pickup)
 
@@ -189,18 +193,23 @@ def _export(args: argparse.Namespace) -> int:
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
         data = export_round(OrderService(repo), conn, config, args.deal, fmt)
-    if args.output is None:
+    return _write(args.output, data)
+
+
+def _write(output: str | None, data: bytes) -> int:
+    """Write ``data`` to ``output`` (mode 0600: it holds residents' rooms and phones), else to stdout."""
+    if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
         sys.stdout.buffer.flush()
         return 0
     try:
-        fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     except OSError as e:
-        raise Failed(f"{args.output}: {e.strerror}") from None
+        raise Failed(f"{output}: {e.strerror}") from None
     with os.fdopen(fd, "wb") as f:
         f.write(data)
-    print(f"{args.output}: {len(data)} bytes", file=sys.stderr)
+    print(f"{output}: {len(data)} bytes", file=sys.stderr)
     return 0
 
 
@@ -220,8 +229,16 @@ def _pickup(args: argparse.Namespace) -> int:
         lists = deal_lists(service, config, args.deal, titles=titles, pickup_points=points)
         deal = repo.get_deal(args.deal)
     name = round_name(lists.title, deal.created_at, config.bot.tz) if deal is not None else lists.title
-    print(sorting_text(lists.sorting(points), title=name))
-    return 0
+    fmt = args.format or ("pdf" if (args.output or "").lower().endswith(".pdf") else "text")
+    if fmt == "pdf":
+        from bot.usecases.lists import sorting_sheet
+
+        return _write(args.output, sorting_sheet(lists, config, points, title=name, now=datetime.now(UTC)))
+    text = sorting_text(lists.sorting(points), title=name)
+    if args.output is None:
+        print(text)
+        return 0
+    return _write(args.output, (text + "\n").encode())
 
 
 @_guarded

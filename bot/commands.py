@@ -256,7 +256,7 @@ async def run_command(core: Core, msg: InboundMessage, name: str, arg: str = "",
         return
     targets = led
     if msg.is_private:
-        targets = pick_groups(core, led, arg)
+        targets = pick_groups(core, led, " ".join(w for w in arg.split() if _fold(w) not in cmd.flags))
         if not targets:
             await core.send(chat, m.UNKNOWN_GROUP.format(arg=arg, groups=_titles(core, led)))
             return
@@ -293,28 +293,41 @@ async def cmd_tally(core: Core, inv: Invocation) -> None:
         await post_tally(core, key, header=heading, to=inv.chat if inv.private else None)
 
 
-@command("pickup", aliases=("取货", "分拣"), help=m.HELP_PICKUP)
+@command("pickup", aliases=("取货", "分拣"), flags=("pdf",), help=m.HELP_PICKUP)
 async def cmd_pickup(core: Core, inv: Invocation) -> None:
     """The sorting list (分拣单: per pickup point, by building and room, with 跟团号, rooms and phone
-    numbers of every household) goes to the leader privately."""
+    numbers of every household) goes to the leader privately: as text, or with ``pdf`` as the
+    print-ready sheet (bot/sheet_pdf.py) where the platform takes files (else as text)."""
     from bot.leaderlists import sorting_text
-    from bot.usecases.lists import deal_lists, group_points
+    from bot.usecases.lists import deal_lists, group_points, sorting_sheet
+
+    adapter = core.adapter_of(inv.chat)
+    pdf = "pdf" in (_fold(w) for w in inv.arg.split()) and adapter is not None and adapter.capabilities.files
 
     async def deliver(to: str) -> bool:
         done = False
         for key in inv.targets:
-            heading = m.GROUP_HEADING.format(group=group_title(core, key))
+            name = group_title(core, key)
+            heading = m.GROUP_HEADING.format(group=name)
             async with core.lock:
                 current = core.current(key)
                 if current is not None:
                     points = group_points(core.service, core.config)
                     lists = deal_lists(core.service, core.config, current[0], chat_key=key,
-                                       titles={key: group_title(core, key)}, pickup_points=points)
+                                       titles={key: name}, pickup_points=points)
                     text = sorting_text(lists.sorting(points), title=current[2])
             if current is None:
                 if inv.private:
                     await core.send(to, heading + m.NO_DEAL)
                 continue
+            if pdf and adapter is not None:
+                data = await asyncio.to_thread(sorting_sheet, lists, core.config, points, title=current[2],
+                                               now=core.now())
+                filename = f"fenjian-{current[0]}-{split_chat_key(key)[1].lstrip('-')}.pdf"
+                caption = m.PICKUP_PDF_CAPTION.format(group=name, title=current[2])
+                if await adapter.send_file(split_chat_key(to)[1], filename, data, caption=caption):
+                    done = True
+                    continue
             if await core.send(to, f"{heading}\n{text}") is not None:
                 done = True
         return done

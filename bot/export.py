@@ -44,7 +44,7 @@ def order_rows(views: Sequence[HouseholdView], tz: tzinfo) -> list[list[object]]
     qty = 0
     amount = refunds = Decimal(0)
     for h in views:
-        paid = _paid(h.marks)
+        paid = paid_text(h.marks)
         picked = _picked(h.marks, tz)
         loose = h.marks.refunds.get("", Decimal(0))
         for n, line in enumerate(h.lines):
@@ -59,9 +59,11 @@ def order_rows(views: Sequence[HouseholdView], tz: tzinfo) -> list[list[object]]
     return rows
 
 
-def _paid(marks: Marks) -> str:
+def paid_text(marks: Marks) -> str:
+    """The 付款 cell: ``已付``, ``已付 ¥91.80`` with the amount recorded, ``部分付 ¥20.00`` for a
+    payment short of what is owed, "" when nothing was recorded."""
     if not marks.paid:
-        return ""
+        return m.MARK_PART_PAID.format(amount=f"{marks.paid_amount:.2f}") if marks.paid_amount else ""
     return m.MARK_PAID + (f" ¥{marks.paid_amount:.2f}" if marks.paid_amount is not None else "")
 
 
@@ -83,7 +85,7 @@ def sort_rows(points: Sequence[PointList]) -> list[list[object]]:
     rows: list[list[object]] = []
     for p in points:
         for h in p.households:
-            rows.append([p.point, h.number, h.label, h.who, h.goods(), h.amount, _paid(h.marks),
+            rows.append([p.point, h.number, h.label, h.who, h.goods(), h.amount, paid_text(h.marks),
                          m.MARK_PICKED if h.marks.picked else "", h.marks.refund or None, h.note(), h.group])
     return rows
 

@@ -33,7 +33,7 @@ HELP_PRIVATE_NOTE = "私聊机器人时,命令作用于你带的群;带多个群
 HELP_DEAL = "发团购卡片(已截单时开新一期)"
 HELP_LIST = "当前接龙名单"
 HELP_TALLY = "统计数量和金额"
-HELP_PICKUP = "分拣单(按自提点、楼栋房号,带跟团号)"
+HELP_PICKUP = "分拣单(按自提点、楼栋房号,带跟团号;加 pdf 发可打印的 PDF,每个自提点一页)"
 HELP_STOCK = "备货单(每样商品的数量和金额;私聊时合计你带的所有群)"
 HELP_CLOSE = "截单并发最终统计"
 HELP_EXPORT = "导出订单表格 XLSX(订单明细、备货单、分拣单;私聊机器人时导出你带的所有群)"
@@ -143,6 +143,7 @@ SORT_ROW = "#{number} {who}:{goods} ¥{amount}"
 SORT_PROXY = "({who}代订)"
 LIST_PROXY_NOTE = "{who}代订"
 MARK_PAID = "已付"
+MARK_PART_PAID = "部分付 ¥{amount}"
 MARK_PICKED = "已取"
 MARK_REFUND = "退¥{amount}"
 # /my: the resident's 跟团号 after their order; a proxy household's number with its neighbour.
@@ -158,6 +159,13 @@ EXPORT_COLUMNS = ("跟团号", "下单人", "标签/房号", "自提点", "商�
 STOCK_COLUMNS = ("商品", "规格", "数量", "单价", "金额")
 SORT_COLUMNS = ("自提点", "跟团号", "标签/房号", "下单人", "商品", "金额", "付款", "核销", "退款金额", "备注", "群")
 EXPORT_TOTAL = "合计"
+# The print-ready sorting sheet (PDF, bot/sheet_pdf.py): a page per pickup point.
+PDF_TITLE = "分拣单 · {title}"
+PDF_POINT = "自提点:{point} 共{households}户 ¥{amount}"
+PDF_COLUMNS = ("跟团号", "标签/房号", "下单人", "商品", "金额", "付款", "核销", "退款", "备注")
+PDF_NOT_PICKED = "□"
+PDF_FOOTER = "{title} {point} 第{page}页 打印于{printed}"
+PICKUP_PDF_CAPTION = "{group} {title} 分拣单"
 
 # Scheduled posts.
 REMINDER_DEFAULT = "⏰ 还有一会儿就截单啦,还没接龙的邻居抓紧~"

@@ -41,6 +41,7 @@ class Command:
     one_group: bool = False
     words: tuple[str, ...] = ()
     group_only: bool = False
+    flags: tuple[str, ...] = ()
 
 
 REGISTRY: dict[str, Command] = {}
@@ -52,7 +53,8 @@ _MENTIONS = re.compile(r"^(?:@\S+[\s\u2005]+)+")
 
 def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...] = (),
             hidden_aliases: tuple[str, ...] = (), one_group: bool = False,
-            words: tuple[str, ...] = (), group_only: bool = False) -> Callable[[Handler], Handler]:
+            words: tuple[str, ...] = (), group_only: bool = False,
+            flags: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as ``/name``; raises ValueError on a repeated name or alias."""
     if role not in (ANYONE, LEADER):
         raise ValueError(f"unknown role {role!r}")
@@ -69,7 +71,7 @@ def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...
                 raise ValueError(f"command word {word!r} is registered twice")
             _BY_WORD[key] = name
         REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group,
-                                 tuple(words), group_only)
+                                 tuple(words), group_only, tuple(flags))
         return handler
 
     return register

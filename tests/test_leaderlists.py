@@ -100,6 +100,11 @@ class Day:
 
 @pytest.fixture
 def day(tmp_path: Path) -> Day:
+    return build_day(tmp_path)
+
+
+def build_day(tmp_path: Path) -> Day:
+    """The store of the module docstring, with its tuan.toml, under ``tmp_path``."""
     url = f"sqlite:///{tmp_path / 'tuan.db'}"
     svc = OrderService(open_repository(url))
     fruit_id = svc.open_deal(fruit(), [G1, G2], title="水果团")

@@ -122,6 +122,15 @@ def export_bytes(lists: DealLists, config: AppConfig, fmt: str,
     raise ValueError(f"unknown export format {fmt!r} (one of {', '.join(FORMATS)})")
 
 
+def sorting_sheet(lists: DealLists, config: AppConfig, pickup_points: Mapping[str, Sequence[str]], *, title: str,
+                  now: datetime) -> bytes:
+    """The deal's print-ready sorting sheet (PDF, :func:`bot.sheet_pdf.sorting_pdf`): a page per pickup
+    point; ``now`` (aware) is printed in the footer in the bot's time zone."""
+    from bot.sheet_pdf import sorting_pdf
+
+    return sorting_pdf(lists.sorting(pickup_points), title=title, printed=now.astimezone(config.bot.tz))
+
+
 def deals_opened_on(service: OrderService, config: AppConfig, day: date,
                     chat_keys: Sequence[str] | None = None) -> list[str]:
     """Ids of the deals opened on ``day`` (in the bot's time zone), oldest first; of these chats only
