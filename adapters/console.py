@@ -2,7 +2,8 @@
 
 ``王姐: 葡萄2`` speaks as resident 王姐, ``团长: /tally`` as the leader (names listed in
 ``[console] leaders`` are admins), a plain line as the last speaker (at first a resident, 邻居), ``王姐:`` alone switches
-speaker. ``\\n`` in a line is a line break, for pasting a 接龙 list on one line.
+speaker. ``\\n`` in a line is a line break, for pasting a 接龙 list on one line. ``团长: >王姐 已取``
+replies to 王姐's last message (as a leader's reply 已取 verifies her pickup).
 Bot replies are printed above the prompt. With stdin not a terminal, lines are read plainly.
 """
 
@@ -38,6 +39,7 @@ LineSource = Callable[[], Awaitable[str | None]]  # the next line, None at the e
 BOT_NAME = "🤖 Tuan"
 FILES_DIR = "tuan-files"
 _SPEAKER = re.compile(r"^([^\s:：/][^\s:：]{0,15})\s*[:：]\s?(.*)$", re.S)
+_REPLY = re.compile(r"^[>＞]\s*([^\s:：]{1,16})\s+(.+)$", re.S)
 
 
 def sender_id_of(name: str) -> str:
@@ -54,6 +56,15 @@ def parse_line(line: str, last_speaker: str) -> tuple[str, str]:
     else:
         speaker, text = last_speaker, line
     return speaker, text.replace("\\n", "\n").strip()
+
+
+def reply_of(text: str, last: dict[str, str]) -> tuple[str | None, str]:
+    """(the message replied to, the text) of ``>王姐 已取``: the last message of that speaker in
+    ``last`` (speaker → message id); (None, text) for any other text or a speaker not seen."""
+    found = _REPLY.match(text)
+    if found is None or found.group(1) not in last:
+        return None, text
+    return last[found.group(1)], found.group(2).strip()
 
 
 def format_said(name: str, text: str) -> str:
@@ -120,6 +131,7 @@ class ConsoleAdapter:
         self._on_eof = on_eof
         self._session = f"{int(time.time() * 1000):x}"
         self._n = 0
+        self._last: dict[str, str] = {}  # speaker → their last message id, for ``>王姐 已取``
         self._echo = echo
         self._banner = banner
         self._task: asyncio.Task[None] | None = None
@@ -158,11 +170,13 @@ class ConsoleAdapter:
             self.speaker, text = parse_line(line, self.speaker)
             if not text:
                 continue
+            reply_to, said = reply_of(text, self._last)
             msg = InboundMessage(
                 platform=self.name, chat_id=self.config.chat, message_id=self._next_id("c"),
-                sender_id=sender_id_of(self.speaker), sender_name=self.speaker, text=text, ts=self._clock(),
-                is_admin=self.speaker in self.config.leaders, chat_title=self.config.title,
+                sender_id=sender_id_of(self.speaker), sender_name=self.speaker, text=said, ts=self._clock(),
+                is_admin=self.speaker in self.config.leaders, chat_title=self.config.title, reply_to=reply_to,
             )
+            self._last[self.speaker] = msg.message_id
             if self._echo:
                 self._write(format_said(self.speaker, text))
             try:
