@@ -2,7 +2,9 @@
 
 Script lines are typed into the console adapter (as a person would), so they go console →
 dispatcher → OrderService → store; the scheduled jobs (deal card, reminder, cutoff, pickup)
-are fired through the scheduler's own job runner at their times on the demo's clock.
+are fired through the scheduler's own job runner at their times on the demo's clock. The night
+after the cutoff is skipped; the next afternoon (arrival, verifications, who has not picked up)
+plays at the same speed.
 """
 
 from __future__ import annotations
@@ -11,16 +13,16 @@ import asyncio
 import sys
 import tempfile
 import time as walltime
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from adapters.console import ConsoleAdapter, LineSource, format_said
 from bot import messages as m
 from bot.cli_run import DEFAULT_SPEED  # the CLI's default: `tuan --help` does not import the demo
 from bot.config import AppConfig, ConfigError, StoreConfig, config_from_dict
 from bot.context import Core
-from bot.demo_script import Event, Script, build_script, demo_config
+from bot.demo_script import Script, build_script, demo_config
 from bot.dispatch import Dispatcher
 from bot.runtime import open_store
 from bot.scheduler import BotScheduler, job_specs
@@ -37,8 +39,9 @@ class SimClock:
     def __call__(self) -> datetime:
         return self.now
 
-    def at(self, hm: tuple[int, int]) -> datetime:
-        return datetime.combine(self.day, time(*hm), self.tz)
+    def at(self, hm: tuple[int, int], day: int = 0) -> datetime:
+        """(hour, minute) of the demo's day, or of ``day`` days later."""
+        return datetime.combine(self.day + timedelta(days=day), time(*hm), self.tz)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,30 +56,51 @@ class DemoResult:
         return self.got == self.script.expected()
 
 
-def _lines(script: Script, clock: SimClock, speed: float, sched: BotScheduler, config: AppConfig,
+def _lines(script: Script, clock: SimClock, speed: float, sched: BotScheduler, code_of: Callable[[str], Awaitable[str]],
            write: Callable[[str], None], counter: list[int]) -> LineSource:
     events = iter(script.events)
     job_ids = {s.kind: s.id for s in sched.specs.values()}
+    day = [0]
 
     async def next_line() -> str | None:
         for event in events:
-            when = clock.at(event.at)
-            await asyncio.sleep(max(0.0, (when - clock.now).total_seconds() / speed))
+            when = clock.at(event.at, event.day)
+            if event.day != day[0]:  # the night is skipped, not slept through
+                day[0] = event.day
+                write(m.DEMO_NEXT_DAY)
+            else:
+                await asyncio.sleep(max(0.0, (when - clock.now).total_seconds() / speed))
             clock.now = when
             if event.job:
                 write(f"[{when:%H:%M}] ⏱ {m.DEMO_JOB[event.job]}")
                 await sched.fire(job_ids[event.job])
                 continue
             counter[0] += 1
-            write(f"[{when:%H:%M}] {format_said(event.who, event.text)}")
-            return f"{event.who}: {_escape(event)}"
+            text = event.text.replace("{code}", await code_of(event.code_of)) if event.code_of else event.text
+            write(f"[{when:%H:%M}] {format_said(event.who, text)}")
+            return f"{event.who}: {_escape(text)}"
         return None
 
     return next_line
 
 
-def _escape(event: Event) -> str:
-    return event.text.replace("\n", "\\n")
+def _escape(text: str) -> str:
+    return text.replace("\n", "\\n")
+
+
+def _code_reader(core: Core, chat_key: str) -> Callable[[str], Awaitable[str]]:
+    """A resident's pickup code in the group's current deal, as their /my shows it ("" when none)."""
+    from adapters.console import sender_id_of
+    from bot.leaderday_commands import leaderday_of
+
+    async def code_of(who: str) -> str:
+        day = leaderday_of(core)
+        async with core.lock:
+            current = core.current(chat_key)
+            mine = day.mine(current[0], chat_key, sender_id_of(who)) if day and current else None
+        return mine[1].pickup_code if mine else ""
+
+    return code_of
 
 
 async def play(*, speed: float = DEFAULT_SPEED, seed: int = 2026, db_url: str | None = None,
@@ -94,7 +118,8 @@ async def play(*, speed: float = DEFAULT_SPEED, seed: int = 2026, db_url: str | 
                 core.open_configured_deals()
             sched = BotScheduler(core, job_specs(config))
             done, counter = asyncio.Event(), [0]
-            console = ConsoleAdapter(config.console, lines=_lines(script, clock, speed, sched, config, write, counter),
+            reader = _code_reader(core, config.groups[0].chat_key)
+            console = ConsoleAdapter(config.console, lines=_lines(script, clock, speed, sched, reader, write, counter),
                                      write=write, clock=clock, on_eof=done.set, echo=False,
                                      banner=False)
             core.adapters[console.name] = console

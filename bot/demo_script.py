@@ -63,13 +63,18 @@ class Effect:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """At (hour, minute): a message (``who`` says ``text``) or, with ``job``, a scheduled job's kind."""
+    """At (hour, minute) of day ``day`` (0: the deal's day, 1: the morning after): a message (``who``
+    says ``text``) or, with ``job``, a scheduled job's kind. ``code_of``: the text holds ``{code}``,
+    to be filled with that resident's pickup code when it is said (the leader reads it off their
+    phone; codes are drawn by the store, so the script cannot know them)."""
 
     at: tuple[int, int]
     who: str = ""
     text: str = ""
     job: str = ""
     effects: tuple[Effect, ...] = ()
+    day: int = 0
+    code_of: str = ""
 
 
 @dataclass(slots=True)
@@ -119,8 +124,8 @@ class _Writer:
     def pick(self, *codes: str) -> tuple[str, int]:
         return self.rng.choice(codes or tuple(ITEMS)), self.rng.randint(1, 3)
 
-    def say(self, at: tuple[int, int], who: str, text: str, *effects: Effect) -> None:
-        self.script.events.append(Event(at, who, text, effects=effects))
+    def say(self, at: tuple[int, int], who: str, text: str, *effects: Effect, day: int = 0, code_of: str = "") -> None:
+        self.script.events.append(Event(at, who, text, effects=effects, day=day, code_of=code_of))
 
     def job(self, at: tuple[int, int], kind: str) -> None:
         self.script.events.append(Event(at, job=kind))
@@ -200,5 +205,33 @@ def build_script(seed: int = 2026) -> Script:
     w.job(CUTOFF, "cutoff")
     w.say((21, 5), w.resident(), "葡萄1")  # too late: refused
     w.job((21, 30), "pickup")
-    w.script.events.sort(key=lambda e: e.at)  # stable: same-minute events keep their order
+    _morning_after(w)
+    w.script.events.sort(key=lambda e: (e.day, e.at))  # stable: same-minute events keep their order
     return w.script
+
+
+def _morning_after(w: _Writer) -> None:
+    """The next afternoon: the goods arrive, three households are verified (by the pickup code a
+    resident shows, by name, by a reply 已取 to the resident's message), and the leader posts who has
+    not picked up yet."""
+    a, b, c = w.rng.sample(sorted(w.script.expected()), 3)
+    w.say((16, 0), LEADER, "/arrived", day=1)
+    w.say((16, 5), a, "/my", day=1)
+    w.say((16, 6), LEADER, "/verify {code}", day=1, code_of=a)
+    w.say((16, 20), LEADER, f"/picked {b}", day=1)
+    w.say((16, 40), c, "到了吗?我下楼拿", day=1)
+    w.say((16, 42), LEADER, f">{c} 已取", day=1)
+    w.say((17, 30), LEADER, "/unpicked", day=1)
+
+
+def verified(script: Script) -> list[str]:
+    """The residents the script's morning after verifies, in order."""
+    out = []
+    for e in script.events:
+        if e.code_of:
+            out.append(e.code_of)
+        elif e.text.startswith("/picked "):
+            out.append(e.text.removeprefix("/picked "))
+        elif e.text.startswith(">") and e.text.endswith(" 已取"):
+            out.append(e.text[1:].removesuffix(" 已取"))
+    return out

@@ -244,7 +244,8 @@ CONSOLE_PRIVATE = "(私信)"
 CONSOLE_FILE = "📎 文件已保存:{path}"
 
 # `tuan demo`.
-DEMO_TITLE = "Tuan 演示:{title},一天的接龙(加速{speed:g}倍)"
+DEMO_TITLE = "Tuan 演示:{title},一天的接龙和第二天的取货(加速{speed:g}倍)"
+DEMO_NEXT_DAY = "—— 第二天下午:到货、核销、未取名单 ——"
 DEMO_JOB = {"deal_card": "定时:发团购卡片", "reminder": "定时:截单提醒", "cutoff": "定时:截单",
             "pickup": "定时:取货通知"}
 DEMO_DONE = "演示结束:{residents}位邻居,{messages}条消息,用时{seconds:.1f}秒。"

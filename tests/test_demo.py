@@ -10,7 +10,7 @@ import pytest
 
 from bot import messages as m
 from bot.demo import play
-from bot.demo_script import ITEMS, build_script
+from bot.demo_script import ITEMS, build_script, verified
 
 PRICES = {"1": Decimal("29.9"), "2": Decimal("25.8"), "3": Decimal("22"), "4": Decimal("32")}
 
@@ -32,6 +32,16 @@ async def test_demo_tally_matches_its_script(seed: int) -> None:
     assert m.REFUSED_AFTER_CUTOFF in text  # the late order
     assert m.CLOSED in text and "⏰ 还有1小时截单" in text and "取货清单" in text
     assert text.index(m.CLOSED) < text.index(m.REFUSED_AFTER_CUTOFF) < text.index("取货清单")
+    # the morning after: the arrival names every household, three are verified (by code, by name, by a
+    # reply 已取), and the roll-call names the others
+    after = text[text.index(m.DEMO_NEXT_DAY):]
+    assert m.ARRIVED_ANY.format(n=len(expected)) in after
+    three = verified(result.script)
+    assert len(set(three)) == 3 and after.count("✅ 已核销:") == 3
+    assert m.UNPICKED_TITLE.format(n=len(expected) - 3) in after
+    roll = after[after.index(m.UNPICKED_TITLE.format(n=len(expected) - 3)):]
+    assert not any(f"@{who} " in roll for who in three)
+    assert all(f"@{who} " in roll for who in expected if who not in three)
 
 
 def test_script_has_the_day_it_promises() -> None:
@@ -43,6 +53,8 @@ def test_script_has_the_day_it_promises() -> None:
     assert "葡萄甜吗?" in texts and "橙1" in texts and "不好意思,我的取消" in texts
     assert any("改成" in t for t in texts)
     assert [e.job for e in script.events if e.job] == ["deal_card", "reminder", "cutoff", "pickup"]
+    morning = [e.text for e in script.events if e.day == 1]
+    assert morning[0] == "/arrived" and morning[-1] == "/unpicked" and "/verify {code}" in morning
     assert build_script(3).expected() == script.expected() != build_script(4).expected()
 
 
