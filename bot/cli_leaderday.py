@@ -112,9 +112,10 @@ def _marks(args: argparse.Namespace) -> int:
         except DealUnknown as e:
             raise _unknown(e) from None
     out = []
-    for n, h in enumerate(households, 1):
+    for h in households:
         mk = marks[h.key]
-        out.append({"no": n, "chat_key": h.chat_key, "sender_id": h.sender_id, "name": h.name, "label": h.label,
+        out.append({"no": h.number, "chat_key": h.chat_key, "sender_id": h.sender_id, "proxy": h.proxy,
+                    "name": h.name, "label": h.label,
                     "amount": str(h.amount), "refund": str(mk.refund_amount), "owed": str(mk.owed),
                     "paid_amount": None if mk.paid_amount is None else str(mk.paid_amount), "paid": mk.paid,
                     "picked_at": mk.picked_at.isoformat() if mk.picked_at else None, "picked_by": mk.picked_by_name,

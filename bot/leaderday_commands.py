@@ -60,15 +60,21 @@ def plain_word(msg: InboundMessage, leader: bool) -> tuple[str, str] | None:
 
 
 def who(h: Household) -> str:
-    """A household as the group sees it: its label (phones masked), with the name when the label lacks it."""
+    """A household as the group sees it: its label (phones masked), with the name when the label
+    lacks it; a neighbour's with who ordered for them (``6栋101刘奶奶(王姐代订)``)."""
     label = h.label
-    text = label if h.name in label or h.sender_id.startswith(PROXY_PREFIX) else f"{label}({h.name})"
+    if h.proxy:
+        text = label + m.SORT_PROXY.format(who=h.name)
+    elif h.name in label or h.sender_id.startswith(PROXY_PREFIX):
+        text = label
+    else:
+        text = f"{label}({h.name})"
     return mask_phones(text)
 
 
 def at_of(h: Household) -> str:
-    """The row's ``@name``: a proxy household is no member of the chat, and is only written."""
-    return "" if h.sender_id.startswith(PROXY_PREFIX) else m.MENTION_AT.format(name=h.name)
+    """The row's ``@name``: a proxy household (a neighbour) is no member of the chat, and is only written."""
+    return "" if h.proxy or h.sender_id.startswith(PROXY_PREFIX) else m.MENTION_AT.format(name=h.name)
 
 
 def mentions_of(households: list[Household]) -> list[Mention]:

@@ -21,18 +21,21 @@ from bot.leaderday_commands import (
 )
 from bot.model import Mention
 from bot.registry import ANYONE, command
-from bot.usecases.leaderday import Household, LeaderDay, building_of
+from bot.rooms import Room, parse_room
+from bot.usecases.leaderday import Household, LeaderDay
 
 # --- pickup verification ---------------------------------------------------------------------------
 
 
-async def _verify(core: Core, inv: Invocation, *, query: str = "", code: str = "", sender_id: str = "") -> None:
+async def _verify(core: Core, inv: Invocation, *, query: str = "", code: str = "", sender_id: str = "",
+                  message_id: str = "") -> None:
     found = await deal_for(core, inv)
     if found is None:
         return
     day, deal_id, key = found
     async with core.lock:
-        res = day.verify(deal_id, actor_of(inv, key), core.now(), query=query, code=code, sender_id=sender_id)
+        res = day.verify(deal_id, actor_of(inv, key), core.now(), query=query, code=code, sender_id=sender_id,
+                         message_id=message_id)
     if await not_found(core, inv, res, query, code=code):
         return
     assert res.household is not None and res.marks is not None
@@ -63,7 +66,7 @@ async def cmd_picked(core: Core, inv: Invocation) -> None:
         async with core.lock:
             sender = day.sender_of(inv.chat, inv.msg.reply_to)
         if sender is not None:
-            await _verify(core, inv, sender_id=sender)
+            await _verify(core, inv, sender_id=sender, message_id=inv.msg.reply_to)
             return
         await answer(core, inv, m.NO_HOUSEHOLD_REPLY)
         return
@@ -108,15 +111,17 @@ async def post_unpicked(core: Core, day: LeaderDay, deal_id: str, key: str, *, h
         rows = day.unpicked(deal_id, key)
     if not rows:
         return False
-    by_building: dict[str, list[tuple[Household, str]]] = defaultdict(list)
+    by_building: dict[int | None, list[tuple[Room | None, Household, str]]] = defaultdict(list)
     for h, mk in rows:
-        by_building[building_of(h.label)].append((h, mk.pickup_code))
+        room = _room_of(h)
+        by_building[room.building if room else None].append((room, h, mk.pickup_code))
     lines, named = [m.UNPICKED_TITLE.format(n=len(rows))], []
     if header:
         lines.insert(0, header)
-    for building in sorted(by_building, key=_building_order):
-        lines.append(m.UNPICKED_BUILDING.format(building=building or m.UNPICKED_OTHER))
-        for h, code in by_building[building]:
+    for building in sorted(by_building, key=lambda b: (b is None, b or 0)):
+        heading = m.UNPICKED_BUILDING_OF.format(n=building) if building is not None else m.UNPICKED_OTHER
+        lines.append(m.UNPICKED_BUILDING.format(building=heading))
+        for _room, h, code in sorted(by_building[building], key=lambda t: (t[0] or Room(0, 0, 0), t[1].number)):
             lines.append(m.UNPICKED_ROW.format(at=at_of(h), who=who(h), code=code))
             named.append(h)
     await core.send_mentioning(key, "\n".join(lines), mentions_of(named))
@@ -143,9 +148,12 @@ async def unpicked_reminder(core: Core, chat_key: str, text: str = "") -> bool:
     return await post_unpicked(core, day, deal_id, chat_key, header=text or m.UNPICKED_REMINDER)
 
 
-def _building_order(building: str) -> tuple[int, int]:
-    digits = "".join(ch for ch in building if ch.isdigit())
-    return (0, int(digits)) if digits else (1, 0)
+def _room_of(h: Household) -> Room | None:
+    """The household's door (:func:`bot.rooms.parse_room`): from the first label naming one, else
+    the resident's name (nicknames such as ``3-402 王姐``; not for a neighbour they ordered for);
+    None: it goes last, under 其他."""
+    names = h.labels if h.proxy else (*h.labels, h.name)
+    return next((r for r in map(parse_room, names) if r is not None), None)
 
 
 @command("arrived", aliases=("到货",), group_only=True, help=m.HELP_ARRIVED)

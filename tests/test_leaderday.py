@@ -22,7 +22,7 @@ from bot import messages as m
 from bot.config import config_from_dict
 from bot.demo_script import NAMES, sample_deal
 from bot.leaderday_commands import leaderday_of
-from bot.usecases.leaderday import LeaderDay, Marks, building_of, households_of
+from bot.usecases.leaderday import LeaderDay, Marks, households_of
 from tests.pipeline import LEADER, Pipeline, make_pipeline
 
 PARK_LEADER = "团长阿华"
@@ -291,23 +291,30 @@ async def test_marks_for_deal_interface() -> None:
     await p.close()
 
 
-def test_buildings_and_households_are_read_from_labels() -> None:
-    assert [building_of(x) for x in ("3栋402", "9-1-302", "5号楼2单元301", "李姐 5-1-302", "王姐")] == [
-        "3栋", "9栋", "5栋", "5栋", ""]
+def test_households_are_the_lists_households() -> None:
+    """households_of gives the tally's households (bot/services/households.py): a resident's lines
+    under several labels are one, a proxy line its own (marks under ``sender/neighbour``), 跟团号
+    counted over every entry ever made."""
     from bot.catalog import catalog_from_dict
     from bot.ports import EntryRow
+    from bot.usecases.leaderday import mark_id
 
     catalog = catalog_from_dict(sample_deal(egg_stock=5))
 
-    def e(i: int, sid: str, item: str, qty: int, *, superseded: bool = False) -> EntryRow:
-        return EntryRow(id=i, deal_id="d", chat_key="c", sender_id=sid, sender_name=sid, label=f"{sid}楼",
+    def e(i: int, sid: str, item: str, qty: int, *, label: str = "", superseded: bool = False) -> EntryRow:
+        return EntryRow(id=i, deal_id="d", chat_key="c", sender_id=sid, sender_name=sid, label=label or f"{sid}楼",
                         item_code=item, qty=qty, kind="entry", message_id=f"m{i}", seq=i,
                         superseded_seq=9 if superseded else None)
 
     hs = households_of(catalog, [e(5, "b", "1", 1), e(2, "a", "1", 2, superseded=True), e(3, "a", "2", 1),
-                                 e(7, "c", "1", 1), e(8, "c", "1", -1)])
-    assert [(h.sender_id, h.items, h.amount, h.first_entry) for h in hs] == [
-        ("a", {"2": 1}, Decimal("25.8"), 3), ("b", {"1": 1}, Decimal("29.9"), 5)]
+                                 e(7, "c", "1", 1), e(8, "c", "1", -1), e(10, "a", "1", 2, label="帮邻居6栋101刘奶奶"),
+                                 e(11, "a", "4", 1, label="")])
+    assert [(h.sender_id, h.proxy, h.items, h.amount, h.number) for h in hs] == [
+        ("a", "", {"2": 1, "4": 1}, Decimal("57.8"), 1), ("b", "", {"1": 1}, Decimal("29.9"), 2),
+        ("a", "6栋101刘奶奶", {"1": 2}, Decimal("59.8"), 4)]  # c (#3) cancelled: not listed, number kept
+    granny = hs[2]
+    assert granny.key == ("c", mark_id("a", "6栋101刘奶奶")) == ("c", "a/6栋101刘奶奶")
+    assert granny.house == ("c", "a", "6栋101刘奶奶") and granny.label == "6栋101刘奶奶"
 
 
 URL_FIXTURES = {"sqlite": "sqlite_url", "postgresql": "pg_url"}
@@ -329,7 +336,7 @@ def test_the_cli_records_and_shows_the_leaders_day(url_fixture: str, request: py
         return {r["name"]: r for r in json.loads(out)}
 
     before = marks_json()
-    assert [before[n]["no"] for n in ("王姐", EVIL, "老张")] == [1, 2, 3]
+    assert [before[n]["no"] for n in ("王姐", EVIL, "老张")] == [1, 2, 4]  # 跟团号: 小李 (#3) cancelled
     assert before["王姐"]["amount"] == "121.70" and before["老张"]["chat_key"] == "fake:g2"
     assert len({r["pickup_code"] for r in before.values()}) == 3
     code = before["王姐"]["pickup_code"]
@@ -428,4 +435,52 @@ async def test_the_day_after_arrival_the_unpicked_are_reminded_once() -> None:
     assert [x.name for x in sent.mentions] == ["李阿姨"]
     assert not await unpicked_reminder(p.core, G1)  # once per round
     assert p.chat.pop_all() == []
+    await p.close()
+
+
+async def test_a_neighbours_household_has_its_own_code_marks_and_place() -> None:
+    """王姐 orders for herself and, on a proxy line, for 刘奶奶: two households in the lists, so two
+    in the leader's marks (codes, verification, refunds, roll-call), as the sorting list shows them."""
+    from bot.usecases.lists import deal_lists
+
+    config = config_from_dict(two_groups(), "test.toml", env={})
+    p = await make_pipeline(Capabilities(reactions=True), config=config)
+    own = await p.chat.push("3栋402 王姐 葡萄1", sender="王姐")
+    proxy = await p.chat.push("帮邻居6栋101刘奶奶 葡萄2", sender="王姐")
+    await p.chat.push("5栋101 阿强 葡萄1", sender="阿强")
+    await said(p, "/close")
+    mk = marks(p, G1)
+    wang, granny = (G1, sender_id_of("王姐")), (G1, f"{sender_id_of('王姐')}/6栋101刘奶奶")
+    assert set(mk) == {wang, granny, (G1, sender_id_of("阿强"))}
+    assert (mk[wang].owed, mk[granny].owed) == (Decimal("29.9"), Decimal("59.8"))
+    assert mk[granny].pickup_code != mk[wang].pickup_code and mk[granny].household == (G1, sender_id_of("王姐"),
+                                                                                         "6栋101刘奶奶")
+    # a reply 已取 to the proxy line verifies the neighbour, not the resident who wrote it
+    assert await said(p, "已取", reply_to=proxy.message_id) == [
+        m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)", code=mk[granny].pickup_code)]
+    assert not marks(p, G1)[wang].picked
+    assert await said(p, "已取", reply_to=own.message_id) == [
+        m.VERIFIED.format(who="3栋402 王姐", code=mk[wang].pickup_code)]
+    await said(p, "/unverify")
+    await said(p, "/unverify 刘奶奶")
+    # by name: 王姐 is her own household; 刘奶奶 the neighbour's
+    assert await said(p, "/picked 刘奶奶") == [m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)",
+                                                                  code=mk[granny].pickup_code)]
+    # a short delivery, first come first served per household: 王姐 1, 刘奶奶 got 1 of 2, 阿强 none
+    p.chat.pop_all()
+    await p.chat.push("/short 葡萄 2", sender=LEADER)
+    [post] = p.chat.pop_all()
+    assert "6栋101刘奶奶(王姐代订) 订2得1 缺1 退¥29.90" in post.text and "订1得0 缺1" in post.text
+    assert [x.name for x in post.mentions] == ["阿强"]  # the neighbour is written, not mentioned
+    p.chat.pop_all()
+    await p.chat.push("/unpicked", sender=LEADER)
+    [roll] = p.chat.pop_all()
+    assert roll.text.split("\n")[1:] == ["【3栋】", f"@王姐 3栋402 王姐 取货码{mk[wang].pickup_code}", "【5栋】",
+                                         f"@阿强 5栋101 阿强 取货码{marks(p, G1)[(G1, sender_id_of('阿强'))].pickup_code}"]
+    # the lists carry each household's own marks
+    lists = deal_lists(p.core.service, p.core.config, deal_of(p, G1))
+    views = {v.label: v for v in lists.views}
+    assert views["6栋101刘奶奶"].marks.picked and views["6栋101刘奶奶"].marks.refund == Decimal("29.9")
+    assert not views["3栋402 王姐"].marks.picked and views["3栋402 王姐"].marks.refund == 0
+    assert views["6栋101刘奶奶"].note() == f"王姐代订;取货码{mk[granny].pickup_code}"
     await p.close()

@@ -1,9 +1,10 @@
 """The leader's day after the cutoff: pickup codes and verification (核销), payments, after-sale (售后),
 short deliveries, residents' pickup points, and the audit of every leader action.
 
-A household is one resident of a deal: ``(chat_key, sender_id)``, whatever labels their lines carry
-(a leader's proxy order is its own household, keyed ``proxy:<label>``). Its 跟团号 order is the order
-of households' first entry ids. Each use case runs in one store transaction that locks the deal
+A household is the lists' (:mod:`bot.services.households`): one resident of a chat, whatever labels
+their lines carry, or a neighbour a resident ordered for (``帮邻居6栋101刘奶奶``), its marks stored
+under ``sender/neighbour`` (:func:`~bot.usecases.leaderday_model.mark_id`); a leader's proxy order
+(/add) is a household of its own, sender ``proxy:<label>``. Households come in 跟团号 order. Each use case runs in one store transaction that locks the deal
 (:meth:`bot.ports.Transaction.lock_deal`), so it never races the order service nor another process;
 every change a leader makes is written to the ``audit`` table in that same transaction.
 
@@ -22,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.services.households import house_key
 from bot.services.state import active, catalog_of_row
 from bot.usecases.leaderday_model import (
     ZERO,
@@ -33,10 +35,10 @@ from bot.usecases.leaderday_model import (
     Result,
     ShortLine,
     ShortResult,
-    building_of,
     find_item,
     fold,
     households_of,
+    mark_id,
     match,
 )
 from storage import leaderday as store
@@ -77,7 +79,8 @@ class LeaderDay:
     # -- reading ---------------------------------------------------------------------------------
 
     def marks_for_deal(self, deal_id: str) -> dict[tuple[str, str], Marks]:
-        """Per household (chat_key, sender_id) of the deal with a current order, what the leader marked.
+        """Per household (:attr:`Household.key`: chat_key, mark id) of the deal with a current order,
+        what the leader marked.
 
         Pickup codes missing so far are given (and stored) first. Raises :class:`DealUnknown`.
         """
@@ -102,7 +105,7 @@ class LeaderDay:
             return seen.sender_id if seen is not None else None
 
     def mine(self, deal_id: str, chat_key: str, sender_id: str) -> tuple[Household, Marks] | None:
-        """A resident's household and marks in the deal (their pickup code is given if missing)."""
+        """A resident's own household and marks in the deal (their pickup code is given if missing)."""
         with self._locked(deal_id) as day:
             h = day.by_key.get((chat_key, sender_id))
             return (h, day.all_marks()[h.key]) if h is not None else None
@@ -110,19 +113,20 @@ class LeaderDay:
     # -- pickup verification ---------------------------------------------------------------------------
 
     def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
-               sender_id: str = "") -> Result:
+               sender_id: str = "", message_id: str = "") -> Result:
         """Mark a household picked up: by pickup ``code``, by ``query`` (a name or label of the
-        actor's group) or by ``sender_id`` (a reply to their message). A household verified before
-        is refused ("already", with its marks: when and by whom)."""
+        actor's group) or by ``sender_id`` (a reply to their message ``message_id``: the household
+        of that message's lines, else the resident's own). A household verified before is refused
+        ("already", with its marks: when and by whom)."""
         with self._locked(deal_id) as day:
-            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id)
+            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id, message_id=message_id)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
             mk = day.all_marks()[h.key]
             if mk.picked:
                 return Result("already", h, marks=mk)
-            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=now, picked_by=actor.user_id,
+            store.put_mark(day.conn, deal_id, *h.key, picked_at=now, picked_by=actor.user_id,
                            picked_by_name=actor.name)
             day.audit(actor, now, "verify", h, f"code={mk.pickup_code}")
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
@@ -148,7 +152,7 @@ class LeaderDay:
                 return Result("not_picked", h, marks=mk)
             if now - mk.picked_at > UNVERIFY_WINDOW:
                 return Result("late", h, marks=mk)
-            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, picked_at=None, picked_by=None,
+            store.put_mark(day.conn, deal_id, *h.key, picked_at=None, picked_by=None,
                            picked_by_name=None)
             day.audit(actor, now, "unverify", h, f"was {mk.picked_at.isoformat()} by {mk.picked_by_name}")
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
@@ -165,7 +169,7 @@ class LeaderDay:
             h = found.household
             owed = day.all_marks()[h.key].owed
             paid = owed if amount is None else amount
-            store.put_mark(day.conn, deal_id, h.chat_key, h.sender_id, paid_amount=paid, paid_at=now,
+            store.put_mark(day.conn, deal_id, *h.key, paid_amount=paid, paid_at=now,
                            paid_by=actor.name)
             day.audit(actor, now, "paid", h, f"amount={paid}")
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key], amount=paid)
@@ -206,7 +210,7 @@ class LeaderDay:
                 return Result("too_many", h, item=item, detail={"left": max(0, ordered - done)})
             kind = "replace" if any(w in reason for w in REPLACE_WORDS) else "refund"
             value = ZERO if kind == "replace" else (item.price * qty if amount is None else amount)
-            store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+            store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.key[1],
                              item_code=item.code, qty=qty, amount=value, kind=kind, reason=reason, at=now,
                              by_id=actor.user_id, by_name=actor.name)
             day.audit(actor, now, kind, h, f"item={item.code} qty={qty} amount={value} reason={reason}")
@@ -226,9 +230,10 @@ class LeaderDay:
             first: dict[tuple[str, str], int] = {}
             for e in sorted(day.entries, key=lambda e: e.id):
                 if active(e) and e.item_code == item.code and e.qty > 0:
-                    first.setdefault((e.chat_key, e.sender_id), e.id)
+                    home = house_key(e.chat_key, e.sender_id, e.label)
+                    first.setdefault((home[0], mark_id(home[1], home[2])), e.id)
             takers = sorted((h for h in day.households if h.items.get(item.code, 0) > 0),
-                            key=lambda h: first.get(h.key, h.first_entry))
+                            key=lambda h: (first.get(h.key, len(day.entries) + h.number), h.number))
             store.drop_refunds(day.conn, deal_id, item.code, "short")
             left, lines, ordered = delivered, [], 0
             for h in takers:
@@ -239,7 +244,7 @@ class LeaderDay:
                 if got < want:
                     amount = item.price * (want - got)
                     lines.append(ShortLine(h, want, got, want - got, amount))
-                    store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.sender_id,
+                    store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.key[1],
                                      item_code=item.code, qty=want - got, amount=amount, kind="short",
                                      reason="缺货", at=now, by_id=actor.user_id, by_name=actor.name)
             day.audit(actor, now, "short", None,
@@ -301,7 +306,7 @@ class _Day:
             raise DealUnknown(deal_id)
         self.catalog = catalog_of_row(row)
         self.entries = reader.deal_entries(conn, deal_id)
-        self.households = households_of(self.catalog, self.entries)
+        self.households = households_of(self.catalog, self.entries, deal_id)
         self.by_key = {h.key: h for h in self.households}
         self._marks: dict[tuple[str, str], Marks] | None = None
 
@@ -321,7 +326,7 @@ class _Day:
             if row is None or not row["pickup_code"]:
                 code = _new_code(used)
                 used.add(code)
-                store.put_mark(self.conn, self.deal_id, h.chat_key, h.sender_id, pickup_code=code)
+                store.put_mark(self.conn, self.deal_id, *h.key, pickup_code=code)
                 rows.setdefault(h.key, dict.fromkeys(store.MARK_FIELDS))["pickup_code"] = code
         refunds: dict[tuple[str, str], list[Refund]] = defaultdict(list)
         for r in self.refunds:
@@ -333,27 +338,34 @@ class _Day:
             if h.chat_key not in points:
                 points[h.chat_key] = self.owner.points(self.conn, h.chat_key)
             default = points[h.chat_key][0] if points[h.chat_key] else ""
+            if h.proxy:  # a neighbour's goods go where the resident who ordered them picks up
+                default = (rows.get((h.chat_key, h.sender_id)) or {}).get("pickup_point") or default
             back = sum((r.amount for r in refunds[h.key]), ZERO)
             owed = h.amount - back
             paid_amount = row["paid_amount"]
             out[h.key] = Marks(
-                chat_key=h.chat_key, sender_id=h.sender_id, pickup_code=row["pickup_code"],
+                chat_key=h.chat_key, sender_id=h.key[1], pickup_code=row["pickup_code"],
                 pickup_point=row["pickup_point"] or default,
                 paid=paid_amount is not None and paid_amount >= owed, paid_amount=paid_amount,
                 paid_at=row["paid_at"], paid_by=row["paid_by"], picked_at=row["picked_at"],
                 picked_by=row["picked_by"], picked_by_name=row["picked_by_name"], refund_amount=back, owed=owed,
-                refunds=tuple(refunds[h.key]))
+                refunds=tuple(refunds[h.key]), household=h.house)
         self._marks = out
         return out
 
-    def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "") -> Result:
-        """The one household of ``chat_key`` named by code, sender id or query."""
+    def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "",
+             message_id: str = "") -> Result:
+        """The one household of ``chat_key`` named by code, query, or sender id (with the message
+        replied to: the household of its lines, else the resident's own)."""
         mine = [h for h in self.households if h.chat_key == chat_key]
         if code:
             marks = self.all_marks()
             hits = [h for h in mine if marks[h.key].pickup_code == code.strip()]
         elif sender_id:
-            hits = [h for h in mine if h.sender_id == sender_id]
+            theirs = [h for h in mine if h.sender_id == sender_id]
+            said = {house_key(e.chat_key, e.sender_id, e.label) for e in self.entries
+                    if message_id and e.message_id == message_id and e.chat_key == chat_key}
+            hits = [h for h in theirs if h.house in said] or [h for h in theirs if not h.proxy] or theirs
         else:
             hits = match(mine, query)
         if not hits:
@@ -379,4 +391,4 @@ def _new_code(used: set[str]) -> str:
 
 
 __all__ = ["Actor", "DealUnknown", "Household", "LeaderDay", "Marks", "Refund", "Result", "ShortLine", "ShortResult",
-           "building_of", "find_item", "households_of", "marks_for_deal", "match"]
+           "find_item", "households_of", "mark_id", "marks_for_deal", "match"]

@@ -1,14 +1,12 @@
 """The leader's day: its records (households, marks, refunds, results) and the pure readings they
-are made from (households of a deal's entries, an item named in a command, a label's building).
+are made from (households of a deal's entries, an item named in a command, a household named).
 
 Money is yuan as :class:`~decimal.Decimal`, quantities ints, times aware datetimes.
 """
 
 from __future__ import annotations
 
-import re
 import unicodedata
-from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -17,7 +15,8 @@ from typing import Any
 from bot.catalog import Catalog, Item
 from bot.engine.matcher import matcher_for
 from bot.engine.normalize import normalize
-from bot.services.state import active
+from bot.ports import EntryRow
+from bot.services.households import proxy_label
 
 ZERO = Decimal(0)
 
@@ -35,12 +34,24 @@ class Actor:
     name: str
 
 
+PROXY_SEP = "/"
+"""Between a resident's sender id and the neighbour they ordered for, in a proxy household's
+:attr:`Household.key` (the key its marks and refunds are stored under)."""
+
+
+def mark_id(sender_id: str, proxy: str = "") -> str:
+    """The id a household's marks are stored under: the resident's sender id, or for a neighbour
+    they ordered for (``proxy``, :func:`bot.services.households.proxy_of`) ``sender/proxy``."""
+    return f"{sender_id}{PROXY_SEP}{proxy}" if proxy else sender_id
+
+
 @dataclass(frozen=True, slots=True)
 class Household:
-    """One resident of a deal with their current order: items code → qty (> 0), amount in yuan.
+    """One household of a deal with its current order (:mod:`bot.services.households`): a resident,
+    or a neighbour a resident ordered for (``proxy``, normalised, "" for the resident's own).
 
-    ``labels``: the labels of their lines, first seen first; ``first_entry``: the id of their first
-    entry in the deal (the 跟团号 order).
+    ``name``: the ordering resident's name; ``labels``: the non-empty labels of its lines, first
+    seen first; ``items``: item code → qty (> 0); ``amount`` in yuan; ``number``: its 跟团号.
     """
 
     chat_key: str
@@ -49,21 +60,32 @@ class Household:
     labels: tuple[str, ...]
     items: dict[str, int]
     amount: Decimal
-    first_entry: int
+    number: int
+    proxy: str = ""
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.chat_key, self.sender_id)
+        """(chat_key, :func:`mark_id`): how its marks, refunds and audit rows name it."""
+        return (self.chat_key, mark_id(self.sender_id, self.proxy))
+
+    @property
+    def house(self) -> tuple[str, str, str]:
+        """The :data:`bot.services.households.HouseKey` of the lists."""
+        return (self.chat_key, self.sender_id, self.proxy)
 
     @property
     def label(self) -> str:
-        """The household's main label (its first non-empty one), else its name."""
-        return next((lab for lab in self.labels if lab), self.name)
+        """The household's main label (its first one; a proxy's without the proxy words), else its name."""
+        first = next((lab for lab in self.labels if lab), "")
+        if self.proxy:
+            return proxy_label(first) if first else self.proxy
+        return first or self.name
 
 
 @dataclass(frozen=True, slots=True)
 class Refund:
-    """An after-sale record: ``kind`` "refund", "replace" (amount 0) or "short" (a short delivery)."""
+    """An after-sale record: ``kind`` "refund", "replace" (amount 0) or "short" (a short delivery);
+    ``sender_id`` is the household's :func:`mark_id`."""
 
     chat_key: str
     sender_id: str
@@ -79,7 +101,8 @@ class Refund:
 
 @dataclass(frozen=True, slots=True)
 class Marks:
-    """What the leader marked on one household, for lists and exports (:func:`marks_for_deal`).
+    """What the leader marked on one household, for lists and exports (:func:`marks_for_deal`);
+    ``sender_id`` is its :func:`mark_id`.
 
     ``paid``: marked paid with at least what they owe (``paid_amount`` is what was recorded, None
     when not marked); ``picked_at``/``picked_by``/``picked_by_name``: the verification (None: not
@@ -102,6 +125,7 @@ class Marks:
     refund_amount: Decimal
     owed: Decimal
     refunds: tuple[Refund, ...] = ()
+    household: tuple[str, str, str] = ("", "", "")  # its HouseKey (chat_key, resident's sender id, proxy)
 
     @property
     def picked(self) -> bool:
@@ -151,30 +175,16 @@ def fold(text: str) -> str:
     return "".join(unicodedata.normalize("NFKC", text).split()).casefold()
 
 
-def households_of(catalog: Catalog, entries: list[Any]) -> list[Household]:
-    """The deal's households with a current order (qty > 0 of some item), in 跟团号 order."""
-    prices = {i.code: i.price for i in catalog.items}
-    qty: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    labels: dict[tuple[str, str], dict[str, None]] = defaultdict(dict)
-    names: dict[tuple[str, str], str] = {}
-    first: dict[tuple[str, str], int] = {}
-    for e in sorted(entries, key=lambda e: e.id):
-        if not active(e):
-            continue
-        key = (e.chat_key, e.sender_id)
-        qty[key][e.item_code] += e.qty
-        labels[key].setdefault(e.label, None)
-        names[key] = e.sender_name
-        first.setdefault(key, e.id)
-    out = []
-    for key, per in qty.items():
-        items = {c: q for c, q in per.items() if q > 0}
-        if not items:
-            continue
-        amount = sum((prices.get(c, ZERO) * q for c, q in items.items()), ZERO)
-        out.append(Household(key[0], key[1], names[key], tuple(lab for lab in labels[key] if lab), items, amount,
-                             first[key]))
-    return sorted(out, key=lambda h: h.first_entry)
+def households_of(catalog: Catalog, entries: list[EntryRow], deal_id: str = "") -> list[Household]:
+    """The deal's households with a current order, in 跟团号 order: the tally's
+    (:func:`bot.services.orders.build_tally`, :func:`bot.render.households`), so the leader's marks
+    name the same households, numbers and amounts as the lists and exports."""
+    from bot.render import households
+    from bot.services.orders import build_tally
+
+    tally = build_tally(deal_id, catalog, entries)
+    return [Household(h.chat_key, h.sender_id, h.sender_name, tuple(lab for lab in h.labels if lab), dict(h.items),
+                      h.amount(catalog), h.number, h.proxy) for h in households(tally, catalog)]
 
 
 def find_item(catalog: Catalog, word: str) -> Item | None:
@@ -188,21 +198,17 @@ def find_item(catalog: Catalog, word: str) -> Item | None:
     return catalog.by_code(next(iter(codes))) if len(codes) == 1 else None
 
 
-_BUILDING = re.compile(r"(\d+)\s*(?:栋|幢|号楼|座|-)")
-
-
-def building_of(label: str) -> str:
-    """The building a label names (``3栋402`` → "3栋", ``9-1-302`` → "9栋"); "" when none."""
-    m = _BUILDING.search(unicodedata.normalize("NFKC", label))
-    return f"{m.group(1)}栋" if m else ""
-
-
 def match(households: list[Household], query: str) -> list[Household]:
-    """The households ``query`` names: exact name or label first, else those whose label or name holds it."""
+    """The households ``query`` names: exact name or label first, else those whose label or name
+    holds it (a proxy household: its labels only)."""
     q = fold(query)
     if not q:
         return []
-    exact = [h for h in households if q == fold(h.name) or any(q == fold(lab) for lab in h.labels)]
+
+    def words(h: Household) -> list[str]:  # a neighbour's household is named by its labels, not the resident's name
+        return [fold(lab) for lab in (*h.labels, h.label)] + ([] if h.proxy else [fold(h.name)])
+
+    exact = [h for h in households if q in words(h)]
     if exact:
         return exact
-    return [h for h in households if q in fold(h.name) or any(q in fold(lab) for lab in h.labels)]
+    return [h for h in households if any(q in w for w in words(h))]

@@ -81,7 +81,7 @@ def recorded_marks(service: OrderService, config: AppConfig, deal_id: str
                    ) -> tuple[dict[MarkKey, Marks] | None, dict[MarkKey, str] | None]:
     """What leaders recorded for the deal's households (:func:`bot.usecases.leaderday.marks_for_deal`:
     payments, pickup verifications, refunds, pickup points and codes), as the lists' marks and points
-    keyed (chat_key, sender_id); (None, None) when the store keeps no such records (not SQL) or
+    keyed (chat_key, sender_id, proxy); (None, None) when the store keeps no such records (not SQL) or
     cannot be read now (the lists then show no marks rather than fail)."""
     from collections import defaultdict
     from decimal import Decimal
@@ -98,7 +98,8 @@ def recorded_marks(service: OrderService, config: AppConfig, deal_id: str
         return None, None
     marks: dict[MarkKey, Marks] = {}
     points: dict[MarkKey, str] = {}
-    for key, mk in got.items():
+    for mk in got.values():
+        key = mk.household  # (chat_key, sender_id, proxy): a neighbour's household too
         refunds: dict[str, Decimal] = defaultdict(Decimal)
         for r in mk.refunds:
             refunds[r.item_code or ""] += r.amount
