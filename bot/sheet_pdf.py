@@ -40,7 +40,8 @@ from bot.render import money
 
 FONT = "STSong-Light"
 """reportlab's CID font for Simplified Chinese (covers GB2312: 汉字, ¥, □, full-width punctuation)."""
-COLUMN_WIDTHS_MM = (14, 32, 16, 36, 16, 22, 12, 14, 0)  # mm; the last column (备注) takes what is left
+COLUMN_WIDTHS_MM = (14, 34, 16, 34, 17, 22, 11, 17, 0)  # mm; the last column (备注) takes what is left
+WRAPPED = frozenset({1, 2, 3, 8})  # label, who, goods, 备注 may be long: wrapped; the rest fit on one line
 
 
 def _register() -> None:
@@ -86,10 +87,12 @@ def sorting_pdf(points: Sequence[PointList], *, title: str, printed: datetime) -
         story.append(Paragraph(escape(m.PDF_TITLE.format(title=title)), heading))
         story.append(Paragraph(escape(m.PDF_POINT.format(point=point, households=len(p.households),
                                                          amount=money(p.amount))), sub))
-        rows = [[Paragraph(escape(c), cell) for c in m.PDF_COLUMNS]]
-        rows += [[Paragraph(escape(c), cell) for c in _row(h)] for h in p.households]
+        rows: list[list[object]] = [list(m.PDF_COLUMNS)]
+        rows += [[Paragraph(escape(c), cell) if n in WRAPPED else c for n, c in enumerate(_row(h))]
+                 for h in p.households]
         table = Table(rows, colWidths=widths, repeatRows=1)
         table.setStyle(TableStyle([
+            ("FONT", (0, 0), (-1, -1), FONT, 9),
             ("GRID", (0, 0), (-1, -1), 0.4, colors.grey),
             ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#e8e8e8")),
             ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
