@@ -179,6 +179,17 @@ async def test_lists_and_exports_after_the_leaders_morning() -> None:
     assert sort_rows[4][:9] == ["东门", 2, label(2), name(2), "葡萄1盒", 29.9, None, "已取", None]
     assert round(sum(r[5] for r in sort_rows), 2) == 1025 and round(sum(r[8] or 0 for r in sort_rows), 2) == 159.5
 
+    # the CSV (tuan export --format csv): the same cells as text
+    from bot.usecases.lists import deal_lists, export_bytes
+    from tests.sheets import csv_rows
+
+    lists = deal_lists(p.core.service, p.core.config, deal_of(p, G1), chat_key=G1, titles={G1: "幸福里团购群"})
+    csv = csv_rows(export_bytes(lists, p.core.config, "csv"))
+    assert tuple(csv[0]) == m.EXPORT_COLUMNS and len(csv) == 26
+    assert csv[1] == ["1", "王姐", label(1), "东门", *grape[:2], "2", "29.90", "59.80", "已付 ¥29.90", "", "29.90", code[1],
+                      f"{at[1]:%Y-%m-%d %H:%M}", "幸福里团购群"]
+    assert csv[-1][:12] == [m.EXPORT_TOTAL, "", "", "", "", "", "34", "", "1025.00", "", "", "159.50"]
+
     # the other group's export: its own round, its own households only
     p.chat.pop_all()
     await p.chat.push("/export", sender=PARK_LEADER, chat_id="g2")
