@@ -42,7 +42,8 @@ def demo_config(chat: str = "demo") -> dict[str, Any]:
     """
     return {
         "console": {"chat": chat, "title": "幸福里3期 团购群", "leaders": [LEADER], "reactions": True},
-        "groups": [{"id": "home", "platform": "console", "chat": chat, "title": "幸福里3期 团购群"}],
+        "groups": [{"id": "home", "platform": "console", "chat": chat, "title": "幸福里3期 团购群",
+                    "pickup_points": ["3栋楼下"]}],
         "deals": [sample_deal(egg_stock=60)],
         "schedules": [
             {"group": "home", "kind": "deal_card", "time": "08:00"},
