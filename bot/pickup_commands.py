@@ -165,7 +165,7 @@ async def cmd_arrived(core: Core, inv: Invocation) -> None:
     arg = inv.arg.strip()
     async with core.lock:
         _all, points = day.at_point(deal_id, key)
-    point = ""
+    point = points[0] if len(points) == 1 else ""  # a group's only point is named in the notice
     if arg:
         hits = [p for p in points if p == arg] or [p for p in points if arg in p]
         if len(hits) != 1:

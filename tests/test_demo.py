@@ -35,7 +35,7 @@ async def test_demo_tally_matches_its_script(seed: int) -> None:
     # the morning after: the arrival names every household, three are verified (by code, by name, by a
     # reply 已取), and the roll-call names the others
     after = text[text.index(m.DEMO_NEXT_DAY):]
-    assert m.ARRIVED_ANY.format(n=len(expected)) in after
+    assert m.ARRIVED_TITLE.format(point="3栋楼下", n=len(expected)) in after  # the group's only point
     three = verified(result.script)
     assert len(set(three)) == 3 and after.count("✅ 已核销:") == 3
     assert m.UNPICKED_TITLE.format(n=len(expected) - 3) in after
