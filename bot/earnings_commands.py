@@ -1,0 +1,59 @@
+"""/earnings (/收益, /佣金): a leader's own settlement of this month, in a private chat.
+
+Registered with :func:`bot.registry.command` when :mod:`bot.commands` loads. The registry lets only
+leaders run it (residents are refused as for every leader command); in a group it says to ask in
+private (earnings are nobody else's business); an operator has no commission and is told so.
+"""
+
+from __future__ import annotations
+
+from bot import platform_messages as pm
+from bot.commands import Invocation
+from bot.context import Core
+from bot.registry import command
+from bot.usecases.operators import OperatorRows
+from bot.usecases.platform_data import ANY_PLATFORM, LEADER, LeaderRow
+
+
+def leader_of(rows: OperatorRows, platform: str, user_id: str, username: str | None) -> LeaderRow | None:
+    """The leader (role leader) with this account (user id or "@username", case-insensitive; on the
+    platform or on every platform), or None."""
+    names = {user_id.lower()} | ({"@" + username.lower()} if username else set())
+    for ld in sorted(rows.platform.leaders.values(), key=lambda ld: ld.id):
+        if ld.role == LEADER and any(p in (platform, ANY_PLATFORM) and a.lower() in names for p, a in ld.accounts):
+            return ld
+    return None
+
+
+def _rate(rate: object) -> str:
+    from decimal import Decimal
+
+    return f"{(rate * 100).normalize():f}%" if isinstance(rate, Decimal) else pm.EARNINGS_NO_RATE
+
+
+@command("earnings", aliases=("收益", "佣金"), help=pm.HELP_EARNINGS)
+async def cmd_earnings(core: Core, inv: Invocation) -> None:
+    from bot.usecases.settlement import Period, settlement
+    from storage.operators import SqlOperatorStore
+
+    if not inv.private:
+        await core.send(inv.chat, pm.EARNINGS_PRIVATE_ONLY, reply_to=inv.msg.message_id)
+        return
+    engine = getattr(core.service.repo, "engine", None)
+    if engine is None:
+        await core.send(inv.chat, pm.EARNINGS_NO_STORE)
+        return
+    msg = inv.msg
+    async with core.lock:
+        rows = SqlOperatorStore(engine).load()
+        leader = leader_of(rows, msg.platform, msg.sender_id, msg.sender_username)
+        if leader is None:
+            await core.send(inv.chat, pm.EARNINGS_NOT_LEADER)
+            return
+        period = Period.month_of(core.now().astimezone(core.config.bot.tz).date())
+        s = settlement(core.service, core.config, rows, period, leader=leader.id)
+    line = s.lines[0]
+    await core.send(inv.chat, pm.EARNINGS.format(
+        name=line.name, start=f"{period.start.month}月{period.start.day}日", end=f"{period.end.month}月{period.end.day}日",
+        sales=f"{line.sales:.2f}", refunds=f"{line.refunds:.2f}", net=f"{line.net:.2f}", rate=_rate(line.rate),
+        commission=f"{line.commission:.2f}", share=f"{line.upline_share:.2f}", due=f"{line.due:.2f}"))
