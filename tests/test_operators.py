@@ -105,7 +105,10 @@ def test_leaders_groups_schedules_with_tiers_and_audit(capsys: Any, setup: tuple
     groups = {g["id"]: g for g in json.loads(tuan(capsys, cfg, "group", "list", "--json")[1])["groups"]}
     assert groups["park"]["title"] == "阳光花园" and groups["park"]["pickup_points"] == ["东门", "西门"]
 
-    actions = [a for a, _ in audit_rows(url)]
+    audited = audit_rows(url)
+    assert audited[:2] == [("config.import", "group home: added (console:console '幸福里')"),
+                           ("config.import", "leader console:团长: added (leader, leads home)")]
+    actions = [a for a, _ in audited[2:]]
     assert actions == ["schedule.add", "leader.add", "group.add", "leader.add", "leader.add", "leader.edit",
                        "group.edit", "schedule.add"]
     # the bot's jobs: tuan.toml's with its old id, then the one added here
@@ -124,3 +127,10 @@ def test_leaders_groups_schedules_with_tiers_and_audit(capsys: Any, setup: tuple
     code, out, _ = tuan(capsys, cfg, "schedule", "list", "--json")
     assert code == 0 and json.loads(out) == []
     assert audit_rows(url)[-1][0] == "schedule.remove"
+
+
+def test_product_changes_from_the_command_line_are_audited(capsys: Any, setup: tuple[str, str]) -> None:
+    cfg, url = setup
+    assert tuan(capsys, cfg, "product", "add", "grape", "--name", "巨峰葡萄", "--price", "15.5")[0] == 0
+    assert tuan(capsys, cfg, "product", "edit", "grape", "--price", "14")[0] == 0
+    assert [a for a, _ in audit_rows(url)][-2:] == ["product.add", "product.edit"]
