@@ -22,3 +22,11 @@ EARNINGS = ("💰 {name} 的收益({start} 至 {end})\n"
             "下级分成 ¥{share}\n"
             "应得合计 ¥{due}")
 EARNINGS_NO_RATE = "未设比例"
+
+HELP_SETTLEMENT = "/settlement 本月平台结算汇总(仅平台运营,私聊发送)"
+SETTLEMENT_OPERATOR_ONLY = "只有平台运营可以查看平台结算"
+SETTLEMENT_PRIVATE_ONLY = "平台结算只在私聊里查看,请私聊我发送 /settlement"
+SETTLEMENT_TITLE = "📊 平台结算({start} 至 {end})"
+SETTLEMENT_LINE = "{name}:净销售额 ¥{net},佣金 ¥{commission},下级分成 ¥{share},应付 ¥{due}"
+SETTLEMENT_TOTAL = ("合计:销售额 ¥{sales},退款 ¥{refunds},净销售额 ¥{net}\n"
+                    "应付团长 ¥{due}(佣金 ¥{commission} + 下级分成 ¥{share}),平台留存 ¥{kept}")

@@ -252,8 +252,10 @@ def test_stats_per_day_and_group_with_repeat_buyers_and_a_png(month: dict[str, A
     assert width >= 600 and height >= 400 and 10_000 < len(data) < 1_000_000
 
 
-async def test_earnings_in_a_private_chat(month: dict[str, Any]) -> None:
+async def test_earnings_in_a_private_chat_and_the_operators_settlement(month: dict[str, Any], capsys: Any) -> None:
     config, repo = month["config"], month["repo"]
+    assert main(["leader", "add", "boss", "--name", "老板", "--role", "operator", "--account",
+                 f"fake:{sender_id_of('老板')}", "--config", month["cfg"]]) == 0
     clock = lambda: datetime(2026, 11, 20, 12, tzinfo=TZ)  # noqa: E731
     core = Core(service=OrderService(repo), config=config, clock=clock,
                 directory=StoreDirectory(SqlPlatformStore(repo.engine)))
@@ -271,4 +273,17 @@ async def test_earnings_in_a_private_chat(month: dict[str, Any]) -> None:
     assert chat.pop_all()[-1].text == m.PRIVATE_NO_GROUP  # a resident
     await chat.push("/收益", sender="钱七", chat_id="g3")
     assert chat.pop_all()[-1].text == m.NOT_LEADER
+    # /settlement is the operators': a leader is refused, an operator gets the month's totals
+    await chat.push("/结算", sender="王姐", chat_id="dm-wang", is_private=True)
+    assert chat.pop_all()[-1].text == pm.SETTLEMENT_OPERATOR_ONLY
+    await chat.push("/earnings", sender="老板", chat_id="dm-boss", is_private=True)
+    assert chat.pop_all()[-1].text == pm.EARNINGS_NOT_LEADER
+    await chat.push("/settlement", sender="老板", chat_id="dm-boss", is_private=True)
+    assert chat.pop_all()[-1].text.splitlines() == [
+        "📊 平台结算(11月1日 至 11月30日)",
+        "李哥:净销售额 ¥173.30,佣金 ¥11.26,下级分成 ¥0.00,应付 ¥11.26",
+        "王姐:净销售额 ¥181.60,佣金 ¥14.53,下级分成 ¥1.13,应付 ¥15.66",
+        "赵姐:净销售额 ¥83.60,佣金 ¥1.05,下级分成 ¥0.00,应付 ¥1.05",
+        "合计:销售额 ¥526.20,退款 ¥87.70,净销售额 ¥438.50",
+        "应付团长 ¥27.97(佣金 ¥26.84 + 下级分成 ¥1.13),平台留存 ¥410.53"]
     await dispatcher.drain()
