@@ -122,11 +122,14 @@ class _Group:
     items: list[ItemSale] = field(default_factory=list)
 
 
-def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period) -> list[GroupFigures]:
-    """Every store group's figures for ``period`` (groups without a deal: zeros), by group id."""
+def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
+                  refunded_qty: bool = False) -> list[GroupFigures]:
+    """Every store group's figures for ``period`` (groups without a deal: zeros), by group id.
+    ``refunded_qty``: also count each item's refunded quantity (what the per-item hook needs; one
+    more read of each deal's after-sale records)."""
     from bot.usecases.history import engine_of
     from bot.usecases.leaderday import marks_for_deal
-    from bot.usecases.lists import deal_lists, group_points
+    from bot.usecases.lists import deal_lists, group_points, recorded_marks
     from storage import history
     from storage.settlement import chats_of_deals, deals_opened
 
@@ -141,10 +144,15 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
         keys = sorted(k for k in chats.get(deal_id, ()) if k in by_chat)
         if not keys:
             continue
-        recorded = marks_for_deal(service.repo, deal_id, lambda k: points.get(k, ()))
+        # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats
+        marks, chosen = recorded_marks(service, config, deal_id)
+        recorded = marks_for_deal(service.repo, deal_id, lambda k: points.get(k, ())) if refunded_qty else {}
+        # one reading of the whole deal: a household's lines, amount and refunds are what the
+        # export of its own group shows (only the 跟团号 differ, which are not summed)
+        every = deal_lists(service, config, deal_id, marks=marks or {}, points=chosen or {}, pickup_points=points)
         for key in keys:
             a = acc[by_chat[key].id]
-            views = deal_lists(service, config, deal_id, chat_key=key, pickup_points=points).views
+            views = [v for v in every.views if v.chat_key == key]
             if views:
                 a.deals.append(deal_id)
             a.orders += len(views)
@@ -221,4 +229,5 @@ def _split(items: Iterable[ItemSale], k: int) -> list[ItemSale]:
 def settlement(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
                leader: str | None = None, per_item: PerItem | None = None) -> Settlement:
     """The settlement of ``period`` read from the store (:func:`group_figures`, :func:`settle`)."""
-    return settle(group_figures(service, config, rows, period), rows, period, leader=leader, per_item=per_item)
+    figures = group_figures(service, config, rows, period, refunded_qty=per_item is not None)
+    return settle(figures, rows, period, leader=leader, per_item=per_item)

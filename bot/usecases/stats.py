@@ -55,10 +55,13 @@ def day_stats(service: OrderService, config: AppConfig, rows: OperatorRows, peri
     amount: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for deal_id, opened in deals:
         day = opened.astimezone(tz).date()
-        catalog = service.catalog_of(deal_id)
-        for key in sorted(k for k in chats.get(deal_id, ()) if k in group_of):
+        keys = sorted(k for k in chats.get(deal_id, ()) if k in group_of)
+        if not keys:
+            continue
+        every = ll.household_views(service.tally(deal_id), service.catalog_of(deal_id))
+        for key in keys:
             gid = group_of[key]
-            views = ll.household_views(service.tally(deal_id, key), catalog)
+            views = [v for v in every if v.chat_key == key]
             for v in views:
                 first_day.setdefault((gid, v.key), day)
             if opened < since:
