@@ -37,7 +37,7 @@ def actor() -> tuple[str, str]:
 def with_operator_store(args: argparse.Namespace, work: OpWork) -> int:
     """:func:`bot.cli_platform._with_store`, with tuan.toml's schedules imported too."""
     from bot.cli_platform import _with_store
-    from bot.usecases.operators import import_schedules
+    from bot.usecases.schedules import import_schedules
     from storage.operators import SqlOperatorStore
 
     def run(config: AppConfig, repo: Repository, _store: Any) -> int:
@@ -59,9 +59,9 @@ def _change(args: argparse.Namespace, decide: Callable[[AppConfig, OperatorRows]
 
 
 def _list_arg(raw: str | None) -> tuple[str, ...] | None:
-    from bot.usecases.operators import _words
+    from bot.usecases.operators import words
 
-    return _words(raw)
+    return words(raw)
 
 
 def _share(option: str, raw: str | None) -> Any:
@@ -86,9 +86,11 @@ def _leader_add(args: argparse.Namespace) -> int:
 
 
 def _leader_edit(args: argparse.Namespace) -> int:
-    from bot.usecases.operators import UNSET, edit_leader, parse_accounts
+    from bot.usecases.operators import UNSET, OperatorError, edit_leader, parse_accounts
 
     def decide(config: AppConfig, rows: OperatorRows) -> OperatorChanges:
+        if args.id not in rows.platform.leaders:  # before any value is read: the id is the first mistake
+            raise OperatorError(f"no leader {args.id!r} (tuan leader list)")
         upline: object = UNSET
         if args.upline is not None:
             upline = None if args.upline.strip().lower() in ("", "none", "-") else args.upline.strip()
@@ -161,7 +163,7 @@ def _group_list(args: argparse.Namespace) -> int:
 # --- tuan schedule --------------------------------------------------------------------------------
 
 def _schedule_add(args: argparse.Namespace) -> int:
-    from bot.usecases.operators import add_schedule
+    from bot.usecases.schedules import add_schedule
 
     def decide(config: AppConfig, rows: OperatorRows) -> OperatorChanges:
         return add_schedule(rows, config, group_id=args.group, kind=args.kind, cron=args.cron, at=args.time,
@@ -171,7 +173,7 @@ def _schedule_add(args: argparse.Namespace) -> int:
 
 
 def _schedule_remove(args: argparse.Namespace) -> int:
-    from bot.usecases.operators import remove_schedule
+    from bot.usecases.schedules import remove_schedule
 
     return _change(args, lambda config, rows: remove_schedule(rows, args.id), "")
 

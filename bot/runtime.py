@@ -155,7 +155,7 @@ def schedules_of(repo: Repository, config: AppConfig) -> list[JobSpec]:
     engine = getattr(repo, "engine", None)
     if engine is None:
         return job_specs(config)
-    from bot.usecases.operators import scheduled_jobs
+    from bot.usecases.schedules import scheduled_jobs
     from storage.operators import SqlOperatorStore
 
     return scheduled_jobs(SqlOperatorStore(engine), config, datetime.now(UTC))

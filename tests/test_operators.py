@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 
 from bot.cli import main
 from bot.runtime import read_config
-from bot.usecases.operators import scheduled_jobs
+from bot.usecases.schedules import scheduled_jobs
 from storage.models import AUDIT
 from storage.operators import SqlOperatorStore
 
@@ -78,7 +78,7 @@ def test_leaders_groups_schedules_with_tiers_and_audit(capsys: Any, setup: tuple
     assert code == 2 and err == ("tuan: wang cannot have an upline: they recruited li, which would make a "
                                  "third tier (at most two tiers)\n")
     for args, says in [
-        (("leader", "edit", "nobody", "--name", "x"), "tuan: no leader 'nobody' (tuan leader list)\n"),
+        (("leader", "edit", "nobody", "--rate", "7"), "tuan: no leader 'nobody' (tuan leader list)\n"),
         (("leader", "edit", "wang", "--rate", "1.5"), "tuan: --rate '1.5' must be at least 0 and below 1 (100%)\n"),
         (("leader", "add", "wang", "--name", "x"), "tuan: leader wang exists already (tuan leader edit wang)\n"),
         (("leader", "add", "x1", "--name", "x", "--groups", "nope"), "tuan: no group 'nope' (groups: home, park)\n"),
@@ -134,3 +134,27 @@ def test_product_changes_from_the_command_line_are_audited(capsys: Any, setup: t
     assert tuan(capsys, cfg, "product", "add", "grape", "--name", "巨峰葡萄", "--price", "15.5")[0] == 0
     assert tuan(capsys, cfg, "product", "edit", "grape", "--price", "14")[0] == 0
     assert [a for a, _ in audit_rows(url)][-2:] == ["product.add", "product.edit"]
+
+
+@pytest.mark.parametrize("engine_name", ["sqlite", "postgresql"])
+def test_a_store_of_0009_keeps_its_leaders_through_0010(request: pytest.FixtureRequest, engine_name: str) -> None:
+    """Migration 0010: leaders keep their rows (no terms), ``schedules`` is new and empty."""
+    from sqlalchemy import inspect, text
+
+    from storage.engine import make_engine
+    from storage.migrate import current_revision, upgrade
+
+    url = request.getfixturevalue("sqlite_url" if engine_name == "sqlite" else "pg_url")
+    engine = make_engine(url)
+    try:
+        upgrade(engine, "0009")
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO leaders (id, name, role, source, created_at) "
+                              "VALUES ('wang', '王姐', 'leader', 'cli', CURRENT_TIMESTAMP)"))
+        assert "schedules" not in inspect(engine).get_table_names()
+        upgrade(engine)
+        assert current_revision(engine) == "0010"
+        rows = SqlOperatorStore(engine).load()
+        assert rows.platform.leaders["wang"].name == "王姐" and rows.terms == {} and rows.schedules == {}
+    finally:
+        engine.dispose()
