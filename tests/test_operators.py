@@ -79,6 +79,8 @@ def test_leaders_groups_schedules_with_tiers_and_audit(capsys: Any, setup: tuple
                                  "third tier (at most two tiers)\n")
     for args, says in [
         (("leader", "edit", "nobody", "--rate", "7"), "tuan: no leader 'nobody' (tuan leader list)\n"),
+        (("leader", "edit", "wang", "--role", "operator"),
+         "tuan: wang recruited li and cannot become an operator (an upline must be a leader)\n"),
         (("leader", "edit", "wang", "--rate", "1.5"), "tuan: --rate '1.5' must be at least 0 and below 1 (100%)\n"),
         (("leader", "add", "wang", "--name", "x"), "tuan: leader wang exists already (tuan leader edit wang)\n"),
         (("leader", "add", "x1", "--name", "x", "--groups", "nope"), "tuan: no group 'nope' (groups: home, park)\n"),

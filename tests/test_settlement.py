@@ -161,6 +161,9 @@ def test_the_month_settles_to_the_hand_computed_fen(month: dict[str, Any]) -> No
         D("526.2"), D("87.7"), D("438.5"), D("26.84"), D("1.13"), D("27.97"), D("410.53"))
     only = settlement(month["service"], month["config"], rows_of(month), NOV, leader="li")
     assert [ln.leader_id for ln in only.lines] == ["li"] and (only.sales, only.net) == (D("205.3"), D("173.3"))
+    upline = settlement(month["service"], month["config"], rows_of(month), NOV, leader="wang")
+    assert [(ln.leader_id, ln.upline_share, ln.due) for ln in upline.lines] == [("wang", D("1.13"), D("15.66"))]
+    assert [g.group_id for g in upline.groups] == ["g1", "g2"] and upline.kept == D("181.6") - D("15.66")
 
 
 def test_the_per_item_hook_pays_an_amount_per_unit_kept(month: dict[str, Any]) -> None:

@@ -266,6 +266,10 @@ def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, 
         _check_upline(rows, leader_id, t1.upline)
     if row.role != LEADER and t1.upline is not None:
         raise OperatorError(f"{leader_id} is an operator and cannot have an upline")
+    below = sorted(lid for lid, t in rows.terms.items() if t.upline == leader_id and lid in rows.platform.leaders)
+    if row.role != LEADER and below:
+        raise OperatorError(f"{leader_id} recruited {', '.join(below)} and cannot become an operator "
+                            f"(an upline must be a leader)")
     ch = OperatorChanges()
     parts = []
     if row != old:
