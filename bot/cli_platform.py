@@ -59,6 +59,12 @@ def _with_store(args: argparse.Namespace, work: Work) -> int:
         repo.close()
 
 
+def _actor() -> tuple[str, str]:
+    from bot.cli_operators import actor
+
+    return actor()
+
+
 def _price(raw: str) -> Any:
     from bot.money import MoneyError, parse_price
     from bot.usecases.platform_data import PlatformDataError
@@ -149,7 +155,7 @@ def _product_add(args: argparse.Namespace) -> int:
         product = ProductRow(id=code, name=name, price=_price(args.price), unit=(args.unit or "").strip(),
                              aliases=_aliases(args.aliases) or (), spec=(args.spec or "").strip(),
                              supplier=(args.supplier or "").strip() or None, updated_at=datetime.now(UTC))
-        done = store.update(lambda rows: new_product(rows, config, product))
+        done = store.update(lambda rows: new_product(rows, config, product), actor=_actor(), action="product.add")
         print("\n".join(done.said))
         return 0
 
@@ -172,7 +178,8 @@ def _product_edit(args: argparse.Namespace) -> int:
             "active": args.active,
         }
         code = args.code.strip()
-        done = store.update(lambda rows: changed_product(rows, config, code, datetime.now(UTC), **fields))
+        done = store.update(lambda rows: changed_product(rows, config, code, datetime.now(UTC), **fields),
+                            actor=_actor(), action="product.edit")
         print("\n".join(done.said) or f"product {code}: nothing changed")
         return 0
 

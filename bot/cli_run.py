@@ -50,3 +50,4 @@ def add_run_parsers(subparsers: Any) -> None:
     from bot.cli_leaderday import add_leaderday_parsers
 
     add_leaderday_parsers(subparsers)
+    from bot.cli_operators import add_operator_parsers; add_operator_parsers(subparsers)  # noqa: E702,I001

@@ -555,4 +555,5 @@ def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
     return f"{text}\n{marks}" if marks else text
 
 
+import bot.earnings_commands  # noqa: E402,F401  (/earnings, /settlement register; it imports this module)
 from bot import leaderday_commands  # noqa: E402  (its commands register; it imports this module)

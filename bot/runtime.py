@@ -15,7 +15,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,7 @@ from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.election import Lease
 from bot.ports import Repository
-from bot.scheduler import BotScheduler, StoreMarks, job_specs
+from bot.scheduler import BotScheduler, JobSpec, StoreMarks, job_specs
 from bot.services.orders import OrderService
 from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory, StoreDirectory, import_config
 
@@ -149,6 +149,18 @@ def import_platform_data(repo: Repository, config: AppConfig) -> LeaderDirectory
     return StoreDirectory(store)
 
 
+def schedules_of(repo: Repository, config: AppConfig) -> list[JobSpec]:
+    """The scheduler's jobs: the store's schedules (tuan.toml's imported first; `tuan schedule add`
+    adds more), or tuan.toml's alone for a store that is not SQL (tests)."""
+    engine = getattr(repo, "engine", None)
+    if engine is None:
+        return job_specs(config)
+    from bot.usecases.schedules import scheduled_jobs
+    from storage.operators import SqlOperatorStore
+
+    return scheduled_jobs(SqlOperatorStore(engine), config, datetime.now(UTC))
+
+
 async def show_revised_cards(core: Core, revised: dict[str, list[str]]) -> None:
     """Show the card of each deal that tuan.toml changed again, in each of its chats."""
     from bot.commands import show_revised_card
@@ -206,7 +218,7 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
         # never waits for it, and a message that comes first waits for it in its worker thread.
         warming = asyncio.ensure_future(asyncio.to_thread(base_tokenizer))
         dispatcher = Dispatcher(core)
-        scheduler = BotScheduler(core, job_specs(config), marks=StoreMarks(repo, core.now),
+        scheduler = BotScheduler(core, schedules_of(repo, config), marks=StoreMarks(repo, core.now),
                                  lease=scheduler_lease(repo), retry=config.store.election_retry_seconds)
         started: list[Adapter] = []
         sweeping: asyncio.Task[None] | None = None

@@ -221,6 +221,11 @@ LEADERS = Table(
     Column("role", String, nullable=False),  # "leader" | "operator"
     Column("source", String, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Commission terms (bot/usecases/commission.py), Decimal text such as "0.08"; NULL: none. Set by
+    # `tuan leader add|edit`; the tuan.toml import never writes them.
+    Column("commission_rate", String, nullable=True),  # of the net sales of the leader's groups
+    Column("upline_id", String, nullable=True),  # the leader who recruited this one (two tiers at most)
+    Column("upline_share", String, nullable=True),  # of each direct downline's commission, earned on top
 )
 
 # A leader's account on a platform: a user id or "@username" (platform "*": any platform).
@@ -250,6 +255,22 @@ PRODUCTS = Table(
     Column("supplier", String, nullable=True),
     Column("active", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A scheduled post of a group (bot/scheduler.py). ``source`` "config": imported from tuan.toml's
+# [[schedules]] (the import adds and removes those; ``id`` is the job id tuan.toml's schedule always
+# had), else added with `tuan schedule add`. ``position`` orders the jobs.
+SCHEDULES = Table(
+    "schedules", METADATA,
+    Column("id", String, primary_key=True),
+    Column("group_id", String, nullable=False),
+    Column("kind", String, nullable=False),
+    Column("cron", String, nullable=False),
+    Column("second", Integer, nullable=False),
+    Column("text", Text, nullable=False),
+    Column("source", String, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # --- the leader's day after the cutoff: pickup, payments, after-sale, audit ---

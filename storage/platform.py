@@ -110,11 +110,21 @@ class SqlPlatformStore:
         with unavailable_as_such(), self.engine.begin() as conn:
             return load(conn)
 
-    def update(self, change: Callable[[PlatformRows], PlatformChanges]) -> PlatformChanges:
-        """Read, decide (``change``), write: one transaction, serialised with other updates."""
+    def update(self, change: Callable[[PlatformRows], PlatformChanges], *, actor: tuple[str, str] | None = None,
+               action: str = "platform.change") -> PlatformChanges:
+        """Read, decide (``change``), write: one transaction, serialised with other updates. With
+        ``actor`` (id, name), each line of ``said`` is also an audit row ``action`` (same transaction)."""
+        from datetime import UTC, datetime
+
+        from storage.leaderday import add_audit
+
         with unavailable_as_such(), self.engine.begin() as conn:
             _lock(conn)
             done = change(load(conn))
             if not done.is_empty():
                 write(conn, done)
+            if actor is not None and not done.is_empty():
+                for line in done.said:
+                    add_audit(conn, at=datetime.now(UTC), actor_id=actor[0], actor_name=actor[1], action=action,
+                              chat_key="cli", deal_id=None, household=None, detail=line)
             return done

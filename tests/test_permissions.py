@@ -25,7 +25,7 @@ from tests.sheets import file_text, xlsx_rows
 LEADER_A, LEADER_B, OUTSIDER, BOTH = "团长小美", "团长阿花", "路人甲", "双群团长"
 A, B = "幸福里", "阳光花园"
 LEADER_COMMANDS = ["deal", "list", "tally", "pickup", "close", "export", "history", "stock", "verify", "picked",
-                   "unverify", "unpicked", "arrived", "paid", "unpaid", "refund", "short", "add"]
+                   "unverify", "unpicked", "arrived", "paid", "unpaid", "refund", "short", "add", "earnings", "settlement"]
 CAPS = Capabilities(reactions=True, files=True)
 
 

@@ -121,10 +121,12 @@ class PlatformStore(Protocol):
         """Every row, read in one transaction."""
         ...
 
-    def update(self, change: Callable[[PlatformRows], PlatformChanges]) -> PlatformChanges:
+    def update(self, change: Callable[[PlatformRows], PlatformChanges], *, actor: tuple[str, str] | None = None,
+               action: str = "platform.change") -> PlatformChanges:
         """Read the rows, ask ``change`` what to write, write it: one transaction, serialised with
         every other update (two processes importing at once do it one after the other). Returns
-        what ``change`` returned; what it raises rolls everything back."""
+        what ``change`` returned; what it raises rolls everything back. With ``actor`` (id, name),
+        each line said is an audit row ``action``."""
         ...
 
 
@@ -262,7 +264,8 @@ def import_config(store: PlatformStore, config: AppConfig, *, now: datetime | No
     Raises :class:`bot.ports.StoreUnavailable` when the store cannot serve.
     """
     when = now or datetime.now(UTC)
-    done = store.update(lambda rows: import_changes(rows, config, when))
+    done = store.update(lambda rows: import_changes(rows, config, when), actor=("config", config.source),
+                        action="config.import")
     for line in done.said:
         log.info("%s: %s", config.source, line)
     return done.said

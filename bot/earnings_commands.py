@@ -1,0 +1,97 @@
+"""/earnings (/收益, /佣金): a leader's own settlement of this month, in a private chat; and
+/settlement (/结算): the platform's settlement of this month, for operators only.
+
+Registered with :func:`bot.registry.command` when :mod:`bot.commands` loads. The registry lets only
+leaders (operators included) run them (residents are refused as for every leader command); in a
+group they say to ask in private (earnings are nobody else's business). /earnings finds the
+caller's leader row by platform account (an operator has no commission and is told only leaders
+have earnings); /settlement refuses a caller whose row is not an operator's.
+"""
+
+from __future__ import annotations
+
+from bot import platform_messages as pm
+from bot.commands import Invocation
+from bot.context import Core
+from bot.registry import command
+from bot.usecases.operators import OperatorRows
+from bot.usecases.platform_data import ANY_PLATFORM, LEADER, OPERATOR, LeaderRow
+
+
+def leader_of(rows: OperatorRows, platform: str, user_id: str, username: str | None,
+              role: str = LEADER) -> LeaderRow | None:
+    """The leader of ``role`` with this account (user id or "@username", case-insensitive; on the
+    platform or on every platform), or None."""
+    names = {user_id.lower()} | ({"@" + username.lower()} if username else set())
+    for ld in sorted(rows.platform.leaders.values(), key=lambda ld: ld.id):
+        if ld.role == role and any(p in (platform, ANY_PLATFORM) and a.lower() in names for p, a in ld.accounts):
+            return ld
+    return None
+
+
+def _rate(rate: object) -> str:
+    from decimal import Decimal
+
+    return f"{(rate * 100).normalize():f}%" if isinstance(rate, Decimal) else pm.EARNINGS_NO_RATE
+
+
+@command("earnings", aliases=("收益", "佣金"), help=pm.HELP_EARNINGS)
+async def cmd_earnings(core: Core, inv: Invocation) -> None:
+    from bot.usecases.settlement import Period, settlement
+    from storage.operators import SqlOperatorStore
+
+    if not inv.private:
+        await core.send(inv.chat, pm.EARNINGS_PRIVATE_ONLY, reply_to=inv.msg.message_id)
+        return
+    engine = getattr(core.service.repo, "engine", None)
+    if engine is None:
+        await core.send(inv.chat, pm.EARNINGS_NO_STORE)
+        return
+    msg = inv.msg
+    async with core.lock:
+        rows = SqlOperatorStore(engine).load()
+        leader = leader_of(rows, msg.platform, msg.sender_id, msg.sender_username)
+        if leader is None:
+            await core.send(inv.chat, pm.EARNINGS_NOT_LEADER)
+            return
+        period = Period.month_of(core.now().astimezone(core.config.bot.tz).date())
+        s = settlement(core.service, core.config, rows, period, leader=leader.id)
+    line = s.lines[0]
+    await core.send(inv.chat, pm.EARNINGS.format(
+        name=line.name, start=f"{period.start.month}月{period.start.day}日", end=f"{period.end.month}月{period.end.day}日",
+        sales=f"{line.sales:.2f}", refunds=f"{line.refunds:.2f}", net=f"{line.net:.2f}", rate=_rate(line.rate),
+        commission=f"{line.commission:.2f}", share=f"{line.upline_share:.2f}", due=f"{line.due:.2f}"))
+
+
+def _money(v: object) -> str:
+    return f"{v:.2f}"
+
+
+@command("settlement", aliases=("结算",), help=pm.HELP_SETTLEMENT)
+async def cmd_settlement(core: Core, inv: Invocation) -> None:
+    from bot.usecases.settlement import Period, settlement
+    from storage.operators import SqlOperatorStore
+
+    if not inv.private:
+        await core.send(inv.chat, pm.SETTLEMENT_PRIVATE_ONLY, reply_to=inv.msg.message_id)
+        return
+    engine = getattr(core.service.repo, "engine", None)
+    if engine is None:
+        await core.send(inv.chat, pm.EARNINGS_NO_STORE)
+        return
+    msg = inv.msg
+    async with core.lock:
+        rows = SqlOperatorStore(engine).load()
+        if leader_of(rows, msg.platform, msg.sender_id, msg.sender_username, OPERATOR) is None:
+            await core.send(inv.chat, pm.SETTLEMENT_OPERATOR_ONLY)
+            return
+        period = Period.month_of(core.now().astimezone(core.config.bot.tz).date())
+        s = settlement(core.service, core.config, rows, period)
+    lines = [pm.SETTLEMENT_TITLE.format(start=f"{period.start.month}月{period.start.day}日",
+                                        end=f"{period.end.month}月{period.end.day}日")]
+    lines += [pm.SETTLEMENT_LINE.format(name=ln.name, net=_money(ln.net), commission=_money(ln.commission),
+                                        share=_money(ln.upline_share), due=_money(ln.due)) for ln in s.lines]
+    lines.append(pm.SETTLEMENT_TOTAL.format(sales=_money(s.sales), refunds=_money(s.refunds), net=_money(s.net),
+                                            due=_money(s.due), commission=_money(s.commission),
+                                            share=_money(s.upline_share), kept=_money(s.kept)))
+    await core.send(inv.chat, "\n".join(lines))

@@ -1,0 +1,233 @@
+"""Settlement (结算) of a period: per leader sales, refunds, net, commission, upline share and amount
+due; the operator's totals.
+
+The period is whole days in the bot's time zone, ``start`` to ``end`` inclusive; a deal belongs to
+the day it was opened. A group's figures are the sums of the leader's export of each of its deals
+(:func:`bot.usecases.lists.deal_lists` of that group's chat, the 订单明细's 合计 row: 金额 and
+退款金额), so the settlement matches the exports to the fen. Commission: :mod:`bot.usecases.commission`
+(rates, the per-item hook, two tiers, one rounding at the end).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from bot.config import AppConfig
+from bot.services.orders import OrderService
+from bot.usecases.commission import ZERO, ItemSale, PerItem, exact_commission, fen, upline_share
+from bot.usecases.operators import OperatorRows
+from bot.usecases.platform_data import LEADER
+
+REFUND_KINDS = ("refund", "short")
+"""After-sale kinds whose quantity is no longer sold (a replacement is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """Days ``start`` to ``end`` inclusive, in the bot's time zone."""
+
+    start: date
+    end: date
+
+    def bounds(self, config: AppConfig) -> tuple[datetime, datetime]:
+        """[since, until) as aware datetimes."""
+        tz = config.bot.tz
+        since = datetime(self.start.year, self.start.month, self.start.day, tzinfo=tz)
+        end = self.end + timedelta(days=1)
+        return since, datetime(end.year, end.month, end.day, tzinfo=tz)
+
+    @classmethod
+    def month_of(cls, day: date) -> Period:
+        """The calendar month of ``day``."""
+        first = day.replace(day=1)
+        nxt = (first + timedelta(days=32)).replace(day=1)
+        return cls(first, nxt - timedelta(days=1))
+
+
+@dataclass(frozen=True, slots=True)
+class GroupFigures:
+    """One group's deals of the period: ``sales`` and ``refunds`` yuan (the exports' 合计),
+    ``households`` with an order per deal summed (orders), and per-item sales."""
+
+    group_id: str
+    title: str
+    chat_key: str
+    deals: tuple[str, ...]
+    orders: int
+    sales: Decimal
+    refunds: Decimal
+    items: tuple[ItemSale, ...]
+
+    @property
+    def net(self) -> Decimal:
+        return self.sales - self.refunds
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementLine:
+    """One leader's settlement (yuan, each rounded once to the fen): ``upline_share`` is what they
+    earn of their direct downlines' commissions; ``due`` = ``commission`` + ``upline_share``."""
+
+    leader_id: str
+    name: str
+    upline: str | None
+    rate: Decimal | None
+    share_rate: Decimal | None
+    groups: tuple[str, ...]
+    sales: Decimal
+    refunds: Decimal
+    net: Decimal
+    commission: Decimal
+    upline_share: Decimal
+    due: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A period's settlement: the leaders' lines, the groups' figures and the operator's totals
+    (``kept``: net sales minus what is due to leaders)."""
+
+    period: Period
+    lines: tuple[SettlementLine, ...]
+    groups: tuple[GroupFigures, ...]
+    sales: Decimal
+    refunds: Decimal
+    commission: Decimal
+    upline_share: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.sales - self.refunds
+
+    @property
+    def due(self) -> Decimal:
+        return self.commission + self.upline_share
+
+    @property
+    def kept(self) -> Decimal:
+        return self.net - self.due
+
+
+@dataclass(slots=True)
+class _Group:
+    deals: list[str] = field(default_factory=list)
+    orders: int = 0
+    sales: Decimal = ZERO
+    refunds: Decimal = ZERO
+    items: list[ItemSale] = field(default_factory=list)
+
+
+def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
+                  refunded_qty: bool = False) -> list[GroupFigures]:
+    """Every store group's figures for ``period`` (groups without a deal: zeros), by group id.
+    ``refunded_qty``: also count each item's refunded quantity (what the per-item hook needs; one
+    more read of each deal's after-sale records)."""
+    from bot.usecases.history import engine_of
+    from bot.usecases.leaderday import marks_for_deal
+    from bot.usecases.lists import deal_lists, group_points, recorded_marks
+    from storage import history
+    from storage.settlement import chats_of_deals, deals_opened
+
+    since, until = period.bounds(config)
+    with history.reading(engine_of(service.repo)) as conn:
+        deals = [d for d, _at in deals_opened(conn, until, since)]
+        chats = chats_of_deals(conn, deals)
+    points = group_points(service, config)
+    by_chat = {g.chat_key: g for g in rows.platform.groups.values()}
+    acc = {gid: _Group() for gid in rows.platform.groups}
+    for deal_id in deals:
+        keys = sorted(k for k in chats.get(deal_id, ()) if k in by_chat)
+        if not keys:
+            continue
+        # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats
+        marks, chosen = recorded_marks(service, config, deal_id)
+        recorded = marks_for_deal(service.repo, deal_id, lambda k: points.get(k, ())) if refunded_qty else {}
+        # one reading of the whole deal: a household's lines, amount and refunds are what the
+        # export of its own group shows (only the 跟团号 differ, which are not summed)
+        every = deal_lists(service, config, deal_id, marks=marks or {}, points=chosen or {}, pickup_points=points)
+        for key in keys:
+            a = acc[by_chat[key].id]
+            views = [v for v in every.views if v.chat_key == key]
+            if views:
+                a.deals.append(deal_id)
+            a.orders += len(views)
+            per: dict[str, list[Any]] = {}
+            for v in views:
+                a.sales += v.amount
+                a.refunds += v.marks.refund
+                done = recorded.get((v.chat_key, v.sender_id)) if not v.proxy else None
+                for line in v.lines:
+                    it = per.setdefault(line.item_code, [0, ZERO, 0, ZERO])
+                    it[0] += line.qty
+                    it[1] += line.amount
+                    it[3] += v.marks.refunds.get(line.item_code, ZERO)
+                    if done is not None:
+                        it[2] += sum(r.qty for r in done.refunds
+                                     if r.kind in REFUND_KINDS and r.item_code == line.item_code)
+            a.items += [ItemSale(deal_id, code, q, s, rq, r) for code, (q, s, rq, r) in per.items()]
+    return [GroupFigures(gid, rows.platform.groups[gid].title, rows.platform.groups[gid].chat_key, tuple(a.deals),
+                         a.orders, a.sales, a.refunds, tuple(a.items)) for gid, a in sorted(acc.items())]
+
+
+def leaders_of(rows: OperatorRows, group_id: str) -> list[str]:
+    """The ids of the group's leaders (role leader; operators earn no commission), sorted."""
+    return sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER and group_id in ld.groups)
+
+
+def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *, leader: str | None = None,
+           per_item: PerItem | None = None) -> Settlement:
+    """The settlement of ``groups``' figures under the leaders' terms (:mod:`bot.usecases.commission`):
+    a line per leader (role leader), or only ``leader``'s (then the totals are that line's groups and
+    figures). Raises ``KeyError`` for an unknown ``leader``."""
+    groups = list(groups)
+    if leader is not None and leader not in rows.platform.leaders:
+        raise KeyError(leader)
+    sales: dict[str, Decimal] = defaultdict(Decimal)
+    refunds: dict[str, Decimal] = defaultdict(Decimal)
+    exact: dict[str, Decimal] = {}
+    led: dict[str, list[str]] = defaultdict(list)
+    for g in groups:
+        for lid in (ids := leaders_of(rows, g.group_id)):
+            k = Decimal(len(ids))
+            sales[lid] += g.sales / k
+            refunds[lid] += g.refunds / k
+            led[lid].append(g.group_id)
+    leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
+    for lid in leaders:
+        t = rows.terms_of(lid)
+        items = [it for g in groups if lid in leaders_of(rows, g.group_id)
+                 for it in _split(g.items, len(leaders_of(rows, g.group_id)))]
+        exact[lid] = exact_commission(sales[lid] - refunds[lid], t.rate, items, per_item)
+    lines = []
+    for lid in leaders:
+        if leader is not None and lid != leader:
+            continue
+        t, ld = rows.terms_of(lid), rows.platform.leaders[lid]
+        downs = [exact[d] for d in leaders if rows.terms_of(d).upline == lid]
+        commission, share = fen(exact[lid]), fen(upline_share(downs, t.upline_share))
+        lines.append(SettlementLine(lid, ld.name, t.upline, t.rate, t.upline_share, tuple(led[lid]), fen(sales[lid]),
+                                    fen(refunds[lid]), fen(sales[lid]) - fen(refunds[lid]), commission, share,
+                                    commission + share))
+    scope = groups if leader is None else [g for g in groups if g.group_id in led[leader]]
+    return Settlement(period, tuple(lines), tuple(scope), sum((g.sales for g in scope), ZERO),
+                      sum((g.refunds for g in scope), ZERO), sum((ln.commission for ln in lines), ZERO),
+                      sum((ln.upline_share for ln in lines), ZERO))
+
+
+def _split(items: Iterable[ItemSale], k: int) -> list[ItemSale]:
+    """A group's item sales as one of its ``k`` leaders' equal part."""
+    if k == 1:
+        return list(items)
+    return [replace(it, part=Decimal(1) / k) for it in items]
+
+
+def settlement(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
+               leader: str | None = None, per_item: PerItem | None = None) -> Settlement:
+    """The settlement of ``period`` read from the store (:func:`group_figures`, :func:`settle`)."""
+    figures = group_figures(service, config, rows, period, refunded_qty=per_item is not None)
+    return settle(figures, rows, period, leader=leader, per_item=per_item)
