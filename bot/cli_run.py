@@ -50,3 +50,6 @@ def add_run_parsers(subparsers: Any) -> None:
     from bot.cli_leaderday import add_leaderday_parsers
 
     add_leaderday_parsers(subparsers)
+    from bot.cli_products import add_products_parsers
+
+    add_products_parsers(subparsers)  # `product import|variant|variants` join `product` registered above

@@ -18,7 +18,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -317,3 +317,16 @@ def deal_catalog(current: LibraryRows, picks: list[Pick], *, title: str,
             raise PlatformDataError(f"{first.key} and {second.key} share the alias {problem.word!r}")
         raise PlatformDataError(f"{chosen[problem.position - 1][0].key}: unusable price ({problem.reason})")
     return catalog, sources
+
+
+def delivery_date(raw: str | None, after: datetime, timezone: str) -> date:
+    """``raw`` (YYYY-MM-DD) as a date, else the day after ``after`` (the cutoff, or now) in ``timezone``.
+    Raises :class:`PlatformDataError` for a bad date."""
+    from zoneinfo import ZoneInfo
+
+    if raw is not None:
+        try:
+            return date.fromisoformat(raw.strip())
+        except ValueError:
+            raise PlatformDataError(f"--delivery {raw!r} is not a date such as 2026-11-30") from None
+    return after.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
