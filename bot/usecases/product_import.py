@@ -33,7 +33,7 @@ from pathlib import Path
 
 from bot.money import REASONS, MoneyError, parse_price
 from bot.usecases.platform_data import PlatformDataError, ProductRow
-from bot.usecases.products import LibraryChanges, LibraryRows, VariantRow, norm
+from bot.usecases.products import LibraryChanges, LibraryRows, VariantRow, norm, variant_text
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("编码", "商品编码", "货号", "code"),
@@ -260,10 +260,8 @@ def import_changes(current: LibraryRows, rows: list[ImportRow], now: datetime) -
                            was.aliases if was else (), True, was.position if was else last, now)
             if was is None:
                 ch.variants.append(v)
-                ch.said.append(f"variant {v.key}: added ({v.price}元/{v.unit or '-'}, cost "
-                               f"{v.cost if v.cost is not None else '-'}, supplier {v.supplier or '-'})")
+                ch.said.append(f"variant {v.key}: added ({variant_text(v)})")
             elif not v.same(was):
                 ch.variants.append(v)
-                ch.said.append(f"variant {v.key}: changed ({v.price}元/{v.unit or '-'}, cost "
-                               f"{v.cost if v.cost is not None else '-'}, supplier {v.supplier or '-'})")
+                ch.said.append(f"variant {v.key}: changed ({variant_text(v)})")
     return ch

@@ -153,7 +153,7 @@ def set_variant(current: LibraryRows, variant: VariantRow) -> LibraryChanges:
         raise PlatformDataError(f"product {variant.product_id}: every variant of a product with several needs a spec")
     if old is None:
         variant = replace(variant, position=max((v.position for v in stored), default=0) + 1)
-        return LibraryChanges(variants=[variant], said=[f"variant {variant.key}: added ({_variant_text(variant)})"])
+        return LibraryChanges(variants=[variant], said=[f"variant {variant.key}: added ({variant_text(variant)})"])
     variant = replace(variant, spec=old.spec, position=old.position)
     if variant.same(old):
         return LibraryChanges()
@@ -164,7 +164,8 @@ def _money(value: Decimal | None) -> str:
     return "-" if value is None else str(value.quantize(Decimal("0.01")))
 
 
-def _variant_text(v: VariantRow) -> str:
+def variant_text(v: VariantRow) -> str:
+    """``50.00元/箱, cost 38.00, supplier 鲜果园``: a variant for people."""
     return (f"{_money(v.price)}元/{v.unit or '-'}, cost {_money(v.cost)}, supplier {v.supplier or '-'}"
             + ("" if v.active else ", inactive"))
 

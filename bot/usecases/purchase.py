@@ -99,6 +99,7 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
     leaders = {gid: ",".join(sorted(ld.name for ld in rows.leaders.values() if gid in ld.groups and ld.role == "leader"))
                for gid in rows.groups}
     service = OrderService(repo)
+    pos: dict[tuple[str, str], int] = {}  # a variant's place in the first deal that offered it
     per: dict[tuple[str, str, str, Decimal | None], list[object]] = {}  # key → [name, unit, qty]
     route: dict[tuple[str, str, str, str, str, str], list[object]] = {}
     for deal_id, sources in deals.items():
@@ -114,6 +115,7 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
             who = src.supplier or NO_SUPPLIER
             if supplier is not None and who != supplier:
                 continue
+            pos.setdefault((src.product_id, src.spec), catalog.items.index(item))
             line = per.setdefault((who, src.product_id, src.spec, src.cost), [item.name, src.unit, 0])
             line[2] = int(line[2]) + row.qty  # type: ignore[call-overload]
             group = groups.get(row.chat_key)
@@ -124,14 +126,15 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
             r = route.setdefault((who, gname, lead or "-", point, src.product_id, src.spec), [item.name, src.unit, 0])
             r[2] = int(r[2]) + row.qty  # type: ignore[call-overload]
     order = PurchaseOrder(delivery, deals=sorted(deals))
-    for (who, pid, spec, cost), (name, unit, qty) in sorted(per.items(), key=lambda kv: _order(kv[0])):
+    for (who, pid, spec, cost), (name, unit, qty) in sorted(per.items(), key=lambda kv: (
+            kv[0][0] == NO_SUPPLIER, kv[0][0], _code(kv[0][1]), pos[kv[0][1], kv[0][2]], kv[0][3] or Decimal(0))):
         q = int(qty)  # type: ignore[call-overload]
         if q <= 0:
             continue
         order.lines.append(PurchaseLine(who, pid, spec, str(name), str(unit), q, cost,
                                         None if cost is None else cost * q))
     for (who, gname, lead, point, pid, spec), (name, unit, qty) in sorted(route.items(), key=lambda kv: (
-            kv[0][0], kv[0][1], kv[0][3], _code(kv[0][4]), kv[0][5])):
+            kv[0][0] == NO_SUPPLIER, kv[0][0], kv[0][1], kv[0][3], _code(kv[0][4]), pos[kv[0][4], kv[0][5]])):
         q = int(qty)  # type: ignore[call-overload]
         if q > 0:
             order.routes.append(RouteLine(who, gname, lead, point, pid, spec, str(name), str(unit), q))
@@ -140,11 +143,6 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
 
 def _code(code: str) -> tuple[bool, int, str]:
     return not code.isdigit(), int(code) if code.isdigit() else 0, code
-
-
-def _order(key: tuple[str, str, str, Decimal | None]) -> tuple[object, ...]:
-    who, pid, spec, cost = key
-    return who == NO_SUPPLIER, who, _code(pid), spec, cost or Decimal(0)
 
 
 # --- as tables, CSV and XLSX ----------------------------------------------------------------------------
