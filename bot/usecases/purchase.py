@@ -245,3 +245,35 @@ def as_xlsx(order: PurchaseOrder, names: dict[str, str] | None = None) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+# --- sent to operators at the cutoff ---------------------------------------------------------------------
+
+def operator_chats(engine: Engine, platform_name: str) -> list[str]:
+    """The private chat keys ("<platform>:<user id>") of the operators (``leaders`` rows with role
+    "operator") who have an account on ``platform_name`` (or on every platform, "*"). An account
+    that is an "@username" is left out: a bot cannot open a private chat by username."""
+    from storage import platform
+    from storage.sql import unavailable_as_such
+
+    with unavailable_as_such(), engine.connect() as conn:
+        rows = platform.load(conn)
+    out: list[str] = []
+    for leader in sorted(rows.leaders.values(), key=lambda ld: ld.id):
+        if leader.role != "operator":
+            continue
+        for where, account in sorted(leader.accounts):
+            if where in (platform_name, "*") and not account.startswith("@"):
+                out.append(f"{platform_name}:{account}")
+    return list(dict.fromkeys(out))
+
+
+def job_delivery(engine: Engine, deal_id: str | None, now_local: date) -> date:
+    """The delivery date a purchase job at the cutoff reports: the group's current deal's recorded
+    delivery date, else the day after ``now_local`` (the usual 今晚截单, 明天送达)."""
+    from datetime import timedelta
+
+    from storage.products import delivery_of
+
+    recorded = delivery_of(engine, deal_id) if deal_id is not None else None
+    return recorded or now_local + timedelta(days=1)
