@@ -218,3 +218,22 @@ def test_purchase_orders_total_each_variant_per_supplier_with_costs_and_routes(
 
     code, out, _ = tuan(capsys, config_path, "purchase", "--date", "2026-12-02")
     assert code == 0 and "送货日 2026-12-02 没有要采购的商品" in out
+
+
+def test_dry_run_writes_nothing_and_deal_open_names_a_bad_pick(capsys: Any, config_path: str,
+                                                              tmp_path: Path) -> None:
+    for sid in ("鲜果园", "橙园"):
+        assert tuan(capsys, config_path, "supplier", "add", sid)[0] == 0
+    path = tmp_path / "list.csv"
+    path.write_text(SUPPLIER_CSV, encoding="utf-8")
+    code, out, _ = tuan(capsys, config_path, "product", "import", str(path), "--supplier", "鲜果园", "--dry-run")
+    assert code == 0 and out.startswith("dry run: nothing written") and "variant G1/5斤装: added" in out
+    _, out, _ = tuan(capsys, config_path, "product", "variants", "--json")
+    assert json.loads(out) == []
+    assert tuan(capsys, config_path, "product", "import", str(path), "--supplier", "鲜果园")[0] == 0
+    code, _, err = tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1:5")
+    assert code == 2 and "product G1 has 2 variants (G1/5斤装, G1/10斤装)" in err
+    code, _, err = tuan(capsys, config_path, "purchase", "--date", "2026-12-01", "--supplier", "无此")
+    assert code == 2 and "no supplier '无此'" in err
+    _, out, _ = tuan(capsys, config_path, "supplier", "list", "--json")
+    assert {s["id"]: s["variants"] for s in json.loads(out)} == {"橙园": 1, "鲜果园": 3}
