@@ -79,3 +79,21 @@ def test_migration_0011_makes_suppliers_of_the_products_suppliers(url: str) -> N
     assert sorted((s.id, s.name) for s in rows.suppliers.values()) == [("橙园", "橙园"), ("鲜果园", "鲜果园")]
     assert rows.variants == {} and [v.price for v in rows.variants_of("1")] == [Decimal("10.00")]
     engine.dispose()
+
+
+def test_a_second_variant_keeps_the_products_own_as_the_first(url: str) -> None:
+    repo = open_repository(url)
+    store = SqlLibraryStore(repo.engine)
+    store.update(lambda rows: LibraryChanges(products=[
+        ProductRow("P1", "巨峰葡萄", Decimal("15.5"), "串", spec="1斤", supplier=None, updated_at=NOW),
+        ProductRow("P2", "土豆", Decimal("3"), "斤", updated_at=NOW)]))
+    done = store.update(lambda rows: set_variant(rows, VariantRow("P1", "2斤", "串", Decimal("29"), updated_at=NOW)))
+    assert done.said == ["variant P1/1斤: stored (the product's own row)",
+                         "variant P1/2斤: added (29.00元/串, cost -, supplier -)"]
+    assert [(v.spec, v.price, v.explicit) for v in store.load().variants_of("P1")] == [
+        ("1斤", Decimal("15.50"), True), ("2斤", Decimal("29.00"), True)]
+    from bot.usecases.platform_data import PlatformDataError
+
+    with pytest.raises(PlatformDataError, match="needs a spec"):  # P2 has no spec: which is which?
+        store.update(lambda rows: set_variant(rows, VariantRow("P2", "5斤", "袋", Decimal("12"), updated_at=NOW)))
+    repo.close()

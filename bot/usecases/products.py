@@ -140,20 +140,29 @@ def new_supplier(current: LibraryRows, supplier: SupplierRow) -> LibraryChanges:
 
 def set_variant(current: LibraryRows, variant: VariantRow) -> LibraryChanges:
     """Add or replace one variant of a library product (``tuan product variant``). A new variant goes
-    after the product's others. Raises :class:`PlatformDataError` for an unknown product or supplier,
+    after the product's others; for a product that had none stored, its own row is stored first as
+    its first variant (adding 2斤 to a product sold as 1斤 gives it both). Raises :class:`PlatformDataError` for an unknown product or supplier,
     or an unnamed variant next to named ones."""
     if variant.product_id not in current.products:
         raise PlatformDataError(f"no product {variant.product_id} (see `tuan product list`)")
     if variant.supplier is not None and variant.supplier not in current.suppliers:
         raise PlatformDataError(f"no supplier {variant.supplier!r} (tuan supplier add {variant.supplier} --name ...)")
     stored = current.variants.get(variant.product_id, [])
+    kept: list[VariantRow] = []
+    if not stored:  # the product's own row was its one variant: it stays one, stored now
+        own = current.variants_of(variant.product_id)[0]
+        if norm(own.spec) != norm(variant.spec):
+            kept = [replace(own, explicit=True, position=1, updated_at=variant.updated_at)]
+            stored = kept
     old = next((v for v in stored if norm(v.spec) == norm(variant.spec)), None)
     others = [v for v in stored if v is not old]
     if others and (not variant.spec or any(not v.spec for v in others)):
         raise PlatformDataError(f"product {variant.product_id}: every variant of a product with several needs a spec")
     if old is None:
         variant = replace(variant, position=max((v.position for v in stored), default=0) + 1)
-        return LibraryChanges(variants=[variant], said=[f"variant {variant.key}: added ({variant_text(variant)})"])
+        return LibraryChanges(variants=[*kept, variant], said=[
+            *(f"variant {v.key}: stored (the product's own row)" for v in kept),
+            f"variant {variant.key}: added ({variant_text(variant)})"])
     variant = replace(variant, spec=old.spec, position=old.position)
     if variant.same(old):
         return LibraryChanges()
