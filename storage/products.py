@@ -37,13 +37,23 @@ def write(conn: Connection, ch: LibraryChanges) -> None:
         from bot.usecases.platform_data import PlatformChanges
 
         platform.write(conn, PlatformChanges(products=list(ch.products)))
+    if not ch.variants:
+        return
+    pids = sorted({v.product_id for v in ch.variants})
+    existing = {(pid, spec) for pid, spec in conn.execute(select(VARIANTS.c.product_id, VARIANTS.c.spec)
+                                                          .where(VARIANTS.c.product_id.in_(pids)))}
+    new: list[dict[str, Any]] = []
     for v in ch.variants:
-        key = and_(VARIANTS.c.product_id == v.product_id, VARIANTS.c.spec == v.spec)
         values: dict[str, Any] = {"unit": v.unit, "price": v.price, "cost": v.cost, "supplier": v.supplier,
                                   "aliases": list(v.aliases), "active": v.active, "position": v.position,
                                   "updated_at": v.updated_at}
-        if conn.execute(update(VARIANTS).where(key).values(**values)).rowcount == 0:
-            conn.execute(insert(VARIANTS).values(product_id=v.product_id, spec=v.spec, **values))
+        if (v.product_id, v.spec) in existing:
+            key = and_(VARIANTS.c.product_id == v.product_id, VARIANTS.c.spec == v.spec)
+            conn.execute(update(VARIANTS).where(key).values(**values))
+        else:
+            new.append({"product_id": v.product_id, "spec": v.spec, **values})
+    if new:
+        conn.execute(insert(VARIANTS), new)  # one executemany: a supplier's list of thousands of rows
 
 
 class SqlLibraryStore:

@@ -29,17 +29,20 @@ def test_variants_and_suppliers_round_trip_and_a_product_without_rows_has_its_ow
     store = SqlLibraryStore(repo.engine)
     store.update(lambda rows: LibraryChanges(
         suppliers=[SupplierRow("S1", "鲜果园", "138", NOW)],
-        products=[ProductRow("G1", "葡萄", Decimal("50"), "箱", updated_at=NOW),
+        products=[ProductRow("G1", "葡萄", Decimal("50"), "箱", spec="5斤装", updated_at=NOW),
                   ProductRow("O1", "脐橙", Decimal("30"), "箱", spec="5斤", supplier="S1", updated_at=NOW)]))
     done = store.update(lambda rows: set_variant(rows, VariantRow("G1", "10斤装", "箱", Decimal("95"),
                                                                   Decimal("72.50"), "S1", ("大箱",), updated_at=NOW)))
-    assert done.said == ["variant G1/10斤装: added (95.00元/箱, cost 72.50, supplier S1)"]
-    store.update(lambda rows: set_variant(rows, VariantRow("G1", "5斤装", "箱", Decimal("50"), None, None,
-                                                           updated_at=NOW)))
+    assert done.said == ["variant G1/5斤装: stored (the product's own row)",
+                         "variant G1/10斤装: added (95.00元/箱, cost 72.50, supplier S1)"]
+    done = store.update(lambda rows: set_variant(rows, VariantRow("G1", "5斤装", "箱", Decimal("48"), Decimal("36"),
+                                                                  None, updated_at=NOW)))
+    assert done.said == ["variant G1/5斤装: price '50.00' → '48.00'; cost '-' → '36.00'"]
     rows = store.load()
     assert rows.suppliers == {"S1": SupplierRow("S1", "鲜果园", "138", NOW)}
     assert [(v.spec, v.price, v.cost, v.supplier, v.aliases, v.position) for v in rows.variants_of("G1")] == [
-        ("10斤装", Decimal("95.00"), Decimal("72.50"), "S1", ("大箱",), 1), ("5斤装", Decimal("50.00"), None, None, (), 2)]
+        ("5斤装", Decimal("48.00"), Decimal("36.00"), None, (), 1),
+        ("10斤装", Decimal("95.00"), Decimal("72.50"), "S1", ("大箱",), 2)]
     own = rows.variants_of("O1")
     assert [(v.spec, v.price, v.supplier, v.explicit) for v in own] == [("5斤", Decimal("30.00"), "S1", False)]
     again = store.update(lambda rows: set_variant(rows, VariantRow("G1", "１０斤装", "箱", Decimal("95"),
