@@ -127,7 +127,7 @@ def test_an_xlsx_with_english_headers_imports(capsys: Any, config_path: str, tmp
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.append(["Name", "Code", "Spec", "Price", "Cost", "Unit"])
+    ws.append(["Name", "Code", "Spec", "Price (元)", "Cost", "Unit"])
     ws.append(["葡萄", "G1", "5斤装", 50, 38.5, "箱"])
     ws.append(["葡萄", "G1", "10斤装", 95.9, 72, "箱"])
     path = tmp_path / "list.xlsx"

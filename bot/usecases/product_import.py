@@ -15,7 +15,8 @@ supplier   供应商 supplier                    no        a supplier's id (`tua
 aliases    别名 aliases                       no        words residents use, separated by , ， 、 or /
 =========  ===============================  ========  ===========================================
 
-Other columns are ignored (and named in the report). Policy: all or nothing. Every row is checked
+A unit in brackets after a header is allowed (``售价(元)``). Other columns are ignored (and named
+in the report). Policy: all or nothing. Every row is checked
 first; when any row is bad nothing is imported and every bad row is reported (row number as the
 spreadsheet shows it, column, why). Importing the same file again changes nothing; a changed file
 updates the products and variants it names (others are left as they are).
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -155,7 +157,7 @@ def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = Non
     columns: dict[str, int] = {}
     ignored: list[str] = []
     for i, h in enumerate(table.header):
-        col = _HEADERS.get(norm(h))
+        col = _HEADERS.get(norm(h)) or _HEADERS.get(norm(re.sub(r"[(（][^)）]*[)）]", "", h)))  # 售价(元)
         if col is None or col in columns:
             if h:
                 ignored.append(h)
