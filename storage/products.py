@@ -113,3 +113,16 @@ def delivery_of(engine: Engine, deal_id: str) -> date | None:
     """The delivery date recorded for a deal, or None."""
     with unavailable_as_such(), engine.connect() as conn:
         return conn.scalar(select(DEAL_SUPPLIES.c.delivery_date).where(DEAL_SUPPLIES.c.deal_id == deal_id))
+
+
+def copy_sources(engine: Engine, from_deal: str, to_deal: str, delivery: date) -> bool:
+    """Give ``to_deal`` (a copy of ``from_deal``: the same items) the sources of ``from_deal`` and
+    the delivery date ``delivery``; False (nothing written) when ``from_deal`` has none."""
+    with unavailable_as_such(), engine.connect() as conn:
+        if conn.scalar(select(DEAL_SUPPLIES.c.deal_id).where(DEAL_SUPPLIES.c.deal_id == from_deal)) is None:
+            return False
+        rows = [ItemSource(r["item_code"], r["product_id"], r["spec"], r["unit"], r["cost"], r["supplier"])
+                for r in conn.execute(select(DEAL_ITEM_SOURCES).where(DEAL_ITEM_SOURCES.c.deal_id == from_deal))
+                .mappings()]
+    record_sources(engine, to_deal, delivery, rows)
+    return True

@@ -237,3 +237,26 @@ def test_dry_run_writes_nothing_and_deal_open_names_a_bad_pick(capsys: Any, conf
     assert code == 2 and "no supplier '无此'" in err
     _, out, _ = tuan(capsys, config_path, "supplier", "list", "--json")
     assert {s["id"]: s["variants"] for s in json.loads(out)} == {"橙园": 1, "鲜果园": 3}
+
+
+def test_a_copied_round_keeps_its_variants_for_the_purchase_order(capsys: Any, config_path: str,
+                                                                  tmp_path: Path) -> None:
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    stocked(capsys, config_path, tmp_path)
+    assert tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1/10斤装,O1")[0] == 0
+    repo = open_repository(url_of(config_path))
+    first = OrderService(repo).deal_of("console:home")
+    assert first is not None
+    OrderService(repo).close_deal(first.id)
+    code, out, err = tuan(capsys, config_path, "deal", "copy", first.id)
+    assert code == 0, err
+    tomorrow = (datetime.now(ZoneInfo("Asia/Shanghai")) + timedelta(days=1)).date().isoformat()
+    assert out.rstrip().endswith(f"delivery {tomorrow}")
+    order(repo, "home", "u1", "葡萄2 橙子1", [0])  # one grape in the deal: 2 of 10斤装
+    repo.close()
+    code, out, _ = tuan(capsys, config_path, "purchase", "--date", tomorrow, "--format", "csv")
+    rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
+    assert ["鲜果园水果批发", "G1", "葡萄 10斤装", "10斤装", "箱", "2", "72.50", "145.00"] in rows
+    assert ["赣州橙园", "O1", "赣南脐橙", "", "箱", "1", "21.80", "21.80"] in rows

@@ -18,12 +18,15 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.catalog import MAX_COUNT, Catalog, Item
 from bot.usecases.platform_data import PlatformDataError, ProductRow
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -340,3 +343,13 @@ def delivery_date(raw: str | None, after: datetime, timezone: str) -> date:
         except ValueError:
             raise PlatformDataError(f"--delivery {raw!r} is not a date such as 2026-11-30") from None
     return after.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+
+
+def copy_deal_sources(engine: Engine, from_deal: str, to_deal: str, tz: tzinfo) -> date | None:
+    """After `tuan deal copy`: the copy's items are the original's variants; record that, delivered
+    the day after today in ``tz``. Returns that date, or None when the original was not opened from
+    the library."""
+    from storage.products import copy_sources
+
+    delivery = datetime.now(tz).date() + timedelta(days=1)
+    return delivery if copy_sources(engine, from_deal, to_deal, delivery) else None
