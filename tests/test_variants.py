@@ -159,3 +159,12 @@ def test_bad_picks_are_refused_with_the_reason(text: str, why: str) -> None:
 
 def test_picks_are_parsed() -> None:
     assert parse_picks("G1/5斤装:10, O1 ,A1:0") == [Pick("G1", "5斤装", 10), Pick("O1"), Pick("A1", None, 0)]
+
+
+def test_an_ambiguous_cancel_is_completed_by_the_answer(chat: Chat) -> None:
+    chat.say("u1", "葡萄 5斤装 2")
+    chat.say("u1", "葡萄10斤装 1")
+    assert chat.say("u1", "葡萄不要了").unclear
+    assert chat.totals("u1") == {"1": 2, "2": 1}
+    chat.say("u1", "10斤装")
+    assert chat.totals("u1") == {"1": 2}
