@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -99,45 +100,38 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
     leaders = {gid: ",".join(sorted(ld.name for ld in rows.leaders.values() if gid in ld.groups and ld.role == "leader"))
                for gid in rows.groups}
     service = OrderService(repo)
-    pos: dict[tuple[str, str], int] = {}  # a variant's place in the first deal that offered it
-    per: dict[tuple[str, str, str, Decimal | None], list[object]] = {}  # key → [name, unit, qty]
-    route: dict[tuple[str, str, str, str, str, str], list[object]] = {}
+    seen: dict[tuple[str, str], tuple[int, str, str]] = {}  # variant → (place in the first deal, name, unit)
+    per: Counter[tuple[str, str, str, Decimal | None]] = Counter()  # (supplier, product, spec, cost) → qty
+    route: Counter[tuple[str, str, str, str, str, str]] = Counter()  # (supplier, group, leaders, point, product, spec)
     for deal_id, sources in deals.items():
         catalog = service.catalog_of(deal_id)
         if catalog is None:
             continue
-        tally = service.tally(deal_id)
-        for row in tally.rows:
-            src = sources.get(row.item_code)
-            item = catalog.by_code(row.item_code)
+        for row in service.tally(deal_id).rows:
+            src, item = sources.get(row.item_code), catalog.by_code(row.item_code)
             if src is None or item is None:
                 continue
             who = src.supplier or NO_SUPPLIER
             if supplier is not None and who != supplier:
                 continue
-            pos.setdefault((src.product_id, src.spec), catalog.items.index(item))
-            line = per.setdefault((who, src.product_id, src.spec, src.cost), [item.name, src.unit, 0])
-            line[2] = int(line[2]) + row.qty  # type: ignore[call-overload]
+            seen.setdefault((src.product_id, src.spec), (catalog.items.index(item), item.name, src.unit))
+            per[who, src.product_id, src.spec, src.cost] += row.qty
             group = groups.get(row.chat_key)
-            gname = f"{group.id} {group.title}" if group else row.chat_key
             point = marks.get((deal_id, row.chat_key, row.sender_id)) or (
                 group.pickup_points[0] if group and group.pickup_points else "-")
-            lead = leaders.get(group.id, "") if group else ""
-            r = route.setdefault((who, gname, lead or "-", point, src.product_id, src.spec), [item.name, src.unit, 0])
-            r[2] = int(r[2]) + row.qty  # type: ignore[call-overload]
+            route[who, f"{group.id} {group.title}" if group else row.chat_key,
+                  (leaders.get(group.id) if group else None) or "-", point, src.product_id, src.spec] += row.qty
     order = PurchaseOrder(delivery, deals=sorted(deals))
-    for (who, pid, spec, cost), (name, unit, qty) in sorted(per.items(), key=lambda kv: (
-            kv[0][0] == NO_SUPPLIER, kv[0][0], _code(kv[0][1]), pos[kv[0][1], kv[0][2]], kv[0][3] or Decimal(0))):
-        q = int(qty)  # type: ignore[call-overload]
-        if q <= 0:
-            continue
-        order.lines.append(PurchaseLine(who, pid, spec, str(name), str(unit), q, cost,
-                                        None if cost is None else cost * q))
-    for (who, gname, lead, point, pid, spec), (name, unit, qty) in sorted(route.items(), key=lambda kv: (
-            kv[0][0] == NO_SUPPLIER, kv[0][0], kv[0][1], kv[0][3], _code(kv[0][4]), pos[kv[0][4], kv[0][5]])):
-        q = int(qty)  # type: ignore[call-overload]
-        if q > 0:
-            order.routes.append(RouteLine(who, gname, lead, point, pid, spec, str(name), str(unit), q))
+    for (who, pid, spec, cost), qty in sorted(per.items(), key=lambda kv: (
+            kv[0][0] == NO_SUPPLIER, kv[0][0], _code(kv[0][1]), seen[kv[0][1], kv[0][2]][0], kv[0][3] or 0)):
+        _pos, name, unit = seen[pid, spec]
+        if qty > 0:
+            order.lines.append(PurchaseLine(who, pid, spec, name, unit, qty, cost, None if cost is None else cost * qty))
+    for (who, gname, lead, point, pid, spec), qty in sorted(route.items(), key=lambda kv: (
+            kv[0][0] == NO_SUPPLIER, kv[0][0], kv[0][1], kv[0][3], _code(kv[0][4]), seen[kv[0][4], kv[0][5]][0])):
+        _pos, name, unit = seen[pid, spec]
+        if qty > 0:
+            order.routes.append(RouteLine(who, gname, lead, point, pid, spec, name, unit, qty))
     return order
 
 
