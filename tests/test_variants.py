@@ -168,3 +168,19 @@ def test_an_ambiguous_cancel_is_completed_by_the_answer(chat: Chat) -> None:
     assert chat.totals("u1") == {"1": 2, "2": 1}
     chat.say("u1", "10斤装")
     assert chat.totals("u1") == {"1": 2}
+
+
+async def test_in_a_group_chat_the_bot_asks_and_the_answer_orders() -> None:
+    from tests.pipeline import make_pipeline
+
+    p = await make_pipeline()
+    p.core.service.open_deal(grape_catalog(), ["fake:g1"], title="葡萄团", source="cli")
+    p.chat.pop_all()
+    await p.chat.push("葡萄2", sender="王姐")
+    asked = m.ASK_AMBIGUOUS.format(word="葡萄", options="5斤装葡萄还是10斤装葡萄")
+    assert any(asked in t for t in p.chat.texts())
+    assert p.stored() == {}
+    p.chat.pop_all()
+    await p.chat.push("10斤装", sender="王姐")
+    assert p.stored() == {"王姐": {"2": 2}}
+    await p.close()
