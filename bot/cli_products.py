@@ -99,9 +99,14 @@ class _DryRun(Exception):
 
 def _variant(args: argparse.Namespace) -> int:
     from bot.cli_platform import _aliases
+    from bot.usecases.platform_data import PlatformDataError, config_products
     from bot.usecases.products import VariantRow, set_variant
 
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        owned = {pid: deal for deal, _code, pid in config_products(config)}
+        if args.code.strip() in owned:
+            raise PlatformDataError(f"product {args.code.strip()} comes from {config.source} "
+                                    f"(deal {owned[args.code.strip()]}); change it there")
         variant = VariantRow(args.code.strip(), args.spec.strip(), (args.unit or "").strip(),
                              _money(args.price, "--price"), _money(args.cost, "--cost"),
                              (args.supplier or "").strip() or None, _aliases(args.aliases) or (),

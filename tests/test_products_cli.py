@@ -260,3 +260,11 @@ def test_a_copied_round_keeps_its_variants_for_the_purchase_order(capsys: Any, c
     rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
     assert ["鲜果园水果批发", "G1", "葡萄 10斤装", "10斤装", "箱", "2", "72.50", "145.00"] in rows
     assert ["赣州橙园", "O1", "赣南脐橙", "", "箱", "1", "21.80", "21.80"] in rows
+
+
+def test_a_product_of_tuan_toml_gets_no_variant_from_the_cli(capsys: Any, config_path: str) -> None:
+    with open(config_path, "a", encoding="utf-8") as f:
+        f.write('[[deals]]\nid = "fruit"\ntitle = "水果团"\ngroups = ["home"]\n'
+                '[[deals.items]]\ncode = "1"\nname = "阳光玫瑰葡萄"\nunit = "盒"\nprice = "29.9"\n')
+    code, _, err = tuan(capsys, config_path, "product", "variant", "1", "2斤装", "--price", "50")
+    assert code == 2 and "product 1 comes from" in err and "(deal fruit)" in err
