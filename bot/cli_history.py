@@ -277,7 +277,11 @@ def _copy(args: argparse.Namespace) -> int:
 
     with _store(args) as (config, repo):
         new_id = copy_round(OrderService(repo), engine_of(repo), config, args.id, args.group)
+        from bot.usecases.products import copy_deal_sources
+
+        delivery = copy_deal_sources(engine_of(repo), args.id, new_id, config.bot.tz)
         with reading(engine_of(repo)) as conn:
             r = show_round(conn, config, new_id)
-    print(f"opened {r.id}: {r.name} for {', '.join(g.name for g in r.groups)} (a copy of {args.id})")
+    print(f"opened {r.id}: {r.name} for {', '.join(g.name for g in r.groups)} (a copy of {args.id})"
+          + (f", delivery {delivery.isoformat()}" if delivery else ""))
     return 0

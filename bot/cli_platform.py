@@ -211,7 +211,9 @@ def _deal_open(args: argparse.Namespace) -> int:
 
     from bot import messages as m
     from bot.services.orders import OrderService
-    from bot.usecases.platform_data import PlatformDataError, deal_catalog, parse_picks
+    from bot.usecases.platform_data import PlatformDataError
+    from bot.usecases.products import deal_catalog, delivery_date, parse_picks
+    from storage.products import SqlLibraryStore, record_sources
 
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
         rows: PlatformRows = store.load()
@@ -222,15 +224,18 @@ def _deal_open(args: argparse.Namespace) -> int:
         now = datetime.now(UTC)
         local = now.astimezone(ZoneInfo(group.timezone))
         title = (args.title or "").strip() or m.CLI_DEAL_TITLE.format(month=local.month, day=local.day)
-        catalog = deal_catalog(rows, parse_picks(args.products), title=title,
-                               cutoff=_cutoff(args.cutoff, group.timezone, now))
+        cutoff = _cutoff(args.cutoff, group.timezone, now)
+        catalog, sources = deal_catalog(SqlLibraryStore(repo.engine).load(),  # type: ignore[attr-defined]
+                                        parse_picks(args.products), title=title, cutoff=cutoff)
+        delivery = delivery_date(args.delivery, cutoff or now, group.timezone)
         service = OrderService(repo)
         current = service.deal_of(group.chat_key)
         if current is not None and current.status == "open":
             raise PlatformDataError(f"group {group.id} has an open deal {current.id} ({current.title}); "
                                     f"close it first (/close in the chat)")
         deal_id = service.open_deal(catalog, [group.chat_key], title=title, source="cli")
-        print(f"opened deal {deal_id} ({title}) for group {group.id}: "
+        record_sources(repo.engine, deal_id, delivery, sources)  # type: ignore[attr-defined]
+        print(f"opened deal {deal_id} ({title}) for group {group.id}, delivery {delivery.isoformat()}: "
               + ", ".join(f"{i.code}号 {i.name} {i.price}元" + (f" 剩{i.stock}" if i.stock is not None else "")
                           for i in catalog.items))
         return 0
@@ -292,8 +297,12 @@ def add_platform_parsers(subparsers: Any) -> None:
 
     opening = deal_subcommands(subparsers).add_parser("open", help="open a deal for a group from library products")
     opening.add_argument("--group", required=True, help="the group's id (tuan groups)")
-    opening.add_argument("--products", required=True, metavar="CODE[:STOCK],...",
-                         help="product codes in card order, each with its stock after ':' (none: unlimited)")
+    opening.add_argument("--products", required=True, metavar="CODE[/SPEC][:STOCK],...",
+                         help="product codes in card order, each maybe with one of its variants after '/' "
+                              "(none: every active variant) and its stock after ':' (none: unlimited)")
+    opening.add_argument("--delivery", metavar="YYYY-MM-DD",
+                         help="the delivery date, for purchase orders (default: the day after the cutoff, "
+                              "or after today without one, in the group's time zone)")
     opening.add_argument("--title", help="the deal's title (default: the date, e.g. 11月30日团购)")
     opening.add_argument("--cutoff", metavar='"YYYY-MM-DD HH:MM"', help="when orders close, in the group's time zone")
     _config_option(opening)

@@ -51,3 +51,6 @@ def add_run_parsers(subparsers: Any) -> None:
 
     add_leaderday_parsers(subparsers)
     from bot.cli_operators import add_operator_parsers; add_operator_parsers(subparsers)  # noqa: E702,I001
+    from bot.cli_products import add_products_parsers
+
+    add_products_parsers(subparsers)  # `product import|variant|variants` join `product` registered above

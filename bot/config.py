@@ -28,7 +28,7 @@ WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")
 ENV_WECHATY_ENDPOINT = "WECHATY_PUPPET_SERVICE_ENDPOINT"
 ENV_WECHATY_TOKEN = "WECHATY_PUPPET_SERVICE_TOKEN"
 PLATFORMS = ("console", "telegram", "wechat", "fake")  # "fake": the in-memory test adapter
-SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup", "unpicked")
+SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup", "unpicked", "purchase")
 
 
 class ConfigError(ValueError):

@@ -124,9 +124,15 @@ async def unpicked_job(core: Core, chat_key: str, text: str) -> bool:
     return await unpicked_reminder(core, chat_key, text)
 
 
+async def purchase_job(core: Core, chat_key: str, text: str) -> bool:
+    from bot.purchase_job import send_purchase_order
+
+    return await send_purchase_order(core, chat_key, text)
+
+
 JOBS: dict[str, Callable[[Core, str, str], Awaitable[bool]]] = {
     "deal_card": deal_card_job, "reminder": reminder_job, "cutoff": cutoff_job, "pickup": pickup_job,
-    "unpicked": unpicked_job,
+    "unpicked": unpicked_job, "purchase": purchase_job,
 }
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -271,6 +272,53 @@ SCHEDULES = Table(
     Column("source", String, nullable=False),
     Column("position", Integer, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+)
+
+# --- product variants (规格), suppliers and what deals were made of (purchase orders) ---
+
+# A supplier (供应商): ``id`` is how products name it (``products.supplier``, ``product_variants.supplier``).
+SUPPLIERS = Table(
+    "suppliers", METADATA,
+    Column("id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("contact", String, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A variant (规格) of a library product, e.g. 5斤装 and 10斤装 of 葡萄, each with its own price, unit,
+# cost price and supplier. A product with no rows here has one variant: its own row (spec, unit, price,
+# supplier; no cost). ``position`` keeps the order the variants were added or imported in.
+VARIANTS = Table(
+    "product_variants", METADATA,
+    Column("product_id", ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("spec", String, primary_key=True),
+    Column("unit", String, nullable=False),
+    Column("price", Money, nullable=False),
+    Column("cost", Money, nullable=True),
+    Column("supplier", String, nullable=True),
+    Column("aliases", JSON, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# A deal opened from the library: the day its goods are delivered (what purchase orders are by).
+DEAL_SUPPLIES = Table(
+    "deal_supplies", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("delivery_date", Date, nullable=False, index=True),
+)
+
+# Which library variant a deal item is, with the cost price and supplier when the deal was opened.
+DEAL_ITEM_SOURCES = Table(
+    "deal_item_sources", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_code", String, primary_key=True),
+    Column("product_id", String, nullable=False),
+    Column("spec", String, nullable=False),
+    Column("unit", String, nullable=False),
+    Column("cost", Money, nullable=True),
+    Column("supplier", String, nullable=True),
 )
 
 # --- the leader's day after the cutoff: pickup, payments, after-sale, audit ---

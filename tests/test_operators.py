@@ -144,7 +144,7 @@ def test_a_store_of_0009_keeps_its_leaders_through_0010(request: pytest.FixtureR
     from sqlalchemy import inspect, text
 
     from storage.engine import make_engine
-    from storage.migrate import current_revision, upgrade
+    from storage.migrate import SCHEMA_HEAD, current_revision, upgrade
 
     url = request.getfixturevalue("sqlite_url" if engine_name == "sqlite" else "pg_url")
     engine = make_engine(url)
@@ -155,7 +155,7 @@ def test_a_store_of_0009_keeps_its_leaders_through_0010(request: pytest.FixtureR
                               "VALUES ('wang', '王姐', 'leader', 'cli', CURRENT_TIMESTAMP)"))
         assert "schedules" not in inspect(engine).get_table_names()
         upgrade(engine)
-        assert current_revision(engine) == "0010"
+        assert current_revision(engine) == SCHEMA_HEAD
         rows = SqlOperatorStore(engine).load()
         assert rows.platform.leaders["wang"].name == "王姐" and rows.terms == {} and rows.schedules == {}
     finally:

@@ -328,7 +328,9 @@ class EntryReader:
                     out.problems.append(Problem(UNKNOWN_ITEM, it.text.strip()))
             elif len(it.codes) > 1:
                 if len(it.text.strip()) > 1 or g.qty is not None:
-                    out.problems.append(Problem(AMBIGUOUS_ITEM, it.text.strip(), candidates=tuple(sorted(it.codes))))
+                    pending = self._pending(g)
+                    out.problems.append(Problem(AMBIGUOUS_ITEM, it.text.strip(), candidates=tuple(sorted(it.codes)),
+                                                mode=pending[0], qty=pending[1]))
             else:
                 codes.append(next(iter(it.codes)))
         if g.mode == CANCEL_ITEM:
@@ -337,6 +339,18 @@ class EntryReader:
             return
         for c in codes:
             self._op_on(c, g.mode, g.qty, _words(g), out)
+
+    def _pending(self, g: _Group) -> tuple[str, int]:
+        """What a line of an ambiguous item would do once the item is known: (mode, quantity), as
+        :meth:`_op_on` would read it; quantity 0 when nothing usable is written (or none for a set)."""
+        if g.qty is None:
+            return g.mode, 0 if g.mode == SET else 1
+        value = g.qty.value
+        if value is None or self._too_large(value) or g.qty.zero:
+            return g.mode, 0
+        if g.mode == ENTRY and g.qty.sign in ("+", "-"):
+            return (PLUS if g.qty.sign == "+" else SUB), value
+        return g.mode, value
 
     def _op_on(self, code: str | None, mode: str, qty: Token | None, words: str, out: EntryParse) -> None:
         if mode == CANCEL_ITEM:

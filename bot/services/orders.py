@@ -35,7 +35,7 @@ from bot.services.apply import Work
 from bot.services.dealcheck import deal_post_refused
 from bot.services.households import HouseKey, first_orders
 from bot.services.outcome import DEAL_CLOSED, NO_DEAL, Outcome, Problem, Tally, TallyRow
-from bot.services.questions import answer, place
+from bot.services.questions import ambiguity_question, answer, place
 from bot.services.state import (
     ChatState,
     DealCache,
@@ -447,6 +447,8 @@ class OrderService:
             return "order"
         held = [it.code for it in deal.catalog.items if deal.sender_total(chat.row.chat_key, msg.sender_id, it.code) > 0]
         entry, asked = place(entry, held, msg.message_id, msg.ts)
+        if asked is None:
+            asked = ambiguity_question(entry, msg.message_id, msg.ts)
         self._note_reply_lines(w, reading.text, entry)
         w.apply_entry(entry)
         if asked is not None:

@@ -49,6 +49,10 @@ class Problem:
     candidates: tuple[str, ...] = ()  # item codes an ambiguous word fits
     why: str = ""  # BAD_PRICE / REPEATED_ITEM: the reason code or the repeated word
     give_back: bool = False  # what an edit or withdrawal would give back did not fit (§3.8)
+    # AMBIGUOUS_ITEM: what the line would do once its item is known (entry/set/add/sub, and by how
+    # much; qty 0: nothing usable), for the question the bot asks (bot/services/questions.py).
+    mode: str = field(default="", compare=False)
+    qty: int = field(default=0, compare=False)
 
     def replay_reason(self) -> str:
         base = REPLAY_REASONS.get(self.code, self.code)

@@ -5,6 +5,11 @@ bot asks which item; the sender's next message within :data:`ANSWER_WINDOW` that
 item, with or without a number (``血橙``, ``血橙3``), answers it: ``改成3`` then ``血橙3`` sets
 血橙 to 3, it does not add 3 more.
 
+Likewise a line whose item word fits several items (``葡萄2`` when the deal offers 葡萄 5斤装 and
+葡萄 10斤装, the variants of one product) is unclear and the bot asks which; the sender's next
+message within the window that names one of those items (``5斤装``, ``10斤装葡萄``) answers it with
+the line's own change and number: ``葡萄2`` then ``5斤装`` orders 2 of 葡萄 5斤装.
+
 The open question is state of the order service. It is not stored on its own: the message that
 asked is stored with kind ``ask`` (:data:`bot.ports.ASK_KIND`), and on restart the question is read again from it
 (see :func:`question_from_text`), so a restart between question and answer changes nothing.
@@ -16,9 +21,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.catalog import Catalog
-from bot.engine.entry import ADD, ENTRY, PLUS, SET, SUB, Action, EntryParse
+from bot.engine.entry import ADD, CANCEL_ITEM, ENTRY, PLUS, SET, SUB, Action, EntryParse
 from bot.engine.reader import read_message
-from bot.services.outcome import NO_ITEM, Problem
+from bot.services.outcome import AMBIGUOUS_ITEM, NO_ITEM, Problem
 
 ANSWER_WINDOW = timedelta(minutes=10)
 _CHANGES = (SET, ADD, SUB)
@@ -26,12 +31,15 @@ _CHANGES = (SET, ADD, SUB)
 
 @dataclass(frozen=True, slots=True)
 class Question:
-    """An item-less change waiting for its item: ``kind`` (set/add/sub) by ``qty``, asked at ``asked_at``."""
+    """A change waiting for its item: ``kind`` (entry/plus/set/add/sub/cancel_item) by ``qty``, asked at
+    ``asked_at``; ``candidates``: the item codes an ambiguous word fitted (the answer must name one),
+    empty for an item-less change (any item answers)."""
 
     message_id: str
     asked_at: datetime
     kind: str
     qty: int
+    candidates: tuple[str, ...] = ()
 
 
 def answer(parse: EntryParse, question: Question | None, now: datetime) -> EntryParse | None:
@@ -47,6 +55,8 @@ def answer(parse: EntryParse, question: Question | None, now: datetime) -> Entry
         return None
     a = parse.actions[0]
     if a.kind not in (ENTRY, PLUS) or a.item is None:
+        return None
+    if question.candidates and a.item not in question.candidates:
         return None
     qty = a.qty if a.stated else question.qty
     return replace(parse, actions=[Action(question.kind, a.item, qty, a.words)], problems=[])
@@ -74,6 +84,24 @@ def place(parse: EntryParse, held: list[str], message_id: str, now: datetime) ->
     return replace(parse, actions=actions, problems=problems), question
 
 
+_ASKABLE = (ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM)
+
+
+def ambiguity_question(parse: EntryParse, message_id: str, now: datetime) -> Question | None:
+    """The question a line of an ambiguous item leaves open (``葡萄2`` with two 葡萄 on sale), or None.
+
+    Only a message with exactly one such line, and whose line says a usable change, asks: with two
+    unclear words the answer could not tell which it answers.
+    """
+    found = [p for p in parse.problems if p.code == AMBIGUOUS_ITEM]
+    if len(found) != 1 or any(p.code != AMBIGUOUS_ITEM for p in parse.problems):
+        return None
+    p = found[0]
+    if p.mode not in _ASKABLE or (p.qty <= 0 and p.mode != CANCEL_ITEM):
+        return None
+    return Question(message_id, now, p.mode, p.qty, p.candidates)
+
+
 def question_from_text(text: str, catalog: Catalog, message_id: str, asked_at: datetime,
                        now: datetime | None = None) -> Question | None:
     """The question a stored ``ask`` message left open, read again from its text (after a restart)."""
@@ -85,7 +113,7 @@ def question_from_text(text: str, catalog: Catalog, message_id: str, asked_at: d
     for a in entry.actions:
         if a.item is None and a.kind in _CHANGES:
             return Question(message_id, asked_at, a.kind, a.qty)
-    return None
+    return ambiguity_question(entry, message_id, asked_at)
 
 
 def _within(asked_at: datetime, now: datetime) -> bool:

@@ -1,0 +1,284 @@
+"""`tuan product import|variant|variants`, `tuan supplier add|list` and `tuan purchase`: the product
+library's variants and suppliers, a supplier's list imported, and purchase orders (registered by
+bot/cli_run.py; ``product`` itself is bot/cli_platform.py's).
+
+Like bot/cli_platform.py, each command reads the configuration, opens and migrates the store and
+imports tuan.toml first. Exit status: 0 done, 2 bad input (every bad row of an import on stderr),
+1 the store cannot be reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.config import AppConfig
+    from bot.ports import Repository
+    from storage.platform import SqlPlatformStore
+
+
+def _library(repo: Repository) -> Any:
+    from storage.products import SqlLibraryStore
+
+    return SqlLibraryStore(repo.engine)  # type: ignore[attr-defined]
+
+
+def _with_store(args: argparse.Namespace, work: Any) -> int:
+    from bot.cli_platform import _with_store as with_store
+
+    return with_store(args, work)
+
+
+def _config_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", metavar="PATH",
+                   help="TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)")
+
+
+def _money(raw: str | None, option: str) -> Any:
+    from bot.money import MoneyError, parse_price
+    from bot.usecases.platform_data import PlatformDataError
+
+    if raw is None:
+        return None
+    try:
+        return parse_price(raw)
+    except MoneyError as e:
+        raise PlatformDataError(f"{option} {e}") from None
+
+
+# --- tuan product import ---------------------------------------------------------------------------
+
+def _import(args: argparse.Namespace) -> int:
+    from bot.usecases.platform_data import config_products
+    from bot.usecases.product_import import ProductImportError, check_rows, import_changes, read_table
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        table = read_table(Path(args.file))
+        owned = {pid: deal for deal, _code, pid in config_products(config)}
+        library = _library(repo)
+        ignored: list[str] = []
+
+        def change(rows: Any) -> Any:
+            good, skipped = check_rows(table, rows, supplier=args.supplier, config_owned=owned)
+            ignored.extend(skipped)
+            done = import_changes(rows, good, datetime.now(UTC))
+            if args.dry_run:
+                raise _DryRun(done)
+            return done
+
+        try:
+            done = library.update(change)
+        except ProductImportError as e:
+            print(f"tuan: {args.file}: {e}", file=sys.stderr)
+            for err in e.errors:
+                print(f"  {err}", file=sys.stderr)
+            return 2
+        except _DryRun as dry:
+            done = dry.done
+            print("dry run: nothing written")
+        if ignored:
+            print(f"ignored columns: {', '.join(ignored)}")
+        print("\n".join(done.said) or f"{args.file}: nothing changed ({len(table.rows)} rows)")
+        return 0
+
+    return _with_store(args, work)
+
+
+class _DryRun(Exception):
+    def __init__(self, done: Any) -> None:
+        super().__init__("dry run")
+        self.done = done
+
+
+# --- tuan product variant / variants ------------------------------------------------------------------
+
+def _variant(args: argparse.Namespace) -> int:
+    from bot.cli_platform import _aliases
+    from bot.usecases.platform_data import PlatformDataError, config_products
+    from bot.usecases.products import VariantRow, set_variant
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        owned = {pid: deal for deal, _code, pid in config_products(config)}
+        if args.code.strip() in owned:
+            raise PlatformDataError(f"product {args.code.strip()} comes from {config.source} "
+                                    f"(deal {owned[args.code.strip()]}); change it there")
+        variant = VariantRow(args.code.strip(), args.spec.strip(), (args.unit or "").strip(),
+                             _money(args.price, "--price"), _money(args.cost, "--cost"),
+                             (args.supplier or "").strip() or None, _aliases(args.aliases) or (),
+                             not args.inactive, updated_at=datetime.now(UTC))
+        done = _library(repo).update(lambda rows: set_variant(rows, variant))
+        print("\n".join(done.said) or f"variant {variant.key}: nothing changed")
+        return 0
+
+    return _with_store(args, work)
+
+
+def _variants(args: argparse.Namespace) -> int:
+    from bot.cli_platform import _code_order, _print_table
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        rows = _library(repo).load()
+        products = sorted(rows.products.values(), key=_code_order)
+        if args.code:
+            products = [p for p in products if p.id == args.code]
+        out = [{"code": p.id, "name": p.name, "spec": v.spec, "unit": v.unit, "price": str(v.price),
+                "cost": None if v.cost is None else str(v.cost), "supplier": v.supplier, "active": v.active,
+                "stored": v.explicit} for p in products for v in rows.variants_of(p.id)]
+        if args.json:
+            print(json.dumps(out, ensure_ascii=False, indent=2))
+            return 0
+        if not out:
+            print("no products")
+            return 0
+        _print_table([("code", "name", "spec", "unit", "price", "cost", "supplier", "active")] + [
+            (v["code"], v["name"], v["spec"] or "-", v["unit"] or "-", v["price"], v["cost"] or "-",
+             v["supplier"] or "-", "yes" if v["active"] else "no") for v in out])
+        return 0
+
+    return _with_store(args, work)
+
+
+# --- tuan supplier ---------------------------------------------------------------------------------------
+
+def _supplier_add(args: argparse.Namespace) -> int:
+    from bot.usecases.products import SupplierRow, new_supplier
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        row = SupplierRow(args.id.strip(), (args.name or args.id).strip(), (args.contact or "").strip(),
+                          datetime.now(UTC))
+        done = _library(repo).update(lambda rows: new_supplier(rows, row))
+        print("\n".join(done.said))
+        return 0
+
+    return _with_store(args, work)
+
+
+def _supplier_list(args: argparse.Namespace) -> int:
+    from bot.cli_platform import _print_table
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        rows = _library(repo).load()
+        count: dict[str, int] = {}
+        for p in rows.products.values():
+            for v in rows.variants_of(p.id):
+                if v.supplier:
+                    count[v.supplier] = count.get(v.supplier, 0) + 1
+        out = [{"id": s.id, "name": s.name, "contact": s.contact, "variants": count.get(s.id, 0)}
+               for s in sorted(rows.suppliers.values(), key=lambda s: s.id)]
+        if args.json:
+            print(json.dumps(out, ensure_ascii=False, indent=2))
+        elif not out:
+            print("no suppliers (tuan supplier add ID --name NAME)")
+        else:
+            _print_table([("id", "name", "contact", "variants")] + [
+                (s["id"], s["name"], s["contact"] or "-", str(s["variants"])) for s in out])
+        return 0
+
+    return _with_store(args, work)
+
+
+# --- tuan purchase ------------------------------------------------------------------------------------------
+
+def _date(raw: str) -> date:
+    try:
+        return date.fromisoformat(raw.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a date such as 2026-11-30") from None
+
+
+def _purchase(args: argparse.Namespace) -> int:
+    from bot.usecases.platform_data import PlatformDataError
+    from bot.usecases.purchase import as_csv, as_text, as_xlsx, purchase_order
+
+    def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
+        library = _library(repo).load()
+        if args.supplier is not None and args.supplier not in library.suppliers:
+            raise PlatformDataError(f"no supplier {args.supplier!r} (see `tuan supplier list`)")
+        names = {s.id: s.name for s in library.suppliers.values()}
+        order = purchase_order(repo.engine, repo, args.date, args.supplier)  # type: ignore[attr-defined]
+        if args.format == "table":
+            text = as_text(order, names)
+            if args.output:
+                Path(args.output).write_text(text + "\n", encoding="utf-8")
+            else:
+                print(text)
+            return 0
+        data = as_xlsx(order, names) if args.format == "xlsx" else as_csv(order, names)
+        if args.output:
+            Path(args.output).write_bytes(data)
+            print(f"wrote {args.output}: {len(order.lines)} lines, {len(order.routes)} routes, "
+                  f"{len(order.deals)} deals")
+        elif args.format == "csv":
+            sys.stdout.buffer.write(data)
+        else:
+            raise PlatformDataError("--format xlsx needs -o FILE")
+        return 0
+
+    return _with_store(args, work)
+
+
+# --- registration -------------------------------------------------------------------------------------------
+
+def _product_actions(subparsers: Any) -> Any:
+    product = subparsers.choices.get("product")
+    if product is None:
+        product = subparsers.add_parser("product", help="the product library")
+    for action in product._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action
+    return product.add_subparsers(dest="product_command", required=True)
+
+
+def add_products_parsers(subparsers: Any) -> None:
+    """Add ``product import|variant|variants``, ``supplier`` and ``purchase`` to the ``tuan`` command."""
+    actions = _product_actions(subparsers)
+    imp = actions.add_parser("import", help="import a supplier's list (.xlsx or .csv; see docs/products.md)")
+    imp.add_argument("file", metavar="FILE", help="the .xlsx (first sheet) or .csv file")
+    imp.add_argument("--supplier", metavar="ID", help="the supplier of rows whose 供应商 column is empty")
+    imp.add_argument("--dry-run", action="store_true", help="check and say what would change; write nothing")
+    _config_option(imp)
+    imp.set_defaults(handler=_import)
+
+    var = actions.add_parser("variant", help="add or change one variant (规格) of a product")
+    var.add_argument("code", metavar="CODE", help="the product's code")
+    var.add_argument("spec", metavar="SPEC", help="the variant's spec, e.g. 5斤装")
+    var.add_argument("--price", required=True, metavar="YUAN", help="price in yuan")
+    var.add_argument("--cost", metavar="YUAN", help="cost price in yuan (for purchase orders)")
+    var.add_argument("--unit", help="unit, e.g. 箱")
+    var.add_argument("--supplier", metavar="ID", help="the supplier's id (tuan supplier list)")
+    var.add_argument("--aliases", metavar="A,B", help="extra words residents name this variant by")
+    var.add_argument("--inactive", action="store_true", help="not offered in new deals")
+    _config_option(var)
+    var.set_defaults(handler=_variant)
+
+    vs = actions.add_parser("variants", help="every product's variants, with cost and supplier")
+    vs.add_argument("code", metavar="CODE", nargs="?", help="one product only")
+    vs.add_argument("--json", action="store_true", help="print JSON")
+    _config_option(vs)
+    vs.set_defaults(handler=_variants)
+
+    supplier = subparsers.add_parser("supplier", help="suppliers (供应商): add, list")
+    sactions = supplier.add_subparsers(dest="supplier_command", required=True)
+    add = sactions.add_parser("add", help="add a supplier (or change its name and contact)")
+    add.add_argument("id", metavar="ID", help="how products name it, e.g. 鲜果园")
+    add.add_argument("--name", help="its name (default: the id)")
+    add.add_argument("--contact", help="phone or WeChat of the contact")
+    _config_option(add)
+    add.set_defaults(handler=_supplier_add)
+    ls = sactions.add_parser("list", help="every supplier")
+    ls.add_argument("--json", action="store_true", help="print JSON")
+    _config_option(ls)
+    ls.set_defaults(handler=_supplier_list)
+
+    pur = subparsers.add_parser("purchase", help="purchase orders (统一下单) of a delivery date, per supplier")
+    pur.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="the delivery date")
+    pur.add_argument("--supplier", metavar="ID", help="one supplier only")
+    pur.add_argument("--format", choices=("table", "csv", "xlsx"), default="table", help="default: table")
+    pur.add_argument("-o", "--output", metavar="FILE", help="write to FILE (needed for xlsx)")
+    _config_option(pur)
+    pur.set_defaults(handler=_purchase)
