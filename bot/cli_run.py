@@ -50,3 +50,6 @@ def add_run_parsers(subparsers: Any) -> None:
     from bot.cli_leaderday import add_leaderday_parsers
 
     add_leaderday_parsers(subparsers)
+    from bot.cli_web import add_web_parsers
+
+    add_web_parsers(subparsers)
