@@ -205,3 +205,32 @@ def test_compose_previews_then_publishes_through_the_outbox(w: World) -> None:
         rows = conn.execute(select(OUTBOX.c.chat_key, OUTBOX.c.kind, OUTBOX.c.text)).all()
     assert [tuple(r) for r in rows] == [(GA, "card", new)]
     assert any(r["action"] == "publish" for r in w.ctx.leader_day().audit(new))
+
+
+async def test_a_published_round_s_card_is_posted_by_a_running_bot_s_sweeper(w: World) -> None:
+    """The web writes the card into the outbox; a bot (another process, here a Dispatcher on the same
+    store with the fake platform) delivers it: the deal card with its buttons, in group A only."""
+    from datetime import UTC, datetime
+
+    from adapters.fake import FakeAdapter
+    from bot.context import Core
+    from bot.dispatch import Dispatcher
+    from bot.services.orders import OrderService
+
+    w.service.close_deal(w.deals[GA])
+    c = client(w, "op")
+    r = c.post("/compose", data={"group": GA, "pick": ["grape"], "stock_grape": "30", "title": "周二团",
+                                 "action": "publish", "csrf": csrf(c)})
+    assert r.status_code == 303
+    new = r.headers["location"].rsplit("/", 1)[1]
+    chat = FakeAdapter(chat_id="ga")
+    core = Core(service=OrderService(w.repo), config=w.config, clock=lambda: datetime.now(UTC))
+    core.adapters["fake"] = chat
+    bot = Dispatcher(core)
+    await bot.sweep(takeover=True)
+    await bot.drain()
+    cards = [s for s in chat.sent if s.kind == "card"]
+    assert len(cards) == 1 and cards[0].chat_id == "ga" and "周二团" in cards[0].text and "剩30" in cards[0].text
+    assert core.card_deals["fake:ga"] == new
+    await Dispatcher(core).sweep(takeover=True)
+    assert len([s for s in chat.sent if s.kind == "card"]) == 1  # delivered once: the row is gone
