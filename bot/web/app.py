@@ -189,17 +189,24 @@ async def logout(request: Request) -> Response:
 
 # --- today --------------------------------------------------------------------------------------------
 
+def _page_no(request: Request) -> int:
+    raw = request.query_params.get("page", "")
+    return min(int(raw), 10_000) if raw.isdigit() else 0
+
+
 async def today(request: Request) -> Response:
     viewer = await _viewer(request)
     web = _web(request)
-    cards = await web.service(views.today, web.ctx, viewer.chat_keys)
-    return web.page(request, "today.html", cards=cards)
+    page = _page_no(request)
+    _groups, pages = await asyncio.to_thread(views.today_groups, web.ctx, viewer.chat_keys, page)
+    cards = await web.service(views.today, web.ctx, viewer.chat_keys, page)
+    return web.page(request, "today.html", cards=cards, page_no=page, pages=pages)
 
 
 async def today_api(request: Request) -> Response:
     viewer = await _viewer(request)
     web = _web(request)
-    return JSONResponse(await web.service(views.today, web.ctx, viewer.chat_keys))
+    return JSONResponse(await web.service(views.today, web.ctx, viewer.chat_keys, _page_no(request)))
 
 
 async def _stream(request: Request, version: Callable[[], Any], data: Callable[[], Any]) -> AsyncIterator[str]:
@@ -236,8 +243,9 @@ def _sse(gen: AsyncIterator[str]) -> StreamingResponse:
 async def today_events(request: Request) -> Response:
     viewer = await _viewer(request)
     ctx = _web(request).ctx
-    return _sse(_stream(request, lambda: views.today_versions(ctx, viewer.chat_keys),
-                        lambda: views.today(ctx, viewer.chat_keys)))
+    page = _page_no(request)
+    return _sse(_stream(request, lambda: views.today_versions(ctx, viewer.chat_keys, page),
+                        lambda: views.today(ctx, viewer.chat_keys, page)))
 
 
 # --- a deal ---------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ those groups, through indexed queries (primary keys, ``entries.deal_id``, ``deal
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,10 +22,11 @@ from bot.catalog import Catalog
 from bot.config import AppConfig
 from bot.ports import Repository
 from bot.render import households
-from bot.services.orders import OrderService
+from bot.services.orders import OrderService, build_tally
+from bot.services.outcome import Tally
 from bot.usecases.history import group_title
 from bot.usecases.leaderday import LeaderDay
-from bot.usecases.lists import DealLists, deal_lists, export_bytes, group_points
+from bot.usecases.lists import DealLists, deal_lists, export_bytes, group_points, list_marks
 from storage import web as store
 from storage.history import reading
 
@@ -38,6 +39,8 @@ class WebContext:
     config: AppConfig
     repo: Repository
     service: OrderService
+    # (deal id, chat key) -> (the deal's version, its summary): "today" recounts only deals that moved
+    summaries: dict[tuple[str, str | None], tuple[int, dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def engine(self) -> Engine:
@@ -59,12 +62,18 @@ def groups_seen(ctx: WebContext, chat_keys: frozenset[str] | None) -> list[dict[
     return [g for g in rows if chat_keys is None or g["chat_key"] in chat_keys]
 
 
-def summary(ctx: WebContext, deal_id: str, chat_key: str | None, catalog: Catalog | None = None) -> dict[str, Any]:
+def summary(ctx: WebContext, deal_id: str, chat_key: str | None, catalog: Catalog | None = None,
+            tally: Tally | None = None) -> dict[str, Any]:
     """A deal's live counts (of one chat, when given): households, amount, per item qty (and what is
-    left of a limited one, over every group), as JSON-ready values."""
+    left of a limited one, over every group), as JSON-ready values. One read of the deal's entries
+    (``tally``: the chat's tally when the caller has it)."""
     catalog = catalog or ctx.service.catalog_of(deal_id)
-    tally = ctx.service.tally(deal_id, chat_key)
-    whole = tally if chat_key is None else ctx.service.tally(deal_id)
+    if tally is None or (chat_key is not None and any(i.stock is not None for i in catalog.items)):
+        entries = ctx.repo.deal_entries(deal_id)
+        whole = build_tally(deal_id, catalog, entries)
+        tally = tally or (whole if chat_key is None else build_tally(deal_id, catalog, entries, chat_key))
+    else:
+        whole = tally
     items = [{"code": i.code, "name": i.name, "unit": i.unit, "qty": tally.totals.get(i.code, 0),
               "left": None if i.stock is None else max(0, i.stock - whole.totals.get(i.code, 0))}
              for i in catalog.items]
@@ -72,9 +81,20 @@ def summary(ctx: WebContext, deal_id: str, chat_key: str | None, catalog: Catalo
             "items": items}
 
 
-def today(ctx: WebContext, chat_keys: frozenset[str] | None) -> list[dict[str, Any]]:
-    """Each visible group with its current deal (None when it has none) and, when open, its counts."""
+TODAY_PAGE = 24
+"""Groups per page of "today" (an operator of hundreds of groups pages through them)."""
+
+
+def today_groups(ctx: WebContext, chat_keys: frozenset[str] | None, page: int = 0) -> tuple[list[dict[str, Any]], int]:
+    """The visible groups of page ``page`` (0-based) of "today", and how many pages there are."""
     groups = groups_seen(ctx, chat_keys)
+    pages = max(1, -(-len(groups) // TODAY_PAGE))
+    return groups[page * TODAY_PAGE:(page + 1) * TODAY_PAGE], pages
+
+
+def today(ctx: WebContext, chat_keys: frozenset[str] | None, page: int = 0) -> list[dict[str, Any]]:
+    """Each visible group (of page ``page``) with its current deal (None when it has none) and its counts."""
+    groups, _pages = today_groups(ctx, chat_keys, page)
     with reading(ctx.engine) as conn:
         deals = store.current_deals(conn, [g["chat_key"] for g in groups])
     out = []
@@ -82,16 +102,23 @@ def today(ctx: WebContext, chat_keys: frozenset[str] | None) -> list[dict[str, A
         d = deals.get(g["chat_key"])
         card: dict[str, Any] = {"group": g["id"], "chat_key": g["chat_key"], "title": g["title"], "deal": None}
         if d is not None:
+            key = (d["id"], g["chat_key"])
+            cached = ctx.summaries.get(key)
+            if cached is None or cached[0] != d["version"]:
+                if len(ctx.summaries) > 10_000:
+                    ctx.summaries.clear()
+                cached = ctx.summaries[key] = (d["version"], summary(ctx, d["id"], g["chat_key"]))
             card["deal"] = {"id": d["id"], "title": d["title"], "status": d["status"], "version": d["version"],
-                            "cutoff": d["cutoff"].isoformat() if d["cutoff"] else None,
-                            **summary(ctx, d["id"], g["chat_key"])}
+                            "cutoff": d["cutoff"].isoformat() if d["cutoff"] else None, **cached[1]}
         out.append(card)
     return out
 
 
-def today_versions(ctx: WebContext, chat_keys: frozenset[str] | None) -> tuple[tuple[str, str, int], ...]:
-    """(chat key, deal id, version) of each visible group's current deal: what the live page polls."""
-    groups = groups_seen(ctx, chat_keys)
+def today_versions(ctx: WebContext, chat_keys: frozenset[str] | None,
+                   page: int = 0) -> tuple[tuple[str, str, int], ...]:
+    """(chat key, deal id, version) of each visible group's current deal (of page ``page``): what the
+    live page polls."""
+    groups, _pages = today_groups(ctx, chat_keys, page)
     with ctx.engine.connect() as conn:
         deals = store.current_deals(conn, [g["chat_key"] for g in groups])
     return tuple(sorted((k, d["id"], d["version"]) for k, d in deals.items()))
@@ -116,9 +143,13 @@ def titles(ctx: WebContext, keys: list[str]) -> dict[str, str]:
     return {k: group_title(ctx.config, k, stored.get(k, "")) for k in keys}
 
 
-def lists_of(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> DealLists:
-    return deal_lists(ctx.service, ctx.config, deal_id, chat_key=chat_key, titles=titles(ctx, keys),
-                      pickup_points=group_points(ctx.service, ctx.config))
+def lists_of(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str],
+             points: dict[str, tuple[str, ...]] | None = None, got: Any = None) -> DealLists:
+    """The deal's lists (of ``chat_key``, when given) as /export makes them; ``got``: the leader's
+    marks when the caller read them already (:meth:`LeaderDay.marks_for_deal`)."""
+    marks, spots = list_marks(got) if got is not None else (None, None)
+    return deal_lists(ctx.service, ctx.config, deal_id, chat_key=chat_key, titles=titles(ctx, keys), marks=marks,
+                      points=spots, pickup_points=points if points is not None else group_points(ctx.service, ctx.config))
 
 
 def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> dict[str, Any]:
@@ -126,10 +157,11 @@ def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[st
     list, the sorting list, refunds; of ``chat_key`` only when given."""
     deal = ctx.repo.get_deal(deal_id)
     assert deal is not None
-    catalog = ctx.service.catalog_of(deal_id)
-    lists = lists_of(ctx, deal_id, chat_key, keys)
     day = ctx.leader_day()
     marks = day.marks_for_deal(deal_id)
+    points = group_points(ctx.service, ctx.config)
+    lists = lists_of(ctx, deal_id, chat_key, keys, points, marks)
+    catalog = lists.catalog
     homes = [h for h in day.households(deal_id) if (chat_key is None or h.chat_key == chat_key)
              and h.chat_key in keys]
     names = {i.code: i for i in catalog.items}
@@ -144,9 +176,8 @@ def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[st
                      "picked": mk.picked, "picked_at": mk.picked_at, "picked_by": mk.picked_by_name,
                      "code": mk.pickup_code, "point": mk.pickup_point,
                      "refunds": [dataclasses.asdict(r) for r in mk.refunds]})
-    sorting = lists.sorting(group_points(ctx.service, ctx.config))
-    return {"deal": deal, "catalog": catalog, "households": rows, "stock": lists.stock(), "sorting": sorting,
-            "summary": summary(ctx, deal_id, chat_key, catalog)}
+    return {"deal": deal, "catalog": catalog, "households": rows, "stock": lists.stock(),
+            "sorting": lists.sorting(points), "summary": summary(ctx, deal_id, chat_key, catalog, lists.tally)}
 
 
 def households_fragment(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> list[dict[str, Any]]:
