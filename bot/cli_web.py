@@ -128,12 +128,18 @@ def _web(args: argparse.Namespace) -> int:
     async def main() -> None:
         stop = asyncio.Event()
         srv = server(config, repo, OrderService(repo), None, args.listen)
-        print(f"tuan web: http://{args.listen or config.web.listen}/", file=sys.stderr, flush=True)
+        def ready() -> None:
+            print(f"tuan web: http://{args.listen or config.web.listen}/", file=sys.stderr, flush=True)
+
         with stop_on_signals(stop):
-            await serve_until(srv, stop)
+            await serve_until(srv, stop, ready)
+
+    from bot.web.serve import WebStartError
 
     try:
         asyncio.run(main())
+    except WebStartError as e:
+        return _fail(str(e), 1)
     except KeyboardInterrupt:
         return 130
     finally:

@@ -234,3 +234,51 @@ async def test_a_published_round_s_card_is_posted_by_a_running_bot_s_sweeper(w: 
     assert core.card_deals["fake:ga"] == new
     await Dispatcher(core).sweep(takeover=True)
     assert len([s for s in chat.sent if s.kind == "card"]) == 1  # delivered once: the row is gone
+
+
+def test_web_config_keys() -> None:
+    from bot.config import ConfigError, config_from_dict
+
+    cfg = config_from_dict({"web": {"enabled": True, "listen": "0.0.0.0:9000", "secure_cookies": True}}, "t.toml",
+                           env={"TUAN_WEB_SECRET": "from-env"})
+    assert (cfg.web.enabled, cfg.web.listen, cfg.web.secret, cfg.web.secure_cookies) == (True, "0.0.0.0:9000",
+                                                                                         "from-env", True)
+    assert config_from_dict({}, "t.toml", env={}).web.enabled is False
+    for bad, key in (({"listen": "8080"}, "web.listen"), ({"listen": "h:99999"}, "web.listen"),
+                     ({"enabled": "yes"}, "web.enabled"), ({"port": 1}, "web.port")):
+        with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+            config_from_dict({"web": bad}, "t.toml", env={})
+
+
+def test_secure_cookies_always_secure(w: World) -> None:
+    import dataclasses
+
+    config = dataclasses.replace(w.config, web=dataclasses.replace(w.config.web, secure_cookies=True))
+    ctx = dataclasses.replace(w.ctx, config=config)
+    c = TestClient(create_app(ctx), follow_redirects=False)
+    r = c.post("/login", data={"name": "op", "password": PASSWORDS["op"], "csrf": csrf(c, "/login")})
+    assert "secure" in r.headers["set-cookie"].lower()
+
+
+def test_a_section_added_later_joins_the_menu_and_its_checks(w: World) -> None:
+    """The seam for settlement / purchase orders / statistics pages: a module adds a Section."""
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from bot.web import app as web_app
+
+    async def settle(request: Request) -> PlainTextResponse:
+        viewer = await web_app.operator_only(request)
+        return PlainTextResponse(f"settlement for {viewer.name}")
+
+    section = web_app.Section("结算", "/settle", (Route("/settle", settle),), operator_only=True)
+    web_app.add_section(section)
+    try:
+        op, leader = client(w, "op"), client(w, "leadera")
+        assert 'href="/settle"' in op.get("/").text and 'href="/settle"' not in leader.get("/").text
+        assert op.get("/settle").text == "settlement for op"
+        assert leader.get("/settle").status_code == 403
+        assert client(w).get("/settle").status_code == 303
+    finally:
+        web_app.SECTIONS.remove(section)

@@ -12,6 +12,7 @@ import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -26,7 +27,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response, StreamingResponse
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -48,6 +49,34 @@ SECURITY_HEADERS = {
 }
 
 
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A page of the dashboard in the menu: ``label`` (Chinese), ``path``, its ``routes``; shown to
+    operators only when ``operator_only``. Later pages (settlement, purchase orders, statistics) are
+    modules of their own that call :func:`add_section` at import, their handlers asking
+    :func:`signed_in` / :func:`operator_only` / :func:`deal_scope` and checking forms with
+    :func:`checked_form`, as the pages here do (docs/web.md, "Adding a page")."""
+
+    label: str
+    path: str
+    routes: tuple[BaseRoute, ...] = ()
+    operator_only: bool = False
+
+
+SECTIONS: list[Section] = [
+    Section(t.NAV["today"], "/"), Section(t.NAV["compose"], "/compose"), Section(t.NAV["products"], "/products"),
+    Section(t.NAV["schedules"], "/schedules"), Section(t.NAV["audit"], "/audit"),
+]
+SECTION_MODULES: tuple[str, ...] = ()
+"""Modules imported by :func:`create_app` that add sections (e.g. "bot.web.settle")."""
+
+
+def add_section(section: Section) -> None:
+    """Add a page to the menu and its routes to every app created afterwards."""
+    if all(s.path != section.path for s in SECTIONS):
+        SECTIONS.append(section)
+
+
 class Web:
     """The app's state: the context, the service's lock, the sign-in limits, the templates."""
 
@@ -67,8 +96,10 @@ class Web:
     def page(self, request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         session = request.scope.get("session", {})
         flash = session.pop("flash", None) if isinstance(session, dict) else None
+        viewer = request.scope.get("viewer")
+        nav = [sec for sec in SECTIONS if viewer is not None and (viewer.operator or not sec.operator_only)]
         html = self.env.get_template(template).render(request=request, csrf=_csrf(request), flash=flash,
-                                                  viewer=request.scope.get("viewer"), **values)
+                                                      viewer=viewer, nav=nav, **values)
         return HTMLResponse(html, status_code=status)
 
 
@@ -618,7 +649,7 @@ class _Headers:
 def create_app(ctx: WebContext, lock: asyncio.Lock | None = None, *, poll: float = POLL_SECONDS) -> Starlette:
     """The dashboard app on ``ctx``; ``lock``: the lock the order service's calls hold (the bot's
     own when it runs in `tuan run`; a new one otherwise)."""
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/login", login_page, methods=["GET"]),
         Route("/login", login, methods=["POST"]),
         Route("/logout", logout, methods=["POST"]),
@@ -639,10 +670,23 @@ def create_app(ctx: WebContext, lock: asyncio.Lock | None = None, *, poll: float
         Route("/compose", compose_post, methods=["POST"]),
         Route("/schedules", schedules),
         Route("/audit", audit_page),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
+    import importlib
+
+    for module in SECTION_MODULES:
+        importlib.import_module(module)
+    routes += [r for sec in SECTIONS for r in sec.routes]
+    routes.append(Mount("/static", StaticFiles(directory=HERE / "static"), name="static"))
     secret = ctx.config.web.secret or secrets.token_urlsafe(32)
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_error},
                     middleware=[Middleware(_Headers, secret=secret, secure=ctx.config.web.secure_cookies)])
     app.state.web = Web(ctx, lock, poll=poll)
     return app
+
+
+# The names a page module of its own uses (see :class:`Section`).
+signed_in = _viewer
+operator_only = _operator
+deal_scope = _deal_scope
+checked_form = _form
+record = _audit

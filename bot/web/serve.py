@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -45,11 +46,31 @@ def server(config: AppConfig, repo: Repository, service: OrderService, lock: asy
     return _Server(cfg)
 
 
-async def serve_until(srv: uvicorn.Server, stop: asyncio.Event) -> None:
-    """Run ``srv`` until ``stop`` is set, then let it finish its requests."""
-    task = asyncio.create_task(srv.serve())
+class WebStartError(RuntimeError):
+    """The dashboard cannot listen where it was told (the address is in use, or not ours)."""
+
+
+def bind(srv: uvicorn.Server) -> socket.socket:
+    """A listening socket on the server's host and port; raises :class:`WebStartError` (one line)."""
+    host, port = srv.config.host, srv.config.port
+    try:
+        sock = socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET,
+                                    reuse_port=False)
+    except OSError as e:
+        raise WebStartError(f"the web dashboard cannot listen on {host}:{port}: {e.strerror or e}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve_until(srv: uvicorn.Server, stop: asyncio.Event, ready: Callable[[], None] = lambda: None) -> None:
+    """Run ``srv`` until ``stop`` is set, then let it finish its requests; ``ready`` is called once it
+    listens. Raises :class:`WebStartError` when it cannot listen."""
+    sock = bind(srv)
+    ready()
+    task = asyncio.create_task(srv.serve(sockets=[sock]))
     waiting = asyncio.create_task(stop.wait())
     await asyncio.wait({task, waiting}, return_when=asyncio.FIRST_COMPLETED)
     srv.should_exit = True
     waiting.cancel()
     await asyncio.gather(task, waiting, return_exceptions=True)
+    sock.close()
