@@ -23,6 +23,15 @@ def w(tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
     w.repo.close()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def both(request, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """The world on a SQLite file, and on PostgreSQL (a fresh schema)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgresql" else None
+    w = world(tmp_path, url=url)
+    yield w
+    w.repo.close()
+
+
 def client(w: World, who: str | None = None) -> TestClient:
     c = TestClient(create_app(w.ctx), follow_redirects=False)
     if who is not None:
@@ -147,22 +156,22 @@ def test_permission_matrix(w: World, who: str | None) -> None:
         assert c.post("/products/grape", data={"name": "x", "price": "1", "csrf": csrf(c)}).status_code == 403
 
 
-def test_a_leader_sees_only_their_groups_on_today_audit_and_schedules(w: World) -> None:
-    c = client(w, "leadera")
+def test_a_leader_sees_only_their_groups_on_today_audit_and_schedules(both: World) -> None:
+    c = client(both, "leadera")
     today = c.get("/api/today").json()
     assert [g["chat_key"] for g in today] == [GA]
     assert today[0]["deal"]["households"] == 2 and today[0]["deal"]["amount"] == "91.80"  # 2×29.9 + 32
     page = c.get("/schedules").text
     assert "幸福里A群" in page and "公园里B群" not in page
-    op = client(w, "op")
-    op.post(f"/deals/{w.deals[GB]}/paid", data={"chat_key": GB, "sender_id": "u-赵姨", "csrf": csrf(op)})
+    op = client(both, "op")
+    op.post(f"/deals/{both.deals[GB]}/paid", data={"chat_key": GB, "sender_id": "u-赵姨", "csrf": csrf(op)})
     assert "u-赵姨" not in c.get("/audit").text and "paid" not in c.get("/audit").text
     assert "paid" in op.get("/audit").text
 
 
-def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(w: World) -> None:
-    c = client(w, "leadera")
-    deal = w.deals[GA]
+def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: World) -> None:
+    c = client(both, "leadera")
+    deal = both.deals[GA]
     token = csrf(c)
     r = c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     assert r.status_code == 303
@@ -171,7 +180,7 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(w: World
                                               "reason": "坏果", "csrf": token})
     page = c.get(f"/deals/{deal}").text
     assert "已取 · leadera" in page and "已付 ¥32.00" in page and "¥29.90" in page
-    actions = [(r["action"], r["actor_id"]) for r in w.ctx.leader_day().audit(deal)]
+    actions = [(r["action"], r["actor_id"]) for r in both.ctx.leader_day().audit(deal)]
     assert actions == [("verify", "web:leadera"), ("paid", "web:leadera"), ("refund", "web:leadera")]
     again = c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     assert again.status_code == 303 and "已经核销" in c.get(f"/deals/{deal}").text
@@ -183,12 +192,12 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(w: World
     assert "王姐" in csv and "赵姨" not in csv
 
 
-def test_compose_previews_then_publishes_through_the_outbox(w: World) -> None:
+def test_compose_previews_then_publishes_through_the_outbox(both: World) -> None:
     from sqlalchemy import select
 
     from storage.models import OUTBOX
 
-    c = client(w, "op")
+    c = client(both, "op")
     token = csrf(c)
     form = {"group": GA, "pick": ["egg", "orange"], "stock_orange": "20", "title": "周一团",
             "cutoff": "2099-01-01T20:00", "csrf": token}
@@ -196,15 +205,15 @@ def test_compose_previews_then_publishes_through_the_outbox(w: World) -> None:
     assert preview.status_code == 200 and "周一团" in preview.text and "2号 赣南脐橙" in preview.text
     busy = c.post("/compose", data={**form, "action": "publish"})
     assert busy.status_code == 409 and "还有进行中的团购" in busy.text  # A's round is still open
-    w.service.close_deal(w.deals[GA])
+    both.service.close_deal(both.deals[GA])
     done = c.post("/compose", data={**form, "action": "publish"})
     assert done.status_code == 303
     new = done.headers["location"].rsplit("/", 1)[1]
-    assert w.service.deal_of(GA).id == new  # type: ignore[union-attr]
-    with w.repo.engine.connect() as conn:
+    assert both.service.deal_of(GA).id == new  # type: ignore[union-attr]
+    with both.repo.engine.connect() as conn:
         rows = conn.execute(select(OUTBOX.c.chat_key, OUTBOX.c.kind, OUTBOX.c.text)).all()
     assert [tuple(r) for r in rows] == [(GA, "card", new)]
-    assert any(r["action"] == "publish" for r in w.ctx.leader_day().audit(new))
+    assert any(r["action"] == "publish" for r in both.ctx.leader_day().audit(new))
 
 
 async def test_a_published_round_s_card_is_posted_by_a_running_bot_s_sweeper(w: World) -> None:

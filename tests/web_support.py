@@ -29,9 +29,9 @@ PRODUCTS = [("grape", "阳光玫瑰葡萄", "29.9", "盒", ("葡萄",)), ("egg",
             ("orange", "赣南脐橙", "25.8", "箱", ("脐橙", "橙子"))]
 
 
-def config_of(path: Path) -> AppConfig:
+def config_of(url: str) -> AppConfig:
     return config_from_dict({
-        "store": {"url": f"sqlite:///{path}"},
+        "store": {"url": url},
         "bot": {"digest_minutes": 0, "leaders": []},
         "console": {"enabled": False},
         "web": {"secret": "test-secret-for-the-web-tests"},
@@ -66,8 +66,9 @@ class World:
         return OrderService(self.repo).handle(msg)  # another service: as another process would
 
 
-def world(tmp_path: Path, *, orders: bool = True) -> World:
-    config = config_of(tmp_path / "tuan.db")
+def world(tmp_path: Path, *, orders: bool = True, url: str | None = None) -> World:
+    """The world on a SQLite file in ``tmp_path``, or on the store at ``url``."""
+    config = config_of(url or f"sqlite:///{tmp_path / 'tuan.db'}")
     repo = open_repository(config.store.url)
     store = SqlPlatformStore(repo.engine)
     import_config(store, config)
