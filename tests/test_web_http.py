@@ -114,7 +114,7 @@ def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:
 
 GENERAL = [("GET", "/", None), ("GET", "/api/today", None), ("GET", "/events/today?once=1", None),
            ("GET", "/products", None), ("GET", "/compose", None), ("GET", "/schedules", None),
-           ("GET", "/audit", None)]
+           ("GET", "/audit", None), ("GET", "/stock", None), ("GET", "/stock.csv", None)]
 
 
 def call(c: TestClient, method: str, path: str, form: dict[str, str] | None) -> int:
@@ -167,6 +167,15 @@ def test_a_leader_sees_only_their_groups_on_today_audit_and_schedules(both: Worl
     op.post(f"/deals/{both.deals[GB]}/paid", data={"chat_key": GB, "sender_id": "u-赵姨", "csrf": csrf(op)})
     assert "u-赵姨" not in c.get("/audit").text and "paid" not in c.get("/audit").text
     assert "paid" in op.get("/audit").text
+
+
+def test_the_days_stocking_list_counts_only_the_viewers_groups(w: World) -> None:
+    a = client(w, "leadera").get("/stock.csv").content.decode("utf-8-sig").splitlines()
+    assert a[0] == "商品,规格,数量,单价,金额"
+    assert a[1:] == ["阳光玫瑰葡萄,盒,2,29.90,59.80", "土鸡蛋,盒,1,32.00,32.00", "合计,,3,,91.80"]
+    every = client(w, "op").get("/stock.csv").content.decode("utf-8-sig").splitlines()
+    assert every[1] == "阳光玫瑰葡萄,盒,3,29.90,89.70"  # B's 赵姨 too
+    assert client(w, "op").get("/stock?date=2026-13-01").status_code == 400
 
 
 def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: World) -> None:

@@ -65,7 +65,7 @@ class Section:
 
 SECTIONS: list[Section] = [
     Section(t.NAV["today"], "/"), Section(t.NAV["compose"], "/compose"), Section(t.NAV["products"], "/products"),
-    Section(t.NAV["schedules"], "/schedules"), Section(t.NAV["audit"], "/audit"),
+    Section(t.NAV["stock"], "/stock"), Section(t.NAV["schedules"], "/schedules"), Section(t.NAV["audit"], "/audit"),
 ]
 SECTION_MODULES: tuple[str, ...] = ()
 """Modules imported by :func:`create_app` that add sections (e.g. "bot.web.settle")."""
@@ -575,6 +575,33 @@ async def compose_post(request: Request) -> Response:
     return _back(f"/deals/{deal_id}")
 
 
+def _day(request: Request) -> Any:
+    from datetime import date
+
+    raw = request.query_params.get("date", "")
+    try:
+        return date.fromisoformat(raw) if raw else datetime.now(_web(request).ctx.config.bot.tz).date()
+    except ValueError:
+        raise HTTPException(400, f"日期不对：{raw}") from None
+
+
+async def stock(request: Request) -> Response:
+    """The stocking list (备货单) of every round opened on ``?date=`` (default today) in the viewer's
+    groups, as `tuan stock --date` makes it; ``/stock.csv`` downloads it."""
+    from bot.export import stock_csv
+    from bot.usecases.lists import day_stock
+
+    viewer = await _viewer(request)
+    web = _web(request)
+    day = _day(request)
+    keys = None if viewer.chat_keys is None else sorted(viewer.chat_keys)
+    ids, lines = await web.service(day_stock, web.ctx.service, web.ctx.config, day, keys)
+    if request.url.path.endswith(".csv"):
+        return Response(stock_csv(lines), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="tuan-stock-{day.isoformat()}.csv"'})
+    return web.page(request, "stock.html", day=day, deals=ids, stock=lines)
+
+
 async def schedules(request: Request) -> Response:
     from bot.crontab import crontab_trigger
 
@@ -669,6 +696,8 @@ def create_app(ctx: WebContext, lock: asyncio.Lock | None = None, *, poll: float
         Route("/compose", compose, methods=["GET"]),
         Route("/compose", compose_post, methods=["POST"]),
         Route("/schedules", schedules),
+        Route("/stock", stock),
+        Route("/stock.csv", stock),
         Route("/audit", audit_page),
     ]
     import importlib

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 APP = "团购后台"
-NAV = {"today": "今日", "products": "商品库", "compose": "开团", "schedules": "定时任务", "audit": "操作记录"}
+NAV = {"today": "今日", "products": "商品库", "compose": "开团", "stock": "备货单", "schedules": "定时任务",
+       "audit": "操作记录"}
 LOGIN = "登录"
 LOGOUT = "退出"
 NAME = "账号"
