@@ -301,8 +301,10 @@ async def deal_households(request: Request) -> Response:
     deal_id = request.path_params["deal_id"]
     viewer, visible, shown = await _deal_scope(request, deal_id)
     web = _web(request)
-    page = await web.service(views.deal_page, web.ctx, deal_id, shown, visible)
-    html = web.env.get_template("households.html").render(d=page, csrf=_csrf(request), query=_group_query(shown),
+    deal_row = await asyncio.to_thread(web.ctx.repo.get_deal, deal_id)
+    rows = await web.service(views.household_rows, web.ctx, deal_id, shown, visible)
+    html = web.env.get_template("households.html").render(d={"deal": deal_row, "households": rows},
+                                                          csrf=_csrf(request), query=_group_query(shown),
                                                           tz=web.ctx.config.bot.tz, t=t)
     return HTMLResponse(html)
 

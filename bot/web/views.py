@@ -152,16 +152,13 @@ def lists_of(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str
                       points=spots, pickup_points=points if points is not None else group_points(ctx.service, ctx.config))
 
 
-def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> dict[str, Any]:
-    """The deal page: the deal, its counts, households with their marks (跟团号 order), the stocking
-    list, the sorting list, refunds; of ``chat_key`` only when given."""
-    deal = ctx.repo.get_deal(deal_id)
-    assert deal is not None
+def household_rows(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str],
+                   marks: Any = None, catalog: Catalog | None = None) -> list[dict[str, Any]]:
+    """The deal's households in 跟团号 order (of ``chat_key`` only, when given; of ``keys`` in any
+    case) with their marks: pickup code and point, paid, picked, refunds (the leader's-day use cases)."""
     day = ctx.leader_day()
-    marks = day.marks_for_deal(deal_id)
-    points = group_points(ctx.service, ctx.config)
-    lists = lists_of(ctx, deal_id, chat_key, keys, points, marks)
-    catalog = lists.catalog
+    marks = marks if marks is not None else day.marks_for_deal(deal_id)
+    catalog = catalog or ctx.service.catalog_of(deal_id)
     homes = [h for h in day.households(deal_id) if (chat_key is None or h.chat_key == chat_key)
              and h.chat_key in keys]
     names = {i.code: i for i in catalog.items}
@@ -176,13 +173,21 @@ def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[st
                      "picked": mk.picked, "picked_at": mk.picked_at, "picked_by": mk.picked_by_name,
                      "code": mk.pickup_code, "point": mk.pickup_point,
                      "refunds": [dataclasses.asdict(r) for r in mk.refunds]})
-    return {"deal": deal, "catalog": catalog, "households": rows, "stock": lists.stock(),
-            "sorting": lists.sorting(points), "summary": summary(ctx, deal_id, chat_key, catalog, lists.tally)}
+    return rows
 
 
-def households_fragment(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> list[dict[str, Any]]:
-    page = deal_page(ctx, deal_id, chat_key, keys)
-    return page["households"]  # type: ignore[no-any-return]
+def deal_page(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> dict[str, Any]:
+    """The deal page: the deal, its counts, households with their marks (跟团号 order), the stocking
+    list, the sorting list, refunds; of ``chat_key`` only when given."""
+    deal = ctx.repo.get_deal(deal_id)
+    assert deal is not None
+    marks = ctx.leader_day().marks_for_deal(deal_id)
+    points = group_points(ctx.service, ctx.config)
+    lists = lists_of(ctx, deal_id, chat_key, keys, points, marks)
+    catalog = lists.catalog
+    return {"deal": deal, "catalog": catalog, "households": household_rows(ctx, deal_id, chat_key, keys, marks, catalog),
+            "stock": lists.stock(), "sorting": lists.sorting(points),
+            "summary": summary(ctx, deal_id, chat_key, catalog, lists.tally)}
 
 
 def export(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str], fmt: str) -> bytes:
