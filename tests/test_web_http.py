@@ -185,7 +185,7 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     r = c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     assert r.status_code == 303
     r = c.post(f"/deals/{deal}/paid", data={"chat_key": GA, "sender_id": "u-李哥", "amount": "", "csrf": token})
-    r = c.post(f"/deals/{deal}/refund", data={"chat_key": GA, "sender_id": "u-王姐", "item": "1", "qty": "1",
+    r = c.post(f"/deals/{deal}/refund", data={"household": f"{GA}|u-王姐", "item": "1", "qty": "1",
                                               "reason": "坏果", "csrf": token})
     page = c.get(f"/deals/{deal}").text
     assert "已取 · leadera" in page and "已付 ¥32.00" in page and "¥29.90" in page
@@ -193,6 +193,10 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     assert actions == [("verify", "web:leadera"), ("paid", "web:leadera"), ("refund", "web:leadera")]
     again = c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     assert again.status_code == 303 and "已经核销" in c.get(f"/deals/{deal}").text
+    # by pickup code, without naming the group: the code finds the household among the viewer's groups
+    code = both.ctx.leader_day().marks_for_deal(deal)[(GA, "u-李哥")].pickup_code
+    c.post(f"/deals/{deal}/verify", data={"code": code, "csrf": token})
+    assert "已核销 5栋101 李哥" in c.get(f"/deals/{deal}").text
     wb = load_workbook(io.BytesIO(c.get(f"/deals/{deal}/export.xlsx").content))
     assert wb.sheetnames[:3] == ["订单明细", "备货单", "分拣单"]
     text = "\n".join(",".join(str(v) for v in row if v is not None) for row in wb["订单明细"].iter_rows(values_only=True))

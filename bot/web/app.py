@@ -43,6 +43,7 @@ R = TypeVar("R")
 LOGIN_LIMIT = (5, 300.0)  # failed sign-ins per account and per IP address, per seconds
 POLL_SECONDS = 1.0  # how often a live page's stream looks at its deals' versions
 PING_SECONDS = 15.0
+COPY_ROUNDS = 12  # compose: the newest rounds offered to copy (each is counted: households, amount)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
     "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
@@ -365,17 +366,29 @@ async def deal_action(request: Request) -> Response:
     form = await _form(request)
     web = _web(request)
     back = f"/deals/{deal_id}{_group_query(shown)}"
-    chat_key = str(form.get("chat_key") or shown or (visible[0] if len(visible) == 1 else ""))
-    if chat_key not in visible:
+    chat_key, _, sender = str(form.get("household") or "").partition("|")
+    chat_key = chat_key or str(form.get("chat_key") or shown or "")
+    sender = sender or str(form.get("sender_id") or "")
+    code = str(form.get("code") or "").strip()
+    if not chat_key and action == "verify" and code:  # a pickup code is unique in the round: any of the viewer's groups
+        chats = visible
+    elif not chat_key and len(visible) == 1:
+        chats = visible
+    else:
+        chats = [chat_key]
+    if any(k not in visible for k in chats):
         raise HTTPException(403, t.FORBIDDEN)
-    sender = str(form.get("sender_id") or "")
-    actor = Actor(chat_key, viewer.actor_id, viewer.name)
+    actor = Actor(chats[0], viewer.actor_id, viewer.name)
     now = datetime.now(UTC)
     day = web.ctx.leader_day()
     try:
         if action == "verify":
-            code = str(form.get("code") or "").strip()
-            res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code, sender_id="" if code else sender)
+            for key in chats:
+                actor = Actor(key, viewer.actor_id, viewer.name)
+                res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code,
+                                              sender_id="" if code else sender)
+                if res.status != "none":
+                    break
             text, ok = _said(res, t.VERIFIED)
         elif action == "paid":
             amount = _money(str(form.get("amount") or ""))
@@ -495,9 +508,9 @@ def _compose_data(ctx: WebContext, viewer: auth.Viewer) -> dict[str, Any]:
     groups = views.groups_seen(ctx, viewer.chat_keys)
     rows, _owned = _products(ctx)
     with reading(ctx.engine) as conn:
-        rounds = list_rounds(conn, ctx.config, days=30, limit=30) if viewer.operator else [
+        rounds = list_rounds(conn, ctx.config, days=30, limit=COPY_ROUNDS) if viewer.operator else [
             r for key in sorted(viewer.chat_keys or ()) for r in list_rounds(conn, ctx.config, group=key, days=30,
-                                                                            limit=10)]
+                                                                            limit=5)]
     rounds = [r for r in rounds if any(viewer.sees(g.chat_key) for g in r.groups)]
     return {"groups": groups, "products": [p for p in rows if p.active], "rounds": rounds}
 
