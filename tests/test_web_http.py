@@ -11,6 +11,7 @@ import pytest
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
+from bot.usecases.platform_data import deal_catalog
 from bot.web.app import create_app
 from storage import web as store
 from tests.web_support import GA, GB, PASSWORDS, World, world
@@ -304,3 +305,30 @@ def test_a_section_added_later_joins_the_menu_and_its_checks(w: World) -> None:
         assert client(w).get("/settle").status_code == 303
     finally:
         web_app.SECTIONS.remove(section)
+
+
+def test_a_round_of_two_groups_operator_sees_all_a_leader_only_theirs(w: World) -> None:
+    from storage.platform import SqlPlatformStore
+
+    for key in (GA, GB):
+        w.service.close_deal(w.deals[key])
+    catalog = deal_catalog(SqlPlatformStore(w.repo.engine).load(), [("grape", 10)], title="两群团", cutoff=None)
+    deal = w.service.open_deal(catalog, [GA, GB], title="两群团", source="test")
+    w.order(GA, "王姐", "3栋402 王姐 葡萄2")
+    w.order(GB, "赵姨", "1栋101 赵姨 葡萄1")
+    op = client(w, "op")
+    page = op.get(f"/deals/{deal}").text
+    assert "3栋402 王姐" in page and "1栋101 赵姨" in page and "全部" in page
+    leader = client(w, "leadera")
+    page = leader.get(f"/deals/{deal}").text
+    assert "3栋402 王姐" in page and "1栋101 赵姨" not in page
+    assert leader.get(f"/deals/{deal}?group={GB}").status_code == 403
+    summary = leader.get(f"/api/deals/{deal}").json()
+    assert summary["households"] == 1 and summary["items"][0]["qty"] == 2 and summary["items"][0]["left"] == 7
+    # the operator verifies B's household by its code from the page of both groups (no group named)
+    code = w.ctx.leader_day().marks_for_deal(deal)[(GB, "u-赵姨")].pickup_code
+    op.post(f"/deals/{deal}/verify", data={"code": code, "csrf": csrf(op)})
+    assert "已核销 1栋101 赵姨" in op.get(f"/deals/{deal}").text
+    # the leader of A cannot verify it by code: B is not theirs, so the code finds nothing
+    leader.post(f"/deals/{deal}/verify", data={"code": code, "csrf": csrf(leader)})
+    assert "没有找到这户" in leader.get(f"/deals/{deal}").text
