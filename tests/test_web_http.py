@@ -109,6 +109,7 @@ def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:
         ("POST", f"/deals/{deal}/verify", {"code": "0000"}),
         ("POST", f"/deals/{deal}/paid", {"sender_id": "nobody"}),
         ("POST", f"/deals/{deal}/refund", {"sender_id": "nobody", "item": "1号", "qty": "1"}),
+        ("POST", f"/deals/{deal}/short", {"item": "9", "delivered": "1"}),
         ("POST", f"/deals/{deal}/copy", {}),
     ]
 
@@ -198,6 +199,10 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     code = both.ctx.leader_day().marks_for_deal(deal)[(GA, "u-李哥")].pickup_code
     c.post(f"/deals/{deal}/verify", data={"code": code, "csrf": token})
     assert "已核销 5栋101 李哥" in c.get(f"/deals/{deal}").text
+    # a short delivery: 1 of the 2 grapes left after the refund... 王姐 ordered 2, 1 refunded; delivered 1
+    c.post(f"/deals/{deal}/short", data={"item": "1", "delivered": "1", "csrf": token})
+    assert "已记录缺货：阳光玫瑰葡萄 到货 1（共订 2），1 户退款 ¥29.90" in c.get(f"/deals/{deal}").text
+    assert [r["action"] for r in both.ctx.leader_day().audit(deal)][-1] == "short"
     wb = load_workbook(io.BytesIO(c.get(f"/deals/{deal}/export.xlsx").content))
     assert wb.sheetnames[:3] == ["订单明细", "备货单", "分拣单"]
     text = "\n".join(",".join(str(v) for v in row if v is not None) for row in wb["订单明细"].iter_rows(values_only=True))

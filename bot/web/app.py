@@ -359,8 +359,10 @@ def _said(res: Result, ok: str, **values: Any) -> tuple[str, bool]:
 
 
 async def deal_action(request: Request) -> Response:
-    """POST /deals/{id}/{verify|paid|refund}: the leader's-day use cases, for a household of a chat
-    the viewer sees (``chat_key`` and ``sender_id``, or a pickup ``code`` for verify)."""
+    """POST /deals/{id}/{verify|paid|refund|short}: the leader's-day use cases, for a household of a
+    chat the viewer sees (``household`` "chat|sender", or ``chat_key`` and ``sender_id``, or a pickup
+    ``code`` for verify); ``short``: the supplier delivered ``delivered`` of ``item`` (the group's
+    households are filled first come first served, the rest refunded)."""
     deal_id, action = request.path_params["deal_id"], request.path_params["action"]
     viewer, visible, shown = await _deal_scope(request, deal_id)
     form = await _form(request)
@@ -400,6 +402,16 @@ async def deal_action(request: Request) -> Response:
             res = await asyncio.to_thread(day.refund, deal_id, actor, now, "", str(form.get("item") or ""), qty,
                                           str(form.get("reason") or "").strip()[:200], amount, sender_id=sender)
             text, ok = _said(res, t.REFUNDED, amount=views.money(res.amount))
+        elif action == "short":
+            from bot.usecases.leaderday import ShortResult
+
+            delivered = int(str(form.get("delivered") or "-1"))
+            got = await asyncio.to_thread(day.short, deal_id, actor, now, str(form.get("item") or ""), delivered)
+            if isinstance(got, ShortResult):
+                text, ok = t.SHORTED.format(item=got.item.name, delivered=got.delivered, ordered=got.ordered,
+                                            n=len(got.lines), amount=views.money(got.refunded)), True
+            else:
+                text, ok = _said(got, "")
         else:
             raise HTTPException(404, t.NOT_FOUND)
     except ValueError as e:

@@ -40,6 +40,7 @@ VERIFIED = "已核销 {label}（取货码 {code}）"
 PAID = "已记录 {label} 付款 ¥{amount}"
 REFUNDED = "已为 {label} 退款 ¥{amount}"
 BAD_AMOUNT = "金额不对：{text}"
+SHORTED = "已记录缺货：{item} 到货 {delivered}（共订 {ordered}），{n} 户退款 ¥{amount}"
 
 PUBLISHED = "已开团：{title}，团购卡片将发到 {groups}"
 COPIED = "已复制上一期，新团购已发到 {groups}"
