@@ -110,6 +110,7 @@ def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:
         ("POST", f"/deals/{deal}/paid", {"sender_id": "nobody"}),
         ("POST", f"/deals/{deal}/refund", {"sender_id": "nobody", "item": "1号", "qty": "1"}),
         ("POST", f"/deals/{deal}/short", {"item": "9", "delivered": "1"}),
+        ("POST", f"/deals/{deal}/unverify", {"code": "0000"}),
         ("POST", f"/deals/{deal}/copy", {}),
     ]
 
@@ -195,6 +196,11 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     assert actions == [("verify", "web:leadera"), ("paid", "web:leadera"), ("refund", "web:leadera")]
     again = c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     assert again.status_code == 303 and "已经核销" in c.get(f"/deals/{deal}").text
+    # undone within 10 minutes (the button shows for the one who verified), then verified again
+    code_w = both.ctx.leader_day().marks_for_deal(deal)[(GA, "u-王姐")].pickup_code
+    c.post(f"/deals/{deal}/unverify", data={"chat_key": GA, "code": code_w, "csrf": token})
+    assert "已撤销 3栋402 王姐 的核销" in c.get(f"/deals/{deal}").text
+    c.post(f"/deals/{deal}/verify", data={"chat_key": GA, "sender_id": "u-王姐", "csrf": token})
     # by pickup code, without naming the group: the code finds the household among the viewer's groups
     code = both.ctx.leader_day().marks_for_deal(deal)[(GA, "u-李哥")].pickup_code
     c.post(f"/deals/{deal}/verify", data={"code": code, "csrf": token})
@@ -202,7 +208,8 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     # a short delivery: 1 of the 2 grapes left after the refund... 王姐 ordered 2, 1 refunded; delivered 1
     c.post(f"/deals/{deal}/short", data={"item": "1", "delivered": "1", "csrf": token})
     assert "已记录缺货：阳光玫瑰葡萄 到货 1（共订 2），1 户退款 ¥29.90" in c.get(f"/deals/{deal}").text
-    assert [r["action"] for r in both.ctx.leader_day().audit(deal)][-1] == "short"
+    assert [r["action"] for r in both.ctx.leader_day().audit(deal)] == [
+        "verify", "paid", "refund", "unverify", "verify", "verify", "short"]
     wb = load_workbook(io.BytesIO(c.get(f"/deals/{deal}/export.xlsx").content))
     assert wb.sheetnames[:3] == ["订单明细", "备货单", "分拣单"]
     text = "\n".join(",".join(str(v) for v in row if v is not None) for row in wb["订单明细"].iter_rows(values_only=True))

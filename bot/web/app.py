@@ -305,7 +305,7 @@ async def deal_households(request: Request) -> Response:
     deal_row = await asyncio.to_thread(web.ctx.repo.get_deal, deal_id)
     rows = await web.service(views.household_rows, web.ctx, deal_id, shown, visible)
     html = web.env.get_template("households.html").render(d={"deal": deal_row, "households": rows},
-                                                          csrf=_csrf(request), query=_group_query(shown),
+                                                          csrf=_csrf(request), query=_group_query(shown), viewer=viewer,
                                                           tz=web.ctx.config.bot.tz, t=t)
     return HTMLResponse(html)
 
@@ -372,7 +372,7 @@ async def deal_action(request: Request) -> Response:
     chat_key = chat_key or str(form.get("chat_key") or shown or "")
     sender = sender or str(form.get("sender_id") or "")
     code = str(form.get("code") or "").strip()
-    if not chat_key and action == "verify" and code:  # a pickup code is unique in the round: any of the viewer's groups
+    if not chat_key and action in ("verify", "unverify") and code:  # a pickup code is unique in the round: any of the viewer's groups
         chats = visible
     elif not chat_key and len(visible) == 1:
         chats = visible
@@ -402,6 +402,11 @@ async def deal_action(request: Request) -> Response:
             res = await asyncio.to_thread(day.refund, deal_id, actor, now, "", str(form.get("item") or ""), qty,
                                           str(form.get("reason") or "").strip()[:200], amount, sender_id=sender)
             text, ok = _said(res, t.REFUNDED, amount=views.money(res.amount))
+        elif action == "unverify":
+            if not code:
+                raise HTTPException(400, t.RESULT["none"])
+            res = await asyncio.to_thread(day.unverify, deal_id, actor, now, code=code)
+            text, ok = _said(res, t.UNVERIFIED)
         elif action == "short":
             from bot.usecases.leaderday import ShortResult
 

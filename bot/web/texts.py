@@ -37,6 +37,7 @@ RESULT = {
     "bad_qty": "数量不对",
 }
 VERIFIED = "已核销 {label}（取货码 {code}）"
+UNVERIFIED = "已撤销 {label} 的核销"
 PAID = "已记录 {label} 付款 ¥{amount}"
 REFUNDED = "已为 {label} 退款 ¥{amount}"
 BAD_AMOUNT = "金额不对：{text}"
