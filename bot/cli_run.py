@@ -54,3 +54,6 @@ def add_run_parsers(subparsers: Any) -> None:
     from bot.cli_products import add_products_parsers
 
     add_products_parsers(subparsers)  # `product import|variant|variants` join `product` registered above
+    from bot.cli_web import add_web_parsers
+
+    add_web_parsers(subparsers)

@@ -152,6 +152,19 @@ class ScheduleConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class WebConfig:
+    """The web dashboard (bot/web/): served by `tuan web`, and by `tuan run` when ``enabled``."""
+
+    enabled: bool = False
+    listen: str = "127.0.0.1:8080"  # host:port
+    secret: str = ""  # signs session cookies; "" = TUAN_WEB_SECRET, else a random one per process
+    secure_cookies: bool = False  # Secure cookies even on plain http (behind a TLS proxy); https always sets it
+
+
+ENV_WEB_SECRET = "TUAN_WEB_SECRET"
+
+
+@dataclass(frozen=True, slots=True)
 class AppConfig:
     source: str = "<defaults>"
     store: StoreConfig = StoreConfig()
@@ -162,6 +175,7 @@ class AppConfig:
     groups: tuple[GroupConfig, ...] = ()
     deals: tuple[DealConfig, ...] = ()
     schedules: tuple[ScheduleConfig, ...] = ()
+    web: WebConfig = WebConfig()
 
     def group(self, group_id: str) -> GroupConfig | None:
         return next((g for g in self.groups if g.id == group_id), None)

@@ -19,6 +19,7 @@ from bot.catalog import CatalogError, catalog_from_dict
 from bot.config import (
     ENV_TELEGRAM_SECRET,
     ENV_TELEGRAM_TOKEN,
+    ENV_WEB_SECRET,
     ENV_WECHATY_ENDPOINT,
     ENV_WECHATY_TOKEN,
     PLATFORMS,
@@ -33,6 +34,7 @@ from bot.config import (
     ScheduleConfig,
     StoreConfig,
     TelegramConfig,
+    WebConfig,
     WebhookConfig,
     WechatConfig,
     webhook_port,
@@ -328,6 +330,19 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
     return cfg
 
 
+def _web(t: _Table, env: Mapping[str, str]) -> WebConfig:
+    d = WebConfig()
+    listen = t.text("listen", d.listen)
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise t.error("listen", f'must be "host:port", not {listen!r}')
+    cfg = WebConfig(enabled=t.flag("enabled", d.enabled), listen=listen,
+                    secret=t.text("secret", secret=True) or env.get(ENV_WEB_SECRET, ""),
+                    secure_cookies=t.flag("secure_cookies", d.secure_cookies))
+    t.done()
+    return cfg
+
+
 def _config_folder(where: str) -> Path | None:
     """The folder of the config file ``where`` names, or None for a config built in code."""
     path = Path(where)
@@ -341,6 +356,7 @@ def read_config(data: dict[str, Any], where: str, env: Mapping[str, str]) -> App
     console = _console(root.table("console"))
     telegram = _telegram(root.table("telegram"), env)
     wechat = _wechat(root.table("wechat"), env)
+    web = _web(root.table("web"), env)
     groups = tuple(_group(t) for t in root.tables("groups"))
     ids = [g.id for g in groups]
     for n, gid in enumerate(ids, 1):
@@ -354,4 +370,4 @@ def read_config(data: dict[str, Any], where: str, env: Mapping[str, str]) -> App
     schedules = tuple(_schedule(t, set(ids), bot.timezone) for t in root.tables("schedules"))
     root.done()
     return AppConfig(source=where, store=store, bot=bot, console=console, telegram=telegram, wechat=wechat,
-                     groups=groups, deals=deals, schedules=schedules)
+                     groups=groups, deals=deals, schedules=schedules, web=web)

@@ -38,7 +38,7 @@ from bot import messages as m
 from bot.catalog import Catalog
 from bot.context import Core, split_chat_key
 from bot.leaderday_commands import plain_word
-from bot.model import DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
+from bot.model import CARD, DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
 from bot.permissions import Caller
 from bot.phones import mask_phones
 from bot.ports import OutboxRow, StoreUnavailable
@@ -408,6 +408,9 @@ class Dispatcher:
             mention = Mention(user_id=row.mention_id, name=row.mention_name or "") if row.mention_id else None
             await self.core.send(chat, row.text, reply_to=row.target, mention=mention)
             return True
+        if row.kind == CARD:
+            await self._post_published_card(chat, row.text)
+            return True
         if row.kind == REACT and row.target and adapter.capabilities.reactions:
             if await adapter.react(split_chat_key(chat)[1], row.target, row.text):
                 return True
@@ -442,6 +445,17 @@ class Dispatcher:
                 self._delivered[:0] = keys
                 log.warning("marking %d delivered effects failed (%s); tried again with the next", len(keys), exc)
                 return
+
+    async def _post_published_card(self, chat_key: str, deal_id: str) -> None:
+        """Post the card of a round published on the web, unless the chat has moved on from it."""
+        async with self.core.lock:
+            current = self.core.current(chat_key)
+            card = commands.deal_card(self.core, chat_key) \
+                if current is not None and current[0] == deal_id and not current[3] else None
+        if card is None:
+            log.info("the published round %s is no longer open in %s; its card is not posted", deal_id, chat_key)
+            return
+        await self.core.send_card(chat_key, card)
 
     async def _refresh_card(self, chat_key: str) -> None:
         """Text orders move the deal card's live counts too (debounced, where cards have buttons)."""

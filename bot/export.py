@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 
 from openpyxl.utils import get_column_letter
@@ -108,6 +108,16 @@ def orders_csv(views: Sequence[HouseholdView], tz: tzinfo) -> bytes:
     w.writerow([safe_cell(c) for c in m.EXPORT_COLUMNS])
     for row in order_rows(views, tz):
         w.writerow([safe_cell(_text(c, tz)) if isinstance(c, str) else _text(c, tz) for c in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def stock_csv(stock: StockList) -> bytes:
+    """The 备货单 as CSV bytes (UTF-8 with BOM, CRLF), the XLSX sheet's columns and 合计 row."""
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow([safe_cell(c) for c in m.STOCK_COLUMNS])
+    for row in stock_rows(stock):
+        w.writerow([safe_cell(c) if isinstance(c, str) else _text(c, UTC) for c in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 

@@ -142,7 +142,8 @@ class Card:
 REACT = "react"  # put ``text`` (an emoji) on message ``target``; where the platform cannot, a list digest
 REPLY = "reply"  # say ``text``, as a reply to ``target`` (if any), mentioning ``mention`` (if any)
 DIGEST = "digest"  # post the chat's current 接龙 list (throttled per chat): the acknowledgement without reactions
-EFFECT_KINDS = (REACT, REPLY, DIGEST)
+CARD = "card"  # post the chat's deal card, while its current deal is still deal ``text`` (a round published on the web)
+EFFECT_KINDS = (REACT, REPLY, DIGEST, CARD)
 
 
 @dataclass(frozen=True, slots=True)

@@ -156,7 +156,7 @@ class OutboxRow:
     seq: int
     n: int
     chat_key: str
-    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest"
+    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest" | "card"
     target: str | None  # the platform message id reacted or replied to
     text: str
     mention_id: str | None

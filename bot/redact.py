@@ -42,7 +42,7 @@ def secrets_of(config: AppConfig) -> list[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    found = [config.telegram.token, config.telegram.webhook.secret_token, config.wechat.token]
+    found = [config.telegram.token, config.telegram.webhook.secret_token, config.wechat.token, config.web.secret]
     try:
         password = make_url(config.store.url).password
     except (ArgumentError, ValueError):

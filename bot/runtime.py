@@ -236,6 +236,13 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                 # beside new messages: what a former run or a dead worker left, now and every few seconds
                 sweeping = asyncio.create_task(dispatcher.run_sweeper(takeover=sole_store(config)))
                 await show_revised_cards(core, revised)
+                if config.web.enabled:  # the dashboard, on this bot's service and lock (docs/web.md)
+                    from bot.web.serve import WebStartError, serve_until, server
+
+                    try:
+                        await serve_until(server(config, repo, core.service, core.lock), stop)
+                    except WebStartError as e:
+                        raise StartError(str(e)) from None
                 await stop.wait()
             finally:
                 if sweeping is not None:  # a few seconds to finish; what it did not deliver stays in the outbox

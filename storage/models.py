@@ -372,4 +372,20 @@ AUDIT = Table(
     Column("household_chat", String, nullable=True),
     Column("household_sender", String, nullable=True),
     Column("detail", Text, nullable=False),
+    Index(None, "chat_key", "id"),  # the web's audit page of a leader's groups, newest first
+)
+
+# --- the web dashboard (bot/web/): who may sign in ---
+
+# A web account: an operator (every group) or a leader (the groups of ``leader_id`` in group_leaders).
+# ``password_hash``: argon2id (argon2-cffi's PHC string), never the password.
+USERS = Table(
+    "users", METADATA,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False),
+    Column("role", String, nullable=False),  # "operator" | "leader"
+    Column("leader_id", ForeignKey("leaders.id", ondelete="SET NULL"), nullable=True, index=True),
+    Column("password_hash", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("name"),
 )

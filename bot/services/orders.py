@@ -17,7 +17,7 @@ from bot.catalog import Catalog, Item
 from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
-from bot.model import ButtonPress, Effect, InboundMessage
+from bot.model import CARD, ButtonPress, Effect, InboundMessage
 from bot.ports import (
     ASK_KIND,
     ID_BLOCK_SIZE,
@@ -226,13 +226,16 @@ class OrderService:
     # -- deals and chats ------------------------------------------------------------------------
 
     def open_deal(self, catalog: Catalog, chat_keys: Sequence[str], *, title: str = "",
-                  source: str = "config", keep_open: bool = False) -> str:
+                  source: str = "config", keep_open: bool = False, announce: bool = False) -> str:
         """Open a deal for these chats (replacing each chat's current deal); returns its id.
 
         The id is new and globally unique (``d`` and 15 hex digits); the deal starts at version 0.
         ``keep_open``: a chat whose current deal is open keeps it (read under the chat's lock, so two
         processes opening at once open one round, not two); when the first chat keeps its deal, that
         deal's id is returned, and when every chat keeps its deal nothing is opened.
+        ``announce``: the deal card is to be posted in each chat bound to it: a ``card`` outbox row
+        per chat, committed with the deal, which any running bot's sweeper delivers (the web's
+        "publish"; :data:`bot.model.CARD`).
         """
         did = "d" + uuid.uuid4().hex[:15]
         now = datetime.now(UTC)
@@ -252,6 +255,9 @@ class OrderService:
             for ck, chat in rows.items():
                 if ck not in kept:
                     u.bind(ck, chat, did, changes)
+            if announce:
+                seq = u.next_id()
+                changes.outbox = outbox_rows(seq, [Effect(ck, CARD, text=did) for ck in rows if ck not in kept], now)
             u.add(changes)
             u.created(DealCache(DealState(row, catalog), 0))
         return did

@@ -193,12 +193,13 @@ def export_round(service: OrderService, conn: Connection, config: AppConfig, dea
 
 
 def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id: str,
-               group: str | None = None) -> str:
+               group: str | None = None, *, announce: bool = False) -> str:
     """Open a round again: the same items, prices, stock and limits (no cutoff: the old one has
     passed), the same title, for the same groups or ``group``; returns the new deal's id.
 
     Raises :class:`UnknownRound`, :class:`UnknownGroup`, or :class:`RoundStillOpen` when a group
-    has an open round (opening another would leave that one open with no group).
+    has an open round (opening another would leave that one open with no group). ``announce``: the
+    card is posted in each group through the outbox (:meth:`OrderService.open_deal`).
     """
     deal = service.repo.get_deal(deal_id)
     if deal is None:
@@ -212,7 +213,7 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
         if current is not None and current.status == "open":
             raise RoundStillOpen(f"{group_name(config, key)} has an open round {current.id}; close it first")
     catalog = dataclasses.replace(service.catalog_of(deal_id), cutoff=None)
-    return service.open_deal(catalog, keys, title=deal.title, source=f"copy:{deal_id}")
+    return service.open_deal(catalog, keys, title=deal.title, source=f"copy:{deal_id}", announce=announce)
 
 
 def history_text(engine: Engine, config: AppConfig, chat_key: str, *, limit: int = HISTORY_LIMIT) -> str:

@@ -159,11 +159,13 @@ class LeaderDay:
 
     # -- payments --------------------------------------------------------------------------------------
 
-    def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None) -> Result:
+    def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None,
+                  *, sender_id: str = "") -> Result:
         """Record what a household paid in all: ``amount``, else what it owes (its order less refunds).
-        A later mark replaces the earlier one (it is not added to it)."""
+        A later mark replaces the earlier one (it is not added to it). The household: ``query`` (a
+        name or label), or ``sender_id`` when given (the web's buttons)."""
         with self._locked(deal_id) as day:
-            found = day.find(actor.chat_key, query=query)
+            found = day.find(actor.chat_key, query=query, sender_id=sender_id)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
@@ -189,7 +191,7 @@ class LeaderDay:
     # -- after-sale -----------------------------------------------------------------------------------
 
     def refund(self, deal_id: str, actor: Actor, now: datetime, query: str, item_word: str, qty: int, reason: str,
-               amount: Decimal | None = None) -> Result:
+               amount: Decimal | None = None, *, sender_id: str = "") -> Result:
         """Record a refund of ``qty`` of an item to a household (amount ``qty`` × price unless given),
         or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
         may not pass what the household ordered less what was refunded or short of that item."""
@@ -197,7 +199,7 @@ class LeaderDay:
             item = find_item(day.catalog, item_word)
             if item is None:
                 return Result("bad_item")
-            found = day.find(actor.chat_key, query=query)
+            found = day.find(actor.chat_key, query=query, sender_id=sender_id)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from bot import leaderlists as ll
 from bot import messages as m
@@ -83,9 +84,6 @@ def recorded_marks(service: OrderService, config: AppConfig, deal_id: str
     payments, pickup verifications, refunds, pickup points and codes), as the lists' marks and points
     keyed (chat_key, sender_id, proxy); (None, None) when the store keeps no such records (not SQL) or
     cannot be read now (the lists then show no marks rather than fail)."""
-    from collections import defaultdict
-    from decimal import Decimal
-
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.ports import StoreUnavailable
@@ -96,6 +94,14 @@ def recorded_marks(service: OrderService, config: AppConfig, deal_id: str
         got = marks_for_deal(service.repo, deal_id, lambda chat_key: points_of.get(chat_key, ()))
     except (DealUnknown, StoreUnavailable, SQLAlchemyError, AttributeError):
         return None, None
+    return list_marks(got)
+
+
+def list_marks(got: Mapping[tuple[str, str], Any]) -> tuple[dict[MarkKey, Marks], dict[MarkKey, str]]:
+    """:func:`bot.usecases.leaderday.marks_for_deal`'s marks as the lists' marks and points."""
+    from collections import defaultdict
+    from decimal import Decimal
+
     marks: dict[MarkKey, Marks] = {}
     points: dict[MarkKey, str] = {}
     for mk in got.values():

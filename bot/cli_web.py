@@ -1,0 +1,147 @@
+"""`tuan web` (the dashboard, docs/web.md) and `tuan user add|list` (its accounts); registered by
+bot/cli_run.py. Exit status: 0 done, 2 bad input (one line on stderr), 1 the store cannot be reached."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from typing import Any
+
+CONFIG_HELP = "TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)"
+
+
+def add_web_parsers(subparsers: Any) -> None:
+    """Add ``web`` and ``user`` to the ``tuan`` command's subparsers (each sets ``handler``)."""
+    web = subparsers.add_parser("web", help="serve the operator and leader web dashboard")
+    web.add_argument("--listen", metavar="HOST:PORT", help="where to listen (default: [web] listen, 127.0.0.1:8080)")
+    web.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    web.set_defaults(handler=_web)
+    user = subparsers.add_parser("user", help="web dashboard accounts: add, list")
+    actions = user.add_subparsers(dest="user_command", required=True)
+    add = actions.add_parser("add", help="add an operator or leader account (the password is asked for)")
+    add.add_argument("name", metavar="NAME")
+    add.add_argument("--role", required=True, choices=["operator", "leader"])
+    add.add_argument("--leader", metavar="LEADER_ID", help="a leader account's LEADERS row (`tuan groups`)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    add.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    add.set_defaults(handler=_user_add)
+    listing = actions.add_parser("list", help="the accounts")
+    listing.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    listing.set_defaults(handler=_user_list)
+
+
+def _fail(text: str, status: int = 2) -> int:
+    from bot import redact
+
+    print(f"tuan: {redact.text(text)}", file=sys.stderr)
+    return status
+
+
+def _open(args: argparse.Namespace) -> tuple[Any, Any]:
+    from bot import redact
+    from bot.runtime import open_store, read_config
+    from bot.usecases.platform_data import import_config
+    from storage.platform import SqlPlatformStore
+
+    config = read_config(args.config)
+    redact.install(redact.secrets_of(config))
+    repo = open_store(config)
+    if not hasattr(repo, "engine"):
+        repo.close()
+        raise ValueError("the web dashboard needs a SQL store")
+    import_config(SqlPlatformStore(repo.engine), config)
+    return config, repo
+
+
+def _user_add(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.config import ConfigError
+    from bot.ports import StoreUnavailable
+    from bot.web.auth import UserError, add_user
+    from storage import web as store
+
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            return _fail("the passwords differ")
+    try:
+        config, repo = _open(args)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e))
+    try:
+        uid = add_user(repo.engine, args.name, args.role, password, args.leader)
+        with repo.engine.begin() as conn:
+            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action="user_add",
+                            chat_key="web", deal_id=None, detail=f"user={args.name} role={args.role} "
+                                                                 f"leader={args.leader or '-'}")
+    except UserError as e:
+        return _fail(str(e))
+    except StoreUnavailable as e:
+        return _fail(str(e), 1)
+    finally:
+        repo.close()
+    print(f"added {args.role} account {args.name} (id {uid})")
+    return 0
+
+
+def _user_list(args: argparse.Namespace) -> int:
+    from bot.config import ConfigError
+    from bot.render import table
+    from storage import web as store
+
+    try:
+        config, repo = _open(args)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e))
+    try:
+        with repo.engine.connect() as conn:
+            rows = store.users(conn)
+    finally:
+        repo.close()
+    rows_out: list[tuple[str, ...]] = [("name", "role", "leader", "created")]
+    print(table(rows_out + [
+        (u.name, u.role, u.leader_id or "-", u.created_at.strftime("%Y-%m-%d %H:%M")) for u in rows]))
+    return 0
+
+
+def _web(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+    import os
+
+    from bot.config import ConfigError
+    from bot.runtime import PRIVATE_UMASK, stop_on_signals
+    from bot.services.orders import OrderService
+    from bot.web.serve import serve_until, server
+
+    os.umask(PRIVATE_UMASK)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        config, repo = _open(args)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e))
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        srv = server(config, repo, OrderService(repo), None, args.listen)
+        def ready() -> None:
+            print(f"tuan web: http://{args.listen or config.web.listen}/", file=sys.stderr, flush=True)
+
+        with stop_on_signals(stop):
+            await serve_until(srv, stop, ready)
+
+    from bot.web.serve import WebStartError
+
+    try:
+        asyncio.run(main())
+    except WebStartError as e:
+        return _fail(str(e), 1)
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        repo.close()
+    return 0

@@ -1,0 +1,243 @@
+"""The library and the platform's pages: products, compose and publish, the day's stocking list,
+schedules, the audit log."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+
+from bot import messages as m
+from bot.web import auth, views
+from bot.web import texts as t
+from bot.web.core import (
+    COPY_ROUNDS,
+    _audit,
+    _back,
+    _flash,
+    _form,
+    _operator,
+    _viewer,
+    _web,
+)
+from bot.web.views import WebContext
+
+# --- products, compose, schedules, audit ---------------------------------------------------------------
+
+async def products(request: Request) -> Response:
+    await _viewer(request)
+    web = _web(request)
+    rows, owned = await asyncio.to_thread(_products, web.ctx)
+    return web.page(request, "products.html", products=rows, owned=owned)
+
+
+def _products(ctx: WebContext) -> tuple[list[Any], set[str]]:
+    from bot.usecases.platform_data import config_products
+    from storage.platform import SqlPlatformStore
+
+    rows = SqlPlatformStore(ctx.engine).load()
+    key = lambda p: (not p.id.isdigit(), int(p.id) if p.id.isdigit() else 0, p.id)  # noqa: E731
+    return sorted(rows.products.values(), key=key), {pid for _d, _c, pid in config_products(ctx.config)}
+
+
+def _aliases(raw: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a.strip() for a in raw.replace("，", ",").split(",") if a.strip()))
+
+
+async def product_save(request: Request) -> Response:
+    """POST /products (add, ``code`` in the form) or /products/{code} (edit): operators only, the
+    same use cases as `tuan product add|edit`."""
+    from bot.money import MoneyError, parse_price
+    from bot.usecases.platform_data import PlatformDataError, ProductRow, changed_product, new_product
+    from storage.platform import SqlPlatformStore
+
+    viewer = await _operator(request)
+    form = await _form(request)
+    web = _web(request)
+    code = str(request.path_params.get("code") or form.get("code") or "").strip()
+    name = str(form.get("name") or "").strip()
+    now = datetime.now(UTC)
+    try:
+        price = parse_price(str(form.get("price") or ""))
+        if not code or not name:
+            raise PlatformDataError("编号和名称不能为空")
+        fields = dict(name=name, price=price, unit=str(form.get("unit") or "").strip(),
+                      aliases=_aliases(str(form.get("aliases") or "")), spec=str(form.get("spec") or "").strip(),
+                      supplier=str(form.get("supplier") or "").strip() or None)
+        store = SqlPlatformStore(web.ctx.engine)
+        if "code" in request.path_params:
+            active = form.get("active") == "1"
+            done = await asyncio.to_thread(store.update, lambda rows: changed_product(
+                rows, web.ctx.config, code, now, **fields, active=active))
+        else:
+            product = ProductRow(id=code, updated_at=now, **fields)  # type: ignore[arg-type]
+            done = await asyncio.to_thread(store.update, lambda rows: new_product(rows, web.ctx.config, product))
+    except (MoneyError, PlatformDataError) as e:
+        _flash(request, str(e), False)
+        return _back("/products")
+    if done.said:
+        await _audit(request, viewer, "product", "web", None, "; ".join(done.said))
+    _flash(request, t.PRODUCT_SAVED.format(code=code))
+    return _back("/products")
+
+
+async def compose(request: Request) -> Response:
+    viewer = await _viewer(request)
+    web = _web(request)
+    return web.page(request, "compose.html", **await asyncio.to_thread(_compose_data, web.ctx, viewer))
+
+
+def _compose_data(ctx: WebContext, viewer: auth.Viewer) -> dict[str, Any]:
+    from bot.usecases.history import list_rounds
+    from storage.history import reading
+
+    groups = views.groups_seen(ctx, viewer.chat_keys)
+    rows, _owned = _products(ctx)
+    with reading(ctx.engine) as conn:
+        rounds = list_rounds(conn, ctx.config, days=30, limit=COPY_ROUNDS) if viewer.operator else [
+            r for key in sorted(viewer.chat_keys or ()) for r in list_rounds(conn, ctx.config, group=key, days=30,
+                                                                            limit=5)]
+    rounds = [r for r in rounds if any(viewer.sees(g.chat_key) for g in r.groups)]
+    return {"groups": groups, "products": [p for p in rows if p.active], "rounds": rounds}
+
+
+async def compose_post(request: Request) -> Response:
+    """POST /compose: ``action`` "preview" (the card as residents will see it) or "publish" (open the
+    deal for the chosen groups and post its card through the outbox)."""
+    from bot.render import deal_card
+    from bot.usecases.platform_data import PlatformDataError, deal_catalog
+    from storage.platform import SqlPlatformStore
+
+    viewer = await _viewer(request)
+    form = await _form(request)
+    web = _web(request)
+    data = await asyncio.to_thread(_compose_data, web.ctx, viewer)
+    keys = [str(k) for k in form.getlist("group")]
+    if any(not viewer.sees(k) for k in keys) or any(k not in {g["chat_key"] for g in data["groups"]} for k in keys):
+        raise HTTPException(403, t.FORBIDDEN)
+    picks: list[tuple[str, int | None]] = []
+    error = ""
+    for code in (str(c) for c in form.getlist("pick")):
+        raw = str(form.get(f"stock_{code}") or "").strip()
+        if raw and (not raw.isdigit() or int(raw) > 1_000_000_000):
+            error = f"库存不对：{raw}"
+        picks.append((code, int(raw) if raw.isdigit() else None))
+    group = next((g for g in data["groups"] if keys and g["chat_key"] == keys[0]), None)
+    tz = ZoneInfo(group["timezone"]) if group else web.ctx.config.bot.tz
+    local = datetime.now(tz)
+    title = str(form.get("title") or "").strip()[:60] or m.CLI_DEAL_TITLE.format(month=local.month, day=local.day)
+    cutoff = None
+    raw_cut = str(form.get("cutoff") or "").strip()
+    if raw_cut:
+        try:
+            cutoff = datetime.fromisoformat(raw_cut).replace(tzinfo=tz)
+        except ValueError:
+            error = f"截单时间不对：{raw_cut}"
+        else:
+            if cutoff <= datetime.now(UTC):
+                error = f"截单时间已过：{raw_cut}"
+    if not keys:
+        error = error or t.NO_GROUP_CHOSEN
+    if not picks:
+        error = error or t.NO_PRODUCT_CHOSEN
+    card = ""
+    catalog = None
+    if not error:
+        try:
+            rows = await asyncio.to_thread(SqlPlatformStore(web.ctx.engine).load)
+            catalog = deal_catalog(rows, picks, title=title, cutoff=cutoff)
+        except PlatformDataError as e:
+            error = str(e)
+        else:
+            when = cutoff.strftime("%m月%d日 %H:%M") if cutoff else ""
+            card = deal_card(catalog, title=title, cutoff=when).text
+    action = form.get("action")
+    if error or action != "publish" or catalog is None:
+        return web.page(request, "compose.html", 400 if error else 200, error=error, card=card, chosen=keys,
+                        picked=dict(picks), title=title, cutoff=raw_cut, **data)
+
+    def publish() -> str:
+        for key in keys:
+            current = web.ctx.service.deal_of(key)
+            if current is not None and current.status == "open":
+                raise PlatformDataError(t.STILL_OPEN.format(group=views.titles(web.ctx, [key])[key]))
+        return web.ctx.service.open_deal(catalog, keys, title=title, source="web", announce=True)
+
+    try:
+        deal_id = await web.service(publish)
+    except PlatformDataError as e:
+        return web.page(request, "compose.html", 409, error=str(e), card=card, chosen=keys, picked=dict(picks),
+                        title=title, cutoff=raw_cut, **data)
+    names = await asyncio.to_thread(views.titles, web.ctx, keys)
+    for key in keys:
+        await _audit(request, viewer, "publish", key, deal_id,
+                     f"title={title} items=" + ",".join(f"{c}:{s if s is not None else '-'}" for c, s in picks))
+    _flash(request, t.PUBLISHED.format(title=title, groups="、".join(names.values())))
+    return _back(f"/deals/{deal_id}")
+
+
+def _day(request: Request) -> Any:
+    from datetime import date
+
+    raw = request.query_params.get("date", "")
+    try:
+        return date.fromisoformat(raw) if raw else datetime.now(_web(request).ctx.config.bot.tz).date()
+    except ValueError:
+        raise HTTPException(400, f"日期不对：{raw}") from None
+
+
+async def stock(request: Request) -> Response:
+    """The stocking list (备货单) of every round opened on ``?date=`` (default today) in the viewer's
+    groups, as `tuan stock --date` makes it; ``/stock.csv`` downloads it."""
+    from bot.export import stock_csv
+    from bot.usecases.lists import day_stock
+
+    viewer = await _viewer(request)
+    web = _web(request)
+    day = _day(request)
+    keys = None if viewer.chat_keys is None else sorted(viewer.chat_keys)
+    ids, lines = await web.service(day_stock, web.ctx.service, web.ctx.config, day, keys)
+    if request.url.path.endswith(".csv"):
+        return Response(stock_csv(lines), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="tuan-stock-{day.isoformat()}.csv"'})
+    return web.page(request, "stock.html", day=day, deals=ids, stock=lines)
+
+
+async def schedules(request: Request) -> Response:
+    from bot.crontab import crontab_trigger
+
+    viewer = await _viewer(request)
+    web = _web(request)
+    config = web.ctx.config
+    tz = config.bot.tz
+    now = datetime.now(tz)
+    rows = []
+    for s in config.schedules:
+        group = config.group(s.group)
+        if group is None or not viewer.sees(group.chat_key):
+            continue
+        nxt = crontab_trigger(s.cron, tz).get_next_fire_time(None, now)
+        rows.append({"group": group.title or group.id, "kind": s.kind, "cron": s.cron, "text": s.text,
+                     "next": nxt.strftime("%m-%d %H:%M") if nxt else "-"})
+    return web.page(request, "schedules.html", schedules=rows)
+
+
+async def audit_page(request: Request) -> Response:
+    from storage import web as store
+
+    viewer = await _viewer(request)
+    web = _web(request)
+    before = request.query_params.get("before")
+
+    def read() -> list[dict[str, Any]]:
+        with web.ctx.engine.connect() as conn:
+            keys = None if viewer.chat_keys is None else sorted(viewer.chat_keys)
+            return store.audit_page(conn, chat_keys=keys, before=int(before) if before and before.isdigit() else None)
+
+    rows = await asyncio.to_thread(read)
+    return web.page(request, "audit.html", rows=rows, tz=web.ctx.config.bot.tz)

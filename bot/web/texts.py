@@ -1,0 +1,51 @@
+"""Every word the web dashboard shows (Simplified Chinese), in one place."""
+
+from __future__ import annotations
+
+APP = "团购后台"
+NAV = {"today": "今日", "products": "商品库", "compose": "开团", "stock": "备货单", "schedules": "定时任务",
+       "audit": "操作记录"}
+LOGIN = "登录"
+LOGOUT = "退出"
+NAME = "账号"
+PASSWORD = "密码"
+LOGIN_FAILED = "账号或密码错误"
+LOGIN_LIMITED = "登录失败次数过多，请稍后再试"
+CSRF_FAILED = "页面已过期，请刷新后重试"
+FORBIDDEN = "无权查看：这不是您负责的团"
+NOT_FOUND = "找不到这一期团购"
+OPERATOR_ONLY = "只有平台运营可以这样做"
+ROLE = {"operator": "运营", "leader": "团长"}
+
+STATUS = {"open": "进行中", "closed": "已截单"}
+NO_DEAL = "暂无团购"
+CUTOFF_LEFT = "距截单"
+NO_CUTOFF = "未设截单时间"
+HOUSEHOLDS = "户数"
+AMOUNT = "金额"
+ORDERS = "下单"
+
+RESULT = {
+    "ok": "已完成",
+    "none": "没有找到这户",
+    "ambiguous": "找到多户，请说得更具体",
+    "already": "这户已经核销过了",
+    "late": "超过10分钟，不能撤销",
+    "not_picked": "这户还没有核销",
+    "bad_item": "没有这个商品",
+    "too_many": "退款数量超过了购买数量",
+    "bad_qty": "数量不对",
+}
+VERIFIED = "已核销 {label}（取货码 {code}）"
+UNVERIFIED = "已撤销 {label} 的核销"
+PAID = "已记录 {label} 付款 ¥{amount}"
+REFUNDED = "已为 {label} 退款 ¥{amount}"
+BAD_AMOUNT = "金额不对：{text}"
+SHORTED = "已记录缺货：{item} 到货 {delivered}（共订 {ordered}），{n} 户退款 ¥{amount}"
+
+PUBLISHED = "已开团：{title}，团购卡片将发到 {groups}"
+COPIED = "已复制上一期，新团购已发到 {groups}"
+NO_GROUP_CHOSEN = "请至少选择一个群"
+NO_PRODUCT_CHOSEN = "请至少选择一个商品"
+STILL_OPEN = "{group} 还有进行中的团购，请先截单"
+PRODUCT_SAVED = "商品 {code} 已保存"
