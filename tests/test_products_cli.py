@@ -261,6 +261,8 @@ def test_a_copied_round_keeps_its_variants_for_the_purchase_order(capsys: Any, c
     rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
     assert ["鲜果园水果批发", "G1", "葡萄 10斤装", "10斤装", "箱", "2", "72.50", "145.00"] in rows
     assert ["赣州橙园", "O1", "赣南脐橙", "", "箱", "1", "21.80", "21.80"] in rows
+    copied = [d for a, d in audit_rows(config_path) if a == "deal.copy"]
+    assert len(copied) == 1 and f"a copy of {first.id}, delivery {tomorrow}" in copied[0]
 
 
 def test_a_product_of_tuan_toml_gets_no_variant_from_the_cli(capsys: Any, config_path: str) -> None:
