@@ -282,6 +282,15 @@ def test_the_months_settlement_to_the_fen(month: Any, capsys: Any, tmp_path: Pat
     ]
     out = tuan(capsys, c, "settle", "--from", "2026-11-01", "--to", "2026-11-30", "--leader", "zhao")
     assert "14.10" in out and "李哥" not in out
+    # the amounts were recorded when the rounds opened: changing a variant now does not rewrite November
+    tuan(capsys, c, "product", "variant", "E1", "30枚", "--price", "32", "--cost", "24", "--unit", "盒",
+         "--supplier", "鲜果园", "--commission", "2", "--aliases", "鸡蛋")
+    again = tmp_path / "again.xlsx"
+    tuan(capsys, c, "settle", "--from", "2026-11-01", "--to", "2026-11-30", "-o", str(again))
+    assert sheet(again, pm.SHEET_SETTLE) == rows
+    # and December, with no round, settles to zero
+    out = tuan(capsys, c, "settle", "--from", "2026-12-01", "--to", "2026-12-31", "--format", "csv")
+    assert "wang,王姐,,g1,g2,0.00,0.00,0.00,8.25%,0.00,0.00,0.00" in out.replace('"', "")
 
 
 async def test_refusals_and_the_audit_of_every_change(month: Any, capsys: Any) -> None:
