@@ -282,6 +282,10 @@ def _copy(args: argparse.Namespace) -> int:
         delivery = copy_deal_sources(engine_of(repo), args.id, new_id, config.bot.tz)
         with reading(engine_of(repo)) as conn:
             r = show_round(conn, config, new_id)
+        from bot.cli_platform import audit_cli
+
+        audit_cli(repo, "deal.copy", new_id, f"deal {new_id} ({r.name}), a copy of {args.id}"
+                  + (f", delivery {delivery.isoformat()}" if delivery else ""))
     print(f"opened {r.id}: {r.name} for {', '.join(g.name for g in r.groups)} (a copy of {args.id})"
           + (f", delivery {delivery.isoformat()}" if delivery else ""))
     return 0

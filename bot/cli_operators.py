@@ -266,7 +266,7 @@ def add_operator_parsers(subparsers: Any) -> None:
     acts = schedule.add_subparsers(dest="schedule_command", required=True)
     p = acts.add_parser("add", help="add a scheduled post")
     p.add_argument("--group", required=True, help="the group's id")
-    p.add_argument("--kind", required=True, help="deal_card, reminder, cutoff, pickup or unpicked")
+    p.add_argument("--kind", required=True, help="deal_card, reminder, cutoff, pickup, unpicked or purchase (the purchase orders to the operators)")
     when = p.add_mutually_exclusive_group(required=True)
     when.add_argument("--cron", help='crontab expression in the bot\'s time zone, e.g. "0 20 * * *"')
     when.add_argument("--time", help="daily at HH:MM[:SS]")

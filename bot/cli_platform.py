@@ -206,6 +206,18 @@ def _cutoff(raw: str | None, timezone: str, now: datetime) -> datetime | None:
     return when
 
 
+def audit_cli(repo: Repository, action: str, deal_id: str | None, detail: str) -> None:
+    """One audit row of a command-line change outside the platform stores (``deal.open``, ``deal.copy``):
+    actor ``cli:<login>``, chat "cli". Raises :class:`bot.ports.StoreUnavailable` when the store cannot serve."""
+    from storage.leaderday import add_audit
+    from storage.sql import unavailable_as_such
+
+    who = _actor()
+    with unavailable_as_such(), repo.engine.begin() as conn:  # type: ignore[attr-defined]
+        add_audit(conn, at=datetime.now(UTC), actor_id=who[0], actor_name=who[1], action=action, chat_key="cli",
+                  deal_id=deal_id, household=None, detail=detail)
+
+
 def _deal_open(args: argparse.Namespace) -> int:
     from zoneinfo import ZoneInfo
 
@@ -235,6 +247,8 @@ def _deal_open(args: argparse.Namespace) -> int:
                                     f"close it first (/close in the chat)")
         deal_id = service.open_deal(catalog, [group.chat_key], title=title, source="cli")
         record_sources(repo.engine, deal_id, delivery, sources)  # type: ignore[attr-defined]
+        audit_cli(repo, "deal.open", deal_id, f"deal {deal_id} ({title}) for group {group.id}, delivery {delivery.isoformat()}: "
+                    + ", ".join(s.product_id + (f"/{s.spec}" if s.spec else "") for s in sources))
         print(f"opened deal {deal_id} ({title}) for group {group.id}, delivery {delivery.isoformat()}: "
               + ", ".join(f"{i.code}号 {i.name} {i.price}元" + (f" 剩{i.stock}" if i.stock is not None else "")
                           for i in catalog.items))

@@ -28,6 +28,12 @@ def _library(repo: Repository) -> Any:
     return SqlLibraryStore(repo.engine)  # type: ignore[attr-defined]
 
 
+def _actor() -> tuple[str, str]:
+    from bot.cli_operators import actor
+
+    return actor()
+
+
 def _with_store(args: argparse.Namespace, work: Any) -> int:
     from bot.cli_platform import _with_store as with_store
 
@@ -72,7 +78,7 @@ def _import(args: argparse.Namespace) -> int:
             return done
 
         try:
-            done = library.update(change)
+            done = library.update(change, actor=_actor(), action="product.import")
         except ProductImportError as e:
             print(f"tuan: {args.file}: {e}", file=sys.stderr)
             for err in e.errors:
@@ -110,8 +116,9 @@ def _variant(args: argparse.Namespace) -> int:
         variant = VariantRow(args.code.strip(), args.spec.strip(), (args.unit or "").strip(),
                              _money(args.price, "--price"), _money(args.cost, "--cost"),
                              (args.supplier or "").strip() or None, _aliases(args.aliases) or (),
-                             not args.inactive, updated_at=datetime.now(UTC))
-        done = _library(repo).update(lambda rows: set_variant(rows, variant))
+                             not args.inactive, updated_at=datetime.now(UTC),
+                             commission=_money(args.commission, "--commission"))
+        done = _library(repo).update(lambda rows: set_variant(rows, variant), actor=_actor(), action="variant.set")
         print("\n".join(done.said) or f"variant {variant.key}: nothing changed")
         return 0
 
@@ -128,6 +135,7 @@ def _variants(args: argparse.Namespace) -> int:
             products = [p for p in products if p.id == args.code]
         out = [{"code": p.id, "name": p.name, "spec": v.spec, "unit": v.unit, "price": str(v.price),
                 "cost": None if v.cost is None else str(v.cost), "supplier": v.supplier, "active": v.active,
+                "commission": None if v.commission is None else str(v.commission),
                 "stored": v.explicit} for p in products for v in rows.variants_of(p.id)]
         if args.json:
             print(json.dumps(out, ensure_ascii=False, indent=2))
@@ -135,9 +143,9 @@ def _variants(args: argparse.Namespace) -> int:
         if not out:
             print("no products")
             return 0
-        _print_table([("code", "name", "spec", "unit", "price", "cost", "supplier", "active")] + [
+        _print_table([("code", "name", "spec", "unit", "price", "cost", "commission", "supplier", "active")] + [
             (v["code"], v["name"], v["spec"] or "-", v["unit"] or "-", v["price"], v["cost"] or "-",
-             v["supplier"] or "-", "yes" if v["active"] else "no") for v in out])
+             v["commission"] or "-", v["supplier"] or "-", "yes" if v["active"] else "no") for v in out])
         return 0
 
     return _with_store(args, work)
@@ -151,7 +159,7 @@ def _supplier_add(args: argparse.Namespace) -> int:
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
         row = SupplierRow(args.id.strip(), (args.name or args.id).strip(), (args.contact or "").strip(),
                           datetime.now(UTC))
-        done = _library(repo).update(lambda rows: new_supplier(rows, row))
+        done = _library(repo).update(lambda rows: new_supplier(rows, row), actor=_actor(), action="supplier.set")
         print("\n".join(done.said))
         return 0
 
@@ -251,6 +259,8 @@ def add_products_parsers(subparsers: Any) -> None:
     var.add_argument("--cost", metavar="YUAN", help="cost price in yuan (for purchase orders)")
     var.add_argument("--unit", help="unit, e.g. 箱")
     var.add_argument("--supplier", metavar="ID", help="the supplier's id (tuan supplier list)")
+    var.add_argument("--commission", metavar="YUAN",
+                     help="the leader's commission per unit sold, in yuan (instead of their rate on this variant)")
     var.add_argument("--aliases", metavar="A,B", help="extra words residents name this variant by")
     var.add_argument("--inactive", action="store_true", help="not offered in new deals")
     _config_option(var)

@@ -297,6 +297,7 @@ VARIANTS = Table(
     Column("cost", Money, nullable=True),
     Column("supplier", String, nullable=True),
     Column("aliases", JSON, nullable=False),
+    Column("commission", Money, nullable=True),  # yuan per unit sold (0013); None: the leader's rate
     Column("active", Boolean, nullable=False),
     Column("position", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
@@ -319,6 +320,7 @@ DEAL_ITEM_SOURCES = Table(
     Column("unit", String, nullable=False),
     Column("cost", Money, nullable=True),
     Column("supplier", String, nullable=True),
+    Column("commission", Money, nullable=True),  # the variant's, when the deal opened (0013)
 )
 
 # --- the leader's day after the cutoff: pickup, payments, after-sale, audit ---

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
 from bot.usecases.products import ItemSource, LibraryChanges, LibraryRows, SupplierRow, VariantRow
 from storage import platform
-from storage.models import DEAL_ITEM_SOURCES, DEAL_SUPPLIES, SUPPLIERS, VARIANTS
+from storage.models import DEAL_ITEM_SOURCES, DEAL_SUPPLIES, DEALS, SUPPLIERS, VARIANTS
 from storage.sql import unavailable_as_such
 
 
@@ -21,7 +22,7 @@ def load(conn: Connection) -> LibraryRows:
         rows.variants.setdefault(r["product_id"], []).append(VariantRow(
             product_id=r["product_id"], spec=r["spec"], unit=r["unit"], price=r["price"], cost=r["cost"],
             supplier=r["supplier"], aliases=tuple(r["aliases"] or ()), active=r["active"], position=r["position"],
-            updated_at=r["updated_at"]))
+            updated_at=r["updated_at"], commission=r["commission"]))
     for r in conn.execute(select(SUPPLIERS)).mappings():
         rows.suppliers[r["id"]] = SupplierRow(r["id"], r["name"], r["contact"], r["updated_at"])
     return rows
@@ -46,7 +47,7 @@ def write(conn: Connection, ch: LibraryChanges) -> None:
     for v in ch.variants:
         values: dict[str, Any] = {"unit": v.unit, "price": v.price, "cost": v.cost, "supplier": v.supplier,
                                   "aliases": list(v.aliases), "active": v.active, "position": v.position,
-                                  "updated_at": v.updated_at}
+                                  "updated_at": v.updated_at, "commission": v.commission}
         if (v.product_id, v.spec) in existing:
             key = and_(VARIANTS.c.product_id == v.product_id, VARIANTS.c.spec == v.spec)
             conn.execute(update(VARIANTS).where(key).values(**values))
@@ -70,12 +71,24 @@ class SqlLibraryStore:
         with unavailable_as_such(), self.engine.begin() as conn:
             return load(conn)
 
-    def update(self, change: Callable[[LibraryRows], LibraryChanges]) -> LibraryChanges:
+    def update(self, change: Callable[[LibraryRows], LibraryChanges], *, actor: tuple[str, str] | None = None,
+               action: str = "library.change") -> LibraryChanges:
+        """Read, decide (``change``), write: one transaction. With ``actor`` (id, name), each line of
+        ``said`` of a change is also an audit row ``action`` (chat "cli", no deal; same transaction),
+        as :meth:`storage.platform.SqlPlatformStore.update` does."""
+        from datetime import UTC, datetime
+
+        from storage.leaderday import add_audit
+
         with unavailable_as_such(), self.engine.begin() as conn:
             platform._lock(conn)
             done = change(load(conn))
             if not done.is_empty():
                 write(conn, done)
+                if actor is not None:
+                    for line in done.said:
+                        add_audit(conn, at=datetime.now(UTC), actor_id=actor[0], actor_name=actor[1], action=action,
+                                  chat_key="cli", deal_id=None, household=None, detail=line)
             return done
 
 
@@ -85,7 +98,7 @@ def record_sources(engine: Engine, deal_id: str, delivery: date, sources: Iterab
     """Record deal ``deal_id``'s delivery date and which variant each of its items is (replacing what
     was recorded for it). Raises :class:`bot.ports.StoreUnavailable` when the store cannot serve."""
     rows = [{"deal_id": deal_id, "item_code": s.item_code, "product_id": s.product_id, "spec": s.spec,
-             "unit": s.unit, "cost": s.cost, "supplier": s.supplier} for s in sources]
+             "unit": s.unit, "cost": s.cost, "supplier": s.supplier, "commission": s.commission} for s in sources]
     with unavailable_as_such(), engine.begin() as conn:
         conn.execute(delete(DEAL_ITEM_SOURCES).where(DEAL_ITEM_SOURCES.c.deal_id == deal_id))
         conn.execute(delete(DEAL_SUPPLIES).where(DEAL_SUPPLIES.c.deal_id == deal_id))
@@ -105,7 +118,7 @@ def deals_delivered(engine: Engine, delivery: date) -> dict[str, dict[str, ItemS
             q = select(DEAL_ITEM_SOURCES).where(DEAL_ITEM_SOURCES.c.deal_id.in_(list(out)))
             for r in conn.execute(q).mappings():
                 out[r["deal_id"]][r["item_code"]] = ItemSource(r["item_code"], r["product_id"], r["spec"], r["unit"],
-                                                               r["cost"], r["supplier"])
+                                                               r["cost"], r["supplier"], r["commission"])
     return out
 
 
@@ -121,8 +134,19 @@ def copy_sources(engine: Engine, from_deal: str, to_deal: str, delivery: date) -
     with unavailable_as_such(), engine.connect() as conn:
         if conn.scalar(select(DEAL_SUPPLIES.c.deal_id).where(DEAL_SUPPLIES.c.deal_id == from_deal)) is None:
             return False
-        rows = [ItemSource(r["item_code"], r["product_id"], r["spec"], r["unit"], r["cost"], r["supplier"])
+        rows = [ItemSource(r["item_code"], r["product_id"], r["spec"], r["unit"], r["cost"], r["supplier"],
+                           r["commission"])
                 for r in conn.execute(select(DEAL_ITEM_SOURCES).where(DEAL_ITEM_SOURCES.c.deal_id == from_deal))
                 .mappings()]
     record_sources(engine, to_deal, delivery, rows)
     return True
+
+
+def item_commissions(engine: Engine, since: datetime, until: datetime) -> dict[tuple[str, str], Decimal]:
+    """(deal id, item code) → the per-unit commission (yuan) recorded when the deal opened, for the
+    deals opened in [``since``, ``until``) whose items carry one (the settlement's per-item amounts)."""
+    q = (select(DEAL_ITEM_SOURCES.c.deal_id, DEAL_ITEM_SOURCES.c.item_code, DEAL_ITEM_SOURCES.c.commission)
+         .join(DEALS, DEALS.c.id == DEAL_ITEM_SOURCES.c.deal_id)
+         .where(DEAL_ITEM_SOURCES.c.commission.is_not(None), DEALS.c.created_at >= since, DEALS.c.created_at < until))
+    with unavailable_as_such(), engine.connect() as conn:
+        return {(d, code): amount for d, code, amount in conn.execute(q)}

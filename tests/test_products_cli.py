@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -260,6 +261,8 @@ def test_a_copied_round_keeps_its_variants_for_the_purchase_order(capsys: Any, c
     rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
     assert ["鲜果园水果批发", "G1", "葡萄 10斤装", "10斤装", "箱", "2", "72.50", "145.00"] in rows
     assert ["赣州橙园", "O1", "赣南脐橙", "", "箱", "1", "21.80", "21.80"] in rows
+    copied = [d for a, d in audit_rows(config_path) if a == "deal.copy"]
+    assert len(copied) == 1 and f"a copy of {first.id}, delivery {tomorrow}" in copied[0]
 
 
 def test_a_product_of_tuan_toml_gets_no_variant_from_the_cli(capsys: Any, config_path: str) -> None:
@@ -268,3 +271,67 @@ def test_a_product_of_tuan_toml_gets_no_variant_from_the_cli(capsys: Any, config
                 '[[deals.items]]\ncode = "1"\nname = "阳光玫瑰葡萄"\nunit = "盒"\nprice = "29.9"\n')
     code, _, err = tuan(capsys, config_path, "product", "variant", "1", "2斤装", "--price", "50")
     assert code == 2 and "product 1 comes from" in err and "(deal fruit)" in err
+
+
+def audit_rows(config: str) -> list[tuple[str, str]]:
+    """(action, detail) of every audit row but tuan.toml's imports, oldest first."""
+    from storage.leaderday import audit
+
+    repo = open_repository(url_of(config))
+    try:
+        with repo.engine.connect() as conn:  # type: ignore[attr-defined]
+            return [(r["action"], r["detail"]) for r in audit(conn) if r["action"] != "config.import"]
+    finally:
+        repo.close()
+
+
+def test_a_variant_carries_a_commission_from_the_cli_and_the_import(capsys: Any, config_path: str,
+                                                                    tmp_path: Path) -> None:
+    stocked(capsys, config_path, tmp_path)
+    code, out, err = tuan(capsys, config_path, "product", "variant", "G1", "5斤装", "--price", "50", "--cost", "38",
+                          "--unit", "箱", "--supplier", "鲜果园", "--commission", "1.50")
+    assert code == 0, err
+    assert out.strip() == "variant G1/5斤装: commission '-' → '1.50'"
+    path = tmp_path / "list.csv"
+    # a file without the 提成 column keeps the stored amount
+    code, out, _ = tuan(capsys, config_path, "product", "import", str(path), "--supplier", "鲜果园")
+    assert code == 0 and "nothing changed (4 rows)" in out
+    with_column = tmp_path / "with.csv"
+    with_column.write_text("编码,名称,规格,单位,售价,成本价,提成(元)\nG1,葡萄,5斤装,箱,50,38,\nG1,葡萄,10斤装,箱,95,72.5,3\n",
+                           encoding="utf-8")
+    code, out, err = tuan(capsys, config_path, "product", "import", str(with_column), "--supplier", "鲜果园")
+    assert code == 0, err
+    assert out.splitlines() == ["variant G1/5斤装: changed (50.00元/箱, cost 38.00, supplier 鲜果园)",
+                                "variant G1/10斤装: changed (95.00元/箱, cost 72.50, supplier 鲜果园, commission 3.00)"]
+    _, out, _ = tuan(capsys, config_path, "product", "variants", "G1", "--json")
+    assert [(v["spec"], v["commission"]) for v in json.loads(out)] == [("5斤装", None), ("10斤装", "3.00")]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,spec,price,commission\nG1,葡萄,5斤装,50,1.234\nG1,葡萄,10斤装,95,-1\n", encoding="utf-8")
+    code, _, err = tuan(capsys, config_path, "product", "import", str(bad), "--supplier", "鲜果园")
+    assert code == 2 and "row 2, commission: '1.234'" in err and "row 3, commission: '-1'" in err
+    # the deal records each item's amount when it opens, as it does the cost
+    assert tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1",
+                "--delivery", "2026-12-01")[0] == 0
+    from storage.products import deals_delivered
+
+    repo = open_repository(url_of(config_path))
+    (sources,) = deals_delivered(repo.engine, datetime(2026, 12, 1).date()).values()  # type: ignore[attr-defined]
+    repo.close()
+    assert {s.spec: s.commission for s in sources.values()} == {"5斤装": None, "10斤装": Decimal("3.00")}
+
+
+def test_every_library_change_leaves_its_audit_row(capsys: Any, config_path: str, tmp_path: Path) -> None:
+    stocked(capsys, config_path, tmp_path)
+    assert tuan(capsys, config_path, "supplier", "add", "橙园", "--name", "赣州橙园", "--contact", "139")[0] == 0
+    assert tuan(capsys, config_path, "supplier", "add", "橙园", "--name", "赣州橙园", "--contact", "139")[0] == 0
+    assert tuan(capsys, config_path, "product", "variant", "E1", "60枚", "--price", "58", "--commission", "2")[0] == 0
+    assert tuan(capsys, config_path, "deal", "open", "--group", "park", "--products", "E1/60枚",
+                "--delivery", "2026-12-03")[0] == 0
+    rows = audit_rows(config_path)
+    assert [a for a, _ in rows] == ["supplier.set"] * 2 + ["product.import"] * 7 + ["supplier.set", "variant.set",
+                                                                                         "deal.open"]
+    assert rows[0] == ("supplier.set", "supplier 鲜果园: added (鲜果园水果批发)")
+    assert ("product.import", "variant G1/10斤装: added (95.00元/箱, cost 72.50, supplier 鲜果园)") in rows
+    assert rows[9] == ("supplier.set", "supplier 橙园: changed (赣州橙园)")  # the second, unchanged add: no row
+    assert rows[10] == ("variant.set", "variant E1/60枚: added (58.00元/-, cost -, supplier -, commission 2.00)")
+    assert rows[11][0] == "deal.open" and rows[11][1].endswith("for group park, delivery 2026-12-03: E1/60枚")

@@ -25,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.config import SCHEDULE_KINDS as SCHEDULE_KINDS  # what a schedule posts (bot/scheduler.py JOBS)
 from bot.config import AppConfig
 from bot.usecases.platform_data import (
     CONFIG,
@@ -39,8 +40,6 @@ from bot.usecases.platform_data import (
 
 CLI = "cli"
 """``source`` of rows added from the command line."""
-SCHEDULE_KINDS = ("deal_card", "reminder", "cutoff", "pickup", "unpicked")
-"""What a schedule posts (bot/scheduler.py ``JOBS``)."""
 
 
 class OperatorError(PlatformDataError):

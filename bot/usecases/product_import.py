@@ -13,7 +13,11 @@ price      售价 团购价 价格 price              yes       yuan, at most 2 
 cost       成本价 成本 进价 采购价 cost         no        yuan, at most 2 decimals, > 0
 supplier   供应商 supplier                    no        a supplier's id (`tuan supplier add`); else --supplier
 aliases    别名 aliases                       no        words residents use, separated by , ， 、 or /
+commission 提成 佣金 commission               no        the leader's commission per unit sold, yuan, >= 0
 =========  ===============================  ========  ===========================================
+
+A file without the commission column leaves the variants' stored amounts as they are; with it, an
+empty cell clears the amount (the leader's rate applies to that variant).
 
 A unit in brackets after a header is allowed (``售价(元)``). Other columns are ignored (and named
 in the report). Policy: all or nothing. Every row is checked
@@ -45,6 +49,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "price": ("售价", "团购价", "价格", "price"),
     "cost": ("成本价", "成本", "进价", "采购价", "cost"),
     "supplier": ("供应商", "supplier"),
+    "commission": ("提成", "佣金", "commission"),
     "aliases": ("别名", "aliases"),
 }
 REQUIRED = ("code", "name", "price")
@@ -133,6 +138,8 @@ class ImportRow:
     cost: Decimal | None
     supplier: str | None
     aliases: tuple[str, ...]
+    commission: Decimal | None = None
+    has_commission: bool = False  # the file has the column (else the stored amount is kept)
 
 
 def _aliases(raw: str) -> tuple[str, ...]:
@@ -143,6 +150,14 @@ def _aliases(raw: str) -> tuple[str, ...]:
 
 def _money(raw: str) -> Decimal:
     return parse_price(raw.replace("¥", "").replace("￥", "").replace("元", "").strip())
+
+
+def _commission(raw: str) -> Decimal:
+    """A commission cell: yuan, at most 2 decimals, 0 allowed (a variant that pays nothing)."""
+    text = raw.replace("¥", "").replace("￥", "").replace("元", "").strip()
+    if text in ("0", "0.0", "0.00"):
+        return Decimal("0.00")
+    return parse_price(text)
 
 
 def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = None,
@@ -201,6 +216,12 @@ def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = Non
                 prices[col] = _money(raw)
             except MoneyError as e:
                 errors.append(RowError(n, col, f"{raw!r} {REASONS[e.reason]}"))
+        commission: Decimal | None = None
+        if raw := get("commission"):
+            try:
+                commission = _commission(raw)
+            except MoneyError as e:
+                errors.append(RowError(n, "commission", f"{raw!r} {REASONS[e.reason]}"))
         who = get("supplier") or supplier
         if who and who not in current.suppliers:
             errors.append(RowError(n, "supplier", f"no supplier {who!r} (tuan supplier add {who} --name ...)"))
@@ -214,7 +235,7 @@ def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = Non
         price = prices["price"]
         assert price is not None
         good.append(ImportRow(n, code, name, spec, get("unit"), price, prices["cost"], who or None,
-                              _aliases(get("aliases"))))
+                              _aliases(get("aliases")), commission, "commission" in columns))
     by_code: dict[str, list[ImportRow]] = {}
     for r in good:
         by_code.setdefault(r.code, []).append(r)
@@ -259,7 +280,8 @@ def import_changes(current: LibraryRows, rows: list[ImportRow], now: datetime) -
             if was is None:
                 last += 1
             v = VariantRow(code, was.spec if was else r.spec, r.unit, r.price, r.cost, r.supplier,
-                           was.aliases if was else (), True, was.position if was else last, now)
+                           was.aliases if was else (), True, was.position if was else last, now,
+                           commission=r.commission if r.has_commission or was is None else was.commission)
             if was is None:
                 ch.variants.append(v)
                 ch.said.append(f"variant {v.key}: added ({variant_text(v)})")

@@ -49,6 +49,7 @@ class VariantRow:
     position: int = 0
     updated_at: datetime = EPOCH
     explicit: bool = True
+    commission: Decimal | None = None
 
     def same(self, other: VariantRow) -> bool:
         """Equal but for ``updated_at``."""
@@ -179,15 +180,16 @@ def _money(value: Decimal | None) -> str:
 def variant_text(v: VariantRow) -> str:
     """``50.00元/箱, cost 38.00, supplier 鲜果园``: a variant for people."""
     return (f"{_money(v.price)}元/{v.unit or '-'}, cost {_money(v.cost)}, supplier {v.supplier or '-'}"
+            + ("" if v.commission is None else f", commission {_money(v.commission)}")
             + ("" if v.active else ", inactive"))
 
 
 def _variant_diff(old: VariantRow, new: VariantRow) -> str:
     parts = []
-    for name in ("unit", "price", "cost", "supplier", "aliases", "active"):
+    for name in ("unit", "price", "cost", "commission", "supplier", "aliases", "active"):
         a, b = getattr(old, name), getattr(new, name)
         if a != b:
-            shown = [_money(x) if isinstance(x, Decimal) or x is None and name in ("price", "cost")
+            shown = [_money(x) if isinstance(x, Decimal) or x is None and name in ("price", "cost", "commission")
                      else ",".join(x) if isinstance(x, tuple) else str(x) for x in (a, b)]
             parts.append(f"{name} {shown[0]!r} → {shown[1]!r}")
     return "; ".join(parts)
@@ -236,7 +238,8 @@ def parse_picks(text: str) -> list[Pick]:
 @dataclass(frozen=True, slots=True)
 class ItemSource:
     """Which library variant deal item ``item_code`` is, with its unit, cost price (yuan, None:
-    unknown) and supplier as they were when the deal was opened."""
+    unknown), supplier and per-unit commission (yuan, None: the leader's rate) as they were when the
+    deal was opened."""
 
     item_code: str
     product_id: str
@@ -244,6 +247,7 @@ class ItemSource:
     unit: str
     cost: Decimal | None
     supplier: str | None
+    commission: Decimal | None = None
 
 
 def chosen_variants(current: LibraryRows, picks: list[Pick]) -> list[tuple[VariantRow, int | None]]:
@@ -322,7 +326,7 @@ def deal_catalog(current: LibraryRows, picks: list[Pick], *, title: str,
                 aliases.append(spec)
         items.append(Item(code=str(n), name=name, unit=v.unit, price=v.price,
                           aliases=tuple(dict.fromkeys(a for a in aliases if a.strip())), stock=stock))
-        sources.append(ItemSource(str(n), v.product_id, v.spec, v.unit, v.cost, v.supplier))
+        sources.append(ItemSource(str(n), v.product_id, v.spec, v.unit, v.cost, v.supplier, v.commission))
     catalog = Catalog(items=tuple(items), cutoff=cutoff, title=title)
     for problem in catalog_problems(catalog):
         if problem.reason == DUPLICATE_ALIAS:

@@ -87,12 +87,16 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
     """
     from bot.services.orders import OrderService
     from storage import platform, products
-    from storage.models import HOUSEHOLD_MARKS
+    from storage.models import HOUSEHOLD_MARKS, VARIANTS
     from storage.sql import unavailable_as_such
 
     deals = products.deals_delivered(engine, delivery)
     with unavailable_as_such(), engine.connect() as conn:
         rows = platform.load(conn)
+        # a product's variants in the library's order (5斤装 before 10斤装 as the operator listed
+        # them), whichever deal happens to name them first
+        places = {(pid, spec): place for pid, spec, place in conn.execute(
+            select(VARIANTS.c.product_id, VARIANTS.c.spec, VARIANTS.c.position))}
         marks = {(r.deal_id, r.chat_key, r.sender_id): r.pickup_point for r in conn.execute(
             select(HOUSEHOLD_MARKS.c.deal_id, HOUSEHOLD_MARKS.c.chat_key, HOUSEHOLD_MARKS.c.sender_id,
                    HOUSEHOLD_MARKS.c.pickup_point).where(HOUSEHOLD_MARKS.c.deal_id.in_(list(deals) or [""])))}
@@ -100,7 +104,7 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
     leaders = {gid: ",".join(sorted(ld.name for ld in rows.leaders.values() if gid in ld.groups and ld.role == "leader"))
                for gid in rows.groups}
     service = OrderService(repo)
-    seen: dict[tuple[str, str], tuple[int, str, str]] = {}  # variant → (place in the first deal, name, unit)
+    seen: dict[tuple[str, str], tuple[int, str, str]] = {}  # variant → (place in the library, name, unit)
     per: Counter[tuple[str, str, str, Decimal | None]] = Counter()  # (supplier, product, spec, cost) → qty
     route: Counter[tuple[str, str, str, str, str, str]] = Counter()  # (supplier, group, leaders, point, product, spec)
     for deal_id, sources in deals.items():
@@ -114,7 +118,8 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
             who = src.supplier or NO_SUPPLIER
             if supplier is not None and who != supplier:
                 continue
-            seen.setdefault((src.product_id, src.spec), (catalog.items.index(item), item.name, src.unit))
+            seen.setdefault((src.product_id, src.spec), (places.get((src.product_id, src.spec), 0),
+                                                         item.name, src.unit))
             per[who, src.product_id, src.spec, src.cost] += row.qty
             group = groups.get(row.chat_key)
             point = marks.get((deal_id, row.chat_key, row.sender_id)) or (

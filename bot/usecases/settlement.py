@@ -226,8 +226,25 @@ def _split(items: Iterable[ItemSale], k: int) -> list[ItemSale]:
     return [replace(it, part=Decimal(1) / k) for it in items]
 
 
+def variant_commissions(service: OrderService, config: AppConfig, period: Period) -> PerItem | None:
+    """The per-item hook fed by the product library: each item of a deal opened from the library
+    pays the commission its variant carried when the deal opened (``tuan product variant
+    --commission``, the import's 提成 column; storage/products.py), else None (the leader's rate).
+    None when no deal of ``period`` has such an item (then nothing more is read)."""
+    from bot.usecases.history import engine_of
+    from storage.products import item_commissions
+
+    amounts = item_commissions(engine_of(service.repo), *period.bounds(config))
+    if not amounts:
+        return None
+    return lambda deal_id, item_code: amounts.get((deal_id, item_code))
+
+
 def settlement(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
                leader: str | None = None, per_item: PerItem | None = None) -> Settlement:
-    """The settlement of ``period`` read from the store (:func:`group_figures`, :func:`settle`)."""
+    """The settlement of ``period`` read from the store (:func:`group_figures`, :func:`settle`).
+    ``per_item`` None: the variants' per-unit commissions (:func:`variant_commissions`)."""
+    if per_item is None:
+        per_item = variant_commissions(service, config, period)
     figures = group_figures(service, config, rows, period, refunded_qty=per_item is not None)
     return settle(figures, rows, period, leader=leader, per_item=per_item)
