@@ -240,6 +240,11 @@ class Transaction(Protocol):
         """The deal with its entries, lines and messages (call after :meth:`lock_deal`)."""
         ...
 
+    def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
+        """The deal's row with only the entries, lines and messages written by its versions after
+        ``since`` (call after :meth:`lock_deal`); None when there is no such deal."""
+        ...
+
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         """The chat's lines seen while it had no deal (deal_id NULL), in id order."""
         ...

@@ -69,6 +69,32 @@ def load_deal(conn: Connection, deal_id: str) -> DealSnapshot | None:
     return DealSnapshot(found[0], entries, lines, messages)
 
 
+def deal_changes(conn: Connection, deal_id: str, since: int) -> DealSnapshot | None:
+    """The deal's row and only its entries, lines and messages written after version ``since``
+    (``touched > since``, ``storage.models.TOUCHED``), in the orders of :func:`load_deal`; None when
+    the deal is unknown. What a cached copy at version ``since`` needs to catch up."""
+    found = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.id == deal_id))
+    if not found:
+        return None
+    params = {"b_deal_id": deal_id, "b_since": since}
+    entries = build(EntryRow, conn.execute(_CHANGED_ENTRIES, params))
+    lines = build(LineRow, conn.execute(_CHANGED_LINES, params))
+    messages = build(MessageRow, conn.execute(_CHANGED_MESSAGES, params))
+    return DealSnapshot(found[0], entries, lines, messages)
+
+
+_ASK_TEXT = case((MESSAGES.c.kind == ASK_KIND, MESSAGES.c.text), else_=literal_column("''")).label("text")
+_CHANGED_ENTRIES = (select(*columns(ENTRIES, ENTRY_FIELDS))
+                    .where(ENTRIES.c.deal_id == bindparam("b_deal_id"), ENTRIES.c.touched > bindparam("b_since"))
+                    .order_by(ENTRIES.c.id))
+_CHANGED_LINES = (select(*columns(LINES, LINE_FIELDS))
+                  .where(LINES.c.deal_id == bindparam("b_deal_id"), LINES.c.touched > bindparam("b_since"))
+                  .order_by(LINES.c.id))
+_CHANGED_MESSAGES = (select(*columns(MESSAGES, MESSAGE_FIELDS, text=_ASK_TEXT))
+                     .where(MESSAGES.c.deal_id == bindparam("b_deal_id"), MESSAGES.c.touched > bindparam("b_since"))
+                     .order_by(MESSAGES.c.seq))
+
+
 def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
     query = (select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key == chat_key, LINES.c.deal_id.is_(None))
              .order_by(LINES.c.id))

@@ -181,6 +181,9 @@ class SqlTransaction:
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
         return reader.load_deal(self.conn, deal_id)
 
+    def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
+        return reader.deal_changes(self.conn, deal_id, since)
+
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         return reader.undealt_lines(self.conn, chat_key)
 

@@ -253,7 +253,7 @@ def test_a_store_of_0006_is_upgraded_with_its_rows(store_url: str) -> None:
         row = deal_row("d1", catalog, title="水果团", source="config", now=datetime.now(UTC))
         repo.commit(Changeset(deals=[row], chats=[ChatRow("fake:g1", "fake", "g1", "幸福里", "d1")]))
         upgrade(engine)
-        assert current_revision(engine) == SCHEMA_HEAD == "0009"
+        assert current_revision(engine) == SCHEMA_HEAD == "0014"
         kept = repo.get_deal("d1")
         assert kept is not None and [i.price for i in kept.items] == [i.price for i in catalog.items]
         assert repo.get_chat("fake:g1").deal_id == "d1"  # type: ignore[union-attr]

@@ -685,7 +685,11 @@ class Unit:
         self._end = 0  # ids taken from now on come after every id of what the lock waited for
 
     def deal(self, deal_id: str) -> DealCache | None:
-        """Lock the deal (once per transaction) and return its cached copy, reloaded if stale."""
+        """Lock the deal (once per transaction) and return its cached copy, brought up to date.
+
+        A copy another process moved on is caught up with only the rows written since its version
+        (:meth:`DealCache.catch_up`); it is rebuilt whole only when it is not cached, its catalog
+        changed, or the store's version is below the copy's."""
         cache = self.touched.get(deal_id)
         if cache is not None:
             return cache
@@ -693,7 +697,20 @@ class Unit:
         self._locked()
         if version is None:
             return None
+        return self._up_to_date(deal_id, version)
+
+    def _up_to_date(self, deal_id: str, version: int) -> DealCache | None:
+        """The cached copy of a deal locked at ``version``, caught up or loaded as needed."""
         cache = self.svc.cached(deal_id)
+        if cache is not None and cache.version < version:  # other processes wrote it: read what they wrote
+            try:
+                changes = self.tx.deal_changes(deal_id, cache.version)
+                caught = changes is not None and changes.deal.version == version and cache.catch_up(changes)
+            except BaseException:
+                self.svc._cache.pop(deal_id, None)
+                raise
+            if not caught:
+                cache = None
         if cache is None or cache.version != version:
             snap = self.tx.load_deal(deal_id)
             if snap is None:
