@@ -75,11 +75,12 @@ def plan(chats: list[str], seed: int, per_worker: int = PER_WORKER,
     return plans, oranges
 
 
-def run_workers(url: str, plans: list[list[Job]]) -> tuple[list[Result], float]:
-    """Run each plan in its own spawned process, started together; every result and the wall time."""
+def run_workers(url: str, plans: list[list[Job]], batch: int = 1) -> tuple[list[Result], float]:
+    """Run each plan in its own spawned process, started together, ``batch`` messages a transaction
+    (group commit when above 1); every result and the wall time."""
     ctx = multiprocessing.get_context("spawn")
     results, start = ctx.Queue(), ctx.Barrier(len(plans) + 1)
-    procs = [ctx.Process(target=work, args=(url, jobs, start, results)) for jobs in plans]
+    procs = [ctx.Process(target=work, args=(url, jobs, start, results, batch)) for jobs in plans]
     for p in procs:
         p.start()
     start.wait(timeout=120)
@@ -162,19 +163,21 @@ def check(repo: SqlRepository, results: list[Result], oranges: dict[tuple[str, s
     assert len(outbox) == len(oranges) + len(refused_keys)
 
 
-def test_eight_workers_one_chat_never_oversell_lose_or_double(repo: SqlRepository, pg_url: str) -> None:
+@pytest.mark.parametrize("batch", [1, 25], ids=["one-a-transaction", "group-commit"])
+def test_eight_workers_one_chat_never_oversell_lose_or_double(repo: SqlRepository, pg_url: str, batch: int) -> None:
     stock = WORKERS * HOT_PER_WORKER * 3 // 4  # 3 eggs for 4 orders of one egg
     did = OrderService(repo).open_deal(catalog(stock), ["t:hot"], title="周日团")
     redelivered = HOT_PER_WORKER * REDELIVERED // PER_WORKER
     plans, oranges = plan(["hot"], seed=1, per_worker=HOT_PER_WORKER, redelivered=redelivered)
-    results, wall = run_workers(pg_url, plans)
+    results, wall = run_workers(pg_url, plans, batch)
     check(repo, results, oranges, {did: stock}, {"t:hot": did}, redelivered)
     assert OrderService(repo).tally(did).totals == {EGGS: stock, ORANGES: sum(oranges.values())}
     print(f"one chat: {len(results)} messages in {wall:.1f} s")
 
 
-@pytest.mark.parametrize("chats_per_deal", [1, 5], ids=["own-deal", "shared-stock"])
-def test_eight_workers_two_hundred_chats(repo: SqlRepository, pg_url: str, chats_per_deal: int) -> None:
+@pytest.mark.parametrize(("chats_per_deal", "batch"), [(1, 1), (5, 1), (5, 40)],
+                         ids=["own-deal", "shared-stock", "shared-stock-group-commit"])
+def test_eight_workers_two_hundred_chats(repo: SqlRepository, pg_url: str, chats_per_deal: int, batch: int) -> None:
     chats = [f"g{n:03d}" for n in range(200)]
     svc = OrderService(repo)
     deal_of: dict[str, str] = {}
@@ -186,7 +189,7 @@ def test_eight_workers_two_hundred_chats(repo: SqlRepository, pg_url: str, chats
         stock_of[did] = stock
         deal_of.update(dict.fromkeys(group, did))
     plans, oranges = plan(chats, seed=2)
-    results, wall = run_workers(pg_url, plans)
+    results, wall = run_workers(pg_url, plans, batch)
     check(repo, results, oranges, stock_of, deal_of)
     sold_out = [did for did, stock in stock_of.items() if svc.tally(did).totals[EGGS] == stock]
     assert len(sold_out) >= len(stock_of) // 2, "most deals sold out: the stock was contended"
