@@ -6,7 +6,9 @@
 Each worker is a process (multiprocessing spawn) with its own ``OrderService`` on the shared store,
 doing per message what a `tuan run` worker does minus the network: ``OrderService.handle`` with an
 effects callback (the ✅ of bot/dispatch.py, committed in the outbox with the order), one
-transaction per message. Messages come from a multiprocessing queue: in the throughput rows it is
+transaction per message, or (``--batches``) group commit: a worker takes what is queued, up to N
+messages, and handles them in one transaction (``OrderService.handle_batch``), each acknowledged at
+that commit. Messages come from a multiprocessing queue: in the throughput rows it is
 filled before the workers start (closed loop: msg/s = messages / wall time from the start signal to
 the last commit); in the latency row a generator puts messages on it at ``--rate`` msg/s (open loop)
 and each worker notes the time from a message's arrival (put on the queue) to its commit.
@@ -97,12 +99,12 @@ def prepare(url: str, chats: list[str]) -> None:
         repo.close()
 
 
-def run_workers(url: str, workers: int, feed: list[Job], rate: float | None) -> dict[str, Any]:
+def run_workers(url: str, workers: int, feed: list[Job], rate: float | None, batch: int = 1) -> dict[str, Any]:
     """``workers`` serve processes on ``url``; ``feed`` put on their queue all at once (``rate`` None)
     or at ``rate`` per second once they started. Wall time, CPU and arrival → commit delays."""
     ctx = multiprocessing.get_context("spawn")
     inbox, results, start = ctx.Queue(), ctx.Queue(), ctx.Barrier(workers + 1)
-    procs = [ctx.Process(target=serve, args=(url, inbox, start, results)) for _ in range(workers)]
+    procs = [ctx.Process(target=serve, args=(url, inbox, start, results, batch)) for _ in range(workers)]
     for p in procs:
         p.start()
     if rate is None:
@@ -165,6 +167,8 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=1000.0, help="offered msg/s of the latency run")
     ap.add_argument("--seconds", type=float, default=4.0, help="length of the latency run")
     ap.add_argument("--latency-workers", type=int, default=4)
+    ap.add_argument("--batches", default="1,100",
+                    help="group commit: at most this many queued messages per transaction (1: one each)")
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
     print(machine(), flush=True)
@@ -177,12 +181,17 @@ def main() -> int:
                     f"{base['n'] / base['wall']:,.0f} | {base['n'] / base['wall']:,.0f} | {base_cpu * 1000:.2f} | 1.0× | — | — |")
         print(rows[-1], flush=True)
         chats200 = [f"g{n:03d}" for n in range(200)]
-        for label, chats, total in (("(a) 200 chats", chats200, args.messages), ("(b) one hot chat", ["hot"], args.hot_messages)):
+        batches = [int(x) for x in args.batches.split(",")]
+        scenarios = [(f"{label}, {'1 a transaction' if b == 1 else f'≤{b} a transaction'}", chats, total, b)
+                     for b in batches
+                     for label, chats, total in (("(a) 200 chats", chats200, args.messages),
+                                                 ("(b) one hot chat", ["hot"], args.hot_messages))]
+        for label, chats, total, batch in scenarios:
             for w in counts:
                 schema, url = db.schema()
                 try:
                     prepare(url, chats)
-                    r = run_workers(url, w, jobs(total, chats, random.Random(w)), None)
+                    r = run_workers(url, w, jobs(total, chats, random.Random(w)), None, batch)
                 finally:
                     db.drop_schema(schema)
                 cpu = r["cpu"] / r["n"]
@@ -194,12 +203,12 @@ def main() -> int:
         try:
             prepare(url, chats200)
             n = int(args.rate * args.seconds)
-            r = run_workers(url, args.latency_workers, jobs(n, chats200, random.Random(7)), args.rate)
+            r = run_workers(url, args.latency_workers, jobs(n, chats200, random.Random(7)), args.rate, batches[-1])
         finally:
             db.drop_schema(schema)
         cpu = r["cpu"] / r["n"]
         rows.append(f"| latency: {args.rate:,.0f} msg/s offered for {args.seconds:g} s, 200 chats, "
-                    f"{args.latency_workers} workers | {r['n']:,} | {r['wall']:.2f} | {r['n'] / r['wall']:,.0f} | "
+                    f"{args.latency_workers} workers, ≤{batches[-1]} a transaction | {r['n']:,} | {r['wall']:.2f} | {r['n'] / r['wall']:,.0f} | "
                     f"{r['n'] / r['wall'] / args.latency_workers:,.0f} | {cpu * 1000:.2f} | {cpu / base_cpu:.1f}× | "
                     f"{pct(r['delays'], 0.5) * 1000:,.0f} | {pct(r['delays'], 0.95) * 1000:,.0f} |")
         print(rows[-1], flush=True)

@@ -10,6 +10,7 @@ message as one :class:`Changeset` before anything is acknowledged. Nothing is lo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,12 @@ class StoreUnavailable(ConnectionError):
     keep the work and try again later (an adapter leaves the platform update unconfirmed), however
     long it takes. Other exceptions from a store mean the call itself is at fault.
     """
+
+
+class StoreConflict(StoreUnavailable):
+    """The transaction lost to concurrent ones (PostgreSQL chose it as a deadlock victim, or it could
+    not be serialised: SQLSTATE 40P01, 40001) and was rolled back whole; running it again at once is
+    safe and will most likely succeed."""
 
 
 @dataclass(slots=True)
@@ -236,8 +243,21 @@ class Transaction(Protocol):
         """Lock the deal and return its version, or None when there is no such deal."""
         ...
 
+    def chats(self, chat_keys: Sequence[str]) -> list[ChatRow]:
+        """The rows of these chats that exist, not locked (one statement)."""
+        ...
+
+    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
+        """Lock these deals in one statement, in id order; deal id -> version of those that exist."""
+        ...
+
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
         """The deal with its entries, lines and messages (call after :meth:`lock_deal`)."""
+        ...
+
+    def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
+        """The deal's row with only the entries, lines and messages written by its versions after
+        ``since`` (call after :meth:`lock_deal`); None when there is no such deal."""
         ...
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:

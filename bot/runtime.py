@@ -16,6 +16,7 @@ import signal
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -194,10 +195,16 @@ async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
 
 def scheduler_lease(repo: Repository) -> Lease | None:
     """The scheduler's lease on the store behind ``repo`` (None for a store without an engine)."""
+    return role_lease(repo, "scheduler")
+
+
+def role_lease(repo: Repository, role: str) -> Lease | None:
+    """The lease of an elected ``role`` on the store behind ``repo``: an advisory lock on PostgreSQL;
+    None on SQLite (one process owns the file and plays every role) or a store without an engine."""
     from storage.election import lease_for
 
     engine = getattr(repo, "engine", None)
-    return None if engine is None else lease_for(engine, "scheduler")
+    return None if engine is None else lease_for(engine, role)
 
 
 async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter] | None) -> None:
@@ -211,6 +218,10 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
             core.open_configured_deals()
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
+        for a in adapters:  # elected ingress (the Telegram poller): one worker of the store takes updates
+            elect = getattr(a, "elect_poller", None)
+            if elect is not None:
+                elect(partial(role_lease, repo), config.store.election_retry_seconds)
         log_startup(config, adapters)
         from bot.engine.matcher import base_tokenizer
 

@@ -116,7 +116,9 @@ MESSAGES = Table(
     Column("recall_of", String, nullable=True),
     Column("kind", String, nullable=False),
     Column("deal_id", String, nullable=True, index=True),  # the chat's deal when it was handled
+    Column("touched", Id, nullable=True),  # the deal version that wrote it (see TOUCHED below)
     Index(None, "chat_key", "message_id"),
+    Index("ix_messages_deal_touched", "deal_id", "touched"),
 )
 
 # One (item, signed quantity) a message gave a resident within a deal.
@@ -136,6 +138,8 @@ ENTRIES = Table(
     Column("line_id", Id, nullable=True),
     Column("superseded_seq", Id, nullable=True),
     Column("removed", Boolean, nullable=False),
+    Column("touched", Id, nullable=True),  # the deal version that last wrote it (see TOUCHED below)
+    Index("ix_entries_deal_touched", "deal_id", "touched"),
 )
 
 # A 接龙 list line seen in a chat.
@@ -152,7 +156,15 @@ LINES = Table(
     Column("alive", Boolean, nullable=False),
     Column("replaced_by", Id, nullable=True),
     Column("deal_id", String, nullable=True, index=True),
+    Column("touched", Id, nullable=True),  # the deal version that last wrote it (see TOUCHED below)
+    Index("ix_lines_deal_touched", "deal_id", "touched"),
 )
+
+TOUCHED = "touched"
+"""Column of ``messages``, ``entries`` and ``lines``: the version of the row's deal that the transaction
+writing the row (inserting or updating it) committed; NULL for rows of no deal and rows written before
+migration 0014. A process whose cached copy of a deal is at version *v* reads only the rows with
+``touched > v`` to catch up (``storage.reader.deal_changes``)."""
 
 # An order line the bot did not apply (unclear or refused); ``id`` keeps commit order.
 NOTICES = Table(

@@ -69,6 +69,32 @@ def load_deal(conn: Connection, deal_id: str) -> DealSnapshot | None:
     return DealSnapshot(found[0], entries, lines, messages)
 
 
+def deal_changes(conn: Connection, deal_id: str, since: int) -> DealSnapshot | None:
+    """The deal's row and only its entries, lines and messages written after version ``since``
+    (``touched > since``, ``storage.models.TOUCHED``), in the orders of :func:`load_deal`; None when
+    the deal is unknown. What a cached copy at version ``since`` needs to catch up."""
+    found = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.id == deal_id))
+    if not found:
+        return None
+    params = {"b_deal_id": deal_id, "b_since": since}
+    entries = build(EntryRow, conn.execute(_CHANGED_ENTRIES, params))
+    lines = build(LineRow, conn.execute(_CHANGED_LINES, params))
+    messages = build(MessageRow, conn.execute(_CHANGED_MESSAGES, params))
+    return DealSnapshot(found[0], entries, lines, messages)
+
+
+_ASK_TEXT = case((MESSAGES.c.kind == ASK_KIND, MESSAGES.c.text), else_=literal_column("''")).label("text")
+_CHANGED_ENTRIES = (select(*columns(ENTRIES, ENTRY_FIELDS))
+                    .where(ENTRIES.c.deal_id == bindparam("b_deal_id"), ENTRIES.c.touched > bindparam("b_since"))
+                    .order_by(ENTRIES.c.id))
+_CHANGED_LINES = (select(*columns(LINES, LINE_FIELDS))
+                  .where(LINES.c.deal_id == bindparam("b_deal_id"), LINES.c.touched > bindparam("b_since"))
+                  .order_by(LINES.c.id))
+_CHANGED_MESSAGES = (select(*columns(MESSAGES, MESSAGE_FIELDS, text=_ASK_TEXT))
+                     .where(MESSAGES.c.deal_id == bindparam("b_deal_id"), MESSAGES.c.touched > bindparam("b_since"))
+                     .order_by(MESSAGES.c.seq))
+
+
 def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
     query = (select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key == chat_key, LINES.c.deal_id.is_(None))
              .order_by(LINES.c.id))
@@ -101,6 +127,14 @@ def get_chat(conn: Connection, chat_key: str, *, lock: bool = False) -> ChatRow 
     return ChatRow(*row) if row is not None else None
 
 
+_GET_CHATS = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.chat_key.in_(bindparam("b_keys", expanding=True)))
+
+
+def get_chats(conn: Connection, chat_keys: Sequence[str]) -> list[ChatRow]:
+    """The rows of the chats of ``chat_keys`` that exist (in no particular order)."""
+    return build(ChatRow, conn.execute(_GET_CHATS, {"b_keys": list(chat_keys)}))
+
+
 def chats_with_deal(conn: Connection) -> list[ChatRow]:
     query = select(*columns(CHATS, CHAT_FIELDS)).where(CHATS.c.deal_id.is_not(None)).order_by(CHATS.c.chat_key)
     return build(ChatRow, conn.execute(query))
@@ -110,6 +144,16 @@ def lock_deal(conn: Connection, deal_id: str) -> int | None:
     """The deal's version, its row locked until the transaction ends (PostgreSQL; SQLite ignores
     FOR UPDATE, its transaction already holds the write lock)."""
     return conn.scalar(_LOCK_DEAL, {"b_deal_id": deal_id})
+
+
+_LOCK_DEALS = (select(DEALS.c.id, DEALS.c.version).where(DEALS.c.id.in_(bindparam("b_ids", expanding=True)))
+               .order_by(DEALS.c.id).with_for_update())
+
+
+def lock_deals(conn: Connection, deal_ids: Sequence[str]) -> dict[str, int]:
+    """Deal id -> version of the deals of ``deal_ids`` that exist, their rows locked in id order (the
+    rows are locked as the sorted rows are returned: two callers never wait on each other in a cycle)."""
+    return {did: int(v) for did, v in conn.execute(_LOCK_DEALS, {"b_ids": list(deal_ids)})}
 
 
 def get_deal(conn: Connection, deal_id: str) -> DealRow | None:

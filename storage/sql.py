@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +21,7 @@ from bot.ports import (
     NoticeRow,
     OutboxRow,
     SeenMessage,
+    StoreConflict,
     StoreUnavailable,
 )
 from storage import reader, writer
@@ -29,6 +30,8 @@ from storage.migrate import upgrade
 from storage.models import CHATS, MARKS
 from storage.rows import CHAT_FIELDS, params
 from storage.types import check_aware
+
+CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure: the transaction may simply run again
 
 
 @contextlib.contextmanager
@@ -42,6 +45,8 @@ def unavailable_as_such() -> Iterator[None]:
     try:
         yield
     except (OperationalError, InterfaceError, PoolTimeout) as exc:
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) in CONFLICTS:
+            raise StoreConflict(f"transaction lost to concurrent ones: {exc}") from exc
         raise StoreUnavailable(f"store unavailable: {exc}") from exc
     except DBAPIError as exc:
         if exc.connection_invalidated:
@@ -178,8 +183,17 @@ class SqlTransaction:
     def lock_deal(self, deal_id: str) -> int | None:
         return reader.lock_deal(self.conn, deal_id)
 
+    def chats(self, chat_keys: Sequence[str]) -> list[ChatRow]:
+        return reader.get_chats(self.conn, chat_keys)
+
+    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
+        return reader.lock_deals(self.conn, deal_ids)
+
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
         return reader.load_deal(self.conn, deal_id)
+
+    def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
+        return reader.deal_changes(self.conn, deal_id, since)
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         return reader.undealt_lines(self.conn, chat_key)

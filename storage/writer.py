@@ -55,12 +55,13 @@ _EXTEND_OUTBOX = (
 _UPDATE_ENTRIES = (
     ENTRIES.update()
     .where(ENTRIES.c.id == bindparam("b_id"))
-    .values(superseded_seq=bindparam("b_superseded_seq"), removed=bindparam("b_removed"))
+    .values(superseded_seq=bindparam("b_superseded_seq"), removed=bindparam("b_removed"),
+            touched=bindparam("b_touched"))
 )
 _UPDATE_LINES = (
     LINES.update()
     .where(LINES.c.id == bindparam("b_id"))
-    .values(alive=bindparam("b_alive"), replaced_by=bindparam("b_replaced_by"))
+    .values(alive=bindparam("b_alive"), replaced_by=bindparam("b_replaced_by"), touched=bindparam("b_touched"))
 )
 
 
@@ -69,6 +70,8 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
 
     A deal or chat row is its full new state: the last one of a batch wins, and a deal's items
     are replaced by the row's ``items``. Updates of unknown entries or lines raise ``KeyError``.
+    Every message, entry and line written (inserted or updated) is stamped ``touched`` with its
+    deal's version from the batch's ``versions``.
     """
     deals = {d.id: d for cs in batch for d in cs.deals}
     if deals:
@@ -80,15 +83,19 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
     chats = {c.chat_key: c for cs in batch for c in cs.chats}
     if chats:
         _upsert(conn, CHATS, params(chats.values(), CHAT_FIELDS), "chat_key")
-    _insert(conn, _INSERT_MESSAGES, params([cs.message for cs in batch if cs.message], MESSAGE_FIELDS))
-    _insert(conn, _INSERT_LINES, params([r for cs in batch for r in cs.lines_added], LINE_FIELDS))
-    _insert(conn, _INSERT_ENTRIES, params([r for cs in batch for r in cs.entries_added], ENTRY_FIELDS))
+    versions = {d: v for cs in batch for d, v in cs.versions.items()}
+    _insert(conn, _INSERT_MESSAGES, _touched(params([cs.message for cs in batch if cs.message], MESSAGE_FIELDS),
+                                             versions))
+    _insert(conn, _INSERT_LINES, _touched(params([r for cs in batch for r in cs.lines_added], LINE_FIELDS), versions))
+    _insert(conn, _INSERT_ENTRIES, _touched(params([r for cs in batch for r in cs.entries_added], ENTRY_FIELDS),
+                                            versions))
     _update(conn, _UPDATE_LINES, LINES, [
-        {"b_id": r.id, "b_alive": r.alive, "b_replaced_by": r.replaced_by}
+        {"b_id": r.id, "b_alive": r.alive, "b_replaced_by": r.replaced_by, "b_touched": versions.get(r.deal_id or "")}
         for cs in batch for r in cs.lines_updated
     ])
     _update(conn, _UPDATE_ENTRIES, ENTRIES, [
-        {"b_id": r.id, "b_superseded_seq": r.superseded_seq, "b_removed": r.removed}
+        {"b_id": r.id, "b_superseded_seq": r.superseded_seq, "b_removed": r.removed,
+         "b_touched": versions.get(r.deal_id)}
         for cs in batch for r in cs.entries_updated
     ])
     _insert(conn, _INSERT_NOTICES, params([r for cs in batch for r in cs.notices], NOTICE_FIELDS))
@@ -99,9 +106,16 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
     pairs = list(dict.fromkeys(p for cs in batch for p in cs.deal_chats))
     if pairs:
         _insert_missing(conn, DEAL_CHATS, [{"deal_id": d, "chat_key": c} for d, c in pairs])
-    versions = {d: v for cs in batch for d, v in cs.versions.items()}
     if versions:
         conn.execute(_SET_VERSION, [{"b_id": d, "b_version": v} for d, v in versions.items()])
+
+
+def _touched(rows: list[dict[str, Any]], versions: dict[str, int]) -> list[dict[str, Any]]:
+    """Stamp each row with its deal's new version (``storage.models.TOUCHED``; None: no deal, or a
+    deal whose version this batch does not move)."""
+    for r in rows:
+        r["touched"] = versions.get(r["deal_id"]) if r["deal_id"] is not None else None
+    return rows
 
 
 def next_block(conn: Connection) -> int:

@@ -46,9 +46,10 @@ def message(job: Job, n: int) -> Any:
                           delivery=("t:test", f"{chat}/{mid}"))
 
 
-def work(url: str, jobs: list[Job], start: Any, results: Any) -> None:
+def work(url: str, jobs: list[Job], start: Any, results: Any, batch: int = 1) -> None:
     """Handle ``jobs`` in order, one transaction each (``OrderService.handle`` with :func:`ack_effects`),
-    after ``start`` (a barrier) lets every worker go at once. Puts one list of :data:`Result` on
+    or ``batch`` at a time in one transaction (``OrderService.handle_batch``: group commit), after
+    ``start`` (a barrier) lets every worker go at once. Puts one list of :data:`Result` on
     ``results``. Any exception (a failed commit, a deadlock) propagates: the process exits non-zero.
     """
     from bot.services.orders import OrderService
@@ -59,19 +60,26 @@ def work(url: str, jobs: list[Job], start: Any, results: Any) -> None:
     out: list[Result] = []
     try:
         start.wait(timeout=120)
-        for n, job in enumerate(jobs):
-            o = svc.handle(message(job, n), ack_effects)
-            out.append((o.chat_key, o.message_id, o.kind, tuple((a.item_code, a.delta) for a in o.accepted),
-                        tuple(p.code for p in o.refused + o.unclear), tuple((e.kind, e.target) for e in o.effects),
-                        o.effects[0].seq if o.effects else -1))
+        for k in range(0, len(jobs), batch):
+            group = [message(job, n) for n, job in enumerate(jobs[k:k + batch], k)]
+            for o in svc.handle_batch(group, ack_effects):
+                    out.append((o.chat_key, o.message_id, o.kind, tuple((a.item_code, a.delta) for a in o.accepted),
+                            tuple(p.code for p in o.refused + o.unclear), tuple((e.kind, e.target) for e in o.effects),
+                            o.effects[0].seq if o.effects else -1))
     finally:
         repo.close()
     results.put(out)
 
 
-def serve(url: str, inbox: Any, start: Any, results: Any) -> None:
+def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1) -> None:
     """A benchmark worker: handle messages from ``inbox`` ((job, arrival time.time()) or None to stop)
-    until None; put (count, CPU seconds of this process, [arrival → commit seconds]) on ``results``."""
+    until None; put (count, CPU seconds of this process, [arrival → commit seconds]) on ``results``.
+
+    ``batch`` > 1: group commit. The worker takes what is queued, up to ``batch`` messages (never
+    waiting for more), handles them in one transaction (``OrderService.handle_batch``), and a
+    message counts as acknowledged at that commit."""
+    import queue
+
     from bot.services.orders import OrderService
     from storage.sql import open_repository
 
@@ -82,14 +90,23 @@ def serve(url: str, inbox: Any, start: Any, results: Any) -> None:
     try:
         start.wait(timeout=120)
         cpu0 = time.process_time()
-        while True:
-            item = inbox.get()
-            if item is None:
-                break
-            job, arrived = item
-            svc.handle(message(job, n), ack_effects)
-            delays.append(time.time() - arrived)
-            n += 1
+        done = False
+        while not done:
+            taken = [inbox.get()]
+            while len(taken) < batch and taken[-1] is not None:
+                try:
+                    taken.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            if taken[-1] is None:
+                taken.pop()
+                done = True
+            if not taken:
+                continue
+            svc.handle_batch([message(job, n + k) for k, (job, _) in enumerate(taken)], ack_effects)
+            now = time.time()
+            delays.extend(now - arrived for _, arrived in taken)
+            n += len(taken)
         cpu = time.process_time() - cpu0
     finally:
         repo.close()

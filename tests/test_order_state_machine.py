@@ -301,6 +301,32 @@ def _current_lines(cache: DealCache, chat_key: str) -> dict[tuple[str, str], int
     return {key: ln.id for key, ln in chat.by_num_label.items()} if chat is not None else {}
 
 
+def summary(cache: DealCache) -> dict[str, object]:
+    """Everything a cached copy of a deal holds, in comparable form (a ``superseded_by_seq`` entry
+    counts while it is the entry's supersession: older ones are ignored by every reader)."""
+    deal = cache.deal
+    out: dict[str, object] = {
+        "version": cache.version, "row": deal.row, "catalog": deal.catalog, "entries": dict(deal.entries),
+        "by_key": {k: sorted(v) for k, v in deal.by_key.items() if v},
+        "totals": {k: v for k, v in deal.totals.items() if v},
+    }
+    for ck, ch in sorted(cache.chats.items()):
+        sup = {seq: sorted(i for i in ids if deal.entries[i].superseded_seq == seq)
+               for seq, ids in ch.superseded_by_seq.items()}
+        chat = {
+            "messages": {m: (i.seq, i.sender_id, i.edit_of) for m, i in ch.messages.items()},
+            "latest": dict(ch.latest), "questions": dict(ch.questions), "lines": dict(ch.lines),
+            "by_text": {k: ln.id for k, ln in ch.by_text.items()}, "by_body": {k: ln.id for k, ln in ch.by_body.items()},
+            "by_num_label": {k: ln.id for k, ln in ch.by_num_label.items()},
+            "entries_by_msg": {k: sorted(v) for k, v in ch.entries_by_msg.items() if v},
+            "superseded_by_seq": {k: v for k, v in sup.items() if v},
+            "lines_by_msg": {k: sorted(v) for k, v in ch.lines_by_msg.items() if v},
+        }
+        if any(chat.values()):
+            out[ck] = chat
+    return out
+
+
 # -- the machine ----------------------------------------------------------------------------------
 
 
@@ -314,6 +340,7 @@ class OrderMachine(RuleBasedStateMachine):
         self.ref = Model()
         self.n = 0
         self.latest_list = {c: list_text([]) for c in CHATS}
+        self.observer: DealCache | None = None  # another process's copy of the deal, caught up now and then
 
     def open_repo(self) -> Repository:
         return memory_store()
@@ -452,6 +479,21 @@ class OrderMachine(RuleBasedStateMachine):
         m.over = True
         self.ref.undo(m, target)
         self._check_refused(m, out)
+
+    @rule(again=st.booleans())
+    def another_process_catches_up(self, again: bool) -> None:
+        """A copy of the deal made at an earlier step, caught up with only what was written since,
+        is what a process building it from the whole store now gets."""
+        did = self.svc.deal_of(key(CHATS[0])).id  # type: ignore[union-attr]
+        if self.observer is None:
+            self.observer = fresh_cache(self.repo, did)
+            return
+        with self.repo.transaction() as tx:
+            changes = tx.deal_changes(did, self.observer.version)
+        assert changes is not None and self.observer.catch_up(changes)
+        assert summary(self.observer) == summary(fresh_cache(self.repo, did))
+        if again:
+            self.observer = None
 
     @rule()
     def restart(self) -> None:

@@ -9,9 +9,11 @@ so the store can make redeliveries no-ops.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from functools import partial
@@ -39,6 +41,7 @@ from adapters.telegram.polling import Poller
 from adapters.telegram.ratelimit import rate_limiter
 from adapters.telegram.webhook import WebhookServer
 from bot.config import ENV_TELEGRAM_WEBHOOK_PORT
+from bot.election import Elector, Lease
 from bot.model import Card, InboundMessage, Mention
 from bot.ports import StoreUnavailable
 
@@ -47,6 +50,8 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES = ("message", "edited_message", "callback_query")
 MAX_ANSWER = 200  # answerCallbackQuery text limit
 MAX_COUNTED = 4096  # updates whose failed attempts are remembered
+POLLER_ROLE = "telegram-poller"
+"""The elected role of the one worker that calls ``getUpdates`` in polling mode (docs/scaling.md)."""
 
 
 def _count(counts: dict[int, int], update_id: int, n: int) -> None:
@@ -87,6 +92,10 @@ class TelegramAdapter:
         self._sink: Sink | None = None
         self._me: BotIdentity | None = None
         self._poller: Poller | None = None
+        self._stopping_poller: asyncio.Task[None] | None = None  # a deposed poller finishing its updates
+        self._leases: Callable[[str], Lease | None] | None = None
+        self._election_retry = 5.0
+        self._elector: Elector | None = None
         self._webhook: WebhookServer | None = None
         self.webhook_port: int | None = None
 
@@ -113,18 +122,50 @@ class TelegramAdapter:
                 )
         else:
             await self.bot.delete_webhook(drop_pending_updates=False)
-            self._poller = Poller(
-                self.bot, self.deliver, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES,
-                retry_base=self.config.retry_base, lanes=self._inbound, lane_of=lane_of,
-            )
-            self._poller.start()
+            lease = self._leases(POLLER_ROLE) if self._leases is not None else None
+            if lease is None:
+                self._start_poller()
+            else:  # many workers on one store: the elected one polls (Telegram allows one poller)
+                self._elector = Elector(lease, on_elected=self._start_poller, on_deposed=self._depose_poller,
+                                        retry=self._election_retry, role=POLLER_ROLE)
+                self._elector.start()
         log.info("telegram: @%s (%s) receiving by %s", self._me.username, self._me.id, self.config.mode)
+
+    def elect_poller(self, leases: Callable[[str], Lease | None], retry: float) -> None:
+        """Poll only while elected (call before :meth:`start`): ``leases(role)`` gives the lease of
+        a role on the shared store (None: no election, this process polls), tried every ``retry``
+        seconds (``[store] election_retry_seconds``). The other workers take no updates in polling
+        mode; they still send and run the use cases. When the holder dies its lease ends and
+        another worker polls within ``retry`` seconds of that (docs/scaling.md)."""
+        self._leases, self._election_retry = leases, retry
+
+    def _start_poller(self) -> None:
+        self._poller = Poller(
+            self.bot, self.deliver, timeout=self.config.poll_timeout, allowed_updates=ALLOWED_UPDATES,
+            retry_base=self.config.retry_base, lanes=self._inbound, lane_of=lane_of,
+        )
+        self._poller.start()
+
+    def _depose_poller(self) -> None:
+        """The lease was lost (or the elector stops): stop fetching; the updates in hand finish."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            self._stopping_poller = asyncio.ensure_future(poller.stop())
 
     async def stop(self) -> None:
         """Stop receiving, finish the updates in hand, deliver the replies in flight (each up to 10 s)."""
+        if self._elector is not None:
+            await self._elector.halt()  # deposes the poller while leading
         if self._poller is not None:
             await self._poller.stop()
             self._poller = None
+        if self._stopping_poller is not None:
+            with contextlib.suppress(Exception):
+                await self._stopping_poller
+            self._stopping_poller = None
+        if self._elector is not None:
+            await self._elector.release()
+            self._elector = None
         if self._webhook is not None:
             self._webhook.close()  # no new requests; those in hand get their answer after the drain
         await self._inbound.drain(10.0)

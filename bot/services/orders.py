@@ -29,6 +29,7 @@ from bot.ports import (
     MessageRow,
     OutboxRow,
     Repository,
+    StoreConflict,
     Transaction,
 )
 from bot.services.apply import Work
@@ -52,6 +53,9 @@ log = logging.getLogger(__name__)
 EffectsOf = Callable[[Outcome], Sequence[Effect]]
 """What to say about a handled message, decided from its outcome before the commit (bot/dispatch.py)."""
 
+
+CONFLICT_RETRIES = 5
+"""Attempts at a transaction that PostgreSQL keeps choosing as a deadlock victim before giving up."""
 
 PRESS_ENDED = "ended"
 """``Outcome.kind`` of a press on the card of a round that is over (closed, or the chat moved on)."""
@@ -187,6 +191,17 @@ class OrderService:
         (it is neither counted nor remembered as seen, and nothing is to be said), so the same
         message may be offered again.
         """
+        for attempt in range(CONFLICT_RETRIES):
+            try:
+                return self._handle(msg, effects, holder, lease)
+            except StoreConflict:
+                if attempt == CONFLICT_RETRIES - 1:
+                    raise
+                log.info("message %s lost to a concurrent transaction; running it again", msg.message_id)
+        raise AssertionError("unreachable")
+
+    def _handle(self, msg: InboundMessage, effects: EffectsOf | None, holder: str | None,
+                lease: timedelta) -> Outcome:
         with self._unit() as u:
             outcome, changes = self._process(u, msg)
             if effects is not None and changes.message is not None:
@@ -197,6 +212,48 @@ class OrderService:
                     outcome = replace(outcome, effects=tuple(changes.outbox))
             u.add(changes)
             return outcome
+
+    def handle_batch(self, msgs: Sequence[InboundMessage], effects: EffectsOf | None = None, *,
+                     holder: str | None = None, lease: timedelta = timedelta(0)) -> list[Outcome]:
+        """Group commit: handle several queued messages in arrival order in one transaction, each
+        as :meth:`handle` would (same outcomes, same effects, in the outbox with its message), and
+        return their outcomes in order once the one commit is done.
+
+        The deals of the messages' chats (as this process last saw them, else as the store has them
+        now) are locked first, all in one statement in deal id order, so two workers batching the
+        same deals do not deadlock; a chat that moved to a new round meanwhile locks its new deal
+        when its message comes. A transaction that loses to concurrent ones anyway (a deadlock
+        victim) runs again, as in :meth:`handle`. A batch whose transaction fails for any reason (a
+        deadlock, a message that raises) is rolled back whole and its messages are handled again
+        one transaction each, so a failed batch is never visible: a message then either commits
+        or raises as in :meth:`handle`, those before it committed (offering the batch again is
+        safe: what was committed is a duplicate then). ``effects``, ``holder``, ``lease``: as in
+        :meth:`handle`.
+        """
+        if len(msgs) < 2:
+            return [self.handle(m, effects, holder=holder, lease=lease) for m in msgs]
+        try:
+            with self._unit() as u:
+                unknown = sorted({m.chat_key for m in msgs} - self._chat_deal.keys())
+                dids = {row.deal_id for row in u.tx.chats(unknown)} if unknown else set()
+                dids |= {hint[0] for m in msgs if (hint := self._chat_deal.get(m.chat_key)) is not None}
+                u.lock_deals(d for d in dids if d is not None)
+                now = datetime.now(UTC)
+                outs: list[Outcome] = []
+                for m in msgs:
+                    outcome, changes = self._process(u, m)
+                    if effects is not None and changes.message is not None:
+                        said = effects(outcome)
+                        if said:
+                            changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
+                            outcome = replace(outcome, effects=tuple(changes.outbox))
+                    u.add(changes)
+                    outs.append(outcome)
+                return outs
+        except Exception as exc:  # noqa: BLE001  (every failure: the messages go again one by one)
+            log.info("a batch of %d messages was rolled back (%s: %s); handling them one by one",
+                     len(msgs), type(exc).__name__, exc)
+        return [self.handle(m, effects, holder=holder, lease=lease) for m in msgs]
 
     def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False) -> list[OutboxRow]:
         """Claim for ``worker``, for ``lease`` from now, up to ``limit`` outbox rows whose holder's
@@ -693,7 +750,11 @@ class Unit:
         self._end = 0  # ids taken from now on come after every id of what the lock waited for
 
     def deal(self, deal_id: str) -> DealCache | None:
-        """Lock the deal (once per transaction) and return its cached copy, reloaded if stale."""
+        """Lock the deal (once per transaction) and return its cached copy, brought up to date.
+
+        A copy another process moved on is caught up with only the rows written since its version
+        (:meth:`DealCache.catch_up`); it is rebuilt whole only when it is not cached, its catalog
+        changed, or the store's version is below the copy's."""
         cache = self.touched.get(deal_id)
         if cache is not None:
             return cache
@@ -701,7 +762,32 @@ class Unit:
         self._locked()
         if version is None:
             return None
+        return self._up_to_date(deal_id, version)
+
+    def lock_deals(self, deal_ids: Iterable[str]) -> None:
+        """Lock these deals at once, in one statement and in id order, and bring their cached copies
+        up to date (:meth:`deal` then returns them without asking the store). Unknown ids are skipped."""
+        wanted = sorted(set(deal_ids) - self.touched.keys())
+        if len(wanted) < 2:
+            return  # one deal: :meth:`deal` locks it when it is needed
+        versions = self.tx.lock_deals(wanted)
+        self._locked()
+        for did in wanted:
+            if did in versions:
+                self._up_to_date(did, versions[did])
+
+    def _up_to_date(self, deal_id: str, version: int) -> DealCache | None:
+        """The cached copy of a deal locked at ``version``, caught up or loaded as needed."""
         cache = self.svc.cached(deal_id)
+        if cache is not None and cache.version < version:  # other processes wrote it: read what they wrote
+            try:
+                changes = self.tx.deal_changes(deal_id, cache.version)
+                caught = changes is not None and changes.deal.version == version and cache.catch_up(changes)
+            except BaseException:
+                self.svc._cache.pop(deal_id, None)
+                raise
+            if not caught:
+                cache = None
         if cache is None or cache.version != version:
             snap = self.tx.load_deal(deal_id)
             if snap is None:

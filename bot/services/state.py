@@ -8,7 +8,7 @@ from datetime import datetime
 
 from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
-from bot.ports import ASK_KIND, ChatRow, DealRow, DealSnapshot, EntryRow, LineRow, MessageRow
+from bot.ports import ASK_KIND, ChatRow, DealRow, DealSnapshot, EntryRow, LineRow
 from bot.services.questions import Question, question_from_text
 
 
@@ -175,31 +175,68 @@ class DealCache:
         """Build the cache from what the store holds of the deal (the same rules as applying live)."""
         row = snap.deal
         cache = cls(DealState(row, catalog_of_row(row)), row.version)
-        last: dict[tuple[str, str], MessageRow] = {}
-        for m in snap.messages:
-            ch = cache.chat(m.chat_key)
+        cache._apply(snap)
+        return cache
+
+    def catch_up(self, changes: DealSnapshot) -> bool:
+        """Bring a stale copy to the store's version: apply ``changes``, the deal's row and the
+        messages, entries and lines written since this copy's version
+        (:meth:`bot.ports.Transaction.deal_changes`). The result is what :meth:`from_snapshot`
+        builds from the whole deal (tested by tests/test_order_state_machine.py).
+
+        Returns False, changing nothing, when the deal's catalog changed (a revised deal): the
+        caller rebuilds the copy whole. On an exception the copy is half changed: drop it.
+        """
+        row = changes.deal
+        if catalog_of_row(row) != self.deal.catalog:
+            return False
+        self.deal.row = row
+        self._apply(changes)
+        self.version = self.loaded = row.version
+        return True
+
+    def _apply(self, snap: DealSnapshot) -> None:
+        """Apply messages, then entries, then lines, each in store order, over what is cached: new
+        rows are added; rows already here (written again since) take their new state."""
+        deal = self.deal
+        for m in snap.messages:  # in seq order
+            ch = self.chat(m.chat_key)
             replaced = m.edit_of
             if m.edit_of is not None and m.kind != "stale":
                 replaced = ch.latest.get(m.edit_of, (m.edit_of, m.ts))[0]
                 ch.latest[m.edit_of] = (m.message_id, m.ts)
             ch.messages[m.message_id] = MessageInfo(m.seq, m.sender_id, replaced)
-            last[(m.chat_key, m.sender_id)] = m
-        for (ck, sid), m in last.items():  # a question is open while its message is the sender's last
-            if m.kind == ASK_KIND:
-                q = question_from_text(m.text, cache.deal.catalog, m.message_id, m.ts)
-                if q is not None:
-                    cache.chat(ck).questions[sid] = q
-        for e in snap.entries:
-            cache.deal.add_entry(e)
-            ch = cache.chat(e.chat_key)
-            ch.entries_by_msg[e.message_id].append(e.id)
-            if e.superseded_seq is not None:
+            # a question is open while its message is the sender's last in the chat
+            q = question_from_text(m.text, deal.catalog, m.message_id, m.ts) if m.kind == ASK_KIND else None
+            if q is not None:
+                ch.questions[m.sender_id] = q
+            else:
+                ch.questions.pop(m.sender_id, None)
+        for e in snap.entries:  # in id order
+            ch = self.chat(e.chat_key)
+            had = deal.entries.get(e.id)
+            if had is None:
+                deal.add_entry(e)
+                ch.entries_by_msg[e.message_id].append(e.id)
+                if e.superseded_seq is not None:
+                    ch.superseded_by_seq[e.superseded_seq].append(e.id)
+                continue
+            if e.superseded_seq is not None and e.superseded_seq != had.superseded_seq:
                 ch.superseded_by_seq[e.superseded_seq].append(e.id)
-        for ln in snap.lines:
-            ch = cache.chat(ln.chat_key)
-            info = ch.messages.get(ln.message_id)
-            ch.index_line(ln, over=info.edit_of if info is not None else None)
-        return cache
+            deal.set_active(had, superseded_seq=e.superseded_seq, removed=e.removed)
+        moved: set[tuple[str, str, str]] = set()
+        for ln in snap.lines:  # in id order
+            ch = self.chat(ln.chat_key)
+            old = ch.lines.get(ln.id)
+            if old is None:
+                info = ch.messages.get(ln.message_id)
+                ch.index_line(ln, over=info.edit_of if info is not None else None)
+                continue
+            old.alive, old.replaced_by = ln.alive, ln.replaced_by
+            if old.number is not None and old.label:
+                moved.add((ln.chat_key, old.number, old.label))
+        for ck, number, label in moved:  # a line that stopped or started standing for its number
+            self.chat(ck).reindex_num_label(number, label)
 
 
 def undealt_chat(chat_key: str, lines: list[LineRow]) -> ChatState:

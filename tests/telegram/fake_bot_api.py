@@ -90,6 +90,10 @@ class FakeBotApi:
         self._changed = asyncio.Event()
         self._new_update = asyncio.Event()
         self._runner: web.AppRunner | None = None
+        self.exclusive_polling = False  # answer a getUpdates beside another one 409 Conflict, as Telegram does
+        self.polling = 0  # getUpdates requests in hand now
+        self.most_polling = 0  # ... at most, so far
+        self.conflicts = 0  # getUpdates answered 409
         self.closing = False
         self.port = 0
 
@@ -229,6 +233,18 @@ class FakeBotApi:
                 "pending_update_count": len(self.updates)}
 
     async def _api_getupdates(self, p: dict[str, Any], f: Any) -> Any:
+        if self.exclusive_polling and self.polling:
+            self.conflicts += 1
+            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure that only one bot "
+                                "instance is running")
+        self.polling += 1
+        self.most_polling = max(self.most_polling, self.polling)
+        try:
+            return await self._get_updates(p)
+        finally:
+            self.polling -= 1
+
+    async def _get_updates(self, p: dict[str, Any]) -> Any:
         offset = int(p.get("offset", 0))
         limit = int(p.get("limit", 100))
         deadline = time.monotonic() + float(p.get("timeout", 0))

@@ -1,0 +1,97 @@
+"""Group commit (``OrderService.handle_batch``): several queued messages in one transaction give what
+handling them one transaction each gives; a batch that fails is never seen, its messages go again
+one by one (issue 10)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bot.catalog import Catalog, Item
+from bot.services.orders import OrderService
+from storage.sql import SqlRepository, open_repository
+from tests.many_workers import ack_effects, message
+
+CATALOG = Catalog(items=(Item("1", "土鸡蛋 30枚", "盒", Decimal("19.9"), aliases=("鸡蛋",), stock=9),
+                         Item("2", "脐橙", "箱", Decimal("39"), aliases=("脐橙",))), max_qty=5)
+TEXTS = ["鸡蛋2", "脐橙1", "鸡蛋改成3", "鸡蛋1 脐橙2", "不要了", "脐橙+1", "鸡蛋4", "你好", "鸡蛋2"]
+
+
+def jobs() -> list[tuple[str, str, str, str]]:
+    """Messages in three chats of two deals, some senders writing twice, one message redelivered."""
+    out = [(f"g{k % 3}", f"m{k}", f"u{k % 4}", TEXTS[k % len(TEXTS)]) for k in range(30)]
+    out.insert(12, out[5])  # a redelivery inside a batch
+    return out
+
+
+def stores(tmp_path: Path, name: str) -> SqlRepository:
+    return open_repository(f"sqlite:///{tmp_path / name}")
+
+
+@pytest.fixture
+def two(tmp_path: Path) -> Iterator[tuple[OrderService, OrderService]]:
+    a, b = stores(tmp_path, "a.db"), stores(tmp_path, "b.db")
+    svcs = OrderService(a), OrderService(b)
+    for svc in svcs:
+        svc.open_deal(CATALOG, ["t:g0", "t:g1"], title="一")
+        svc.open_deal(CATALOG, ["t:g2"], title="二")
+    yield svcs
+    a.close()
+    b.close()
+
+
+def summary(outs: list) -> list[tuple]:  # type: ignore[type-arg]
+    return [(o.chat_key, o.message_id, o.kind, o.accepted, o.refused, o.unclear, o.totals,
+             [(e.kind, e.target, e.text) for e in o.effects]) for o in outs]
+
+
+def outbox(svc: OrderService) -> list[tuple[str, str, str | None, str]]:
+    later = datetime(2100, 1, 1, tzinfo=UTC)
+    return [(r.chat_key, r.kind, r.target, r.text) for r in svc.repo.pending_effects(later)]
+
+
+def tallies(svc: OrderService) -> list[object]:
+    out = []
+    for ck in ("t:g0", "t:g2"):
+        deal = svc.deal_of(ck)
+        assert deal is not None
+        t = svc.tally(deal.id)
+        out.append((sorted(t.rows, key=repr), t.totals))
+    return out
+
+
+def test_a_batch_is_what_one_transaction_each_gives(two: tuple[OrderService, OrderService]) -> None:
+    one, batched = two
+    msgs = [message(j, n) for n, j in enumerate(jobs())]
+    singly = [one.handle(m, ack_effects) for m in msgs]
+    grouped = [o for k in range(0, len(msgs), 7) for o in batched.handle_batch(msgs[k:k + 7], ack_effects)]
+    assert summary(grouped) == summary(singly)
+    assert "duplicate" in {o.kind for o in grouped} and "sold_out" in {p.code for o in grouped for p in o.refused}
+    assert tallies(batched) == tallies(one)
+    assert outbox(batched) == outbox(one)
+
+
+def test_a_failed_batch_leaves_nothing_and_its_messages_go_one_by_one(
+        two: tuple[OrderService, OrderService], monkeypatch: pytest.MonkeyPatch) -> None:
+    one, batched = two
+    msgs = [message(j, n) for n, j in enumerate(jobs())]
+    singly = [one.handle(m, ack_effects) for m in msgs]
+    real = OrderService._process
+    calls = {"n": 0}
+
+    def flaky(self: OrderService, u, msg):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] == 5:  # the fifth message of the first batch: the batch's transaction fails
+            raise RuntimeError("a message that breaks its batch")
+        return real(self, u, msg)
+
+    monkeypatch.setattr(OrderService, "_process", flaky)
+    grouped = batched.handle_batch(msgs[:10], ack_effects) + batched.handle_batch(msgs[10:], ack_effects)
+    assert calls["n"] == 5 + 10 + (len(msgs) - 10)  # the first batch: 5 tried, then 10 one by one
+    assert summary(grouped) == summary(singly)
+    assert tallies(batched) == tallies(one)
+    assert outbox(batched) == outbox(one)
