@@ -21,9 +21,11 @@ from tests.web_support import GA, GB, World, world
 DELIVERY = date(2026, 12, 1)
 
 
-@pytest.fixture
-def w(tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
-    w = world(tmp_path)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def w(request, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
+    """The web tests' world (tests/web_support.py) on SQLite and on PostgreSQL, with commission rates
+    (A's leader 10%, B's 5%), two suppliers, and both deals delivered on :data:`DELIVERY`."""
+    w = world(tmp_path, url=request.getfixturevalue("pg_url") if request.param == "postgresql" else None)
     ops = SqlOperatorStore(w.repo.engine)
     ops.update(lambda rows: edit_leader(rows, "fake:la", rate=Decimal("0.1")), actor=("test", "test"))
     ops.update(lambda rows: edit_leader(rows, "fake:lb", rate=Decimal("0.05")), actor=("test", "test"))
@@ -135,7 +137,7 @@ def test_product_import_shows_each_bad_row_or_the_result_and_variants_are_listed
                  ["G2", "", "", "12", ""]])
     r = op.post("/import/products", data={"csrf": token}, files={"file": ("list.xlsx", bad, "application/octet-stream")})
     assert r.status_code == 400 and 'id="import-errors"' in r.text
-    assert "row 2" in r.text and "row 3" in r.text
+    assert "第 2 行，售价：&#39;abc&#39;" in r.text and "第 3 行，名称：empty" in r.text
     assert "G1" not in SqlLibraryStore(w.repo.engine).load().products
     good = _xlsx([["编码", "名称", "规格", "单位", "售价", "成本价", "供应商"],
                   ["G1", "阳光玫瑰", "5斤装", "箱", "50", "38", "S1"], ["G1", "阳光玫瑰", "10斤装", "箱", "95", "72.5", "S1"]])

@@ -59,7 +59,7 @@ async def product_import(request: Request) -> Response:
     from pathlib import Path
 
     from bot.usecases.platform_data import config_products
-    from bot.usecases.product_import import ProductImportError, check_rows, import_changes, read_table
+    from bot.usecases.product_import import COLUMNS, ProductImportError, check_rows, import_changes, read_table
     from storage.products import SqlLibraryStore
 
     viewer = await _operator(request)
@@ -93,7 +93,8 @@ async def product_import(request: Request) -> Response:
         done, count = await asyncio.to_thread(run)
     except ProductImportError as e:
         return await products(request, 400, import_error=f"{t.IMPORT_FAILED}：{name}: {e}",
-                              import_errors=[str(err) for err in e.errors])
+                              import_errors=[t.IMPORT_ROW.format(row=err.row, column=COLUMNS.get(err.column, (err.column,))[0],
+                                                                 why=err.why) for err in e.errors])
     if done.said:
         await _audit(request, viewer, "product", "web", None, f"import {name}: " + "; ".join(done.said)[:2000])
     return await products(request, import_done=t.IMPORTED.format(n=len(done.said)) if done.said else
