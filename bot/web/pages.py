@@ -59,7 +59,13 @@ async def product_import(request: Request) -> Response:
     from pathlib import Path
 
     from bot.usecases.platform_data import config_products
-    from bot.usecases.product_import import COLUMNS, ProductImportError, check_rows, import_changes, read_table
+    from bot.usecases.product_import import (
+        COLUMNS,
+        ProductImportError,
+        check_rows,
+        import_changes,
+        read_table,
+    )
     from storage.products import SqlLibraryStore
 
     viewer = await _operator(request)
