@@ -11,6 +11,7 @@ lock (:meth:`bot.web.core.Web.service`).
 from __future__ import annotations
 
 import asyncio
+import threading
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -167,14 +168,18 @@ def _stats(ctx: WebContext, period: Period, group_ids: frozenset[str] | None) ->
     return stats, {g.id: g.title for g in rows.platform.groups.values()}
 
 
+_CHART_LOCK = threading.Lock()  # pyplot's figure manager is global: one chart drawn at a time
+
+
 def chart_png(stats: list[Any], period: Period, titles: dict[str, str]) -> bytes:
-    """The PNG `tuan stats --png` writes (:func:`bot.usecases.stats.write_chart`), as bytes."""
+    """The PNG `tuan stats --png` writes (:func:`bot.usecases.stats.write_chart`), as bytes (about
+    a second for a month on a busy core: matplotlib)."""
     import tempfile
     from pathlib import Path
 
     from bot.usecases.stats import write_chart
 
-    with tempfile.TemporaryDirectory(prefix="tuan-chart-") as tmp:
+    with _CHART_LOCK, tempfile.TemporaryDirectory(prefix="tuan-chart-") as tmp:
         path = Path(tmp) / "chart.png"
         write_chart(stats, period, path, titles=titles)
         return path.read_bytes()
