@@ -4,8 +4,9 @@ line and groups) and statistics per day and group with a PNG chart (a leader: on
 
 Each page calls the use case the CLI calls (`tuan purchase`, `tuan settle`, `tuan stats --png`):
 :mod:`bot.usecases.purchase`, :mod:`bot.usecases.settlement` with
-:mod:`bot.usecases.settlement_files`, :mod:`bot.usecases.stats`. Reads of the order service hold its
-lock (:meth:`bot.web.core.Web.service`).
+:mod:`bot.usecases.settlement_files`, :mod:`bot.usecases.stats`, in a worker thread with an order
+service of their own on the same store (:func:`reader`), as the CLI in another process would: a
+month's settlement does not hold the lock the bot's order handling takes.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from bot.web.core import Section, _web, add_section, operator_only, signed_in
 from bot.web.views import WebContext
 
 if TYPE_CHECKING:
+    from bot.services.orders import OrderService
     from bot.usecases.operators import OperatorRows
     from bot.usecases.settlement import Period
 
@@ -73,6 +75,13 @@ def leader_of(ctx: WebContext, viewer: auth.Viewer) -> str | None:
     return user.leader_id if user is not None else None
 
 
+def reader(ctx: WebContext) -> OrderService:
+    """An order service of the report's own on ``ctx``'s store (reads only; its caches are its own)."""
+    from bot.services.orders import OrderService
+
+    return OrderService(ctx.repo)
+
+
 def _operator_rows(ctx: WebContext) -> OperatorRows:
     from storage.operators import SqlOperatorStore
 
@@ -97,7 +106,7 @@ async def purchase(request: Request) -> Response:
     if supplier is not None and supplier not in library.suppliers:
         raise HTTPException(400, t.NO_SUPPLIER.format(id=supplier[:40]))
     names = {s.id: s.name for s in library.suppliers.values()}
-    order = await web.service(po.purchase_order, web.ctx.engine, web.ctx.repo, day, supplier)
+    order = await asyncio.to_thread(po.purchase_order, web.ctx.engine, web.ctx.repo, day, supplier)
     fmt = request.url.path.rpartition(".")[2] if "." in request.url.path else ""
     if fmt in ("xlsx", "csv"):
         data = po.as_xlsx(order, names) if fmt == "xlsx" else po.as_csv(order, names)
@@ -114,7 +123,7 @@ def _settlement(ctx: WebContext, period: Period, leader: str | None) -> tuple[An
     from bot.usecases.settlement import settlement
 
     rows = _operator_rows(ctx)
-    return settlement(ctx.service, ctx.config, rows, period, leader=leader), rows
+    return settlement(reader(ctx), ctx.config, rows, period, leader=leader), rows
 
 
 async def settle(request: Request) -> Response:
@@ -134,7 +143,7 @@ async def settle(request: Request) -> Response:
         ld = rows.platform.leaders.get(leader or "")
         if ld is None or ld.role != "leader":
             raise HTTPException(403, t.NO_LEADER_LINE)
-    s, rows = await web.service(_settlement, web.ctx, period, leader)
+    s, rows = await asyncio.to_thread(_settlement, web.ctx, period, leader)
     fmt = request.url.path.rpartition(".")[2] if "." in request.url.path else ""
     name = f"tuan-settle-{period.start.isoformat()}-{period.end.isoformat()}"
     if fmt == "xlsx":
@@ -163,7 +172,7 @@ def _stats(ctx: WebContext, period: Period, group_ids: frozenset[str] | None) ->
     from bot.usecases.stats import day_stats
 
     rows = _operator_rows(ctx)
-    stats = [s for s in day_stats(ctx.service, ctx.config, rows, period)
+    stats = [s for s in day_stats(reader(ctx), ctx.config, rows, period)
              if group_ids is None or s.group_id in group_ids]
     return stats, {g.id: g.title for g in rows.platform.groups.values()}
 
@@ -191,7 +200,7 @@ async def stats(request: Request) -> Response:
     viewer = await signed_in(request)
     web = _web(request)
     period = period_of(request)
-    figures, titles = await web.service(_stats, web.ctx, period, viewer.group_ids)
+    figures, titles = await asyncio.to_thread(_stats, web.ctx, period, viewer.group_ids)
     if request.url.path.endswith(".png"):
         png = await asyncio.to_thread(chart_png, figures, period, titles)
         return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=60"})
