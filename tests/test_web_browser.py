@@ -170,3 +170,55 @@ def test_leader_of_a_is_refused_group_b_and_csrf_and_rate_limit(browser: Browser
     expect(page.locator("#error")).to_contain_text("登录失败次数过多")
     shot(page, "login-limited")
     ctx.close()
+
+
+def test_operator_opens_settlement_purchase_orders_and_the_stats_chart(browser: Browser, site) -> None:  # type: ignore[no-untyped-def]
+    """The report pages: the settlement XLSX downloaded and read (B's leader: 10% of 29.90), the
+    purchase order of a delivery date, the statistics chart drawn by matplotlib loads as an image."""
+    from datetime import UTC, date, datetime
+    from decimal import Decimal
+
+    from bot.usecases.operators import edit_leader
+    from bot.usecases.products import ItemSource, LibraryChanges, SupplierRow
+    from storage.operators import SqlOperatorStore
+    from storage.products import SqlLibraryStore, record_sources
+
+    w, served = site
+    url = served.url
+    SqlOperatorStore(w.repo.engine).update(lambda rows: edit_leader(rows, "fake:lb", rate=Decimal("0.1")),
+                                           actor=("test", "test"))
+    SqlLibraryStore(w.repo.engine).update(lambda rows: LibraryChanges(
+        suppliers=[SupplierRow("S1", "鲜果园", updated_at=datetime.now(UTC))]))
+    record_sources(w.repo.engine, w.deals[GB], date(2026, 12, 1), [ItemSource("1", "grape", "", "盒", Decimal("20"), "S1")])
+    day = datetime.now(w.config.bot.tz).date().isoformat()
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    page = ctx.new_page()
+    sign_in(page, url, "op")
+
+    page.click('nav a[href="/settle"]')
+    page.fill('#settle-form input[name="from"]', day)
+    page.fill('#settle-form input[name="to"]', day)
+    page.click('#settle-form button[type="submit"]')
+    expect(page.locator("#settle-leaders")).to_contain_text("fake:lb")
+    expect(page.locator("#settle-leaders")).to_contain_text("¥2.99")
+    shot(page, "settle")
+    with page.expect_download() as got:
+        page.click("#settle-xlsx")
+    wb = load_workbook(io.BytesIO(Path(got.value.path()).read_bytes()))
+    line = next(r for r in wb["团长结算"].iter_rows(values_only=True) if r[0] == "fake:lb")
+    assert (line[4], line[8], line[10]) == (pytest.approx(29.9), pytest.approx(2.99), pytest.approx(2.99))
+
+    page.click('nav a[href="/purchase"]')
+    page.fill('#purchase-form input[name="date"]', "2026-12-01")
+    page.click('#purchase-form button[type="submit"]')
+    expect(page.locator("#purchase-totals")).to_contain_text("鲜果园")
+    expect(page.locator("#purchase-totals")).to_contain_text("¥20.00")
+    expect(page.locator("#purchase-routes")).to_contain_text("公园里B群")
+    shot(page, "purchase")
+
+    page.goto(url + f"/stats?from={day}&to={day}")
+    expect(page.locator("#stats-table")).to_contain_text("公园里B群")
+    page.wait_for_function("document.querySelector('#stats-chart').complete")
+    assert page.evaluate("document.querySelector('#stats-chart').naturalWidth") > 0
+    shot(page, "stats")
+    ctx.close()

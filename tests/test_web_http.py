@@ -106,6 +106,7 @@ def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:
         ("GET", f"/events/deals/{deal}?once=1", None),
         ("GET", f"/deals/{deal}/export.xlsx", None),
         ("GET", f"/deals/{deal}/export.csv", None),
+        ("GET", f"/deals/{deal}/export.pdf", None),
         ("POST", f"/deals/{deal}/verify", {"code": "0000"}),
         ("POST", f"/deals/{deal}/paid", {"sender_id": "nobody"}),
         ("POST", f"/deals/{deal}/refund", {"sender_id": "nobody", "item": "1号", "qty": "1"}),
@@ -117,7 +118,12 @@ def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:
 
 GENERAL = [("GET", "/", None), ("GET", "/api/today", None), ("GET", "/events/today?once=1", None),
            ("GET", "/products", None), ("GET", "/compose", None), ("GET", "/schedules", None),
-           ("GET", "/audit", None), ("GET", "/stock", None), ("GET", "/stock.csv", None)]
+           ("GET", "/audit", None), ("GET", "/stock", None), ("GET", "/stock.csv", None),
+           ("GET", "/settle", None), ("GET", "/settle.xlsx", None), ("GET", "/settle.csv", None),
+           ("GET", "/stats", None), ("GET", "/stats.png", None)]
+OPERATORS = [("GET", "/purchase", None), ("GET", "/purchase.xlsx", None), ("GET", "/purchase.csv", None),
+             ("POST", "/import/products", {})]
+"""Operators only: a leader gets 403 (the import without a file: 400 for an operator)."""
 
 
 def call(c: TestClient, method: str, path: str, form: dict[str, str] | None) -> int:
@@ -137,6 +143,10 @@ def test_permission_matrix(w: World, who: str | None) -> None:
             assert code in (303, 401), (path, code)
         else:
             assert code == 200, (who, path, code)
+    for method, path, form in OPERATORS:
+        code = call(c, method, path, form)
+        expected = {None: (303, 401), "op": (200, 400)}.get(who, (403,))
+        assert code in expected, (who, path, code)
     for group, deal in ((GA, a), (GB, b)):
         allowed = who == "op" or (who == "leadera" and group == GA) or (who == "leaderb" and group == GB)
         for method, path, form in routes(w, deal):
@@ -303,18 +313,18 @@ def test_a_section_added_later_joins_the_menu_and_its_checks(w: World) -> None:
 
     from bot.web import app as web_app
 
-    async def settle(request: Request) -> PlainTextResponse:
+    async def later(request: Request) -> PlainTextResponse:
         viewer = await web_app.operator_only(request)
-        return PlainTextResponse(f"settlement for {viewer.name}")
+        return PlainTextResponse(f"later page for {viewer.name}")
 
-    section = web_app.Section("结算", "/settle", (Route("/settle", settle),), operator_only=True)
+    section = web_app.Section("以后", "/later", (Route("/later", later),), operator_only=True)
     web_app.add_section(section)
     try:
         op, leader = client(w, "op"), client(w, "leadera")
-        assert 'href="/settle"' in op.get("/").text and 'href="/settle"' not in leader.get("/").text
-        assert op.get("/settle").text == "settlement for op"
-        assert leader.get("/settle").status_code == 403
-        assert client(w).get("/settle").status_code == 303
+        assert 'href="/later"' in op.get("/").text and 'href="/later"' not in leader.get("/").text
+        assert op.get("/later").text == "later page for op"
+        assert leader.get("/later").status_code == 403
+        assert client(w).get("/later").status_code == 303
     finally:
         web_app.SECTIONS.remove(section)
 

@@ -103,6 +103,8 @@ def write_chart(stats: list[DayStats], period: Period, path: Path, *, titles: di
             for gid in sorted(per):
                 label = (titles or {}).get(gid, gid)
                 ax.plot(date2num(days), [float(per[gid].get(d, ZERO)) for d in days], marker="o", label=label)
+            if len(days) == 1:  # one day: a day either side, not matplotlib's years around one point
+                ax.set_xlim(date2num(days[0] - timedelta(days=1)), date2num(days[0] + timedelta(days=1)))
             locator = AutoDateLocator()
             ax.xaxis.set_major_locator(locator)
             ax.xaxis.set_major_formatter(AutoDateFormatter(locator))

@@ -131,6 +131,7 @@ def create_app(ctx: WebContext, lock: asyncio.Lock | None = None, *, poll: float
         Route("/deals/{deal_id}/{action}", deals.deal_action, methods=["POST"]),
         Route("/products", pages.products, methods=["GET"]),
         Route("/products", pages.product_save, methods=["POST"]),
+        Route("/import/products", pages.product_import, methods=["POST"]),
         Route("/products/{code}", pages.product_save, methods=["POST"]),
         Route("/compose", pages.compose, methods=["GET"]),
         Route("/compose", pages.compose_post, methods=["POST"]),

@@ -56,7 +56,7 @@ SECTIONS: list[Section] = [
     Section(t.NAV["today"], "/"), Section(t.NAV["compose"], "/compose"), Section(t.NAV["products"], "/products"),
     Section(t.NAV["stock"], "/stock"), Section(t.NAV["schedules"], "/schedules"), Section(t.NAV["audit"], "/audit"),
 ]
-SECTION_MODULES: tuple[str, ...] = ()
+SECTION_MODULES: tuple[str, ...] = ("bot.web.reports",)
 """Modules imported by :func:`create_app` that add sections (e.g. "bot.web.settle")."""
 
 
@@ -110,6 +110,7 @@ async def _form(request: Request) -> FormData:
     form = await request.form()
     sent = form.get("csrf") or request.headers.get("x-csrf-token")
     if not auth.same_token(str(sent or ""), request.session.get("csrf")):
+        await form.close()  # an uploaded file's spooled copy
         raise HTTPException(403, t.CSRF_FAILED)
     return form
 

@@ -68,11 +68,17 @@ async def deal_events(request: Request) -> Response:
 
 
 async def deal_export(request: Request) -> Response:
+    """GET /deals/{id}/export.{xlsx|csv|pdf}: the deal's spreadsheet as /export makes it, or (pdf) its
+    print-ready sorting sheet (:func:`bot.usecases.lists.sorting_sheet`), of the chats the viewer sees."""
     deal_id, fmt = request.path_params["deal_id"], request.path_params["fmt"]
-    if fmt not in ("xlsx", "csv"):
+    if fmt not in ("xlsx", "csv", "pdf"):
         raise HTTPException(404, t.NOT_FOUND)
     viewer, visible, shown = await _deal_scope(request, deal_id)
     web = _web(request)
+    if fmt == "pdf":
+        data = await web.service(views.sorting_pdf, web.ctx, deal_id, shown, visible)
+        return Response(data, media_type="application/pdf",
+                        headers={"Content-Disposition": f'attachment; filename="tuan-{deal_id}-sorting.pdf"'})
     data = await web.service(views.export, web.ctx, deal_id, shown, visible, fmt)
     media = "text/csv; charset=utf-8" if fmt == "csv" else \
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -29,11 +30,81 @@ from bot.web.views import WebContext
 
 # --- products, compose, schedules, audit ---------------------------------------------------------------
 
-async def products(request: Request) -> Response:
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
+"""The largest product list the import takes (bytes)."""
+
+
+async def products(request: Request, status: int = 200, **result: Any) -> Response:
+    """GET /products: the library, each product with its variants (spec, unit, price, cost, supplier)."""
     await _viewer(request)
     web = _web(request)
     rows, owned = await asyncio.to_thread(_products, web.ctx)
-    return web.page(request, "products.html", products=rows, owned=owned)
+    variants = await asyncio.to_thread(_variants, web.ctx)
+    return web.page(request, "products.html", status, products=rows, owned=owned, variants=variants, **result)
+
+
+def _variants(ctx: WebContext) -> dict[str, list[Any]]:
+    """Product code → its explicit variants (none: the product's own row is its only variant)."""
+    from storage.products import SqlLibraryStore
+
+    library = SqlLibraryStore(ctx.engine).load()
+    return {pid: list(vs) for pid, vs in library.variants.items() if vs}
+
+
+async def product_import(request: Request) -> Response:
+    """POST /import/products (multipart, operators, CSRF): a supplier's list (.xlsx or .csv) imported as
+    `tuan product import` does (:mod:`bot.usecases.product_import`): every row checked first, nothing
+    written when any row is bad (the page lists each bad row), else one transaction; audited."""
+    import tempfile
+    from pathlib import Path
+
+    from bot.usecases.platform_data import config_products
+    from bot.usecases.product_import import (
+        COLUMNS,
+        ProductImportError,
+        check_rows,
+        import_changes,
+        read_table,
+    )
+    from storage.products import SqlLibraryStore
+
+    viewer = await _operator(request)
+    form = await _form(request)
+    web = _web(request)
+    upload = form.get("file")
+    try:
+        data = await upload.read(IMPORT_MAX_BYTES + 1) if isinstance(upload, UploadFile) else b""
+    finally:
+        await form.close()
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return await products(request, 400, import_error=t.IMPORT_NO_FILE, import_errors=[])
+    if len(data) > IMPORT_MAX_BYTES:
+        return await products(request, 413, import_error=t.IMPORT_TOO_BIG.format(mb=IMPORT_MAX_BYTES // 2**20),
+                              import_errors=[])
+    name = Path(upload.filename).name
+    supplier = str(form.get("supplier") or "").strip() or None
+    owned = {pid: deal for deal, _code, pid in config_products(web.ctx.config)}
+
+    def run() -> tuple[Any, int]:
+        with tempfile.TemporaryDirectory(prefix="tuan-import-") as tmp:
+            path = Path(tmp) / ("upload" + Path(name).suffix.lower())
+            path.write_bytes(data)
+            table = read_table(path)
+        done = SqlLibraryStore(web.ctx.engine).update(
+            lambda rows: import_changes(rows, check_rows(table, rows, supplier=supplier, config_owned=owned)[0],
+                                        datetime.now(UTC)))
+        return done, len(table.rows)
+
+    try:
+        done, count = await asyncio.to_thread(run)
+    except ProductImportError as e:
+        return await products(request, 400, import_error=f"{t.IMPORT_FAILED}：{name}: {e}",
+                              import_errors=[t.IMPORT_ROW.format(row=err.row, column=COLUMNS.get(err.column, (err.column,))[0],
+                                                                 why=err.why) for err in e.errors])
+    if done.said:
+        await _audit(request, viewer, "product", "web", None, f"import {name}: " + "; ".join(done.said)[:2000])
+    return await products(request, import_done=t.IMPORTED.format(n=len(done.said)) if done.said else
+                          t.IMPORT_NOTHING.format(rows=count), import_said=done.said)
 
 
 def _products(ctx: WebContext) -> tuple[list[Any], set[str]]:

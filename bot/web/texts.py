@@ -4,7 +4,7 @@ from __future__ import annotations
 
 APP = "团购后台"
 NAV = {"today": "今日", "products": "商品库", "compose": "开团", "stock": "备货单", "schedules": "定时任务",
-       "audit": "操作记录"}
+       "audit": "操作记录", "purchase": "采购单", "settle": "结算", "stats": "统计"}
 LOGIN = "登录"
 LOGOUT = "退出"
 NAME = "账号"
@@ -49,3 +49,16 @@ NO_GROUP_CHOSEN = "请至少选择一个群"
 NO_PRODUCT_CHOSEN = "请至少选择一个商品"
 STILL_OPEN = "{group} 还有进行中的团购，请先截单"
 PRODUCT_SAVED = "商品 {code} 已保存"
+
+BAD_DATE = "{what}不对：{text}"
+BAD_PERIOD = "结束日期早于开始日期"
+LONG_PERIOD = "时间段太长，最多 {days} 天"
+NO_SUPPLIER = "没有这个供应商：{id}"
+NO_SUPPLIER_NAME = "（未指定供应商）"
+NO_LEADER_LINE = "这个账号没有对应的团长，看不到结算"
+IMPORTED = "导入完成：{n} 处变更"
+IMPORT_NOTHING = "导入完成：没有变更（{rows} 行）"
+IMPORT_FAILED = "导入失败，没有写入任何商品"
+IMPORT_NO_FILE = "请选择 XLSX 或 CSV 文件"
+IMPORT_TOO_BIG = "文件太大（最多 {mb} MB）"
+IMPORT_ROW = "第 {row} 行，{column}：{why}"

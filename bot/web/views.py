@@ -196,6 +196,18 @@ def export(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str],
     return export_bytes(lists, ctx.config, fmt, group_points(ctx.service, ctx.config))
 
 
+def sorting_pdf(ctx: WebContext, deal_id: str, chat_key: str | None, keys: list[str]) -> bytes:
+    """The deal's sorting sheet as a PDF (a page per pickup point, :mod:`bot.sheet_pdf`), of
+    ``chat_key`` when given, else of ``keys``; titled with the deal's title."""
+    from bot.usecases.lists import sorting_sheet
+
+    points = group_points(ctx.service, ctx.config)
+    lists = lists_of(ctx, deal_id, chat_key, keys, points)
+    deal = ctx.repo.get_deal(deal_id)
+    title = (deal.title if deal is not None else "") or deal_id
+    return sorting_sheet(lists, ctx.config, points, title=title, now=datetime.now(UTC))
+
+
 def local_now(tz: str) -> datetime:
     return datetime.now(UTC).astimezone(ZoneInfo(tz))
 
