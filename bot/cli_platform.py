@@ -121,10 +121,11 @@ def _product_json(p: ProductRow, from_config: bool) -> dict[str, Any]:
 
 
 def _product_list(args: argparse.Namespace) -> int:
-    from bot.usecases.platform_data import config_products
+    from bot.usecases.platform_data import config_owned
 
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
-        rows, owned = store.load(), {pid for _d, _c, pid in config_products(config)}
+        rows = store.load()
+        owned = config_owned(config, rows.products)
         products = [_product_json(p, p.id in owned) for p in sorted(rows.products.values(), key=_code_order)]
         if args.json:
             print(json.dumps(products, ensure_ascii=False, indent=2))

@@ -60,17 +60,16 @@ def _money(raw: str | None, option: str) -> Any:
 # --- tuan product import ---------------------------------------------------------------------------
 
 def _import(args: argparse.Namespace) -> int:
-    from bot.usecases.platform_data import config_products
+    from bot.usecases.platform_data import config_owned
     from bot.usecases.product_import import ProductImportError, check_rows, import_changes, read_table
 
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
         table = read_table(Path(args.file))
-        owned = {pid: deal for deal, _code, pid in config_products(config)}
         library = _library(repo)
         ignored: list[str] = []
 
         def change(rows: Any) -> Any:
-            good, skipped = check_rows(table, rows, supplier=args.supplier, config_owned=owned)
+            good, skipped = check_rows(table, rows, supplier=args.supplier, config_owned=config_owned(config, rows.products))
             ignored.extend(skipped)
             done = import_changes(rows, good, datetime.now(UTC))
             if args.dry_run:
@@ -105,11 +104,11 @@ class _DryRun(Exception):
 
 def _variant(args: argparse.Namespace) -> int:
     from bot.cli_platform import _aliases
-    from bot.usecases.platform_data import PlatformDataError, config_products
+    from bot.usecases.platform_data import PlatformDataError, config_owned
     from bot.usecases.products import VariantRow, set_variant
 
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
-        owned = {pid: deal for deal, _code, pid in config_products(config)}
+        owned = config_owned(config, store.load().products)
         if args.code.strip() in owned:
             raise PlatformDataError(f"product {args.code.strip()} comes from {config.source} "
                                     f"(deal {owned[args.code.strip()]}); change it there")

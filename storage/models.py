@@ -268,6 +268,9 @@ PRODUCTS = Table(
     Column("supplier", String, nullable=True),
     Column("active", Boolean, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # "config": an item of tuan.toml's deals (the import owns it); "library": added from the CLI, an
+    # import file or the web (the tuan.toml import never touches it; migration 0015)
+    Column("source", String, nullable=False, server_default="config"),
 )
 
 # A scheduled post of a group (bot/scheduler.py). ``source`` "config": imported from tuan.toml's

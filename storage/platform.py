@@ -33,7 +33,8 @@ def load(conn: Connection) -> PlatformRows:
     for r in conn.execute(select(PRODUCTS)).mappings():
         rows.products[r["id"]] = ProductRow(
             id=r["id"], name=r["name"], price=r["price"], unit=r["unit"], aliases=tuple(r["aliases"] or ()),
-            spec=r["spec"], supplier=r["supplier"], active=r["active"], updated_at=r["updated_at"])
+            spec=r["spec"], supplier=r["supplier"], active=r["active"], updated_at=r["updated_at"],
+            source=r["source"])
     return rows
 
 
@@ -72,7 +73,8 @@ def write(conn: Connection, ch: PlatformChanges) -> None:
     if ch.products:
         _upsert(conn, PRODUCTS, [
             {"id": p.id, "name": p.name, "aliases": list(p.aliases), "unit": p.unit, "spec": p.spec,
-             "price": p.price, "supplier": p.supplier, "active": p.active, "updated_at": p.updated_at}
+             "price": p.price, "supplier": p.supplier, "active": p.active, "updated_at": p.updated_at,
+             "source": p.source}
             for p in ch.products])
 
 

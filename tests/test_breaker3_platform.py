@@ -71,7 +71,6 @@ def tuan(capsys: Any, config: str, *args: str) -> tuple[int, str, str]:
 
 # User sees: the leader's own library product 6 (苹果库, 9元) silently becomes tuan.toml's 红富士苹果 15元
 # once the file gets an item of code 6 (docs/storage.md: library products are never touched by the import).
-@pytest.mark.xfail(strict=True, reason="the tuan.toml import overwrites a library product of the same code")
 def test_the_import_never_overwrites_a_library_product(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
     config = write_config(tmp_path, sqlite_url)
     code, _, err = tuan(capsys, config, "product", "add", "6", "--name", "苹果库", "--price", "9", "--aliases", "苹果")

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -80,6 +80,7 @@ class ProductRow:
     supplier: str | None = None
     active: bool = True
     updated_at: datetime = datetime(1970, 1, 1, tzinfo=UTC)
+    source: str = "library"  # "config": an item of tuan.toml's deals, owned by the import; "library": not
 
     def same(self, other: ProductRow) -> bool:
         """Equal but for ``updated_at``."""
@@ -132,20 +133,33 @@ class PlatformStore(Protocol):
 
 # --- the configuration as rows -----------------------------------------------------------------
 
-def config_products(config: AppConfig) -> list[tuple[str, str, str]]:
+def config_products(config: AppConfig, library: Collection[str] = ()) -> list[tuple[str, str, str]]:
     """(deal id, item code, product id) of every configured deal's items, in config order.
 
-    A product's id is its item's code; when an earlier deal already has an item of that code, the
-    later deal's item is the product ``<deal id>.<code>`` (so appending a deal renames nothing).
+    A product's id is its item's code; when an earlier deal already has an item of that code, or
+    ``library`` (the ids of the store's library products, ``source`` "library") holds it, the item
+    is the product ``<deal id>.<code>`` (so appending a deal renames nothing, and the import never
+    overwrites a product added from the CLI, an import file or the web).
     """
     out: list[tuple[str, str, str]] = []
-    taken: set[str] = set()
+    taken: set[str] = set(library)
     for deal in config.deals:
         for item in deal.catalog.items:
             pid = item.code if item.code not in taken else f"{deal.id}.{item.code}"
             taken.add(pid)
             out.append((deal.id, item.code, pid))
     return out
+
+
+def library_ids(products: Mapping[str, ProductRow]) -> set[str]:
+    """The ids of the store's ``products`` (by id) that are the library's, not tuan.toml's."""
+    return {p.id for p in products.values() if p.source != CONFIG}
+
+
+def config_owned(config: AppConfig, products: Mapping[str, ProductRow]) -> dict[str, str]:
+    """Product id -> the configured deal whose item it is, given the store's ``products`` (by id): the
+    products the tuan.toml import owns (changed in the file, never with ``tuan product edit``)."""
+    return {pid: deal for deal, _code, pid in config_products(config, library_ids(products))}
 
 
 def config_leaders(config: AppConfig, now: datetime) -> dict[str, LeaderRow]:
@@ -242,12 +256,12 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
             ch.leaders.append(replace(leader, created_at=was.created_at))
             ch.said.append(f"leader {lid}: {_diff(was, leader, ('name', 'role', 'source', 'groups'))}")
     items = {(d.id, i.code): i for d in config.deals for i in d.catalog.items}
-    for deal_id, code, pid in config_products(config):
+    for deal_id, code, pid in config_products(config, library_ids(current.products)):
         item = items[(deal_id, code)]
         old_product = current.products.get(pid)
         base = old_product or ProductRow(id=pid, name=item.name, price=item.price)
         product = replace(base, name=item.name, aliases=tuple(item.aliases), unit=item.unit, price=item.price,
-                          updated_at=now)
+                          updated_at=now, source=CONFIG)
         if old_product is None:
             ch.products.append(product)
             ch.said.append(f"product {pid}: added ({item.name} {item.price}元/{item.unit or '-'})")
@@ -361,7 +375,7 @@ class PlatformDataError(ValueError):
 def new_product(current: PlatformRows, config: AppConfig, product: ProductRow) -> PlatformChanges:
     """Add ``product`` to the library. Raises :class:`PlatformDataError` when its code is taken, or is
     one of tuan.toml's (the import would overwrite it)."""
-    owned = {pid: deal for deal, _code, pid in config_products(config)}
+    owned = config_owned(config, current.products)
     if product.id in owned:
         raise PlatformDataError(f"product {product.id} comes from {config.source} (deal {owned[product.id]}); "
                                 f"change it there")
@@ -374,7 +388,7 @@ def changed_product(current: PlatformRows, config: AppConfig, code: str, now: da
                     **fields: object) -> PlatformChanges:
     """Change fields of the library's product ``code`` (``fields``: ProductRow field → new value; None
     values are left out). Raises :class:`PlatformDataError` for an unknown product or one of tuan.toml's."""
-    owned = {pid: deal for deal, _code, pid in config_products(config)}
+    owned = config_owned(config, current.products)
     if code in owned:
         raise PlatformDataError(f"product {code} comes from {config.source} (deal {owned[code]}); change it there")
     old = current.products.get(code)

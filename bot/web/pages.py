@@ -58,7 +58,7 @@ async def product_import(request: Request) -> Response:
     import tempfile
     from pathlib import Path
 
-    from bot.usecases.platform_data import config_products
+    from bot.usecases.platform_data import config_owned
     from bot.usecases.product_import import (
         COLUMNS,
         ProductImportError,
@@ -83,7 +83,6 @@ async def product_import(request: Request) -> Response:
                               import_errors=[])
     name = Path(upload.filename).name
     supplier = str(form.get("supplier") or "").strip() or None
-    owned = {pid: deal for deal, _code, pid in config_products(web.ctx.config)}
 
     def run() -> tuple[Any, int]:
         with tempfile.TemporaryDirectory(prefix="tuan-import-") as tmp:
@@ -91,7 +90,7 @@ async def product_import(request: Request) -> Response:
             path.write_bytes(data)
             table = read_table(path)
         done = SqlLibraryStore(web.ctx.engine).update(
-            lambda rows: import_changes(rows, check_rows(table, rows, supplier=supplier, config_owned=owned)[0],
+            lambda rows: import_changes(rows, check_rows(table, rows, supplier=supplier, config_owned=config_owned(web.ctx.config, rows.products))[0],
                                         datetime.now(UTC)))
         return done, len(table.rows)
 
@@ -108,12 +107,12 @@ async def product_import(request: Request) -> Response:
 
 
 def _products(ctx: WebContext) -> tuple[list[Any], set[str]]:
-    from bot.usecases.platform_data import config_products
+    from bot.usecases.platform_data import config_owned
     from storage.platform import SqlPlatformStore
 
     rows = SqlPlatformStore(ctx.engine).load()
     key = lambda p: (not p.id.isdigit(), int(p.id) if p.id.isdigit() else 0, p.id)  # noqa: E731
-    return sorted(rows.products.values(), key=key), {pid for _d, _c, pid in config_products(ctx.config)}
+    return sorted(rows.products.values(), key=key), set(config_owned(ctx.config, rows.products))
 
 
 def _aliases(raw: str) -> tuple[str, ...]:

@@ -1,7 +1,7 @@
 """Product variants (规格), suppliers, and what deals were made of (for purchase orders).
 
 Revision ID: 0011
-Revises: 0009 (to be re-chained after 0010 at merge)
+Revises: 0010
 Create Date: 2026-11-29
 
 New tables only; nothing existing changes. Every product keeps working: a product with no

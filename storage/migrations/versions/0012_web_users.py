@@ -1,7 +1,7 @@
 """The web dashboard: web accounts (users) and the audit read per group.
 
 Revision ID: 0012
-Revises: 0009 (to be re-chained at merge)
+Revises: 0011
 Create Date: 2026-11-29
 
 A new table ``users`` and an index ``audit (chat_key, id)``; nothing existing changes.

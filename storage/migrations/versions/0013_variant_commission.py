@@ -2,7 +2,7 @@
 deals were made of when a deal opens (as the cost price is).
 
 Revision ID: 0013
-Revises: 0011 (to be re-chained after 0012 at merge)
+Revises: 0012
 Create Date: 2026-11-29
 
 Two nullable columns; existing rows get NULL: no per-variant amount, the leader's rate applies.

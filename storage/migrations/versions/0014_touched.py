@@ -2,7 +2,7 @@
 the row), so a worker whose cached deal is stale reads only what changed since (issue 10).
 
 Revision ID: 0014
-Revises: 0009 (to be re-chained at merge)
+Revises: 0013
 Create Date: 2026-11-29
 
 Nullable columns and an index each; rows already there keep NULL (a cache built after the upgrade
