@@ -420,7 +420,8 @@ class OrderService:
             reading = read_message(msg.text, deal.catalog if deal else None, NotPostedBy(chat.by_text, target),
                                    NotPostedBy(chat.by_body, target))
         else:
-            reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
+            reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body,
+                                   chat.read_lists)
         if deal is None:
             for ur in reading.units:
                 if not ur.seen:
@@ -433,6 +434,8 @@ class OrderService:
                 if ur.seen:
                     continue
                 self._list_unit(w, ur.unit.key, ur.unit.number, ur.entry, closed)
+            if msg.edit_of is None:
+                chat.note_read(reading.read)  # every unit of it is a seen line now
             return "list" if not (w.accepted or w.unclear or w.refused) else "order"
         entry = reading.entry
         if entry is None or not (entry.actions or entry.problems):

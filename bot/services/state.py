@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
+from bot.engine.reader import ReadList
 from bot.ports import ASK_KIND, ChatRow, DealRow, DealSnapshot, EntryRow, LineRow, MessageRow
 from bot.services.questions import Question, question_from_text
 
@@ -74,6 +75,10 @@ def active(e: EntryRow) -> bool:
     return not e.removed and e.superseded_seq is None
 
 
+READ_LISTS = 3
+"""Copies of a list remembered per chat (several residents may copy the same version at once)."""
+
+
 @dataclass
 class ChatState:
     row: ChatRow
@@ -93,6 +98,16 @@ class ChatState:
     # whether the chat has messages outside this deal (None: not asked yet); while it is in this
     # deal no other deal's message can appear, so a redelivery check asks the store only if so
     history: bool | None = None
+    # the last copies of the list read whole here, newest first: a copy that extends one of them
+    # is split only after it (bot.engine.reader.read_message's ``done``); valid because the lines
+    # indexed above are never dropped
+    read_lists: list[ReadList] = field(default_factory=list)
+
+    def note_read(self, read: ReadList | None) -> None:
+        """Remember a copy every unit of which is now a seen line (at most :data:`READ_LISTS`)."""
+        if read is not None:
+            self.read_lists.insert(0, read)
+            del self.read_lists[READ_LISTS:]
 
     def index_line(self, ln: LineRow, *, over: str | None = None) -> None:
         """Index a line; ``over``: a message this one edits, whose lines it takes over in the index."""
