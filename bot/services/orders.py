@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.catalog import Catalog, Item
-from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
 from bot.model import ButtonPress, Effect, InboundMessage
@@ -32,7 +31,6 @@ from bot.ports import (
     Transaction,
 )
 from bot.services.apply import Work
-from bot.services.dealcheck import deal_post_refused
 from bot.services.households import HouseKey, first_orders
 from bot.services.outcome import DEAL_CLOSED, NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import answer, place
@@ -532,6 +530,9 @@ class OrderService:
         kind = "ignored"
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
+            from bot.engine.dealpost import parse_deal_post  # a leader's post only: not on every start
+            from bot.services.dealcheck import deal_post_refused
+
             catalog = parse_deal_post(msg.text, msg.ts)
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
