@@ -148,6 +148,11 @@ class OrderService:
             self._current = None
         self._sweep()
 
+    def drop_cache(self) -> None:
+        """Forget every cached deal (the store is the truth: they are reloaded when next needed)."""
+        self._cache.clear()
+        self._chat_deal.clear()
+
     def cached(self, deal_id: str) -> DealCache | None:
         """This process's cached copy of a deal, if any (it may be stale: only a transaction checks)."""
         return self._cache.get(deal_id)
