@@ -36,25 +36,31 @@ class DealState:
     entries: dict[int, EntryRow] = field(default_factory=dict)
     by_key: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
     totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # (chat, sender, item) -> the sum of its active rows' qty, kept with the rows (a lookup per question)
+    held: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def add_entry(self, e: EntryRow) -> None:
         self.entries[e.id] = e
-        self.by_key[(e.chat_key, e.sender_id, e.item_code)].append(e.id)
+        key = (e.chat_key, e.sender_id, e.item_code)
+        self.by_key[key].append(e.id)
         if active(e):
             self.totals[e.item_code] += e.qty
+            self.held[key] = self.held.get(key, 0) + e.qty
 
     def set_active(self, e: EntryRow, *, superseded_seq: int | None, removed: bool) -> None:
         was = active(e)
         e.superseded_seq = superseded_seq
         e.removed = removed
         now = active(e)
-        if was and not now:
-            self.totals[e.item_code] -= e.qty
-        elif now and not was:
-            self.totals[e.item_code] += e.qty
+        if was != now:
+            delta = e.qty if now else -e.qty
+            self.totals[e.item_code] += delta
+            key = (e.chat_key, e.sender_id, e.item_code)
+            self.held[key] = self.held.get(key, 0) + delta
 
     def sender_total(self, chat_key: str, sender_id: str, item: str) -> int:
-        return sum(self.entries[i].qty for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i]))
+        """The sum of the sender's active rows of ``item`` in the chat (0: none)."""
+        return self.held.get((chat_key, sender_id, item), 0)
 
     def last_touch(self, chat_key: str, sender_id: str, item: str) -> int:
         """Seq of the sender's last message that made or superseded a row of ``item`` (0: none).
