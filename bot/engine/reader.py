@@ -50,18 +50,27 @@ class Reading:
     read: ReadList | None = None  # a copy that a later one may begin with (see ``done``)
 
 
-_READERS: dict[int, tuple[Catalog, EntryReader]] = {}
+_READERS: dict[int, tuple[Catalog, EntryReader, dict[str, Reading]]] = {}
+REPLY_MEMO_CHARS = 200
+"""Short replies up to this long are remembered per catalog: the same words read the same."""
+REPLY_MEMO_SIZE = 4096
+"""Remembered short replies per catalog (all forgotten when full)."""
 
 
-def reader_for(catalog: Catalog) -> EntryReader:
+def _reader_and_memo(catalog: Catalog) -> tuple[EntryReader, dict[str, Reading]]:
     hit = _READERS.get(id(catalog))
     if hit is not None and hit[0] is catalog:
-        return hit[1]
+        return hit[1], hit[2]
     r = EntryReader(matcher_for(catalog))
     if len(_READERS) > 512:
         _READERS.clear()
-    _READERS[id(catalog)] = (catalog, r)
-    return r
+    memo: dict[str, Reading] = {}
+    _READERS[id(catalog)] = (catalog, r, memo)
+    return r, memo
+
+
+def reader_for(catalog: Catalog) -> EntryReader:
+    return _reader_and_memo(catalog)[0]
 
 
 def read_message(text: str, catalog: Catalog | None, seen: Container[str],
@@ -86,6 +95,25 @@ def read_message(text: str, catalog: Catalog | None, seen: Container[str],
         out = _read_after(text, catalog, seen, seen_bodies, done)
         if out is not None:
             return out
+    if catalog is None or len(text) > REPLY_MEMO_CHARS:
+        return _read(text, catalog, seen, seen_bodies)
+    # A reply that is no list reads the same whatever the chat has seen: the same words of a
+    # catalog are read once (葡萄2 comes back all day); a list depends on the seen lines.
+    memo = _reader_and_memo(catalog)[1]
+    hit = memo.get(text)
+    if hit is None:
+        hit = _read(text, catalog, seen, seen_bodies)
+        if hit.is_list:
+            return hit
+        if len(memo) >= REPLY_MEMO_SIZE:
+            memo.clear()
+        memo[text] = hit
+    e = hit.entry
+    return Reading(hit.text, False, entry=None if e is None else EntryParse(
+        e.label, list(e.actions), list(e.problems), e.has_room, e.all_questions))
+
+
+def _read(text: str, catalog: Catalog | None, seen: Container[str], seen_bodies: Container[str]) -> Reading:
     if is_notice(text):
         return Reading(normalize(text), False)
     plain = normalize(text)
