@@ -113,3 +113,22 @@ def test_the_memo_copies_every_field_of_a_reading() -> None:
     # reader.read_message builds its copies field by field: a new field must be copied there too
     assert [f.name for f in fields(EntryParse)] == ["label", "actions", "problems", "has_room", "all_questions"]
     assert [f.name for f in fields(Reading)] == ["text", "is_list", "units", "entry", "read"]
+
+
+def _storable_by_encoding(text: str) -> str:
+    """bot.model.storable as it was: try to encode, else mend."""
+    if "\x00" not in text:
+        try:
+            text.encode("utf-8")
+            return text
+        except UnicodeEncodeError:
+            pass
+    return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace").replace("\x00", "\ufffd")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(texts, st.text(alphabet=st.sampled_from(["a", "王", "\x00", "\ud800", "\udc00", "\ud83d", "\ude00"]))))
+def test_storable_keeps_what_encodes_and_mends_the_rest(text: str) -> None:
+    from bot.model import storable
+
+    assert storable(text) == _storable_by_encoding(text)
