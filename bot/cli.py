@@ -6,7 +6,9 @@ import argparse
 import sys
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand, or of ``replay`` alone when that is the command (so a
+    replay does not import the other subcommands' modules)."""
     p = argparse.ArgumentParser(prog="tuan", description="Tuan: a chat-group bot for community group buying (社群团购)")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("replay", help="feed a JSONL transcript through the order pipeline and print the tally")
@@ -14,6 +16,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--catalog", help="TOML catalog shared by every chat of the transcript")
     r.add_argument("--json", action="store_true", help="print the result as JSON (spec §2)")
     r.add_argument("--db", help="SQLAlchemy URL of the store (default: a temporary SQLite file)")
+    if command == "replay":
+        return p
     try:
         from bot.cli_run import add_run_parsers
     except ImportError:
@@ -24,7 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    first = (sys.argv[1:] if argv is None else argv)[:1]
+    args = build_parser(first[0] if first else None).parse_args(argv)
     if args.command == "replay":
         from bot.replay import run
 

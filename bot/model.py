@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
 REPLACEMENT = "\ufffd"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable(text: str) -> str:
@@ -15,12 +17,8 @@ def storable(text: str) -> str:
     be encoded as UTF-8, and PostgreSQL refuses NUL in text: either would fail the commit of the
     message again on every delivery. A pair of surrogates becomes the one character it stands for.
     """
-    if "\x00" not in text:
-        try:
-            text.encode("utf-8")
-            return text
-        except UnicodeEncodeError:
-            pass
+    if "\x00" not in text and (text.isascii() or _SURROGATE.search(text) is None):
+        return text  # (only a surrogate makes a str unencodable as UTF-8)
     text = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
     return text.replace("\x00", REPLACEMENT)
 

@@ -6,12 +6,14 @@ import gc
 import json
 import sys
 import tempfile
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import islice
+from functools import lru_cache
 from pathlib import Path
+from sys import intern
 from typing import Any, TextIO
 
 from bot.catalog import Catalog, CatalogError, load_catalog
@@ -57,7 +59,8 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         raise TranscriptError(f"{where}: not a usable JSON line ({str(e).split(':')[0]})") from None
     if not isinstance(obj, dict):
         raise TranscriptError(f"{where}: a line must be a JSON object")
-    vals = {k: _field(obj, k, where) for k in REQUIRED}
+    # the same chats, senders and names recur on every line: one string each, not one per message
+    vals = {k: intern(_field(obj, k, where)) for k in REQUIRED}
     recall = obj.get("recall_of")
     text = obj.get("text")
     if text is None and recall is None:
@@ -113,22 +116,45 @@ class ReplayResult:
         return {"orders": self.orders, "totals": self.totals, "unclear": self.unclear, "refused": self.refused}
 
 
+@dataclass
+class Outcomes:
+    """What the report needs of the handled messages' outcomes, kept as they come (not the
+    outcomes themselves: 100,000 of them, each with its sender's totals, are a lot of memory)."""
+
+    deal_ids: dict[str, None]
+    unclear: list[dict[str, str]]
+    refused: list[dict[str, str]]
+
+    def add(self, outcomes: Iterable[Outcome]) -> None:
+        for o in outcomes:
+            if o.deal_id is not None:
+                self.deal_ids[o.deal_id] = None
+            if o.unclear:
+                self.unclear.append({"message_id": o.message_id,
+                                     "reason": "; ".join(p.replay_reason() for p in o.unclear)})
+            if o.refused:
+                self.refused.append({"message_id": o.message_id,
+                                     "reason": "; ".join(p.replay_reason() for p in o.refused)})
+
+
 def replay(messages: Iterator[InboundMessage], catalog: Catalog | None, db_url: str) -> ReplayResult:
     from storage.sql import open_repository
 
     repo = open_repository(db_url)
     try:
         svc = OrderService(repo, catalog=catalog)
-        outcomes: list[Outcome] = []
+        seen = Outcomes({}, [], [])
         batch: list[InboundMessage] = []
         for m in messages:
             batch.append(m)
             if len(batch) >= BATCH:
-                outcomes.extend(_handle_batch(svc, batch))
+                seen.add(_handle_batch(svc, batch))
                 batch = []
         if batch:
-            outcomes.extend(_handle_batch(svc, batch))
-        return collect(svc, outcomes)
+            seen.add(_handle_batch(svc, batch))
+        del batch
+        svc.drop_cache()  # the report reads the store; the cache would only double what is in memory
+        return collect(svc, seen)
     finally:
         repo.close()
 
@@ -155,11 +181,12 @@ def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcom
     raise AssertionError("unreachable")
 
 
-def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
+def collect(svc: OrderService, outcomes: Outcomes) -> ReplayResult:
+    """The report: every deal's orders and totals (read from the store), the unclear and the refused."""
     orders: list[dict[str, Any]] = []
     totals: dict[str, int] = {}
     names: dict[str, str] = {}
-    deal_ids = list(dict.fromkeys(o.deal_id for o in outcomes if o.deal_id is not None))
+    deal_ids = list(outcomes.deal_ids)
     if svc.shared_deal and svc.shared_deal not in deal_ids:
         deal_ids.append(svc.shared_deal)
     for did in deal_ids:
@@ -176,14 +203,7 @@ def collect(svc: OrderService, outcomes: list[Outcome]) -> ReplayResult:
                 "label": r.label, "item": r.item_code, "qty": r.qty,
                 "message_id": last_msg.get((r.chat_key, r.sender_id, r.item_code, r.label), ""),
             })
-    unclear: list[dict[str, str]] = []
-    refused: list[dict[str, str]] = []
-    for o in outcomes:
-        if o.unclear:
-            unclear.append({"message_id": o.message_id, "reason": "; ".join(p.replay_reason() for p in o.unclear)})
-        if o.refused:
-            refused.append({"message_id": o.message_id, "reason": "; ".join(p.replay_reason() for p in o.refused)})
-    return ReplayResult(orders, {k: v for k, v in totals.items()}, unclear, refused, names)
+    return ReplayResult(orders, {k: v for k, v in totals.items()}, outcomes.unclear, outcomes.refused, names)
 
 
 def _last_messages(entries: list[EntryRow]) -> dict[tuple[str, str, str, str], str]:
@@ -192,6 +212,12 @@ def _last_messages(entries: list[EntryRow]) -> dict[tuple[str, str, str, str], s
         if not e.removed and e.superseded_seq is None and e.qty > 0:
             out[(e.chat_key, e.sender_id, e.item_code, e.label)] = e.message_id
     return out
+
+
+def _drain(messages: deque[InboundMessage]) -> Iterator[InboundMessage]:
+    """The messages in order, each let go of as it is taken (the transcript is not kept to the end)."""
+    while messages:
+        yield messages.popleft()
 
 
 def print_table(res: ReplayResult, out: TextIO) -> None:
@@ -214,13 +240,73 @@ def print_table(res: ReplayResult, out: TextIO) -> None:
 def write_json(obj: Any, out: TextIO, pieces: int = 4096) -> None:
     """Write ``obj`` as ``json.dump(obj, out, ensure_ascii=False, indent=1)`` does, then a newline.
 
-    The same text, but written ``pieces`` encoder chunks at a time: json.dump writes each of its
-    ~5 chunks per order row separately, and one string of the whole would hold it all in memory.
+    The same text, but made faster (json's indenting encoder is pure Python: about 5 generator
+    steps per value; here a dict of plain values, an order row, is one join) and written
+    ``pieces`` pieces at a time, so the whole text is never one string in memory.
     """
-    chunks = json.JSONEncoder(ensure_ascii=False, indent=1).iterencode(obj)
-    while batch := list(islice(chunks, pieces)):
-        out.write("".join(batch))
+    batch: list[str] = []
+    for piece in _json_pieces(obj, 0):
+        batch.append(piece)
+        if len(batch) >= pieces:
+            out.write("".join(batch))
+            batch = []
+    out.write("".join(batch))
     out.write("\n")
+
+
+_STR = json.encoder.encode_basestring  # what json writes for a str when ensure_ascii is False
+_CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def _json_scalar(v: Any) -> str | None:
+    """The JSON text json.dumps writes for a str, an int, None, True or False; None otherwise."""
+    t = type(v)
+    if t is str:
+        return _STR(v)  # type: ignore[no-any-return]
+    if t is int:
+        return int.__repr__(v)
+    if t is bool or v is None:
+        return _CONSTANTS[v]
+    return None
+
+
+@lru_cache(maxsize=64)
+def _heads(keys: tuple[str, ...], inner: str) -> tuple[str, ...]:
+    """What goes before each value of a dict with these keys (the rows share a few key tuples)."""
+    return tuple(("{" if n == 0 else ",") + inner + _STR(k) + ": " for n, k in enumerate(keys))
+
+
+def _json_pieces(obj: Any, level: int) -> Iterator[str]:
+    """``obj`` as json.dumps(obj, ensure_ascii=False, indent=1) writes it at nesting ``level``, in pieces."""
+    flat = _json_scalar(obj)
+    if flat is not None:
+        yield flat
+        return
+    inner, outer = "\n" + " " * (level + 1), "\n" + " " * level
+    if isinstance(obj, dict) and all(type(k) is str for k in obj):
+        if not obj:
+            yield "{}"
+            return
+        values = list(map(_json_scalar, obj.values()))
+        if None not in values:  # a dict of plain values (an order row): one piece
+            heads = _heads(tuple(obj), inner)
+            yield "".join(map(str.__add__, heads, values)) + outer + "}"  # type: ignore[arg-type]
+            return
+        for n, (k, v) in enumerate(obj.items()):
+            yield ("{" if n == 0 else ",") + inner + _STR(k) + ": "
+            yield from _json_pieces(v, level + 1)
+        yield outer + "}"
+    elif type(obj) in (list, tuple):
+        if not obj:
+            yield "[]"
+            return
+        for n, v in enumerate(obj):
+            yield ("[" if n == 0 else ",") + inner
+            yield from _json_pieces(v, level + 1)
+        yield outer + "]"
+    else:  # anything else (a float, a dict with other keys): json's own text for it
+        text = json.dumps(obj, ensure_ascii=False, indent=1)
+        yield text.replace("\n", outer) if level else text
 
 
 @contextmanager
@@ -248,7 +334,7 @@ def run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None
 def _run(transcript: str, catalog_path: str | None, as_json: bool, db: str | None) -> int:
     try:
         catalog = load_catalog(catalog_path) if catalog_path else None
-        messages = list(read_transcript(transcript))
+        messages = deque(read_transcript(transcript))  # all read first: a bad line stops it before any work
     except (TranscriptError, CatalogError) as e:
         print(f"tuan replay: {e}", file=sys.stderr)
         return 2
@@ -257,7 +343,7 @@ def _run(transcript: str, catalog_path: str | None, as_json: bool, db: str | Non
     with tempfile.TemporaryDirectory(prefix="tuan-replay-") as tmp:
         url = db or f"sqlite:///{Path(tmp) / 'replay.db'}"
         try:
-            res = replay(iter(messages), catalog, url)
+            res = replay(_drain(messages), catalog, url)
         except StoreOpenError as e:
             print(f"tuan replay: --db: {e}", file=sys.stderr)
             return 2

@@ -60,6 +60,22 @@ def iter_raw_units(text: str) -> Iterator[list[str]]:
         yield cur
 
 
+def starts_unit(text: str) -> bool:
+    """True when the first line of ``text`` that :func:`iter_raw_units` keeps is a numbered line.
+
+    Then ``text`` after a list adds whole units to it: it does not continue the list's last unit.
+    False when it keeps no line at all.
+    """
+    for raw in text.split("\n"):
+        line = raw.strip()
+        if "  " in line:
+            line = " ".join(line.split())
+        if not line or line[0] == "例" or line.startswith("格式"):
+            continue
+        return _MARK.match(line) is not None
+    return False
+
+
 def body_key(key: str) -> str:
     """A unit's text without its list number: a renumbered copy of a line is still that line."""
     m = _MARK.match(key)

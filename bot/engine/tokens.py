@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher
@@ -28,34 +29,48 @@ _FRACTION = re.compile(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
     sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
 # words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
-_MASKS: list[tuple[str, re.Pattern[str]]] = [
+
+
+def _source(pattern: str, flags: int = 0) -> tuple[str, int]:
+    return pattern, flags
+
+
+_MASK_SOURCES: list[tuple[str, tuple[str, int]]] = [
     # spec with a multiplication: 250ml*12盒, 500g×2袋
-    ("spec", re.compile(r"(?<!\d)\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
+    ("spec", _source(r"(?<!\d)\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
     # prices
-    ("price", re.compile(r"[¥$]\s*\d+(?:\.\d+)?|(?<!\d)\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
+    ("price", _source(r"[¥$]\s*\d+(?:\.\d+)?|(?<!\d)\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
     # phones and long digit runs
-    ("phone", re.compile(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|\d{7,})(?!\d)")),
+    ("phone", _source(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|\d{7,})(?!\d)")),
     # dates and times
-    ("date", re.compile(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?")),
-    ("time", re.compile(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
-    ("date", re.compile(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单"
+    ("date", _source(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?")),
+    ("time", _source(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
+    ("date", _source(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单"
                         r"|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)")),
-    ("time", re.compile(r"(?<!\d)\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
-    ("time", re.compile(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
-    ("time", re.compile(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]")),
+    ("time", _source(r"(?<!\d)\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
+    ("time", _source(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
+    ("time", _source(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]")),
     # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
-    ("room", re.compile(
+    ("room", _source(
         r"(?:[A-Za-z]\s*座?\s*)?(?:(?<!\d)\d+|(?<![一二三四五六七八九十])[一二三四五六七八九十]+|(?<![A-Za-z])[A-Za-z](?=\s*[栋幢座区]))\s*"
         r"(?:栋|幢|座|号楼|号院|楼|单元|区|期|苑|弄|巷|号门|门|层)"
         r"(?:\s*\d+\s*(?:栋|幢|号楼|楼|单元|层|室|户|房|号)|\d+|\s+\d{3,4}(?!\d))*"
     )),
-    ("room", re.compile(r"(?<!\d)\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
-    ("room", re.compile(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)")),  # B1203; x12 is a quantity
-    ("room", re.compile(r"(?<!\d)\d{2,}\s*(?:室|房|户)")),
+    ("room", _source(r"(?<!\d)\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
+    ("room", _source(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)")),  # B1203; x12 is a quantity
+    ("room", _source(r"(?<!\d)\d{2,}\s*(?:室|房|户)")),
 ]
 # Any mask at all: one search instead of thirteen when a clause holds none (most short replies).
 # Exact: an alternation matches at a position when any of its alternatives does.
-_ANY_MASK = re.compile("|".join(f"(?i:{rx.pattern})" if rx.flags & re.I else f"(?:{rx.pattern})" for _, rx in _MASKS))
+_ANY_MASK = re.compile("|".join(f"(?i:{p})" if f & re.I else f"(?:{p})" for _, (p, f) in _MASK_SOURCES))
+
+
+@cache
+def _masks() -> list[tuple[str, re.Pattern[str]]]:
+    """The masks, each compiled the first time a clause holds one (a short reply seldom does)."""
+    return [(kind, re.compile(p, f)) for kind, (p, f) in _MASK_SOURCES]
+
+
 _CODE = re.compile(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
     r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提"
@@ -147,7 +162,7 @@ class Scanner:
         for mt in _NOT_NUMBERS.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
-        for mask_kind, rx in _MASKS if _ANY_MASK.search(text) else ():
+        for mask_kind, rx in _masks() if _ANY_MASK.search(text) else ():
             for mt in rx.finditer(text):
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
                     claim(Token(MASK, mt.start(), mt.end(), mt.group(0), sign=mask_kind))

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from bot.catalog import Catalog, Item
-from bot.engine.dealpost import parse_deal_post
 from bot.engine.entry import ADD, SUB, Action, EntryParse
 from bot.engine.reader import read_message, reader_for
 from bot.model import CARD, ButtonPress, Effect, InboundMessage
@@ -33,7 +32,6 @@ from bot.ports import (
     Transaction,
 )
 from bot.services.apply import Work
-from bot.services.dealcheck import deal_post_refused
 from bot.services.households import HouseKey, first_orders
 from bot.services.outcome import DEAL_CLOSED, NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import ambiguity_question, answer, place
@@ -153,6 +151,11 @@ class OrderService:
         finally:
             self._current = None
         self._sweep()
+
+    def drop_cache(self) -> None:
+        """Forget every cached deal (the store is the truth: they are reloaded when next needed)."""
+        self._cache.clear()
+        self._chat_deal.clear()
 
     def cached(self, deal_id: str) -> DealCache | None:
         """This process's cached copy of a deal, if any (it may be stale: only a transaction checks)."""
@@ -483,7 +486,8 @@ class OrderService:
             reading = read_message(msg.text, deal.catalog if deal else None, NotPostedBy(chat.by_text, target),
                                    NotPostedBy(chat.by_body, target))
         else:
-            reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body)
+            reading = read_message(msg.text, deal.catalog if deal else None, chat.by_text, chat.by_body,
+                                   chat.read_lists)
         if deal is None:
             for ur in reading.units:
                 if not ur.seen:
@@ -496,6 +500,8 @@ class OrderService:
                 if ur.seen:
                     continue
                 self._list_unit(w, ur.unit.key, ur.unit.number, ur.entry, closed)
+            if msg.edit_of is None:
+                chat.note_read(reading.read)  # every unit of it is a seen line now
             return "list" if not (w.accepted or w.unclear or w.refused) else "order"
         entry = reading.entry
         if entry is None or not (entry.actions or entry.problems):
@@ -594,6 +600,9 @@ class OrderService:
         kind = "ignored"
         current = w.deal
         if may_define_deal and self.shared_deal is None and (current is None or current.row.status != "open"):
+            from bot.engine.dealpost import parse_deal_post  # a leader's post only: not on every start
+            from bot.services.dealcheck import deal_post_refused
+
             catalog = parse_deal_post(msg.text, msg.ts)
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"

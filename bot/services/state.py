@@ -8,6 +8,7 @@ from datetime import datetime
 
 from bot.catalog import MAX_LINE_QTY, Catalog, Item
 from bot.engine.listing import body_key
+from bot.engine.reader import ReadList
 from bot.ports import ASK_KIND, ChatRow, DealRow, DealSnapshot, EntryRow, LineRow
 from bot.services.questions import Question, question_from_text
 
@@ -35,25 +36,31 @@ class DealState:
     entries: dict[int, EntryRow] = field(default_factory=dict)
     by_key: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(list))
     totals: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    # (chat, sender, item) -> the sum of its active rows' qty, kept with the rows (a lookup per question)
+    held: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
     def add_entry(self, e: EntryRow) -> None:
         self.entries[e.id] = e
-        self.by_key[(e.chat_key, e.sender_id, e.item_code)].append(e.id)
+        key = (e.chat_key, e.sender_id, e.item_code)
+        self.by_key[key].append(e.id)
         if active(e):
             self.totals[e.item_code] += e.qty
+            self.held[key] = self.held.get(key, 0) + e.qty
 
     def set_active(self, e: EntryRow, *, superseded_seq: int | None, removed: bool) -> None:
         was = active(e)
         e.superseded_seq = superseded_seq
         e.removed = removed
         now = active(e)
-        if was and not now:
-            self.totals[e.item_code] -= e.qty
-        elif now and not was:
-            self.totals[e.item_code] += e.qty
+        if was != now:
+            delta = e.qty if now else -e.qty
+            self.totals[e.item_code] += delta
+            key = (e.chat_key, e.sender_id, e.item_code)
+            self.held[key] = self.held.get(key, 0) + delta
 
     def sender_total(self, chat_key: str, sender_id: str, item: str) -> int:
-        return sum(self.entries[i].qty for i in self.by_key.get((chat_key, sender_id, item), ()) if active(self.entries[i]))
+        """The sum of the sender's active rows of ``item`` in the chat (0: none)."""
+        return self.held.get((chat_key, sender_id, item), 0)
 
     def last_touch(self, chat_key: str, sender_id: str, item: str) -> int:
         """Seq of the sender's last message that made or superseded a row of ``item`` (0: none).
@@ -72,6 +79,10 @@ class DealState:
 
 def active(e: EntryRow) -> bool:
     return not e.removed and e.superseded_seq is None
+
+
+READ_LISTS = 3
+"""Copies of a list remembered per chat (several residents may copy the same version at once)."""
 
 
 @dataclass
@@ -93,6 +104,16 @@ class ChatState:
     # whether the chat has messages outside this deal (None: not asked yet); while it is in this
     # deal no other deal's message can appear, so a redelivery check asks the store only if so
     history: bool | None = None
+    # the last copies of the list read whole here, newest first: a copy that extends one of them
+    # is split only after it (bot.engine.reader.read_message's ``done``); valid because the lines
+    # indexed above are never dropped
+    read_lists: list[ReadList] = field(default_factory=list)
+
+    def note_read(self, read: ReadList | None) -> None:
+        """Remember a copy every unit of which is now a seen line (at most :data:`READ_LISTS`)."""
+        if read is not None:
+            self.read_lists.insert(0, read)
+            del self.read_lists[READ_LISTS:]
 
     def index_line(self, ln: LineRow, *, over: str | None = None) -> None:
         """Index a line; ``over``: a message this one edits, whose lines it takes over in the index."""
