@@ -53,3 +53,21 @@ def test_a_session_cookie_is_dead_after_signing_out(w: World) -> None:
     thief = client(w)
     thief.cookies.set("tuan_session", stolen)
     assert thief.get("/").status_code == 303, "the cookie of a signed-out session still opens the dashboard"
+
+
+# User sees: `tuan web --listen nonsense` (or `127.0.0.1:`, `:8080x`, `127.0.0.1:99999`) prints a
+# Python traceback (ValueError / OverflowError) instead of one line, while the same mistake in
+# tuan.toml's `[web] listen` is one config line ('must be "host:port"').
+@pytest.mark.xfail(strict=True, reason="a bad --listen crashes `tuan web` with a traceback")
+@pytest.mark.parametrize("listen", ["nonsense", "127.0.0.1:", "127.0.0.1:99999"])
+def test_a_bad_listen_address_is_one_line(tmp_path, capsys, listen: str) -> None:  # type: ignore[no-untyped-def]
+    from bot.cli import main
+
+    cfg = tmp_path / "tuan.toml"
+    cfg.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "t.db"}"\n[console]\nenabled = false\n', encoding="utf-8")
+    try:
+        code = main(["web", "--listen", listen, "--config", str(cfg)])
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"traceback: {type(e).__name__}: {e}")
+    _out, err = capsys.readouterr()
+    assert code in (1, 2) and len(err.strip().splitlines()) == 1
