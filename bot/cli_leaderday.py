@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from bot.cli_history import CONFIG_HELP, Failed, _guarded, _store
@@ -69,16 +69,16 @@ def _day(config: Any, repo: Any) -> Any:
     return LeaderDay(repo, points)
 
 
-def _money(text: str | None) -> Decimal | None:
+def _money(text: str | None, *, zero_ok: bool = False) -> Decimal | None:
+    """An amount argument (:func:`bot.money.parse_amount`); raises Failed with the reason."""
+    from bot.money import MoneyError, parse_amount
+
     if text is None:
         return None
     try:
-        value = Decimal(text.strip().lstrip("¥").removesuffix("元"))
-    except InvalidOperation:
-        raise Failed(f"not an amount: {text!r}") from None
-    if not value.is_finite() or value < 0:
-        raise Failed(f"not an amount: {text!r}")
-    return value.quantize(Decimal("0.01"))
+        return parse_amount(text, zero_ok=zero_ok)
+    except MoneyError as e:
+        raise Failed(f"not an amount: {e}") from None
 
 
 def _unknown(e: Exception) -> Failed:
@@ -173,7 +173,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 @_guarded
 def _paid(args: argparse.Namespace) -> int:
-    amount = _money(args.amount)
+    amount = _money(args.amount, zero_ok=True)
     return _act(args, lambda day, actor, now: day.mark_paid(args.deal, actor, now, args.who, amount))
 
 

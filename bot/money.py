@@ -6,6 +6,7 @@ refused where it enters, never at commit time.
 
 from __future__ import annotations
 
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 PLACES = 2
@@ -47,6 +48,28 @@ def price_problem(value: Decimal) -> str | None:
     if value != value.quantize(FEN):
         return TOO_PRECISE
     return None
+
+
+def amount_problem(value: Decimal, *, zero_ok: bool = False) -> str | None:
+    """The reason code a sum a leader enters (a payment, a refund amount) is refused, or None: the
+    price rule (:func:`price_problem`), 0 allowed when ``zero_ok`` (a payment of nothing)."""
+    if zero_ok and value.is_finite() and value == 0:
+        return None
+    return price_problem(value)
+
+
+def parse_amount(word: str, *, zero_ok: bool = False) -> Decimal:
+    """A sum typed by a leader ("59.8", "¥59.80", "￥60元", full-width digits): Decimal yuan with 2
+    places; raises MoneyError with the reason (:func:`amount_problem`) it is refused."""
+    text = unicodedata.normalize("NFKC", word).strip().lstrip("¥￥").removesuffix("元").strip()
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise MoneyError(NOT_A_NUMBER, word) from None
+    problem = amount_problem(value, zero_ok=zero_ok)
+    if problem is not None:
+        raise MoneyError(problem, word)
+    return value.quantize(FEN)
 
 
 def parse_price(raw: object) -> Decimal:

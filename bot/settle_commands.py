@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from bot import messages as m
-from bot import render
+from bot import money, render
 from bot.commands import Invocation, group_title, permissions_of
 from bot.context import Core
 from bot.leaderday_commands import (
@@ -29,18 +29,17 @@ from bot.usecases.leaderday import PROXY_PREFIX, Result, ShortResult, find_item
 # --- payments -----------------------------------------------------------------------------------------
 
 
-def _amount(word: str) -> Decimal | None:
-    w = unicodedata.normalize("NFKC", word).strip().lstrip("¥￥").removesuffix("元")
-    try:
-        value = Decimal(w)
-    except InvalidOperation:
-        return None
-    return value.quantize(Decimal("0.01")) if value.is_finite() and value >= 0 else None
+_MEANT_AS_AMOUNT = re.compile(r"[¥￥].*|[-+]?[\d.]+元?")
 
 
-def _looks_like_amount(word: str) -> bool:
-    w = unicodedata.normalize("NFKC", word).strip()
-    return bool(re.fullmatch(r"[¥￥]?\d+(?:\.\d{1,2})?元?", w))
+def _meant_as_amount(word: str) -> bool:
+    """Whether a word was typed as a sum of money (``59.8``, ``-5``, ``¥NaN``, ``60元``), readable or not."""
+    return bool(_MEANT_AS_AMOUNT.fullmatch(unicodedata.normalize("NFKC", word).strip()))
+
+
+def _refused(word: str, why: str) -> str:
+    """The chat's refusal of an amount (``why``: a :mod:`bot.money` reason code)."""
+    return m.AMOUNT_REFUSED.format(word=word, why=m.PRICE_WHY.get(why, m.PRICE_WHY[money.NOT_A_NUMBER]))
 
 
 @command("paid", aliases=("已付", "付款"), group_only=True, help=m.HELP_PAID)
@@ -50,10 +49,11 @@ async def cmd_paid(core: Core, inv: Invocation) -> None:
         await answer(core, inv, m.PAID_USAGE)
         return
     amount = None
-    if len(words) > 1 and _looks_like_amount(words[-1]):
-        amount = _amount(words[-1])
-        if amount is None:
-            await answer(core, inv, m.BAD_AMOUNT.format(word=words[-1]))
+    if len(words) > 1 and _meant_as_amount(words[-1]):
+        try:
+            amount = money.parse_amount(words[-1], zero_ok=True)
+        except money.MoneyError as e:
+            await answer(core, inv, _refused(words[-1], e.reason))
             return
         words = words[:-1]
     query = " ".join(words)
@@ -64,6 +64,9 @@ async def cmd_paid(core: Core, inv: Invocation) -> None:
     async with core.lock:
         res = day.mark_paid(deal_id, actor_of(inv, key), core.now(), query, amount)
     if await not_found(core, inv, res, query):
+        return
+    if res.status == "bad_amount":
+        await answer(core, inv, _refused(str(amount), res.detail["why"]))
         return
     assert res.household is not None and res.marks is not None
     due = res.marks.owed - res.amount
@@ -109,9 +112,13 @@ async def cmd_refund(core: Core, inv: Invocation) -> None:
         await answer(core, inv, m.REFUND_USAGE)
         return
     query, item_word, qty_word, rest = " ".join(words[:at]), words[at], words[at + 1], words[at + 2:]
-    amount = None
-    if rest and (rest[-1][0] in "¥￥" or rest[-1].endswith("元")) and _looks_like_amount(rest[-1]):
-        amount = _amount(rest[-1])
+    amount = None  # a last word typed as money (with ¥ or 元) is the amount, else a part of the reason
+    if rest and _meant_as_amount(rest[-1]) and (rest[-1][0] in "¥￥" or rest[-1].endswith("元")):
+        try:
+            amount = money.parse_amount(rest[-1])
+        except money.MoneyError as e:
+            await answer(core, inv, _refused(rest[-1], e.reason))
+            return
         rest = rest[:-1]
     reason = " ".join(rest)
     async with core.lock:
@@ -125,6 +132,11 @@ async def cmd_refund(core: Core, inv: Invocation) -> None:
     elif res.status == "too_many" and res.household is not None and res.item is not None:
         await answer(core, inv, m.REFUND_TOO_MANY.format(who=who(res.household), item=m.item_short(res.item),
                                                        left=res.detail["left"]))
+    elif res.status == "too_much" and res.household is not None and res.item is not None:
+        await answer(core, inv, m.REFUND_TOO_MUCH.format(who=who(res.household), item=m.item_short(res.item),
+                                                       left=render.money(res.detail["left"])))
+    elif res.status == "bad_amount":
+        await answer(core, inv, _refused(str(amount), res.detail["why"]))
     elif res.household is not None and res.item is not None:
         text = m.REPLACE_DONE if res.detail.get("kind") == "replace" else m.REFUND_DONE
         await answer(core, inv, text.format(who=who(res.household), item=m.item_short(res.item), qty=qty_word,

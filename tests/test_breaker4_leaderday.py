@@ -26,7 +26,6 @@ def leader(w: World) -> Actor:
 # User sees: 王姐 (2 盒 葡萄, ¥59.80) gets a 坏果 refund of 1 (¥29.90); then the supplier delivers no
 # grapes at all and /short 葡萄 0 refunds her 2 more (¥59.80): ¥89.70 refunded on a ¥59.80 order.
 # /refund after /short is capped (ordered − refunded − short), /short after /refund is not.
-@pytest.mark.xfail(strict=True, reason="/short ignores refunds already recorded: more refunded than ordered")
 def test_a_short_delivery_after_a_refund_never_refunds_more_than_was_ordered(w: World) -> None:
     day, deal, now = w.ctx.leader_day(), w.deals[GA], datetime.now(UTC)
     assert day.refund(deal, leader(w), now, "王姐", "葡萄", 1, "坏果").status == "ok"
@@ -37,7 +36,6 @@ def test_a_short_delivery_after_a_refund_never_refunds_more_than_was_ordered(w: 
 
 # User sees: `/refund 王姐 葡萄 1 坏果 ¥5980` (a typo for 59.80) is recorded: 王姐 is owed ¥5980 back
 # on a ¥59.80 order, and the leader's net sales (and commission) go negative in `tuan settle`.
-@pytest.mark.xfail(strict=True, reason="a refund amount is not capped by what the refunded items cost")
 def test_a_refund_amount_above_the_items_value_is_refused(w: World) -> None:
     day, deal, now = w.ctx.leader_day(), w.deals[GA], datetime.now(UTC)
     res = day.refund(deal, leader(w), now, "王姐", "葡萄", 1, "坏果", Decimal("5980"))

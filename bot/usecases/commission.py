@@ -61,7 +61,7 @@ def exact_commission(net: Decimal, rate: Decimal | None, items: Iterable[ItemSal
             amount = per_item(it.deal_id, it.item_code)
             if amount is None:
                 continue
-            fixed += amount * (it.qty - it.refunded_qty) * it.part
+            fixed += amount * max(0, it.qty - it.refunded_qty) * it.part  # never below 0 kept
             rated -= (it.sales - it.refunds) * it.part
     return fixed + rated * (rate or ZERO)
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from bot.money import amount_problem
 from bot.services.households import house_key
 from bot.services.state import active, catalog_of_row
 from bot.usecases.leaderday_model import (
@@ -163,7 +164,11 @@ class LeaderDay:
                   *, sender_id: str = "") -> Result:
         """Record what a household paid in all: ``amount``, else what it owes (its order less refunds).
         A later mark replaces the earlier one (it is not added to it). The household: ``query`` (a
-        name or label), or ``sender_id`` when given (the web's buttons)."""
+        name or label), or ``sender_id`` when given (the web's buttons). An ``amount`` the store
+        cannot hold or no sum of money (:func:`bot.money.amount_problem`, 0 allowed) is refused:
+        "bad_amount", ``detail["why"]`` the reason code."""
+        if amount is not None and (why := amount_problem(amount, zero_ok=True)) is not None:
+            return Result("bad_amount", detail={"why": why})
         with self._locked(deal_id) as day:
             found = day.find(actor.chat_key, query=query, sender_id=sender_id)
             if found.status != "ok" or found.household is None:
@@ -194,7 +199,13 @@ class LeaderDay:
                amount: Decimal | None = None, *, sender_id: str = "") -> Result:
         """Record a refund of ``qty`` of an item to a household (amount ``qty`` × price unless given),
         or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
-        may not pass what the household ordered less what was refunded or short of that item."""
+        may not pass what the household ordered less what was refunded or short of that item
+        ("too_many", ``detail["left"]``); nor the amount the value of that item still kept (ordered
+        × price less the amounts refunded or short: "too_much", ``detail["left"]`` yuan); a
+        quantity × price above it is lowered to it. An amount that is no sum of money
+        (:func:`bot.money.amount_problem`) is refused: "bad_amount", ``detail["why"]``."""
+        if amount is not None and (why := amount_problem(amount)) is not None:
+            return Result("bad_amount", detail={"why": why})
         with self._locked(deal_id) as day:
             item = find_item(day.catalog, item_word)
             if item is None:
@@ -204,14 +215,16 @@ class LeaderDay:
                 return found
             h = found.household
             ordered = h.items.get(item.code, 0)
-            done = sum(r.qty for r in day.refunds if (r.chat_key, r.sender_id) == h.key and r.item_code == item.code
-                       and r.kind != "replace")
+            done, back = day.refunded(h, item.code, day.refunds)
             if qty <= 0:
                 return Result("bad_qty", h, item=item)
             if qty > ordered - done:
                 return Result("too_many", h, item=item, detail={"left": max(0, ordered - done)})
             kind = "replace" if any(w in reason for w in REPLACE_WORDS) else "refund"
-            value = ZERO if kind == "replace" else (item.price * qty if amount is None else amount)
+            left = max(ZERO, item.price * ordered - back)
+            if kind == "refund" and amount is not None and amount > left:
+                return Result("too_much", h, item=item, detail={"left": left})
+            value = ZERO if kind == "replace" else (min(item.price * qty, left) if amount is None else amount)
             store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.key[1],
                              item_code=item.code, qty=qty, amount=value, kind=kind, reason=reason, at=now,
                              by_id=actor.user_id, by_name=actor.name)
@@ -222,7 +235,10 @@ class LeaderDay:
     def short(self, deal_id: str, actor: Actor, now: datetime, item_word: str, delivered: int) -> ShortResult | Result:
         """The supplier delivered ``delivered`` of an item: households are filled first come first
         served (by their first entry of the item), the rest of each order is refunded (kind
-        "short", qty × price). Recording it again replaces the former short delivery of that item."""
+        "short", qty × price). Units already refunded (/refund) are no longer wanted: a household
+        is filled up to its order less them, and a short refund is capped by the value it still
+        keeps, so its refunds never pass its order. Recording it again replaces the former short
+        delivery of that item."""
         with self._locked(deal_id) as day:
             item = find_item(day.catalog, item_word)
             if item is None:
@@ -237,15 +253,18 @@ class LeaderDay:
             takers = sorted((h for h in day.households if h.items.get(item.code, 0) > 0),
                             key=lambda h: (first.get(h.key, len(day.entries) + h.number), h.number))
             store.drop_refunds(day.conn, deal_id, item.code, "short")
+            before = day.refunds
             left, lines, ordered = delivered, [], 0
             for h in takers:
-                want = h.items[item.code]
-                ordered += want
+                bought = h.items[item.code]
+                ordered += bought
+                done, back = day.refunded(h, item.code, before)
+                want = max(0, bought - done)
                 got = min(want, left)
                 left -= got
                 if got < want:
-                    amount = item.price * (want - got)
-                    lines.append(ShortLine(h, want, got, want - got, amount))
+                    amount = min(item.price * (want - got), max(ZERO, item.price * bought - back))
+                    lines.append(ShortLine(h, bought, bought - (want - got), want - got, amount))
                     store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.key[1],
                                      item_code=item.code, qty=want - got, amount=amount, kind="short",
                                      reason="缺货", at=now, by_id=actor.user_id, by_name=actor.name)
@@ -316,6 +335,14 @@ class _Day:
     def refunds(self) -> list[Refund]:
         return [Refund(r["chat_key"], r["sender_id"], r["item_code"], r["qty"], r["amount"], r["kind"], r["reason"],
                        r["at"], r["by_id"], r["by_name"]) for r in store.refunds(self.conn, self.deal_id)]
+
+    @staticmethod
+    def refunded(h: Household, item_code: str, refunds: list[Refund]) -> tuple[int, Decimal]:
+        """What household ``h`` got back of an item in ``refunds``: (quantity, yuan) of its refunds and
+        short deliveries (replacements, amount 0, are goods not returned: not counted)."""
+        mine = [r for r in refunds if (r.chat_key, r.sender_id) == h.key and r.item_code == item_code
+                and r.kind != "replace"]
+        return sum(r.qty for r in mine), sum((r.amount for r in mine), ZERO)
 
     def all_marks(self, *, fresh: bool = False) -> dict[tuple[str, str], Marks]:
         """Every household's marks; pickup codes missing so far are given first (and stored)."""

@@ -149,7 +149,8 @@ class Result:
 
 @dataclass(frozen=True, slots=True)
 class ShortLine:
-    """A household's part of a short delivery: ``ordered``, ``got`` and the ``short`` refunded (``amount``)."""
+    """A household's part of a short delivery: ``ordered``, ``got`` and the ``short`` refunded
+    (``amount``); ``got`` is ``ordered`` less ``short`` (units refunded before count as had)."""
 
     household: Household
     ordered: int

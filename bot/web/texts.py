@@ -35,6 +35,8 @@ RESULT = {
     "bad_item": "没有这个商品",
     "too_many": "退款数量超过了购买数量",
     "bad_qty": "数量不对",
+    "too_much": "退款金额超过了这件商品还剩的金额",
+    "bad_amount": "金额不对",
 }
 VERIFIED = "已核销 {label}（取货码 {code}）"
 UNVERIFIED = "已撤销 {label} 的核销"
