@@ -228,6 +228,21 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     assert "王姐" in csv and "赵姨" not in csv
 
 
+def test_a_bad_or_too_large_amount_in_the_web_is_refused_and_nothing_recorded(w: World) -> None:
+    c = client(w, "leadera")
+    deal = w.deals[GA]
+    token = csrf(c)
+    for amount, said in [("-5", "金额不对"), ("99999999999", "金额不对"), ("NaN", "金额不对"),
+                         ("5980", "退款金额超过了")]:
+        c.post(f"/deals/{deal}/refund", data={"household": f"{GA}|u-王姐", "item": "1", "qty": "1",
+                                              "reason": "坏果", "amount": amount, "csrf": token})
+        assert said in c.get(f"/deals/{deal}").text, amount
+    c.post(f"/deals/{deal}/paid", data={"chat_key": GA, "sender_id": "u-王姐", "amount": "1e11", "csrf": token})
+    assert "金额不对" in c.get(f"/deals/{deal}").text
+    mk = w.ctx.leader_day().marks_for_deal(deal)[(GA, "u-王姐")]
+    assert mk.refund_amount == 0 and mk.paid_amount is None
+
+
 def test_compose_previews_then_publishes_through_the_outbox(both: World) -> None:
     from sqlalchemy import select
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from bot.money import MoneyError, parse_amount
 from bot.usecases.leaderday import Actor, Result
 from bot.web import texts as t
 from bot.web import views
@@ -86,17 +87,14 @@ async def deal_export(request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="tuan-{deal_id}.{fmt}"'})
 
 
-def _money(text: str) -> Decimal | None:
-    text = text.strip().lstrip("¥").removesuffix("元")
-    if not text:
+def _money(text: str, *, zero_ok: bool = False) -> Decimal | None:
+    """A form's amount (None when blank) by :func:`bot.money.parse_amount`; raises ValueError."""
+    if not text.strip():
         return None
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(text) from None
-    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")) or value > Decimal("1e9"):
-        raise ValueError(text)
-    return value
+        return parse_amount(text, zero_ok=zero_ok)
+    except MoneyError:
+        raise ValueError(text.strip()) from None
 
 
 def _said(res: Result, ok: str, **values: Any) -> tuple[str, bool]:
@@ -142,7 +140,7 @@ async def deal_action(request: Request) -> Response:
                     break
             text, ok = _said(res, t.VERIFIED)
         elif action == "paid":
-            amount = _money(str(form.get("amount") or ""))
+            amount = _money(str(form.get("amount") or ""), zero_ok=True)
             res = await asyncio.to_thread(day.mark_paid, deal_id, actor, now, "", amount, sender_id=sender)
             text, ok = _said(res, t.PAID, amount=views.money(res.amount))
         elif action == "refund":
