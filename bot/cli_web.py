@@ -113,11 +113,16 @@ def _web(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from bot.config import ConfigError
+    from bot.config import ConfigError, split_listen
     from bot.runtime import PRIVATE_UMASK, stop_on_signals
     from bot.services.orders import OrderService
     from bot.web.serve import serve_until, server
 
+    if args.listen is not None:
+        try:
+            split_listen(args.listen)
+        except ValueError as e:
+            return _fail(f"--listen {e}")
     os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
