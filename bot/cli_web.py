@@ -1,4 +1,4 @@
-"""`tuan web` (the dashboard, docs/web.md) and `tuan user add|list` (its accounts); registered by
+"""`tuan web` (the dashboard, docs/web.md) and `tuan user add|remove|passwd|list` (its accounts); registered by
 bot/cli_run.py. Exit status: 0 done, 2 bad input (one line on stderr), 1 the store cannot be reached."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def add_web_parsers(subparsers: Any) -> None:
     web.add_argument("--listen", metavar="HOST:PORT", help="where to listen (default: [web] listen, 127.0.0.1:8080)")
     web.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     web.set_defaults(handler=_web)
-    user = subparsers.add_parser("user", help="web dashboard accounts: add, list")
+    user = subparsers.add_parser("user", help="web dashboard accounts: add, remove, passwd, list")
     actions = user.add_subparsers(dest="user_command", required=True)
     add = actions.add_parser("add", help="add an operator or leader account (the password is asked for)")
     add.add_argument("name", metavar="NAME")
@@ -26,6 +26,15 @@ def add_web_parsers(subparsers: Any) -> None:
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
     add.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     add.set_defaults(handler=_user_add)
+    remove = actions.add_parser("remove", help="delete an account (its sessions end at once)")
+    remove.add_argument("name", metavar="NAME")
+    remove.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    remove.set_defaults(handler=_user_remove)
+    passwd = actions.add_parser("passwd", help="set an account's password (its sessions end at once)")
+    passwd.add_argument("name", metavar="NAME")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
+    passwd.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    passwd.set_defaults(handler=_user_passwd)
     listing = actions.add_parser("list", help="the accounts")
     listing.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
     listing.set_defaults(handler=_user_list)
@@ -62,12 +71,9 @@ def _user_add(args: argparse.Namespace) -> int:
     from bot.web.auth import UserError, add_user
     from storage import web as store
 
-    if args.password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
-    else:
-        password = getpass.getpass("password: ")
-        if getpass.getpass("again: ") != password:
-            return _fail("the passwords differ")
+    password = _password(args)
+    if password is None:
+        return _fail("the passwords differ")
     try:
         config, repo = _open(args)
     except (ConfigError, ValueError) as e:
@@ -86,6 +92,55 @@ def _user_add(args: argparse.Namespace) -> int:
         repo.close()
     print(f"added {args.role} account {args.name} (id {uid})")
     return 0
+
+
+def _password(args: argparse.Namespace) -> str | None:
+    """The password from stdin's first line (``--password-stdin``), else asked twice (None: they differ)."""
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("password: ")
+    return password if getpass.getpass("again: ") == password else None
+
+
+def _user_change(args: argparse.Namespace, action: str) -> int:
+    """``tuan user remove|passwd NAME``: the change, audited (``user_remove`` / ``user_passwd``)."""
+    from datetime import UTC, datetime
+
+    from bot.config import ConfigError
+    from bot.ports import StoreUnavailable
+    from bot.web.auth import UserError, change_password, remove_user
+    from storage import web as store
+
+    password = _password(args) if action == "passwd" else ""
+    if password is None:
+        return _fail("the passwords differ")
+    try:
+        config, repo = _open(args)
+    except (ConfigError, ValueError) as e:
+        return _fail(str(e))
+    try:
+        user = change_password(repo.engine, args.name, password) if action == "passwd" else \
+            remove_user(repo.engine, args.name)
+        with repo.engine.begin() as conn:
+            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action=f"user_{action}",
+                            chat_key="web", deal_id=None, detail=f"user={user.name} role={user.role}")
+    except UserError as e:
+        return _fail(str(e))
+    except StoreUnavailable as e:
+        return _fail(str(e), 1)
+    finally:
+        repo.close()
+    print(f"{'removed' if action == 'remove' else 'new password for'} {user.role} account {user.name}; "
+          "its sessions are signed out")
+    return 0
+
+
+def _user_remove(args: argparse.Namespace) -> int:
+    return _user_change(args, "remove")
+
+
+def _user_passwd(args: argparse.Namespace) -> int:
+    return _user_change(args, "passwd")
 
 
 def _user_list(args: argparse.Namespace) -> int:
@@ -113,11 +168,16 @@ def _web(args: argparse.Namespace) -> int:
     import logging
     import os
 
-    from bot.config import ConfigError
+    from bot.config import ConfigError, split_listen
     from bot.runtime import PRIVATE_UMASK, stop_on_signals
     from bot.services.orders import OrderService
     from bot.web.serve import serve_until, server
 
+    if args.listen is not None:
+        try:
+            split_listen(args.listen)
+        except ValueError as e:
+            return _fail(f"--listen {e}")
     os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:

@@ -164,6 +164,16 @@ class WebConfig:
 ENV_WEB_SECRET = "TUAN_WEB_SECRET"
 
 
+def split_listen(listen: str) -> tuple[str, int]:
+    """``"host:port"`` (an IPv6 host in brackets: ``"[::1]:8080"``) as (host without brackets, port
+    1..65535). Raises ValueError ('must be "host:port", not ...') for anything else: ``[web] listen``
+    and ``tuan web --listen`` both check it here."""
+    host, sep, port = listen.rpartition(":")
+    if not sep or not host.strip("[]") or not (port.isascii() and port.isdigit()) or not 0 < int(port) < 65536:
+        raise ValueError(f'must be "host:port", not {listen!r}')
+    return host.strip("[]"), int(port)
+
+
 @dataclass(frozen=True, slots=True)
 class AppConfig:
     source: str = "<defaults>"

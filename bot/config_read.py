@@ -37,6 +37,7 @@ from bot.config import (
     WebConfig,
     WebhookConfig,
     WechatConfig,
+    split_listen,
     webhook_port,
 )
 from bot.crontab import crontab_trigger
@@ -333,9 +334,10 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
 def _web(t: _Table, env: Mapping[str, str]) -> WebConfig:
     d = WebConfig()
     listen = t.text("listen", d.listen)
-    host, sep, port = listen.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise t.error("listen", f'must be "host:port", not {listen!r}')
+    try:
+        split_listen(listen)
+    except ValueError as e:
+        raise t.error("listen", str(e)) from None
     cfg = WebConfig(enabled=t.flag("enabled", d.enabled), listen=listen,
                     secret=t.text("secret", secret=True) or env.get(ENV_WEB_SECRET, ""),
                     secure_cookies=t.flag("secure_cookies", d.secure_cookies))

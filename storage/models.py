@@ -404,5 +404,8 @@ USERS = Table(
     Column("leader_id", ForeignKey("leaders.id", ondelete="SET NULL"), nullable=True, index=True),
     Column("password_hash", String, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # Moved by signing out, a new password or removal: a session cookie carries the value it was
+    # signed in with and is dead once they differ (bot/web/core.py ``_viewer``).
+    Column("session_epoch", Integer, nullable=False, server_default="0"),
     UniqueConstraint("name"),
 )

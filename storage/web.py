@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from storage.models import AUDIT, CHATS, DEAL_CHATS, DEALS, GROUP_LEADERS, GROUPS, LEADERS, USERS
 
@@ -28,10 +28,12 @@ class UserRow:
     leader_id: str | None
     password_hash: str
     created_at: datetime
+    session_epoch: int = 0
 
 
 def _user(r: Any) -> UserRow:
-    return UserRow(r["id"], r["name"], r["role"], r["leader_id"], r["password_hash"], r["created_at"])
+    return UserRow(r["id"], r["name"], r["role"], r["leader_id"], r["password_hash"], r["created_at"],
+                   r["session_epoch"])
 
 
 def user_named(conn: Connection, name: str) -> UserRow | None:
@@ -59,6 +61,16 @@ def add_user(conn: Connection, *, name: str, role: str, leader_id: str | None, p
 
 def set_password(conn: Connection, user_id: int, password_hash: str) -> None:
     conn.execute(update(USERS).where(USERS.c.id == user_id).values(password_hash=password_hash))
+
+
+def end_sessions(conn: Connection, user_id: int) -> None:
+    """Move the account's ``session_epoch``: every session cookie signed in before is refused."""
+    conn.execute(update(USERS).where(USERS.c.id == user_id).values(session_epoch=USERS.c.session_epoch + 1))
+
+
+def remove_user(conn: Connection, user_id: int) -> None:
+    """Delete the account (its sessions die with it: :func:`user_by_id` no longer finds it)."""
+    conn.execute(delete(USERS).where(USERS.c.id == user_id))
 
 
 def leader_exists(conn: Connection, leader_id: str) -> bool:

@@ -112,3 +112,41 @@ def test_tuan_run_serves_the_dashboard_and_posts_a_published_card(tmp_path: Path
             proc.kill()
     assert proc.returncode == 0, err
     assert "王姐: 葡萄2\n  ✅" in rest  # the new round takes orders
+
+
+def test_user_passwd_and_remove_end_the_account_s_sessions(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import io
+
+    from bot.cli import main
+    from tests.test_web_http import client
+    from tests.web_support import world
+
+    w = world(tmp_path)
+    cfg = tmp_path / "cli.toml"
+    cfg.write_text(f'[store]\nurl = "sqlite:///{tmp_path / "tuan.db"}"\n[console]\nenabled = false\n', encoding="utf-8")
+
+    def user(*args: str, stdin: str = "") -> int:
+        monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+        return main(["user", *args, "--config", str(cfg)])
+
+    try:
+        a, b = client(w, "leadera"), client(w, "leaderb")
+        assert a.get("/").status_code == 200 and b.get("/").status_code == 200
+        assert user("passwd", "leadera", "--password-stdin", stdin="short\n") == 2  # refused: nothing changes
+        assert user("passwd", "nobody", "--password-stdin", stdin="long-enough-1\n") == 2
+        assert a.get("/").status_code == 200
+        assert user("passwd", "leadera", "--password-stdin", stdin="a-new-password\n") == 0
+        assert a.get("/").status_code == 303 and b.get("/").status_code == 200  # only that account's sessions
+        from bot.web.auth import check_password
+
+        assert check_password(w.repo.engine, "leadera", "a-new-password") is not None
+        assert check_password(w.repo.engine, "leadera", "leader-a-pw") is None
+        assert user("remove", "leaderb") == 0 and b.get("/").status_code == 303
+        assert check_password(w.repo.engine, "leaderb", "leader-b-pw") is None
+        assert user("remove", "leaderb") == 2
+        from storage.web import audit_page
+
+        with w.repo.engine.connect() as conn:
+            assert [r["action"] for r in audit_page(conn, chat_keys=["web"])] == ["user_remove", "user_passwd"]
+    finally:
+        w.repo.close()

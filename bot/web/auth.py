@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from storage import web as store
 
@@ -76,15 +76,52 @@ def check_password(engine: Engine, name: str, password: str) -> store.UserRow | 
         return user
 
 
+def _named(conn: Connection, name: str) -> store.UserRow:
+    user = store.user_named(conn, name.strip())
+    if user is None:
+        raise UserError(f"no account {name.strip()!r} (see `tuan user list`)")
+    return user
+
+
+def change_password(engine: Engine, name: str, password: str) -> store.UserRow:
+    """Give account ``name`` a new password and end its sessions (every device signs in again).
+    Raises :class:`UserError` for an unknown account or a short password."""
+    if len(password) < MIN_PASSWORD:
+        raise UserError(f"the password must have at least {MIN_PASSWORD} characters")
+    with engine.begin() as conn:
+        user = _named(conn, name)
+        store.set_password(conn, user.id, hash_password(password))
+        store.end_sessions(conn, user.id)
+        return user
+
+
+def remove_user(engine: Engine, name: str) -> store.UserRow:
+    """Delete account ``name`` (its sessions end with it); returns it as it was. Raises
+    :class:`UserError` for an unknown account."""
+    with engine.begin() as conn:
+        user = _named(conn, name)
+        store.remove_user(conn, user.id)
+        return user
+
+
+def end_sessions(engine: Engine, user_id: int) -> None:
+    """Sign account ``user_id`` out everywhere: each session cookie it holds is refused from now on
+    (``users.session_epoch``, compared by :func:`bot.web.core._viewer`)."""
+    with engine.begin() as conn:
+        store.end_sessions(conn, user_id)
+
+
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """The signed-in account: ``chat_keys`` it may see (None: every group, an operator)."""
+    """The signed-in account: ``chat_keys`` it may see (None: every group, an operator); ``epoch``
+    the account's ``session_epoch`` now (a session signed in with another one is dead)."""
 
     user_id: int
     name: str
     role: str
     chat_keys: frozenset[str] | None
     group_ids: frozenset[str] | None
+    epoch: int = 0
 
     @property
     def operator(self) -> bool:
@@ -110,9 +147,10 @@ def viewer_of(engine: Engine, user_id: int) -> Viewer | None:
         if user is None:
             return None
         if user.role == OPERATOR:
-            return Viewer(user.id, user.name, user.role, None, None)
+            return Viewer(user.id, user.name, user.role, None, None, user.session_epoch)
         led = store.leader_groups(conn, user.leader_id) if user.leader_id else []
-    return Viewer(user.id, user.name, user.role, frozenset(k for _g, k in led), frozenset(g for g, _k in led))
+    return Viewer(user.id, user.name, user.role, frozenset(k for _g, k in led), frozenset(g for g, _k in led),
+                  user.session_epoch)
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

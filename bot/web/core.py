@@ -123,8 +123,10 @@ async def _viewer(request: Request) -> auth.Viewer:
     """The signed-in account as the store says now; else 401 (API) or a redirect to the sign-in page."""
     uid = request.session.get("uid")
     viewer = await asyncio.to_thread(auth.viewer_of, _web(request).ctx.engine, int(uid)) if uid else None
+    if viewer is not None and request.session.get("ep") != viewer.epoch:
+        viewer = None  # signed out (or a new password, or an older cookie) since this session signed in
     if viewer is None:
-        request.session.pop("uid", None)
+        request.session.clear()
         if _api(request) or request.method != "GET":
             raise HTTPException(401, t.LOGIN)
         raise HTTPException(303, headers={"Location": "/login"})
@@ -198,12 +200,18 @@ async def login(request: Request) -> Response:
         return web.page(request, "login.html", 401, error=t.LOGIN_FAILED, name=name)
     web.by_name.clear(name)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in account
-    request.session.update(uid=user.id, csrf=auth.new_token(), sid=secrets.token_hex(8))
+    request.session.update(uid=user.id, ep=user.session_epoch, csrf=auth.new_token(), sid=secrets.token_hex(8))
     return _back("/")
 
 
 async def logout(request: Request) -> Response:
+    """POST /logout: ends the account's sessions on the server too (:func:`bot.web.auth.end_sessions`:
+    a copy of the cookie kept from before is refused, on every device of the account)."""
     await _form(request)
+    uid = request.session.get("uid")
+    viewer = await asyncio.to_thread(auth.viewer_of, _web(request).ctx.engine, int(uid)) if uid else None
+    if viewer is not None and request.session.get("ep") == viewer.epoch:
+        await asyncio.to_thread(auth.end_sessions, _web(request).ctx.engine, viewer.user_id)
     request.session.clear()
     return _back("/login")
 

@@ -17,7 +17,9 @@ from bot.money import MoneyError, parse_amount
 from bot.usecases.leaderday import Actor, Result
 from bot.web import texts as t
 from bot.web import views
+from bot.web.auth import Viewer
 from bot.web.core import (
+    Web,
     _audit,
     _back,
     _csrf,
@@ -105,6 +107,13 @@ def _said(res: Result, ok: str, **values: Any) -> tuple[str, bool]:
     return ok.format(label=h.label if h else "", code=res.marks.pickup_code if res.marks else "", **values), True
 
 
+def _not_theirs(web: Web, deal_id: str, viewer: Viewer) -> list[str]:
+    """The chats with households in the deal that ``viewer`` does not see, sorted: a short delivery
+    refunds every household of the round, so it is refused unless this is empty (the chat's /short:
+    bot/settle_commands.py ``cmd_short``)."""
+    return sorted({h.chat_key for h in web.ctx.leader_day().households(deal_id) if not viewer.sees(h.chat_key)})
+
+
 async def deal_action(request: Request) -> Response:
     """POST /deals/{id}/{verify|paid|refund|short}: the leader's-day use cases, for a household of a
     chat the viewer sees (``household`` "chat|sender", or ``chat_key`` and ``sender_id``, or a pickup
@@ -121,7 +130,7 @@ async def deal_action(request: Request) -> Response:
     code = str(form.get("code") or "").strip()
     if not chat_key and action in ("verify", "unverify") and code:  # a pickup code is unique in the round: any of the viewer's groups
         chats = visible
-    elif not chat_key and len(visible) == 1:
+    elif not chat_key and (len(visible) == 1 or action == "short"):  # a short delivery is the whole round's
         chats = visible
     else:
         chats = [chat_key]
@@ -131,14 +140,19 @@ async def deal_action(request: Request) -> Response:
     now = datetime.now(UTC)
     day = web.ctx.leader_day()
     try:
-        if action == "verify":
-            for key in chats:
+        if action in ("verify", "unverify"):
+            if action == "unverify" and not code:
+                raise HTTPException(400, t.RESULT["none"])
+            for key in chats:  # each of the viewer's groups in turn: the household is found in its own group only
                 actor = Actor(key, viewer.actor_id, viewer.name)
-                res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code,
-                                              sender_id="" if code else sender)
+                if action == "verify":
+                    res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code,
+                                                  sender_id="" if code else sender)
+                else:
+                    res = await asyncio.to_thread(day.unverify, deal_id, actor, now, code=code)
                 if res.status != "none":
                     break
-            text, ok = _said(res, t.VERIFIED)
+            text, ok = _said(res, t.VERIFIED if action == "verify" else t.UNVERIFIED)
         elif action == "paid":
             amount = _money(str(form.get("amount") or ""), zero_ok=True)
             res = await asyncio.to_thread(day.mark_paid, deal_id, actor, now, "", amount, sender_id=sender)
@@ -149,15 +163,15 @@ async def deal_action(request: Request) -> Response:
             res = await asyncio.to_thread(day.refund, deal_id, actor, now, "", str(form.get("item") or ""), qty,
                                           str(form.get("reason") or "").strip()[:200], amount, sender_id=sender)
             text, ok = _said(res, t.REFUNDED, amount=views.money(res.amount))
-        elif action == "unverify":
-            if not code:
-                raise HTTPException(400, t.RESULT["none"])
-            res = await asyncio.to_thread(day.unverify, deal_id, actor, now, code=code)
-            text, ok = _said(res, t.UNVERIFIED)
         elif action == "short":
             from bot.usecases.leaderday import ShortResult
 
             delivered = int(str(form.get("delivered") or "-1"))
+            others = await asyncio.to_thread(_not_theirs, web, deal_id, viewer)
+            if others:  # as the chat's /short: a round shared with groups the viewer does not lead is not theirs
+                names = await asyncio.to_thread(views.titles, web.ctx, others)
+                _flash(request, t.SHORT_SHARED_NOT_YOURS.format(groups="、".join(names.values())), False)
+                return _back(back)
             got = await asyncio.to_thread(day.short, deal_id, actor, now, str(form.get("item") or ""), delivered)
             if isinstance(got, ShortResult):
                 text, ok = t.SHORTED.format(item=got.item.name, delivered=got.delivered, ordered=got.ordered,

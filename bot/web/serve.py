@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 
 import uvicorn
 
-from bot.config import AppConfig
+from bot.config import AppConfig, split_listen
 from bot.ports import Repository
 from bot.services.orders import OrderService
 from bot.web.app import create_app
@@ -28,11 +28,6 @@ class _Server(uvicorn.Server):
 
     def install_signal_handlers(self) -> None:
         return None
-
-
-def split_listen(listen: str) -> tuple[str, int]:
-    host, _, port = listen.rpartition(":")
-    return host.strip("[]"), int(port)
 
 
 def server(config: AppConfig, repo: Repository, service: OrderService, lock: asyncio.Lock | None,

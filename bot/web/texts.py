@@ -43,6 +43,7 @@ UNVERIFIED = "已撤销 {label} 的核销"
 PAID = "已记录 {label} 付款 ¥{amount}"
 REFUNDED = "已为 {label} 退款 ¥{amount}"
 BAD_AMOUNT = "金额不对：{text}"
+SHORT_SHARED_NOT_YOURS = "这一期和「{groups}」共用，缺货要由负责所有这些群的团长或运营登记"
 SHORTED = "已记录缺货：{item} 到货 {delivered}（共订 {ordered}），{n} 户退款 ¥{amount}"
 
 PUBLISHED = "已开团：{title}，团购卡片将发到 {groups}"
