@@ -48,7 +48,6 @@ def test_an_extreme_period_is_one_line_not_a_traceback(capsys: Any, tmp_path: Pa
 # User sees: two leader rows are given the same platform account (`--account telegram:1` on both);
 # nothing warns, and in the chat /earnings of that account shows only the first row's money (by id)
 # while both rows' groups obey it: the second leader's commission is never shown to anyone.
-@pytest.mark.xfail(strict=True, reason="one platform account may belong to two leader rows")
 def test_an_account_already_used_by_another_leader_is_refused(capsys: Any, tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert main(["leader", "add", "x7", "--name", "七", "--account", "telegram:1", "--config", cfg]) == 0
