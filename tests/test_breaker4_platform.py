@@ -74,7 +74,6 @@ def test_the_same_schedule_twice_is_refused(capsys: Any, tmp_path: Path) -> None
 # SKU/01` says "no product SKU" (the pick syntax CODE/SPEC:STOCK,... splits it), and the web's
 # POST /products/SKU%2F01 is a 404, so it cannot be edited either. Expected: such a code is refused
 # when it comes in (one line, exit 2), or it can be offered.
-@pytest.mark.xfail(strict=True, reason="a product code with / : , is accepted but cannot be offered or edited")
 @pytest.mark.parametrize("code", ["SKU/01", "A:1", "C,1"])
 def test_a_product_code_that_cannot_be_picked_is_refused(capsys: Any, tmp_path: Path, code: str) -> None:
     cfg = config(tmp_path)
