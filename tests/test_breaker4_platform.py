@@ -59,7 +59,6 @@ def test_an_account_already_used_by_another_leader_is_refused(capsys: Any, tmp_p
 # (or as `--cron "0 7 * * *"`, or `--cron "00 07 * * *"`): every one is added (ids ...#2, ...#3) and the
 # group gets the same reminder two or three times every morning. An exact duplicate (same group, kind,
 # time, text) is most likely a mistake and should be refused, as a duplicate group or leader is.
-@pytest.mark.xfail(strict=True, reason="an identical schedule can be added again and again")
 def test_the_same_schedule_twice_is_refused(capsys: Any, tmp_path: Path) -> None:
     cfg = config(tmp_path)
     assert main(["schedule", "add", "--group", "home", "--kind", "reminder", "--time", "07:00", "--config", cfg]) == 0
