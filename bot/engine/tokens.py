@@ -177,6 +177,11 @@ class Scanner:
                     claimed[k] = True
                 tok.end = sm.end()
                 tok.text = text[tok.start:tok.end]
+        for tok in [t for t in toks if t.kind == ITEM and _SPEC_LIKE.fullmatch(t.text.strip())]:
+            toks.remove(tok)  # 苹果 10斤装 where 10斤装 names another item: one reference, of 苹果's
+            mt = _SPEC_LIKE.search(text, tok.start)
+            if mt is None or self._spec_beside_item(text, mt, toks, claimed) is None:
+                toks.append(tok)
         for mt in _SPEC_LIKE.finditer(text):
             if free(mt.start(), mt.end()):
                 self._spec_beside_item(text, mt, toks, claimed)
@@ -207,10 +212,11 @@ class Scanner:
         toks.sort(key=lambda t: t.start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
 
-    def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> None:
+    def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
         (§3.5): the reference then names only the items with that spec, and none (unclear) when
-        the deal does not offer it. An item sold by the spec's unit (牛肉 2kg) keeps it a quantity."""
+        the deal does not offer it. An item sold by the spec's unit (牛肉 2kg) keeps it a quantity.
+        Returns the item token taking the spec, or None."""
         unit = _SPEC_UNIT.sub("", mt.group(0)).strip().lower()
         for tok in toks:
             if tok.kind != ITEM:
@@ -222,12 +228,13 @@ class Scanner:
             else:
                 continue
             if unit and any(self.m.item_unit.get(c, "").lower() == unit for c in tok.codes):
-                return
+                return None
             for k in range(mt.start(), mt.end()):
                 claimed[k] = True
             tok.start, tok.end, tok.text = start, end, text[start:end]
             tok.codes = frozenset(c for c in tok.codes if self.m.spec_fits(c, mt.group(0)))
-            return
+            return tok
+        return None
 
     def _qty(self, mt: re.Match[str], cn: bool, text: str) -> Token:
         tok = self._qty_of(mt, cn)
