@@ -179,8 +179,8 @@ class Scanner:
                 tok.text = text[tok.start:tok.end]
         for tok in [t for t in toks if t.kind == ITEM and _SPEC_LIKE.fullmatch(t.text.strip())]:
             toks.remove(tok)  # 苹果 10斤装 where 10斤装 names another item: one reference, of 苹果's
-            mt = _SPEC_LIKE.search(text, tok.start)
-            if mt is None or self._spec_beside_item(text, mt, toks, claimed) is None:
+            hit = _SPEC_LIKE.search(text, tok.start)
+            if hit is None or self._spec_beside_item(text, hit, toks, claimed) is None:
                 toks.append(tok)
         for mt in _SPEC_LIKE.finditer(text):
             if free(mt.start(), mt.end()):
