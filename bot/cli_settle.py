@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def _period(args: argparse.Namespace) -> Period:
     from bot.usecases.operators import OperatorError
-    from bot.usecases.settlement import Period
+    from bot.usecases.settlement import Period, period_problem
 
     days = []
     for opt, raw in (("--from", args.date_from), ("--to", args.date_to)):
@@ -28,8 +28,8 @@ def _period(args: argparse.Namespace) -> Period:
             days.append(date.fromisoformat(raw.strip()))
         except ValueError:
             raise OperatorError(f"{opt} {raw!r} is not a date such as 2026-11-01") from None
-    if days[1] < days[0]:
-        raise OperatorError(f"--to {args.date_to} is before --from {args.date_from}")
+    if (problem := period_problem(days[0], days[1])) is not None:
+        raise OperatorError(problem)
     return Period(days[0], days[1])
 
 

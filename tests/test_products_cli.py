@@ -121,6 +121,14 @@ def test_a_bad_row_imports_nothing_and_every_bad_row_is_named(capsys: Any, confi
     assert json.loads(out) == []
 
 
+def test_an_imported_code_that_cannot_be_picked_is_a_bad_row(capsys: Any, config_path: str, tmp_path: Path) -> None:
+    path = tmp_path / "codes.csv"
+    path.write_text("code,name,price\nSKU/01,斜杠,5\nA:1,冒号,5\nOK1,好,5\n", encoding="utf-8")
+    code, _out, err = tuan(capsys, config_path, "product", "import", str(path))
+    assert code == 2
+    assert [line.split(":")[0] for line in err.splitlines()[1:]] == ["  row 2, code", "  row 3, code"]
+
+
 def test_an_xlsx_with_english_headers_imports(capsys: Any, config_path: str, tmp_path: Path) -> None:
     from openpyxl import Workbook
 

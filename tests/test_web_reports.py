@@ -90,6 +90,7 @@ def test_settlement_operator_sees_every_leader_a_leader_only_their_line(w: World
     assert "¥0.00" in leader.get("/settle?from=2020-01-01&to=2020-01-31").text
     assert leader.get(f"/settle?from={day}&to=2020-01-01").status_code == 400
     assert leader.get("/settle?from=2020-01-01&to=2022-01-01").status_code == 400
+    assert leader.get("/settle?from=9999-12-01&to=9999-12-31").status_code == 400  # not a date overflow
     assert leader.get("/settle?from=yesterday").status_code == 400
 
 

@@ -33,6 +33,12 @@ class Ref:
     word: str
 
 
+def spec_key(spec: str) -> str:
+    """A spec as compared with another: no spaces, lower case, no trailing 装 (5斤装 -> 5斤)."""
+    key = "".join(normalize(spec).split()).lower()
+    return key[:-1] if key.endswith("装") else key
+
+
 def core_words(name: str) -> list[str]:
     """The words of a name once specs are taken out: 阳光玫瑰葡萄 2斤装 -> [阳光玫瑰葡萄]."""
     return _WORD.findall(_SPEC.sub(" ", normalize(name)))
@@ -52,6 +58,8 @@ class ItemMatcher:
         self.units: set[str] = set()
         self.specs: dict[str, re.Pattern[str]] = {}
         self.item_unit: dict[str, str] = {}
+        # the specs written in each item's name, as residents write them (5斤装 -> 5斤, 550ml*24瓶)
+        self.name_specs: dict[str, tuple[str, ...]] = {}
         # (number, measure word) pairs inside a name (500ml*24瓶 → (24, 瓶), 土鸡蛋30枚 → (30, 枚)):
         # written beside the item, they repeat its spec and are no quantity (§3.5)
         self.name_counts: dict[str, frozenset[tuple[int, str]]] = {}
@@ -71,7 +79,7 @@ class ItemMatcher:
                     jieba_words.add(a)
                 if a:
                     forms.add(a)
-                    words.extend(_WORD.findall(a))
+                    words.extend(core_words(alias))  # 5斤装 is a form, 斤装 no word of it
             for w in words:
                 forms.add(w)
             for f in forms:
@@ -83,6 +91,7 @@ class ItemMatcher:
                     if _CJK.match(w[i]):
                         singles.setdefault(w[i], set()).add(it.code)
             specs = ["".join(m.group(0).split()) for m in _SPEC.finditer(name) if m.group(0).strip()]
+            self.name_specs[it.code] = tuple(spec_key(sp) for sp in specs)
             if specs:
                 self.specs[it.code] = re.compile(
                     r"\s*(?:" + "|".join(r"\s*".join(re.escape(ch) for ch in sp) for sp in specs) + ")", re.I
@@ -103,6 +112,13 @@ class ItemMatcher:
         self.max_part = max((len(p) for p in parts), default=0)
         self.singles = {s: frozenset(c) for s, c in singles.items()}
         self._words_for_jieba = sorted(jieba_words)  # added to jieba's dictionary
+
+    def spec_fits(self, code: str, written: str) -> bool:
+        """True when ``written`` (a spec such as 5斤装, 500g) is the spec in item ``code``'s name,
+        or its first part (550ml for 550ml*24瓶)."""
+        key = spec_key(written)
+        return any(sp == key or sp.startswith(key) and not sp[len(key)].isdigit()
+                   for sp in self.name_specs.get(code, ()))
 
     # -- searching -------------------------------------------------------------------------
 

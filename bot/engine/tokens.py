@@ -177,6 +177,14 @@ class Scanner:
                     claimed[k] = True
                 tok.end = sm.end()
                 tok.text = text[tok.start:tok.end]
+        for tok in [t for t in toks if t.kind == ITEM and _SPEC_LIKE.fullmatch(t.text.strip())]:
+            toks.remove(tok)  # 苹果 10斤装 where 10斤装 names another item: one reference, of 苹果's
+            hit = _SPEC_LIKE.search(text, tok.start)
+            if hit is None or self._spec_beside_item(text, hit, toks, claimed) is None:
+                toks.append(tok)
+        for mt in _SPEC_LIKE.finditer(text):
+            if free(mt.start(), mt.end()):
+                self._spec_beside_item(text, mt, toks, claimed)
         for mt in _OP_RE.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(OP, mt.start(), mt.end(), mt.group(0), sign=_OP_KIND[mt.group(0)]))
@@ -203,6 +211,30 @@ class Scanner:
                 toks.append(Token(TEXT, s, e, chunk))
         toks.sort(key=lambda t: t.start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
+
+    def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
+        """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
+        (§3.5): the reference then names only the items with that spec, and none (unclear) when
+        the deal does not offer it. An item sold by the spec's unit (牛肉 2kg) keeps it a quantity.
+        Returns the item token taking the spec, or None."""
+        unit = _SPEC_UNIT.sub("", mt.group(0)).strip().lower()
+        for tok in toks:
+            if tok.kind != ITEM:
+                continue
+            if tok.end <= mt.start() and not text[tok.end:mt.start()].strip():
+                start, end = tok.start, mt.end()
+            elif mt.end() <= tok.start and not text[mt.end():tok.start].strip():
+                start, end = mt.start(), tok.end
+            else:
+                continue
+            if unit and any(self.m.item_unit.get(c, "").lower() == unit for c in tok.codes):
+                return None
+            for k in range(mt.start(), mt.end()):
+                claimed[k] = True
+            tok.start, tok.end, tok.text = start, end, text[start:end]
+            tok.codes = frozenset(c for c in tok.codes if self.m.spec_fits(c, mt.group(0)))
+            return tok
+        return None
 
     def _qty(self, mt: re.Match[str], cn: bool, text: str) -> Token:
         tok = self._qty_of(mt, cn)
@@ -239,6 +271,11 @@ class Scanner:
                      bare_cn=cn and not unit and not sign, weight=weight, raw_bad=bad, zero=zero)
 
 
+# A spec as written beside an item (5斤装, 6个装, 500g, 550ml): part of a name, not a quantity (§3.5)
+_SPEC_LIKE = re.compile(
+    r"(?<![\d.])\d+(?:\.\d+)?\s*(?:(?:斤|公斤|千克|kg|g|克|ml|毫升|l|升|个|枚|只|粒|颗|瓶)?\s*装"
+    r"|(?:kg|g|克|ml|毫升|公斤|千克)(?![a-z]))", re.I)
+_SPEC_UNIT = re.compile(r"[\d.\s]|装$")
 _SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
 _MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)

@@ -214,6 +214,7 @@ def add_leader(rows: OperatorRows, *, leader_id: str, name: str, role: str = LEA
     if role not in (LEADER, OPERATOR):
         raise OperatorError(f"--role {role!r}: leader or operator")
     led = _known_groups(rows, groups)
+    _check_accounts(rows, lid, accounts)
     _check_upline(rows, lid, terms.upline)
     row = LeaderRow(id=lid, name=name.strip(), role=role, source=CLI, created_at=now, accounts=accounts,
                     groups=frozenset(led))
@@ -223,6 +224,19 @@ def add_leader(rows: OperatorRows, *, leader_id: str, name: str, role: str = LEA
     ch.audit.append(Audited("leader.add", f"leader {lid}: added ({name.strip()}, {role}, groups "
                                           f"{','.join(sorted(led)) or '-'}, {_show_terms(terms)})"))
     return ch
+
+
+def _check_accounts(rows: OperatorRows, leader_id: str, accounts: frozenset[tuple[str, str]]) -> None:
+    """Refuse a platform account another leader row has: one account is one leader (its /earnings
+    and commands would otherwise speak for one row only). ``*`` as platform matches any platform.
+    Raises :class:`OperatorError`."""
+    for other in sorted(rows.platform.leaders.values(), key=lambda r: r.id):
+        if other.id == leader_id:
+            continue
+        for p, a in sorted(accounts):
+            if any(a == a2 and (p == p2 or "*" in (p, p2)) for p2, a2 in other.accounts):
+                raise OperatorError(f"--account {p}:{a} belongs to leader {other.id} already "
+                                    f"(tuan leader edit {other.id} --account ... to move it)")
 
 
 def _known_groups(rows: OperatorRows, groups: Iterable[str]) -> list[str]:
@@ -254,6 +268,8 @@ def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, 
         raise OperatorError("--name must not be empty")
     if role is not None and role not in (LEADER, OPERATOR):
         raise OperatorError(f"--role {role!r}: leader or operator")
+    if accounts is not None:
+        _check_accounts(rows, leader_id, accounts)
     row = replace(old, name=name.strip() if name is not None else old.name, role=role or old.role,
                   accounts=accounts if accounts is not None else old.accounts,
                   groups=frozenset(_known_groups(rows, groups)) if groups is not None else old.groups)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field, replace
@@ -372,9 +373,25 @@ class PlatformDataError(ValueError):
     """A request about groups, products or deals that cannot be done; the message is one line."""
 
 
+_UNPICKABLE = re.compile(r"[/:,，：\s]")
+
+
+def product_code_problem(code: str) -> str | None:
+    """Why ``code`` cannot be a product code, or None. ``/``, ``:`` and ``,`` (and whitespace) are the
+    syntax of a deal's picks (``CODE/SPEC:STOCK,...``, docs/products.md) and a ``/`` breaks the web's
+    /products/{code}: such a product could never be offered or edited."""
+    bad = _UNPICKABLE.search(code)
+    if bad is None:
+        return None
+    return f"product code {code!r}: must not hold {bad.group(0)!r} (nor / : , or spaces)"
+
+
 def new_product(current: PlatformRows, config: AppConfig, product: ProductRow) -> PlatformChanges:
-    """Add ``product`` to the library. Raises :class:`PlatformDataError` when its code is taken, or is
-    one of tuan.toml's (the import would overwrite it)."""
+    """Add ``product`` to the library. Raises :class:`PlatformDataError` when its code is taken, is
+    one of tuan.toml's (the import would overwrite it), or holds a character of the pick syntax
+    (:func:`product_code_problem`)."""
+    if (problem := product_code_problem(product.id)) is not None:
+        raise PlatformDataError(problem)
     owned = config_owned(config, current.products)
     if product.id in owned:
         raise PlatformDataError(f"product {product.id} comes from {config.source} (deal {owned[product.id]}); "

@@ -38,7 +38,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.money import REASONS, MoneyError, parse_price
-from bot.usecases.platform_data import PlatformDataError, ProductRow
+from bot.usecases.platform_data import PlatformDataError, ProductRow, product_code_problem
 from bot.usecases.products import LibraryChanges, LibraryRows, VariantRow, norm, variant_text
 
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -197,6 +197,8 @@ def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = Non
         code, name, spec = get("code"), get("name"), get("spec")
         if not code:
             errors.append(RowError(n, "code", "empty"))
+        elif (problem := product_code_problem(code)) is not None:
+            errors.append(RowError(n, "code", problem))
         elif code in owned:
             errors.append(RowError(n, "code", f"product {code} comes from tuan.toml (deal {owned[code]})"))
         if not name:

@@ -63,10 +63,17 @@ def import_schedules(rows: OperatorRows, config: AppConfig, now: datetime) -> Op
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
 
 
+def cron_key(cron: str) -> str:
+    """A crontab expression compared with another: single spaces, numbers without leading zeros,
+    lower case ("00 07 * * MON" and "0 7 * * mon" are one)."""
+    return " ".join(re.sub(r"\d+", lambda m: str(int(m.group(0))), f) for f in cron.lower().split())
+
+
 def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: str, cron: str | None = None,
                  at: str | None = None, text: str = "", now: datetime) -> OperatorChanges:
     """A new schedule of a group: ``cron`` (crontab) or ``at`` ("HH:MM[:SS]", daily), in the bot's
-    time zone. Its id is "<group>:<kind>:<cron>" (with "#n" when taken). Raises :class:`OperatorError`."""
+    time zone. Its id is "<group>:<kind>:<cron>" (with "#n" when taken). Raises :class:`OperatorError`,
+    also for a schedule the group has already (same kind, :func:`cron_key`, second and text)."""
     from bot.crontab import crontab_trigger
 
     if group_id not in rows.platform.groups:
@@ -87,6 +94,12 @@ def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: 
         crontab_trigger(cron, config.bot.tz)
     except ValueError as e:
         raise OperatorError(f"--cron {cron!r} is not a valid crontab expression ({e})") from None
+    same = next((s for s in sorted(rows.schedules.values(), key=lambda s: s.id)
+                 if (s.group_id, s.kind, cron_key(s.cron), s.second, s.text.strip())
+                 == (group_id, kind, cron_key(cron), second, text.strip())), None)
+    if same is not None:
+        raise OperatorError(f"schedule {same.id} does that already (the same {kind} of {group_id} at "
+                            f"{same.cron!r}); remove it first or change the time or text")
     base = f"{group_id}:{kind}:{'_'.join(cron.split())}" + (f"+{second}s" if second else "")
     sid, n = base, 1
     while sid in rows.schedules:

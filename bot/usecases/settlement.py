@@ -29,7 +29,7 @@ REFUND_KINDS = ("refund", "short")
 
 @dataclass(frozen=True, slots=True)
 class Period:
-    """Days ``start`` to ``end`` inclusive, in the bot's time zone."""
+    """Days ``start`` to ``end`` inclusive, in the bot's time zone (see :func:`period_problem`)."""
 
     start: date
     end: date
@@ -47,6 +47,21 @@ class Period:
         first = day.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         return cls(first, nxt - timedelta(days=1))
+
+
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a period may touch: no orders outside, no date overflow
+
+
+def period_problem(start: date, end: date) -> str | None:
+    """Why days ``start``..``end`` are no usable period (one line, English), or None: ``end`` before
+    ``start``, or a day outside :data:`FIRST_YEAR`..:data:`LAST_YEAR` (``9999-12-31`` would overflow
+    the day after the period)."""
+    if end < start:
+        return f"--to {end} is before --from {start}"
+    for opt, day in (("--from", start), ("--to", end)):
+        if not FIRST_YEAR <= day.year <= LAST_YEAR:
+            return f"{opt} {day}: a period lies within the years {FIRST_YEAR} to {LAST_YEAR}"
+    return None
 
 
 @dataclass(frozen=True, slots=True)

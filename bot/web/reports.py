@@ -52,8 +52,8 @@ def _date(raw: str, what: str) -> date:
 
 def period_of(request: Request) -> Period:
     """``?from=&to=`` (ISO dates; default: the current month up to today, in the bot's time zone).
-    400: not a date, ``to`` before ``from``, or longer than :data:`MAX_DAYS`."""
-    from bot.usecases.settlement import Period
+    400: not a date, ``to`` before ``from``, outside the years 2000–2100, or longer than :data:`MAX_DAYS`."""
+    from bot.usecases.settlement import FIRST_YEAR, LAST_YEAR, Period, period_problem
 
     today = datetime.now(_web(request).ctx.config.bot.tz).date()
     q = request.query_params
@@ -61,6 +61,8 @@ def period_of(request: Request) -> Period:
     end = _date(q["to"], "结束日期") if q.get("to") else today
     if end < start:
         raise HTTPException(400, t.BAD_PERIOD)
+    if period_problem(start, end) is not None:
+        raise HTTPException(400, t.YEARS_PERIOD.format(first=FIRST_YEAR, last=LAST_YEAR))
     if (end - start).days >= MAX_DAYS:
         raise HTTPException(400, t.LONG_PERIOD.format(days=MAX_DAYS))
     return Period(start, end)

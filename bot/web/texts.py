@@ -55,6 +55,7 @@ PRODUCT_SAVED = "商品 {code} 已保存"
 
 BAD_DATE = "{what}不对：{text}"
 BAD_PERIOD = "结束日期早于开始日期"
+YEARS_PERIOD = "日期须在 {first} 年到 {last} 年之间"
 LONG_PERIOD = "时间段太长，最多 {days} 天"
 NO_SUPPLIER = "没有这个供应商：{id}"
 NO_SUPPLIER_NAME = "（未指定供应商）"
