@@ -312,10 +312,10 @@ VARIANTS = Table(
     Column("cost", Money, nullable=True),
     Column("supplier", String, nullable=True),
     Column("aliases", JSON, nullable=False),
-    Column("commission", Money, nullable=True),  # yuan per unit sold (0013); None: the leader's rate
     Column("active", Boolean, nullable=False),
     Column("position", Integer, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("commission", Money, nullable=True),  # yuan per unit sold (0013); None: the leader's rate
 )
 
 # A deal opened from the library: the day its goods are delivered (what purchase orders are by).
