@@ -159,12 +159,13 @@ async def post_tally(core: Core, chat_key: str, *, header: str = "", to: str | N
     return True
 
 
-async def close_deal(core: Core, chat_key: str) -> bool:
-    """Close the chat's open deal and post the final tally; False when there was nothing to close."""
+async def close_deal(core: Core, chat_key: str, *, by: tuple[str, str] | None = None) -> bool:
+    """Close the chat's open deal and post the final tally; False when there was nothing to close.
+    ``by``: (id, name) of who closed it, recorded as an ``audit`` row of the chat."""
     async with core.lock:
         current = core.current(chat_key)
         if current is not None and not current[3]:
-            core.service.close_deal(current[0])
+            core.service.close_deal(current[0], by=(chat_key, *by) if by is not None else None)
     if current is None or current[3]:
         return False
     return await post_tally(core, chat_key, header=m.CLOSED)
@@ -367,7 +368,7 @@ async def cmd_close(core: Core, inv: Invocation) -> None:
         if others:
             await core.send(inv.chat, m.CLOSE_SHARED_NOT_YOURS.format(groups=_titles(core, others)))
             continue
-        if await close_deal(core, key):
+        if await close_deal(core, key, by=(inv.msg.sender_id, inv.msg.sender_name)):
             if inv.private:
                 await core.send(inv.chat, m.DONE_IN_GROUP.format(group=group_title(core, key), name="close"))
             continue

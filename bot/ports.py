@@ -279,6 +279,11 @@ class Transaction(Protocol):
 
     def is_processed(self, source: str, update_id: str) -> bool: ...
 
+    def add_audit(self, *, at: datetime, actor_id: str, actor_name: str, action: str, chat_key: str,
+                  deal_id: str | None, detail: str) -> None:
+        """Record a leader's or the scheduler's action in the ``audit`` table, in this transaction."""
+        ...
+
     def write(self, changes: list[Changeset]) -> None:
         """Write changesets (in order) within this transaction."""
         ...

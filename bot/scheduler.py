@@ -108,7 +108,7 @@ async def reminder_job(core: Core, chat_key: str, text: str) -> bool:
 
 
 async def cutoff_job(core: Core, chat_key: str, text: str) -> bool:
-    closed = await commands.close_deal(core, chat_key)
+    closed = await commands.close_deal(core, chat_key, by=("scheduler", "定时截单"))
     if closed and text:
         await core.send(chat_key, text)
     return closed

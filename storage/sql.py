@@ -210,6 +210,13 @@ class SqlTransaction:
     def is_processed(self, source: str, update_id: str) -> bool:
         return reader.is_processed(self.conn, source, update_id)
 
+    def add_audit(self, *, at: datetime, actor_id: str, actor_name: str, action: str, chat_key: str,
+                  deal_id: str | None, detail: str) -> None:
+        from storage.leaderday import add_audit
+
+        add_audit(self.conn, at=at, actor_id=actor_id, actor_name=actor_name, action=action, chat_key=chat_key,
+                  deal_id=deal_id, household=None, detail=detail)
+
     def write(self, changes: list[Changeset]) -> None:
         batch = [cs for cs in changes if not cs.is_empty()]
         if batch:

@@ -167,4 +167,4 @@ async def test_an_evening_and_the_next_morning_in_the_console(tmp_path: Path) ->
     key = ("console:console", sender_id_of("王姐"))
     assert marks[key].picked_by_name == "团长" and marks[key].picked_at == MORNING
     assert {k[1] for k, mk in marks.items() if mk.picked} == {sender_id_of("王姐"), sender_id_of("李阿姨")}
-    assert [r["action"] for r in day.audit(deal.id)] == ["arrived", "short", "verify", "verify", "refund"]
+    assert [r["action"] for r in day.audit(deal.id)] == ["close", "arrived", "short", "verify", "verify", "refund"]

@@ -252,11 +252,11 @@ async def test_the_morning_after_in_two_groups() -> None:
     # the audit: every leader action, who and what, on its deal and household
     rows = day.audit(deal_of(p, G1))
     actions = [r["action"] for r in rows]
-    assert actions == ["add", "short", "short", "short", "refund", "replace", "paid", "paid", "verify", "verify",
-                       "verify", "unverify", "verify", "arrived", "arrived"]
+    assert actions == ["add", "close", "short", "short", "short", "refund", "replace", "paid", "paid", "verify",
+                       "verify", "verify", "unverify", "verify", "arrived", "arrived"]
     assert {r["actor_name"] for r in rows} == {LEADER}
     assert rows[0]["household_sender"] == "proxy:7栋301 张奶奶"
-    assert rows[6]["household_sender"] == sender_id_of("王姐") and rows[6]["detail"] == "amount=29.90"
+    assert rows[7]["household_sender"] == sender_id_of("王姐") and rows[7]["detail"] == "amount=29.90"
     assert [r["action"] for r in day.audit(deal_of(p, G2))] == ["paid", "verify"]
     assert day.audit(deal_of(p, G2))[0]["actor_name"] == PARK_LEADER
     await p.close()

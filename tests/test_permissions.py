@@ -17,6 +17,7 @@ from adapters.fake import FakeAdapter, Sent, sender_id_of
 from bot import messages as m
 from bot.config import config_from_dict
 from bot.demo_script import sample_deal
+from bot.leaderday_commands import leaderday_of
 from bot.permissions import Caller, Permissions
 from bot.registry import REGISTRY, help_text, names, parse_command
 from tests.pipeline import Pipeline, make_pipeline
@@ -119,8 +120,13 @@ async def test_in_private_deal_and_close_act_on_the_one_group_led() -> None:
     out = p.chat.pop_all()
     assert [s.chat_id for s in out] == ["g2", "dm-b"] and out[0].text.startswith(m.CLOSED)
     assert out[1].text == m.DONE_IN_GROUP.format(group=B, name="close")
-    assert p.core.service.deal_of("fake:g2").status == "closed"
+    closed = p.core.service.deal_of("fake:g2")
+    assert closed.status == "closed"
     assert p.core.service.deal_of("fake:g1").status == "open"
+    day = leaderday_of(p.core)
+    assert day is not None
+    assert [(r["action"], r["actor_name"], r["chat_key"]) for r in day.audit(closed.id)] == [
+        ("close", LEADER_B, "fake:g2")]  # who closed which group's round
     await p.chat.push("/deal", sender=LEADER_B, chat_id="dm-b", is_private=True)
     out = p.chat.pop_all()
     assert [(s.kind, s.chat_id) for s in out] == [("card", "g2"), ("text", "dm-b")]

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from adapters.base import Capabilities
 from bot import messages as m
 from bot.config import config_from_dict
+from bot.leaderday_commands import leaderday_of
 from bot.scheduler import BotScheduler, MemoryMarks, StoreMarks, job_specs
 from tests.pipeline import Pipeline, config_dict, make_pipeline
 
@@ -105,6 +106,10 @@ async def test_cutoff_closes_the_deal_and_posts_the_final_tally() -> None:
     assert final.startswith(m.CLOSED) and "2盒" in final
     deal = p.core.service.deal_of("fake:g1")
     assert deal is not None and deal.status == "closed"
+    day = leaderday_of(p.core)
+    assert day is not None
+    assert [(r["action"], r["actor_id"], r["chat_key"]) for r in day.audit(deal.id)] == [
+        ("close", "scheduler", "fake:g1")]  # the cutoff is recorded, committed with the close
     await p.chat.push("葡萄1", sender="阿强")
     assert p.chat.pop().text == m.REFUSED_AFTER_CUTOFF
     clock.now += timedelta(minutes=30)

@@ -347,13 +347,21 @@ class OrderService:
                 u.dirty(deal_id)
             return joined
 
-    def close_deal(self, deal_id: str) -> None:
-        """Close a deal (the cutoff, or a leader's /close): later orders are refused, in every process."""
+    def close_deal(self, deal_id: str, *, by: tuple[str, str, str] | None = None) -> None:
+        """Close a deal (the cutoff, or a leader's /close): later orders are refused, in every process.
+
+        ``by``: (chat key, actor id, actor name) of who closed it; the close is then an ``audit`` row
+        (action "close") committed with it.
+        """
         with self._unit() as u:
             cache = u.deal(deal_id)
             if cache is None or cache.deal.row.status != "open":
                 return
-            row = replace(cache.deal.row, status="closed", closed_at=datetime.now(UTC))
+            now = datetime.now(UTC)
+            row = replace(cache.deal.row, status="closed", closed_at=now)
+            if by is not None:
+                u.tx.add_audit(at=now, actor_id=by[1], actor_name=by[2], action="close", chat_key=by[0],
+                               deal_id=deal_id, detail=cache.deal.row.title)
             cache.deal.row.status, cache.deal.row.closed_at = row.status, row.closed_at
             u.add(Changeset(deals=[row]))
             u.dirty(deal_id)

@@ -209,7 +209,7 @@ async def test_a_whole_evening_and_the_next_morning(api: FakeBotApi, evening: tu
     marks = day.marks_for_deal(stack.deal_id)
     assert {k[1] for k, mk in marks.items() if mk.picked} == {str(people[0].id), str(people[1].id)}
     assert sum((mk.refund_amount for mk in marks.values()), Decimal(0)) == Decimal("59.80")
-    assert [r["action"] for r in day.audit(stack.deal_id)] == ["arrived", "short", "verify", "verify", "refund"]
+    assert [r["action"] for r in day.audit(stack.deal_id)] == ["close", "arrived", "short", "verify", "verify", "refund"]
     assert {r["actor_id"] for r in day.audit(stack.deal_id)} == {str(LEADER.id)}
 
 
