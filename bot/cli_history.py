@@ -33,7 +33,7 @@ def add_history_parsers(subparsers: Any) -> None:
     deals.add_argument("--days", type=int, default=DEFAULT_DAYS, metavar="N",
                        help=f"without --all: rounds opened or closed in the last N days (default {DEFAULT_DAYS})")
     deals.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(deals)
+    config_option(deals)
     deals.set_defaults(handler=_deals)
 
     deal = subparsers.add_parser("deal", help="one round: show it, or open it again")
@@ -41,12 +41,12 @@ def add_history_parsers(subparsers: Any) -> None:
     show = actions.add_parser("show", help="a round's items with quantities and amounts, its groups and households")
     show.add_argument("id", help="the deal id (see `tuan deals`)")
     show.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(show)
+    config_option(show)
     show.set_defaults(handler=_show)
     copy = actions.add_parser("copy", help="open a round again: same items, prices and stock, a new round")
     copy.add_argument("id", help="the deal id to copy")
     copy.add_argument("--group", metavar="G", help="open it for this group (default: the round's own groups)")
-    _config_option(copy)
+    config_option(copy)
     copy.set_defaults(handler=_copy)
 
     export = subparsers.add_parser("export", help="a round's orders as XLSX or CSV (the spreadsheet of /export)")
@@ -55,7 +55,7 @@ def add_history_parsers(subparsers: Any) -> None:
                         help="xlsx (sheets 订单明细, 备货单, 分拣单) or csv (订单明细); default: xlsx when FILE "
                              "ends in .xlsx, else csv")
     export.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
-    _config_option(export)
+    config_option(export)
     export.set_defaults(handler=_export)
 
     pickup = subparsers.add_parser("pickup", help="a round's sorting list (分拣单): per pickup point, by building and room")
@@ -64,17 +64,18 @@ def add_history_parsers(subparsers: Any) -> None:
                         help="text (default), or pdf: the print-ready sheet, a page per pickup point "
                              "(default pdf when FILE ends .pdf)")
     pickup.add_argument("-o", "--output", metavar="FILE", help="write to FILE (mode 0600) instead of stdout")
-    _config_option(pickup)
+    config_option(pickup)
     pickup.set_defaults(handler=_pickup)
 
     stock = subparsers.add_parser("stock", help="the stocking list (备货单) of every round opened on a day")
     stock.add_argument("--date", required=True, metavar="D", help="the day, YYYY-MM-DD (in the bot's time zone)")
     stock.add_argument("--group", metavar="G", help="only this group's orders (its [[groups]] id or chat key)")
-    _config_option(stock)
+    config_option(stock)
     stock.set_defaults(handler=_stock)
 
 
-def _config_option(parser: argparse.ArgumentParser) -> None:
+def config_option(parser: argparse.ArgumentParser) -> None:
+    """Add every store command's ``--config PATH`` option."""
     parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
 
 

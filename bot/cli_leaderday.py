@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.cli_history import CONFIG_HELP, Failed, _guarded, _store
+from bot.cli_history import Failed, _guarded, _store, config_option
 
 
 def add_leaderday_parsers(subparsers: Any) -> None:
@@ -49,10 +49,10 @@ def add_leaderday_parsers(subparsers: Any) -> None:
         else:
             p.add_argument("item")
             p.add_argument("delivered", type=int)
-        p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+        config_option(p)
         p.set_defaults(handler=fn)
     for p in (marks, audit):
-        p.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+        config_option(p)
 
 
 def _day(config: Any, repo: Any) -> Any:

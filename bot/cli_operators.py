@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_history import config_option
+
 if TYPE_CHECKING:
     from bot.config import AppConfig
     from bot.ports import Repository
@@ -201,11 +203,6 @@ def _schedule_list(args: argparse.Namespace) -> int:
 
 # --- registration ---------------------------------------------------------------------------------
 
-def _config_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH",
-                   help="TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)")
-
-
 def _leader_options(p: argparse.ArgumentParser, add: bool) -> None:
     p.add_argument("id", metavar="ID", help="the leader's id")
     p.add_argument("--name", required=add, help="name, e.g. 王姐")
@@ -220,7 +217,7 @@ def _leader_options(p: argparse.ArgumentParser, add: bool) -> None:
                                                       + ("" if add else "; none to clear"))
     p.add_argument("--upline-share", metavar="SHARE",
                    help="this leader's share of each direct downline's commission: 0.1 or 10%%")
-    _config_option(p)
+    config_option(p)
 
 
 def _group_options(p: argparse.ArgumentParser, add: bool) -> None:
@@ -231,7 +228,7 @@ def _group_options(p: argparse.ArgumentParser, add: bool) -> None:
     p.add_argument("--points", metavar="A,B", help="pickup points (自提点), the first is the default")
     p.add_argument("--leaders", metavar="L1,L2", help="the leaders' ids" + ("" if add else "; replaces them"))
     p.add_argument("--timezone", help="IANA time zone (default: [bot] timezone)")
-    _config_option(p)
+    config_option(p)
 
 
 def add_operator_parsers(subparsers: Any) -> None:
@@ -246,7 +243,7 @@ def add_operator_parsers(subparsers: Any) -> None:
     p.set_defaults(handler=_leader_edit)
     p = acts.add_parser("list", help="every leader with their terms")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(p)
+    config_option(p)
     p.set_defaults(handler=_leader_list)
 
     group = subparsers.add_parser("group", help="groups: add, list, edit")
@@ -259,7 +256,7 @@ def add_operator_parsers(subparsers: Any) -> None:
     p.set_defaults(handler=_group_edit)
     p = acts.add_parser("list", help="every group with its leaders (as `tuan groups`)")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(p)
+    config_option(p)
     p.set_defaults(handler=_group_list)
 
     schedule = subparsers.add_parser("schedule", help="scheduled posts: add, list, remove (read at `tuan run`)")
@@ -271,15 +268,15 @@ def add_operator_parsers(subparsers: Any) -> None:
     when.add_argument("--cron", help='crontab expression in the bot\'s time zone, e.g. "0 20 * * *"')
     when.add_argument("--time", help="daily at HH:MM[:SS]")
     p.add_argument("--text", help="the post's own words")
-    _config_option(p)
+    config_option(p)
     p.set_defaults(handler=_schedule_add)
     p = acts.add_parser("remove", help="remove a scheduled post (one added here)")
     p.add_argument("id", metavar="ID", help="the schedule's id (tuan schedule list)")
-    _config_option(p)
+    config_option(p)
     p.set_defaults(handler=_schedule_remove)
     p = acts.add_parser("list", help="every scheduled post")
     p.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(p)
+    config_option(p)
     p.set_defaults(handler=_schedule_list)
 
     from bot.cli_settle import add_settle_parsers

@@ -16,6 +16,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_history import config_option
+
 if TYPE_CHECKING:
     from bot.config import AppConfig
     from bot.ports import Repository
@@ -260,20 +262,21 @@ def _deal_open(args: argparse.Namespace) -> int:
 
 # --- registration -----------------------------------------------------------------------------------
 
-def deal_subcommands(subparsers: Any) -> Any:
-    """The subparsers of ``tuan deal`` (created here or by whichever module registered ``deal`` first)."""
-    deal = subparsers.choices.get("deal")
-    if deal is None:
-        deal = subparsers.add_parser("deal", help="open, show or copy a deal (a round of a group buy)")
-    for action in deal._actions:
+def subcommands_of(subparsers: Any, name: str, help: str) -> Any:
+    """The subparsers of ``tuan NAME`` (``deal``, ``product``), created here with ``help`` or by
+    whichever module registered ``NAME`` first, so several modules can add actions to one command."""
+    parent = subparsers.choices.get(name)
+    if parent is None:
+        parent = subparsers.add_parser(name, help=help)
+    for action in parent._actions:
         if isinstance(action, argparse._SubParsersAction):
             return action
-    return deal.add_subparsers(dest="deal_command", required=True)
+    return parent.add_subparsers(dest=f"{name}_command", required=True)
 
 
-def _config_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH",
-                   help="TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)")
+def deal_subcommands(subparsers: Any) -> Any:
+    """The subparsers of ``tuan deal`` (created here or by whichever module registered ``deal`` first)."""
+    return subcommands_of(subparsers, "deal", "open, show or copy a deal (a round of a group buy)")
 
 
 def add_platform_parsers(subparsers: Any) -> None:
@@ -283,14 +286,14 @@ def add_platform_parsers(subparsers: Any) -> None:
     """
     groups = subparsers.add_parser("groups", help="the groups in the store, with their leaders")
     groups.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(groups)
+    config_option(groups)
     groups.set_defaults(handler=_groups)
 
     product = subparsers.add_parser("product", help="the product library: list, add, edit")
     actions = product.add_subparsers(dest="product_command", required=True)
     listing = actions.add_parser("list", help="every product")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(listing)
+    config_option(listing)
     listing.set_defaults(handler=_product_list)
     for name, needed in (("add", True), ("edit", False)):
         p = actions.add_parser(name, help="add a product" if needed else "change a product's fields")
@@ -307,7 +310,7 @@ def add_platform_parsers(subparsers: Any) -> None:
                                help="offer it in deals again")
             state.add_argument("--inactive", dest="active", action="store_const", const=False,
                                help="no longer offered in new deals")
-        _config_option(p)
+        config_option(p)
         p.set_defaults(handler=_product_add if needed else _product_edit, active=None)
 
     opening = deal_subcommands(subparsers).add_parser("open", help="open a deal for a group from library products")
@@ -320,5 +323,5 @@ def add_platform_parsers(subparsers: Any) -> None:
                               "or after today without one, in the group's time zone)")
     opening.add_argument("--title", help="the deal's title (default: the date, e.g. 11月30日团购)")
     opening.add_argument("--cutoff", metavar='"YYYY-MM-DD HH:MM"', help="when orders close, in the group's time zone")
-    _config_option(opening)
+    config_option(opening)
     opening.set_defaults(handler=_deal_open)

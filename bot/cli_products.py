@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.cli_history import config_option
+
 if TYPE_CHECKING:
     from bot.config import AppConfig
     from bot.ports import Repository
@@ -38,11 +40,6 @@ def _with_store(args: argparse.Namespace, work: Any) -> int:
     from bot.cli_platform import _with_store as with_store
 
     return with_store(args, work)
-
-
-def _config_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="PATH",
-                   help="TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)")
 
 
 def _money(raw: str | None, option: str) -> Any:
@@ -231,24 +228,16 @@ def _purchase(args: argparse.Namespace) -> int:
 
 # --- registration -------------------------------------------------------------------------------------------
 
-def _product_actions(subparsers: Any) -> Any:
-    product = subparsers.choices.get("product")
-    if product is None:
-        product = subparsers.add_parser("product", help="the product library")
-    for action in product._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action
-    return product.add_subparsers(dest="product_command", required=True)
-
-
 def add_products_parsers(subparsers: Any) -> None:
     """Add ``product import|variant|variants``, ``supplier`` and ``purchase`` to the ``tuan`` command."""
-    actions = _product_actions(subparsers)
+    from bot.cli_platform import subcommands_of
+
+    actions = subcommands_of(subparsers, "product", "the product library")
     imp = actions.add_parser("import", help="import a supplier's list (.xlsx or .csv; see docs/products.md)")
     imp.add_argument("file", metavar="FILE", help="the .xlsx (first sheet) or .csv file")
     imp.add_argument("--supplier", metavar="ID", help="the supplier of rows whose 供应商 column is empty")
     imp.add_argument("--dry-run", action="store_true", help="check and say what would change; write nothing")
-    _config_option(imp)
+    config_option(imp)
     imp.set_defaults(handler=_import)
 
     var = actions.add_parser("variant", help="add or change one variant (规格) of a product")
@@ -262,13 +251,13 @@ def add_products_parsers(subparsers: Any) -> None:
                      help="the leader's commission per unit sold, in yuan (instead of their rate on this variant)")
     var.add_argument("--aliases", metavar="A,B", help="extra words residents name this variant by")
     var.add_argument("--inactive", action="store_true", help="not offered in new deals")
-    _config_option(var)
+    config_option(var)
     var.set_defaults(handler=_variant)
 
     vs = actions.add_parser("variants", help="every product's variants, with cost and supplier")
     vs.add_argument("code", metavar="CODE", nargs="?", help="one product only")
     vs.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(vs)
+    config_option(vs)
     vs.set_defaults(handler=_variants)
 
     supplier = subparsers.add_parser("supplier", help="suppliers (供应商): add, list")
@@ -277,11 +266,11 @@ def add_products_parsers(subparsers: Any) -> None:
     add.add_argument("id", metavar="ID", help="how products name it, e.g. 鲜果园")
     add.add_argument("--name", help="its name (default: the id)")
     add.add_argument("--contact", help="phone or WeChat of the contact")
-    _config_option(add)
+    config_option(add)
     add.set_defaults(handler=_supplier_add)
     ls = sactions.add_parser("list", help="every supplier")
     ls.add_argument("--json", action="store_true", help="print JSON")
-    _config_option(ls)
+    config_option(ls)
     ls.set_defaults(handler=_supplier_list)
 
     pur = subparsers.add_parser("purchase", help="purchase orders (统一下单) of a delivery date, per supplier")
@@ -289,5 +278,5 @@ def add_products_parsers(subparsers: Any) -> None:
     pur.add_argument("--supplier", metavar="ID", help="one supplier only")
     pur.add_argument("--format", choices=("table", "csv", "xlsx"), default="table", help="default: table")
     pur.add_argument("-o", "--output", metavar="FILE", help="write to FILE (needed for xlsx)")
-    _config_option(pur)
+    config_option(pur)
     pur.set_defaults(handler=_purchase)

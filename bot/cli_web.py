@@ -8,14 +8,14 @@ import getpass
 import sys
 from typing import Any
 
-CONFIG_HELP = "TOML configuration naming the store (default: ./tuan.toml, else the built-in sample)"
+from bot.cli_history import config_option
 
 
 def add_web_parsers(subparsers: Any) -> None:
     """Add ``web`` and ``user`` to the ``tuan`` command's subparsers (each sets ``handler``)."""
     web = subparsers.add_parser("web", help="serve the operator and leader web dashboard")
     web.add_argument("--listen", metavar="HOST:PORT", help="where to listen (default: [web] listen, 127.0.0.1:8080)")
-    web.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    config_option(web)
     web.set_defaults(handler=_web)
     user = subparsers.add_parser("user", help="web dashboard accounts: add, remove, passwd, list")
     actions = user.add_subparsers(dest="user_command", required=True)
@@ -24,19 +24,19 @@ def add_web_parsers(subparsers: Any) -> None:
     add.add_argument("--role", required=True, choices=["operator", "leader"])
     add.add_argument("--leader", metavar="LEADER_ID", help="a leader account's LEADERS row (`tuan groups`)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    add.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    config_option(add)
     add.set_defaults(handler=_user_add)
     remove = actions.add_parser("remove", help="delete an account (its sessions end at once)")
     remove.add_argument("name", metavar="NAME")
-    remove.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    config_option(remove)
     remove.set_defaults(handler=_user_remove)
     passwd = actions.add_parser("passwd", help="set an account's password (its sessions end at once)")
     passwd.add_argument("name", metavar="NAME")
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from the first line of stdin")
-    passwd.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    config_option(passwd)
     passwd.set_defaults(handler=_user_passwd)
     listing = actions.add_parser("list", help="the accounts")
-    listing.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
+    config_option(listing)
     listing.set_defaults(handler=_user_list)
 
 
