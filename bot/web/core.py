@@ -71,6 +71,7 @@ class Web:
 
     def __init__(self, ctx: WebContext, lock: asyncio.Lock | None, *, poll: float = POLL_SECONDS) -> None:
         self.ctx, self.lock, self.poll = ctx, lock, poll
+        self.recheck = min(RECHECK_SECONDS, 5 * poll)  # a test's fast poll re-checks fast too
         self.by_name = auth.RateLimit(*LOGIN_LIMIT)
         self.by_ip = auth.RateLimit(*LOGIN_LIMIT)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
@@ -221,16 +222,40 @@ def _page_no(request: Request) -> int:
     return min(int(raw), 10_000) if raw.isdigit() else 0
 
 
-async def _stream(request: Request, version: Callable[[], Any], data: Callable[[], Any]) -> AsyncIterator[str]:
+RECHECK_SECONDS = 5.0
+"""How often an open live stream asks the store whether its viewer may still see it (at most; also
+before every update it sends)."""
+
+
+async def _stream(request: Request, version: Callable[[], Any], data: Callable[[], Any],
+                  allowed: Callable[[auth.Viewer], bool]) -> AsyncIterator[str]:
     """Server-sent events: ``counts`` with ``data()`` at once and whenever ``version()`` changes
     (polled every :data:`POLL_SECONDS`), a comment now and then to keep the connection; ``?once=1``
-    ends after the first event (tests)."""
+    ends after the first event (tests).
+
+    A stream outlives the request that checked its viewer, so the viewer is checked again before
+    every ``counts`` event and at least every :data:`RECHECK_SECONDS`: the account as the store says
+    now, the session's epoch (signed out, new password, removed) and ``allowed(viewer)`` (the groups
+    the page shows are still the viewer's). When that fails the stream sends ``gone`` and ends, and
+    the page reloads (to the sign-in page, or a refusal).
+    """
     web = _web(request)
     last: Any = object()
-    quiet = 0.0
+    quiet = since_check = 0.0
     once = request.query_params.get("once") == "1"
+    uid, epoch = request.session.get("uid"), request.session.get("ep")
+
+    async def still_allowed() -> bool:
+        viewer = await asyncio.to_thread(auth.viewer_of, web.ctx.engine, int(uid)) if uid else None
+        return viewer is not None and viewer.epoch == epoch and allowed(viewer)
+
     while True:
         now = await asyncio.to_thread(version)
+        if (now != last or since_check >= web.recheck) and not await still_allowed():
+            yield "event: gone\ndata: {}\n\n"
+            return
+        if now != last or since_check >= web.recheck:
+            since_check = 0.0
         if now != last:
             last = now
             payload = await web.service(data)
@@ -245,6 +270,7 @@ async def _stream(request: Request, version: Callable[[], Any], data: Callable[[
             return
         await asyncio.sleep(web.poll)
         quiet += web.poll
+        since_check += web.poll
 
 
 def _sse(gen: AsyncIterator[str]) -> StreamingResponse:
