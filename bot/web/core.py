@@ -28,7 +28,14 @@ from bot.worker import locked_call
 
 HERE = Path(__file__).resolve().parent
 R = TypeVar("R")
-LOGIN_LIMIT = (5, 300.0)  # failed sign-ins per account and per IP address, per seconds
+LOGIN_WINDOW = 300.0  # seconds
+LOGIN_LIMIT_PAIR = 5
+"""Failed sign-ins of one account from one IP address in :data:`LOGIN_WINDOW`: the guesser is stopped."""
+LOGIN_LIMIT_IP = 20
+"""Failed sign-ins from one IP address, whatever the names (one client trying many accounts)."""
+LOGIN_LIMIT_NAME = 50
+"""Failed sign-ins of one account from every address together (a guess spread over many addresses).
+Higher than the pair's, so that one stranger's wrong passwords do not lock the owner out."""
 POLL_SECONDS = 1.0  # how often a live page's stream looks at its deals' versions
 PING_SECONDS = 15.0
 COPY_ROUNDS = 12  # compose: the newest rounds offered to copy (each is counted: households, amount)
@@ -72,8 +79,9 @@ class Web:
     def __init__(self, ctx: WebContext, lock: asyncio.Lock | None, *, poll: float = POLL_SECONDS) -> None:
         self.ctx, self.lock, self.poll = ctx, lock, poll
         self.recheck = min(RECHECK_SECONDS, 5 * poll)  # a test's fast poll re-checks fast too
-        self.by_name = auth.RateLimit(*LOGIN_LIMIT)
-        self.by_ip = auth.RateLimit(*LOGIN_LIMIT)
+        self.by_pair = auth.RateLimit(LOGIN_LIMIT_PAIR, LOGIN_WINDOW)
+        self.by_ip = auth.RateLimit(LOGIN_LIMIT_IP, LOGIN_WINDOW)
+        self.by_name = auth.RateLimit(LOGIN_LIMIT_NAME, LOGIN_WINDOW)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
         self.env.globals.update(t=t)
 
@@ -192,14 +200,16 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
     ip = request.client.host if request.client else "-"
-    if web.by_name.blocked(name) or web.by_ip.blocked(ip):
+    pair = f"{name}\n{ip}"
+    if web.by_pair.blocked(pair) or web.by_ip.blocked(ip) or web.by_name.blocked(name):
         return web.page(request, "login.html", 429, error=t.LOGIN_LIMITED, name=name)
     user = await asyncio.to_thread(auth.check_password, web.ctx.engine, name, password)
     if user is None:
-        web.by_name.fail(name)
+        web.by_pair.fail(pair)
         web.by_ip.fail(ip)
+        web.by_name.fail(name)
         return web.page(request, "login.html", 401, error=t.LOGIN_FAILED, name=name)
-    web.by_name.clear(name)
+    web.by_pair.clear(pair)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in account
     request.session.update(uid=user.id, ep=user.session_epoch, csrf=auth.new_token(), sid=secrets.token_hex(8))
     return _back("/")
