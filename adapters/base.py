@@ -85,3 +85,13 @@ class MentionsMany(Protocol):
         """Send ``text``, in which each of ``mentions`` is written ``@name`` (in that order), with each
         a real mention where the platform has them; returns the message id where known."""
         ...
+
+
+@runtime_checkable
+class PrivateLinks(Protocol):
+    """Optional adapter capability: a link that opens the member's private chat with the bot and
+    sends it ``/start <start>`` (Telegram's deep link ``https://t.me/<bot>?start=my``)."""
+
+    def private_link(self, start: str) -> str | None:
+        """The link, or None while the bot's own name is not known yet. ``start``: ``[A-Za-z0-9_-]{1,64}``."""
+        ...
