@@ -39,7 +39,7 @@ HELP_CLOSE = "截单并发最终统计"
 HELP_EXPORT = "导出订单表格 XLSX(订单明细、备货单、分拣单;私聊机器人时导出你带的所有群)"
 HELP_HELP = "看这条帮助"
 HELP_HISTORY = "最近几期团购的户数和金额"
-HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」)"
+HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」;取货码只私信发给您本人)"
 
 # A resident's own order (/my, 我的订单, 查单).
 MY_ORDER = "您在「{title}」{state}订了:{goods},共¥{amount}"
