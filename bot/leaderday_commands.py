@@ -154,13 +154,11 @@ def my_marks(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tup
     if mk.refund_amount > 0:
         picked += m.MY_REFUNDED.format(amount=render.money(mk.refund_amount))
     point, paid = mk.pickup_point or "-", m.MY_PAID if mk.paid else m.MY_UNPAID
-    if not private:
-        text = m.MY_MARKS_GROUP.format(point=point, paid=paid, picked=picked)
-    elif own:
+    if private and own:
         text = m.MY_MARKS.format(code=mk.pickup_code, point=point, paid=paid, picked=picked)
-    else:  # only neighbours' orders: their codes follow
+    else:  # a group; or privately, only neighbours' orders (their codes follow)
         text = m.MY_MARKS_GROUP.format(point=point, paid=paid, picked=picked)
-    if private:
+    if private:  # a neighbour's code is used up once picked: not repeated
         text += "".join("\n" + m.MY_NEIGHBOUR_CODE.format(who=who(h), code=hm.pickup_code)
                         for h, hm in theirs if h.proxy and not hm.picked)
     return text, any(not hm.picked for _, hm in theirs)

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.base import Capabilities
 from adapters.fake import sender_id_of
@@ -514,6 +516,14 @@ def test_a_query_names_a_number_only_with_its_mark(query: str, number: int | Non
     from bot.usecases.leaderday import number_of
 
     assert number_of(query) == number
+
+
+@given(st.integers(min_value=1, max_value=99999), st.sampled_from(["#{n}", "＃{n}", "{n}号", "跟团号{n}", " # {n} "]))
+def test_every_number_mark_names_its_number_and_a_bare_number_never_does(n: int, form: str) -> None:
+    from bot.usecases.leaderday import number_of
+
+    assert number_of(form.format(n=n)) == n
+    assert number_of(str(n)) is None and number_of(f"{n}栋") is None
 
 
 async def test_the_leader_verifies_by_number_and_a_resident_gets_her_neighbours_code_privately() -> None:

@@ -445,7 +445,7 @@ async def test_my_shows_the_order_numbers_and_stock_the_stocking_list() -> None:
     p.chat.pop_all()
     await p.chat.push("/my", sender="王姐")
     numbers = "、".join([m.MY_NUMBER_ONE.format(number=1), m.MY_NUMBER_PROXY.format(number=3, who="6栋101刘奶奶")])
-    first = p.chat.pop().text.splitlines()[0]  # then the pickup code line (tests/test_leaderday.py)
+    first = p.chat.pop().text.splitlines()[0]  # then its marks, no code in a group (tests/test_leaderday.py)
     assert first.endswith(m.MY_NUMBER.format(numbers=numbers))
     await p.chat.push("/备货", sender=LEADER)
     text = p.chat.pop().text
