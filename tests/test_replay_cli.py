@@ -92,7 +92,7 @@ def test_missing_file(tmp_path: Path) -> None:
     assert p.returncode == 2 and "cannot open" in p.stderr
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("store", ["memory", "sqlite", "postgresql"])
 def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, store: str,
                                                                request: pytest.FixtureRequest) -> None:
     (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
@@ -104,7 +104,8 @@ def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, s
     lines = [line(1, "葡萄2 \ud800", "u1", "王\udc00姐"), line(2, "鸡蛋1\u0000", "u2\ud83d", "阿强"),
              line(3, "葡萄1 \ud83d\ude00", "u3", "小陈")]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="ascii")
-    db = ["--db", request.getfixturevalue("pg_url")] if store == "postgresql" else []
+    db = {"memory": [], "sqlite": ["--db", request.getfixturevalue("sqlite_url")],
+          "postgresql": ["--db", request.getfixturevalue("pg_url")]}[store]
     p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--json", *db)
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr
