@@ -178,9 +178,6 @@ def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcom
     """One batch in one transaction; tried again when the store could not serve it (another process
     replaying into the same deals in another order deadlocks with this one: PostgreSQL rolls one
     back, and nothing of it was kept, so it is simply run again)."""
-    import random
-    import time
-
     from bot.ports import StoreUnavailable
 
     for attempt in range(1, BATCH_ATTEMPTS + 1):
@@ -189,6 +186,9 @@ def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcom
         except StoreUnavailable:
             if attempt == BATCH_ATTEMPTS:
                 raise
+            import random  # only here: a replay whose store never refuses does not import it
+            import time
+
             time.sleep(min(2.0, 0.05 * attempt) * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable")
 

@@ -38,7 +38,8 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import fields
 from datetime import datetime
 from functools import partial
-from operator import attrgetter
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any, TypeVar
 
 from bot.ports import (
@@ -61,6 +62,16 @@ R = TypeVar("R")
 Undo = Callable[[], object]
 
 
+def _getter(names: Sequence[str]) -> Callable[[Any], tuple[Any, ...]]:
+    """``attrgetter`` that always returns a tuple (of zero, one or more attributes)."""
+    if not names:
+        return lambda row: ()
+    if len(names) == 1:
+        one = attrgetter(names[0])
+        return lambda row: (one(row),)
+    return attrgetter(*names)
+
+
 class _Columns:
     """How one row dataclass is checked and copied: its fields, which may not be None (the
     schema's NOT NULL, read from the ``X | None`` annotations), which hold text and instants."""
@@ -71,44 +82,76 @@ class _Columns:
         flds = [f for f in fields(cls) if f.name not in skip]
         self.names = tuple(f.name for f in flds)
         self.get = attrgetter(*self.names)
-        kinds = [str(f.type) for f in flds]
-        self.not_null = tuple(i for i, k in enumerate(kinds) if "None" not in k)
-        self.texts = tuple(i for i, k in enumerate(kinds) if k.startswith("str") or k.startswith("tuple[str"))
-        self.times = tuple(i for i, k in enumerate(kinds) if k.startswith("datetime"))
+        kinds = {f.name: str(f.type) for f in flds}
+        required = [n for n, k in kinds.items() if "None" not in k]
+        texts = [n for n, k in kinds.items() if k.startswith("str")]
+        self.required = _getter(required)
+        # the short texts are checked joined, in one pass; a long one (a message's text) on its own
+        self.short_texts = _getter([n for n in texts if n in required and n != "text"])
+        self.optional_texts = _getter([n for n in texts if n not in required])
+        self.long_text = _getter([n for n in texts if n in required and n == "text"])
+        self.text_tuples = _getter([n for n, k in kinds.items() if k.startswith("tuple[str")])
+        self.times = tuple(i for i, n in enumerate(self.names) if kinds[n].startswith("datetime"))
 
-    def values(self, row: object) -> list[Any]:
+    def values(self, row: object) -> Sequence[Any]:
         """The row's values in field order, checked and normalised as a store writes them.
 
         Raises ``ValueError`` for a None in a NOT NULL column, text that cannot be stored, or a
         naive datetime."""
-        vals = list(self.get(row))
-        for i in self.not_null:
-            if vals[i] is None:
-                raise ValueError(f"{self.table}.{self.names[i]}: NOT NULL column given None")
-        for i in self.texts:
-            v = vals[i]
-            if type(v) is tuple:
-                for s in v:
-                    _check_text(s, self.table, self.names[i])
-            elif v is not None:
-                _check_text(v, self.table, self.names[i])
-        for i in self.times:
-            if vals[i] is not None:
-                vals[i] = as_utc(vals[i])
+        vals: Sequence[Any] = self.get(row)
+        if any(map(is_, self.required(row), repeat(None))):  # (identity only: ``None in`` compares)
+            self._refuse(row)
+        short = "".join(self.short_texts(row)) + "".join([t for t in self.optional_texts(row) if t is not None])
+        if not _storable(short) or not all(map(_storable, self.long_text(row))):
+            self._refuse(row)
+        for tup in self.text_tuples(row):
+            if not all(map(_storable, tup)):
+                self._refuse(row)
+        if self.times:
+            vals = list(vals)
+            for i in self.times:
+                if vals[i] is not None:
+                    vals[i] = as_utc(vals[i])
         return vals
+
+    def _refuse(self, row: object) -> None:
+        """Raise the ``ValueError`` that names the first column of ``row`` a store refuses."""
+        required = set(_getter_names(self.required))
+        for name in self.names:
+            v = getattr(row, name)
+            if v is None and name in required:
+                raise ValueError(f"{self.table}.{name}: NOT NULL column given None")
+            for s in v if isinstance(v, tuple) else (v,):
+                if isinstance(s, str):
+                    _check_text(s, self.table, name)
+        raise AssertionError(f"{self.table}: a row refused for no reason found")
+
+
+def _getter_names(get: Callable[[Any], tuple[Any, ...]]) -> tuple[str, ...]:
+    """The attribute names a :func:`_getter` reads (read back by giving it a recording object)."""
+    class Names:
+        def __getattr__(self, name: str) -> str:
+            return name
+    return tuple(get(Names()))
+
+
+def _storable(s: str) -> bool:
+    """Whether a database can store ``s`` (as :func:`bot.model.storable` says): no NUL (PostgreSQL
+    refuses it) and no lone surrogate (not encodable as UTF-8, so neither SQLite nor PostgreSQL)."""
+    if s.isascii():
+        return "\x00" not in s
+    try:
+        return b"\x00" not in s.encode("utf-8")  # (memchr on the bytes: faster than on a wide str)
+    except UnicodeEncodeError:
+        return False
 
 
 def _check_text(s: str, table: str, column: str) -> None:
-    """Refuse text a database cannot store (as :func:`bot.model.storable` says): NUL (PostgreSQL
-    refuses it) and lone surrogates (not encodable as UTF-8, so neither SQLite nor PostgreSQL)."""
+    """``ValueError`` naming the column when a database cannot store ``s`` (:func:`_storable`)."""
     if "\x00" in s:
         raise ValueError(f"{table}.{column}: text holds NUL, which a database cannot store")
-    if not s.isascii():
-        try:
-            s.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError(f"{table}.{column}: text holds a lone surrogate, which a database "
-                             "cannot store") from None
+    if not _storable(s):
+        raise ValueError(f"{table}.{column}: text holds a lone surrogate, which a database cannot store")
 
 
 _DEAL = _Columns(DealRow, "deals", skip=("items",))
@@ -158,12 +201,15 @@ class _Store:
         self.messages: dict[int, MessageRow] = {}
         self.entries: dict[int, EntryRow] = {}
         self.lines: dict[int, LineRow] = {}
-        self.touched: dict[tuple[str, int], int | None] = {}  # ("m" | "e" | "l", key) -> stamp
+        # the stamp (``touched``) of each message, entry and line: the deal version that last wrote it
+        self.message_touched: dict[int, int | None] = {}
+        self.entry_touched: dict[int, int | None] = {}
+        self.line_touched: dict[int, int | None] = {}
         self.deal_messages: dict[str, list[int]] = {}
         self.deal_entries: dict[str, list[int]] = {}
         self.deal_lines: dict[str, list[int]] = {}
         self.undealt_lines: dict[str, list[int]] = {}  # chat key -> its lines with no deal
-        self.by_message_id: dict[tuple[str, str], list[int]] = {}  # (chat key, platform id) -> seqs
+        self.latest: dict[tuple[str, str], int] = {}  # (chat key, platform id) -> its latest seq
         self.chat_rounds: dict[str, dict[str | None, int]] = {}  # chat key -> deal id -> messages
         self.notices: list[NoticeRow] = []
         self.processed: dict[tuple[str, str], None] = {}
@@ -182,42 +228,20 @@ class _Store:
     def put(self, table: dict[Any, Any], key: Any, value: Any) -> None:
         """``table[key] = value``, undone by restoring what was there (or removing the key)."""
         if key in table:
-            old = table[key]
-            self._log(lambda: table.__setitem__(key, old))
+            self._log(partial(table.__setitem__, key, table[key]))
         else:
-            self._log(lambda: table.__delitem__(key))
+            self._log(partial(table.__delitem__, key))
         table[key] = value
 
     def drop(self, table: dict[Any, Any], key: Any) -> None:
-        old = table.pop(key)
-        self._log(lambda: table.__setitem__(key, old))
-
-    def add(self, index: dict[Any, list[Any]], key: Any, value: Any) -> None:
-        """Append ``value`` to ``index[key]`` (undone by popping it: undos run in reverse order)."""
-        got = index.get(key)
-        if got is None:
-            got = index[key] = []
-            self._log(partial(index.pop, key))
-        else:
-            self._log(got.pop)
-        got.append(value)
+        self._log(partial(table.__setitem__, key, table.pop(key)))
 
     def insert(self, table: dict[Any, Any], key: Any, value: Any, what: str) -> None:
         """Insert a row under a new primary key; ``ValueError`` when the key exists."""
         if key in table:
             raise ValueError(f"{what}: duplicate key {key!r}")
         table[key] = value
-        self._log(lambda: table.__delitem__(key))
-
-    def count(self, chat_key: str, deal_id: str | None) -> None:
-        rounds = self.chat_rounds.setdefault(chat_key, {})
-        rounds[deal_id] = rounds.get(deal_id, 0) + 1
-
-        def undo() -> None:
-            rounds[deal_id] -= 1
-            if not rounds[deal_id]:
-                del rounds[deal_id]
-        self._log(undo)
+        self._log(partial(table.__delitem__, key))
 
     # -- rows --------------------------------------------------------------------------------------
 
@@ -226,7 +250,7 @@ class _Store:
         items: list[ItemRow] = []
         codes: set[str] = set()
         for it in row.items:
-            vals = _ITEM.values(it)
+            vals = list(_ITEM.values(it))
             vals[_PRICE] = as_money(vals[_PRICE])
             vals[_ALIASES] = tuple(vals[_ALIASES])
             if vals[0] in codes:
@@ -292,32 +316,71 @@ class _Store:
             if stored is not None and stored.version != v:
                 self.put(self.deals, did, _with_version(stored, v))
 
+    # Each added row is one entry of the undo log, which takes it out of every index again (undos
+    # run in reverse order, so an index list's last element is the row's).
+
     def add_message(self, m: MessageRow, versions: dict[str, int]) -> None:
         copy = MessageRow(*_MESSAGE.values(m))
-        self.insert(self.messages, copy.seq, copy, "messages")
-        did = copy.deal_id
-        self.put(self.touched, ("m", copy.seq), versions.get(did) if did is not None else None)
+        seq, did = copy.seq, copy.deal_id
+        if seq in self.messages:
+            raise ValueError(f"messages: duplicate key {seq!r}")
+        self.messages[seq] = copy
+        self.message_touched[seq] = versions.get(did) if did is not None else None
         if did is not None:
-            self.add(self.deal_messages, did, copy.seq)
-        self.add(self.by_message_id, (copy.chat_key, copy.message_id), copy.seq)
-        self.count(copy.chat_key, did)
+            self.deal_messages.setdefault(did, []).append(seq)
+        key = (copy.chat_key, copy.message_id)
+        before = self.latest.get(key)
+        if before is None or seq > before:
+            self.latest[key] = seq
+        rounds = self.chat_rounds.setdefault(copy.chat_key, {})
+        rounds[did] = rounds.get(did, 0) + 1
+        self._log(partial(self._unadd_message, copy, before))
+
+    def _unadd_message(self, m: MessageRow, before: int | None) -> None:
+        del self.messages[m.seq], self.message_touched[m.seq]
+        if m.deal_id is not None:
+            self.deal_messages[m.deal_id].pop()
+        key = (m.chat_key, m.message_id)
+        if before is None:
+            del self.latest[key]
+        else:
+            self.latest[key] = before
+        rounds = self.chat_rounds[m.chat_key]
+        rounds[m.deal_id] -= 1
+        if not rounds[m.deal_id]:
+            del rounds[m.deal_id]
 
     def add_line(self, ln: LineRow, versions: dict[str, int]) -> None:
         copy = LineRow(*_LINE.values(ln))
-        self.insert(self.lines, copy.id, copy, "lines")
-        did = copy.deal_id
-        self.put(self.touched, ("l", copy.id), versions.get(did) if did is not None else None)
-        if did is not None:
-            self.add(self.deal_lines, did, copy.id)
-        else:
-            self.add(self.undealt_lines, copy.chat_key, copy.id)
+        lid, did = copy.id, copy.deal_id
+        if lid in self.lines:
+            raise ValueError(f"lines: duplicate key {lid!r}")
+        self.lines[lid] = copy
+        self.line_touched[lid] = versions.get(did) if did is not None else None
+        index = self.deal_lines.setdefault(did, []) if did is not None else self.undealt_lines.setdefault(
+            copy.chat_key, [])
+        index.append(lid)
+        self._log(partial(self._unadd_line, lid, index))
+
+    def _unadd_line(self, line_id: int, index: list[int]) -> None:
+        del self.lines[line_id], self.line_touched[line_id]
+        index.pop()
 
     def add_entry(self, e: EntryRow, versions: dict[str, int]) -> None:
         copy = EntryRow(*_ENTRY.values(e))
-        self.check_deal(copy.deal_id, "entries.deal_id")
-        self.insert(self.entries, copy.id, copy, "entries")
-        self.put(self.touched, ("e", copy.id), versions.get(copy.deal_id))
-        self.add(self.deal_entries, copy.deal_id, copy.id)
+        eid, did = copy.id, copy.deal_id
+        self.check_deal(did, "entries.deal_id")
+        if eid in self.entries:
+            raise ValueError(f"entries: duplicate key {eid!r}")
+        self.entries[eid] = copy
+        self.entry_touched[eid] = versions.get(did)
+        index = self.deal_entries.setdefault(did, [])
+        index.append(eid)
+        self._log(partial(self._unadd_entry, eid, index))
+
+    def _unadd_entry(self, entry_id: int, index: list[int]) -> None:
+        del self.entries[entry_id], self.entry_touched[entry_id]
+        index.pop()
 
     def update_lines(self, rows: list[LineRow], versions: dict[str, int]) -> None:
         """Set ``alive``, ``replaced_by`` (and the stamp) of known lines; the rest of a row is not
@@ -329,7 +392,7 @@ class _Store:
             if r.alive is None:
                 raise ValueError("lines.alive: NOT NULL column given None")
             self.put(self.lines, r.id, LineRow(*vals))
-            self.put(self.touched, ("l", r.id), versions.get(r.deal_id or ""))
+            self.put(self.line_touched, r.id, versions.get(r.deal_id or ""))
 
     def update_entries(self, rows: list[EntryRow], versions: dict[str, int]) -> None:
         """Set ``superseded_seq``, ``removed`` (and the stamp) of known entries; ``KeyError`` for
@@ -341,7 +404,7 @@ class _Store:
             if r.removed is None:
                 raise ValueError("entries.removed: NOT NULL column given None")
             self.put(self.entries, r.id, EntryRow(*vals))
-            self.put(self.touched, ("e", r.id), versions.get(r.deal_id))
+            self.put(self.entry_touched, r.id, versions.get(r.deal_id))
 
     # -- reads -------------------------------------------------------------------------------------
 
@@ -356,18 +419,18 @@ class _Store:
         row = self.deal(deal_id)
         if row is None:
             return None
-        touched = self.touched
-
-        def fresh(kind: str, keys: list[int]) -> list[int]:
+        def fresh(touched: dict[int, int | None], keys: list[int]) -> list[int]:
             ordered = sorted(keys)
             if since is None:
                 return ordered
-            return [k for k in ordered if (t := touched[(kind, k)]) is not None and t > since]
+            return [k for k in ordered if (t := touched[k]) is not None and t > since]
 
         entries = _copies(EntryRow, _ENTRY_COPY,
-                          [self.entries[i] for i in fresh("e", self.deal_entries.get(deal_id, []))])
-        lines = _copies(LineRow, _LINE_COPY, [self.lines[i] for i in fresh("l", self.deal_lines.get(deal_id, []))])
-        messages = [_textless(self.messages[s]) for s in fresh("m", self.deal_messages.get(deal_id, []))]
+                          [self.entries[i] for i in fresh(self.entry_touched, self.deal_entries.get(deal_id, []))])
+        lines = _copies(LineRow, _LINE_COPY,
+                        [self.lines[i] for i in fresh(self.line_touched, self.deal_lines.get(deal_id, []))])
+        messages = [_textless(self.messages[s])
+                    for s in fresh(self.message_touched, self.deal_messages.get(deal_id, []))]
         return DealSnapshot(row, entries, lines, messages)
 
 
@@ -602,10 +665,10 @@ class MemoryTransaction:
 
     def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
         st = self._st
-        seqs = st.by_message_id.get((chat_key, message_id))
-        if not seqs:
+        seq = st.latest.get((chat_key, message_id))
+        if seq is None:
             return None
-        m = st.messages[max(seqs)]
+        m = st.messages[seq]
         return SeenMessage(m.seq, m.sender_id, m.edit_of, m.deal_id)
 
     def has_other_messages(self, chat_key: str, deal_id: str) -> bool:
