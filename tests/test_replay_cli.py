@@ -51,6 +51,23 @@ def test_json_output(tmp_path: Path) -> None:
     assert "sold out" in out["refused"][0]["reason"]
 
 
+def test_with_db_sqlite_the_command_prints_what_it_prints_without(tmp_path: Path) -> None:
+    """Without --db the store is in memory; --db sqlite:///FILE writes the file and says the same."""
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+    lines = [msg(1, "3栋402 王姐 葡萄2"), msg(2, "鸡蛋3", "u2"), msg(3, "鸡蛋1", "u3"), msg(4, "改成2", "u3"),
+             msg(5, "葡萄1", "u4"), msg(6, "葡萄3", "u4", edit_of="m5")]
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = [str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml")]
+    db = tmp_path / "kept.db"
+    for fmt in (["--json"], []):
+        memory, sqlite = run(*args, *fmt), run(*args, *fmt, "--db", f"sqlite:///{db}")
+        assert memory.returncode == sqlite.returncode == 0, memory.stderr + sqlite.stderr
+        assert memory.stdout == sqlite.stdout and memory.stderr == sqlite.stderr == ""
+        assert "王姐" in memory.stdout
+        db.unlink()  # the file was written (and is new for the next run)
+    assert not list(tmp_path.glob("*.db"))
+
+
 def test_table_output(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
     (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n", encoding="utf-8")
