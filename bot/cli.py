@@ -16,7 +16,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("transcript", help="JSON Lines transcript (see docs/replay.md)")
     r.add_argument("--catalog", help="TOML catalog shared by every chat of the transcript")
     r.add_argument("--json", action="store_true", help="print the result as JSON (spec §2)")
-    r.add_argument("--db", help="SQLAlchemy URL of the store (default: a temporary SQLite file)")
+    r.add_argument("--db", help="SQLAlchemy URL of the store to replay into (default: a store in memory, thrown away at the end)")
     if command == "replay":
         return p
     try:

@@ -5,7 +5,8 @@ locks the message's deal, checks the deal's version against its cached copy (a s
 stay a dictionary lookup), reloads the deal when another process moved it, and commits the
 message as one :class:`Changeset` before anything is acknowledged. Nothing is loaded at start.
 
-``storage.sql.SqlRepository`` implements this with SQLAlchemy (SQLite or PostgreSQL).
+``storage.sql.SqlRepository`` implements this with SQLAlchemy (SQLite or PostgreSQL);
+``storage.memory.MemoryRepository`` in the process's memory (`tuan replay` without ``--db``).
 """
 
 from __future__ import annotations

@@ -5,21 +5,19 @@ from __future__ import annotations
 import gc
 import json
 import sys
-import tempfile
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from pathlib import Path
 from sys import intern
 from typing import Any, TextIO
 
 from bot.catalog import Catalog, CatalogError, load_catalog
 from bot.engine.normalize import scrub
 from bot.model import InboundMessage
-from bot.ports import EntryRow
+from bot.ports import EntryRow, Repository
 from bot.services.orders import OrderService, build_tally
 from bot.services.outcome import Outcome
 
@@ -137,10 +135,24 @@ class Outcomes:
                                      "reason": "; ".join(p.replay_reason() for p in o.refused)})
 
 
-def replay(messages: Iterator[InboundMessage], catalog: Catalog | None, db_url: str) -> ReplayResult:
+def open_store(db_url: str | None) -> Repository:
+    """The store a replay writes into: the database at ``db_url`` (``--db``; migrated first, see
+    :func:`storage.sql.open_repository`, which raises ``StoreOpenError``), or with None a store in
+    this process's memory (:class:`storage.memory.MemoryRepository`), thrown away at the end.
+    Only a ``db_url`` imports SQLAlchemy."""
+    if db_url is None:
+        from storage.memory import MemoryRepository
+
+        return MemoryRepository()
     from storage.sql import open_repository
 
-    repo = open_repository(db_url)
+    return open_repository(db_url)
+
+
+def replay(messages: Iterator[InboundMessage], catalog: Catalog | None, db_url: str | None) -> ReplayResult:
+    """Handle ``messages`` in batches of :data:`BATCH` through the order service on the store of
+    ``db_url`` (:func:`open_store`: None is a store in memory) and report the tally (:func:`collect`)."""
+    repo = open_store(db_url)
     try:
         svc = OrderService(repo, catalog=catalog)
         seen = Outcomes({}, [], [])
@@ -166,9 +178,6 @@ def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcom
     """One batch in one transaction; tried again when the store could not serve it (another process
     replaying into the same deals in another order deadlocks with this one: PostgreSQL rolls one
     back, and nothing of it was kept, so it is simply run again)."""
-    import random
-    import time
-
     from bot.ports import StoreUnavailable
 
     for attempt in range(1, BATCH_ATTEMPTS + 1):
@@ -177,6 +186,9 @@ def _handle_batch(svc: OrderService, batch: list[InboundMessage]) -> list[Outcom
         except StoreUnavailable:
             if attempt == BATCH_ATTEMPTS:
                 raise
+            import random  # only here: a replay whose store never refuses does not import it
+            import time
+
             time.sleep(min(2.0, 0.05 * attempt) * random.uniform(0.5, 1.0))
     raise AssertionError("unreachable")
 
@@ -338,12 +350,13 @@ def _run(transcript: str, catalog_path: str | None, as_json: bool, db: str | Non
     except (TranscriptError, CatalogError) as e:
         print(f"tuan replay: {e}", file=sys.stderr)
         return 2
-    from storage.sql import StoreOpenError
+    if db is None:  # a store in memory: nothing to open, nothing to refuse
+        res = replay(_drain(messages), catalog, None)
+    else:
+        from storage.sql import StoreOpenError
 
-    with tempfile.TemporaryDirectory(prefix="tuan-replay-") as tmp:
-        url = db or f"sqlite:///{Path(tmp) / 'replay.db'}"
         try:
-            res = replay(_drain(messages), catalog, url)
+            res = replay(_drain(messages), catalog, db)
         except StoreOpenError as e:
             print(f"tuan replay: --db: {e}", file=sys.stderr)
             return 2

@@ -1,4 +1,5 @@
-"""The store contract (bot.ports.Repository), run on memory, SQLite and PostgreSQL alike."""
+"""The store contract (bot.ports.Repository), run on the in-process store (storage.memory), in-memory
+SQLite, SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from bot.ports import (
 )
 from storage import SqlRepository, open_repository
 from storage.engine import make_engine
+from storage.memory import MemoryRepository
 from storage.migrate import alembic_config, current_revision, upgrade
 from storage.models import DEALS, MESSAGES, METADATA
 from tests.stores import memory_store
@@ -62,10 +64,12 @@ def load_open(store: Repository) -> Open:
                 [ln for s in snaps for ln in s.lines], [m for s in snaps for m in s.messages])
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["process", "memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        repo: Repository = memory_store()
+    if request.param == "process":
+        repo: Repository = MemoryRepository()
+    elif request.param == "memory":
+        repo = memory_store()
     else:
         repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
     yield repo
@@ -148,6 +152,8 @@ def state(store: Repository) -> tuple[Any, ...]:
 
 def stored_texts(store: Repository) -> dict[int, str]:
     """Message texts by seq: the port never reads them back, so look inside."""
+    if isinstance(store, MemoryRepository):
+        return store.message_texts()
     assert isinstance(store, SqlRepository)
     with store.engine.connect() as conn:
         return {seq: txt for seq, txt in conn.execute(select(MESSAGES.c.seq, MESSAGES.c.text))}
