@@ -78,7 +78,7 @@ _MASK_ALPHABET = "0123456789 .:：-#/*x×¥$元块钱rmbRMB栋幢座号楼单元
 def test_the_any_mask_check_finds_a_mask_exactly_when_one_of_the_masks_does(text: str) -> None:
     from bot.engine.tokens import _ANY_MASK, _masks
 
-    assert (_ANY_MASK.search(text) is not None) == any(rx.search(text) for _, rx in _masks())
+    assert (_ANY_MASK.search(text) is not None) == any(rx.search(text) for _, rx, _needs in _masks())
 
 
 def test_the_any_mask_check_on_every_mask_kind() -> None:
