@@ -191,8 +191,8 @@ class Scanner:
                     s, e = mt.span()
                     if e > s and claimed.find(1, s, e) < 0:
                         _claim(claimed, toks, Token(MASK, s, e, mt.group(0), sign=mask_kind))
-        for mt in _UNCLAIMED.finditer(claimed):
-            for ref in m.find_parts(text, mt.start(), mt.end()):
+        for run in _UNCLAIMED.finditer(claimed):
+            for ref in m.find_parts(text, run.start(), run.end()):
                 _claim(claimed, toks, Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
         for tok in [t for t in toks if t.kind == ITEM and len(t.codes) == 1]:
             spec = m.specs.get(next(iter(tok.codes)))  # 鸡蛋 30枚: the name's own spec, not a quantity
@@ -242,8 +242,8 @@ class Scanner:
                 s, e = mt.span()
                 if claimed.find(1, s, e) < 0:
                     _claim(claimed, toks, Token(JOIN, s, e, mt.group(0)))
-        for mt in _UNCLAIMED.finditer(claimed):
-            s, e = mt.span()
+        for run in _UNCLAIMED.finditer(claimed):
+            s, e = run.span()
             chunk = text[s:e]
             if chunk.strip():
                 toks.append(Token(TEXT, s, e, chunk))
