@@ -121,3 +121,26 @@ def test_an_escaped_surrogate_is_still_replaced(tmp_path: Path) -> None:
                   b' "text": "\xed\xa0\x80"}\n')
     with pytest.raises(TranscriptError, match="not UTF-8"):
         list(read_transcript(str(p)))
+
+
+def test_the_order_service_still_logs_as_bot_services_orders(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from bot.services import orders
+
+    with caplog.at_level(logging.INFO, logger="bot.services.orders"):
+        orders.log.info("deal %s revised: %s", "d1", "x")
+    assert [(r.name, r.getMessage()) for r in caplog.records] == [("bot.services.orders", "deal d1 revised: x")]
+    assert len(orders._new_id()) == 15 and int(orders._new_id(), 16) >= 0
+
+
+def test_a_one_message_replay_imports_no_logging_uuid_or_unused_pattern(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, bot.replay, bot.engine.tokens as t; "
+            "print(sorted(m for m in ('logging', 'uuid') if m in sys.modules)); "
+            "print(sum(1 for _, rx, _n in t._MASKS if 'search' in vars(rx)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[1] == "0"  # no mask compiled before a clause needs one
+    assert "uuid" not in out[0]

@@ -18,7 +18,7 @@ from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int,
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
 
 
-class _Lazy:
+class LazyPattern:
     """A regular expression compiled the first time it is used: start-up pays only for the
     patterns a replay's clauses need (a clause without a pattern's needed characters skips it).
     After the first use its methods are the compiled pattern's own (no indirection)."""
@@ -40,7 +40,7 @@ WEIGHTS = {"斤", "公斤", "千克", "kg", "两", "克", "g", "升", "l", "ml",
 
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in MEASURE_WORDS), key=len, reverse=True))
 
-_FRACTION = _Lazy(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
+_FRACTION = LazyPattern(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
     sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
 # words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
@@ -82,16 +82,16 @@ _MASK_SOURCES: list[tuple[str, tuple[str, int, frozenset[str] | None]]] = [
     ("room", _source(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)", needs=_LETTERS_BUT_X)),  # B1203; x12 is a quantity
     ("room", _source(r"(?<!\d)\d{2,}\s*(?:室|房|户)", needs="室房户")),
 ]
-_MASKS = [(kind, _Lazy(p, f), needs) for kind, (p, f, needs) in _MASK_SOURCES]
+_MASKS = [(kind, LazyPattern(p, f), needs) for kind, (p, f, needs) in _MASK_SOURCES]
 """The masks in the order they claim, each compiled the first time a clause holds its needs."""
 
 
-def _masks() -> list[tuple[str, _Lazy, frozenset[str] | None]]:
+def _masks() -> list[tuple[str, LazyPattern, frozenset[str] | None]]:
     """(kind, pattern, needed characters or None) of every mask, in the order they claim."""
     return _MASKS
 
 
-_CODE = _Lazy(
+_CODE = LazyPattern(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
     r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提"
     r"|\s*(?:上午|下午|晚上|早上|中午|傍晚|凌晨|白天|前|后|左右|取|到|拿|送|提|发货|截单))"
@@ -102,8 +102,8 @@ _QTY_ARABIC = re.compile(
     r"(?P<sign>[x×*+\-])?\s*(?P<num>(?<!\d)\d+(?:\.\d+)?)(?P<big>[" + CN_BIG_CHARS + r"])?\s*(?P<unit>" + _UNIT_ALT + r")?",
     re.I,
 )
-_QTY_HALF = _Lazy(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
-_QTY_CN = _Lazy(
+_QTY_HALF = LazyPattern(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
+_QTY_CN = LazyPattern(
     r"(?P<sign>[x×*+])?\s*(?P<num>[" + CN_CHARS + r"]+(?:[" + CN_BIG_CHARS + r"][" + CN_CHARS + r"]*)*)\s*(?P<unit>"
     + _UNIT_ALT + r")?"
 )
@@ -121,7 +121,7 @@ OPS = [
 ]
 _OP_RE = re.compile("|".join(re.escape(w) for w, _ in sorted(OPS, key=lambda p: len(p[0]), reverse=True)))
 _OP_KIND = dict(OPS)
-_JOIN_RE = _Lazy(r"、|和|跟|及|与|还有|&|/")
+_JOIN_RE = LazyPattern(r"、|和|跟|及|与|还有|&|/")
 
 # Characters one of which every match of a pattern holds: a clause with none skips that pass.
 _CODE_NEEDS = frozenset("#号" + "".join(chr(c) for c in range(0x2460, 0x2474)))
@@ -320,13 +320,13 @@ class Scanner:
 
 
 # A spec as written beside an item (5斤装, 6个装, 500g, 550ml): part of a name, not a quantity (§3.5)
-_SPEC_LIKE = _Lazy(
+_SPEC_LIKE = LazyPattern(
     r"(?<![\d.])\d+(?:\.\d+)?\s*(?:(?:斤|公斤|千克|kg|g|克|ml|毫升|l|升|个|枚|只|粒|颗|瓶)?\s*装"
     r"|(?:kg|g|克|ml|毫升|公斤|千克)(?![a-z]))", re.I)
 _SPEC_UNIT = re.compile(r"[\d.\s]|装$")
-_SIGN_BEFORE = _Lazy(r"[x×*]\s*$", re.I)
-_MOBILE = _Lazy(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
-_UNIT_AFTER = _Lazy(r"\s*(?:" + _UNIT_ALT + ")", re.I)
+_SIGN_BEFORE = LazyPattern(r"[x×*]\s*$", re.I)
+_MOBILE = LazyPattern(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
+_UNIT_AFTER = LazyPattern(r"\s*(?:" + _UNIT_ALT + ")", re.I)
 
 
 def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
@@ -385,7 +385,7 @@ def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
     return out
 
 
-_INNER_WORD = _Lazy(r"[\u4e00-\u9fff]{1,3}")
+_INNER_WORD = LazyPattern(r"[\u4e00-\u9fff]{1,3}")
 
 
 def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
