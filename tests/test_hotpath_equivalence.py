@@ -160,3 +160,9 @@ def test_the_matchers_searches_are_the_reference_searches(text: str, which: int,
     assert m.find_full(text) == tokens_v1._find_full(m, text)
     for ref in m.find_full(text):
         assert m.widen(text, ref) == tokens_v1._widen(m, text, ref)
+
+
+def test_a_regex_space_is_exactly_a_str_space() -> None:
+    """matcher.widen looks for a space with the pattern \\s instead of str.isspace()."""
+    spaces = set(re.findall(r"\s", _ALL_CHARS))
+    assert spaces == {c for c in _ALL_CHARS if c.isspace()}

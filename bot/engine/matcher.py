@@ -21,6 +21,7 @@ _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
 _COUNT_IN_NAME = re.compile(
     r"(?<![\d.])(\d+)\s*(毫升|公斤|千克|ml|kg|瓶|枚|个|只|袋|包|盒|支|片|颗|粒|斤|克|g|l|升|罐|听|条|块|根|卷|包)", re.I)
 _CJK = re.compile(r"[\u4e00-\u9fff]")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +148,7 @@ class ItemMatcher:
         """
         s0, e0 = ref.start, ref.end
         mp = self.max_part
-        if e0 - s0 >= mp or any(ch.isspace() for ch in text[s0:e0]):
+        if e0 - s0 >= mp or _SPACE.search(text, s0, e0) is not None:  # \s is str.isspace()
             return ref
         best: Ref | None = None
         parts, firsts, n = self.parts, self._part_firsts, len(text)
