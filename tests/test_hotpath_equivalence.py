@@ -166,3 +166,19 @@ def test_a_regex_space_is_exactly_a_str_space() -> None:
     """matcher.widen looks for a space with the pattern \\s instead of str.isspace()."""
     spaces = set(re.findall(r"\s", _ALL_CHARS))
     assert spaces == {c for c in _ALL_CHARS if c.isspace()}
+
+
+def test_a_cjk_range_check_is_the_cjk_class() -> None:
+    """ItemMatcher finds the single CJK characters of names by a range check, not [\\u4e00-\\u9fff]."""
+    assert {c for c in _ALL_CHARS if "\u4e00" <= c <= "\u9fff"} == set(re.findall(r"[\u4e00-\u9fff]", _ALL_CHARS))
+
+
+@given(st.text(alphabet="[]葡萄aZ强 \n", max_size=20))
+def test_a_lazy_pattern_is_its_compiled_pattern(text: str) -> None:
+    from bot.engine.lazy import LazyPattern
+
+    src = r"\[[\u4e00-\u9fffA-Za-z]{1,5}\]"
+    lazy, rx = LazyPattern(src), re.compile(src)
+    assert lazy.sub(" ", text) == rx.sub(" ", text)
+    assert [m.span() for m in lazy.finditer(text)] == [m.span() for m in rx.finditer(text)]
+    assert bool(lazy.search(text)) == bool(rx.search(text)) and lazy.pattern == src and lazy.flags == 0

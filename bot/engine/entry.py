@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.engine.lazy import LazyPattern
 from bot.engine.matcher import ItemMatcher
 from bot.engine.numerals import HUGE
-from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, LazyPattern, Scanner, Token
+from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
 from bot.services.outcome import AMBIGUOUS_ITEM, BAD_QTY, LARGE_QTY, NO_ITEM, SAME_AS, UNKNOWN_ITEM, Problem
 
 ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "add", "sub", "cancel_item", "cancel_all"

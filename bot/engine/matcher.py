@@ -20,7 +20,6 @@ _SPEC = re.compile(
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
 _COUNT_IN_NAME = re.compile(
     r"(?<![\d.])(\d+)\s*(毫升|公斤|千克|ml|kg|瓶|枚|个|只|袋|包|盒|支|片|颗|粒|斤|克|g|l|升|罐|听|条|块|根|卷|包)", re.I)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
 _SPACE = re.compile(r"\s")
 
 
@@ -89,7 +88,7 @@ class ItemMatcher:
                 for i in range(len(w)):
                     for j in range(i + 2, len(w) + 1):
                         parts.setdefault(w[i:j], set()).add(it.code)
-                    if _CJK.match(w[i]):
+                    if "\u4e00" <= w[i] <= "\u9fff":  # a CJK character ([\u4e00-\u9fff])
                         singles.setdefault(w[i], set()).add(it.code)
             specs = ["".join(m.group(0).split()) for m in _SPEC.finditer(name) if m.group(0).strip()]
             self.name_specs[it.code] = tuple(spec_key(sp) for sp in specs)

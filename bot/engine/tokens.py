@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
+from bot.engine.lazy import LazyPattern
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher
 from bot.engine.normalize import circled_value
@@ -17,20 +17,6 @@ from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int,
 
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
 
-
-class LazyPattern:
-    """A regular expression compiled the first time it is used: start-up pays only for the
-    patterns a replay's clauses need (a clause without a pattern's needed characters skips it).
-    After the first use its methods are the compiled pattern's own (no indirection)."""
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self.pattern, self.flags = pattern, flags
-
-    def __getattr__(self, name: str) -> Any:  # reached only until the first compile
-        rx = re.compile(self.pattern, self.flags)
-        for method in ("finditer", "search", "match", "fullmatch", "sub"):
-            setattr(self, method, getattr(rx, method))
-        return getattr(rx, name)
 
 MEASURE_WORDS = (
     "份 盒 箱 个 只 袋 包 瓶 提 件 串 把 条 块 枚 颗 粒 杯 罐 桶 扎 束 板 排 打 组 套 支 根 听 盘 株 棵 "
