@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import time
-import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from bot.catalog import Catalog, Item
 from bot.engine.entry import ADD, SUB, Action, EntryParse
@@ -46,7 +45,18 @@ from bot.services.state import (
     undealt_chat,
 )
 
-log = logging.getLogger(__name__)
+
+class _Log:
+    """This module's logger, with ``logging`` imported the first time something is logged (most
+    runs, and every replay that goes well, log nothing: start-up does not pay for the import)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger(__name__), name)
+
+
+log = _Log()
 
 EffectsOf = Callable[[Outcome], Sequence[Effect]]
 """What to say about a handled message, decided from its outcome before the commit (bot/dispatch.py)."""
@@ -297,7 +307,7 @@ class OrderService:
         per chat, committed with the deal, which any running bot's sweeper delivers (the web's
         "publish"; :data:`bot.model.CARD`).
         """
-        did = "d" + uuid.uuid4().hex[:15]
+        did = "d" + _new_id()
         now = datetime.now(UTC)
         row = deal_row(did, catalog, title=title, source=source, now=now)
         with self._unit() as u:
@@ -615,7 +625,7 @@ class OrderService:
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
             if catalog is not None:
-                did = "p" + uuid.uuid4().hex[:15]
+                did = "p" + _new_id()
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
                                now=msg.ts)
                 ck = chat.row.chat_key
@@ -985,3 +995,10 @@ def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], cha
     numbers = {key: n for n, key in enumerate(first, 1)}
     return Tally(deal_id, tuple(rows), totals, amount, numbers, {k: e.seq for k, e in first.items()})
 
+
+
+def _new_id() -> str:
+    """15 random hex digits for a new deal's id (uuid is imported when a deal is first made)."""
+    import uuid
+
+    return uuid.uuid4().hex[:15]
