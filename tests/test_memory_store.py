@@ -11,6 +11,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.catalog import Catalog, Item
@@ -27,7 +29,7 @@ from bot.ports import (
     OutboxRow,
 )
 from bot.services.orders import OrderService
-from storage.memory import MemoryRepository
+from storage.memory import MemoryRepository, _CheckedText
 from storage.sql import open_repository
 
 T0 = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
@@ -163,6 +165,43 @@ def test_what_a_database_cannot_store_is_refused_and_nothing_is_written(what: st
                 sql.commit(UNSTORABLE[what]())
         finally:
             sql.close()
+
+
+def _encodes(text: str) -> bool:
+    """The oracle: what a database can store (UTF-8 encodable, as SQLite needs; no NUL, as PostgreSQL)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in text
+
+
+_PIECE = st.sampled_from(["葡萄2", "\n3栋402 王姐", "🌸", "\x00", "\ud800", "\udc00", "a\x00b", "\ud83d\ude00"]) | st.text()
+
+
+@given(st.lists(st.tuples(st.booleans(), _PIECE), max_size=12))
+def test_the_remembered_prefix_check_answers_as_the_full_check(steps: list[tuple[bool, str]]) -> None:
+    """Texts that mostly extend the one before (a copy chain), some not, any of them unstorable
+    anywhere: the prefix-remembering check answers each exactly as encoding the whole text does."""
+    checked = _CheckedText()
+    text = ""
+    for extend, piece in steps:
+        text = text + piece if extend else piece
+        assert checked.storable(text) == _encodes(text)
+
+
+@pytest.mark.parametrize("bad", ["\x00", "\ud800", "\udc00x"])
+def test_a_copy_chain_message_that_adds_an_unstorable_line_is_refused(bad: str) -> None:
+    repo = MemoryRepository()
+    repo.commit(Changeset(deals=[deal()]))
+    chain = "#接龙\n1. 3栋402 王姐 葡萄1"
+    repo.commit(Changeset(message=message(1, chain)))
+    before = everything(repo)
+    with pytest.raises(ValueError, match="messages.text"):
+        repo.commit(Changeset(message=message(2, chain + "\n2. 5栋101 阿强 葡萄2" + bad)))
+    assert everything(repo) == before
+    repo.commit(Changeset(message=message(2, chain + "\n2. 5栋101 阿强 葡萄2")))  # the storable one still goes in
+    assert repo.message_texts()[2].endswith("葡萄2")
 
 
 # --- two order services on one store: deal_changes ------------------------------------------------------------------
