@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 
@@ -50,8 +51,11 @@ def _main(argv: list[str] | None = None) -> int:
     first = (sys.argv[1:] if argv is None else argv)[:1]
     args = build_parser(first[0] if first else None).parse_args(argv)
     if args.command == "replay":
-        from bot.replay import run
-
+        gc.disable()  # the modules' objects live to the end: collecting while importing frees nothing
+        try:
+            from bot.replay import run
+        finally:
+            gc.enable()
         return run(args.transcript, args.catalog, args.json, args.db)
     handler = getattr(args, "handler", None)
     if handler is None:
