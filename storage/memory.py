@@ -88,9 +88,11 @@ class _Columns:
         self.required = _getter(required)
         # the short texts are checked joined, in one pass; a long one (a message's text) on its own
         self.short_texts = _getter([n for n in texts if n in required and n != "text"])
-        self.optional_texts = _getter([n for n in texts if n not in required])
-        self.long_text = _getter([n for n in texts if n in required and n == "text"])
-        self.text_tuples = _getter([n for n, k in kinds.items() if k.startswith("tuple[str")])
+        optional = [n for n in texts if n not in required]
+        long = [n for n in texts if n in required and n == "text"]
+        tuples = [n for n, k in kinds.items() if k.startswith("tuple[str")]
+        self.optional_texts, self.long_text, self.text_tuples = _getter(optional), _getter(long), _getter(tuples)
+        self.has_optional, self.has_long, self.has_tuples = bool(optional), bool(long), bool(tuples)
         self.times = tuple(i for i, n in enumerate(self.names) if kinds[n].startswith("datetime"))
         self.checked = _CheckedText()
 
@@ -102,12 +104,17 @@ class _Columns:
         vals: Sequence[Any] = self.get(row)
         if any(map(is_, self.required(row), repeat(None))):  # (identity only: ``None in`` compares)
             self._refuse(row)
-        short = "".join(self.short_texts(row)) + "".join([t for t in self.optional_texts(row) if t is not None])
-        if not _storable(short) or not all(map(self.checked.storable, self.long_text(row))):
+        short = "".join(self.short_texts(row))
+        if self.has_optional:
+            short += "".join([t for t in self.optional_texts(row) if t is not None])
+        if not _storable(short):
             self._refuse(row)
-        for tup in self.text_tuples(row):
-            if not all(map(_storable, tup)):
-                self._refuse(row)
+        if self.has_long and not all(map(self.checked.storable, self.long_text(row))):
+            self._refuse(row)
+        if self.has_tuples:
+            for tup in self.text_tuples(row):
+                if not all(map(_storable, tup)):
+                    self._refuse(row)
         if self.times:
             vals = list(vals)
             for i in self.times:
