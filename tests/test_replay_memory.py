@@ -10,6 +10,7 @@ that writes chats of 接龙 copies, short orders, edits, recalls, leader posts a
 from __future__ import annotations
 
 import contextlib
+import gc
 import importlib.util
 import io
 import json
@@ -225,3 +226,39 @@ def test_generated_chats_give_the_same_json(tmp_path: Path, steps: list[tuple[st
                                             with_catalog: bool) -> None:
     folder = tmp_path / uuid.uuid4().hex
     assert_same(folder, generated(steps), BENCH.CATALOG_TOML if with_catalog else None, "sqlite://")
+
+
+def _cyclic_garbage_of_replay(transcript: str, catalog: str | None) -> int:
+    """Objects a replay in memory leaves unreachable in reference cycles (what only the cyclic
+    collector frees), counted with the collector off during the replay. The same replay is run
+    once before: a first run imports what is imported when first needed (jieba, when a catalog
+    has single-character names), and an import leaves cycles once, not per message."""
+    assert run(transcript, catalog, None)[0] == 0
+    gc.collect()
+    gc.disable()
+    try:
+        code, out, _err = run(transcript, catalog, None)
+        assert code == 0 and out
+        return gc.collect()
+    finally:
+        gc.enable()
+
+
+@pytest.mark.parametrize("path", SHARED, ids=[p.name for p in SHARED])
+def test_a_case_replay_makes_no_reference_cycles(tmp_path: Path, path: Path) -> None:
+    """bot/replay.py's GC_GEN0: the collector runs rarely in a replay because it would free nothing."""
+    assert _cyclic_garbage_of_replay(*write(tmp_path, *case_input(path))) == 0
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(step, min_size=1, max_size=30), with_catalog=st.booleans())
+def test_a_generated_replay_makes_no_reference_cycles(tmp_path: Path, steps: list[tuple[str, int, int, int, int]],
+                                                      with_catalog: bool) -> None:
+    folder = tmp_path / uuid.uuid4().hex
+    assert _cyclic_garbage_of_replay(*write(folder, generated(steps), BENCH.CATALOG_TOML if with_catalog else None)) == 0
+
+
+def test_the_bench_transcripts_make_no_reference_cycles(tmp_path: Path) -> None:
+    chain = _cyclic_garbage_of_replay(*write(tmp_path / "a", BENCH.copy_chain(80), BENCH.CATALOG_TOML))
+    replies = _cyclic_garbage_of_replay(*write(tmp_path / "b", BENCH.short_replies(500, 7), BENCH.CATALOG_TOML))
+    assert (chain, replies) == (0, 0)
