@@ -64,6 +64,7 @@ class WechatAdapter:
         self._leases: Callable[[str], Lease | None] | None = None
         self._election_retry = 5.0
         self._elector: Elector | None = None
+        self._elected = False  # connects only while holding the lease (not on SQLite)
         self._rooms_seen: set[str] = set()
         self._local_ids = itertools.count(1)
 
@@ -80,7 +81,7 @@ class WechatAdapter:
     def delivers_here(self) -> bool:
         """Whether this worker holds the account's connection, and so sends to its chats: always
         without an election (one process on SQLite), else while elected (:func:`bot.context.delivers_here`)."""
-        return self._elector is None or self._elector.leading
+        return not self._elected or self._elector is not None and self._elector.leading
 
     def elect_connection(self, leases: Callable[[str], Lease | None], retry: float) -> None:
         """Connect only while elected (call before :meth:`start`): ``leases(role)`` gives the lease of
@@ -104,6 +105,7 @@ class WechatAdapter:
         self._tasks = [asyncio.create_task(self._read_loop(), name="wechat-reader")]
         lease = self._leases(self.role) if self._leases is not None else None
         if lease is not None:
+            self._elected = True
             self._elector = Elector(lease, on_elected=self._on_elected, on_deposed=self._on_deposed,
                                     retry=self._election_retry, role=self.role)
             self._elector.start()
@@ -179,7 +181,7 @@ class WechatAdapter:
         if dropped:
             log.warning("wechat: %d message(s) received while stopping were not handled", dropped)
         self._queue.put_nowait(None)
-        reader = self._tasks[1] if len(self._tasks) > 1 else None
+        reader = self._tasks[0] if self._tasks else None
         if reader is not None:
             done, _ = await asyncio.wait({reader}, timeout=STOP_WAIT)
             if not done:
@@ -236,11 +238,14 @@ class WechatAdapter:
         return not rooms or room_id in rooms or topic in rooms
 
     async def _read_loop(self) -> None:
-        while (item := await self._queue.get()) is not None:
+        while True:
+            item = await self._queue.get()
             try:
+                if item is None:  # stop()
+                    return
                 await self._take(*item)
             finally:
-                self._queue.task_done()
+                self._queue.task_done()  # a deposed holder waits for the messages in hand (_disconnect)
 
     async def _take(self, conn: Connection, message_id: str) -> None:
         try:
