@@ -147,7 +147,8 @@ class WechatAdapter:
         self._supervisor = self._supervising = None
         if supervisor is None or task is None:
             return
-        log.warning("wechat: %s is no longer this worker's; closing its connection", self.role)
+        if not self._stopping:
+            log.warning("wechat: %s is no longer this worker's; closing its connection", self.role)
         previous = self._disconnecting
         self._disconnecting = asyncio.ensure_future(self._disconnect(supervisor, task, previous))
 
