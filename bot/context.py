@@ -77,7 +77,7 @@ class Core:
         if adapter is None:
             log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
             return None
-        if not delivers_here(adapter):
+        if not delivers_here(adapter):  # ``preformatted`` is not kept: WeChat shows text as it is anyway
             return await self.relay(Effect(chat_key, REPLY, target=reply_to, text=text, mention=mention))
         return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention,
                                        preformatted=preformatted)

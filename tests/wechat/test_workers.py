@@ -4,7 +4,6 @@ room once through the holder, and the holder SIGKILLed, the survivor connects an
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import Callable
@@ -126,7 +125,7 @@ def outbox(url: str) -> list[tuple[object, ...]]:
 
 
 def said(gateway: Gateway) -> list[str]:
-    return [s["text"] for s in asyncio.run(gateway.said()) if s["room"] == ROOM]
+    return [s["text"] for s in gateway.said_now() if s["room"] == ROOM]
 
 
 def test_one_worker_holds_the_puppet_and_the_other_relays_its_cutoff_then_takes_over(
@@ -152,7 +151,7 @@ def test_one_worker_holds_the_puppet_and_the_other_relays_its_cutoff_then_takes_
         assert logged(a, "wechat: connected") == [] and logged(a, LOGGED_IN) == []  # a follower never connects
         assert (connections(a.pid, gateway.port), connections(b.pid, gateway.port)) == (0, 1)
 
-        asyncio.run(gateway.say("wxid_alice", "葡萄2"))  # through the gateway to b, the holder
+        gateway.say_now("wxid_alice", "葡萄2")  # through the gateway to b, the holder
         wait_until(lambda: any("3栋王姐" in t for t in said(gateway)), 10, "the order's 接龙 list", a, b)
         time.sleep(1.5)
         assert len(said(gateway)) == 1  # one list for one order
@@ -171,8 +170,8 @@ def test_one_worker_holds_the_puppet_and_the_other_relays_its_cutoff_then_takes_
         wait_until(lambda: logged(a, LOGGED_IN), TAKEOVER_LIMIT, "a connects once b is dead", a)
         assert time.monotonic() - killed <= TAKEOVER_LIMIT
         assert connections(a.pid, gateway.port) == 1
-        asyncio.run(gateway.say("wxid_carol", "葡萄1"))  # the round is closed: she is told so, by a
-        wait_until(lambda: any("wxid_carol" in s["mentions"] for s in asyncio.run(gateway.said())), 10,
+        gateway.say_now("wxid_carol", "葡萄1")  # the round is closed: she is told so, by a
+        wait_until(lambda: any("wxid_carol" in s["mentions"] for s in gateway.said_now()), 10,
                    "a answers", a)
         time.sleep(2.0)  # nothing more is coming
         texts = said(gateway)
