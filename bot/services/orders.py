@@ -268,11 +268,29 @@ class OrderService:
                      len(msgs), type(exc).__name__, exc)
         return [self.handle(m, effects, holder=holder, lease=lease) for m in msgs]
 
-    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False) -> list[OutboxRow]:
+    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False,
+                      skip: Sequence[str] = ()) -> list[OutboxRow]:
         """Claim for ``worker``, for ``lease`` from now, up to ``limit`` outbox rows whose holder's
-        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order."""
+        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order; none of the
+        chats of the platforms in ``skip``."""
         now = datetime.now(UTC)
-        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover)
+        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover, skip=skip)
+
+    def relay_effects(self, effects: Sequence[Effect]) -> int:
+        """Commit ``effects`` as outbox rows held by nobody, for another worker to deliver; returns
+        their ``seq`` (the rows are ``(seq, 0..)``, in the order given).
+
+        For what this process cannot say itself: a post for a WeChat chat by a worker that does not
+        hold the account's connection (docs/scaling.md). The holder's sweeper claims them at its
+        next sweep and delivers them, in ``seq`` order per chat like every outbox row.
+
+        Touches no cached deal: unlike the other methods it may be called without the caller's lock
+        (from any thread), e.g. by a command that holds it. Raises what the store raises.
+        """
+        with self.repo.transaction() as tx:
+            seq = tx.next_block() * ID_BLOCK_SIZE  # a block of its own: after every id taken so far
+            tx.write([Changeset(outbox=outbox_rows(seq, effects, datetime.now(UTC)))])
+        return seq
 
     def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
         """Keep holding these outbox rows (``(seq, n)``) until ``until`` (aware)."""
