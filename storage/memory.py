@@ -554,9 +554,11 @@ class MemoryRepository:
                     if outbox[k].created_at < created_before]
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         """As :func:`storage.reader.claim_effects`: the claimable rows, oldest first, but none of a
-        chat at or after the first row of that chat that stays held (a chat's effects in order)."""
+        chat at or after the first row of that chat that stays held (a chat's effects in order),
+        and none of a chat of the platforms in ``skip`` (chat keys ``"<platform>:..."``)."""
+        prefixes = tuple(f"{p}:" for p in skip)
         until, now = as_utc(until), check_aware(now)
 
         def claimable(r: OutboxRow) -> bool:
@@ -570,7 +572,8 @@ class MemoryRepository:
             for r in rows:
                 if not claimable(r) and r.chat_key not in held:
                     held[r.chat_key] = r.seq  # rows are in seq order: the first is the least
-            chosen = [r for r in rows if claimable(r) and (r.chat_key not in held or r.seq < held[r.chat_key])]
+            chosen = [r for r in rows if claimable(r) and (r.chat_key not in held or r.seq < held[r.chat_key])
+                      and not (prefixes and r.chat_key.startswith(prefixes))]
             out = []
             for r in chosen[:max(limit, 0)]:
                 copy = _copy(OutboxRow, _OUTBOX_COPY, r)
