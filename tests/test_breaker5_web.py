@@ -38,3 +38,36 @@ def test_a_removed_account_s_cookie_never_becomes_the_next_account_s_session(w: 
     r = ex.get("/api/today")
     assert r.status_code == 401, r.text[:300]
     assert "幸福里A群" not in ex.get("/").text
+
+
+def _row_form(html: str, who: str, action: str) -> dict[str, str]:
+    """The hidden fields of the ``action`` form (verify / paid) on the households table's row of ``who``."""
+    import re
+
+    row = re.search(rf'<tr data-household="[^"]*{who}[^"]*">(.*?)</tr>', html, re.S)
+    assert row is not None, html[:500]
+    form = re.search(rf'action="[^"]*/{action}[^"]*"[^>]*>(.*?)</form>', row.group(1), re.S)
+    assert form is not None, row.group(1)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', form.group(1)))
+
+
+# User sees: on the dashboard's households table, the leader taps 核销 on the row of 6栋101刘奶奶 (a
+# neighbour 王姐 ordered for: 帮邻居6栋101刘奶奶). The page reloads with 王姐's own row 已取 and 刘奶奶's
+# still waiting; 已付 on 刘奶奶's row marks 王姐 paid. The row's forms carry only the resident's
+# sender id, which names her own household.
+@pytest.mark.xfail(strict=True, reason="the households table's 核销 / 已付 on a neighbour's (帮邻居…) row mark the "
+                                       "ordering resident's own household instead")
+@pytest.mark.parametrize("action", ["verify", "paid"])
+def test_a_neighbour_s_row_buttons_mark_that_neighbour(w: World, action: str) -> None:
+    from tests.web_support import GA
+
+    w.order(GA, "王姐", "帮邻居6栋101刘奶奶 葡萄2")
+    deal = w.deals[GA]
+    leader = client(w, "leadera")
+    fields = _row_form(leader.get(f"/deals/{deal}/households").text, "刘奶奶", action)
+    assert leader.post(f"/deals/{deal}/{action}", data=fields).status_code == 303
+    marks = w.ctx.leader_day().marks_for_deal(deal)
+    neighbour = next(mk for k, mk in marks.items() if "刘奶奶" in str(mk.household))
+    own = marks[(GA, "u-王姐")]
+    done = (lambda mk: mk.picked) if action == "verify" else (lambda mk: mk.paid)
+    assert (done(neighbour), done(own)) == (True, False)
