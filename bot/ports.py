@@ -247,8 +247,11 @@ class Transaction(Protocol):
         """The rows of these chats that exist, not locked (one statement)."""
         ...
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        """Lock these deals in one statement, in id order; deal id -> version of those that exist."""
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        """Lock these deals in one statement, in id order; deal id -> version of those that exist.
+
+        ``skip_locked``: wait for none; a deal another transaction holds is left out of the answer
+        (PostgreSQL ``SKIP LOCKED``; where one writer holds the whole store, nothing is left out)."""
         ...
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:

@@ -148,12 +148,18 @@ def lock_deal(conn: Connection, deal_id: str) -> int | None:
 
 _LOCK_DEALS = (select(DEALS.c.id, DEALS.c.version).where(DEALS.c.id.in_(bindparam("b_ids", expanding=True)))
                .order_by(DEALS.c.id).with_for_update())
+_TRY_LOCK_DEALS = (select(DEALS.c.id, DEALS.c.version).where(DEALS.c.id.in_(bindparam("b_ids", expanding=True)))
+                   .order_by(DEALS.c.id).with_for_update(skip_locked=True))
 
 
-def lock_deals(conn: Connection, deal_ids: Sequence[str]) -> dict[str, int]:
+def lock_deals(conn: Connection, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
     """Deal id -> version of the deals of ``deal_ids`` that exist, their rows locked in id order (the
-    rows are locked as the sorted rows are returned: two callers never wait on each other in a cycle)."""
-    return {did: int(v) for did, v in conn.execute(_LOCK_DEALS, {"b_ids": list(deal_ids)})}
+    rows are locked as the sorted rows are returned: two callers never wait on each other in a cycle).
+
+    ``skip_locked``: never wait; a row another transaction holds is left out, as if it did not exist
+    (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite's one writer holds every row already)."""
+    query = _TRY_LOCK_DEALS if skip_locked else _LOCK_DEALS
+    return {did: int(v) for did, v in conn.execute(query, {"b_ids": list(deal_ids)})}
 
 
 def get_deal(conn: Connection, deal_id: str) -> DealRow | None:

@@ -186,8 +186,8 @@ class SqlTransaction:
     def chats(self, chat_keys: Sequence[str]) -> list[ChatRow]:
         return reader.get_chats(self.conn, chat_keys)
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        return reader.lock_deals(self.conn, deal_ids)
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        return reader.lock_deals(self.conn, deal_ids, skip_locked=skip_locked)
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
         return reader.load_deal(self.conn, deal_id)
