@@ -99,8 +99,8 @@ def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1, warm: 
     ((job, arrival time.time()), or None to stop) is submitted, as it comes, to the group commit of
     bot/batcher.py (at most ``batch`` a transaction, never waiting for more), and counts as
     acknowledged when its transaction (with its ✅ in the outbox) commits. ``warm``: every deal is
-    loaded first, as in a worker that has been serving them. ``profile``: a cProfile of the run is
-    written there. Puts (count, CPU seconds of this process, [arrival → commit seconds], deferred)
+    loaded first (``OrderService.preload``), as in a worker that has been serving them. ``profile``: a cProfile of the run is
+    written there (of the thread the batches run in: the per-message work). Puts (count, CPU seconds of this process, [arrival → commit seconds], deferred)
     on ``results``."""
     import asyncio
     import threading
@@ -113,9 +113,20 @@ def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1, warm: 
     svc = OrderService(repo)
     delays: list[float] = []
 
+    run = batch_of(svc)
+    prof = None
+    if profile:  # the service's thread, where the per-message work is done
+        import cProfile
+
+        prof = cProfile.Profile()
+        plain = run
+
+        def run(msgs: list[Any]) -> list[Any]:
+            return prof.runcall(plain, msgs)
+
     async def main() -> int:
         loop = asyncio.get_running_loop()
-        batcher = Batcher(asyncio.Lock(), batch_of(svc), max_batch=batch)
+        batcher = Batcher(asyncio.Lock(), run, max_batch=batch)
         calls: set[asyncio.Future[None]] = set()
         done = asyncio.Event()
         count = 0
@@ -149,17 +160,12 @@ def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1, warm: 
 
     try:
         if warm:
-            svc.preload(row.deal_id for row in svc.chats_with_deal() if row.deal_id is not None)
+            svc.preload(row.chat_key for row in svc.chats_with_deal())
         start.wait(timeout=120)
         cpu0 = time.process_time()
-        if profile:
-            import cProfile
-
-            prof = cProfile.Profile()
-            n = prof.runcall(asyncio.run, main())
+        n = asyncio.run(main())
+        if prof is not None and profile:
             prof.dump_stats(profile)
-        else:
-            n = asyncio.run(main())
         cpu = time.process_time() - cpu0
     finally:
         repo.close()

@@ -10,9 +10,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.catalog import Catalog, Item
 from bot.services.orders import OrderService
+from storage.models import MESSAGES
 from storage.sql import SqlRepository, open_repository
 from tests.many_workers import ack_effects, message
 
@@ -95,3 +97,35 @@ def test_a_failed_batch_leaves_nothing_and_its_messages_go_one_by_one(
     assert summary(grouped) == summary(singly)
     assert tallies(batched) == tallies(one)
     assert outbox(batched) == outbox(one)
+
+
+def test_a_batch_on_postgresql_stores_what_one_transaction_each_gives(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL writes a batch's rows one statement per table (arrays, storage/writer.py): the
+    messages, entries, lines and outbox rows it stores are those of one transaction each on SQLite
+    (NULLs, times, flags and Chinese text included), read back by a fresh service."""
+    one, pg = stores(tmp_path, "one.db"), open_repository(pg_url)
+    try:
+        single, batched = OrderService(one), OrderService(pg)
+        for svc in (single, batched):
+            svc.open_deal(CATALOG, ["t:g0", "t:g1"], title="一")
+            svc.open_deal(CATALOG, ["t:g2"], title="二")
+        msgs = [message(j, n) for n, j in enumerate(jobs())]
+        singly = [single.handle(m, ack_effects) for m in msgs]
+        grouped = [o for k in range(0, len(msgs), 9) for o in batched.handle_batch(msgs[k:k + 9], ack_effects)]
+        assert summary(grouped) == summary(singly)
+        fresh = OrderService(pg)
+        assert tallies(fresh) == tallies(single)
+        assert outbox(fresh) == outbox(single)
+        later = datetime(2100, 1, 1, tzinfo=UTC)
+        assert [(r.created_at.tzinfo is not None, r.mention_name) for r in pg.pending_effects(later)] == \
+            [(True, r.mention_name) for r in one.pending_effects(later)]
+        cols = [c for c in MESSAGES.c if c.name not in ("seq", "touched", "deal_id")]  # ids: their own
+
+        def stored(repo: SqlRepository) -> list[tuple[object, ...]]:
+            with repo.engine.connect() as conn:
+                return sorted(tuple(r) for r in conn.execute(select(*cols)))
+
+        assert stored(pg) == stored(one) and len(stored(pg)) == len(msgs) - 1  # one redelivery
+    finally:
+        one.close()
+        pg.close()

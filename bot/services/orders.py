@@ -155,15 +155,19 @@ class OrderService:
             self._current = None
         self._sweep()
 
-    def preload(self, deal_ids: Iterable[str]) -> None:
-        """Bring these deals into this process's cache (one short transaction that locks them in id
-        order), as a worker that has served them has them; for benchmarks and warm starts."""
-        ids = sorted(set(deal_ids))
+    def preload(self, chat_keys: Iterable[str]) -> None:
+        """Bring these chats' deals into this process's cache, with what it knows of each chat (its
+        deal, whether it had earlier rounds), as a worker that has been serving them has them: one
+        short transaction that locks the deals in id order. For benchmarks and warm starts."""
+        keys = sorted(set(chat_keys))
         with self._unit() as u:
-            if len(ids) == 1:
-                u.deal(ids[0])
-            else:
-                u.lock_deals(ids)
+            deal_of = {row.chat_key: row.deal_id for row in u.tx.chats(keys)}
+            u.lock_deals(d for d in deal_of.values() if d is not None)
+            for ck, did in sorted(deal_of.items()):
+                cache = u.deal(did) if did is not None else None
+                if cache is not None:
+                    self._chat_deal[ck] = (did, cache.version)
+                    u.seen(cache.chat(ck), ck, "")  # learns whether the chat had earlier rounds
 
     def drop_cache(self) -> None:
         """Forget every cached deal (the store is the truth: they are reloaded when next needed)."""
