@@ -263,6 +263,11 @@ class Transaction(Protocol):
         ``since`` (call after :meth:`lock_deal`); None when there is no such deal."""
         ...
 
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        """:meth:`deal_changes` of several deals at once (deal id -> the version since which),
+        for those that exist (call after :meth:`lock_deals`)."""
+        ...
+
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         """The chat's lines seen while it had no deal (deal_id NULL), in id order."""
         ...

@@ -195,6 +195,9 @@ class SqlTransaction:
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         return reader.deal_changes(self.conn, deal_id, since)
 
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        return reader.deals_changes(self.conn, since)
+
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         return reader.undealt_lines(self.conn, chat_key)
 

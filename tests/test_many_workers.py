@@ -286,3 +286,43 @@ def test_a_batch_goes_on_with_the_deals_it_gets_and_defers_the_others(repo: SqlR
     with repo.engine.connect() as conn:
         reacts = Counter(conn.scalars(select(OUTBOX.c.target).where(OUTBOX.c.kind == "react")))
     assert reacts == Counter({j[1]: 1 for j in jobs})
+
+
+def test_several_stale_deals_catch_up_in_one_read_each_table(repo: SqlRepository) -> None:
+    """A batch's stale deals read what other workers wrote in a few statements (storage/reader.py
+    ``deals_changes``), the same rows as reading each deal alone."""
+    from storage import reader
+    from tests.many_workers import ack_effects, message
+
+    writer = OrderService(repo)
+    dids = [writer.open_deal(catalog(100), [f"t:c{k}"], title=f"{k}") for k in range(4)]
+    for k in range(40):
+        writer.handle(message((f"c{k % 4}", f"m{k}", f"u{k % 7}", f"鸡蛋{k % 3 + 1} 脐橙1" if k % 5 else "鸡蛋改成2"), k),
+                      ack_effects)
+    since = {dids[0]: 0, dids[1]: 3, dids[2]: 9, dids[3]: 10**6, "nope": 0}
+    with repo.engine.connect() as conn:
+        together = reader.deals_changes(conn, since)
+        alone = {d: snap for d, v in since.items() if (snap := reader.deal_changes(conn, d, v)) is not None}
+    assert together == alone and set(together) == set(dids)
+    assert sum(len(s.entries) for s in together.values()) > 0 and not together[dids[3]].messages
+
+    # and a second worker whose copies are stale catches up through it, with the right totals
+    other = OrderService(repo)
+    other.preload([f"t:c{k}" for k in range(4)])
+    for k in range(40, 60):
+        writer.handle(message((f"c{k % 4}", f"m{k}", f"u{k}", "鸡蛋1"), k), ack_effects)
+    calls = {"n": 0}
+    real = reader.deals_changes
+
+    def counting(conn, since):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(conn, since)
+
+    import pytest as _pytest
+
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reader, "deals_changes", counting)
+        outs = other.handle_batch([message((f"c{k}", f"x{k}", "v", "鸡蛋1"), 100 + k) for k in range(4)], ack_effects)
+    assert calls["n"] == 1 and [o.kind for o in outs] == ["order"] * 4
+    for did in dids:
+        assert other.tally(did).totals == writer.tally(did).totals

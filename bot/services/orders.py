@@ -23,6 +23,7 @@ from bot.ports import (
     Changeset,
     ChatRow,
     DealRow,
+    DealSnapshot,
     EntryRow,
     ItemRow,
     MessageRow,
@@ -861,17 +862,26 @@ class Unit:
             return asked  # one deal: :meth:`deal` locks it when it is needed
         versions = self.tx.lock_deals(wanted, skip_locked=skip_locked)
         self._locked()
+        stale = {did: cache.version for did, v in versions.items()
+                 if (cache := self.svc.cached(did)) is not None and cache.version < v}
+        try:
+            changes = self.tx.deals_changes(stale) if len(stale) > 1 else {}  # in a few statements
+        except BaseException:
+            for did in stale:
+                self.svc._cache.pop(did, None)
+            raise
         for did in wanted:
             if did in versions:
-                self._up_to_date(did, versions[did])
+                self._up_to_date(did, versions[did], changes.get(did))
         return set(versions) | self.touched.keys()
 
-    def _up_to_date(self, deal_id: str, version: int) -> DealCache | None:
-        """The cached copy of a deal locked at ``version``, caught up or loaded as needed."""
+    def _up_to_date(self, deal_id: str, version: int, fetched: DealSnapshot | None = None) -> DealCache | None:
+        """The cached copy of a deal locked at ``version``, caught up or loaded as needed
+        (``fetched``: what was written since the copy's version, read already)."""
         cache = self.svc.cached(deal_id)
         if cache is not None and cache.version < version:  # other processes wrote it: read what they wrote
             try:
-                changes = self.tx.deal_changes(deal_id, cache.version)
+                changes = fetched if fetched is not None else self.tx.deal_changes(deal_id, cache.version)
                 caught = changes is not None and changes.deal.version == version and cache.catch_up(changes)
             except BaseException:
                 self.svc._cache.pop(deal_id, None)
