@@ -4,6 +4,7 @@ one by one (issue 10)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -129,3 +130,44 @@ def test_a_batch_on_postgresql_stores_what_one_transaction_each_gives(tmp_path: 
     finally:
         one.close()
         pg.close()
+
+
+def test_a_batch_follows_a_chat_another_worker_moved_to_a_new_round(tmp_path: Path) -> None:
+    """Worker A knows chats g0..g2 in one deal; worker B (same store) writes the deal and moves g0
+    to a new round. A's next batch renews its hints in one read and puts g0's order in the new
+    round, the others' in the old one."""
+    path = tmp_path / "shared.db"
+    ra, rb = open_repository(f"sqlite:///{path}"), open_repository(f"sqlite:///{path}")
+    try:
+        a, b = OrderService(ra), OrderService(rb)
+        old = a.open_deal(CATALOG, ["t:g0", "t:g1", "t:g2"], title="一")
+        other = a.open_deal(CATALOG, ["t:g3"], title="另")  # a batch over two deals locks them up front
+        a.handle_batch([message((f"g{k}", f"w{k}", f"u{k}", "鸡蛋1"), k) for k in range(4)], ack_effects)
+        b.handle(message(("g1", "b1", "u9", "脐橙1"), 10), ack_effects)  # B writes the deal: A's copy is stale
+        new = b.open_deal(CATALOG, ["t:g0"], title="二")
+        reads: list[list[str]] = []
+        real = ra.transaction
+
+        @contextlib.contextmanager
+        def spying():  # type: ignore[no-untyped-def]
+            with real() as tx:
+                chats = tx.chats
+
+                def counted(keys):  # type: ignore[no-untyped-def]
+                    reads.append(list(keys))
+                    return chats(keys)
+
+                tx.chats = counted  # type: ignore[method-assign]
+                yield tx
+
+        ra.transaction = spying  # type: ignore[method-assign]
+        outs = a.handle_batch([message((f"g{k}", f"x{k}", f"v{k}", "鸡蛋2"), 20 + k) for k in range(4)], ack_effects)
+        ra.transaction = real  # type: ignore[method-assign]
+        assert [o.deal_id for o in outs] == [new, old, old, other]
+        assert reads == [["t:g0", "t:g1", "t:g2"]], "the moved deal's chats read again, together"
+        fresh = OrderService(ra)
+        assert fresh.tally(new).totals == {"1": 2, "2": 0}
+        assert fresh.tally(old).totals == {"1": 3 + 4, "2": 1}
+    finally:
+        ra.close()
+        rb.close()

@@ -288,6 +288,7 @@ class OrderService:
                 dids = {d for d in deal_of.values() if d is not None}
                 held = u.lock_deals(dids, skip_locked=skip_locked)
                 skipped = {ck for ck, d in deal_of.items() if d is not None and d not in held}
+                self._confirm_chats(u, [ck for ck in sorted(chats) if ck not in skipped])
                 if skipped:
                     log.debug("%d of %d chats wait for deals other workers hold", len(skipped), len(chats))
                 now = datetime.now(UTC)
@@ -316,6 +317,26 @@ class OrderService:
             for i, o in zip(later, again, strict=True):
                 result[i] = o
         return result
+
+    def _confirm_chats(self, u: Unit, chat_keys: list[str]) -> None:
+        """Read, in one statement, the rows of the chats whose deal this transaction locked but whose
+        hint (:attr:`_chat_deal`) no longer holds (another process wrote the deal, so the chat may
+        have moved to a new round), and renew the hints of those still in that deal: their messages
+        then need no read of their own (:meth:`Unit.chat_state`). A chat moves only under its old
+        deal's lock, which this transaction holds, so what is read stays true until it ends."""
+        stale = []
+        for ck in chat_keys:
+            hint = self._chat_deal.get(ck)
+            cache = u.touched.get(hint[0]) if hint is not None and hint[0] is not None else None
+            if cache is not None and hint is not None and hint[1] < cache.loaded:
+                stale.append(ck)
+        if len(stale) < 2:
+            return  # one chat: chat_state reads it when its message comes
+        u.chats_seen.update(stale)
+        for row in u.tx.chats(stale):
+            cache = u.touched.get(row.deal_id) if row.deal_id is not None else None
+            if cache is not None:
+                self._chat_deal[row.chat_key] = (row.deal_id, cache.version)
 
     def _alone(self, msg: InboundMessage, effects: EffectsOf | None, holder: str | None,
                lease: timedelta) -> Outcome | Exception:
