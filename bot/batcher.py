@@ -72,6 +72,9 @@ class Batcher(Generic[T, R]):
                 async with self.lock:
                     if entry.future.done():
                         break
+                    if not self._pending:  # taken by a batch whose results are being handed out
+                        await asyncio.sleep(0)
+                        continue
                     await self._run_next()
         except asyncio.CancelledError:
             if not entry.future.done():
