@@ -40,7 +40,12 @@ class Sink(Protocol):
 
 
 class Adapter(Protocol):
-    """A platform connection. ``start`` returns once receiving has begun."""
+    """A platform connection. ``start`` returns once receiving has begun.
+
+    An adapter whose connection is elected among the workers of a store (WeChat: one per account)
+    also has ``delivers_here: bool``, False on the workers that do not hold it; the core then puts
+    what it would send there in the outbox for the holder (:func:`bot.context.delivers_here`).
+    """
 
     name: str  # platform name, the prefix of chat keys: "console", "telegram", "wechat"
     capabilities: Capabilities
@@ -84,4 +89,14 @@ class MentionsMany(Protocol):
     async def send_mentioning(self, chat_id: str, text: str, mentions: Sequence[Mention]) -> str | None:
         """Send ``text``, in which each of ``mentions`` is written ``@name`` (in that order), with each
         a real mention where the platform has them; returns the message id where known."""
+        ...
+
+
+@runtime_checkable
+class PrivateLinks(Protocol):
+    """Optional adapter capability: a link that opens the member's private chat with the bot and
+    sends it ``/start <start>`` (Telegram's deep link ``https://t.me/<bot>?start=my``)."""
+
+    def private_link(self, start: str) -> str | None:
+        """The link, or None while the bot's own name is not known yet. ``start``: ``[A-Za-z0-9_-]{1,64}``."""
         ...

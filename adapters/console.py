@@ -132,6 +132,7 @@ class ConsoleAdapter:
         self._session = f"{int(time.time() * 1000):x}"
         self._n = 0
         self._last: dict[str, str] = {}  # speaker → their last message id, for ``>王姐 已取``
+        self._names: dict[str, str] = {}  # sender id → speaker, to say whose private chat a message went to
         self._echo = echo
         self._banner = banner
         self._task: asyncio.Task[None] | None = None
@@ -177,6 +178,7 @@ class ConsoleAdapter:
                 is_admin=self.speaker in self.config.leaders, chat_title=self.config.title, reply_to=reply_to,
             )
             self._last[self.speaker] = msg.message_id
+            self._names[msg.sender_id] = self.speaker
             if self._echo:
                 self._write(format_said(self.speaker, text))
             try:
@@ -204,8 +206,9 @@ class ConsoleAdapter:
 
     async def send_text(self, chat_id: str, text: str, *, reply_to: str | None = None,
                         mention: Mention | None = None, preformatted: bool = False) -> str | None:
-        if chat_id != self.config.chat:
-            text = f"{m.CONSOLE_PRIVATE} {text}"
+        if chat_id != self.config.chat:  # a member's private chat: marked with whose it is
+            name = self._names.get(chat_id)
+            text = f"{m.CONSOLE_PRIVATE_TO.format(name=name) if name else m.CONSOLE_PRIVATE} {text}"
         self._write(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text))
         return self._next_id("b")
 

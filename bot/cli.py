@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 
@@ -15,7 +16,7 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     r.add_argument("transcript", help="JSON Lines transcript (see docs/replay.md)")
     r.add_argument("--catalog", help="TOML catalog shared by every chat of the transcript")
     r.add_argument("--json", action="store_true", help="print the result as JSON (spec §2)")
-    r.add_argument("--db", help="SQLAlchemy URL of the store (default: a temporary SQLite file)")
+    r.add_argument("--db", help="SQLAlchemy URL of the store to replay into (default: a store in memory, thrown away at the end)")
     if command == "replay":
         return p
     try:
@@ -28,6 +29,24 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one `tuan` command; returns its exit status.
+
+    A reader that stops early (``tuan purchase | head``) closes the pipe: the command then ends
+    quietly with status 141 (128 + SIGPIPE, what a shell reports for a Unix tool killed by it)
+    instead of a traceback. Python ignores SIGPIPE so that sockets raise instead (``tuan run``),
+    so the broken pipe arrives as :class:`BrokenPipeError`, caught here.
+    """
+    try:
+        return _main(argv)
+    except BrokenPipeError:
+        # whatever is still buffered for the closed pipe would fail again at exit: point it at /dev/null
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        return 141
+
+
+def _main(argv: list[str] | None = None) -> int:
     first = (sys.argv[1:] if argv is None else argv)[:1]
     args = build_parser(first[0] if first else None).parse_args(argv)
     if args.command == "replay":

@@ -194,11 +194,19 @@ def _export(args: argparse.Namespace) -> int:
     fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else "csv")
     with _store(args) as (config, repo), reading(engine_of(repo)) as conn:
         data = export_round(OrderService(repo), conn, config, args.deal, fmt)
-    return _write(args.output, data)
+    return _write(args.output, data, binary="XLSX" if fmt == "xlsx" else None)
 
 
-def _write(output: str | None, data: bytes) -> int:
-    """Write ``data`` to ``output`` (mode 0600: it holds residents' rooms and phones), else to stdout."""
+def _write(output: str | None, data: bytes, *, binary: str | None = None) -> int:
+    """Write ``data`` to ``output`` (mode 0600: it holds residents' rooms and phones), else to stdout.
+
+    ``binary`` names the format of a file that is not text (``"PDF"``, ``"XLSX"``): it is refused
+    on a terminal (:class:`Failed`, exit 2), where its bytes would only garble the screen; a pipe
+    or a redirect to a file gets it.
+    """
+    if output is None and binary is not None and sys.stdout.isatty():
+        raise Failed(f"the {binary} file is binary and stdout is a terminal: give -o FILE, or redirect "
+                     f"stdout to a file")
     if output is None:
         sys.stdout.flush()
         sys.stdout.buffer.write(data)
@@ -234,7 +242,8 @@ def _pickup(args: argparse.Namespace) -> int:
     if fmt == "pdf":
         from bot.usecases.lists import sorting_sheet
 
-        return _write(args.output, sorting_sheet(lists, config, points, title=name, now=datetime.now(UTC)))
+        return _write(args.output, sorting_sheet(lists, config, points, title=name, now=datetime.now(UTC)),
+                      binary="PDF")
     text = sorting_text(lists.sorting(points), title=name)
     if args.output is None:
         print(text)

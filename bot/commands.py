@@ -503,8 +503,17 @@ async def privately(core: Core, inv: Invocation, name: str, deliver: Callable[[s
     await core.send(inv.chat, how, reply_to=inv.msg.message_id, mention=mention)
 
 
+MY_START = "my"
+"""``/start my``: what Telegram's deep link to the private chat sends (:data:`bot.messages.MY_CODE_LINK`)."""
+
+
 @command("help", role=ANYONE, aliases=("帮助",), hidden_aliases=("start",), help=m.HELP_HELP)
 async def cmd_help(core: Core, inv: Invocation) -> None:
+    """The commands the caller may use; ``/start my`` in a private chat (the deep link a group's
+    /my answer gives) is /my."""
+    if inv.private and inv.arg.strip() == MY_START:
+        await cmd_my(core, inv)
+        return
     await core.send(inv.chat, help_text(leader=bool(inv.targets), private=inv.private),
                     reply_to=inv.msg.message_id)
 
@@ -512,12 +521,25 @@ async def cmd_help(core: Core, inv: Invocation) -> None:
 @command("my", role=ANYONE, aliases=("我的订单", "查单"), words=("我的订单", "查单"), help=m.HELP_MY)
 async def cmd_my(core: Core, inv: Invocation) -> None:
     """The caller's own orders: in a group, in its current deal (answered mentioning them); in a
-    private chat, in every group of that platform where they ordered in the current deal."""
+    private chat, in every group of that platform where they ordered in the current deal.
+
+    The pickup code is never said in a group (every neighbour reads it there): a group's answer
+    has the order, 跟团号 and marks, and the code goes to the resident's private chat, or, when the
+    platform cannot write there (a Telegram user who never started the bot, a WeChat non-friend),
+    the answer says how to ask privately (:func:`code_how`).
+    """
     msg = inv.msg
     if not msg.is_private:
         async with core.lock:
             current = core.current(msg.chat_key)
-            text = m.NO_DEAL if current is None else my_orders(core, msg.chat_key, msg.sender_id) or m.MY_NONE
+            text, pending = ("", False) if current is None else my_orders(core, msg.chat_key, msg.sender_id)
+            mine = my_orders(core, msg.chat_key, msg.sender_id, private=True)[0] if pending else ""
+        text = m.NO_DEAL if current is None else text or m.MY_NONE
+        if pending:
+            to = private_chat(core, msg)
+            heading = m.GROUP_HEADING.format(group=group_title(core, msg.chat_key))
+            sent = to is not None and await core.send(to, heading + mine) is not None
+            text += "\n" + (m.MY_CODE_SENT if sent else code_how(core, msg))
         await core.send(msg.chat_key, text, reply_to=msg.message_id,
                         mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
         return
@@ -526,24 +548,39 @@ async def cmd_my(core: Core, inv: Invocation) -> None:
         for row in core.service.chats_with_deal():
             if row.platform != msg.platform or row.chat_key == msg.chat_key:
                 continue
-            mine = my_orders(core, row.chat_key, msg.sender_id)
+            mine, _ = my_orders(core, row.chat_key, msg.sender_id, private=True)
             if mine:
                 lines.append(m.GROUP_HEADING.format(group=group_title(core, row.chat_key)) + mine)
     await core.send(msg.chat_key, "\n".join(lines) if lines else m.MY_NONE_ANYWHERE)
 
 
-def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
-    """One resident's items, quantities, amount and 跟团号 in the chat's current deal; "" when none
-    (hold the lock)."""
+def code_how(core: Core, msg: InboundMessage) -> str:
+    """How a resident gets their pickup code privately: a link that opens the private chat and asks
+    /my where the adapter has one (:class:`adapters.base.PrivateLinks`, Telegram), else the
+    platform's words (:data:`bot.messages.MY_CODE_HOW`)."""
+    from adapters.base import PrivateLinks
+
+    adapter = core.adapter_of(msg.chat_key)
+    link = adapter.private_link(MY_START) if isinstance(adapter, PrivateLinks) else None
+    if link:
+        return m.MY_CODE_LINK.format(link=link)
+    return m.MY_CODE_HOW.get(msg.platform, m.MY_CODE_HOW_DEFAULT)
+
+
+def my_orders(core: Core, chat_key: str, sender_id: str, *, private: bool = False) -> tuple[str, bool]:
+    """One resident's items, quantities, amount, 跟团号 and marks in the chat's current deal, and
+    whether a pickup code of theirs is still to be used; ("", False) when they have no order (hold
+    the lock). ``private``: with their pickup codes (:func:`bot.leaderday_commands.my_marks`); never
+    for a text a group reads."""
     from bot.leaderlists import own_numbers
 
     current = core.current(chat_key)
     if current is None:
-        return ""
+        return "", False
     deal_id, catalog, title, closed = current
     totals = core.service.sender_totals(chat_key, sender_id)
     if not totals:
-        return ""
+        return "", False
     amount = sum((i.price * totals[i.code] for i in catalog.items if i.code in totals), Decimal(0))
     goods = render.goods(totals, catalog, units=True)
     text = m.MY_ORDER.format(title=title, goods=goods, amount=render.money(amount),
@@ -552,8 +589,8 @@ def my_orders(core: Core, chat_key: str, sender_id: str) -> str:
     numbers = [m.MY_NUMBER_PROXY.format(number=h.number, who=h.label) if h.proxy
                else m.MY_NUMBER_ONE.format(number=h.number) for h in homes if h.number]
     text += m.MY_NUMBER.format(numbers="、".join(numbers)) if numbers else ""
-    marks = leaderday_commands.my_marks(core, chat_key, sender_id)
-    return f"{text}\n{marks}" if marks else text
+    marks, pending = leaderday_commands.my_marks(core, chat_key, sender_id, private=private)
+    return (f"{text}\n{marks}" if marks else text), pending
 
 
 import bot.earnings_commands  # noqa: E402,F401  (/earnings, /settlement register; it imports this module)

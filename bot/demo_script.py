@@ -213,8 +213,8 @@ def build_script(seed: int = 2026) -> Script:
 
 def _morning_after(w: _Writer) -> None:
     """The next afternoon: the goods arrive, three households are verified (by the pickup code a
-    resident shows, by name, by a reply 已取 to the resident's message), and the leader posts who has
-    not picked up yet."""
+    resident shows — her /my in the group sent it to her private chat, never to the group —, by name,
+    by a reply 已取 to the resident's message), and the leader posts who has not picked up yet."""
     a, b, c = w.rng.sample(sorted(w.script.expected()), 3)
     w.say((16, 0), LEADER, "/arrived", day=1)
     w.say((16, 5), a, "/my", day=1)

@@ -37,9 +37,9 @@ from bot import buttons, commands
 from bot import messages as m
 from bot.batcher import Batcher
 from bot.catalog import Catalog
-from bot.context import Core, split_chat_key
+from bot.context import Core, delivers_here, split_chat_key
 from bot.leaderday_commands import plain_word
-from bot.model import CARD, DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
+from bot.model import CARD, DIGEST, MENTIONS, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
 from bot.permissions import Caller
 from bot.phones import mask_phones
 from bot.ports import OutboxRow, StoreUnavailable
@@ -325,7 +325,7 @@ class Dispatcher:
         async with self._track():
             while True:
                 rows = await locked_call(self.core.lock, self.core.service.claim_effects, self.worker_id, self.lease,
-                                         limit=SWEEP_BATCH, takeover=takeover)
+                                         limit=SWEEP_BATCH, takeover=takeover, skip=self.elsewhere())
                 claimed += len(rows)
                 fresh = [r for r in rows if (r.seq, r.n) not in self._held]  # being delivered here already
                 for r in fresh:
@@ -335,6 +335,11 @@ class Dispatcher:
                     return claimed
                 if self._marking is not None:  # a chat's later rows wait until its earlier ones are gone
                     await asyncio.wait({self._marking}, timeout=1.0)
+
+    def elsewhere(self) -> list[str]:
+        """The platforms whose chats another worker delivers to (an elected connection this one does
+        not hold: :func:`bot.context.delivers_here`); its sweeper leaves their outbox rows alone."""
+        return sorted(name for name, adapter in self.core.adapters.items() if not delivers_here(adapter))
 
     async def _deliver_claimed(self, rows: list[OutboxRow]) -> None:
         if not rows:
@@ -403,9 +408,17 @@ class Dispatcher:
 
     async def _deliver(self, rows: Iterable[OutboxRow]) -> None:
         """Say each effect (held by this worker) through its chat's adapter, then mark it delivered.
-        One whose delivery raised stays in the outbox (logged), for a sweep once its lease ends."""
+        One whose delivery raised stays in the outbox (logged), for a sweep once its lease ends.
+        Rows of a chat this worker cannot reach (its platform's connection is another worker's,
+        :meth:`elsewhere`) are released at once, for that worker's sweeper, and not tried here."""
+        released: list[tuple[int, int]] = []
         for row in rows:
             key = (row.seq, row.n)
+            adapter = self.core.adapter_of(row.chat_key)
+            if adapter is not None and not delivers_here(adapter):
+                released.append(key)
+                self._held.pop(key, None)
+                continue
             self._held.setdefault(key, row.claimed_until or datetime.now(UTC) + self.lease)
             try:
                 done = await self._say(row)
@@ -415,6 +428,14 @@ class Dispatcher:
                 continue
             if done:
                 self._mark([(row.seq, row.n)])
+        if released:
+            try:
+                await locked_call(self.core.lock, self.core.service.extend_claims, self.worker_id, released,
+                                  datetime.now(UTC))
+                log.info("%d effects released to the worker that holds their chats' connection", len(released))
+            except Exception as exc:
+                log.warning("releasing %d effects for another worker failed (%s); taken when their lease ends",
+                            len(released), exc)
 
     async def _say(self, row: OutboxRow) -> bool:
         """Deliver one effect; False when a list digest will (it marks the row once posted).
@@ -433,6 +454,12 @@ class Dispatcher:
             return True
         if row.kind == CARD:
             await self._post_published_card(chat, row.text)
+            return True
+        if row.kind == MENTIONS:  # a roll-call relayed by a worker that could not reach the chat
+            ids = row.mention_id.split("\n") if row.mention_id else []
+            names = (row.mention_name or "").split("\n")
+            await self.core.send_mentioning(chat, row.text, [Mention(user_id=i, name=n)
+                                                             for i, n in zip(ids, names, strict=False)])
             return True
         if row.kind == REACT and row.target and adapter.capabilities.reactions:
             if await adapter.react(split_chat_key(chat)[1], row.target, row.text):

@@ -118,14 +118,10 @@ async def not_found(core: Core, inv: Invocation, res: Result, query: str, *, cod
         await answer(core, inv, text)
         return True
     if res.status == "ambiguous":
-        day = leaderday_of(core)
-        codes = {}
-        if day is not None and res.candidates:
-            async with core.lock:
-                marks = day.marks_for_deal(deal_of(core, res.candidates[0].chat_key))
-            codes = {k: mk.pickup_code for k, mk in marks.items()}
-        lines = [m.CANDIDATE_LINE.format(who=who(h), code=codes.get(h.key, "")) for h in res.candidates]
-        await answer(core, inv, m.AMBIGUOUS_HOUSEHOLD.format(query=query, candidates="\n".join(lines)))
+        # no pickup codes here: this is said in the group; the 跟团号 names each one to the leader
+        lines = [m.CANDIDATE_LINE.format(who=who(h), number=h.number) for h in res.candidates]
+        await answer(core, inv, m.AMBIGUOUS_HOUSEHOLD.format(query=query, example=res.candidates[0].number,
+                                                             candidates="\n".join(lines)))
         return True
     return False
 
@@ -136,22 +132,36 @@ def deal_of(core: Core, chat_key: str) -> str:
     return row.id
 
 
-def my_marks(core: Core, chat_key: str, sender_id: str) -> str:
-    """The resident's pickup code, point, paid and picked marks in the chat's deal ("" when none;
-    hold the core's lock)."""
+def my_marks(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tuple[str, bool]:
+    """The resident's point, paid and picked marks in the chat's deal, and whether a pickup code
+    is still to be used (a household of theirs not picked up); ("", False) when they have none (hold
+    the core's lock).
+
+    ``private`` (their private chat with the bot): with the pickup code of their own household and
+    of each neighbour's they ordered for (``帮邻居…``). Otherwise (a group, read by every neighbour)
+    no code at all: whoever says a code at the pickup point takes the goods.
+    """
     day = leaderday_of(core)
     current = core.current(chat_key)
     if day is None or current is None:
-        return ""
-    mine = day.mine(current[0], chat_key, sender_id)
-    if mine is None:
-        return ""
-    _h, mk = mine
+        return "", False
+    theirs = day.theirs(current[0], chat_key, sender_id)
+    if not theirs:
+        return "", False
+    own = [(h, mk) for h, mk in theirs if not h.proxy]
+    _h, mk = own[0] if own else theirs[0]
     picked = m.MY_PICKED if mk.picked else ""
     if mk.refund_amount > 0:
         picked += m.MY_REFUNDED.format(amount=render.money(mk.refund_amount))
-    return m.MY_MARKS.format(code=mk.pickup_code, point=mk.pickup_point or "-",
-                             paid=m.MY_PAID if mk.paid else m.MY_UNPAID, picked=picked)
+    point, paid = mk.pickup_point or "-", m.MY_PAID if mk.paid else m.MY_UNPAID
+    if private and own:
+        text = m.MY_MARKS.format(code=mk.pickup_code, point=point, paid=paid, picked=picked)
+    else:  # a group; or privately, only neighbours' orders (their codes follow)
+        text = m.MY_MARKS_GROUP.format(point=point, paid=paid, picked=picked)
+    if private:  # a neighbour's code is used up once picked: not repeated
+        text += "".join("\n" + m.MY_NEIGHBOUR_CODE.format(who=who(h), code=hm.pickup_code)
+                        for h, hm in theirs if h.proxy and not hm.picked)
+    return text, any(not hm.picked for _, hm in theirs)
 
 
 from bot import pickup_commands, settle_commands  # noqa: E402,F401  (their commands register; they import this)

@@ -39,7 +39,7 @@ HELP_CLOSE = "截单并发最终统计"
 HELP_EXPORT = "导出订单表格 XLSX(订单明细、备货单、分拣单;私聊机器人时导出你带的所有群)"
 HELP_HELP = "看这条帮助"
 HELP_HISTORY = "最近几期团购的户数和金额"
-HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」)"
+HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」或「查单」;取货码只私信发给您本人)"
 
 # A resident's own order (/my, 我的订单, 查单).
 MY_ORDER = "您在「{title}」{state}订了:{goods},共¥{amount}"
@@ -241,6 +241,7 @@ CONSOLE_BANNER = ("— {title} — 输入「名字: 内容」发言(如 王姐: 
 CONSOLE_FIRST_SPEAKER = "邻居"  # who a plain line speaks as before anyone is named (a resident)
 CONSOLE_FAILED = "(出错了,这条没记上:{error})"
 CONSOLE_PRIVATE = "(私信)"
+CONSOLE_PRIVATE_TO = "(私信给{name})"
 CONSOLE_FILE = "📎 文件已保存:{path}"
 
 # `tuan demo`.
@@ -257,9 +258,9 @@ CLI_DEAL_TITLE = "{month}月{day}日团购"
 
 # The leader's day after the cutoff (bot/pickup_commands.py, bot/settle_commands.py): verification, payments, after-sale.
 HELP_VERIFY = "核销取货:/verify 取货码"
-HELP_PICKED = "按房号或名字核销:/picked 3栋402 或 /picked 王姐(也可回复居民的消息「已取」或 ✅)"
+HELP_PICKED = "按房号、名字或跟团号核销:/picked 3栋402、/picked 王姐 或 /picked #12(也可回复居民的消息「已取」或 ✅)"
 HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码]"
-HELP_UNPICKED = "还没取货的住户(按楼栋)"
+HELP_UNPICKED = "还没取货的住户(按楼栋;私聊我发则附各户取货码)"
 HELP_ARRIVED = "到货通知,提醒该自提点的住户来取:/arrived [自提点]"
 HELP_PAID = "登记付款:/paid 王姐 [金额]"
 HELP_UNPAID = "谁还没付款、还欠多少"
@@ -269,14 +270,16 @@ HELP_ADD = "替邻居下单:/add 7栋301 张奶奶 葡萄2"
 HELP_POINT = "选自提点:自提 东门"
 GROUP_ONLY = "/{name} 请在团购群里发(它作用于发命令的那个群)"
 VERIFY_USAGE = "请写上取货码,如「/verify 4821」"
-PICKED_USAGE = "请写上房号或名字,如「/picked 3栋402」"
-VERIFIED = "✅ 已核销:{who}(取货码{code})"
+PICKED_USAGE = "请写上房号、名字或跟团号,如「/picked 3栋402」或「/picked #12」"
+# No pickup code in a group post: neighbours read the group, and a code shown there could be said
+# by someone else at the pickup point (a verified code comes back to life on /unverify).
+VERIFIED = "✅ 已核销:{who}(跟团号#{number})"
 ALREADY_VERIFIED = "这一户已经核销过了:{when} 由{by}核销"
 NO_HOUSEHOLD = "本期没有找到「{query}」这一户"
 NO_HOUSEHOLD_REPLY = "这条消息的发送人在本期没有订单"
 NO_CODE = "本期没有取货码为「{code}」的住户"
-AMBIGUOUS_HOUSEHOLD = "「{query}」对应多户,请写得更具体些:\n{candidates}"
-CANDIDATE_LINE = "· {who}(取货码{code})"
+AMBIGUOUS_HOUSEHOLD = "「{query}」对应多户,请写得更具体些,或写跟团号(如「#{example}」):\n{candidates}"
+CANDIDATE_LINE = "· {who}(跟团号#{number})"
 UNVERIFIED = "↩️ 已撤销核销:{who}"
 UNVERIFY_LATE = "超过10分钟了,不能撤销「{who}」的核销({when} 核销)"
 UNVERIFY_NOTHING = "没有可以撤销的核销"
@@ -286,7 +289,8 @@ UNPICKED_NONE = "🎉 全部住户都已取货"
 UNPICKED_BUILDING = "【{building}】"
 UNPICKED_OTHER = "其他"
 UNPICKED_BUILDING_OF = "{n}栋"
-UNPICKED_ROW = "{at}{who} 取货码{code}"
+UNPICKED_ROW = "{at}{who} 跟团号#{number}"  # in the group: no pickup code
+UNPICKED_ROW_CODE = "{who} 跟团号#{number} 取货码{code}"  # a leader's private /unpicked
 ARRIVED_TITLE = "🚚 到货啦!请到「{point}」取货({n}户):"
 ARRIVED_ANY = "🚚 到货啦!请到自提点取货({n}户):"
 ARRIVED_ROW = "{at}{who}"
@@ -320,7 +324,16 @@ ADD_USAGE = "格式:/add 7栋301 张奶奶 葡萄2"
 ADD_NO_LABEL = "请在商品前写上邻居的房号或名字,如「/add 7栋301 张奶奶 葡萄2」"
 ADD_DONE = "已替「{who}」下单:{goods}"
 ADD_NOTHING = "没有记上:{why}"
-MY_MARKS = "取货码{code},自提点:{point},{paid}{picked}"
+MY_MARKS = "取货码{code},自提点:{point},{paid}{picked}"  # private chat only
+MY_MARKS_GROUP = "自提点:{point},{paid}{picked}"  # in a group: the pickup code is never shown there
+MY_NEIGHBOUR_CODE = "{who}:取货码{code}"  # private: a neighbour's household the resident ordered for
+MY_CODE_SENT = "取货码已私信发给您(只给您本人看,取货时出示给团长)"
+MY_CODE_HOW = {
+    "telegram": "取货码只私信给您本人:请私聊我发 /my(第一次请先私聊我点「开始」)",
+    "wechat": "取货码只私信给您本人:请加我为好友,私聊发 /my",
+}
+MY_CODE_HOW_DEFAULT = "取货码只私信给您本人:请私聊我发 /my"
+MY_CODE_LINK = "取货码只私信给您本人:点 {link} 再点「开始」即可看到"
 MY_PAID = "已付款"
 MY_UNPAID = "未付款"
 MY_PICKED = ",已取货"

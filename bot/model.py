@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
+from typing import Any
 
 REPLACEMENT = "\ufffd"
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -78,9 +79,34 @@ class InboundMessage:
     def __post_init__(self) -> None:
         _make_storable(self)  # every adapter's text passes here: unencodable characters end here
 
+    @classmethod
+    def of_storable(cls, **values: Any) -> InboundMessage:
+        """``InboundMessage(**values)`` without ``__post_init__``'s search for unstorable characters.
+
+        Only for a caller that knows every str of ``values`` is storable as it is (no lone
+        surrogate, no NUL): ``tuan replay`` for a line of strict UTF-8 JSON without a ``\\u``
+        escape (only an escape makes either in decoded JSON; bot/replay.py). Searching the text
+        of a long 接龙 copy costs about as much as reading it. Raises TypeError as the
+        constructor does for a missing or unknown field.
+        """
+        unknown = values.keys() - _INBOUND_FIELDS.keys()
+        if unknown:
+            raise TypeError(f"InboundMessage has no field {sorted(unknown)[0]!r}")
+        msg = object.__new__(cls)
+        for name, default in _INBOUND_FIELDS.items():
+            value = values.get(name, default)
+            if value is MISSING:
+                raise TypeError(f"InboundMessage needs field {name!r}")
+            object.__setattr__(msg, name, value)
+        return msg
+
     @property
     def chat_key(self) -> str:
         return f"{self.platform}:{self.chat_id}"
+
+
+_INBOUND_FIELDS: dict[str, Any] = {f.name: f.default for f in fields(InboundMessage)}
+"""InboundMessage's fields and their defaults (MISSING: required); every field has a plain default."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,7 +167,10 @@ REACT = "react"  # put ``text`` (an emoji) on message ``target``; where the plat
 REPLY = "reply"  # say ``text``, as a reply to ``target`` (if any), mentioning ``mention`` (if any)
 DIGEST = "digest"  # post the chat's current 接龙 list (throttled per chat): the acknowledgement without reactions
 CARD = "card"  # post the chat's deal card, while its current deal is still deal ``text`` (a round published on the web)
-EFFECT_KINDS = (REACT, REPLY, DIGEST, CARD)
+# say ``text``, in which each member of ``mention`` is written ``@name`` (its user_id and name hold one
+# member per line, in order): a roll-call relayed to the worker that can reach the chat (bot.context.Core)
+MENTIONS = "mentions"
+EFFECT_KINDS = (REACT, REPLY, DIGEST, CARD, MENTIONS)
 
 
 @dataclass(frozen=True, slots=True)

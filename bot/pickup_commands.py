@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from bot import messages as m
-from bot.commands import Invocation
+from bot.commands import Invocation, group_title
 from bot.context import Core
 from bot.leaderday_commands import (
     actor_of,
@@ -43,7 +43,7 @@ async def _verify(core: Core, inv: Invocation, *, query: str = "", code: str = "
         await answer(core, inv, m.ALREADY_VERIFIED.format(when=when_of(core, res.marks.picked_at),
                                                         by=res.marks.picked_by_name or ""))
         return
-    await answer(core, inv, m.VERIFIED.format(who=who(res.household), code=res.marks.pickup_code))
+    await answer(core, inv, m.VERIFIED.format(who=who(res.household), number=res.household.number))
 
 
 @command("verify", aliases=("核销",), group_only=True, help=m.HELP_VERIFY)
@@ -94,24 +94,32 @@ async def cmd_unverify(core: Core, inv: Invocation) -> None:
         await answer(core, inv, m.UNVERIFIED.format(who=who(res.household)))
 
 
-@command("unpicked", aliases=("未取",), group_only=True, help=m.HELP_UNPICKED)
+@command("unpicked", aliases=("未取",), one_group=True, help=m.HELP_UNPICKED)
 async def cmd_unpicked(core: Core, inv: Invocation) -> None:
-    """Posted in the group (each resident mentioned, phones masked), grouped by building."""
+    """In the group: the roll-call (each resident mentioned, phones masked, by label and 跟团号, no
+    pickup code), grouped by building. In a leader's private chat (``/unpicked [group]``): the same
+    households with their pickup codes, for the leader alone."""
     found = await deal_for(core, inv)
     if found is None:
         return
     day, deal_id, key = found
-    if not await post_unpicked(core, day, deal_id, key):
-        await core.send(key, m.UNPICKED_NONE)
+    to = inv.chat if inv.private else None
+    header = m.GROUP_HEADING.format(group=group_title(core, key)) if to else ""
+    if not await post_unpicked(core, day, deal_id, key, header=header, to=to):
+        await core.send(to or key, m.UNPICKED_NONE)
 
 
-async def post_unpicked(core: Core, day: LeaderDay, deal_id: str, key: str, *, header: str = "") -> bool:
-    """Post the roll-call of the group's households not yet picked up; False when there is none."""
+async def post_unpicked(core: Core, day: LeaderDay, deal_id: str, key: str, *, header: str = "",
+                        to: str | None = None) -> bool:
+    """Post the roll-call of the group's households not yet picked up in the group ``key``: by
+    mention, label and 跟团号, never a pickup code (every neighbour reads the group, and a code said at
+    the pickup point takes the goods). ``to`` (a leader's private chat): sent there instead, without
+    mentions, each row with its pickup code. False when nobody is left to pick up."""
     async with core.lock:
         rows = day.unpicked(deal_id, key)
     if not rows:
         return False
-    by_building: dict[int | None, list[tuple[Room | None, Household, str]]] = defaultdict(list)
+    by_building: dict[int | None, list[tuple[Room | None, Household, str]]] = defaultdict(list)  # code: `to` only
     for h, mk in rows:
         room = _room_of(h)
         by_building[room.building if room else None].append((room, h, mk.pickup_code))
@@ -122,8 +130,13 @@ async def post_unpicked(core: Core, day: LeaderDay, deal_id: str, key: str, *, h
         heading = m.UNPICKED_BUILDING_OF.format(n=building) if building is not None else m.UNPICKED_OTHER
         lines.append(m.UNPICKED_BUILDING.format(building=heading))
         for _room, h, code in sorted(by_building[building], key=lambda t: (t[0] or Room(0, 0, 0), t[1].number)):
-            lines.append(m.UNPICKED_ROW.format(at=at_of(h), who=who(h), code=code))
+            if to is None:
+                lines.append(m.UNPICKED_ROW.format(at=at_of(h), who=who(h), number=h.number))
+            else:
+                lines.append(m.UNPICKED_ROW_CODE.format(who=who(h), number=h.number, code=code))
             named.append(h)
+    if to is not None:
+        return await core.send(to, "\n".join(lines)) is not None
     await core.send_mentioning(key, "\n".join(lines), mentions_of(named))
     return True
 

@@ -5,7 +5,8 @@ locks the message's deal, checks the deal's version against its cached copy (a s
 stay a dictionary lookup), reloads the deal when another process moved it, and commits the
 message as one :class:`Changeset` before anything is acknowledged. Nothing is loaded at start.
 
-``storage.sql.SqlRepository`` implements this with SQLAlchemy (SQLite or PostgreSQL).
+``storage.sql.SqlRepository`` implements this with SQLAlchemy (SQLite or PostgreSQL);
+``storage.memory.MemoryRepository`` in the process's memory (`tuan replay` without ``--db``).
 """
 
 from __future__ import annotations
@@ -163,7 +164,7 @@ class OutboxRow:
     seq: int
     n: int
     chat_key: str
-    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest" | "card"
+    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest" | "card" | "mentions"
     target: str | None  # the platform message id reacted or replied to
     text: str
     mention_id: str | None
@@ -350,11 +351,13 @@ class Repository(Protocol):
         ...
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         """Claim for ``worker`` until ``until`` (aware) up to ``limit`` outbox rows whose lease ended
         before ``now`` (aware) or that nobody holds, the oldest first; with ``takeover``, also every
         row another worker holds, whatever its lease (a store this process alone serves: their
-        holders are gone). Returns the claimed rows (as now held) in ``(seq, n)`` order.
+        holders are gone). Rows of the chats of the platforms in ``skip`` (chat keys
+        ``"<platform>:..."``, e.g. ``wechat`` on a worker that does not hold the account's
+        connection) are never claimed. Returns the claimed rows (as now held) in ``(seq, n)`` order.
 
         Of two workers claiming at once, each row goes to exactly one (PostgreSQL: ``FOR UPDATE
         SKIP LOCKED``, the other takes the next rows instead of waiting; SQLite: its write lock).

@@ -232,20 +232,22 @@ _CLAIM_LOCK_KEY = 0x6F757462  # "outb": with the schema's hash, the two-key advi
 
 
 def claim_effects(conn: Connection, worker: str, until: datetime, now: datetime, limit: int,
-                  takeover: bool) -> list[OutboxRow]:
+                  takeover: bool, skip: Sequence[str] = ()) -> list[OutboxRow]:
     """Claim outbox rows for ``worker`` (see :meth:`bot.ports.Repository.claim_effects`), in the
     caller's transaction: one ``UPDATE ... WHERE (seq, n) IN (SELECT ... FOR UPDATE SKIP LOCKED)
     RETURNING``; on PostgreSQL claims are serialised by a transaction-level advisory lock (SQLite:
     its write lock does that, and there is no SKIP LOCKED).
 
     A row is not taken while an earlier row of its chat is still held (its lease running): a chat's
-    effects go out in ``seq`` order even when their leases end one by one.
+    effects go out in ``seq`` order even when their leases end one by one. Rows of the chats of the
+    platforms in ``skip`` (chat keys ``"<platform>:..."``) are left alone: another worker delivers them.
     """
     held = (select(OUTBOX.c.chat_key, func.min(OUTBOX.c.seq).label("seq"))
             .where(not_(_claimable(OUTBOX, worker, now, takeover))).group_by(OUTBOX.c.chat_key).subquery("held"))
     chosen = (select(OUTBOX.c.seq, OUTBOX.c.n)
               .select_from(OUTBOX.outerjoin(held, held.c.chat_key == OUTBOX.c.chat_key))
-              .where(_claimable(OUTBOX, worker, now, takeover), or_(held.c.seq.is_(None), OUTBOX.c.seq < held.c.seq))
+              .where(_claimable(OUTBOX, worker, now, takeover), or_(held.c.seq.is_(None), OUTBOX.c.seq < held.c.seq),
+                     *(not_(OUTBOX.c.chat_key.startswith(f"{p}:", autoescape=True)) for p in skip))
               .order_by(OUTBOX.c.seq, OUTBOX.c.n).limit(limit))
     if conn.dialect.name == "postgresql":
         # claims one at a time (a few ms each): a claim started beside another would not see the rows

@@ -125,11 +125,11 @@ class SqlRepository:
             return reader.pending_effects(conn, created_before)
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         check_aware(until)
         check_aware(now)
         with unavailable_as_such(), self.engine.begin() as conn:
-            return reader.claim_effects(conn, worker, until, now, limit, takeover)
+            return reader.claim_effects(conn, worker, until, now, limit, takeover, skip)
 
     def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
         check_aware(until)

@@ -9,26 +9,9 @@ from typing import Any
 from sqlalchemy import DateTime, Dialect, Numeric
 from sqlalchemy.types import TypeDecorator
 
-MONEY_PLACES = 2
-MONEY_DIGITS = 12
+from storage.values import CENTS, MONEY_DIGITS, MONEY_PLACES, check_aware, check_money
 
-
-def check_aware(value: datetime) -> datetime:
-    """Refuse naive datetimes: a stored instant must say which instant it is."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: store timezone-aware datetimes")
-    return value
-
-
-def check_money(value: Decimal) -> Decimal:
-    """Refuse what ``Numeric(12, 2)`` would round or overflow, instead of silently changing it."""
-    if not isinstance(value, Decimal) or not value.is_finite():
-        raise ValueError(f"price {value!r}: expected a finite Decimal")
-    if abs(value) >= Decimal(10) ** (MONEY_DIGITS - MONEY_PLACES):
-        raise ValueError(f"price {value}: too large for Numeric({MONEY_DIGITS},{MONEY_PLACES})")
-    if value != value.quantize(Decimal(1).scaleb(-MONEY_PLACES)):
-        raise ValueError(f"price {value}: more than {MONEY_PLACES} decimal places")
-    return value
+__all__ = ["MONEY_DIGITS", "MONEY_PLACES", "Money", "UTCDateTime", "check_aware", "check_money"]
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -66,4 +49,4 @@ class Money(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return Decimal(value).quantize(Decimal(1).scaleb(-MONEY_PLACES))
+        return Decimal(value).quantize(CENTS)

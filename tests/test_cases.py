@@ -2,8 +2,9 @@
 
 One test per case file, from the shared sample (../shared/cases/p*.json) and our own independent
 corpus (tests/cases/t*.json). Each case runs in-process: the files `../shared/cases/check.py`
-would write are handed to ``bot.replay.run`` (what `tuan replay` calls) with a temporary SQLite
-file, and its output is judged as check.py judges the command's. Starting a `tuan` process per
+would write are handed to ``bot.replay.run`` (what `tuan replay` calls) with no ``--db``, so on the
+store in memory as the command runs them (tests/test_replay_memory.py shows SQLite says the same),
+and its output is judged as check.py judges the command's. Starting a `tuan` process per
 case cost about 4 s each; a few smoke tests below still run the real command (through check.py
 itself when it is there) and check that it gives the same verdicts as the in-process run.
 
@@ -77,15 +78,15 @@ def write_case_files(case: dict[str, Any], folder: Path) -> list[str]:
 def replay_in_process(case: dict[str, Any]) -> subprocess.CompletedProcess[str]:
     """What `tuan replay transcript.jsonl [--catalog catalog.toml] --json` gives, without a new process.
 
-    Calls ``bot.replay.run`` (the command's body) with a fresh SQLite file and captures what it
-    writes; the result has the command's exit code, stdout and stderr.
+    Calls ``bot.replay.run`` (the command's body) with no ``--db`` (a fresh store in memory) and
+    captures what it writes; the result has the command's exit code, stdout and stderr.
     """
     with tempfile.TemporaryDirectory(prefix="tuan-case-") as tmp:
         args = write_case_files(case, Path(tmp))
         catalog = args[args.index("--catalog") + 1] if "--catalog" in args else None
         out, err = io.StringIO(), io.StringIO()
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            code = replay_module.run(args[1], catalog, True, f"sqlite:///{Path(tmp) / 'replay.db'}")
+            code = replay_module.run(args[1], catalog, True, None)
     return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
 
 

@@ -214,7 +214,7 @@ def test_tuan_run_export_writes_a_private_file_next_to_the_store(tmp_path) -> No
     [path] = (tmp_path / "tuan-files").iterdir()
     assert path.suffix == ".xlsx" and path.name.startswith("tuan-") and (path.stat().st_mode & 0o777) == 0o600
     assert "13800138000" in file_text(path.read_bytes())
-    assert f"{m.CONSOLE_PRIVATE} {m.CONSOLE_FILE.format(path=path)}" in run.stdout
+    assert f"{m.CONSOLE_PRIVATE_TO.format(name='团长')} {m.CONSOLE_FILE.format(path=path)}" in run.stdout
     assert f"🤖 Tuan: @团长 {m.SENT_PRIVATELY}" in run.stdout
 
 

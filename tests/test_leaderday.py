@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from adapters.base import Capabilities
 from adapters.fake import sender_id_of
@@ -166,19 +168,21 @@ async def test_the_morning_after_in_two_groups() -> None:
     # verification by code, twice (refused with when and by whom), by label, by reply
     mk = marks(p, G1)
     code4 = mk[key1(4)].pickup_code
-    assert await said(p, f"/verify {code4}") == [m.VERIFIED.format(who=f"4栋101 {NAMES[3]}", code=code4)]
+    assert await said(p, f"/verify {code4}") == [m.VERIFIED.format(who=f"4栋101 {NAMES[3]}", number=4)]
     now[0] += timedelta(minutes=1)
     assert await said(p, f"/verify {code4}") == [m.ALREADY_VERIFIED.format(when="今天 16:00", by=LEADER)]
     assert await said(p, "/verify 0000") == [m.NO_CODE.format(code="0000")]
-    assert await said(p, "/picked 2栋101") == [m.VERIFIED.format(who=f"2栋101 {NAMES[1]}",
-                                                                  code=mk[key1(2)].pickup_code)]
+    assert await said(p, "/picked 2栋101") == [m.VERIFIED.format(who=f"2栋101 {NAMES[1]}", number=2)]
     [amb] = await said(p, "/picked 4栋")
-    assert amb.startswith(m.AMBIGUOUS_HOUSEHOLD.format(query="4栋", candidates="").rstrip())
-    assert amb.count("· ") == 5  # residents 4, 8, 12, 16, 20 live in 4栋
+    # said in the group: each candidate by label and 跟团号, never with a pickup code
+    assert amb.split("\n") == [m.AMBIGUOUS_HOUSEHOLD.format(query="4栋", example=4, candidates="").rstrip()] + [
+        m.CANDIDATE_LINE.format(who=g1_line(i).rsplit(" 葡萄", 1)[0].replace(f" {PHONE}", " 139****5678"), number=i)
+        for i in (4, 8, 12, 16, 20)]
+    assert not any(c.pickup_code in amb for c in mk.values())
     assert await said(p, "/picked 9栋") == [m.NO_HOUSEHOLD.format(query="9栋")]
     now[0] += timedelta(minutes=1)
     [by_reply] = await said(p, "已取", reply_to=order_ids[6])
-    assert by_reply == m.VERIFIED.format(who=f"2栋201 {NAMES[5]}", code=mk[key1(6)].pickup_code)
+    assert by_reply == m.VERIFIED.format(who=f"2栋201 {NAMES[5]}", number=6)
     chatter = await p.chat.push("几点到货?", sender="路人甲", chat_id="g1")  # no order in this round
     assert await said(p, "已取", reply_to=chatter.message_id) == [m.NO_HOUSEHOLD_REPLY]
     # a resident's 已取 as a reply is chatter: nothing verified, nothing said
@@ -204,7 +208,8 @@ async def test_the_morning_after_in_two_groups() -> None:
     assert lines[0] == m.UNPICKED_TITLE.format(n=18)
     heads = [ln for ln in lines if ln.startswith("【")]
     assert heads == ["【1栋】", "【2栋】", "【3栋】", "【4栋】", "【7栋】"]
-    assert sum(ln.startswith("@") for ln in lines) == 17 and "7栋301 张奶奶 取货码" in roll  # 张奶奶: a proxy
+    assert sum(ln.startswith("@") for ln in lines) == 17 and lines[-1] == "7栋301 张奶奶 跟团号#21"  # a proxy
+    assert "取货码" not in roll and not any(c.pickup_code in roll for c in mk.values())
     assert f"@{NAMES[3]}" not in roll and f"@{NAMES[7]} 4栋201 {NAMES[7]}" in roll and PHONE not in roll
 
     # /arrived per point: 西门 has residents 11..15; 东门 the 15 others and 张奶奶
@@ -215,13 +220,19 @@ async def test_the_morning_after_in_two_groups() -> None:
     assert east.split("\n")[0] == m.ARRIVED_TITLE.format(point="东门", n=16)
     assert await said(p, "/arrived 南门") == [m.UNKNOWN_POINT.format(point="南门", points="东门、西门")]
 
-    # /my: the resident's amount, code, point and marks
+    # /my in the group: the resident's amount, point and marks, no code (this platform cannot write
+    # privately: how to ask for it); privately: her own code
     [mine] = await said(p, "/my", sender="王姐")
+    assert mine.endswith(m.MY_MARKS_GROUP.format(point="东门", paid=m.MY_PAID,
+                                                 picked=m.MY_REFUNDED.format(amount="29.90"))
+                         + "\n" + m.MY_CODE_HOW_DEFAULT)
+    assert "共¥59.80" in mine and not any(c.pickup_code in mine for c in mk.values())
+    [mine] = await said(p, "/my", sender="王姐", chat_id="dm-wang", is_private=True)
     assert mine.endswith(m.MY_MARKS.format(code=mk[key1(1)].pickup_code, point="东门", paid=m.MY_PAID,
                                            picked=m.MY_REFUNDED.format(amount="29.90")))
-    assert "共¥59.80" in mine
-    [mine] = await said(p, "/my", sender=NAMES[3])
-    assert mine.endswith(m.MY_MARKS.format(code=code4, point="东门", paid=m.MY_UNPAID, picked=m.MY_PICKED))
+    assert [c.pickup_code for c in mk.values() if c.pickup_code in mine] == [mk[key1(1)].pickup_code]
+    [mine] = await said(p, "/my", sender=NAMES[3])  # picked up: the code is used, nothing to ask for
+    assert mine.endswith(m.MY_MARKS_GROUP.format(point="东门", paid=m.MY_UNPAID, picked=m.MY_PICKED))
 
     # the other group: its own leader, its own point, its own codes
     [r] = await said(p, f"/paid {NAMES[20]}", sender=PARK_LEADER, chat_id="g2")
@@ -231,8 +242,10 @@ async def test_the_morning_after_in_two_groups() -> None:
     assert r.split("\n")[0] == m.UNPAID_TITLE.format(n=9, total="292.00")
     g2_code = marks(p, G2)[(G2, sender_id_of(NAMES[21]))].pickup_code
     [r] = await said(p, f"/verify {g2_code}", sender=PARK_LEADER, chat_id="g2")
-    assert r == m.VERIFIED.format(who=f"2号楼1单元201 {NAMES[21]}", code=g2_code)
+    assert r == m.VERIFIED.format(who=f"2号楼1单元201 {NAMES[21]}", number=2)
     [mine] = await said(p, "/my", sender=NAMES[20], chat_id="g2")
+    assert m.MY_MARKS_GROUP.format(point="北门", paid=m.MY_PAID, picked="") + "\n" + m.MY_CODE_HOW_DEFAULT in mine
+    [mine] = await said(p, "/my", sender=NAMES[20], chat_id="dm", is_private=True)
     assert m.MY_MARKS.format(code=marks(p, G2)[(G2, sender_id_of(NAMES[20]))].pickup_code, point="北门",
                              paid=m.MY_PAID, picked="") in mine
 
@@ -456,16 +469,13 @@ async def test_a_neighbours_household_has_its_own_code_marks_and_place() -> None
     assert mk[granny].pickup_code != mk[wang].pickup_code and mk[granny].household == (G1, sender_id_of("王姐"),
                                                                                          "6栋101刘奶奶")
     # a reply 已取 to the proxy line verifies the neighbour, not the resident who wrote it
-    assert await said(p, "已取", reply_to=proxy.message_id) == [
-        m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)", code=mk[granny].pickup_code)]
+    assert await said(p, "已取", reply_to=proxy.message_id) == [m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)", number=2)]
     assert not marks(p, G1)[wang].picked
-    assert await said(p, "已取", reply_to=own.message_id) == [
-        m.VERIFIED.format(who="3栋402 王姐", code=mk[wang].pickup_code)]
+    assert await said(p, "已取", reply_to=own.message_id) == [m.VERIFIED.format(who="3栋402 王姐", number=1)]
     await said(p, "/unverify")
     await said(p, "/unverify 刘奶奶")
     # by name: 王姐 is her own household; 刘奶奶 the neighbour's
-    assert await said(p, "/picked 刘奶奶") == [m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)",
-                                                                  code=mk[granny].pickup_code)]
+    assert await said(p, "/picked 刘奶奶") == [m.VERIFIED.format(who="6栋101刘奶奶(王姐代订)", number=2)]
     # a short delivery, first come first served per household: 王姐 1, 刘奶奶 got 1 of 2, 阿强 none
     p.chat.pop_all()
     await p.chat.push("/short 葡萄 2", sender=LEADER)
@@ -475,12 +485,84 @@ async def test_a_neighbours_household_has_its_own_code_marks_and_place() -> None
     p.chat.pop_all()
     await p.chat.push("/unpicked", sender=LEADER)
     [roll] = p.chat.pop_all()
-    assert roll.text.split("\n")[1:] == ["【3栋】", f"@王姐 3栋402 王姐 取货码{mk[wang].pickup_code}", "【5栋】",
-                                         f"@阿强 5栋101 阿强 取货码{marks(p, G1)[(G1, sender_id_of('阿强'))].pickup_code}"]
+    assert roll.text.split("\n")[1:] == ["【3栋】", "@王姐 3栋402 王姐 跟团号#1", "【5栋】", "@阿强 5栋101 阿强 跟团号#3"]
+    # privately, 王姐 sees her own code and the code of the neighbour she ordered for, nobody else's
+    [mine] = await said(p, "/my", sender="王姐", chat_id="dm-wang", is_private=True)
+    assert mk[wang].pickup_code in mine and m.MY_NEIGHBOUR_CODE.format(
+        who="6栋101刘奶奶(王姐代订)", code=mk[granny].pickup_code) not in mine  # 刘奶奶's is picked up (used)
+    assert marks(p, G1)[(G1, sender_id_of("阿强"))].pickup_code not in mine
+    # the leader's private /unpicked: the same households, with their codes, for the leader alone
+    [pick] = await said(p, "/unpicked", chat_id="dm", is_private=True)  # the leader leads two groups: which?
+    assert pick.startswith(m.PICK_GROUP.format(n=2, name="unpicked", example="幸福里团购群", groups="")[:8])
+    [private] = await said(p, "/unpicked 幸福里团购群", chat_id="dm", is_private=True)
+    assert private.split("\n") == [
+        m.GROUP_HEADING.format(group="幸福里团购群"), m.UNPICKED_TITLE.format(n=2), "【3栋】",
+        m.UNPICKED_ROW_CODE.format(who="3栋402 王姐", number=1, code=mk[wang].pickup_code), "【5栋】",
+        m.UNPICKED_ROW_CODE.format(who="5栋101 阿强", number=3, code=marks(p, G1)[(G1, sender_id_of("阿强"))].pickup_code)]
     # the lists carry each household's own marks
     lists = deal_lists(p.core.service, p.core.config, deal_of(p, G1))
     views = {v.label: v for v in lists.views}
     assert views["6栋101刘奶奶"].marks.picked and views["6栋101刘奶奶"].marks.refund == Decimal("29.9")
     assert not views["3栋402 王姐"].marks.picked and views["3栋402 王姐"].marks.refund == 0
     assert views["6栋101刘奶奶"].note() == f"王姐代订;取货码{mk[granny].pickup_code}"
+    await p.close()
+
+
+@pytest.mark.parametrize("query, number", [
+    ("#12", 12), ("＃12", 12), ("# 12", 12), ("12号", 12), ("12 号", 12), ("跟团号12", 12), ("跟团号 #7", 7),
+    ("12", None), ("4821", None), ("3栋402", None), ("#", None), ("12号楼", None), ("王姐", None), ("", None),
+])
+def test_a_query_names_a_number_only_with_its_mark(query: str, number: int | None) -> None:
+    from bot.usecases.leaderday import number_of
+
+    assert number_of(query) == number
+
+
+@given(st.integers(min_value=1, max_value=99999), st.sampled_from(["#{n}", "＃{n}", "{n}号", "跟团号{n}", " # {n} "]))
+def test_every_number_mark_names_its_number_and_a_bare_number_never_does(n: int, form: str) -> None:
+    from bot.usecases.leaderday import number_of
+
+    assert number_of(form.format(n=n)) == n
+    assert number_of(str(n)) is None and number_of(f"{n}栋") is None
+
+
+async def test_the_leader_verifies_by_number_and_a_resident_gets_her_neighbours_code_privately() -> None:
+    """A group's ambiguous name lists 跟团号s, and ``/picked #N`` (or ``N号``) then names one
+    household; 王姐, who also ordered for 刘奶奶, gets both codes in her private chat only."""
+    config = config_from_dict(two_groups(), "test.toml", env={})
+    p = await make_pipeline(Capabilities(reactions=True, direct=True), config=config)
+    p.core.clock = lambda: datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    await p.chat.push("3栋402 王姐 葡萄1", sender="王姐")
+    await p.chat.push("帮邻居6栋101刘奶奶 葡萄2", sender="王姐")
+    await p.chat.push("5栋101 阿强 葡萄1", sender="阿强")
+    await p.chat.push("5栋102 阿强妈妈 葡萄1", sender="阿强妈妈")
+    await said(p, "/close")
+    mk = marks(p, G1)
+    day = leaderday_of(p.core)
+    assert day is not None
+    number = {h.label: h.number for h in day.households(deal_of(p, G1))}
+    assert number == {"3栋402 王姐": 1, "6栋101刘奶奶": 2, "5栋101 阿强": 3, "5栋102 阿强妈妈": 4}
+
+    [amb] = await said(p, "/picked 5栋")  # 阿强 and 阿强妈妈
+    assert amb.split("\n")[1:] == [m.CANDIDATE_LINE.format(who="5栋101 阿强", number=3),
+                                   m.CANDIDATE_LINE.format(who="5栋102 阿强妈妈", number=4)]
+    assert await said(p, "/picked #4") == [m.VERIFIED.format(who="5栋102 阿强妈妈", number=4)]
+    assert await said(p, "/picked 4号") == [m.ALREADY_VERIFIED.format(when="今天 16:00", by=LEADER)]
+    assert await said(p, "/picked #9") == [m.NO_HOUSEHOLD.format(query="#9")]
+    assert await said(p, "/unverify #4") == [m.UNVERIFIED.format(who="5栋102 阿强妈妈")]
+    assert await said(p, "/paid 1号") == [m.PAID_DONE.format(who="3栋402 王姐", amount="29.90", state="")]
+    assert {k for k, x in marks(p, G1).items() if x.picked} == set()
+
+    # 王姐 asks in the group: the group sees no code; her private chat gets hers and 刘奶奶's
+    p.chat.pop_all()
+    await p.chat.push("/my", sender="王姐")
+    private, group = p.chat.pop_all()
+    wang, granny = mk[(G1, sender_id_of("王姐"))].pickup_code, mk[(G1, f"{sender_id_of('王姐')}/6栋101刘奶奶")].pickup_code
+    assert group.chat_id == "g1" and group.text.endswith("\n" + m.MY_CODE_SENT)
+    assert not any(c.pickup_code in group.text for c in mk.values()) and "取货码" not in group.text.replace(
+        m.MY_CODE_SENT, "")
+    assert private.chat_id == sender_id_of("王姐") and private.text.startswith(m.GROUP_HEADING.format(group="幸福里团购群"))
+    assert m.MY_MARKS.format(code=wang, point="东门", paid=m.MY_PAID, picked="") in private.text
+    assert private.text.endswith("\n" + m.MY_NEIGHBOUR_CODE.format(who="6栋101刘奶奶(王姐代订)", code=granny))
+    assert {c.pickup_code for c in mk.values() if c.pickup_code in private.text} == {wang, granny}
     await p.close()

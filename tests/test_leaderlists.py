@@ -382,6 +382,22 @@ def test_tuan_pickup_prints_the_sorting_list(day: Day, capsys: pytest.CaptureFix
     assert tuan(capsys, "pickup", "--deal", "nope", "--config", str(day.config_path))[0] == 2
 
 
+def test_tuan_pickup_pdf_is_refused_on_a_terminal_and_given_to_a_pipe(
+        day: Day, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    args = ("pickup", "--deal", day.fruit, "--format", "pdf", "--config", str(day.config_path))
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    status, out, err = tuan(capsys, *args)
+    assert status == 2 and out == ""
+    assert "binary" in err and "-o FILE" in err and "\n" == err[-1] and err.count("\n") == 1
+    monkeypatch.undo()
+    piped = subprocess.run([sys.executable, "-m", "bot.cli", *args], capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr.decode()
+    assert piped.stdout.startswith(b"%PDF-")
+
+
 def test_tuan_stock_prints_the_days_stocking_list(day: Day, capsys: pytest.CaptureFixture[str]) -> None:
     today = datetime.now(TZ).date()
     status, out, err = tuan(capsys, "stock", "--date", today.isoformat(), "--config", str(day.config_path))
@@ -429,7 +445,7 @@ async def test_my_shows_the_order_numbers_and_stock_the_stocking_list() -> None:
     p.chat.pop_all()
     await p.chat.push("/my", sender="王姐")
     numbers = "、".join([m.MY_NUMBER_ONE.format(number=1), m.MY_NUMBER_PROXY.format(number=3, who="6栋101刘奶奶")])
-    first = p.chat.pop().text.splitlines()[0]  # then the pickup code line (tests/test_leaderday.py)
+    first = p.chat.pop().text.splitlines()[0]  # then its marks, no code in a group (tests/test_leaderday.py)
     assert first.endswith(m.MY_NUMBER.format(numbers=numbers))
     await p.chat.push("/备货", sender=LEADER)
     text = p.chat.pop().text

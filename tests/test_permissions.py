@@ -87,7 +87,7 @@ async def test_in_private_an_outsider_gets_nothing(name: str) -> None:
     await p.close()
 
 
-@pytest.mark.parametrize("name", ["list", "tally", "pickup", "export"])
+@pytest.mark.parametrize("name", ["list", "tally", "pickup", "export", "unpicked"])
 async def test_in_private_a_leader_sees_only_their_group(name: str) -> None:
     p = await setup()
     for leader, mine, theirs in [(LEADER_A, ("王姐", "1380"), ("阿强", "1390")),

@@ -51,6 +51,23 @@ def test_json_output(tmp_path: Path) -> None:
     assert "sold out" in out["refused"][0]["reason"]
 
 
+def test_with_db_sqlite_the_command_prints_what_it_prints_without(tmp_path: Path) -> None:
+    """Without --db the store is in memory; --db sqlite:///FILE writes the file and says the same."""
+    (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
+    lines = [msg(1, "3栋402 王姐 葡萄2"), msg(2, "鸡蛋3", "u2"), msg(3, "鸡蛋1", "u3"), msg(4, "改成2", "u3"),
+             msg(5, "葡萄1", "u4"), msg(6, "葡萄3", "u4", edit_of="m5")]
+    (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    args = [str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml")]
+    db = tmp_path / "kept.db"
+    for fmt in (["--json"], []):
+        memory, sqlite = run(*args, *fmt), run(*args, *fmt, "--db", f"sqlite:///{db}")
+        assert memory.returncode == sqlite.returncode == 0, memory.stderr + sqlite.stderr
+        assert memory.stdout == sqlite.stdout and memory.stderr == sqlite.stderr == ""
+        assert "王姐" in memory.stdout
+        db.unlink()  # the file was written (and is new for the next run)
+    assert not list(tmp_path.glob("*.db"))
+
+
 def test_table_output(tmp_path: Path) -> None:
     (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
     (tmp_path / "t.jsonl").write_text(msg(1, "葡萄2") + "\n", encoding="utf-8")
@@ -92,7 +109,7 @@ def test_missing_file(tmp_path: Path) -> None:
     assert p.returncode == 2 and "cannot open" in p.stderr
 
 
-@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("store", ["memory", "sqlite", "postgresql"])
 def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, store: str,
                                                                request: pytest.FixtureRequest) -> None:
     (tmp_path / "c.toml").write_text(CATALOG, encoding="utf-8")
@@ -104,7 +121,8 @@ def test_unencodable_text_is_replaced_and_nothing_else_is_lost(tmp_path: Path, s
     lines = [line(1, "葡萄2 \ud800", "u1", "王\udc00姐"), line(2, "鸡蛋1\u0000", "u2\ud83d", "阿强"),
              line(3, "葡萄1 \ud83d\ude00", "u3", "小陈")]
     (tmp_path / "t.jsonl").write_text("\n".join(lines) + "\n", encoding="ascii")
-    db = ["--db", request.getfixturevalue("pg_url")] if store == "postgresql" else []
+    db = {"memory": [], "sqlite": ["--db", request.getfixturevalue("sqlite_url")],
+          "postgresql": ["--db", request.getfixturevalue("pg_url")]}[store]
     p = run(str(tmp_path / "t.jsonl"), "--catalog", str(tmp_path / "c.toml"), "--json", *db)
     assert p.returncode == 0, p.stderr
     assert "Traceback" not in p.stderr

@@ -125,13 +125,26 @@ def test_opening_a_store_imports_no_orm(tmp_path) -> None:  # type: ignore[no-un
     assert "sqlalchemy.orm" not in _modules_after(code)
 
 
-def test_a_sqlite_replay_loads_neither_orm_nor_postgresql(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def _replay_modules(tmp_path, *db: str) -> set[str]:  # type: ignore[no-untyped-def]
+    """The modules loaded by `tuan replay` of a one-message transcript (the JSON printed first)."""
     transcript, catalog = tmp_path / "t.jsonl", tmp_path / "c.toml"
     transcript.write_text('{"id": "m1", "ts": "2026-11-25T19:00:00+08:00", "chat": "g", "sender_id": "u1", '
                           '"sender": "王姐", "text": "葡萄2"}\n', encoding="utf-8")
     catalog.write_text('[[items]]\ncode = "1"\nname = "葡萄"\nunit = "盒"\nprice = "39.9"\n', encoding="utf-8")
-    mods = _modules_after(f"import bot.cli\nbot.cli.main(['replay', {str(transcript)!r}, '--catalog', "
-                          f"{str(catalog)!r}, '--json'])")
-    assert '"qty":' in mods  # the JSON went to stdout too: an order was taken, so it was written
+    out = _modules_after(f"import bot.cli\nbot.cli.main(['replay', {str(transcript)!r}, '--catalog', "
+                         f"{str(catalog)!r}, '--json', *{list(db)!r}])")
+    assert '"qty":' in out  # the JSON went to stdout too: an order was taken, so it was written
+    return out
+
+
+def test_a_sqlite_replay_loads_neither_orm_nor_postgresql(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mods = _replay_modules(tmp_path, "--db", f"sqlite:///{tmp_path / 'r.db'}")
+    assert "storage.sql" in mods  # --db: the SQL store
     for heavy in ("sqlalchemy.orm", "sqlalchemy.dialects.postgresql", "psycopg", "alembic"):
         assert heavy not in mods, heavy
+
+
+def test_a_replay_without_db_imports_no_sqlalchemy(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    mods = _replay_modules(tmp_path)
+    assert "storage.memory" in mods
+    assert [m for m in mods if m.split(".")[0] in ("sqlalchemy", "alembic", "psycopg") or m == "storage.sql"] == []

@@ -1,4 +1,5 @@
-"""The store contract (bot.ports.Repository), run on memory, SQLite and PostgreSQL alike."""
+"""The store contract (bot.ports.Repository), run on the in-process store (storage.memory), in-memory
+SQLite, SQLite and PostgreSQL alike."""
 
 from __future__ import annotations
 
@@ -30,6 +31,7 @@ from bot.ports import (
 )
 from storage import SqlRepository, open_repository
 from storage.engine import make_engine
+from storage.memory import MemoryRepository
 from storage.migrate import alembic_config, current_revision, upgrade
 from storage.models import DEALS, MESSAGES, METADATA
 from tests.stores import memory_store
@@ -62,10 +64,12 @@ def load_open(store: Repository) -> Open:
                 [ln for s in snaps for ln in s.lines], [m for s in snaps for m in s.messages])
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgresql"])
+@pytest.fixture(params=["process", "memory", "sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest) -> Iterator[Repository]:
-    if request.param == "memory":
-        repo: Repository = memory_store()
+    if request.param == "process":
+        repo: Repository = MemoryRepository()
+    elif request.param == "memory":
+        repo = memory_store()
     else:
         repo = open_repository(request.getfixturevalue(URL_FIXTURES[request.param]))
     yield repo
@@ -148,6 +152,8 @@ def state(store: Repository) -> tuple[Any, ...]:
 
 def stored_texts(store: Repository) -> dict[int, str]:
     """Message texts by seq: the port never reads them back, so look inside."""
+    if isinstance(store, MemoryRepository):
+        return store.message_texts()
     assert isinstance(store, SqlRepository)
     with store.engine.connect() as conn:
         return {seq: txt for seq, txt in conn.execute(select(MESSAGES.c.seq, MESSAGES.c.text))}
@@ -452,6 +458,20 @@ def test_a_sweep_claims_only_rows_whose_lease_ended(store: Repository) -> None:
     later = T0 + timedelta(seconds=200)
     assert [(r.seq, r.n) for r in store.claim_effects("C", later, now=T0 + timedelta(seconds=150), limit=2)] == [
         (1, 0), (1, 1)]
+
+
+def test_a_sweep_leaves_the_rows_of_the_platforms_it_skips(store: Repository) -> None:
+    """A worker that does not hold a WeChat account's connection claims no row of a ``wechat:`` chat
+    (only the platform itself: ``wechatx:`` is not ``wechat:``; ``_`` in a platform is no wildcard)."""
+    opened(store)
+    keys = [OTHER, "wechatx:room3", "wexchat:room4", CHAT]
+    store.commit(Changeset(message=message(1), outbox=[effect(1, n, key=k) for n, k in enumerate(keys)]))
+    until, now = T0 + timedelta(seconds=100), T0 + timedelta(seconds=30)
+    got = store.claim_effects("follower", until, now=now, limit=10, skip=["wechat", "we_chat"])
+    assert [r.chat_key for r in got] == keys[1:]
+    assert store.claim_effects("follower", until, now=now, limit=10, skip=["wechat"]) == []  # it holds the rest
+    got = store.claim_effects("holder", until, now=now, limit=10)
+    assert [(r.chat_key, r.claimed_by) for r in got] == [(OTHER, "holder")]
 
 
 def test_a_chats_row_waits_while_an_earlier_one_of_that_chat_is_held(store: Repository) -> None:

@@ -81,20 +81,39 @@ def test_a_post_without_the_csrf_token_is_refused_and_changes_nothing(w: World) 
     assert anon.post("/login", data={"name": "op", "password": PASSWORDS["op"]}).status_code == 403
 
 
-def test_login_rate_limit_per_account_and_per_ip(w: World) -> None:
-    c = TestClient(create_app(w.ctx), follow_redirects=False)
+def _login(c: TestClient, token: str, name: str, password: str) -> int:
+    return c.post("/login", data={"name": name, "password": password, "csrf": token}).status_code
+
+
+def test_login_rate_limit_per_account_and_address_per_address_and_per_account(w: World) -> None:
+    from bot.web import core
+
+    assert core.LOGIN_LIMIT_PAIR < core.LOGIN_LIMIT_IP < core.LOGIN_LIMIT_NAME
+    app = create_app(w.ctx)
+    c = TestClient(app, follow_redirects=False)
     token = csrf(c, "/login")
-    for _ in range(5):
-        assert c.post("/login", data={"name": "op", "password": "wrong-pw!", "csrf": token}).status_code == 401
+    for _ in range(core.LOGIN_LIMIT_PAIR):
+        assert _login(c, token, "op", "wrong-pw!") == 401
     r = c.post("/login", data={"name": "op", "password": PASSWORDS["op"], "csrf": token})
     assert r.status_code == 429 and "登录失败次数过多" in r.text  # even the right password, for now
-    # the same address trying other names is limited too (5 failures per IP)
-    c2 = TestClient(create_app(w.ctx), follow_redirects=False)
+    # the owner on another address is not locked out by a stranger's wrong passwords
+    owner = TestClient(app, follow_redirects=False, client=("10.0.0.9", 5000))
+    assert _login(owner, csrf(owner, "/login"), "op", PASSWORDS["op"]) == 303
+    # (smaller limits on this app, the same rule: argon2 makes each failure cost ~0.1 s)
+    web = app.state.web
+    web.by_ip.limit, web.by_name.limit = 4, 6
+    # one address trying many names is limited
+    c2 = TestClient(app, follow_redirects=False, client=("10.0.0.2", 5000))
     t2 = csrf(c2, "/login")
-    for n in range(5):
-        c2.post("/login", data={"name": f"x{n}", "password": "wrong-pw!", "csrf": t2})
-    assert c2.post("/login", data={"name": "leadera", "password": PASSWORDS["leadera"],
-                                   "csrf": t2}).status_code == 429
+    for n in range(4):
+        assert _login(c2, t2, f"x{n}", "wrong-pw!") == 401
+    assert _login(c2, t2, "leadera", PASSWORDS["leadera"]) == 429
+    # one account guessed from many addresses is limited, for every address
+    for n in range(6):
+        cn = TestClient(app, follow_redirects=False, client=(f"10.1.{n}.1", 5000))
+        assert _login(cn, csrf(cn, "/login"), "leaderb", "wrong-pw!") == 401
+    late = TestClient(app, follow_redirects=False, client=("10.9.9.9", 5000))
+    assert _login(late, csrf(late, "/login"), "leaderb", PASSWORDS["leaderb"]) == 429
 
 
 def routes(w: World, deal: str) -> list[tuple[str, str, dict[str, str] | None]]:

@@ -105,6 +105,11 @@ class TelegramAdapter:
             raise RuntimeError("TelegramAdapter.start() has not run")
         return self._me
 
+    def private_link(self, start: str) -> str | None:
+        """:class:`adapters.base.PrivateLinks`: ``https://t.me/<bot>?start=<start>`` (the private chat
+        opens with a 「开始」 button that sends ``/start <start>``); None before :meth:`start`."""
+        return f"https://t.me/{self._me.username}?start={start}" if self._me is not None else None
+
     async def start(self, sink: Sink) -> None:
         self._sink = sink
         await self.app.initialize()  # getMe: fails fast on a bad token or base_url

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.engine.lazy import LazyPattern
 from bot.engine.matcher import ItemMatcher
 from bot.engine.numerals import HUGE
 from bot.engine.tokens import ITEM, JOIN, MASK, OP, QTY, TEXT, Scanner, Token
@@ -14,15 +15,15 @@ ENTRY, PLUS, SET, ADD, SUB, CANCEL_ITEM, CANCEL_ALL = "entry", "plus", "set", "a
 
 _CLAUSE = re.compile(r"[^,，。；;！!？?\n]*[,，。；;！!？?\n]?")
 _QUESTION_WORDS = re.compile(r"吗|呢|几|什么|多少|怎么|能不能|有没有|(.)[不没]\1|是否|咋|啥|哪")
-_FILLER = re.compile(
+_FILLER = LazyPattern(
     r"我的|我们|我家|我|的|全部|所有|都|了|吧|啊|哈|呀|哦|噢|嗯|订单|接龙|单子|单|东西|先|麻烦|帮我|请|一下|团长|"
     r"谢谢|抱歉|不好意思|sorry|对不起|统统|一起|还是|算了|就|这次|今天|那个|这个|的话|呢"
 )
 # pickup and payment chatter: "3栋402 已取" is no label-only order
-_CHATTER = re.compile(r"已取|取了|拿了|已拿|到了|收到|谢谢|好的|已付|付了|转账|红包|已送|送到|没到|没收到")
+_CHATTER = LazyPattern(r"已取|取了|拿了|已拿|到了|收到|谢谢|好的|已付|付了|转账|红包|已送|送到|没到|没收到")
 MAX_CLAUSE_CHARS = 200  # a longer clause is someone's writing, not an order line: not read
 # a reply that only points at someone else's order (§3.7): the bot asks what to order
-_POINTER = re.compile(
+_POINTER = LazyPattern(
     r"同上|同楼上|同前|(?:跟|和|同|照)(?:楼上|上面|上一个|前面)|一样|我也是|我也[要想]?(?:一份|一个)?(?:吧|啊|呀)?\s*$|ditto|me ?too",
     re.I,
 )
@@ -83,13 +84,18 @@ class EntryReader:
 
     def read(self, text: str, *, in_list: bool) -> EntryParse:
         out = EntryParse()
-        clauses = split_clauses(text)
-        clauses = [(off, c) for off, c in clauses if len(c) <= MAX_CLAUSE_CHARS]
-        kept = [(off, c) for off, c in clauses if c.strip(" \n,，。；;！!？?") and not is_question(c)
-                and not (_PICKUP.search(c) and not _DIGIT.search(c))]
-        asked = [c for _, c in clauses if c.strip(" \n,，。；;！!？?") and is_question(c)]
+        kept: list[tuple[int, str]] = []  # the clauses read: not too long, not empty, no question
+        asked = False
+        for m in _CLAUSE.finditer(text):
+            c = m.group(0)
+            if not c or len(c) > MAX_CLAUSE_CHARS or not c.strip(" \n,，。；;！!？?"):
+                continue
+            if is_question(c):
+                asked = True
+            elif not (_PICKUP.search(c) and not _DIGIT.search(c)):
+                kept.append((m.start(), c))
         if not kept:
-            out.all_questions = bool(asked)
+            out.all_questions = asked
             return out
         groups: list[_Group] = []
         leftovers: list[Token] = []

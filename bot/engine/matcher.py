@@ -20,7 +20,7 @@ _SPEC = re.compile(
 _WORD = re.compile(r"[\u4e00-\u9fffA-Za-z]+")
 _COUNT_IN_NAME = re.compile(
     r"(?<![\d.])(\d+)\s*(毫升|公斤|千克|ml|kg|瓶|枚|个|只|袋|包|盒|支|片|颗|粒|斤|克|g|l|升|罐|听|条|块|根|卷|包)", re.I)
-_CJK = re.compile(r"[\u4e00-\u9fff]")
+_SPACE = re.compile(r"\s")
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class ItemMatcher:
                 for i in range(len(w)):
                     for j in range(i + 2, len(w) + 1):
                         parts.setdefault(w[i:j], set()).add(it.code)
-                    if _CJK.match(w[i]):
+                    if "\u4e00" <= w[i] <= "\u9fff":  # a CJK character ([\u4e00-\u9fff])
                         singles.setdefault(w[i], set()).add(it.code)
             specs = ["".join(m.group(0).split()) for m in _SPEC.finditer(name) if m.group(0).strip()]
             self.name_specs[it.code] = tuple(spec_key(sp) for sp in specs)
@@ -110,6 +110,10 @@ class ItemMatcher:
         self._full_lookup = {f.lower(): f for f in ordered}
         self.parts = {p: frozenset(c) for p, c in parts.items()}
         self.max_part = max((len(p) for p in parts), default=0)
+        # the first characters of parts: where a part can start (a search skips to them)
+        self._part_firsts = frozenset(p[0] for p in parts)
+        self._part_start = re.compile(
+            "[" + "".join(re.escape(c) for c in sorted(self._part_firsts)) + "]") if parts else None
         self.singles = {s: frozenset(c) for s, c in singles.items()}
         self._words_for_jieba = sorted(jieba_words)  # added to jieba's dictionary
 
@@ -142,33 +146,45 @@ class ItemMatcher:
         O(max_part²) dictionary lookups.
         """
         s0, e0 = ref.start, ref.end
-        if e0 - s0 >= self.max_part or any(ch.isspace() for ch in text[s0:e0]):
+        mp = self.max_part
+        if e0 - s0 >= mp or _SPACE.search(text, s0, e0) is not None:  # \s is str.isspace()
             return ref
         best: Ref | None = None
-        for s in range(max(0, e0 - self.max_part), s0 + 1):
-            for e in range(min(len(text), s + self.max_part), e0 - 1, -1):
+        parts, firsts, n = self.parts, self._part_firsts, len(text)
+        for s in range(max(0, e0 - mp), s0 + 1):
+            if text[s] not in firsts:
+                continue  # no part starts with this character
+            for e in range(min(n, s + mp), e0 - 1, -1):
                 if e - s <= e0 - s0 or (best is not None and e - s <= best.end - best.start):
                     break
-                codes = self.parts.get(text[s:e])
+                codes = parts.get(text[s:e])
                 if codes is not None:
                     best = Ref(s, e, codes, text[s:e])
                     break
         return best or ref
 
     def find_parts(self, text: str, start: int, end: int) -> list[Ref]:
-        """Unique-or-ambiguous parts of 2+ characters in text[start:end], longest leftmost first."""
+        """Unique-or-ambiguous parts of 2+ characters in text[start:end], longest leftmost first.
+
+        From each position where a part may start (its first character is one of a part's), the
+        longest part there is taken and the search goes on after it."""
         out: list[Ref] = []
+        find = self._part_start.search if self._part_start is not None else None
+        if find is None:
+            return out
+        parts, mp = self.parts, self.max_part
         i = start
         while i < end - 1:
-            hit = None
-            for j in range(min(end, i + self.max_part), i + 1, -1):
-                codes = self.parts.get(text[i:j])
+            hit = find(text, i, end - 1)
+            if hit is None:
+                break
+            i = hit.start()
+            for j in range(min(end, i + mp), i + 1, -1):
+                codes = parts.get(text[i:j])
                 if codes is not None:
-                    hit = Ref(i, j, codes, text[i:j])
+                    out.append(Ref(i, j, codes, text[i:j]))
+                    i = j
                     break
-            if hit:
-                out.append(hit)
-                i = hit.end
             else:
                 i += 1
         return out

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from bot.engine.lazy import LazyPattern
+
 # Circled numbers are kept as ①..⑳ (NFKC would turn them into plain digits, losing that
 # "③" names item 3 in a short reply). Other circled/negative-circled styles map onto them.
 _CIRCLED: dict[str, str] = {}
@@ -21,7 +23,7 @@ _KEYCAP = re.compile("([0-9#*])\ufe0f?\u20e3")
 _INVISIBLE = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\ufe00-\ufe0f\u00ad]")
 _DASHES = re.compile("[\u2010-\u2015\u2212\u2500\u30fc\uff70]")
 # WeChat's text codes for its emoji: [玫瑰] [强] [西瓜] [OK] — pictures, never words of an order.
-_WECHAT_EMOJI = re.compile(r"\[[\u4e00-\u9fffA-Za-z]{1,5}\]")
+_WECHAT_EMOJI = LazyPattern(r"\[[\u4e00-\u9fffA-Za-z]{1,5}\]")  # compiled when a text holds a [
 _SPLIT_CIRCLED = re.compile("([" + "".join(_CIRCLED) + "])")
 # A lone surrogate (broken UTF-16 from a client) is no character: it becomes U+FFFD.
 _SURROGATE = re.compile("[\ud800-\udfff]")

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
 
+from bot.engine.lazy import LazyPattern
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher
 from bot.engine.normalize import circled_value
 from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int, digits_to_int
 
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
+
 
 MEASURE_WORDS = (
     "份 盒 箱 个 只 袋 包 瓶 提 件 串 把 条 块 枚 颗 粒 杯 罐 桶 扎 束 板 排 打 组 套 支 根 听 盘 株 棵 "
@@ -25,53 +26,58 @@ WEIGHTS = {"斤", "公斤", "千克", "kg", "两", "克", "g", "升", "l", "ml",
 
 _UNIT_ALT = "|".join(sorted((re.escape(u) for u in MEASURE_WORDS), key=len, reverse=True))
 
-_FRACTION = re.compile(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
+_FRACTION = LazyPattern(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
     sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
 # words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
 
 
-def _source(pattern: str, flags: int = 0) -> tuple[str, int]:
-    return pattern, flags
+def _source(pattern: str, flags: int = 0, needs: str | None = None) -> tuple[str, int, frozenset[str] | None]:
+    """A mask pattern, its flags, and characters one of which every match of it holds (None: not
+    known). Each ``needs`` is read off the pattern (a character of an element every match passes
+    through), with every character that matches it under the flags (re.I: k also matches the
+    Kelvin sign); tests/test_hotpath_equivalence.py checks them over all of Unicode."""
+    return pattern, flags, None if needs is None else frozenset(needs)
 
 
-_MASK_SOURCES: list[tuple[str, tuple[str, int]]] = [
+_LETTERS_BUT_X = "ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz"
+_MASK_SOURCES: list[tuple[str, tuple[str, int, frozenset[str] | None]]] = [
     # spec with a multiplication: 250ml*12盒, 500g×2袋
-    ("spec", _source(r"(?<!\d)\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I)),
+    ("spec", _source(r"(?<!\d)\d+(?:\.\d+)?\s*(?:ml|g|kg|l|克|毫升|斤|升)[*x×]\d+\s*[\u4e00-\u9fff]?", re.I, "*xX×")),
     # prices
-    ("price", _source(r"[¥$]\s*\d+(?:\.\d+)?|(?<!\d)\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I)),
+    ("price", _source(r"[¥$]\s*\d+(?:\.\d+)?|(?<!\d)\d+(?:\.\d+)?\s*(?:元|块钱|rmb)", re.I, "¥$元块rR")),
     # phones and long digit runs
     ("phone", _source(r"(?<!\d)(?:1[3-9]\d{9}|\d{3,4}-\d{7,8}|\d{7,})(?!\d)")),
     # dates and times
-    ("date", _source(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?")),
-    ("time", _source(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)")),
+    ("date", _source(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?",
+                     needs="月")),
+    ("time", _source(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)", needs=":：点时")),
     ("date", _source(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单"
-                        r"|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)")),
-    ("time", _source(r"(?<!\d)\d+(?:分钟|个?小时|天|周|个月|年|岁)")),
-    ("time", _source(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)")),
-    ("time", _source(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]")),
+                        r"|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)", needs="日号")),
+    ("time", _source(r"(?<!\d)\d+(?:分钟|个?小时|天|周|个月|年|岁)", needs="分小天周月年岁")),
+    ("time", _source(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)",
+                     needs="点小分天月号岁")),
+    ("time", _source(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]", needs="周星礼初")),
     # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
     ("room", _source(
         r"(?:[A-Za-z]\s*座?\s*)?(?:(?<!\d)\d+|(?<![一二三四五六七八九十])[一二三四五六七八九十]+|(?<![A-Za-z])[A-Za-z](?=\s*[栋幢座区]))\s*"
         r"(?:栋|幢|座|号楼|号院|楼|单元|区|期|苑|弄|巷|号门|门|层)"
-        r"(?:\s*\d+\s*(?:栋|幢|号楼|楼|单元|层|室|户|房|号)|\d+|\s+\d{3,4}(?!\d))*"
-    )),
-    ("room", _source(r"(?<!\d)\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?")),
-    ("room", _source(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)")),  # B1203; x12 is a quantity
-    ("room", _source(r"(?<!\d)\d{2,}\s*(?:室|房|户)")),
+        r"(?:\s*\d+\s*(?:栋|幢|号楼|楼|单元|层|室|户|房|号)|\d+|\s+\d{3,4}(?!\d))*",
+        needs="栋幢座号楼单区期苑弄巷门层")),
+    ("room", _source(r"(?<!\d)\d+(?:\s*[-#/]\s*\d+)+(?:\s*(?:室|房|号|户))?", needs="-#/")),
+    ("room", _source(r"(?<![\dA-Za-z])[A-WYZa-wyz]\s*-?\s*\d{2,}(?!\d)", needs=_LETTERS_BUT_X)),  # B1203; x12 is a quantity
+    ("room", _source(r"(?<!\d)\d{2,}\s*(?:室|房|户)", needs="室房户")),
 ]
-# Any mask at all: one search instead of thirteen when a clause holds none (most short replies).
-# Exact: an alternation matches at a position when any of its alternatives does.
-_ANY_MASK = re.compile("|".join(f"(?i:{p})" if f & re.I else f"(?:{p})" for _, (p, f) in _MASK_SOURCES))
+_MASKS = [(kind, LazyPattern(p, f), needs) for kind, (p, f, needs) in _MASK_SOURCES]
+"""The masks in the order they claim, each compiled the first time a clause holds its needs."""
 
 
-@cache
-def _masks() -> list[tuple[str, re.Pattern[str]]]:
-    """The masks, each compiled the first time a clause holds one (a short reply seldom does)."""
-    return [(kind, re.compile(p, f)) for kind, (p, f) in _MASK_SOURCES]
+def _masks() -> list[tuple[str, LazyPattern, frozenset[str] | None]]:
+    """(kind, pattern, needed characters or None) of every mask, in the order they claim."""
+    return _MASKS
 
 
-_CODE = re.compile(
+_CODE = LazyPattern(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
     r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提"
     r"|\s*(?:上午|下午|晚上|早上|中午|傍晚|凌晨|白天|前|后|左右|取|到|拿|送|提|发货|截单))"
@@ -82,8 +88,8 @@ _QTY_ARABIC = re.compile(
     r"(?P<sign>[x×*+\-])?\s*(?P<num>(?<!\d)\d+(?:\.\d+)?)(?P<big>[" + CN_BIG_CHARS + r"])?\s*(?P<unit>" + _UNIT_ALT + r")?",
     re.I,
 )
-_QTY_HALF = re.compile(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
-_QTY_CN = re.compile(
+_QTY_HALF = LazyPattern(r"半\s*(?P<unit>" + _UNIT_ALT + r")?")
+_QTY_CN = LazyPattern(
     r"(?P<sign>[x×*+])?\s*(?P<num>[" + CN_CHARS + r"]+(?:[" + CN_BIG_CHARS + r"][" + CN_CHARS + r"]*)*)\s*(?P<unit>"
     + _UNIT_ALT + r")?"
 )
@@ -101,7 +107,14 @@ OPS = [
 ]
 _OP_RE = re.compile("|".join(re.escape(w) for w, _ in sorted(OPS, key=lambda p: len(p[0]), reverse=True)))
 _OP_KIND = dict(OPS)
-_JOIN_RE = re.compile(r"、|和|跟|及|与|还有|&|/")
+_JOIN_RE = LazyPattern(r"、|和|跟|及|与|还有|&|/")
+
+# Characters one of which every match of a pattern holds: a clause with none skips that pass.
+_CODE_NEEDS = frozenset("#号" + "".join(chr(c) for c in range(0x2460, 0x2474)))
+_CN_NEEDS = frozenset(CN_CHARS)
+_JOIN_NEEDS = frozenset("、和跟及与还&/")
+_SPEC_NEEDS = frozenset("装kK\u212agG克mM毫公千")  # _SPEC_LIKE: 装, or a unit's first letter (re.I)
+_UNCLAIMED = re.compile(rb"\x00+")
 
 
 @dataclass(slots=True)
@@ -128,91 +141,113 @@ class Scanner:
         self.m = matcher
 
     def scan(self, text: str) -> list[Token]:
-        claimed = [False] * len(text)
+        """The clause's tokens in order of position; every character is in at most one token.
+
+        Passes claim characters in a fixed order (item names, codes, fractions, non-numbers,
+        masks, parts of names, specs, operations, quantities, grocery words, single characters,
+        joiners); what is left is TEXT. A pass whose pattern needs a character the clause does
+        not hold is skipped (``_NEEDS``): it would find nothing.
+        """
+        claimed = bytearray(len(text))  # 1: the character belongs to a token
         toks: list[Token] = []
+        chars = set(text)
+        m = self.m
 
-        def free(s: int, e: int) -> bool:
-            return not any(claimed[s:e])
-
-        def claim(tok: Token) -> None:
-            for k in range(tok.start, tok.end):
-                claimed[k] = True
-            toks.append(tok)
-
-        for ref in self.m.find_full(text):
-            ref = self.m.widen(text, ref)
-            if free(ref.start, ref.end):
-                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
-        for mt in _CODE.finditer(text):
-            if not free(mt.start(), mt.end()):
-                continue
-            g1, g2, g3, g4 = mt.groups()
-            if g4:
-                n: int | None = circled_value(g4)
-            elif g3:
-                n = cn_to_int(g3)
-            else:
-                n = int(g1 or g2)
-            code = str(n)
-            codes = frozenset({code}) if code in self.m.codes else frozenset()
-            claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=codes))
-        for mt in _FRACTION.finditer(text):  # 1/2盒: not a whole number
-            if free(mt.start(), mt.end()):
-                claim(Token(QTY, mt.start(), mt.end(), mt.group(0), value=None, raw_bad=True, sign=""))
+        for ref in m.find_full(text):
+            ref = m.widen(text, ref)
+            if claimed.find(1, ref.start, ref.end) < 0:
+                _claim(claimed, toks, Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+        if not _CODE_NEEDS.isdisjoint(chars):
+            for mt in _CODE.finditer(text):
+                s, e = mt.span()
+                if claimed.find(1, s, e) >= 0:
+                    continue
+                g1, g2, g3, g4 = mt.groups()
+                if g4:
+                    n: int | None = circled_value(g4)
+                elif g3:
+                    n = cn_to_int(g3)
+                else:
+                    n = int(g1 or g2)
+                code = str(n)
+                codes = frozenset({code}) if code in m.codes else frozenset()
+                _claim(claimed, toks, Token(ITEM, s, e, mt.group(0), codes=codes))
+        if "/" in chars:
+            for mt in _FRACTION.finditer(text):  # 1/2盒: not a whole number
+                s, e = mt.span()
+                if claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, Token(QTY, s, e, mt.group(0), value=None, raw_bad=True, sign=""))
         for mt in _NOT_NUMBERS.finditer(text):
-            if free(mt.start(), mt.end()):
-                claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
-        for mask_kind, rx in _masks() if _ANY_MASK.search(text) else ():
+            s, e = mt.span()
+            if claimed.find(1, s, e) < 0:
+                _claim(claimed, toks, Token(TEXT, s, e, mt.group(0)))
+        for mask_kind, rx, needs in _MASKS:
+            if needs is not None and needs.isdisjoint(chars):
+                continue
             for mt in rx.finditer(text):
-                if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                    claim(Token(MASK, mt.start(), mt.end(), mt.group(0), sign=mask_kind))
-        for s, e in _free_spans(claimed):
-            for ref in self.m.find_parts(text, s, e):
-                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
+                s, e = mt.span()
+                if e > s and claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, Token(MASK, s, e, mt.group(0), sign=mask_kind))
+        for run in _UNCLAIMED.finditer(claimed):
+            for ref in m.find_parts(text, run.start(), run.end()):
+                _claim(claimed, toks, Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes))
         for tok in [t for t in toks if t.kind == ITEM and len(t.codes) == 1]:
-            spec = self.m.specs.get(next(iter(tok.codes)))  # 鸡蛋 30枚: the name's own spec, not a quantity
+            spec = m.specs.get(next(iter(tok.codes)))  # 鸡蛋 30枚: the name's own spec, not a quantity
             sm = spec.match(text, tok.end) if spec is not None else None
-            if sm is not None and sm.end() > tok.end and free(tok.end, sm.end()):
-                for k in range(tok.end, sm.end()):
-                    claimed[k] = True
+            if sm is not None and sm.end() > tok.end and claimed.find(1, tok.end, sm.end()) < 0:
+                claimed[tok.end:sm.end()] = b"\x01" * (sm.end() - tok.end)
                 tok.end = sm.end()
                 tok.text = text[tok.start:tok.end]
-        for tok in [t for t in toks if t.kind == ITEM and _SPEC_LIKE.fullmatch(t.text.strip())]:
-            toks.remove(tok)  # 苹果 10斤装 where 10斤装 names another item: one reference, of 苹果's
-            hit = _SPEC_LIKE.search(text, tok.start)
-            if hit is None or self._spec_beside_item(text, hit, toks, claimed) is None:
-                toks.append(tok)
-        for mt in _SPEC_LIKE.finditer(text):
-            if free(mt.start(), mt.end()):
-                self._spec_beside_item(text, mt, toks, claimed)
+        if not _SPEC_NEEDS.isdisjoint(chars):
+            for tok in [t for t in toks if t.kind == ITEM and _SPEC_LIKE.fullmatch(t.text.strip())]:
+                toks.remove(tok)  # 苹果 10斤装 where 10斤装 names another item: one reference, of 苹果's
+                hit = _SPEC_LIKE.search(text, tok.start)
+                if hit is None or self._spec_beside_item(text, hit, toks, claimed) is None:
+                    toks.append(tok)
+            for mt in _SPEC_LIKE.finditer(text):
+                if claimed.find(1, mt.start(), mt.end()) < 0:
+                    self._spec_beside_item(text, mt, toks, claimed)
         for mt in _OP_RE.finditer(text):
-            if free(mt.start(), mt.end()):
-                claim(Token(OP, mt.start(), mt.end(), mt.group(0), sign=_OP_KIND[mt.group(0)]))
-        for rx in (_QTY_ARABIC, _QTY_HALF):
-            for mt in rx.finditer(text):
-                if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                    claim(self._qty(mt, cn=False, text=text))
-        for mt in _QTY_CN.finditer(text):
-            if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                claim(self._qty(mt, cn=True, text=text))
+            s, e = mt.span()
+            if claimed.find(1, s, e) < 0:
+                _claim(claimed, toks, Token(OP, s, e, mt.group(0), sign=_OP_KIND[mt.group(0)]))
+        for mt in _QTY_ARABIC.finditer(text):
+            s, e = mt.span()
+            if e > s and claimed.find(1, s, e) < 0:
+                _claim(claimed, toks, self._qty(mt, cn=False, text=text))
+        if "半" in chars:
+            for mt in _QTY_HALF.finditer(text):
+                s, e = mt.span()
+                if e > s and claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, self._qty(mt, cn=False, text=text))
+        if not _CN_NEEDS.isdisjoint(chars):
+            for mt in _QTY_CN.finditer(text):
+                s, e = mt.span()
+                if e > s and claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, self._qty(mt, cn=True, text=text))
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
-            if free(mt.start(), mt.end()):
-                claim(Token(ITEM, mt.start(), mt.end(), mt.group(0), codes=frozenset(), single=True))
-        in_item = {k for t in toks if t.kind == ITEM and t.codes for k in range(t.start, t.end)}
-        for ref in self.m.find_singles(text, _free_spans(claimed), in_item):
-            if free(ref.start, ref.end):
-                claim(Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes, single=True))
-        for mt in _JOIN_RE.finditer(text):
-            if free(mt.start(), mt.end()):
-                claim(Token(JOIN, mt.start(), mt.end(), mt.group(0)))
-        for s, e in _free_spans(claimed):
+            s, e = mt.span()
+            if claimed.find(1, s, e) < 0:
+                _claim(claimed, toks, Token(ITEM, s, e, mt.group(0), codes=frozenset(), single=True))
+        if not m.singles.keys().isdisjoint(chars):
+            in_item = {k for t in toks if t.kind == ITEM and t.codes for k in range(t.start, t.end)}
+            for ref in m.find_singles(text, _free_spans(claimed), in_item):
+                if claimed.find(1, ref.start, ref.end) < 0:
+                    _claim(claimed, toks, Token(ITEM, ref.start, ref.end, ref.word, codes=ref.codes, single=True))
+        if not _JOIN_NEEDS.isdisjoint(chars):
+            for mt in _JOIN_RE.finditer(text):
+                s, e = mt.span()
+                if claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, Token(JOIN, s, e, mt.group(0)))
+        for run in _UNCLAIMED.finditer(claimed):
+            s, e = run.span()
             chunk = text[s:e]
             if chunk.strip():
                 toks.append(Token(TEXT, s, e, chunk))
-        toks.sort(key=lambda t: t.start)
+        toks.sort(key=_start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
 
-    def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
+    def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: bytearray) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
         (§3.5): the reference then names only the items with that spec, and none (unclear) when
         the deal does not offer it. An item sold by the spec's unit (牛肉 2kg) keeps it a quantity.
@@ -229,8 +264,7 @@ class Scanner:
                 continue
             if unit and any(self.m.item_unit.get(c, "").lower() == unit for c in tok.codes):
                 return None
-            for k in range(mt.start(), mt.end()):
-                claimed[k] = True
+            claimed[mt.start():mt.end()] = b"\x01" * (mt.end() - mt.start())
             tok.start, tok.end, tok.text = start, end, text[start:end]
             tok.codes = frozenset(c for c in tok.codes if self.m.spec_fits(c, mt.group(0)))
             return tok
@@ -272,13 +306,13 @@ class Scanner:
 
 
 # A spec as written beside an item (5斤装, 6个装, 500g, 550ml): part of a name, not a quantity (§3.5)
-_SPEC_LIKE = re.compile(
+_SPEC_LIKE = LazyPattern(
     r"(?<![\d.])\d+(?:\.\d+)?\s*(?:(?:斤|公斤|千克|kg|g|克|ml|毫升|l|升|个|枚|只|粒|颗|瓶)?\s*装"
     r"|(?:kg|g|克|ml|毫升|公斤|千克)(?![a-z]))", re.I)
 _SPEC_UNIT = re.compile(r"[\d.\s]|装$")
-_SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
-_MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
-_UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)
+_SIGN_BEFORE = LazyPattern(r"[x×*]\s*$", re.I)
+_MOBILE = LazyPattern(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
+_UNIT_AFTER = LazyPattern(r"\s*(?:" + _UNIT_ALT + ")", re.I)
 
 
 def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
@@ -337,7 +371,7 @@ def _merge_adjacent_items(toks: list[Token], text: str) -> list[Token]:
     return out
 
 
-_INNER_WORD = re.compile(r"[\u4e00-\u9fff]{1,3}")
+_INNER_WORD = LazyPattern(r"[\u4e00-\u9fff]{1,3}")
 
 
 def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
@@ -354,15 +388,16 @@ def _one_name(a: frozenset[str], b: frozenset[str]) -> frozenset[str] | None:
     return None
 
 
-def _free_spans(claimed: list[bool]) -> list[tuple[int, int]]:
-    spans = []
-    start = None
-    for i, c in enumerate(claimed):
-        if not c and start is None:
-            start = i
-        elif c and start is not None:
-            spans.append((start, i))
-            start = None
-    if start is not None:
-        spans.append((start, len(claimed)))
-    return spans
+def _claim(claimed: bytearray, toks: list[Token], tok: Token) -> None:
+    """Add ``tok`` and mark its characters as taken."""
+    claimed[tok.start:tok.end] = b"\x01" * (tok.end - tok.start)
+    toks.append(tok)
+
+
+def _start(t: Token) -> int:
+    return t.start
+
+
+def _free_spans(claimed: bytearray) -> list[tuple[int, int]]:
+    """The (start, end) runs of characters no token has taken, in order."""
+    return [mt.span() for mt in _UNCLAIMED.finditer(claimed)]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import time
-import uuid
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from bot.catalog import Catalog, Item
 from bot.engine.entry import ADD, SUB, Action, EntryParse
@@ -47,7 +46,18 @@ from bot.services.state import (
     undealt_chat,
 )
 
-log = logging.getLogger(__name__)
+
+class _Log:
+    """This module's logger, with ``logging`` imported the first time something is logged (most
+    runs, and every replay that goes well, log nothing: start-up does not pay for the import)."""
+
+    def __getattr__(self, name: str) -> Any:
+        import logging
+
+        return getattr(logging.getLogger(__name__), name)
+
+
+log = _Log()
 
 EffectsOf = Callable[[Outcome], Sequence[Effect]]
 """What to say about a handled message, decided from its outcome before the commit (bot/dispatch.py)."""
@@ -346,11 +356,29 @@ class OrderService:
         except Exception as exc:  # noqa: BLE001  (the caller hands each message its own outcome)
             return exc
 
-    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False) -> list[OutboxRow]:
+    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False,
+                      skip: Sequence[str] = ()) -> list[OutboxRow]:
         """Claim for ``worker``, for ``lease`` from now, up to ``limit`` outbox rows whose holder's
-        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order."""
+        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order; none of the
+        chats of the platforms in ``skip``."""
         now = datetime.now(UTC)
-        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover)
+        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover, skip=skip)
+
+    def relay_effects(self, effects: Sequence[Effect]) -> int:
+        """Commit ``effects`` as outbox rows held by nobody, for another worker to deliver; returns
+        their ``seq`` (the rows are ``(seq, 0..)``, in the order given).
+
+        For what this process cannot say itself: a post for a WeChat chat by a worker that does not
+        hold the account's connection (docs/scaling.md). The holder's sweeper claims them at its
+        next sweep and delivers them, in ``seq`` order per chat like every outbox row.
+
+        Touches no cached deal: unlike the other methods it may be called without the caller's lock
+        (from any thread), e.g. by a command that holds it. Raises what the store raises.
+        """
+        with self.repo.transaction() as tx:
+            seq = tx.next_block() * ID_BLOCK_SIZE  # a block of its own: after every id taken so far
+            tx.write([Changeset(outbox=outbox_rows(seq, effects, datetime.now(UTC)))])
+        return seq
 
     def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
         """Keep holding these outbox rows (``(seq, n)``) until ``until`` (aware)."""
@@ -385,7 +413,7 @@ class OrderService:
         per chat, committed with the deal, which any running bot's sweeper delivers (the web's
         "publish"; :data:`bot.model.CARD`).
         """
-        did = "d" + uuid.uuid4().hex[:15]
+        did = "d" + _new_id()
         now = datetime.now(UTC)
         row = deal_row(did, catalog, title=title, source=source, now=now)
         with self._unit() as u:
@@ -703,7 +731,7 @@ class OrderService:
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
             if catalog is not None:
-                did = "p" + uuid.uuid4().hex[:15]
+                did = "p" + _new_id()
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
                                now=msg.ts)
                 ck = chat.row.chat_key
@@ -1089,3 +1117,10 @@ def build_tally(deal_id: str, catalog: Catalog, entries: Iterable[EntryRow], cha
     numbers = {key: n for n, key in enumerate(first, 1)}
     return Tally(deal_id, tuple(rows), totals, amount, numbers, {k: e.seq for k, e in first.items()})
 
+
+
+def _new_id() -> str:
+    """15 random hex digits for a new deal's id (uuid is imported when a deal is first made)."""
+    import uuid
+
+    return uuid.uuid4().hex[:15]

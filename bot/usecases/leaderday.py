@@ -13,7 +13,9 @@ Money is yuan as :class:`~decimal.Decimal`, quantities ints, times aware datetim
 
 from __future__ import annotations
 
+import re
 import secrets
+import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -111,12 +113,21 @@ class LeaderDay:
             h = day.by_key.get((chat_key, sender_id))
             return (h, day.all_marks()[h.key]) if h is not None else None
 
+    def theirs(self, deal_id: str, chat_key: str, sender_id: str) -> list[tuple[Household, Marks]]:
+        """The households a resident ordered in the chat: their own first (if any), then each neighbour
+        they ordered for (``帮邻居…``), in 跟团号 order, with marks (pickup codes given if missing).
+        Only the resident themselves is ever shown these codes (a private chat)."""
+        with self._locked(deal_id) as day:
+            marks = day.all_marks()
+            mine = [h for h in day.households if h.chat_key == chat_key and h.sender_id == sender_id]
+            return [(h, marks[h.key]) for h in sorted(mine, key=lambda h: (bool(h.proxy), h.number))]
+
     # -- pickup verification ---------------------------------------------------------------------------
 
     def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
                sender_id: str = "", message_id: str = "") -> Result:
-        """Mark a household picked up: by pickup ``code``, by ``query`` (a name or label of the
-        actor's group) or by ``sender_id`` (a reply to their message ``message_id``: the household
+        """Mark a household picked up: by pickup ``code``, by ``query`` (a name, label or 跟团号
+        such as ``#12`` of the actor's group, :func:`number_of`) or by ``sender_id`` (a reply to their message ``message_id``: the household
         of that message's lines, else the resident's own). A household verified before is refused
         ("already", with its marks: when and by whom)."""
         with self._locked(deal_id) as day:
@@ -384,7 +395,8 @@ class _Day:
 
     def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "",
              message_id: str = "") -> Result:
-        """The one household of ``chat_key`` named by code, query, or sender id (with the message
+        """The one household of ``chat_key`` named by code, query (its 跟团号 ``#12``/``12号`` first,
+        :func:`number_of`, else a name or label, :func:`match`), or sender id (with the message
         replied to: the household of its lines, else the resident's own)."""
         mine = [h for h in self.households if h.chat_key == chat_key]
         if code:
@@ -396,7 +408,9 @@ class _Day:
                     if message_id and e.message_id == message_id and e.chat_key == chat_key}
             hits = [h for h in theirs if h.house in said] or [h for h in theirs if not h.proxy] or theirs
         else:
-            hits = match(mine, query)
+            number = number_of(query)
+            hits = [h for h in mine if h.number == number] if number is not None else []
+            hits = hits or match(mine, query)
         if not hits:
             return Result("none")
         if len(hits) > 1:
@@ -406,6 +420,19 @@ class _Day:
     def audit(self, actor: Actor, now: datetime, action: str, h: Household | None, detail: str) -> None:
         store.add_audit(self.conn, at=now, actor_id=actor.user_id, actor_name=actor.name, action=action,
                         chat_key=actor.chat_key, deal_id=self.deal_id, household=h.key if h else None, detail=detail)
+
+
+_NUMBER = re.compile(r"^(?:#|跟团号\s*#?)\s*(\d{1,5})$|^(\d{1,5})\s*号$")
+
+
+def number_of(query: str) -> int | None:
+    """The 跟团号 a leader's query names: ``#12``, ``＃12``, ``12号``, ``跟团号12``; None for anything
+    else (a bare number is not one: it could be a room or a pickup code). A household whose number
+    it is wins over a label that merely holds the same text (:meth:`_Day.find`)."""
+    hit = _NUMBER.match(unicodedata.normalize("NFKC", query).strip())
+    if hit is None:
+        return None
+    return int(hit.group(1) or hit.group(2))
 
 
 def _new_code(used: set[str]) -> str:
@@ -420,4 +447,4 @@ def _new_code(used: set[str]) -> str:
 
 
 __all__ = ["Actor", "DealUnknown", "Household", "LeaderDay", "Marks", "Refund", "Result", "ShortLine", "ShortResult",
-           "find_item", "households_of", "mark_id", "marks_for_deal", "match"]
+           "find_item", "households_of", "mark_id", "marks_for_deal", "match", "number_of"]

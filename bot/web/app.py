@@ -73,7 +73,8 @@ async def today_events(request: Request) -> Response:
     ctx = _web(request).ctx
     page = _page_no(request)
     return _sse(_stream(request, lambda: views.today_versions(ctx, viewer.chat_keys, page),
-                        lambda: views.today(ctx, viewer.chat_keys, page)))
+                        lambda: views.today(ctx, viewer.chat_keys, page),
+                        lambda now: now.chat_keys == viewer.chat_keys))
 
 
 # --- errors and the app -----------------------------------------------------------------------------------

@@ -28,7 +28,14 @@ from bot.worker import locked_call
 
 HERE = Path(__file__).resolve().parent
 R = TypeVar("R")
-LOGIN_LIMIT = (5, 300.0)  # failed sign-ins per account and per IP address, per seconds
+LOGIN_WINDOW = 300.0  # seconds
+LOGIN_LIMIT_PAIR = 5
+"""Failed sign-ins of one account from one IP address in :data:`LOGIN_WINDOW`: the guesser is stopped."""
+LOGIN_LIMIT_IP = 20
+"""Failed sign-ins from one IP address, whatever the names (one client trying many accounts)."""
+LOGIN_LIMIT_NAME = 50
+"""Failed sign-ins of one account from every address together (a guess spread over many addresses).
+Higher than the pair's, so that one stranger's wrong passwords do not lock the owner out."""
 POLL_SECONDS = 1.0  # how often a live page's stream looks at its deals' versions
 PING_SECONDS = 15.0
 COPY_ROUNDS = 12  # compose: the newest rounds offered to copy (each is counted: households, amount)
@@ -71,8 +78,10 @@ class Web:
 
     def __init__(self, ctx: WebContext, lock: asyncio.Lock | None, *, poll: float = POLL_SECONDS) -> None:
         self.ctx, self.lock, self.poll = ctx, lock, poll
-        self.by_name = auth.RateLimit(*LOGIN_LIMIT)
-        self.by_ip = auth.RateLimit(*LOGIN_LIMIT)
+        self.recheck = min(RECHECK_SECONDS, 5 * poll)  # a test's fast poll re-checks fast too
+        self.by_pair = auth.RateLimit(LOGIN_LIMIT_PAIR, LOGIN_WINDOW)
+        self.by_ip = auth.RateLimit(LOGIN_LIMIT_IP, LOGIN_WINDOW)
+        self.by_name = auth.RateLimit(LOGIN_LIMIT_NAME, LOGIN_WINDOW)
         self.env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(default=True))
         self.env.globals.update(t=t)
 
@@ -191,14 +200,16 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
     ip = request.client.host if request.client else "-"
-    if web.by_name.blocked(name) or web.by_ip.blocked(ip):
+    pair = f"{name}\n{ip}"
+    if web.by_pair.blocked(pair) or web.by_ip.blocked(ip) or web.by_name.blocked(name):
         return web.page(request, "login.html", 429, error=t.LOGIN_LIMITED, name=name)
     user = await asyncio.to_thread(auth.check_password, web.ctx.engine, name, password)
     if user is None:
-        web.by_name.fail(name)
+        web.by_pair.fail(pair)
         web.by_ip.fail(ip)
+        web.by_name.fail(name)
         return web.page(request, "login.html", 401, error=t.LOGIN_FAILED, name=name)
-    web.by_name.clear(name)
+    web.by_pair.clear(pair)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in account
     request.session.update(uid=user.id, ep=user.session_epoch, csrf=auth.new_token(), sid=secrets.token_hex(8))
     return _back("/")
@@ -221,16 +232,40 @@ def _page_no(request: Request) -> int:
     return min(int(raw), 10_000) if raw.isdigit() else 0
 
 
-async def _stream(request: Request, version: Callable[[], Any], data: Callable[[], Any]) -> AsyncIterator[str]:
+RECHECK_SECONDS = 5.0
+"""How often an open live stream asks the store whether its viewer may still see it (at most; also
+before every update it sends)."""
+
+
+async def _stream(request: Request, version: Callable[[], Any], data: Callable[[], Any],
+                  allowed: Callable[[auth.Viewer], bool]) -> AsyncIterator[str]:
     """Server-sent events: ``counts`` with ``data()`` at once and whenever ``version()`` changes
     (polled every :data:`POLL_SECONDS`), a comment now and then to keep the connection; ``?once=1``
-    ends after the first event (tests)."""
+    ends after the first event (tests).
+
+    A stream outlives the request that checked its viewer, so the viewer is checked again before
+    every ``counts`` event and at least every :data:`RECHECK_SECONDS`: the account as the store says
+    now, the session's epoch (signed out, new password, removed) and ``allowed(viewer)`` (the groups
+    the page shows are still the viewer's). When that fails the stream sends ``gone`` and ends, and
+    the page reloads (to the sign-in page, or a refusal).
+    """
     web = _web(request)
     last: Any = object()
-    quiet = 0.0
+    quiet = since_check = 0.0
     once = request.query_params.get("once") == "1"
+    uid, epoch = request.session.get("uid"), request.session.get("ep")
+
+    async def still_allowed() -> bool:
+        viewer = await asyncio.to_thread(auth.viewer_of, web.ctx.engine, int(uid)) if uid else None
+        return viewer is not None and viewer.epoch == epoch and allowed(viewer)
+
     while True:
         now = await asyncio.to_thread(version)
+        if (now != last or since_check >= web.recheck) and not await still_allowed():
+            yield "event: gone\ndata: {}\n\n"
+            return
+        if now != last or since_check >= web.recheck:
+            since_check = 0.0
         if now != last:
             last = now
             payload = await web.service(data)
@@ -245,6 +280,7 @@ async def _stream(request: Request, version: Callable[[], Any], data: Callable[[
             return
         await asyncio.sleep(web.poll)
         quiet += web.poll
+        since_check += web.poll
 
 
 def _sse(gen: AsyncIterator[str]) -> StreamingResponse:

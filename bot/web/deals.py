@@ -67,7 +67,8 @@ async def deal_events(request: Request) -> Response:
     deal_id = request.path_params["deal_id"]
     viewer, visible, shown = await _deal_scope(request, deal_id)
     ctx = _web(request).ctx
-    return _sse(_stream(request, lambda: views.deal_version(ctx, deal_id), lambda: views.summary(ctx, deal_id, shown)))
+    return _sse(_stream(request, lambda: views.deal_version(ctx, deal_id), lambda: views.summary(ctx, deal_id, shown),
+                        lambda now: set(now.visible(visible)) == set(visible)))
 
 
 async def deal_export(request: Request) -> Response:

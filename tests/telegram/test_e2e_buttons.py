@@ -3,6 +3,7 @@ fake Bot API over HTTP ⇄ PTB ⇄ TelegramAdapter ⇄ Dispatcher ⇄ OrderServi
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 
 import pytest
@@ -152,15 +153,35 @@ async def test_residents_see_their_own_order_in_the_group_and_privately(api: Fak
     await api.wait_for(lambda: len([c for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]) == 3)
     replies = [c.params for c in api.calls_to("sendMessage") if "reply_parameters" in c.params]
     assert [r["reply_parameters"]["message_id"] for r in replies] == asked
-    # each answer's first line; then 王姐's pickup code, point and paid mark (tests/test_leaderday.py)
-    assert [r["text"].splitlines()[0] for r in replies] == [f"@王姐 {mine}", f"@王姐 {mine}", f"@李哥 {m.MY_NONE}"]
-    assert replies[0]["text"].splitlines()[1].startswith("取货码")
+    # each answer: the order, then 王姐's point and paid mark (tests/test_leaderday.py), and that her
+    # pickup code went to her private chat: never a code in the group
+    marks = m.MY_MARKS_GROUP.format(point="-", paid=m.MY_UNPAID, picked="")
+    assert [r["text"].splitlines() for r in replies] == [[f"@王姐 {mine}", marks, m.MY_CODE_SENT]] * 2 + [
+        [f"@李哥 {m.MY_NONE}"]]
+    await api.wait_for(lambda: len(api.sent_texts(WANG.id)) == 2)
+    heading = m.GROUP_HEADING.format(group="阳光花园团购群")
+    code = re.search(r"取货码(\d{4})", api.sent_texts(WANG.id)[0])
+    assert code is not None and all(t.startswith(heading + mine) for t in api.sent_texts(WANG.id))
+    assert not any(code.group(1) in t for t in api.sent_texts(CHAT_ID))
 
     dm = Chat(api, WANG.id, title="王姐")
     dm.say(WANG, "/my")
-    await api.wait_for(lambda: bool(api.sent_texts(WANG.id)))
-    [private] = api.sent_texts(WANG.id)
-    assert private.splitlines()[0] == m.GROUP_HEADING.format(group="阳光花园团购群") + mine
+    await api.wait_for(lambda: len(api.sent_texts(WANG.id)) == 3)
+    private = api.sent_texts(WANG.id)[-1]
+    assert private.splitlines() == [heading + mine, m.MY_MARKS.format(code=code.group(1), point="-",
+                                                                     paid=m.MY_UNPAID, picked="")]
+
+    # 王姐 blocked the bot: the group answer gives the link that opens her private chat with /start my
+    api.fail("sendMessage", 403, "Forbidden: bot was blocked by the user")  # the next one: to her privately
+    n = len(api.sent_texts(CHAT_ID))
+    group.say(WANG, "/my")
+    await api.wait_for(lambda: len(api.sent_texts(CHAT_ID)) > n)
+    link = m.MY_CODE_LINK.format(link="https://t.me/TuanBot?start=my")
+    assert api.sent_texts(CHAT_ID)[n].splitlines() == [f"@王姐 {mine}", marks, link]
+    assert len(api.sent_texts(WANG.id)) == 4  # the 4th: the refused attempt
+    dm.say(WANG, "/start my")  # what the link sends
+    await api.wait_for(lambda: len(api.sent_texts(WANG.id)) == 5)
+    assert api.sent_texts(WANG.id)[-1] == private
 
 
 async def test_after_the_cutoff_each_resident_hears_it_once(api: FakeBotApi, stack: Stack) -> None:

@@ -2,8 +2,10 @@
 
 A leader verifies by replying 已取 to a resident's order message, a resident's /my shows the mark,
 and /unpicked mentions each resident still to come (a text_mention entity per @name); then a whole
-evening and the next morning (orders, cutoff, stocking list, arrival, verification by code and by
-reply, a short delivery, a refund, the roll-call, the XLSX export and the PDF sheet as files)."""
+evening and the next morning (orders, cutoff, stocking list, the scheduled pickup list, arrival,
+verification by code (sent to the resident privately), by reply and by 跟团号, a short delivery, a
+refund, the roll-call, the XLSX export and the PDF sheet as files, the next day's reminder), every
+group message scanned: no household's pickup code is ever posted in the group."""
 
 from __future__ import annotations
 
@@ -19,12 +21,14 @@ import pytest
 
 from bot import messages as m
 from bot.leaderday_commands import leaderday_of
+from bot.scheduler import JOBS
 from storage.sql import SqlRepository, open_repository
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.stack import CHAT_ID, Stack, build
 from tests.telegram.updates import Chat, Person, residents
 
 LEADER = Person(1, "团长小美", username="xiaomei")
+GROUP = f"telegram:{CHAT_ID}"
 
 
 @pytest.fixture
@@ -55,7 +59,7 @@ async def test_verification_by_reply_and_an_unpicked_roll_call(api: FakeBotApi, 
     group.say(LEADER, "已取", reply_to=said[people[1].id])
     await api.wait_for(lambda: any(t.startswith("✅ 已核销") for t in texts(api)))
     [verified] = [t for t in texts(api) if t.startswith("✅ 已核销")]
-    assert verified.startswith("✅ 已核销:2栋101 ") and "取货码" in verified
+    assert verified.startswith("✅ 已核销:2栋101 ") and verified.endswith("(跟团号#2)") and "取货码" not in verified
     group.say(people[0], "已取", reply_to=said[people[2].id])  # a resident's 已取 verifies nothing
 
     group.say(LEADER, "/unpicked")
@@ -137,12 +141,14 @@ async def test_a_whole_evening_and_the_next_morning(api: FakeBotApi, evening: tu
     group.say(LEADER, "/stock")
     await api.wait_for(lambda: any(m.STOCK_TOTAL.format(qty=11, households=6, amount="333.20") in t
                                    for t in api.sent_texts(CHAT_ID)))
+    assert await JOBS["pickup"](stack.core, GROUP, "")  # the scheduled pickup list, in the group
 
     # the next morning: arrival at 东门 (five households mentioned; 刘奶奶 is at 西门)
     now[0] += timedelta(hours=20)
     group.say(LEADER, "/arrived 东门")
-    await api.wait_for(lambda: any(t.startswith("🚚") for t in api.sent_texts(CHAT_ID)))
-    call = next(c for c in api.calls_to("sendMessage") if c.params["text"].startswith("🚚"))
+    arrival = m.ARRIVED_TITLE.split("「")[0]  # not the pickup list's header (also 🚚)
+    await api.wait_for(lambda: any(t.startswith(arrival) for t in api.sent_texts(CHAT_ID)))
+    call = next(c for c in api.calls_to("sendMessage") if c.params["text"].startswith(arrival))
     assert call.params["text"].startswith(m.ARRIVED_TITLE.format(point="东门", n=5))
     assert [e["user"]["id"] for e in entities_of(call)] == [p.id for p in people[:5]]
 
@@ -153,14 +159,23 @@ async def test_a_whole_evening_and_the_next_morning(api: FakeBotApi, evening: tu
     assert "1栋301 小赵 订1得0 缺1 退¥29.90" in short.params["text"]
     assert [e["user"]["id"] for e in entities_of(short)] == [people[4].id]
 
-    # verification by the code the resident shows (her /my), then by a reply 已取 to an order
+    # verification by the code the resident shows: her /my in the group sends it to her privately
     mark = len(api.sent_texts(CHAT_ID))
     group.say(people[0], "/my")
-    await api.wait_for(lambda: any("取货码" in t for t in said_after(api, CHAT_ID, mark)))
-    code = re.search(r"取货码(\d{4})", next(t for t in said_after(api, CHAT_ID, mark) if "取货码" in t))
+    await api.wait_for(lambda: any(m.MY_CODE_SENT in t for t in said_after(api, CHAT_ID, mark)))
+    code = re.search(r"取货码(\d{4})", api.sent_texts(people[0].id)[-1])
     assert code is not None
+    # 阿强 asks too; 刘奶奶 never started the bot: her answer gives the link to her private chat
+    group.say(people[2], "查单")
+    await api.wait_for(lambda: sum(t.endswith(m.MY_CODE_SENT) for t in api.sent_texts(CHAT_ID)) == 2)
+    assert len(api.sent_texts(people[2].id)) == 1
+    api.fail("sendMessage", 403, "Forbidden: bot can't initiate conversation with a user")
+    mark = len(api.sent_texts(CHAT_ID))
+    group.say(people[5], "/my")
+    link = m.MY_CODE_LINK.format(link="https://t.me/TuanBot?start=my")
+    await api.wait_for(lambda: any(t.endswith(link) for t in said_after(api, CHAT_ID, mark)))
     group.say(LEADER, f"/verify {code.group(1)}")
-    await api.wait_for(lambda: m.VERIFIED.format(who="3栋402 王姐", code=code.group(1)) in api.sent_texts(CHAT_ID))
+    await api.wait_for(lambda: m.VERIFIED.format(who="3栋402 王姐", number=1) in api.sent_texts(CHAT_ID))
     group.say(LEADER, f"/verify {code.group(1)}")  # twice: refused with when and by whom
     await api.wait_for(lambda: any(t.startswith("这一户已经核销过了") for t in api.sent_texts(CHAT_ID)))
     assert any(t.endswith(f"由{LEADER.first_name}核销") for t in api.sent_texts(CHAT_ID))
@@ -176,6 +191,14 @@ async def test_a_whole_evening_and_the_next_morning(api: FakeBotApi, evening: tu
     roll = next(c for c in api.calls_to("sendMessage") if c.params["text"].startswith("📦 还有"))
     assert roll.params["text"].startswith(m.UNPICKED_TITLE.format(n=4))
     assert [e["user"]["id"] for e in entities_of(roll)] == [people[4].id, people[3].id, people[5].id, people[2].id]
+    # an ambiguous name lists label and 跟团号 (no code), then the leader names one by its number
+    group.say(LEADER, "/picked 101")
+    await api.wait_for(lambda: any(t.startswith("「101」对应多户") for t in api.sent_texts(CHAT_ID)))
+    amb = next(t for t in api.sent_texts(CHAT_ID) if t.startswith("「101」对应多户"))
+    assert amb.splitlines()[1:] == [m.CANDIDATE_LINE.format(who="12栋101 阿强", number=3),
+                                    m.CANDIDATE_LINE.format(who="2栋101 张叔", number=4)]
+    group.say(LEADER, "/picked #4")
+    await api.wait_for(lambda: m.VERIFIED.format(who="2栋101 张叔", number=4) in api.sent_texts(CHAT_ID))
 
     # the export and the PDF sheet, as files in the leader's private chat
     group.say(LEADER, "/export")
@@ -200,17 +223,32 @@ async def test_a_whole_evening_and_the_next_morning(api: FakeBotApi, evening: tu
     # what residents see, and what the store holds
     mark = len(api.sent_texts(CHAT_ID))
     group.say(people[0], "/my")
-    await api.wait_for(lambda: any("取货码" in t for t in said_after(api, CHAT_ID, mark)))
-    mine = next(t for t in said_after(api, CHAT_ID, mark) if "取货码" in t)
-    assert mine.endswith(m.MY_MARKS.format(code=code.group(1), point="东门", paid=m.MY_UNPAID, picked=m.MY_PICKED))
+    picked = m.MY_MARKS_GROUP.format(point="东门", paid=m.MY_UNPAID, picked=m.MY_PICKED)
+    await api.wait_for(lambda: any(t.endswith(picked) for t in said_after(api, CHAT_ID, mark)))
+    # the next day: the reminder names the three still to come
+    now[0] += timedelta(days=1)
+    assert await JOBS["unpicked"](stack.core, GROUP, "")
+    assert api.sent_texts(CHAT_ID)[-1].startswith(m.UNPICKED_REMINDER + "\n" + m.UNPICKED_TITLE.format(n=3))
     assert not any("4栋101" in t for t in api.sent_texts(CHAT_ID))  # the late order was never listed
     day = leaderday_of(stack.core)
     assert day is not None
     marks = day.marks_for_deal(stack.deal_id)
-    assert {k[1] for k, mk in marks.items() if mk.picked} == {str(people[0].id), str(people[1].id)}
+    assert {k[1] for k, mk in marks.items() if mk.picked} == {str(p.id) for p in people[:2] + people[3:4]}
     assert sum((mk.refund_amount for mk in marks.values()), Decimal(0)) == Decimal("59.80")
-    assert [r["action"] for r in day.audit(stack.deal_id)] == ["close", "arrived", "short", "verify", "verify", "refund"]
+    assert [r["action"] for r in day.audit(stack.deal_id)] == ["close", "arrived", "short", "verify", "verify", "refund",
+                                                               "verify"]
     assert {r["actor_id"] for r in day.audit(stack.deal_id)} == {str(LEADER.id)}
+
+    # no household's pickup code was ever posted in the group; each went only to its own private chat
+    codes = {p.id: marks[(GROUP, str(p.id))].pickup_code for p in people}
+    in_group = api.sent_texts(CHAT_ID)
+    assert len(in_group) > 20 and not [t for t in in_group if re.search(r"取货码\s*\d", t)]
+    for p in people:
+        assert not [t for t in in_group if re.search(rf"(?<!\d){codes[p.id]}(?!\d)", t)], p.first_name
+        for other in people:
+            told = [c for c in api.delivered_calls("sendMessage")
+                    if int(c.params["chat_id"]) == other.id and codes[p.id] in c.params["text"]]
+            assert bool(told) == (other is p and p.first_name in ("王姐", "阿强")), (p.first_name, other)
 
 
 def entities_of(call: Any) -> list[dict[str, Any]]:

@@ -1,10 +1,12 @@
-"""End to end through the Node gateway (mock puppet): a resident's own order (我的订单 / 查单 / /my),
+"""End to end through the Node gateway (mock puppet): a resident's own order (我的订单 / 查单 / /my;
+the pickup code privately),
 lists with phone numbers sent to the leader privately (a FileBox for the XLSX export), masked in the room."""
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -67,11 +69,18 @@ async def test_residents_ask_for_their_own_order_in_the_room(gateway: Gateway, m
     answers = [x for x in said if x["mentions"]]
     mine = m.MY_ORDER.format(title="周五水果团", state="", goods="葡萄2盒 脐橙1箱", amount="109.70")
     mine += m.MY_NUMBER.format(numbers=m.MY_NUMBER_ONE.format(number=1))  # the first to order: 跟团号 1
-    # each answer's first line; then the pickup code, point and paid mark (tests/test_leaderday.py)
-    assert [a["text"].splitlines()[0] for a in answers[:4]] == ["@3栋王姐\u2005" + mine] * 4
-    assert all(a["text"].splitlines()[1].startswith("取货码") for a in answers[:4])
+    # each answer: the order, point and paid mark (tests/test_leaderday.py), and that the pickup code
+    # went to her privately: never a code in the room
+    marks = m.MY_MARKS_GROUP.format(point="-", paid=m.MY_UNPAID, picked="")
+    assert [a["text"].splitlines() for a in answers[:4]] == [["@3栋王姐\u2005" + mine, marks, m.MY_CODE_SENT]] * 4
     assert all(a["mentions"] == ["wxid_alice"] and a["room"] == ROOM for a in answers[:4])
     assert answers[4] == {"room": ROOM, "mentions": ["wxid_bob"], "text": "@5栋李哥\u2005" + m.MY_NONE}
+    private = [x["text"] for x in said if x["room"] == "wxid_alice"]
+    codes = {c for t in private for c in re.findall(r"取货码(\d{4})", t)}
+    assert len(private) == 4 and len(codes) == 1 and all(t.startswith(m.GROUP_HEADING.format(group=ROOM_TOPIC) + mine)
+                                                         for t in private)
+    [code] = codes
+    assert not any(code in x["text"] for x in said if x["room"] == ROOM)
     await tap.dispatcher.drain()
 
 

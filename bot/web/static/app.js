@@ -51,6 +51,11 @@ function live(box) {
     first = false;
     document.body.dataset.live = "on";
   });
+  source.addEventListener("gone", () => {  // signed out, or no longer allowed to see this page
+    source.close();
+    document.body.dataset.live = "off";
+    location.reload();
+  });
   source.onerror = () => { document.body.dataset.live = "retrying"; };
 }
 
