@@ -248,8 +248,11 @@ class Transaction(Protocol):
         """The rows of these chats that exist, not locked (one statement)."""
         ...
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        """Lock these deals in one statement, in id order; deal id -> version of those that exist."""
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        """Lock these deals in one statement, in id order; deal id -> version of those that exist.
+
+        ``skip_locked``: wait for none; a deal another transaction holds is left out of the answer
+        (PostgreSQL ``SKIP LOCKED``; where one writer holds the whole store, nothing is left out)."""
         ...
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
@@ -259,6 +262,11 @@ class Transaction(Protocol):
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         """The deal's row with only the entries, lines and messages written by its versions after
         ``since`` (call after :meth:`lock_deal`); None when there is no such deal."""
+        ...
+
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        """:meth:`deal_changes` of several deals at once (deal id -> the version since which),
+        for those that exist (call after :meth:`lock_deals`)."""
         ...
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:

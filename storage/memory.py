@@ -652,8 +652,8 @@ class MemoryTransaction:
         chats = self._st.chats
         return [_copy(ChatRow, _CHAT_COPY, chats[k]) for k in dict.fromkeys(chat_keys) if k in chats]
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        deals = self._st.deals
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        deals = self._st.deals  # one transaction at a time holds the whole store: nothing is skipped
         return {d: deals[d].version for d in sorted(set(deal_ids)) if d in deals}
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
@@ -661,6 +661,9 @@ class MemoryTransaction:
 
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         return self._st.snapshot(deal_id, since)
+
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        return {did: snap for did, v in since.items() if (snap := self._st.snapshot(did, v)) is not None}
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         st = self._st
