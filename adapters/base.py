@@ -40,7 +40,12 @@ class Sink(Protocol):
 
 
 class Adapter(Protocol):
-    """A platform connection. ``start`` returns once receiving has begun."""
+    """A platform connection. ``start`` returns once receiving has begun.
+
+    An adapter whose connection is elected among the workers of a store (WeChat: one per account)
+    also has ``delivers_here: bool``, False on the workers that do not hold it; the core then puts
+    what it would send there in the outbox for the holder (:func:`bot.context.delivers_here`).
+    """
 
     name: str  # platform name, the prefix of chat keys: "console", "telegram", "wechat"
     capabilities: Capabilities

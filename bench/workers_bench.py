@@ -1,27 +1,32 @@
 """Workers benchmark: messages/s of N worker processes on one PostgreSQL (issue 10).
 
     python bench/workers_bench.py                       # 1, 2, 4 workers; 200 chats and one hot chat
-    python bench/workers_bench.py --messages 2000 --hot-messages 600 --rate 1000 --seconds 5
+    python bench/workers_bench.py --messages 2000 --hot-messages 600 --rate 1000 --seconds 3
+    python bench/workers_bench.py --profile /tmp/w.prof # also: one steady worker under cProfile
 
 Each worker is a process (multiprocessing spawn) with its own ``OrderService`` on the shared store,
-doing per message what a `tuan run` worker does minus the network: ``OrderService.handle`` with an
-effects callback (the ✅ of bot/dispatch.py, committed in the outbox with the order), one
-transaction per message, or (``--batches``) group commit: a worker takes what is queued, up to N
-messages, and handles them in one transaction (``OrderService.handle_batch``), each acknowledged at
-that commit. Messages come from a multiprocessing queue: in the throughput rows it is
-filled before the workers start (closed loop: msg/s = messages / wall time from the start signal to
-the last commit); in the latency row a generator puts messages on it at ``--rate`` msg/s (open loop)
-and each worker notes the time from a message's arrival (put on the queue) to its commit.
+doing per message what a `tuan run` worker does minus the network: each message, as it arrives, is
+submitted to the same group commit as `tuan run`'s dispatcher (``bot.batcher.Batcher`` over
+``OrderService.handle_each``, with the ✅ of bot/dispatch.py committed in the outbox with the
+order): a message that finds the worker idle is committed alone, those that arrive meanwhile share
+the next transaction (at most ``--batches`` N; 1: one transaction each). A deal another worker's
+transaction holds is skipped (SKIP LOCKED) and its chats' messages go in a second transaction.
+Messages come from a multiprocessing queue: in the throughput rows it is filled before the
+workers start (closed loop: msg/s = messages / wall time from the start signal to the last
+commit); in the latency rows a generator puts messages on it at ``--rate`` msg/s (open loop) and
+each worker notes the time from a message's arrival (put on the queue) to the commit of its ✅.
 
 Scenarios: (a) 200 chats, each its own deal, messages spread at random; (b) one hot chat, every
-worker's messages in one deal (the deal's row lock orders them). Each run gets a fresh schema in a
-database ``bench_workers_<pid>`` created on the server of ``--pg`` and dropped at the end.
+worker's messages in one deal (the deal's row lock orders them). "cold": each worker starts with
+an empty cache and loads each deal at its first message; "steady": each worker first loads every
+deal (``OrderService.preload``), as a worker that has been running has them. Each run gets a fresh
+schema in a database ``bench_workers_<pid>`` created on the server of ``--pg`` and dropped at the end.
 
 CPU: user+sys seconds of the worker processes per message (``time.process_time`` in each worker,
-from the start signal); the PostgreSQL server's CPU is not counted. Baseline, same run, same
-database: one process doing a bare single-row INSERT per transaction (``engine.begin()``), the
-floor of "one transaction per message" through SQLAlchemy; the ratio is the workers' CPU per
-message over the baseline's.
+from the start signal); server CPU: utime+stime of this database's PostgreSQL backends
+(pg_stat_activity, /proc, sampled every 20 ms; the WAL writer and other shared server processes
+are not counted). Baseline, same run, same database: one process doing a bare single-row INSERT
+per transaction (``engine.begin()``), the floor of "one transaction per message" through SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -29,8 +34,10 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import pstats
 import random
 import sys
+import threading
 import time
 import uuid
 from decimal import Decimal
@@ -64,6 +71,7 @@ class Database:
         with self.admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{self.name}"'))
         self.url = make_url(pg).set(database=self.name)
+        self.admin_dsn = make_url(pg).set(drivername="postgresql").render_as_string(hide_password=False)
         self.engine = create_engine(self.url, poolclass=NullPool)
 
     def schema(self) -> tuple[str, str]:
@@ -99,12 +107,54 @@ def prepare(url: str, chats: list[str]) -> None:
         repo.close()
 
 
-def run_workers(url: str, workers: int, feed: list[Job], rate: float | None, batch: int = 1) -> dict[str, Any]:
+class ServerCPU(threading.Thread):
+    """CPU seconds of the PostgreSQL backends of database ``name`` while it runs: each backend's
+    utime+stime (/proc) sampled every 20 ms, last sample minus first. A lower bound (a backend's
+    last 20 ms before it exits may be missed); None when no backend could be read."""
+
+    def __init__(self, admin_url: str, name: str) -> None:
+        super().__init__(daemon=True)
+        self.admin_url, self.name = admin_url, name
+        self.first: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            while not self.stop.is_set():
+                for (pid,) in conn.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (self.name,)):
+                    c = proc_cpu(pid)
+                    if c is not None:
+                        self.first.setdefault(pid, c)
+                        self.last[pid] = c
+                self.stop.wait(0.02)
+
+    def total(self) -> float | None:
+        self.stop.set()
+        self.join(5)
+        return sum(self.last[p] - self.first[p] for p in self.last) if self.last else None
+
+
+def proc_cpu(pid: int) -> float | None:
+    """utime+stime of a live process in seconds, or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_workers(db: Database, url: str, workers: int, feed: list[Job], rate: float | None, batch: int = 1,
+                warm: bool = False, profile: str | None = None) -> dict[str, Any]:
     """``workers`` serve processes on ``url``; ``feed`` put on their queue all at once (``rate`` None)
-    or at ``rate`` per second once they started. Wall time, CPU and arrival → commit delays."""
+    or at ``rate`` per second once they started. Wall time, CPU (workers', server's), arrival →
+    commit delays, messages deferred past deals another worker held."""
     ctx = multiprocessing.get_context("spawn")
     inbox, results, start = ctx.Queue(), ctx.Queue(), ctx.Barrier(workers + 1)
-    procs = [ctx.Process(target=serve, args=(url, inbox, start, results, batch)) for _ in range(workers)]
+    procs = [ctx.Process(target=serve, args=(url, inbox, start, results, batch, warm, profile if k == 0 else None))
+             for k in range(workers)]
     for p in procs:
         p.start()
     if rate is None:
@@ -112,7 +162,9 @@ def run_workers(url: str, workers: int, feed: list[Job], rate: float | None, bat
         for job in feed:
             inbox.put((job, now))
         time.sleep(0.5)  # let the queue's feeder thread fill the pipe before the clock starts
-    start.wait(timeout=120)
+    start.wait(timeout=300)
+    server = ServerCPU(db.admin_dsn, db.name)
+    server.start()
     t0 = time.perf_counter()
     if rate is not None:
         begin = time.time()
@@ -126,13 +178,15 @@ def run_workers(url: str, workers: int, feed: list[Job], rate: float | None, bat
         inbox.put(None)
     got = [results.get(timeout=1800) for _ in procs]
     wall = time.perf_counter() - t0
+    server_cpu = server.total()
     for p in procs:
         p.join(60)
         if p.exitcode != 0:
             raise SystemExit(f"a worker failed (exit {p.exitcode}): a failed commit")
     n = sum(g[0] for g in got)
     delays = sorted(d for g in got for d in g[2])
-    return {"n": n, "wall": wall, "cpu": sum(g[1] for g in got), "delays": delays}
+    return {"n": n, "wall": wall, "cpu": sum(g[1] for g in got), "delays": delays, "server": server_cpu,
+            "deferred": sum(g[3] for g in got)}
 
 
 def baseline(db: Database, n: int) -> dict[str, Any]:
@@ -158,69 +212,79 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+def row(label: str, r: dict[str, Any], workers: int, base_cpu: float, latency: bool = False) -> str:
+    cpu = r["cpu"] / r["n"]
+    server = f"{r['server'] / r['n'] * 1000:.2f}" if r.get("server") is not None else "—"
+    lat = (f"{pct(r['delays'], 0.5) * 1000:,.0f} | {pct(r['delays'], 0.95) * 1000:,.0f}" if latency
+           else "— | —")  # closed loop: a delay is only the queue's length
+    return (f"| {label} | {r['n']:,} | {r['wall']:.2f} | {r['n'] / r['wall']:,.0f} | {r['n'] / r['wall'] / workers:,.0f} "
+            f"| {cpu * 1000:.2f} | {cpu / base_cpu:.1f}× | {server} | {r.get('deferred', 0):,} | {lat} |")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pg", default=os.environ.get("TUAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--workers", default="1,2,4")
     ap.add_argument("--messages", type=int, default=2000, help="messages per throughput run over 200 chats")
     ap.add_argument("--hot-messages", type=int, default=600, help="messages per throughput run in one chat")
-    ap.add_argument("--rate", type=float, default=1000.0, help="offered msg/s of the latency run")
-    ap.add_argument("--seconds", type=float, default=4.0, help="length of the latency run")
-    ap.add_argument("--latency-workers", type=int, default=4)
+    ap.add_argument("--rate", type=float, default=1000.0, help="offered msg/s of the latency runs")
+    ap.add_argument("--seconds", type=float, default=3.0, help="length of each latency run")
     ap.add_argument("--batches", default="1,100",
                     help="group commit: at most this many queued messages per transaction (1: one each)")
+    ap.add_argument("--profile", help="also run one steady worker on (a) under cProfile, stats written here")
     args = ap.parse_args()
     counts = [int(x) for x in args.workers.split(",")]
     print(machine(), flush=True)
     db = Database(args.pg)
     rows: list[str] = []
+
+    def run(label: str, chats: list[str], w: int, feed: list[Job], rate: float | None, batch: int, warm: bool,
+            profile: str | None = None) -> dict[str, Any]:
+        schema, url = db.schema()
+        try:
+            prepare(url, chats)
+            r = run_workers(db, url, w, feed, rate, batch, warm, profile)
+        finally:
+            db.drop_schema(schema)
+        rows.append(row(f"{label}, {w} worker{'s' if w > 1 else ''}", r, w, base_cpu, latency=rate is not None))
+        print(rows[-1], flush=True)
+        return r
+
     try:
         base = baseline(db, 2000)
         base_cpu = base["cpu"] / base["n"]
         rows.append(f"| baseline: bare INSERT, one transaction each, 1 process | {base['n']:,} | {base['wall']:.2f} | "
-                    f"{base['n'] / base['wall']:,.0f} | {base['n'] / base['wall']:,.0f} | {base_cpu * 1000:.2f} | 1.0× | — | — |")
+                    f"{base['n'] / base['wall']:,.0f} | {base['n'] / base['wall']:,.0f} | {base_cpu * 1000:.2f} | 1.0× "
+                    f"| — | — | — | — |")
         print(rows[-1], flush=True)
         chats200 = [f"g{n:03d}" for n in range(200)]
         batches = [int(x) for x in args.batches.split(",")]
-        scenarios = [(f"{label}, {'1 a transaction' if b == 1 else f'≤{b} a transaction'}", chats, total, b)
-                     for b in batches
-                     for label, chats, total in (("(a) 200 chats", chats200, args.messages),
-                                                 ("(b) one hot chat", ["hot"], args.hot_messages))]
-        for label, chats, total, batch in scenarios:
-            for w in counts:
-                schema, url = db.schema()
-                try:
-                    prepare(url, chats)
-                    r = run_workers(url, w, jobs(total, chats, random.Random(w)), None, batch)
-                finally:
-                    db.drop_schema(schema)
-                cpu = r["cpu"] / r["n"]
-                rows.append(f"| {label}, {w} worker{'s' if w > 1 else ''} | {r['n']:,} | {r['wall']:.2f} | "
-                            f"{r['n'] / r['wall']:,.0f} | {r['n'] / r['wall'] / w:,.0f} | {cpu * 1000:.2f} | "
-                            f"{cpu / base_cpu:.1f}× | — | — |")  # closed loop: a delay is only the queue's length
-                print(rows[-1], flush=True)
-        schema, url = db.schema()
-        try:
-            prepare(url, chats200)
-            n = int(args.rate * args.seconds)
-            r = run_workers(url, args.latency_workers, jobs(n, chats200, random.Random(7)), args.rate, batches[-1])
-        finally:
-            db.drop_schema(schema)
-        cpu = r["cpu"] / r["n"]
-        rows.append(f"| latency: {args.rate:,.0f} msg/s offered for {args.seconds:g} s, 200 chats, "
-                    f"{args.latency_workers} workers, ≤{batches[-1]} a transaction | {r['n']:,} | {r['wall']:.2f} | {r['n'] / r['wall']:,.0f} | "
-                    f"{r['n'] / r['wall'] / args.latency_workers:,.0f} | {cpu * 1000:.2f} | {cpu / base_cpu:.1f}× | "
-                    f"{pct(r['delays'], 0.5) * 1000:,.0f} | {pct(r['delays'], 0.95) * 1000:,.0f} |")
-        print(rows[-1], flush=True)
+        for b in batches:
+            per = "1 a transaction" if b == 1 else f"≤{b} a transaction"
+            for label, chats, total, warm in (("(a) 200 chats, cold", chats200, args.messages, False),
+                                              ("(a) 200 chats, steady", chats200, args.messages, True),
+                                              ("(b) one hot chat", ["hot"], args.hot_messages, True)):
+                for w in counts:
+                    run(f"{label}, {per}", chats, w, jobs(total, chats, random.Random(w)), None, b, warm)
+        n = int(args.rate * args.seconds)
+        for w in counts:
+            run(f"latency: {args.rate:,.0f} msg/s offered for {args.seconds:g} s, (a) steady, ≤{batches[-1]} a "
+                f"transaction", chats200, w, jobs(n, chats200, random.Random(7)), args.rate, batches[-1], True)
+        if args.profile:
+            run(f"(a) 200 chats, steady, ≤{batches[-1]} a transaction, under cProfile", chats200, 1,
+                jobs(args.messages, chats200, random.Random(1)), None, batches[-1], True, args.profile)
     finally:
         db.drop()
     print()
-    print("| scenario | messages | wall s | msg/s | msg/s per worker | worker CPU ms/msg | CPU ratio to baseline "
-          "| arrival→commit p50 ms | p95 ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for row in rows:
-        print(row)
+    print("| scenario | messages | wall s | msg/s | msg/s per worker | worker CPU ms/msg | worker CPU ratio to "
+          "baseline | server CPU ms/msg | deferred (SKIP LOCKED) | arrival→commit p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for line in rows:
+        print(line)
     print("\nat the end: " + machine().replace("at start", "now"))
+    if args.profile:
+        print(f"\ncProfile of one steady worker ({args.profile}), by own time:")
+        pstats.Stats(args.profile).sort_stats("tottime").print_stats(25)
     return 0
 
 

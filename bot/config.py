@@ -70,6 +70,9 @@ class BotConfig:
     # the lease ends, any worker's sweeper (every outbox_sweep_seconds) takes what is left.
     outbox_lease_seconds: float = 60.0
     outbox_sweep_seconds: float = 5.0
+    # Group commit: order messages queued while the service is busy are handled together, at most
+    # this many in one transaction (bot/batcher.py); 1 commits each message alone.
+    batch_max: int = 100
 
     @property
     def tz(self) -> ZoneInfo:

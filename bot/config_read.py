@@ -176,8 +176,12 @@ def _bot(t: _Table) -> BotConfig:
     sweep = t.number("outbox_sweep_seconds", BotConfig().outbox_sweep_seconds)
     if not 0 < sweep <= lease / 2:
         raise t.error("outbox_sweep_seconds", "must be more than 0 and at most half of outbox_lease_seconds")
+    batch_max = t.number("batch_max", BotConfig().batch_max)
+    if batch_max != int(batch_max) or not 1 <= batch_max <= 1000:
+        raise t.error("batch_max", "must be a whole number from 1 to 1000")
     cfg = BotConfig(timezone=tz, digest_minutes=minutes, leaders=t.strings("leaders"),
-                    reply_expiry_seconds=expiry, outbox_lease_seconds=lease, outbox_sweep_seconds=sweep)
+                    reply_expiry_seconds=expiry, outbox_lease_seconds=lease, outbox_sweep_seconds=sweep,
+                    batch_max=int(batch_max))
     t.done()
     return cfg
 

@@ -12,7 +12,7 @@ from datetime import datetime
 from adapters.base import Adapter, MentionsMany
 from bot.catalog import Catalog
 from bot.config import AppConfig
-from bot.model import Card, Mention
+from bot.model import MENTIONS, REPLY, Card, Effect, Mention
 from bot.services.orders import OrderService
 from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory
 from bot.worker import locked_call
@@ -27,6 +27,13 @@ BOT_SENDER_NAME = "Tuan"
 def split_chat_key(chat_key: str) -> tuple[str, str]:
     platform, _, chat_id = chat_key.partition(":")
     return platform, chat_id
+
+
+def delivers_here(adapter: Adapter) -> bool:
+    """Whether this process may send through ``adapter`` now: its ``delivers_here`` attribute, True
+    when it has none. An elected connection (WeChat: one worker per account, docs/scaling.md) says
+    False on the workers that do not hold it; what they would say there goes through the outbox."""
+    return bool(getattr(adapter, "delivers_here", True))
 
 
 @dataclass(eq=False)
@@ -70,6 +77,8 @@ class Core:
         if adapter is None:
             log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
             return None
+        if not delivers_here(adapter):  # ``preformatted`` is not kept: WeChat shows text as it is anyway
+            return await self.relay(Effect(chat_key, REPLY, target=reply_to, text=text, mention=mention))
         return await adapter.send_text(split_chat_key(chat_key)[1], text, reply_to=reply_to, mention=mention,
                                        preformatted=preformatted)
 
@@ -81,6 +90,11 @@ class Core:
             log.warning("no adapter for %s; dropped: %s", chat_key, text[:40])
             return None
         chat_id = split_chat_key(chat_key)[1]
+        if not delivers_here(adapter):
+            ids = "\n".join(m.user_id for m in mentions)
+            names = "\n".join(" ".join(m.name.split()) for m in mentions)  # one member per line
+            return await self.relay(Effect(chat_key, MENTIONS, text=text,
+                                           mention=Mention(user_id=ids, name=names) if mentions else None))
         if mentions and isinstance(adapter, MentionsMany):
             return await adapter.send_mentioning(chat_id, text, mentions)
         return await adapter.send_text(chat_id, text)
@@ -89,6 +103,10 @@ class Core:
         adapter = self.adapter_of(chat_key)
         if adapter is None:
             return None
+        if not delivers_here(adapter):  # only platforms without buttons are elected (WeChat): its text
+            relayed = await self.relay(Effect(chat_key, REPLY, text=card.text))
+            await self.note_own(chat_key, relayed, card.text)
+            return relayed
         sent = await adapter.send_card(split_chat_key(chat_key)[1], card)
         if sent:
             self.cards[chat_key] = sent
@@ -96,6 +114,15 @@ class Core:
                 self.card_deals[chat_key] = card.deal_id
         await self.note_own(chat_key, sent, card.text)
         return sent
+
+    async def relay(self, effect: Effect) -> str:
+        """Commit ``effect`` to the outbox, held by nobody, for the worker that can say it (this one
+        cannot: :func:`delivers_here` is False for its chat's adapter); returns a local message id,
+        ``outbox-<seq>``. The holder's sweeper delivers it within ``[bot] outbox_sweep_seconds``."""
+        seq = await asyncio.to_thread(self.service.relay_effects, [effect])
+        log.info("a %s for %s goes to the worker that holds its connection (outbox %d)", effect.kind,
+                 effect.chat_key, seq)
+        return f"outbox-{seq}"
 
     async def post_list(self, chat_key: str, text: str) -> None:
         """Post a 接龙 list and, when enabled, record its lines as the bot's own (seen, nobody's entry)."""

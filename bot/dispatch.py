@@ -29,16 +29,17 @@ import os
 import secrets
 import socket
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot import buttons, commands
 from bot import messages as m
+from bot.batcher import Batcher
 from bot.catalog import Catalog
-from bot.context import Core, split_chat_key
+from bot.context import Core, delivers_here, split_chat_key
 from bot.leaderday_commands import plain_word
-from bot.model import CARD, DIGEST, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
+from bot.model import CARD, DIGEST, MENTIONS, REACT, REPLY, ButtonPress, Card, Effect, InboundMessage, Mention
 from bot.permissions import Caller
 from bot.phones import mask_phones
 from bot.ports import OutboxRow, StoreUnavailable
@@ -116,6 +117,9 @@ class Dispatcher:
         self._inflight = 0
         self._idle = asyncio.Event()
         self._idle.set()
+        # group commit: order messages queued while the service is busy share one transaction
+        self.batcher: Batcher[InboundMessage, oc.Outcome] = Batcher(core.lock, self._handle_batch,
+                                                                    max_batch=core.config.bot.batch_max)
 
     async def is_leader(self, msg: InboundMessage | ButtonPress) -> bool:
         """Whether the sender leads the group the message was said in (:mod:`bot.permissions`);
@@ -181,29 +185,47 @@ class Dispatcher:
             command = None if msg.edit_of or msg.recall_of else (
                 commands.parse_command(msg.text) or parse_word(msg.text) or plain_word(msg, leader))
             if command is not None:
+                self.batcher.barrier()  # messages after it are not batched with those before it
                 if msg.delivery is not None:
                     if not await locked_call(self.core.lock, self.core.service.claim_delivery, msg.delivery):
                         return  # a redelivered command (after a crash) runs at most once
                 await self._guard(commands.run_command(self.core, msg, *command, leader=leader))
                 return
-            outcome = await locked_call(self.core.lock, self._handle, msg)
+            outcome = await self.batcher.submit(msg)  # with the messages queued beside it: group commit
             await self._guard(self._answer(msg, outcome))
 
-    def _handle(self, msg: InboundMessage) -> oc.Outcome:
-        """In a worker thread, holding the core's lock: the service's work on one message, committed
-        with what is to be said about it (:meth:`_effects`)."""
-        told: list[tuple[str, str]] = []
-        outcome = self.core.service.handle(msg, lambda o: self._effects(msg, o, told), holder=self.worker_id,
-                                           lease=self.lease)
-        now = self._clock()
-        for key in told:  # committed: "no deal here" was said (it will be, from the outbox)
-            self._note_no_deal(key, now)
-        return outcome
+    def _handle_batch(self, msgs: list[InboundMessage]) -> list[oc.Outcome | Exception]:
+        """In a worker thread, holding the core's lock (:class:`bot.batcher.Batcher`): the service's
+        work on queued order messages, each committed with what is to be said about it
+        (:meth:`_effects`), in as few transactions as other workers allow
+        (:meth:`bot.services.orders.OrderService.handle_each`); each message's outcome, or the
+        exception it raised alone."""
+        told: dict[int, list[tuple[str, str]]] = {}
+        said: set[tuple[str, str]] = set()  # told "no deal here" earlier in this batch
 
-    def _effects(self, msg: InboundMessage, outcome: oc.Outcome, told: list[tuple[str, str]]) -> list[Effect]:
+        def effects_for(msg: InboundMessage) -> Callable[[oc.Outcome], list[Effect]]:
+            def effects(outcome: oc.Outcome) -> list[Effect]:
+                mine = told[id(msg)] = []
+                out = self._effects(msg, outcome, mine, said)
+                said.update(mine)
+                return out
+            return effects
+
+        outcomes = self.core.service.handle_each(msgs, effects_for=effects_for, holder=self.worker_id,
+                                                 lease=self.lease)
+        now = self._clock()
+        for msg, outcome in zip(msgs, outcomes, strict=True):
+            if not isinstance(outcome, Exception):  # committed: "no deal here" was said (from the outbox)
+                for key in told.get(id(msg), ()):
+                    self._note_no_deal(key, now)
+        return outcomes
+
+    def _effects(self, msg: InboundMessage, outcome: oc.Outcome, told: list[tuple[str, str]],
+                 said: Collection[tuple[str, str]] = ()) -> list[Effect]:
         """What to say about a handled message, decided before its commit (the reply policy above).
 
-        ``told`` receives the (chat, sender) told "no deal here", noted only once the commit succeeded.
+        ``told`` receives the (chat, sender) told "no deal here", noted only once the commit succeeded;
+        ``said``: those told so by earlier messages of the same batch, not yet committed (told once).
         """
         chat = msg.chat_key
         catalog = self._catalog(outcome)
@@ -214,7 +236,7 @@ class Dispatcher:
         problems = outcome.unclear + outcome.refused
         if outcome.kind == oc.NO_DEAL and not problems:  # an order (a 接龙 copy) where no deal is open
             problems = (oc.Problem(oc.NO_DEAL),)
-        if problems and not self._quiet_no_deal(msg, problems, told):
+        if problems and not self._quiet_no_deal(msg, problems, told, said):
             # the group sees it: a resident's words echoed back never show a phone number whole
             text = mask_phones("\n".join(dict.fromkeys(m.problem_text(p, catalog) for p in problems)))
             effects.append(Effect(chat, REPLY, target=msg.message_id, text=text,
@@ -254,6 +276,7 @@ class Dispatcher:
             return None
 
     async def on_press(self, press: ButtonPress) -> str:
+        self.batcher.barrier()  # messages after it are not batched with those before it
         async with self._track():
             outcome, catalog = await locked_call(self.core.lock, self._press, press)
             if outcome.kind == UNKNOWN:
@@ -302,7 +325,7 @@ class Dispatcher:
         async with self._track():
             while True:
                 rows = await locked_call(self.core.lock, self.core.service.claim_effects, self.worker_id, self.lease,
-                                         limit=SWEEP_BATCH, takeover=takeover)
+                                         limit=SWEEP_BATCH, takeover=takeover, skip=self.elsewhere())
                 claimed += len(rows)
                 fresh = [r for r in rows if (r.seq, r.n) not in self._held]  # being delivered here already
                 for r in fresh:
@@ -312,6 +335,11 @@ class Dispatcher:
                     return claimed
                 if self._marking is not None:  # a chat's later rows wait until its earlier ones are gone
                     await asyncio.wait({self._marking}, timeout=1.0)
+
+    def elsewhere(self) -> list[str]:
+        """The platforms whose chats another worker delivers to (an elected connection this one does
+        not hold: :func:`bot.context.delivers_here`); its sweeper leaves their outbox rows alone."""
+        return sorted(name for name, adapter in self.core.adapters.items() if not delivers_here(adapter))
 
     async def _deliver_claimed(self, rows: list[OutboxRow]) -> None:
         if not rows:
@@ -380,9 +408,17 @@ class Dispatcher:
 
     async def _deliver(self, rows: Iterable[OutboxRow]) -> None:
         """Say each effect (held by this worker) through its chat's adapter, then mark it delivered.
-        One whose delivery raised stays in the outbox (logged), for a sweep once its lease ends."""
+        One whose delivery raised stays in the outbox (logged), for a sweep once its lease ends.
+        Rows of a chat this worker cannot reach (its platform's connection is another worker's,
+        :meth:`elsewhere`) are released at once, for that worker's sweeper, and not tried here."""
+        released: list[tuple[int, int]] = []
         for row in rows:
             key = (row.seq, row.n)
+            adapter = self.core.adapter_of(row.chat_key)
+            if adapter is not None and not delivers_here(adapter):
+                released.append(key)
+                self._held.pop(key, None)
+                continue
             self._held.setdefault(key, row.claimed_until or datetime.now(UTC) + self.lease)
             try:
                 done = await self._say(row)
@@ -392,6 +428,14 @@ class Dispatcher:
                 continue
             if done:
                 self._mark([(row.seq, row.n)])
+        if released:
+            try:
+                await locked_call(self.core.lock, self.core.service.extend_claims, self.worker_id, released,
+                                  datetime.now(UTC))
+                log.info("%d effects released to the worker that holds their chats' connection", len(released))
+            except Exception as exc:
+                log.warning("releasing %d effects for another worker failed (%s); taken when their lease ends",
+                            len(released), exc)
 
     async def _say(self, row: OutboxRow) -> bool:
         """Deliver one effect; False when a list digest will (it marks the row once posted).
@@ -410,6 +454,12 @@ class Dispatcher:
             return True
         if row.kind == CARD:
             await self._post_published_card(chat, row.text)
+            return True
+        if row.kind == MENTIONS:  # a roll-call relayed by a worker that could not reach the chat
+            ids = row.mention_id.split("\n") if row.mention_id else []
+            names = (row.mention_name or "").split("\n")
+            await self.core.send_mentioning(chat, row.text, [Mention(user_id=i, name=n)
+                                                             for i, n in zip(ids, names, strict=False)])
             return True
         if row.kind == REACT and row.target and adapter.capabilities.reactions:
             if await adapter.react(split_chat_key(chat)[1], row.target, row.text):
@@ -466,7 +516,7 @@ class Dispatcher:
             await self.card_edits.request(f"{chat_key}|{card_id}", lambda: self._edit_card(chat_key, card_id, deal_id))
 
     def _quiet_no_deal(self, msg: InboundMessage, problems: tuple[oc.Problem, ...],
-                       told: list[tuple[str, str]]) -> bool:
+                       told: list[tuple[str, str]], said: Collection[tuple[str, str]] = ()) -> bool:
         """"No deal open here" (none, or it closed) is said to a resident at most once per
         ``NO_DEAL_REPEAT_SECONDS`` per chat (by the dispatcher's clock): each resident who orders
         hears it once, and a chat is not flooded. When it is to be said, the (chat, sender) goes
@@ -474,7 +524,7 @@ class Dispatcher:
         if any(p.code not in NOT_OPEN for p in problems):
             return False
         key = (msg.chat_key, msg.sender_id)
-        if self._clock() - self._no_deal_said.get(key, float("-inf")) < NO_DEAL_REPEAT_SECONDS:
+        if key in said or self._clock() - self._no_deal_said.get(key, float("-inf")) < NO_DEAL_REPEAT_SECONDS:
             return True
         told.append(key)
         return False

@@ -173,7 +173,10 @@ REACT = "react"  # put ``text`` (an emoji) on message ``target``; where the plat
 REPLY = "reply"  # say ``text``, as a reply to ``target`` (if any), mentioning ``mention`` (if any)
 DIGEST = "digest"  # post the chat's current 接龙 list (throttled per chat): the acknowledgement without reactions
 CARD = "card"  # post the chat's deal card, while its current deal is still deal ``text`` (a round published on the web)
-EFFECT_KINDS = (REACT, REPLY, DIGEST, CARD)
+# say ``text``, in which each member of ``mention`` is written ``@name`` (its user_id and name hold one
+# member per line, in order): a roll-call relayed to the worker that can reach the chat (bot.context.Core)
+MENTIONS = "mentions"
+EFFECT_KINDS = (REACT, REPLY, DIGEST, CARD, MENTIONS)
 
 
 @dataclass(frozen=True, slots=True)

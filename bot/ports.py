@@ -164,7 +164,7 @@ class OutboxRow:
     seq: int
     n: int
     chat_key: str
-    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest" | "card"
+    kind: str  # bot.model.EFFECT_KINDS: "react" | "reply" | "digest" | "card" | "mentions"
     target: str | None  # the platform message id reacted or replied to
     text: str
     mention_id: str | None
@@ -248,8 +248,11 @@ class Transaction(Protocol):
         """The rows of these chats that exist, not locked (one statement)."""
         ...
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        """Lock these deals in one statement, in id order; deal id -> version of those that exist."""
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        """Lock these deals in one statement, in id order; deal id -> version of those that exist.
+
+        ``skip_locked``: wait for none; a deal another transaction holds is left out of the answer
+        (PostgreSQL ``SKIP LOCKED``; where one writer holds the whole store, nothing is left out)."""
         ...
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
@@ -259,6 +262,11 @@ class Transaction(Protocol):
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         """The deal's row with only the entries, lines and messages written by its versions after
         ``since`` (call after :meth:`lock_deal`); None when there is no such deal."""
+        ...
+
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        """:meth:`deal_changes` of several deals at once (deal id -> the version since which),
+        for those that exist (call after :meth:`lock_deals`)."""
         ...
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
@@ -343,11 +351,13 @@ class Repository(Protocol):
         ...
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         """Claim for ``worker`` until ``until`` (aware) up to ``limit`` outbox rows whose lease ended
         before ``now`` (aware) or that nobody holds, the oldest first; with ``takeover``, also every
         row another worker holds, whatever its lease (a store this process alone serves: their
-        holders are gone). Returns the claimed rows (as now held) in ``(seq, n)`` order.
+        holders are gone). Rows of the chats of the platforms in ``skip`` (chat keys
+        ``"<platform>:..."``, e.g. ``wechat`` on a worker that does not hold the account's
+        connection) are never claimed. Returns the claimed rows (as now held) in ``(seq, n)`` order.
 
         Of two workers claiming at once, each row goes to exactly one (PostgreSQL: ``FOR UPDATE
         SKIP LOCKED``, the other takes the next rows instead of waiting; SQLite: its write lock).

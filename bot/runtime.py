@@ -218,8 +218,8 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
             core.open_configured_deals()
         adapters = adapters if adapters is not None else build_adapters(config, on_eof=stop.set)
         core.adapters.update({a.name: a for a in adapters})
-        for a in adapters:  # elected ingress (the Telegram poller): one worker of the store takes updates
-            elect = getattr(a, "elect_poller", None)
+        for a in adapters:  # elected ingress (the Telegram poller, a WeChat account's connection): one worker
+            elect = getattr(a, "elect_poller", None) or getattr(a, "elect_connection", None)
             if elect is not None:
                 elect(partial(role_lease, repo), config.store.election_retry_seconds)
         log_startup(config, adapters)

@@ -590,9 +590,11 @@ class MemoryRepository:
                     if outbox[k].created_at < created_before]
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         """As :func:`storage.reader.claim_effects`: the claimable rows, oldest first, but none of a
-        chat at or after the first row of that chat that stays held (a chat's effects in order)."""
+        chat at or after the first row of that chat that stays held (a chat's effects in order),
+        and none of a chat of the platforms in ``skip`` (chat keys ``"<platform>:..."``)."""
+        prefixes = tuple(f"{p}:" for p in skip)
         until, now = as_utc(until), check_aware(now)
 
         def claimable(r: OutboxRow) -> bool:
@@ -606,7 +608,8 @@ class MemoryRepository:
             for r in rows:
                 if not claimable(r) and r.chat_key not in held:
                     held[r.chat_key] = r.seq  # rows are in seq order: the first is the least
-            chosen = [r for r in rows if claimable(r) and (r.chat_key not in held or r.seq < held[r.chat_key])]
+            chosen = [r for r in rows if claimable(r) and (r.chat_key not in held or r.seq < held[r.chat_key])
+                      and not (prefixes and r.chat_key.startswith(prefixes))]
             out = []
             for r in chosen[:max(limit, 0)]:
                 copy = _copy(OutboxRow, _OUTBOX_COPY, r)
@@ -685,8 +688,8 @@ class MemoryTransaction:
         chats = self._st.chats
         return [_copy(ChatRow, _CHAT_COPY, chats[k]) for k in dict.fromkeys(chat_keys) if k in chats]
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        deals = self._st.deals
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        deals = self._st.deals  # one transaction at a time holds the whole store: nothing is skipped
         return {d: deals[d].version for d in sorted(set(deal_ids)) if d in deals}
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
@@ -694,6 +697,9 @@ class MemoryTransaction:
 
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         return self._st.snapshot(deal_id, since)
+
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        return {did: snap for did, v in since.items() if (snap := self._st.snapshot(did, v)) is not None}
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         st = self._st

@@ -10,6 +10,8 @@ from typing import Any
 from sqlalchemy import (
     Connection,
     Select,
+    String,
+    and_,
     bindparam,
     case,
     exists,
@@ -95,6 +97,37 @@ _CHANGED_MESSAGES = (select(*columns(MESSAGES, MESSAGE_FIELDS, text=_ASK_TEXT))
                      .order_by(MESSAGES.c.seq))
 
 
+def deals_changes(conn: Connection, since: dict[str, int]) -> dict[str, DealSnapshot]:
+    """:func:`deal_changes` of several deals (deal id -> its cached version), in five statements
+    whatever their number on PostgreSQL (each table joined with ``unnest`` of the ids and
+    versions); one deal at a time elsewhere. Unknown deals are left out."""
+    if len(since) < 2 or conn.dialect.name != "postgresql":
+        return {did: snap for did, v in since.items() if (snap := deal_changes(conn, did, v)) is not None}
+    from sqlalchemy import BigInteger
+    from sqlalchemy.dialects.postgresql import ARRAY
+
+    wanted = func.unnest(bindparam("b_ids", list(since), type_=ARRAY(String)),
+                         bindparam("b_since", list(since.values()), type_=ARRAY(BigInteger))
+                         ).table_valued("id", "since").render_derived(name="wanted")
+    deals = _deals(conn, select(*columns(DEALS, DEAL_FIELDS)).where(DEALS.c.id.in_(list(since))))
+    out = {d.id: DealSnapshot(d, [], [], []) for d in deals}
+
+    def changed(table: Any, fields: Any, key: Any, **extra: Any) -> Any:
+        return conn.execute(select(*columns(table, fields, **extra)).select_from(
+            table.join(wanted, and_(table.c.deal_id == wanted.c.id, table.c.touched > wanted.c.since))).order_by(key))
+
+    for e in build(EntryRow, changed(ENTRIES, ENTRY_FIELDS, ENTRIES.c.id)):
+        if e.deal_id in out:
+            out[e.deal_id].entries.append(e)
+    for line in build(LineRow, changed(LINES, LINE_FIELDS, LINES.c.id)):
+        if line.deal_id in out:
+            out[line.deal_id].lines.append(line)
+    for m in build(MessageRow, changed(MESSAGES, MESSAGE_FIELDS, MESSAGES.c.seq, text=_ASK_TEXT)):
+        if m.deal_id in out:
+            out[m.deal_id].messages.append(m)
+    return out
+
+
 def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
     query = (select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key == chat_key, LINES.c.deal_id.is_(None))
              .order_by(LINES.c.id))
@@ -148,12 +181,18 @@ def lock_deal(conn: Connection, deal_id: str) -> int | None:
 
 _LOCK_DEALS = (select(DEALS.c.id, DEALS.c.version).where(DEALS.c.id.in_(bindparam("b_ids", expanding=True)))
                .order_by(DEALS.c.id).with_for_update())
+_TRY_LOCK_DEALS = (select(DEALS.c.id, DEALS.c.version).where(DEALS.c.id.in_(bindparam("b_ids", expanding=True)))
+                   .order_by(DEALS.c.id).with_for_update(skip_locked=True))
 
 
-def lock_deals(conn: Connection, deal_ids: Sequence[str]) -> dict[str, int]:
+def lock_deals(conn: Connection, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
     """Deal id -> version of the deals of ``deal_ids`` that exist, their rows locked in id order (the
-    rows are locked as the sorted rows are returned: two callers never wait on each other in a cycle)."""
-    return {did: int(v) for did, v in conn.execute(_LOCK_DEALS, {"b_ids": list(deal_ids)})}
+    rows are locked as the sorted rows are returned: two callers never wait on each other in a cycle).
+
+    ``skip_locked``: never wait; a row another transaction holds is left out, as if it did not exist
+    (PostgreSQL ``FOR UPDATE SKIP LOCKED``; SQLite's one writer holds every row already)."""
+    query = _TRY_LOCK_DEALS if skip_locked else _LOCK_DEALS
+    return {did: int(v) for did, v in conn.execute(query, {"b_ids": list(deal_ids)})}
 
 
 def get_deal(conn: Connection, deal_id: str) -> DealRow | None:
@@ -193,20 +232,22 @@ _CLAIM_LOCK_KEY = 0x6F757462  # "outb": with the schema's hash, the two-key advi
 
 
 def claim_effects(conn: Connection, worker: str, until: datetime, now: datetime, limit: int,
-                  takeover: bool) -> list[OutboxRow]:
+                  takeover: bool, skip: Sequence[str] = ()) -> list[OutboxRow]:
     """Claim outbox rows for ``worker`` (see :meth:`bot.ports.Repository.claim_effects`), in the
     caller's transaction: one ``UPDATE ... WHERE (seq, n) IN (SELECT ... FOR UPDATE SKIP LOCKED)
     RETURNING``; on PostgreSQL claims are serialised by a transaction-level advisory lock (SQLite:
     its write lock does that, and there is no SKIP LOCKED).
 
     A row is not taken while an earlier row of its chat is still held (its lease running): a chat's
-    effects go out in ``seq`` order even when their leases end one by one.
+    effects go out in ``seq`` order even when their leases end one by one. Rows of the chats of the
+    platforms in ``skip`` (chat keys ``"<platform>:..."``) are left alone: another worker delivers them.
     """
     held = (select(OUTBOX.c.chat_key, func.min(OUTBOX.c.seq).label("seq"))
             .where(not_(_claimable(OUTBOX, worker, now, takeover))).group_by(OUTBOX.c.chat_key).subquery("held"))
     chosen = (select(OUTBOX.c.seq, OUTBOX.c.n)
               .select_from(OUTBOX.outerjoin(held, held.c.chat_key == OUTBOX.c.chat_key))
-              .where(_claimable(OUTBOX, worker, now, takeover), or_(held.c.seq.is_(None), OUTBOX.c.seq < held.c.seq))
+              .where(_claimable(OUTBOX, worker, now, takeover), or_(held.c.seq.is_(None), OUTBOX.c.seq < held.c.seq),
+                     *(not_(OUTBOX.c.chat_key.startswith(f"{p}:", autoescape=True)) for p in skip))
               .order_by(OUTBOX.c.seq, OUTBOX.c.n).limit(limit))
     if conn.dialect.name == "postgresql":
         # claims one at a time (a few ms each): a claim started beside another would not see the rows

@@ -125,11 +125,11 @@ class SqlRepository:
             return reader.pending_effects(conn, created_before)
 
     def claim_effects(self, worker: str, until: datetime, *, now: datetime, limit: int,
-                      takeover: bool = False) -> list[OutboxRow]:
+                      takeover: bool = False, skip: Sequence[str] = ()) -> list[OutboxRow]:
         check_aware(until)
         check_aware(now)
         with unavailable_as_such(), self.engine.begin() as conn:
-            return reader.claim_effects(conn, worker, until, now, limit, takeover)
+            return reader.claim_effects(conn, worker, until, now, limit, takeover, skip)
 
     def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
         check_aware(until)
@@ -186,14 +186,17 @@ class SqlTransaction:
     def chats(self, chat_keys: Sequence[str]) -> list[ChatRow]:
         return reader.get_chats(self.conn, chat_keys)
 
-    def lock_deals(self, deal_ids: Sequence[str]) -> dict[str, int]:
-        return reader.lock_deals(self.conn, deal_ids)
+    def lock_deals(self, deal_ids: Sequence[str], *, skip_locked: bool = False) -> dict[str, int]:
+        return reader.lock_deals(self.conn, deal_ids, skip_locked=skip_locked)
 
     def load_deal(self, deal_id: str) -> DealSnapshot | None:
         return reader.load_deal(self.conn, deal_id)
 
     def deal_changes(self, deal_id: str, since: int) -> DealSnapshot | None:
         return reader.deal_changes(self.conn, deal_id, since)
+
+    def deals_changes(self, since: dict[str, int]) -> dict[str, DealSnapshot]:
+        return reader.deals_changes(self.conn, since)
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         return reader.undealt_lines(self.conn, chat_key)

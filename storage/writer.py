@@ -1,4 +1,6 @@
-"""Write changesets with Core bulk statements (one executemany per table), inside the caller's transaction."""
+"""Write changesets with bulk statements, inside the caller's transaction: on PostgreSQL one
+``INSERT ... SELECT FROM unnest(arrays)`` per table (a whole group commit's rows in one statement,
+:func:`_insert`), elsewhere one executemany per table."""
 
 from __future__ import annotations
 
@@ -106,7 +108,12 @@ def write(conn: Connection, batch: Sequence[Changeset]) -> None:
     pairs = list(dict.fromkeys(p for cs in batch for p in cs.deal_chats))
     if pairs:
         _insert_missing(conn, DEAL_CHATS, [{"deal_id": d, "chat_key": c} for d, c in pairs])
-    if versions:
+    if len(versions) > 1 and conn.dialect.name == "postgresql":  # one statement, as _insert
+        vtype = DEALS.c.version.type.compile(dialect=conn.dialect)
+        conn.exec_driver_sql(f"UPDATE deals SET version = v.version FROM unnest(CAST(%(ids)s AS VARCHAR[]), "
+                             f"CAST(%(versions)s AS {vtype}[])) AS v(id, version) WHERE deals.id = v.id",
+                             {"ids": list(versions), "versions": list(versions.values())})
+    elif versions:
         conn.execute(_SET_VERSION, [{"b_id": d, "b_version": v} for d, v in versions.items()])
 
 
@@ -172,8 +179,42 @@ def extend_outbox(conn: Connection, worker: str, keys: Sequence[tuple[int, int]]
 
 
 def _insert(conn: Connection, stmt: Any, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(stmt, rows)
+    """Insert ``rows`` (dicts of one set of column names) with ``stmt`` (an ``insert(table)``).
+
+    On PostgreSQL, several rows go in one statement whose parameters are one array per column
+    (:func:`_unnest_insert`): a batch of a hundred messages costs a handful of statements, not
+    one execution per row (psycopg's executemany runs the statement once per row)."""
+    if not rows:
+        return
+    if len(rows) > 1 and conn.dialect.name == "postgresql" and all(r.keys() == rows[0].keys() for r in rows):
+        _unnest_insert(conn, stmt.table, rows)
+        return
+    conn.execute(stmt, rows)
+
+
+_UNNEST: dict[tuple[str, tuple[str, ...]], tuple[str, list[Any]]] = {}
+
+
+def _unnest_insert(conn: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
+    """``INSERT INTO table (cols) SELECT * FROM unnest(CAST(%(c0)s AS type[]), ...)`` with one array
+    per column, each value passed through its column type's bind processor (as SQLAlchemy would)."""
+    names = tuple(rows[0])
+    key = (table.name, names)
+    cached = _UNNEST.get(key)
+    if cached is None:
+        dialect = conn.dialect
+        quote = dialect.identifier_preparer.quote
+        cols = [table.c[n] for n in names]
+        casts = ", ".join(f"CAST(%(c{i})s AS {c.type.compile(dialect=dialect)}[])" for i, c in enumerate(cols))
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+               f"SELECT * FROM unnest({casts})")
+        cached = _UNNEST[key] = (sql, [c.type.bind_processor(dialect) for c in cols])
+    sql, processors = cached
+    arrays: dict[str, list[Any]] = {}
+    for i, (name, proc) in enumerate(zip(names, processors, strict=True)):
+        values = [r[name] for r in rows]
+        arrays[f"c{i}"] = [proc(v) for v in values] if proc is not None else values
+    conn.exec_driver_sql(sql, arrays)
 
 
 def _update(conn: Connection, stmt: Any, table: Table, rows: list[dict[str, Any]]) -> None:

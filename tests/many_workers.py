@@ -46,68 +46,127 @@ def message(job: Job, n: int) -> Any:
                           delivery=("t:test", f"{chat}/{mid}"))
 
 
+def batch_of(svc: Any, holder: str = "worker") -> Any:
+    """What a `tuan run` worker's dispatcher does with a batch its :class:`bot.batcher.Batcher`
+    hands it (``Dispatcher._handle_batch``, with the reply policy of :func:`ack_effects`): the
+    messages handled by ``OrderService.handle_each``, each with its outcome or its own exception."""
+    lease = timedelta(seconds=60)
+
+    def run(msgs: list[Any]) -> list[Any]:
+        return svc.handle_each(msgs, ack_effects, holder=holder, lease=lease)
+
+    return run
+
+
+def result_of(o: Any) -> Result:
+    return (o.chat_key, o.message_id, o.kind, tuple((a.item_code, a.delta) for a in o.accepted),
+            tuple(p.code for p in o.refused + o.unclear), tuple((e.kind, e.target) for e in o.effects),
+            o.effects[0].seq if o.effects else -1)
+
+
 def work(url: str, jobs: list[Job], start: Any, results: Any, batch: int = 1) -> None:
-    """Handle ``jobs`` in order, one transaction each (``OrderService.handle`` with :func:`ack_effects`),
-    or ``batch`` at a time in one transaction (``OrderService.handle_batch``: group commit), after
-    ``start`` (a barrier) lets every worker go at once. Puts one list of :data:`Result` on
-    ``results``. Any exception (a failed commit, a deadlock) propagates: the process exits non-zero.
+    """Handle ``jobs`` as `tuan run` does when they all arrive at once: each submitted to the group
+    commit of bot/batcher.py (at most ``batch`` a transaction; 1: one transaction each), in order,
+    after ``start`` (a barrier) lets every worker go at once. Puts (list of :data:`Result`, messages
+    deferred because another worker held their deal) on ``results``. Any exception (a failed
+    commit) propagates: the process exits non-zero.
     """
+    import asyncio
+
+    from bot.batcher import Batcher
     from bot.services.orders import OrderService
     from storage.sql import open_repository
 
     repo = open_repository(url)
     svc = OrderService(repo)
-    out: list[Result] = []
+
+    async def main() -> list[Any]:
+        batcher = Batcher(asyncio.Lock(), batch_of(svc), max_batch=batch)
+        calls = [asyncio.ensure_future(batcher.submit(message(job, n))) for n, job in enumerate(jobs)]
+        return list(await asyncio.gather(*calls))
+
     try:
         start.wait(timeout=120)
-        for k in range(0, len(jobs), batch):
-            group = [message(job, n) for n, job in enumerate(jobs[k:k + batch], k)]
-            for o in svc.handle_batch(group, ack_effects):
-                    out.append((o.chat_key, o.message_id, o.kind, tuple((a.item_code, a.delta) for a in o.accepted),
-                            tuple(p.code for p in o.refused + o.unclear), tuple((e.kind, e.target) for e in o.effects),
-                            o.effects[0].seq if o.effects else -1))
+        outs = asyncio.run(main())
     finally:
         repo.close()
-    results.put(out)
+    results.put(([result_of(o) for o in outs], svc.deferred))
 
 
-def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1) -> None:
-    """A benchmark worker: handle messages from ``inbox`` ((job, arrival time.time()) or None to stop)
-    until None; put (count, CPU seconds of this process, [arrival → commit seconds]) on ``results``.
+def serve(url: str, inbox: Any, start: Any, results: Any, batch: int = 1, warm: bool = False,
+          profile: str | None = None) -> None:
+    """A benchmark worker, doing what `tuan run` does minus the network: each message from ``inbox``
+    ((job, arrival time.time()), or None to stop) is submitted, as it comes, to the group commit of
+    bot/batcher.py (at most ``batch`` a transaction, never waiting for more), and counts as
+    acknowledged when its transaction (with its ✅ in the outbox) commits. ``warm``: every deal is
+    loaded first (``OrderService.preload``), as in a worker that has been serving them. ``profile``: a cProfile of the run is
+    written there (of the thread the batches run in: the per-message work). Puts (count, CPU seconds of this process, [arrival → commit seconds], deferred)
+    on ``results``."""
+    import asyncio
+    import threading
 
-    ``batch`` > 1: group commit. The worker takes what is queued, up to ``batch`` messages (never
-    waiting for more), handles them in one transaction (``OrderService.handle_batch``), and a
-    message counts as acknowledged at that commit."""
-    import queue
-
+    from bot.batcher import Batcher
     from bot.services.orders import OrderService
     from storage.sql import open_repository
 
     repo = open_repository(url)
     svc = OrderService(repo)
     delays: list[float] = []
-    n = 0
+
+    run = batch_of(svc)
+    prof = None
+    if profile:  # the service's thread, where the per-message work is done
+        import cProfile
+
+        prof = cProfile.Profile()
+        plain = run
+
+        def run(msgs: list[Any]) -> list[Any]:
+            return prof.runcall(plain, msgs)
+
+    async def main() -> int:
+        loop = asyncio.get_running_loop()
+        batcher = Batcher(asyncio.Lock(), run, max_batch=batch)
+        calls: set[asyncio.Future[None]] = set()
+        done = asyncio.Event()
+        count = 0
+
+        async def one(job: Job, arrived: float, n: int) -> None:
+            await batcher.submit(message(job, n))
+            delays.append(time.time() - arrived)
+
+        def arrive(item: Any) -> None:
+            nonlocal count
+            if item is None:
+                done.set()
+                return
+            call = asyncio.ensure_future(one(item[0], item[1], count))
+            count += 1
+            calls.add(call)
+            call.add_done_callback(calls.discard)
+
+        def read() -> None:  # the "network": a thread receiving messages, handing them to the loop
+            while True:
+                item = inbox.get()
+                loop.call_soon_threadsafe(arrive, item)
+                if item is None:
+                    return
+
+        threading.Thread(target=read, daemon=True).start()
+        await done.wait()
+        while calls:
+            await asyncio.gather(*list(calls))
+        return count
+
     try:
+        if warm:
+            svc.preload(row.chat_key for row in svc.chats_with_deal())
         start.wait(timeout=120)
         cpu0 = time.process_time()
-        done = False
-        while not done:
-            taken = [inbox.get()]
-            while len(taken) < batch and taken[-1] is not None:
-                try:
-                    taken.append(inbox.get_nowait())
-                except queue.Empty:
-                    break
-            if taken[-1] is None:
-                taken.pop()
-                done = True
-            if not taken:
-                continue
-            svc.handle_batch([message(job, n + k) for k, (job, _) in enumerate(taken)], ack_effects)
-            now = time.time()
-            delays.extend(now - arrived for _, arrived in taken)
-            n += len(taken)
+        n = asyncio.run(main())
+        if prof is not None and profile:
+            prof.dump_stats(profile)
         cpu = time.process_time() - cpu0
     finally:
         repo.close()
-    results.put((n, cpu, delays))
+    results.put((n, cpu, delays, svc.deferred))

@@ -33,6 +33,8 @@ def test_defaults_without_a_file() -> None:
     assert config.bot.timezone == "Asia/Shanghai" and config.bot.digest_minutes == 5
     assert config.bot.reply_expiry_seconds == 600
     assert (config.bot.outbox_lease_seconds, config.bot.outbox_sweep_seconds) == (60, 5)
+    assert config.bot.batch_max == 100
+    assert config_from_dict({"bot": {"batch_max": 1}}, env={}).bot.batch_max == 1
     assert config.console.enabled and config.groups == () and config.deals == ()
 
 
@@ -56,6 +58,8 @@ GROUP = '[[groups]]\nid = "home"\nplatform = "console"\nchat = "console"\n'
     ("[bot]\noutbox_lease_seconds = 0\n", "bot.outbox_lease_seconds"),
     ("[bot]\noutbox_sweep_seconds = 31\n", "bot.outbox_sweep_seconds"),  # more than half the default lease
     ("[bot]\noutbox_lease_seconds = 4\n", "bot.outbox_sweep_seconds"),  # the default sweep, more than half
+    ("[bot]\nbatch_max = 0\n", "bot.batch_max"),
+    ("[bot]\nbatch_max = 2.5\n", "bot.batch_max"),
     ("[store]\nurl = 'tuan.db'\n", "store.url"),
     ("[telegram]\nmode = 'push'\n", "telegram.mode"),
     ("[telegram.webhook]\nport = '8443'\n", "telegram.webhook.port"),

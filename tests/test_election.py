@@ -165,3 +165,59 @@ async def test_a_worker_elected_after_a_slot_it_never_saw_runs_it_within_the_gra
         await again.stop()
         marks.repo.close()
         await p.close()
+
+
+def test_a_wechat_accounts_role_is_named_by_its_token_never_showing_it() -> None:
+    from adapters.wechat.config import from_section
+
+    def account(endpoint: str, token: str) -> str:
+        return from_section({"endpoint": endpoint, "token": token}, env={}).account
+
+    one = account("127.0.0.1:8788", "puppet_service_token_1")
+    assert one == account("puppet.internal:8788", "puppet_service_token_1")  # one service, named two ways
+    assert one != account("127.0.0.1:8788", "puppet_service_token_2")
+    assert len(one) == 12 and "token" not in one
+
+
+async def test_one_worker_holds_a_wechat_accounts_connection_and_another_takes_it_when_its_session_dies(
+        pg_engine: Engine, pg_url: str) -> None:
+    from adapters.wechat.config import from_section
+    from bot.election import Elector
+
+    role = f"wechat:{from_section({'endpoint': '127.0.0.1:8788', 'token': 'tok'}, env={}).account}"
+    leases = [lease_for(pg_engine, role) for _ in range(2)]
+    assert all(isinstance(x, AdvisoryLease) for x in leases)
+    events: list[tuple[str, int]] = []
+    electors = [Elector(x, on_elected=lambda i=i: events.append(("up", i)),  # type: ignore[arg-type, misc]
+                        on_deposed=lambda i=i: events.append(("down", i)), retry=0.2, role=role)
+                for i, x in enumerate(leases)]
+    for e in electors:
+        e.start()
+    try:
+        await eventually(lambda: any(e.leading for e in electors), 5, what="one is elected")
+        await asyncio.sleep(1.0)  # five more tries each: still one
+        [winner] = [i for i, e in enumerate(electors) if e.leading]
+        other = 1 - winner
+        assert events == [("up", winner)]
+        names = holders(pg_engine, role)
+        assert names == [application_name(role)]  # the role, not the token, shows in pg_stat_activity
+        winning = leases[winner]
+        assert isinstance(winning, AdvisoryLease)
+        terminate(pg_url, winning)  # its session ends, as when the worker is SIGKILLed
+        await eventually(lambda: electors[other].leading and not electors[winner].leading, 5,
+                         what="the other takes the connection; the former holder steps down")
+        assert sorted(events) == sorted([("up", winner), ("down", winner), ("up", other)])
+        await asyncio.sleep(1.0)
+        assert [e.leading for e in electors].count(True) == 1 and len(events) == 3  # it does not come back
+    finally:
+        for e in electors:
+            await e.stop()
+
+
+def holders(engine: Engine, role: str) -> list[str]:
+    """The application names of the sessions holding ``role``'s advisory lock."""
+    with engine.connect() as conn:
+        return list(conn.execute(text(
+            "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a USING (pid) "
+            "WHERE l.locktype = 'advisory' AND l.granted AND a.application_name LIKE :name"),
+            {"name": f"tuan {role} %"}).scalars())

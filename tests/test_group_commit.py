@@ -4,15 +4,18 @@ one by one (issue 10)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bot.catalog import Catalog, Item
 from bot.services.orders import OrderService
+from storage.models import MESSAGES
 from storage.sql import SqlRepository, open_repository
 from tests.many_workers import ack_effects, message
 
@@ -95,3 +98,76 @@ def test_a_failed_batch_leaves_nothing_and_its_messages_go_one_by_one(
     assert summary(grouped) == summary(singly)
     assert tallies(batched) == tallies(one)
     assert outbox(batched) == outbox(one)
+
+
+def test_a_batch_on_postgresql_stores_what_one_transaction_each_gives(tmp_path: Path, pg_url: str) -> None:
+    """PostgreSQL writes a batch's rows one statement per table (arrays, storage/writer.py): the
+    messages, entries, lines and outbox rows it stores are those of one transaction each on SQLite
+    (NULLs, times, flags and Chinese text included), read back by a fresh service."""
+    one, pg = stores(tmp_path, "one.db"), open_repository(pg_url)
+    try:
+        single, batched = OrderService(one), OrderService(pg)
+        for svc in (single, batched):
+            svc.open_deal(CATALOG, ["t:g0", "t:g1"], title="一")
+            svc.open_deal(CATALOG, ["t:g2"], title="二")
+        msgs = [message(j, n) for n, j in enumerate(jobs())]
+        singly = [single.handle(m, ack_effects) for m in msgs]
+        grouped = [o for k in range(0, len(msgs), 9) for o in batched.handle_batch(msgs[k:k + 9], ack_effects)]
+        assert summary(grouped) == summary(singly)
+        fresh = OrderService(pg)
+        assert tallies(fresh) == tallies(single)
+        assert outbox(fresh) == outbox(single)
+        later = datetime(2100, 1, 1, tzinfo=UTC)
+        assert [(r.created_at.tzinfo is not None, r.mention_name) for r in pg.pending_effects(later)] == \
+            [(True, r.mention_name) for r in one.pending_effects(later)]
+        cols = [c for c in MESSAGES.c if c.name not in ("seq", "touched", "deal_id")]  # ids: their own
+
+        def stored(repo: SqlRepository) -> list[tuple[object, ...]]:
+            with repo.engine.connect() as conn:
+                return sorted(tuple(r) for r in conn.execute(select(*cols)))
+
+        assert stored(pg) == stored(one) and len(stored(pg)) == len(msgs) - 1  # one redelivery
+    finally:
+        one.close()
+        pg.close()
+
+
+def test_a_batch_follows_a_chat_another_worker_moved_to_a_new_round(tmp_path: Path) -> None:
+    """Worker A knows chats g0..g2 in one deal; worker B (same store) writes the deal and moves g0
+    to a new round. A's next batch renews its hints in one read and puts g0's order in the new
+    round, the others' in the old one."""
+    path = tmp_path / "shared.db"
+    ra, rb = open_repository(f"sqlite:///{path}"), open_repository(f"sqlite:///{path}")
+    try:
+        a, b = OrderService(ra), OrderService(rb)
+        old = a.open_deal(CATALOG, ["t:g0", "t:g1", "t:g2"], title="一")
+        other = a.open_deal(CATALOG, ["t:g3"], title="另")  # a batch over two deals locks them up front
+        a.handle_batch([message((f"g{k}", f"w{k}", f"u{k}", "鸡蛋1"), k) for k in range(4)], ack_effects)
+        b.handle(message(("g1", "b1", "u9", "脐橙1"), 10), ack_effects)  # B writes the deal: A's copy is stale
+        new = b.open_deal(CATALOG, ["t:g0"], title="二")
+        reads: list[list[str]] = []
+        real = ra.transaction
+
+        @contextlib.contextmanager
+        def spying():  # type: ignore[no-untyped-def]
+            with real() as tx:
+                chats = tx.chats
+
+                def counted(keys):  # type: ignore[no-untyped-def]
+                    reads.append(list(keys))
+                    return chats(keys)
+
+                tx.chats = counted  # type: ignore[method-assign]
+                yield tx
+
+        ra.transaction = spying  # type: ignore[method-assign]
+        outs = a.handle_batch([message((f"g{k}", f"x{k}", f"v{k}", "鸡蛋2"), 20 + k) for k in range(4)], ack_effects)
+        ra.transaction = real  # type: ignore[method-assign]
+        assert [o.deal_id for o in outs] == [new, old, old, other]
+        assert reads == [["t:g0", "t:g1", "t:g2"]], "the moved deal's chats read again, together"
+        fresh = OrderService(ra)
+        assert fresh.tally(new).totals == {"1": 2, "2": 0}
+        assert fresh.tally(old).totals == {"1": 3 + 4, "2": 1}
+    finally:
+        ra.close()
+        rb.close()

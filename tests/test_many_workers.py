@@ -75,9 +75,10 @@ def plan(chats: list[str], seed: int, per_worker: int = PER_WORKER,
     return plans, oranges
 
 
-def run_workers(url: str, plans: list[list[Job]], batch: int = 1) -> tuple[list[Result], float]:
-    """Run each plan in its own spawned process, started together, ``batch`` messages a transaction
-    (group commit when above 1); every result and the wall time."""
+def run_workers(url: str, plans: list[list[Job]], batch: int = 1) -> tuple[list[Result], float, int]:
+    """Run each plan in its own spawned process, started together, through the group commit of
+    `tuan run` (bot/batcher.py), at most ``batch`` messages a transaction; every result, the wall
+    time, and how many messages waited for a deal another worker held (SKIP LOCKED)."""
     ctx = multiprocessing.get_context("spawn")
     results, start = ctx.Queue(), ctx.Barrier(len(plans) + 1)
     procs = [ctx.Process(target=work, args=(url, jobs, start, results, batch)) for jobs in plans]
@@ -86,13 +87,16 @@ def run_workers(url: str, plans: list[list[Job]], batch: int = 1) -> tuple[list[
     start.wait(timeout=120)
     t0 = time.monotonic()
     out: list[Result] = []
+    deferred = 0
     for _ in procs:
-        out.extend(results.get(timeout=1500))
+        got, later = results.get(timeout=1500)
+        out.extend(got)
+        deferred += later
     wall = time.monotonic() - t0
     for p in procs:
         p.join(timeout=60)
     assert [p.exitcode for p in procs] == [0] * len(procs), "a worker failed (a failed commit raises)"
-    return out, wall
+    return out, wall, deferred
 
 
 def check(repo: SqlRepository, results: list[Result], oranges: dict[tuple[str, str], int],
@@ -169,14 +173,14 @@ def test_eight_workers_one_chat_never_oversell_lose_or_double(repo: SqlRepositor
     did = OrderService(repo).open_deal(catalog(stock), ["t:hot"], title="周日团")
     redelivered = HOT_PER_WORKER * REDELIVERED // PER_WORKER
     plans, oranges = plan(["hot"], seed=1, per_worker=HOT_PER_WORKER, redelivered=redelivered)
-    results, wall = run_workers(pg_url, plans, batch)
+    results, wall, _ = run_workers(pg_url, plans, batch)
     check(repo, results, oranges, {did: stock}, {"t:hot": did}, redelivered)
     assert OrderService(repo).tally(did).totals == {EGGS: stock, ORANGES: sum(oranges.values())}
     print(f"one chat: {len(results)} messages in {wall:.1f} s")
 
 
-@pytest.mark.parametrize(("chats_per_deal", "batch"), [(1, 1), (5, 1), (5, 40)],
-                         ids=["own-deal", "shared-stock", "shared-stock-group-commit"])
+@pytest.mark.parametrize(("chats_per_deal", "batch"), [(1, 1), (5, 1), (5, 40), (1, 100)],
+                         ids=["own-deal", "shared-stock", "shared-stock-group-commit", "own-deal-group-commit"])
 def test_eight_workers_two_hundred_chats(repo: SqlRepository, pg_url: str, chats_per_deal: int, batch: int) -> None:
     chats = [f"g{n:03d}" for n in range(200)]
     svc = OrderService(repo)
@@ -189,11 +193,12 @@ def test_eight_workers_two_hundred_chats(repo: SqlRepository, pg_url: str, chats
         stock_of[did] = stock
         deal_of.update(dict.fromkeys(group, did))
     plans, oranges = plan(chats, seed=2)
-    results, wall = run_workers(pg_url, plans, batch)
+    results, wall, deferred = run_workers(pg_url, plans, batch)
     check(repo, results, oranges, stock_of, deal_of)
     sold_out = [did for did, stock in stock_of.items() if svc.tally(did).totals[EGGS] == stock]
     assert len(sold_out) >= len(stock_of) // 2, "most deals sold out: the stock was contended"
-    print(f"200 chats, {chats_per_deal} a deal: {len(results)} messages in {wall:.1f} s")
+    print(f"200 chats, {chats_per_deal} a deal, ≤{batch} a transaction: {len(results)} messages in {wall:.1f} s, "
+          f"{deferred} deferred past deals other workers held")
 
 
 def test_a_stale_deal_is_not_reloaded_whole(repo: SqlRepository, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -226,3 +231,98 @@ def test_a_stale_deal_is_not_reloaded_whole(repo: SqlRepository, monkeypatch: py
         (a if k % 2 else b).handle(message(("hot", f"m{k}", f"u{k}", "鸡蛋1 脐橙2"), k), ack_effects)
     assert a.tally(did).totals == {EGGS: n, ORANGES: 2 * n}
     assert read <= 20 * n, f"the reloads read {read:,} rows for {n} messages"
+
+
+def test_a_batch_goes_on_with_the_deals_it_gets_and_defers_the_others(repo: SqlRepository, pg_url: str) -> None:
+    """Group commit with SKIP LOCKED: while another worker's transaction holds chat b's deal, a
+    batch over chats a, b, c commits a's and c's messages at once, without waiting, and handles b's
+    (in their order) once b's deal is free, in a second transaction: nothing lost, nothing doubled."""
+    import threading
+
+    from sqlalchemy import create_engine
+    from sqlalchemy.pool import NullPool
+
+    from storage.models import DEALS
+    from tests.many_workers import ack_effects, message
+
+    setup = OrderService(repo)
+    dids = {c: setup.open_deal(catalog(100), [f"t:{c}"], title=c) for c in "abc"}
+    jobs = [("a", "a1", "u1", "鸡蛋1"), ("b", "b1", "u2", "鸡蛋1"), ("c", "c1", "u3", "脐橙2"),
+            ("b", "b2", "u2", "鸡蛋改成3"), ("a", "a2", "u4", "鸡蛋2")]
+    worker_repo = open_repository(pg_url)
+    worker = OrderService(worker_repo)
+    other = create_engine(pg_url, poolclass=NullPool)
+    outs: list[object] = []
+    try:
+        with other.connect() as conn:
+            tx = conn.begin()
+            conn.execute(select(DEALS.c.id).where(DEALS.c.id == dids["b"]).with_for_update())  # b's deal is busy
+            run = threading.Thread(target=lambda: outs.extend(
+                worker.handle_each([message(j, n) for n, j in enumerate(jobs)], ack_effects)))
+            run.start()
+            stored: set[str] = set()
+            for _ in range(200):
+                with repo.engine.connect() as c2:
+                    stored = set(c2.scalars(select(MESSAGES.c.message_id)))
+                if {"a1", "c1", "a2"} <= stored:
+                    break
+                time.sleep(0.05)
+            assert stored == {"a1", "c1", "a2"}, "a's and c's committed while b's deal was held"
+            assert run.is_alive(), "b's messages wait for b's deal"
+            tx.rollback()
+        run.join(30)
+        assert not run.is_alive()
+    finally:
+        worker_repo.close()
+        other.dispose()
+    assert [(o.message_id, o.kind) for o in outs] == [(j[1], "order") for j in jobs]  # type: ignore[attr-defined]
+    assert worker.deferred == 2
+    seqs = {o.message_id: o.effects[0].seq for o in outs}  # type: ignore[attr-defined]
+    assert seqs["b1"] < seqs["b2"] and seqs["a1"] < seqs["a2"]
+    assert seqs["b1"] > seqs["a2"], "b's came in a later transaction"
+    assert setup.tally(dids["b"]).totals == {EGGS: 3, ORANGES: 0}
+    assert setup.tally(dids["a"]).totals == {EGGS: 3, ORANGES: 0}
+    assert setup.tally(dids["c"]).totals == {EGGS: 0, ORANGES: 2}
+    with repo.engine.connect() as conn:
+        reacts = Counter(conn.scalars(select(OUTBOX.c.target).where(OUTBOX.c.kind == "react")))
+    assert reacts == Counter({j[1]: 1 for j in jobs})
+
+
+def test_several_stale_deals_catch_up_in_one_read_each_table(repo: SqlRepository) -> None:
+    """A batch's stale deals read what other workers wrote in a few statements (storage/reader.py
+    ``deals_changes``), the same rows as reading each deal alone."""
+    from storage import reader
+    from tests.many_workers import ack_effects, message
+
+    writer = OrderService(repo)
+    dids = [writer.open_deal(catalog(100), [f"t:c{k}"], title=f"{k}") for k in range(4)]
+    for k in range(40):
+        writer.handle(message((f"c{k % 4}", f"m{k}", f"u{k % 7}", f"鸡蛋{k % 3 + 1} 脐橙1" if k % 5 else "鸡蛋改成2"), k),
+                      ack_effects)
+    since = {dids[0]: 0, dids[1]: 3, dids[2]: 9, dids[3]: 10**6, "nope": 0}
+    with repo.engine.connect() as conn:
+        together = reader.deals_changes(conn, since)
+        alone = {d: snap for d, v in since.items() if (snap := reader.deal_changes(conn, d, v)) is not None}
+    assert together == alone and set(together) == set(dids)
+    assert sum(len(s.entries) for s in together.values()) > 0 and not together[dids[3]].messages
+
+    # and a second worker whose copies are stale catches up through it, with the right totals
+    other = OrderService(repo)
+    other.preload([f"t:c{k}" for k in range(4)])
+    for k in range(40, 60):
+        writer.handle(message((f"c{k % 4}", f"m{k}", f"u{k}", "鸡蛋1"), k), ack_effects)
+    calls = {"n": 0}
+    real = reader.deals_changes
+
+    def counting(conn, since):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(conn, since)
+
+    import pytest as _pytest
+
+    with _pytest.MonkeyPatch.context() as mp:
+        mp.setattr(reader, "deals_changes", counting)
+        outs = other.handle_batch([message((f"c{k}", f"x{k}", "v", "鸡蛋1"), 100 + k) for k in range(4)], ack_effects)
+    assert calls["n"] == 1 and [o.kind for o in outs] == ["order"] * 4
+    for did in dids:
+        assert other.tally(did).totals == writer.tally(did).totals

@@ -16,6 +16,7 @@ import pytest
 from adapters.base import Capabilities
 from bot.config import config_from_dict
 from bot.demo_script import sample_deal
+from bot.model import Card, Mention
 from bot.ports import Changeset, OutboxRow, Repository
 from storage.sql import SqlRepository, open_repository
 from tests.pipeline import LEADER, Pipeline, make_pipeline
@@ -298,3 +299,33 @@ async def test_two_sweepers_at_once_deliver_each_row_once_in_order_per_chat(work
     assert sorted(said) == sorted(expected(rows))  # every ✅ once
     assert all(delivered(p) for p in pipes)  # both took a share
     assert per_chat(said) == per_chat(expected(rows))  # in seq order per chat, across the two workers
+
+
+async def test_a_worker_that_cannot_reach_a_platform_leaves_its_effects_to_the_one_that_can(workers: Workers) -> None:
+    """Like a WeChat follower (another worker holds the account's connection): what it commits or
+    posts for the platform's chats is delivered once by the holder, never by itself."""
+    follower, holder = await workers.add(), await workers.add()
+    follower.chat.delivers_here = False  # type: ignore[attr-defined]
+    assert follower.dispatcher.elsewhere() == ["fake"] and holder.dispatcher.elsewhere() == []
+    workers.sweep(follower)
+    msg = await follower.chat.push("葡萄1", sender="王姐", chat_id="g1")  # a deposed holder's last message
+    [acked] = follower.repo.pending_effects(LATER)
+    assert acked.claimed_until is not None and acked.claimed_until <= datetime.now(UTC)  # released at once
+    sent = await follower.core.send("fake:g2", "今晚8点截单")  # a scheduled post on the follower
+    assert sent is not None and sent.startswith("outbox-")
+    roll = [Mention(user_id="u1", name="王姐"), Mention(user_id="u2", name="小 张")]
+    await follower.core.send_mentioning("fake:g1", "@王姐 @小 张 请取货", roll)
+    await follower.core.send_card("fake:g2", Card(text="水果团 接龙"))
+    await asyncio.sleep(3 * SWEEP)  # the follower's sweeper passes them by
+    assert follower.chat.sent == []
+    assert [r.claimed_by for r in follower.repo.pending_effects(LATER)] == [follower.dispatcher.worker_id, None, None,
+                                                                            None]
+    workers.sweep(holder)
+    await eventually(lambda: not holder.repo.pending_effects(LATER), 10, what="the holder delivers them")
+    got = [(s.kind, s.chat_id, s.emoji or s.text, s.message_id if s.kind == "react" else s.mentions)
+           for s in holder.chat.sent]
+    assert [g for g in got if g[1] == "g1"] == [("react", "g1", "✅", msg.message_id),
+                                                 ("text", "g1", "@王姐 @小 张 请取货", tuple(roll))]
+    assert [g for g in got if g[1] == "g2"] == [("text", "g2", "今晚8点截单", ()), ("text", "g2", "水果团 接龙", ())]
+    await asyncio.sleep(3 * SWEEP)
+    assert follower.chat.sent == [] and len(holder.chat.sent) == 4  # once, by the holder only

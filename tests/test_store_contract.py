@@ -460,6 +460,20 @@ def test_a_sweep_claims_only_rows_whose_lease_ended(store: Repository) -> None:
         (1, 0), (1, 1)]
 
 
+def test_a_sweep_leaves_the_rows_of_the_platforms_it_skips(store: Repository) -> None:
+    """A worker that does not hold a WeChat account's connection claims no row of a ``wechat:`` chat
+    (only the platform itself: ``wechatx:`` is not ``wechat:``; ``_`` in a platform is no wildcard)."""
+    opened(store)
+    keys = [OTHER, "wechatx:room3", "wexchat:room4", CHAT]
+    store.commit(Changeset(message=message(1), outbox=[effect(1, n, key=k) for n, k in enumerate(keys)]))
+    until, now = T0 + timedelta(seconds=100), T0 + timedelta(seconds=30)
+    got = store.claim_effects("follower", until, now=now, limit=10, skip=["wechat", "we_chat"])
+    assert [r.chat_key for r in got] == keys[1:]
+    assert store.claim_effects("follower", until, now=now, limit=10, skip=["wechat"]) == []  # it holds the rest
+    got = store.claim_effects("holder", until, now=now, limit=10)
+    assert [(r.chat_key, r.claimed_by) for r in got] == [(OTHER, "holder")]
+
+
 def test_a_chats_row_waits_while_an_earlier_one_of_that_chat_is_held(store: Repository) -> None:
     opened(store)
     t10, t60 = T0 + timedelta(seconds=10), T0 + timedelta(seconds=60)

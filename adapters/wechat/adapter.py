@@ -6,6 +6,10 @@ service; when it fails or is lost the reason is logged and it is opened again wi
 while the rest of the bot keeps running. Messages are read and handed to the sink one at a
 time, in the order the service sent them; while the store is unavailable the message in hand
 is offered again (and those after it wait), so none is lost to an outage. See docs/wechat.md.
+
+With several workers on one PostgreSQL store only one holds the account's connection (the elected
+role ``wechat:<account>``, :meth:`WechatAdapter.elect_connection`); the others do not connect, and
+what they would say in a WeChat chat goes through the outbox to the holder (docs/scaling.md).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import contextlib
 import importlib.util
 import itertools
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any
 
@@ -24,6 +28,7 @@ from adapters.wechat import compat, convert, logs
 from adapters.wechat.config import WechatConfigError, WechatSettings, from_section
 from adapters.wechat.connection import Connection
 from adapters.wechat.supervisor import Backoff, Supervisor, describe
+from bot.election import Elector, Lease
 from bot.model import Card, InboundMessage, Mention
 from bot.ports import StoreUnavailable
 
@@ -53,7 +58,13 @@ class WechatAdapter:
         self._stopping = False
         self._stop = asyncio.Event()  # set with _stopping: wakes a retry that is waiting
         self._supervisor: Supervisor | None = None
+        self._supervising: asyncio.Task[None] | None = None  # the supervisor's run, while connecting
+        self._disconnecting: asyncio.Task[None] | None = None  # a deposed holder closing its connection
         self._tasks: list[asyncio.Task[None]] = []
+        self._leases: Callable[[str], Lease | None] | None = None
+        self._election_retry = 5.0
+        self._elector: Elector | None = None
+        self._elected = False  # connects only while holding the lease (not on SQLite)
         self._rooms_seen: set[str] = set()
         self._local_ids = itertools.count(1)
 
@@ -61,37 +72,117 @@ class WechatAdapter:
     def connected(self) -> bool:
         return self._conn is not None and self._conn.ready
 
+    @property
+    def role(self) -> str:
+        """The elected role of the account's connection: ``wechat:<account>`` (:attr:`WechatSettings.account`)."""
+        return f"wechat:{self.settings.account}"
+
+    @property
+    def delivers_here(self) -> bool:
+        """Whether this worker holds the account's connection, and so sends to its chats: always
+        without an election (one process on SQLite), else while elected (:func:`bot.context.delivers_here`)."""
+        return not self._elected or self._elector is not None and self._elector.leading
+
+    def elect_connection(self, leases: Callable[[str], Lease | None], retry: float) -> None:
+        """Connect only while elected (call before :meth:`start`): ``leases(role)`` gives the lease of
+        :attr:`role` on the shared store (None: no election, this process connects at once), tried
+        every ``retry`` seconds (``[store] election_retry_seconds``). A puppet service serves one
+        stream per account, so exactly one worker connects; when it dies its lease ends and another
+        worker connects within ``retry`` seconds of that (docs/scaling.md)."""
+        self._leases, self._election_retry = leases, retry
+
     async def start(self, sink: Sink) -> None:
-        """Start connecting; return once logged in, or after ``start_wait`` s (it keeps trying)."""
+        """Start connecting; return once logged in, or after ``start_wait`` s (it keeps trying).
+
+        Elected (:meth:`elect_connection`, a lease given): return at once; the connection is opened
+        whenever this worker holds the lease, and closed when it loses it.
+        """
         s = self.settings
         if self._wechaty is None:
             self._wechaty = compat.load()
         logs.tame_sdk_loggers([s.token])
         self._sink = sink
-        backoff = Backoff(initial=s.reconnect_initial, maximum=max(s.reconnect_max, s.reconnect_initial))
-        self._supervisor = Supervisor(f"wechat {s.endpoint}", self._attempt, backoff)
-        self._tasks = [asyncio.create_task(self._supervisor.run(), name="wechat-supervisor"),
-                       asyncio.create_task(self._read_loop(), name="wechat-reader")]
+        self._tasks = [asyncio.create_task(self._read_loop(), name="wechat-reader")]
+        lease = self._leases(self.role) if self._leases is not None else None
+        if lease is not None:
+            self._elected = True
+            self._elector = Elector(lease, on_elected=self._on_elected, on_deposed=self._on_deposed,
+                                    retry=self._election_retry, role=self.role)
+            self._elector.start()
+            log.info("wechat: connecting to %s only while this worker holds the %s lease", s.endpoint, self.role)
+            return
+        supervisor = self._connect()
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._supervisor.up.wait(), s.start_wait)
+            await asyncio.wait_for(supervisor.up.wait(), s.start_wait)
         if not self.connected:
             log.warning("wechat: not logged in to %s after %.0f s; going on, and still trying",
                         s.endpoint, s.start_wait)
 
+    def _connect(self) -> Supervisor:
+        """Start the supervisor that keeps the connection open (until :meth:`_disconnect`)."""
+        s = self.settings
+        backoff = Backoff(initial=s.reconnect_initial, maximum=max(s.reconnect_max, s.reconnect_initial))
+        self._supervisor = supervisor = Supervisor(f"wechat {s.endpoint}", self._attempt, backoff)
+        self._supervising = asyncio.create_task(supervisor.run(), name="wechat-supervisor")
+        return supervisor
+
+    def _on_elected(self) -> None:
+        if self._stopping:
+            return
+        closing = self._disconnecting
+        if closing is None or closing.done():
+            self._connect()
+        else:  # the former connection first closes: one stream per account, even within a worker
+            self._disconnecting = asyncio.ensure_future(self._connect_after(closing))
+
+    async def _connect_after(self, closing: asyncio.Future[None]) -> None:
+        await asyncio.gather(closing, return_exceptions=True)
+        if self._elector is not None and self._elector.leading and not self._stopping:
+            self._connect()
+
+    def _on_deposed(self) -> None:
+        """The lease was lost (or the elector stops): no reconnecting; the messages already received
+        are handled (up to ``STOP_WAIT`` s), then the connection closes."""
+        supervisor, task = self._supervisor, self._supervising
+        self._supervisor = self._supervising = None
+        if supervisor is None or task is None:
+            return
+        if not self._stopping:
+            log.warning("wechat: %s is no longer this worker's; closing its connection", self.role)
+        previous = self._disconnecting
+        self._disconnecting = asyncio.ensure_future(self._disconnect(supervisor, task, previous))
+
+    async def _disconnect(self, supervisor: Supervisor, task: asyncio.Task[None],
+                          previous: asyncio.Future[None] | None) -> None:
+        supervisor.stop()
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._queue.join(), STOP_WAIT)
+        task.cancel()  # the attempt's own cleanup closes the connection
+        await asyncio.gather(task, return_exceptions=True)
+
     async def stop(self) -> None:
-        """Stop receiving, let the message being handed to the core finish, then disconnect."""
+        """Stop receiving, let the message being handed to the core finish, then disconnect (and,
+        when elected, give the lease up once the connection is closed)."""
         self._stopping = True
         self._stop.set()
+        if self._elector is not None:
+            await self._elector.halt()  # no more tries; the connection is closed below
         if self._supervisor is not None:
             self._supervisor.stop()
+        if self._supervising is not None:
+            self._tasks.append(self._supervising)
+            self._supervising = None
         dropped = 0
         while not self._queue.empty():
             self._queue.get_nowait()
+            self._queue.task_done()
             dropped += 1
         if dropped:
             log.warning("wechat: %d message(s) received while stopping were not handled", dropped)
         self._queue.put_nowait(None)
-        reader = self._tasks[1] if len(self._tasks) > 1 else None
+        reader = self._tasks[0] if self._tasks else None
         if reader is not None:
             done, _ = await asyncio.wait({reader}, timeout=STOP_WAIT)
             if not done:
@@ -101,9 +192,15 @@ class WechatAdapter:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks = []
+        if self._disconnecting is not None:
+            await asyncio.gather(self._disconnecting, return_exceptions=True)
+            self._disconnecting = None
         if self._conn is not None:
             await self._conn.close()
             self._conn = None
+        if self._elector is not None:
+            await self._elector.release()
+            self._elector = None
 
     # --- the connection ---
 
@@ -142,14 +239,22 @@ class WechatAdapter:
         return not rooms or room_id in rooms or topic in rooms
 
     async def _read_loop(self) -> None:
-        while (item := await self._queue.get()) is not None:
-            conn, message_id = item
+        while True:
+            item = await self._queue.get()
             try:
-                msgs = await self._read(conn, message_id)
-            except Exception:
-                log.exception("wechat: message %s could not be read; skipped", message_id)
-                continue
-            await self._hand_over(message_id, msgs)
+                if item is None:  # stop()
+                    return
+                await self._take(*item)
+            finally:
+                self._queue.task_done()  # a deposed holder waits for the messages in hand (_disconnect)
+
+    async def _take(self, conn: Connection, message_id: str) -> None:
+        try:
+            msgs = await self._read(conn, message_id)
+        except Exception:
+            log.exception("wechat: message %s could not be read; skipped", message_id)
+            return
+        await self._hand_over(message_id, msgs)
 
     async def _hand_over(self, message_id: str, msgs: list[InboundMessage]) -> None:
         """Give the sink each of a WeChat message's inbound messages, in order.
@@ -202,6 +307,8 @@ class WechatAdapter:
     # --- outbound ---
 
     async def _live(self) -> Connection:
+        if not self.delivers_here:
+            raise WechatUnavailable(f"{self.role} is held by another worker; it sends to this account's chats")
         conn = self._conn
         if conn is not None and conn.ready:
             return conn
@@ -245,8 +352,13 @@ class WechatAdapter:
         """Send ``data`` as a file message (then ``caption`` as text) to a room or a contact.
 
         False when the puppet refused it (e.g. it cannot send files), so the core falls back to
-        text; raises :class:`WechatUnavailable` while not logged in, like :meth:`send_text`.
+        text; False as well on a worker that does not hold the account's connection (a file cannot
+        go through the outbox; the text can: :meth:`bot.context.Core.send` relays it); raises
+        :class:`WechatUnavailable` while not logged in, like :meth:`send_text`.
         """
+        if not self.delivers_here:
+            log.info("wechat: file %s to %s not sent: %s is held by another worker", filename, chat_id, self.role)
+            return False
         conn = await self._live()
         try:
             await conn.send_file(chat_id, filename, data)

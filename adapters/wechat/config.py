@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -32,6 +33,17 @@ class WechatSettings:
     reconnect_max: float = 60.0
     start_wait: float = 10.0  # start() waits at most this long for the first login
     send_wait: float = 10.0  # a send while disconnected waits at most this long for the connection
+
+    @property
+    def account(self) -> str:
+        """What names the bot account across workers: 12 hex digits of a hash of ``token``.
+
+        A puppet service token stands for one account's service (one stream at a time), and every
+        worker has the same one, whereas ``endpoint`` may name one service differently on two hosts.
+        The token itself never shows: this goes into the election role ``wechat:<account>``, which
+        is in ``pg_stat_activity`` and in the logs.
+        """
+        return hashlib.sha256(f"tuan-wechat-account:{self.token}".encode()).hexdigest()[:12]
 
     @property
     def host_port(self) -> tuple[str, int]:

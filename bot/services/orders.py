@@ -22,6 +22,7 @@ from bot.ports import (
     Changeset,
     ChatRow,
     DealRow,
+    DealSnapshot,
     EntryRow,
     ItemRow,
     MessageRow,
@@ -64,6 +65,8 @@ EffectsOf = Callable[[Outcome], Sequence[Effect]]
 
 CONFLICT_RETRIES = 5
 """Attempts at a transaction that PostgreSQL keeps choosing as a deadlock victim before giving up."""
+
+_DEFERRED = RuntimeError("deferred to a second transaction")  # a placeholder, always replaced
 
 PRESS_ENDED = "ended"
 """``Outcome.kind`` of a press on the card of a round that is over (closed, or the chat moved on)."""
@@ -129,6 +132,7 @@ class OrderService:
         self._swept = time.monotonic()
         self._current: Unit | None = None  # the transaction running now (effects are decided inside it)
         self.shared_deal: str | None = None
+        self.deferred = 0  # messages handle_each deferred because another worker held their deal
         if catalog is not None:
             did = _catalog_id(catalog)
             row = deal_row(did, catalog, title=catalog.title, source="catalog", now=datetime.now(UTC))
@@ -161,6 +165,20 @@ class OrderService:
         finally:
             self._current = None
         self._sweep()
+
+    def preload(self, chat_keys: Iterable[str]) -> None:
+        """Bring these chats' deals into this process's cache, with what it knows of each chat (its
+        deal, whether it had earlier rounds), as a worker that has been serving them has them: one
+        short transaction that locks the deals in id order. For benchmarks and warm starts."""
+        keys = sorted(set(chat_keys))
+        with self._unit() as u:
+            deal_of = {row.chat_key: row.deal_id for row in u.tx.chats(keys)}
+            u.lock_deals(d for d in deal_of.values() if d is not None)
+            for ck, did in sorted(deal_of.items()):
+                cache = u.deal(did) if did is not None else None
+                if cache is not None:
+                    self._chat_deal[ck] = (did, cache.version)
+                    u.seen(cache.chat(ck), ck, "")  # learns whether the chat had earlier rounds
 
     def drop_cache(self) -> None:
         """Forget every cached deal (the store is the truth: they are reloaded when next needed)."""
@@ -228,51 +246,139 @@ class OrderService:
 
     def handle_batch(self, msgs: Sequence[InboundMessage], effects: EffectsOf | None = None, *,
                      holder: str | None = None, lease: timedelta = timedelta(0)) -> list[Outcome]:
-        """Group commit: handle several queued messages in arrival order in one transaction, each
-        as :meth:`handle` would (same outcomes, same effects, in the outbox with its message), and
-        return their outcomes in order once the one commit is done.
+        """Group commit: :meth:`handle_each`, raising the first exception a message raised alone
+        (every message was tried: those that did not raise are committed)."""
+        outs = self.handle_each(msgs, effects, holder=holder, lease=lease)
+        for o in outs:
+            if isinstance(o, Exception):
+                raise o
+        return [o for o in outs if isinstance(o, Outcome)]
+
+    def handle_each(self, msgs: Sequence[InboundMessage], effects: EffectsOf | None = None, *,
+                    effects_for: Callable[[InboundMessage], EffectsOf | None] | None = None,
+                    holder: str | None = None, lease: timedelta = timedelta(0),
+                    skip_locked: bool = True) -> list[Outcome | Exception]:
+        """Group commit: handle several queued messages in arrival order, each as :meth:`handle`
+        would (same outcomes, same effects, in the outbox with its message), in as few transactions
+        as the other workers allow; one outcome per message, in order, or the exception that message
+        raised when handled alone (its own transaction failed; nothing of it was kept).
 
         The deals of the messages' chats (as this process last saw them, else as the store has them
-        now) are locked first, all in one statement in deal id order, so two workers batching the
-        same deals do not deadlock; a chat that moved to a new round meanwhile locks its new deal
-        when its message comes. A transaction that loses to concurrent ones anyway (a deadlock
-        victim) runs again, as in :meth:`handle`. A batch whose transaction fails for any reason (a
-        deadlock, a message that raises) is rolled back whole and its messages are handled again
-        one transaction each, so a failed batch is never visible: a message then either commits
-        or raises as in :meth:`handle`, those before it committed (offering the batch again is
-        safe: what was committed is a duplicate then). ``effects``, ``holder``, ``lease``: as in
-        :meth:`handle`.
+        now) are locked first, in one statement, in deal id order. ``skip_locked`` (PostgreSQL): a
+        deal another worker's transaction holds is not waited for: the messages of its chats are
+        deferred, in their order, to a second transaction, committed after the first, which waits
+        for their deals (locked the same way, in id order); so two workers batching overlapping
+        deals each go on with what it holds instead of one waiting for the other's whole batch. A
+        chat's messages are all in one of the two (its deal decides), so a chat's order holds. A
+        chat that moved to a new round meanwhile locks its new deal when its message comes.
+
+        A transaction that fails for any reason (a deadlock victim, a message that raises) is
+        rolled back whole and its messages are handled again one transaction each
+        (:meth:`handle`, which runs a deadlock victim again), so a failed batch is never visible:
+        a message then fails alone. Offering a message again is safe: what was committed is a
+        duplicate then. ``effects`` (one callback for every message) or ``effects_for`` (the
+        callback of each message), ``holder``, ``lease``: as in :meth:`handle`.
         """
+        def effects_of(m: InboundMessage) -> EffectsOf | None:
+            return effects_for(m) if effects_for is not None else effects
+
         if len(msgs) < 2:
-            return [self.handle(m, effects, holder=holder, lease=lease) for m in msgs]
+            return [self._alone(m, effects_of(m), holder, lease) for m in msgs]
+        outs: dict[int, Outcome] = {}
+        later: list[int] = []
         try:
             with self._unit() as u:
-                unknown = sorted({m.chat_key for m in msgs} - self._chat_deal.keys())
-                dids = {row.deal_id for row in u.tx.chats(unknown)} if unknown else set()
-                dids |= {hint[0] for m in msgs if (hint := self._chat_deal.get(m.chat_key)) is not None}
-                u.lock_deals(d for d in dids if d is not None)
+                chats = {m.chat_key for m in msgs}
+                unknown = sorted(chats - self._chat_deal.keys())
+                deal_of = {row.chat_key: row.deal_id for row in u.tx.chats(unknown)} if unknown else {}
+                for ck in chats:
+                    hint = self._chat_deal.get(ck)
+                    if hint is not None:
+                        deal_of[ck] = hint[0]
+                dids = {d for d in deal_of.values() if d is not None}
+                held = u.lock_deals(dids, skip_locked=skip_locked)
+                skipped = {ck for ck, d in deal_of.items() if d is not None and d not in held}
+                self._confirm_chats(u, [ck for ck in sorted(chats) if ck not in skipped])
+                if skipped:
+                    log.debug("%d of %d chats wait for deals other workers hold", len(skipped), len(chats))
                 now = datetime.now(UTC)
-                outs: list[Outcome] = []
-                for m in msgs:
+                for i, m in enumerate(msgs):
+                    if m.chat_key in skipped:  # its deal is busy in another worker: after this commit
+                        later.append(i)
+                        continue
                     outcome, changes = self._process(u, m)
-                    if effects is not None and changes.message is not None:
-                        said = effects(outcome)
+                    said_of = effects_of(m)
+                    if said_of is not None and changes.message is not None:
+                        said = said_of(outcome)
                         if said:
                             changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
                             outcome = replace(outcome, effects=tuple(changes.outbox))
                     u.add(changes)
-                    outs.append(outcome)
-                return outs
+                    outs[i] = outcome
         except Exception as exc:  # noqa: BLE001  (every failure: the messages go again one by one)
             log.info("a batch of %d messages was rolled back (%s: %s); handling them one by one",
                      len(msgs), type(exc).__name__, exc)
-        return [self.handle(m, effects, holder=holder, lease=lease) for m in msgs]
+            return [self._alone(m, effects_of(m), holder, lease) for m in msgs]
+        result: list[Outcome | Exception] = [outs.get(i, _DEFERRED) for i in range(len(msgs))]
+        if later:
+            self.deferred += len(later)
+            again = self.handle_each([msgs[i] for i in later], effects_for=effects_of, holder=holder, lease=lease,
+                                     skip_locked=False)
+            for i, o in zip(later, again, strict=True):
+                result[i] = o
+        return result
 
-    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False) -> list[OutboxRow]:
+    def _confirm_chats(self, u: Unit, chat_keys: list[str]) -> None:
+        """Read, in one statement, the rows of the chats whose deal this transaction locked but whose
+        hint (:attr:`_chat_deal`) no longer holds (another process wrote the deal, so the chat may
+        have moved to a new round), and renew the hints of those still in that deal: their messages
+        then need no read of their own (:meth:`Unit.chat_state`). A chat moves only under its old
+        deal's lock, which this transaction holds, so what is read stays true until it ends."""
+        stale = []
+        for ck in chat_keys:
+            hint = self._chat_deal.get(ck)
+            cache = u.touched.get(hint[0]) if hint is not None and hint[0] is not None else None
+            if cache is not None and hint is not None and hint[1] < cache.loaded:
+                stale.append(ck)
+        if len(stale) < 2:
+            return  # one chat: chat_state reads it when its message comes
+        u.chats_seen.update(stale)
+        for row in u.tx.chats(stale):
+            cache = u.touched.get(row.deal_id) if row.deal_id is not None else None
+            if cache is not None:
+                self._chat_deal[row.chat_key] = (row.deal_id, cache.version)
+
+    def _alone(self, msg: InboundMessage, effects: EffectsOf | None, holder: str | None,
+               lease: timedelta) -> Outcome | Exception:
+        """:meth:`handle`, its exception returned rather than raised."""
+        try:
+            return self.handle(msg, effects, holder=holder, lease=lease)
+        except Exception as exc:  # noqa: BLE001  (the caller hands each message its own outcome)
+            return exc
+
+    def claim_effects(self, worker: str, lease: timedelta, *, limit: int, takeover: bool = False,
+                      skip: Sequence[str] = ()) -> list[OutboxRow]:
         """Claim for ``worker``, for ``lease`` from now, up to ``limit`` outbox rows whose holder's
-        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order."""
+        lease ended (:meth:`bot.ports.Repository.claim_effects`), in ``(seq, n)`` order; none of the
+        chats of the platforms in ``skip``."""
         now = datetime.now(UTC)
-        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover)
+        return self.repo.claim_effects(worker, now + lease, now=now, limit=limit, takeover=takeover, skip=skip)
+
+    def relay_effects(self, effects: Sequence[Effect]) -> int:
+        """Commit ``effects`` as outbox rows held by nobody, for another worker to deliver; returns
+        their ``seq`` (the rows are ``(seq, 0..)``, in the order given).
+
+        For what this process cannot say itself: a post for a WeChat chat by a worker that does not
+        hold the account's connection (docs/scaling.md). The holder's sweeper claims them at its
+        next sweep and delivers them, in ``seq`` order per chat like every outbox row.
+
+        Touches no cached deal: unlike the other methods it may be called without the caller's lock
+        (from any thread), e.g. by a command that holds it. Raises what the store raises.
+        """
+        with self.repo.transaction() as tx:
+            seq = tx.next_block() * ID_BLOCK_SIZE  # a block of its own: after every id taken so far
+            tx.write([Changeset(outbox=outbox_rows(seq, effects, datetime.now(UTC)))])
+        return seq
 
     def extend_claims(self, worker: str, keys: list[tuple[int, int]], until: datetime) -> None:
         """Keep holding these outbox rows (``(seq, n)``) until ``until`` (aware)."""
@@ -791,24 +897,40 @@ class Unit:
             return None
         return self._up_to_date(deal_id, version)
 
-    def lock_deals(self, deal_ids: Iterable[str]) -> None:
+    def lock_deals(self, deal_ids: Iterable[str], *, skip_locked: bool = False) -> set[str]:
         """Lock these deals at once, in one statement and in id order, and bring their cached copies
-        up to date (:meth:`deal` then returns them without asking the store). Unknown ids are skipped."""
-        wanted = sorted(set(deal_ids) - self.touched.keys())
+        up to date (:meth:`deal` then returns them without asking the store). Unknown ids are skipped.
+
+        Returns the ids this transaction may go on with: those locked, and any single deal (not
+        locked here: :meth:`deal` waits for it when it is needed). ``skip_locked``: deals other
+        transactions hold are not waited for, and left out of the answer.
+        """
+        asked = set(deal_ids)
+        wanted = sorted(asked - self.touched.keys())
         if len(wanted) < 2:
-            return  # one deal: :meth:`deal` locks it when it is needed
-        versions = self.tx.lock_deals(wanted)
+            return asked  # one deal: :meth:`deal` locks it when it is needed
+        versions = self.tx.lock_deals(wanted, skip_locked=skip_locked)
         self._locked()
+        stale = {did: cache.version for did, v in versions.items()
+                 if (cache := self.svc.cached(did)) is not None and cache.version < v}
+        try:
+            changes = self.tx.deals_changes(stale) if len(stale) > 1 else {}  # in a few statements
+        except BaseException:
+            for did in stale:
+                self.svc._cache.pop(did, None)
+            raise
         for did in wanted:
             if did in versions:
-                self._up_to_date(did, versions[did])
+                self._up_to_date(did, versions[did], changes.get(did))
+        return set(versions) | self.touched.keys()
 
-    def _up_to_date(self, deal_id: str, version: int) -> DealCache | None:
-        """The cached copy of a deal locked at ``version``, caught up or loaded as needed."""
+    def _up_to_date(self, deal_id: str, version: int, fetched: DealSnapshot | None = None) -> DealCache | None:
+        """The cached copy of a deal locked at ``version``, caught up or loaded as needed
+        (``fetched``: what was written since the copy's version, read already)."""
         cache = self.svc.cached(deal_id)
         if cache is not None and cache.version < version:  # other processes wrote it: read what they wrote
             try:
-                changes = self.tx.deal_changes(deal_id, cache.version)
+                changes = fetched if fetched is not None else self.tx.deal_changes(deal_id, cache.version)
                 caught = changes is not None and changes.deal.version == version and cache.catch_up(changes)
             except BaseException:
                 self.svc._cache.pop(deal_id, None)

@@ -417,3 +417,48 @@ async def test_a_message_that_arrives_after_its_edit_changes_nothing(three: tupl
         await balancer.deliver(session, s.updates[1])
         await balancer.deliver(session, s.updates[0])
     assert orders_in_store(url) == [("1001", "1", 3)]
+
+
+async def test_a_burst_of_updates_is_group_committed_and_each_answered_after_its_commit(
+        three: tuple[FakeBotApi, Workers, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """24 orders posted at once to one worker (two chats): they share transactions (bot/batcher.py),
+    yet each request is answered 200 only once its order is in the store, and each gets one ✅."""
+    api, workers, url = three
+    batches: list[int] = []
+    real = OrderService.handle_each
+
+    def counting(self: OrderService, msgs, *args, **kwargs):  # type: ignore[no-untyped-def]
+        batches.append(len(msgs))
+        return real(self, msgs, *args, **kwargs)
+
+    monkeypatch.setattr(OrderService, "handle_each", counting)
+    ids = itertools.count(1)
+    chats = [Script(chat, ids) for chat in CHATS]
+    for n in range(24):
+        chats[n % 2].say(person(n), "葡萄1")
+    port = workers.ports[0]
+    reader = open_repository(url)
+    late: list[int] = []
+
+    async def deliver(session: aiohttp.ClientSession, update: dict[str, Any]) -> None:
+        assert await post(session, port, update) == 200
+        mid = str(update["message"]["message_id"])
+        chat = f"telegram:{update['message']['chat']['id']}"
+        with reader.transaction() as tx:
+            if tx.seen_message(chat, mid) is None:
+                late.append(update["update_id"])
+
+    try:
+        async with aiohttp.ClientSession() as session:
+            await asyncio.gather(*(deliver(session, u) for s in chats for u in s.updates))
+    finally:
+        reader.close()
+    assert not late, f"answered 200 before their commit: {late}"
+    assert sum(batches) == 24 and max(batches) > 1, batches
+    for _ in range(100):
+        if len(api.calls_to("setMessageReaction")) >= 24:
+            break
+        await asyncio.sleep(0.05)
+    reacted = Counter((int(c.params["chat_id"]), int(c.params["message_id"]))
+                      for c in api.calls_to("setMessageReaction"))
+    assert reacted == Counter({(s.chat["id"], mid): 1 for s in chats for mid in s.sent})

@@ -145,6 +145,14 @@ class Gateway:
     async def said(self) -> list[dict[str, Any]]:
         return list(await self.call("GET", "/said"))
 
+    def say_now(self, sender: str, text: str, room: str = ROOM) -> str:
+        """:meth:`say` for a test without an event loop (one that runs real `tuan run` processes)."""
+        return str(self._call("POST", "/say", {"from": sender, "text": text, "room": room, "mentions": []})["id"])
+
+    def said_now(self) -> list[dict[str, Any]]:
+        """:meth:`said` for a test without an event loop."""
+        return list(self._call("GET", "/said"))
+
     def reset(self) -> None:
         """Forget what the bot said, so the next test starts with an empty :meth:`said`."""
         self._call("POST", "/reset", {})
