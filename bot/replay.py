@@ -78,7 +78,7 @@ def parse_line(raw: str, lineno: int, path: str) -> InboundMessage | None:
         raise TranscriptError(f"{where}: a line must be a JSON object")
     escaped = _U_ESCAPE.search(raw) is not None
     # the same chats, senders and names recur on every line: one string each, not one per message
-    got = [obj.get(k) for k in REQUIRED]
+    got: list[Any] = [obj.get(k) for k in REQUIRED]
     if escaped or not all(type(v) is str for v in got):  # (else _field gives each as it is)
         got = [_field(obj, k, where, escaped) for k in REQUIRED]
     mid, ts_text, chat, sender_id, sender = map(intern, got)
