@@ -162,6 +162,9 @@ class WebConfig:
     listen: str = "127.0.0.1:8080"  # host:port
     secret: str = ""  # signs session cookies; "" = TUAN_WEB_SECRET, else a random one per process
     secure_cookies: bool = False  # Secure cookies even on plain http (behind a TLS proxy); https always sets it
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses or networks (``"127.0.0.1"``, ``"10.0.0.0/8"``) of the reverse proxies whose
+    ``X-Forwarded-For`` / ``X-Forwarded-Proto`` are believed; empty: none (the peer's own address)."""
 
 
 ENV_WEB_SECRET = "TUAN_WEB_SECRET"

@@ -5,6 +5,7 @@ Every problem raises :class:`bot.config.ConfigError` naming the file and the dot
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -342,9 +343,16 @@ def _web(t: _Table, env: Mapping[str, str]) -> WebConfig:
         split_listen(listen)
     except ValueError as e:
         raise t.error("listen", str(e)) from None
+    proxies = t.strings("trusted_proxies", d.trusted_proxies)
+    for p in proxies:
+        try:
+            ipaddress.ip_network(p.strip(), strict=False)
+        except ValueError:
+            raise t.error("trusted_proxies", f"must list IP addresses or networks, not {p!r}") from None
     cfg = WebConfig(enabled=t.flag("enabled", d.enabled), listen=listen,
                     secret=t.text("secret", secret=True) or env.get(ENV_WEB_SECRET, ""),
-                    secure_cookies=t.flag("secure_cookies", d.secure_cookies))
+                    secure_cookies=t.flag("secure_cookies", d.secure_cookies),
+                    trusted_proxies=tuple(p.strip() for p in proxies))
     t.done()
     return cfg
 

@@ -1,5 +1,5 @@
-"""Breaker round 5: the web dashboard's sessions and live streams, as a hostile (ex-)leader (bugs kept
-as strict xfails)."""
+"""Breaker round 5: the web dashboard's sessions and live streams, as a hostile (ex-)leader (the bugs
+are fixed: each test guards its fix; tests/test_web_identity.py covers their kinds)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ def w(tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
 # once") and then adds a new operator account. B's phone, which kept its cookie, is now signed in as
 # that new operator: it sees every group (A's orders, codes, exports). SQLite reuses the removed
 # account's id for the new row, and the cookie carries only (id, session_epoch=0).
-@pytest.mark.xfail(strict=True, reason="a removed account's kept cookie signs in as the next account added "
-                                       "(SQLite reuses users.id; the epoch starts at 0 again)")
 def test_a_removed_account_s_cookie_never_becomes_the_next_account_s_session(w: World) -> None:
     b = client(w, "leaderb")
     kept = dict(b.cookies)  # the ex-leader's browser keeps its cookie
@@ -56,8 +54,6 @@ def _row_form(html: str, who: str, action: str) -> dict[str, str]:
 # neighbour 王姐 ordered for: 帮邻居6栋101刘奶奶). The page reloads with 王姐's own row 已取 and 刘奶奶's
 # still waiting; 已付 on 刘奶奶's row marks 王姐 paid. The row's forms carry only the resident's
 # sender id, which names her own household.
-@pytest.mark.xfail(strict=True, reason="the households table's 核销 / 已付 on a neighbour's (帮邻居…) row mark the "
-                                       "ordering resident's own household instead")
 @pytest.mark.parametrize("action", ["verify", "paid"])
 def test_a_neighbour_s_row_buttons_mark_that_neighbour(w: World, action: str) -> None:
     from tests.web_support import GA
@@ -78,8 +74,6 @@ def test_a_neighbour_s_row_buttons_mark_that_neighbour(w: World, action: str) ->
 # leader records 葡萄 1 坏果 for her and the page says 「已为 3栋402 王姐 退款 ¥29.90」: the refund went to
 # 王姐's own household, 刘奶奶 shows none (for a resident with no grapes of her own it is refused,
 # 「退款数量超过了购买数量」).
-@pytest.mark.xfail(strict=True, reason="the refund form's option for a neighbour's (帮邻居…) household refunds the "
-                                       "ordering resident's own household")
 def test_a_refund_for_a_neighbour_s_household_lands_on_that_household(w: World) -> None:
     import re
 

@@ -125,13 +125,15 @@ class LeaderDay:
     # -- pickup verification ---------------------------------------------------------------------------
 
     def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
-               sender_id: str = "", message_id: str = "") -> Result:
+               sender_id: str = "", message_id: str = "", key: str = "") -> Result:
         """Mark a household picked up: by pickup ``code``, by ``query`` (a name, label or 跟团号
-        such as ``#12`` of the actor's group, :func:`number_of`) or by ``sender_id`` (a reply to their message ``message_id``: the household
-        of that message's lines, else the resident's own). A household verified before is refused
+        such as ``#12`` of the actor's group, :func:`number_of`), by ``sender_id`` (a reply to their message ``message_id``: the household
+        of that message's lines, else the resident's own) or by ``key`` (exactly the household whose
+        :func:`mark_id` it is: the web's buttons). A household verified before is refused
         ("already", with its marks: when and by whom)."""
         with self._locked(deal_id) as day:
-            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id, message_id=message_id)
+            found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id, message_id=message_id,
+                             key=key)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
@@ -143,13 +145,15 @@ class LeaderDay:
             day.audit(actor, now, "verify", h, f"code={mk.pickup_code}")
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
 
-    def unverify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "") -> Result:
+    def unverify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
+                 key: str = "") -> Result:
         """Undo a verification made at most :data:`UNVERIFY_WINDOW` ago: of the household named
-        (``query``/``code``), else the actor's latest one in their group ("late" after the window)."""
+        (``query``/``code``/``key``, as :meth:`verify`), else the actor's latest one in their group
+        ("late" after the window)."""
         with self._locked(deal_id) as day:
             marks = day.all_marks()
-            if query or code:
-                found = day.find(actor.chat_key, query=query, code=code)
+            if query or code or key:
+                found = day.find(actor.chat_key, query=query, code=code, key=key)
                 if found.status != "ok" or found.household is None:
                     return found
                 h = found.household
@@ -172,16 +176,17 @@ class LeaderDay:
     # -- payments --------------------------------------------------------------------------------------
 
     def mark_paid(self, deal_id: str, actor: Actor, now: datetime, query: str, amount: Decimal | None = None,
-                  *, sender_id: str = "") -> Result:
+                  *, sender_id: str = "", key: str = "") -> Result:
         """Record what a household paid in all: ``amount``, else what it owes (its order less refunds).
         A later mark replaces the earlier one (it is not added to it). The household: ``query`` (a
-        name or label), or ``sender_id`` when given (the web's buttons). An ``amount`` the store
+        name or label), ``sender_id`` (the resident's own), or ``key`` (exactly the household whose
+        :func:`mark_id` it is: the web's buttons). An ``amount`` the store
         cannot hold or no sum of money (:func:`bot.money.amount_problem`, 0 allowed) is refused:
         "bad_amount", ``detail["why"]`` the reason code."""
         if amount is not None and (why := amount_problem(amount, zero_ok=True)) is not None:
             return Result("bad_amount", detail={"why": why})
         with self._locked(deal_id) as day:
-            found = day.find(actor.chat_key, query=query, sender_id=sender_id)
+            found = day.find(actor.chat_key, query=query, sender_id=sender_id, key=key)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
@@ -207,9 +212,9 @@ class LeaderDay:
     # -- after-sale -----------------------------------------------------------------------------------
 
     def refund(self, deal_id: str, actor: Actor, now: datetime, query: str, item_word: str, qty: int, reason: str,
-               amount: Decimal | None = None, *, sender_id: str = "") -> Result:
-        """Record a refund of ``qty`` of an item to a household (amount ``qty`` × price unless given),
-        or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
+               amount: Decimal | None = None, *, sender_id: str = "", key: str = "") -> Result:
+        """Record a refund of ``qty`` of an item to a household (named as by :meth:`mark_paid`; amount
+        ``qty`` × price unless given), or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
         may not pass what the household ordered less what was refunded or short of that item
         ("too_many", ``detail["left"]``); nor the amount the value of that item still kept (ordered
         × price less the amounts refunded or short: "too_much", ``detail["left"]`` yuan); a
@@ -221,7 +226,7 @@ class LeaderDay:
             item = find_item(day.catalog, item_word)
             if item is None:
                 return Result("bad_item")
-            found = day.find(actor.chat_key, query=query, sender_id=sender_id)
+            found = day.find(actor.chat_key, query=query, sender_id=sender_id, key=key)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
@@ -394,14 +399,17 @@ class _Day:
         return out
 
     def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "",
-             message_id: str = "") -> Result:
-        """The one household of ``chat_key`` named by code, query (its 跟团号 ``#12``/``12号`` first,
+             message_id: str = "", key: str = "") -> Result:
+        """The one household of ``chat_key`` named by code, by ``key`` (its :func:`mark_id`, exactly:
+        ``sender/neighbour`` for a neighbour's household), query (its 跟团号 ``#12``/``12号`` first,
         :func:`number_of`, else a name or label, :func:`match`), or sender id (with the message
         replied to: the household of its lines, else the resident's own)."""
         mine = [h for h in self.households if h.chat_key == chat_key]
         if code:
             marks = self.all_marks()
             hits = [h for h in mine if marks[h.key].pickup_code == code.strip()]
+        elif key:
+            hits = [h for h in mine if h.key[1] == key]
         elif sender_id:
             theirs = [h for h in mine if h.sender_id == sender_id]
             said = {house_key(e.chat_key, e.sender_id, e.label) for e in self.entries

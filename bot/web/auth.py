@@ -7,6 +7,7 @@ group for an operator, the groups its LEADERS row leads (``group_leaders``) for 
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import secrets
 import time
@@ -14,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -106,15 +108,29 @@ def remove_user(engine: Engine, name: str) -> store.UserRow:
 
 def end_sessions(engine: Engine, user_id: int) -> None:
     """Sign account ``user_id`` out everywhere: each session cookie it holds is refused from now on
-    (``users.session_epoch``, compared by :func:`bot.web.core._viewer`)."""
+    (``users.session_epoch`` is part of :func:`session_key`, compared by :func:`session_viewer`)."""
     with engine.begin() as conn:
         store.end_sessions(conn, user_id)
+
+
+def session_key(user: store.UserRow) -> str:
+    """What a session cookie holds to name the account it signed in: a digest (32 hex digits) of the
+    account's id, name, ``created_at`` (to the microsecond) and ``session_epoch``.
+
+    The id alone is not the account: the store may give a removed account's id to the next one
+    (SQLite reuses the highest ``users.id``), whose epoch starts at 0 again. The creation time
+    and name make the key another account's never (short of one made in the same microsecond
+    with the same name and id); the epoch makes it die when the account signs out everywhere or
+    gets a new password (:func:`end_sessions`). It needs no secret: the cookie is signed."""
+    raw = f"{user.id}\n{user.name}\n{user.created_at.astimezone(UTC).isoformat()}\n{user.session_epoch}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
     """The signed-in account: ``chat_keys`` it may see (None: every group, an operator); ``epoch``
-    the account's ``session_epoch`` now (a session signed in with another one is dead)."""
+    the account's ``session_epoch`` now; ``key`` its :func:`session_key` now (a session that
+    signed in with another one is dead: another account, or signed out since)."""
 
     user_id: int
     name: str
@@ -122,6 +138,7 @@ class Viewer:
     chat_keys: frozenset[str] | None
     group_ids: frozenset[str] | None
     epoch: int = 0
+    key: str = ""
 
     @property
     def operator(self) -> bool:
@@ -147,10 +164,20 @@ def viewer_of(engine: Engine, user_id: int) -> Viewer | None:
         if user is None:
             return None
         if user.role == OPERATOR:
-            return Viewer(user.id, user.name, user.role, None, None, user.session_epoch)
+            return Viewer(user.id, user.name, user.role, None, None, user.session_epoch, session_key(user))
         led = store.leader_groups(conn, user.leader_id) if user.leader_id else []
     return Viewer(user.id, user.name, user.role, frozenset(k for _g, k in led), frozenset(g for g, _k in led),
-                  user.session_epoch)
+                  user.session_epoch, session_key(user))
+
+
+def session_viewer(engine: Engine, user_id: Any, key: Any) -> Viewer | None:
+    """The viewer a session names (its ``uid`` and ``key``, as the sign-in stored them), as the store
+    says now; None when the account is gone, is another account now (a reused id), or signed out
+    everywhere since (:func:`session_key`)."""
+    if not isinstance(user_id, int) or isinstance(user_id, bool) or not isinstance(key, str) or not key:
+        return None
+    viewer = viewer_of(engine, user_id)
+    return viewer if viewer is not None and same_token(key, viewer.key) else None
 
 
 # --- CSRF -----------------------------------------------------------------------------------------

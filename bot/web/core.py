@@ -36,6 +36,9 @@ LOGIN_LIMIT_IP = 20
 LOGIN_LIMIT_NAME = 50
 """Failed sign-ins of one account from every address together (a guess spread over many addresses).
 Higher than the pair's, so that one stranger's wrong passwords do not lock the owner out."""
+LOGIN_KEY_CHARS = 64
+"""The most of a submitted account name the sign-in limits keep as a key (a name of any length
+costs no more memory than this; longer names share their first characters' counters)."""
 POLL_SECONDS = 1.0  # how often a live page's stream looks at its deals' versions
 PING_SECONDS = 15.0
 COPY_ROUNDS = 12  # compose: the newest rounds offered to copy (each is counted: households, amount)
@@ -130,11 +133,10 @@ def _api(request: Request) -> bool:
 
 async def _viewer(request: Request) -> auth.Viewer:
     """The signed-in account as the store says now; else 401 (API) or a redirect to the sign-in page."""
-    uid = request.session.get("uid")
-    viewer = await asyncio.to_thread(auth.viewer_of, _web(request).ctx.engine, int(uid)) if uid else None
-    if viewer is not None and request.session.get("ep") != viewer.epoch:
-        viewer = None  # signed out (or a new password, or an older cookie) since this session signed in
-    if viewer is None:
+    session = request.session
+    viewer = await asyncio.to_thread(auth.session_viewer, _web(request).ctx.engine, session.get("uid"),
+                                     session.get("key"))
+    if viewer is None:  # gone, another account now, signed out (or a new password) since this session signed in
         request.session.clear()
         if _api(request) or request.method != "GET":
             raise HTTPException(401, t.LOGIN)
@@ -200,18 +202,19 @@ async def login(request: Request) -> Response:
     form = await _form(request)
     name, password = str(form.get("name") or "").strip(), str(form.get("password") or "")
     ip = request.client.host if request.client else "-"
-    pair = f"{name}\n{ip}"
-    if web.by_pair.blocked(pair) or web.by_ip.blocked(ip) or web.by_name.blocked(name):
-        return web.page(request, "login.html", 429, error=t.LOGIN_LIMITED, name=name)
+    key = name[:LOGIN_KEY_CHARS]
+    pair = f"{key}\n{ip}"
+    if web.by_pair.blocked(pair) or web.by_ip.blocked(ip) or web.by_name.blocked(key):
+        return web.page(request, "login.html", 429, error=t.LOGIN_LIMITED, name=key)
     user = await asyncio.to_thread(auth.check_password, web.ctx.engine, name, password)
     if user is None:
         web.by_pair.fail(pair)
         web.by_ip.fail(ip)
-        web.by_name.fail(name)
-        return web.page(request, "login.html", 401, error=t.LOGIN_FAILED, name=name)
+        web.by_name.fail(key)
+        return web.page(request, "login.html", 401, error=t.LOGIN_FAILED, name=key)
     web.by_pair.clear(pair)
     request.session.clear()  # a fresh session (and CSRF token) for the signed-in account
-    request.session.update(uid=user.id, ep=user.session_epoch, csrf=auth.new_token(), sid=secrets.token_hex(8))
+    request.session.update(uid=user.id, key=auth.session_key(user), csrf=auth.new_token(), sid=secrets.token_hex(8))
     return _back("/")
 
 
@@ -219,9 +222,9 @@ async def logout(request: Request) -> Response:
     """POST /logout: ends the account's sessions on the server too (:func:`bot.web.auth.end_sessions`:
     a copy of the cookie kept from before is refused, on every device of the account)."""
     await _form(request)
-    uid = request.session.get("uid")
-    viewer = await asyncio.to_thread(auth.viewer_of, _web(request).ctx.engine, int(uid)) if uid else None
-    if viewer is not None and request.session.get("ep") == viewer.epoch:
+    viewer = await asyncio.to_thread(auth.session_viewer, _web(request).ctx.engine, request.session.get("uid"),
+                                     request.session.get("key"))
+    if viewer is not None:
         await asyncio.to_thread(auth.end_sessions, _web(request).ctx.engine, viewer.user_id)
     request.session.clear()
     return _back("/login")
@@ -245,19 +248,20 @@ async def _stream(request: Request, version: Callable[[], Any], data: Callable[[
 
     A stream outlives the request that checked its viewer, so the viewer is checked again before
     every ``counts`` event and at least every :data:`RECHECK_SECONDS`: the account as the store says
-    now, the session's epoch (signed out, new password, removed) and ``allowed(viewer)`` (the groups
-    the page shows are still the viewer's). When that fails the stream sends ``gone`` and ends, and
+    now, the session's key (:func:`bot.web.auth.session_key`: signed out, new password, removed,
+    another account under a reused id) and ``allowed(viewer)`` (the groups the page shows are still
+    the viewer's). When that fails the stream sends ``gone`` and ends, and
     the page reloads (to the sign-in page, or a refusal).
     """
     web = _web(request)
     last: Any = object()
     quiet = since_check = 0.0
     once = request.query_params.get("once") == "1"
-    uid, epoch = request.session.get("uid"), request.session.get("ep")
+    uid, key = request.session.get("uid"), request.session.get("key")
 
     async def still_allowed() -> bool:
-        viewer = await asyncio.to_thread(auth.viewer_of, web.ctx.engine, int(uid)) if uid else None
-        return viewer is not None and viewer.epoch == epoch and allowed(viewer)
+        viewer = await asyncio.to_thread(auth.session_viewer, web.ctx.engine, uid, key)
+        return viewer is not None and allowed(viewer)
 
     while True:
         now = await asyncio.to_thread(version)

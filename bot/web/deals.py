@@ -116,18 +116,21 @@ def _not_theirs(web: Web, deal_id: str, viewer: Viewer) -> list[str]:
 
 
 async def deal_action(request: Request) -> Response:
-    """POST /deals/{id}/{verify|paid|refund|short}: the leader's-day use cases, for a household of a
-    chat the viewer sees (``household`` "chat|sender", or ``chat_key`` and ``sender_id``, or a pickup
-    ``code`` for verify); ``short``: the supplier delivered ``delivered`` of ``item`` (the group's
-    households are filled first come first served, the rest refunded)."""
+    """POST /deals/{id}/{verify|unverify|paid|refund|short}: the leader's-day use cases, for a
+    household of a chat the viewer sees: ``household`` "chat|key" (``key`` the household's
+    :func:`~bot.usecases.leaderday_model.mark_id`, ``sender/neighbour`` for a neighbour a resident
+    ordered for), or ``chat_key`` and ``sender_id`` (the same key), or a pickup ``code`` for verify
+    and unverify. The key names exactly one household, never the resident's own in its stead;
+    ``short``: the supplier delivered ``delivered`` of ``item`` (the group's households are filled
+    first come first served, the rest refunded)."""
     deal_id, action = request.path_params["deal_id"], request.path_params["action"]
     viewer, visible, shown = await _deal_scope(request, deal_id)
     form = await _form(request)
     web = _web(request)
     back = f"/deals/{deal_id}{_group_query(shown)}"
-    chat_key, _, sender = str(form.get("household") or "").partition("|")
+    chat_key, _, key = str(form.get("household") or "").partition("|")
     chat_key = chat_key or str(form.get("chat_key") or shown or "")
-    sender = sender or str(form.get("sender_id") or "")
+    key = key or str(form.get("sender_id") or "")
     code = str(form.get("code") or "").strip()
     if not chat_key and action in ("verify", "unverify") and code:  # a pickup code is unique in the round: any of the viewer's groups
         chats = visible
@@ -142,27 +145,26 @@ async def deal_action(request: Request) -> Response:
     day = web.ctx.leader_day()
     try:
         if action in ("verify", "unverify"):
-            if action == "unverify" and not code:
+            if action == "unverify" and not (code or key):
                 raise HTTPException(400, t.RESULT["none"])
-            for key in chats:  # each of the viewer's groups in turn: the household is found in its own group only
-                actor = Actor(key, viewer.actor_id, viewer.name)
+            for chat in chats:  # each of the viewer's groups in turn: the household is found in its own group only
+                actor = Actor(chat, viewer.actor_id, viewer.name)
                 if action == "verify":
-                    res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code,
-                                                  sender_id="" if code else sender)
+                    res = await asyncio.to_thread(day.verify, deal_id, actor, now, code=code, key="" if code else key)
                 else:
-                    res = await asyncio.to_thread(day.unverify, deal_id, actor, now, code=code)
+                    res = await asyncio.to_thread(day.unverify, deal_id, actor, now, code=code, key="" if code else key)
                 if res.status != "none":
                     break
             text, ok = _said(res, t.VERIFIED if action == "verify" else t.UNVERIFIED)
         elif action == "paid":
             amount = _money(str(form.get("amount") or ""), zero_ok=True)
-            res = await asyncio.to_thread(day.mark_paid, deal_id, actor, now, "", amount, sender_id=sender)
+            res = await asyncio.to_thread(day.mark_paid, deal_id, actor, now, "", amount, key=key)
             text, ok = _said(res, t.PAID, amount=views.money(res.amount))
         elif action == "refund":
             amount = _money(str(form.get("amount") or ""))
             qty = int(str(form.get("qty") or "0"))
             res = await asyncio.to_thread(day.refund, deal_id, actor, now, "", str(form.get("item") or ""), qty,
-                                          str(form.get("reason") or "").strip()[:200], amount, sender_id=sender)
+                                          str(form.get("reason") or "").strip()[:200], amount, key=key)
             text, ok = _said(res, t.REFUNDED, amount=views.money(res.amount))
         elif action == "short":
             from bot.usecases.leaderday import ShortResult

@@ -33,11 +33,17 @@ class _Server(uvicorn.Server):
 def server(config: AppConfig, repo: Repository, service: OrderService, lock: asyncio.Lock | None,
            listen: str | None = None) -> uvicorn.Server:
     """A uvicorn server of the dashboard on ``listen`` (default ``[web] listen``); run it with
-    ``await srv.serve()`` and stop it with ``srv.should_exit = True``."""
+    ``await srv.serve()`` and stop it with ``srv.should_exit = True``.
+
+    The client's address (the per-IP sign-in limit) and scheme (the Secure cookie) are the peer's
+    own, unless the peer is one of ``[web] trusted_proxies``: then its ``X-Forwarded-For`` /
+    ``X-Forwarded-Proto`` are believed (uvicorn's proxy headers). None is trusted by default: any
+    local process could otherwise name any address and walk past the per-IP limit."""
     host, port = split_listen(listen or config.web.listen)
     app = create_app(WebContext(config, repo, service), lock)
+    proxies = list(config.web.trusted_proxies)
     cfg = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
-                         proxy_headers=True, forwarded_allow_ips="127.0.0.1")
+                         proxy_headers=bool(proxies), forwarded_allow_ips=proxies or [])
     return _Server(cfg)
 
 

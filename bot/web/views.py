@@ -165,12 +165,14 @@ def household_rows(ctx: WebContext, deal_id: str, chat_key: str | None, keys: li
     rows = []
     for n, h in enumerate(homes, 1):
         mk = marks[h.key]
-        rows.append({"no": n, "chat_key": h.chat_key, "sender_id": h.sender_id, "label": h.label, "name": h.name,
+        rows.append({"no": n, "chat_key": h.chat_key, "sender_id": h.sender_id, "household": "|".join(h.key),
+                     "label": h.label, "name": h.name,
                      "goods": " ".join(f"{m.item_short(names[c])}{q}{names[c].unit}" for c, q in h.items.items()
                                        if c in names),
                      "amount": money(h.amount), "owed": money(mk.owed), "refund": money(mk.refund_amount),
                      "paid": mk.paid, "paid_amount": None if mk.paid_amount is None else money(mk.paid_amount),
                      "picked": mk.picked, "picked_at": mk.picked_at, "picked_by": mk.picked_by_name,
+                     "picked_by_id": mk.picked_by,
                      "code": mk.pickup_code, "point": mk.pickup_point,
                      "refunds": [dataclasses.asdict(r) for r in mk.refunds]})
     return rows
