@@ -5,6 +5,11 @@
 speaker. ``\\n`` in a line is a line break, for pasting a 接龙 list on one line. ``团长: >王姐 已取``
 replies to 王姐's last message (as a leader's reply 已取 verifies her pickup).
 Bot replies are printed above the prompt. With stdin not a terminal, lines are read plainly.
+
+When the output's reader goes away (``tuan run | head``: a write raises :class:`BrokenPipeError`),
+the chat's only participant is gone: the adapter stops reading, calls ``on_eof`` as at the end of
+input (the bot shuts down cleanly) and sets :attr:`ConsoleAdapter.reader_gone`; what the bot still
+says is given up, unshown (``tuan run`` then exits 141: :mod:`bot.runtime`).
 """
 
 from __future__ import annotations
@@ -73,6 +78,11 @@ def format_said(name: str, text: str) -> str:
     return f"{name}: {pad.join(text.splitlines()) if text else ''}"
 
 
+def print_line(text: str) -> None:
+    """Print one line of the chat to stdout at once (a pipe is block-buffered: a reader waits for each line)."""
+    print(text, flush=True)
+
+
 def prompt_lines(session: PromptSession[str], prompt: Callable[[], str]) -> LineSource:
     async def next_line() -> str | None:
         try:
@@ -110,7 +120,8 @@ class StreamLines:
 
 
 class ConsoleAdapter:
-    """One group chat (``[console] chat``) in this terminal. ``on_eof`` is called when input ends."""
+    """One group chat (``[console] chat``) in this terminal. ``on_eof`` is called once, when input ends
+    or when the output's reader has gone (then :attr:`reader_gone` is True)."""
 
     name = "console"
 
@@ -126,7 +137,7 @@ class ConsoleAdapter:
         # A newcomer's first plain line (葡萄2) is a resident's order, not the leader's.
         self.speaker = m.CONSOLE_FIRST_SPEAKER
         self._lines = lines
-        self._write = write or print
+        self._write = write or print_line
         self._clock = clock or (lambda: datetime.now(UTC))
         self._on_eof = on_eof
         self._session = f"{int(time.time() * 1000):x}"
@@ -138,11 +149,33 @@ class ConsoleAdapter:
         self._task: asyncio.Task[None] | None = None
         self._reading = False
         self._stopping = False
+        self.reader_gone = False  # a write found the output closed (BrokenPipeError): nobody reads the chat
         self._stack = contextlib.ExitStack()
 
     def _next_id(self, prefix: str) -> str:
         self._n += 1
         return f"{prefix}{self._session}-{self._n}"
+
+    def _show(self, text: str) -> bool:
+        """Write ``text`` to the chat; False, and nothing written, once the output's reader has gone."""
+        if self.reader_gone:
+            return False
+        try:
+            self._write(text)
+        except BrokenPipeError:
+            self._reader_left()
+            return False
+        return True
+
+    def _reader_left(self) -> None:
+        """The output is closed: stop reading and end the chat as at the end of input (``on_eof``)."""
+        if self.reader_gone:
+            return
+        self.reader_gone = True
+        log.info("the console's output is closed (its reader went away): the chat ends")
+        if self._on_eof is not None and not self._stopping:
+            self._on_eof()
+        self._stopping = True
 
     def _default_lines(self) -> LineSource:
         """prompt_toolkit on a terminal; otherwise plain lines, echoed so the output reads as a chat."""
@@ -158,15 +191,20 @@ class ConsoleAdapter:
     async def start(self, sink: Sink) -> None:
         lines = self._lines or self._default_lines()
         if self._banner:
-            self._write(m.CONSOLE_BANNER.format(title=self.config.title))
+            self._show(m.CONSOLE_BANNER.format(title=self.config.title))
         self._task = asyncio.create_task(self._read(sink, lines))
 
     async def _read(self, sink: Sink, lines: LineSource) -> None:
         while not self._stopping:
             self._reading = True
-            line = await lines()
-            self._reading = False
-            if line is None:
+            try:
+                line = await lines()
+            except BrokenPipeError:  # a line source that writes (the demo's narration) found the output closed
+                self._reader_left()
+                break
+            finally:
+                self._reading = False
+            if line is None or self.reader_gone:
                 break
             self.speaker, text = parse_line(line, self.speaker)
             if not text:
@@ -179,13 +217,13 @@ class ConsoleAdapter:
             )
             self._last[self.speaker] = msg.message_id
             self._names[msg.sender_id] = self.speaker
-            if self._echo:
-                self._write(format_said(self.speaker, text))
+            if self._echo and not self._show(format_said(self.speaker, text)):
+                break  # nobody reads the chat any more: the line is not taken
             try:
                 await sink.on_message(msg)
             except Exception as e:  # keep the chat open; the message was not committed
                 log.exception("message failed")
-                self._write(m.CONSOLE_FAILED.format(error=redact.text(str(e))))
+                self._show(m.CONSOLE_FAILED.format(error=redact.text(str(e))))
         if self._on_eof is not None and not self._stopping:
             self._on_eof()
 
@@ -209,7 +247,8 @@ class ConsoleAdapter:
         if chat_id != self.config.chat:  # a member's private chat: marked with whose it is
             name = self._names.get(chat_id)
             text = f"{m.CONSOLE_PRIVATE_TO.format(name=name) if name else m.CONSOLE_PRIVATE} {text}"
-        self._write(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text))
+        if not self._show(format_said(BOT_NAME, f"@{mention.name} {text}" if mention else text)):
+            return None  # given up: nobody reads the chat any more
         return self._next_id("b")
 
     async def send_card(self, chat_id: str, card: Card) -> str | None:
@@ -221,8 +260,8 @@ class ConsoleAdapter:
     async def react(self, chat_id: str, message_id: str, emoji: str) -> bool:
         if not self.capabilities.reactions:
             return False
-        self._write(f"  {emoji}")
-        return True
+        self._show(f"  {emoji}")
+        return True  # shown, or given up once nobody reads the chat (the list digest would be too)
 
     async def send_file(self, chat_id: str, filename: str, data: bytes, caption: str = "") -> bool:
         """Write the file (mode 0600: it may hold residents' phone numbers) into ``files_dir`` and

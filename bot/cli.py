@@ -6,6 +6,7 @@ import argparse
 import gc
 import os
 import sys
+from typing import TextIO
 
 
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
@@ -32,19 +33,35 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one `tuan` command; returns its exit status.
 
-    A reader that stops early (``tuan purchase | head``) closes the pipe: the command then ends
-    quietly with status 141 (128 + SIGPIPE, what a shell reports for a Unix tool killed by it)
-    instead of a traceback. Python ignores SIGPIPE so that sockets raise instead (``tuan run``),
-    so the broken pipe arrives as :class:`BrokenPipeError`, caught here.
+    A reader that stops early (``tuan purchase | head``, ``tuan run | head``) closes the pipe: the
+    command then ends quietly with status 141 (128 + SIGPIPE, what a shell reports for a Unix tool
+    killed by it) instead of a traceback. Python ignores SIGPIPE so that sockets raise instead
+    (``tuan run``), so the broken pipe arrives as :class:`BrokenPipeError`, caught here (``tuan run``
+    and ``tuan demo`` raise it once shut down). A closed stderr only loses messages and log lines:
+    the command's own status stands.
     """
     try:
-        return _main(argv)
+        status = _main(argv)
+        if sys.stdout is not None:
+            sys.stdout.flush()  # what is still buffered: a closed pipe shows here, not at exit (status 120)
     except BrokenPipeError:
-        # whatever is still buffered for the closed pipe would fail again at exit: point it at /dev/null
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        os.close(devnull)
+        _to_devnull(sys.stdout)  # whatever is still buffered for the closed pipe would fail again at exit
         return 141
+    try:
+        if sys.stderr is not None:
+            sys.stderr.flush()
+    except BrokenPipeError:
+        _to_devnull(sys.stderr)
+    return status
+
+
+def _to_devnull(stream: TextIO | None) -> None:
+    """Point ``stream``'s file descriptor at /dev/null (what it still buffers then flushes harmlessly)."""
+    if stream is None:
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, stream.fileno())
+    os.close(devnull)
 
 
 def _main(argv: list[str] | None = None) -> int:

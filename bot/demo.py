@@ -5,6 +5,10 @@ dispatcher → OrderService → store; the scheduled jobs (deal card, reminder, 
 are fired through the scheduler's own job runner at their times on the demo's clock. The night
 after the cutoff is skipped; the next afternoon (arrival, verifications, who has not picked up)
 plays at the same speed.
+
+A reader that stops early (``tuan demo | head``) ends the day: the console sees its output closed
+(:attr:`adapters.console.ConsoleAdapter.reader_gone`), the demo shuts down as at the end of the
+script and :func:`play` raises :class:`BrokenPipeError` (``tuan`` exits 141: bot/cli.py ``main``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from adapters.console import ConsoleAdapter, LineSource, format_said
+from adapters.console import ConsoleAdapter, LineSource, format_said, print_line
 from bot import messages as m
 from bot.cli_run import DEFAULT_SPEED  # the CLI's default: `tuan --help` does not import the demo
 from bot.config import AppConfig, ConfigError, StoreConfig, config_from_dict
@@ -104,7 +108,11 @@ def _code_reader(core: Core, chat_key: str) -> Callable[[str], Awaitable[str]]:
 
 
 async def play(*, speed: float = DEFAULT_SPEED, seed: int = 2026, db_url: str | None = None,
-               write: Callable[[str], None] = print) -> DemoResult:
+               write: Callable[[str], None] = print_line) -> DemoResult:
+    """Play the day (see the module); the residents' orders as the store has them at the end.
+
+    Raises :class:`BrokenPipeError` once the demo has shut down when ``write`` found its reader gone.
+    """
     started = walltime.monotonic()
     with tempfile.TemporaryDirectory(prefix="tuan-demo-") as tmp:
         config = config_from_dict(demo_config(), "<demo>", env={})
@@ -130,6 +138,8 @@ async def play(*, speed: float = DEFAULT_SPEED, seed: int = 2026, db_url: str | 
             await console.stop()
             await dispatcher.drain()
             await sched.stop()
+            if console.reader_gone:
+                raise BrokenPipeError("the demo's reader went away")
             deal = core.service.deal_of(config.groups[0].chat_key)
             got: dict[str, dict[str, int]] = {}
             for row in core.service.tally(deal.id).rows if deal else ():

@@ -1,8 +1,14 @@
 """`tuan run`: the store, the order service, the adapters and the scheduler in one event loop.
 
-Shutdown (Ctrl-C, SIGTERM, or the console's end of input): stop receiving, finish the
-messages being handled (each is committed before it is acknowledged), stop the scheduler
-after its running jobs, close the store.
+Shutdown (Ctrl-C, SIGTERM, the console's end of input, or its output closed): stop receiving,
+finish the messages being handled (each is committed before it is acknowledged), stop the
+scheduler after its running jobs, close the store.
+
+A console whose output's reader went away (``tuan run | head``) has no participant left: the bot
+shuts down as at the end of input, then :func:`serve` raises :class:`BrokenPipeError` (``tuan``
+exits 141, quietly: bot/cli.py ``main``). Without the console nothing of the bot writes to stdout,
+and a log record that cannot be written to a closed stderr is dropped by :mod:`logging` (its
+``Handler.handleError`` ignores the failed write): the platforms go on being served.
 """
 
 from __future__ import annotations
@@ -185,7 +191,10 @@ def sole_store(config: AppConfig) -> bool:
 
 async def serve(config: AppConfig, *, stop: asyncio.Event | None = None,
                 adapters: list[Adapter] | None = None) -> None:
-    """Run until ``stop`` is set (or a signal / the console's end of input sets it)."""
+    """Run until ``stop`` is set (or a signal / the console's end of input sets it).
+
+    Raises :class:`BrokenPipeError`, once shut down, when the console's output was closed.
+    """
     from storage.guard import sole_process
 
     stop = stop or asyncio.Event()
@@ -269,6 +278,8 @@ async def _serve(config: AppConfig, stop: asyncio.Event, adapters: list[Adapter]
                 await dispatcher.drain()
                 await scheduler.stop()
                 await asyncio.gather(warming, return_exceptions=True)
+        if any(getattr(a, "reader_gone", False) for a in adapters):
+            raise BrokenPipeError("the console's reader went away")
     finally:
         repo.close()
 
@@ -284,7 +295,8 @@ def read_config(path: str | None) -> AppConfig:
         return load_config(path or DEFAULT_CONFIG)
     from bot.demo_script import demo_config
 
-    print(SAMPLE_NOTE, file=sys.stderr)
+    with contextlib.suppress(BrokenPipeError):  # a closed stderr does not stop the bot
+        print(SAMPLE_NOTE, file=sys.stderr)
     return config_from_dict(demo_config(chat="console"), "<built-in sample>")
 
 
@@ -295,6 +307,9 @@ PRIVATE_UMASK = 0o077  # the store, its -wal/-shm and any export file: readable 
 
 def main(config_path: str | None = None, log_level: str | None = None) -> int:
     """`tuan run`: exit 0 when stopped, 2 on a configuration error, 1 when an adapter cannot start, 130 on Ctrl-C.
+
+    Raises :class:`BrokenPipeError` (after a clean shutdown) when the console's output was closed:
+    bot/cli.py ``main`` turns it into status 141.
 
     ``log_level`` (``--log-level`` / ``-v``) wins over ``TUAN_LOG_LEVEL``; the default is WARNING.
 
