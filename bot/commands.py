@@ -475,6 +475,17 @@ async def cmd_history(core: Core, inv: Invocation) -> None:
         await core.send(inv.chat, text, reply_to=reply_to)
 
 
+async def private_send(deliver: Callable[[str], Awaitable[bool]], to: str) -> bool:
+    """Run ``deliver(to)`` towards a private chat; False when it sent nothing or the platform refused
+    by raising (WeChat raises for a resident who is not the bot's friend), so the caller falls back to
+    saying in the group how to get it. The failure is logged, not raised."""
+    try:
+        return await deliver(to)
+    except Exception:  # noqa: BLE001 - any adapter's failed send: the group is told how instead
+        log.warning("a private send to %s failed; the group is told how to ask privately", to, exc_info=True)
+        return False
+
+
 def private_chat(core: Core, msg: InboundMessage) -> str | None:
     """The chat key of the sender's private chat with the bot, where the platform can write one."""
     adapter = core.adapter_of(msg.chat_key)
@@ -496,7 +507,7 @@ async def privately(core: Core, inv: Invocation, name: str, deliver: Callable[[s
         return
     mention = Mention(user_id=inv.msg.sender_id, name=inv.msg.sender_name)
     to = private_chat(core, inv.msg)
-    if to is not None and await deliver(to):
+    if to is not None and await private_send(deliver, to):
         await core.send(inv.chat, m.SENT_PRIVATELY, reply_to=inv.msg.message_id, mention=mention)
         return
     how = m.PRIVATE_HOW.get(inv.msg.platform, m.PRIVATE_HOW_DEFAULT).format(name=name)
@@ -538,7 +549,11 @@ async def cmd_my(core: Core, inv: Invocation) -> None:
         if pending:
             to = private_chat(core, msg)
             heading = m.GROUP_HEADING.format(group=group_title(core, msg.chat_key))
-            sent = to is not None and await core.send(to, heading + mine) is not None
+
+            async def deliver(to: str) -> bool:
+                return await core.send(to, heading + mine) is not None
+
+            sent = to is not None and await private_send(deliver, to)
             text += "\n" + (m.MY_CODE_SENT if sent else code_how(core, msg))
         await core.send(msg.chat_key, text, reply_to=msg.message_id,
                         mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
