@@ -260,7 +260,7 @@ CLI_DEAL_TITLE = "{month}月{day}日团购"
 # The leader's day after the cutoff (bot/pickup_commands.py, bot/settle_commands.py): verification, payments, after-sale.
 HELP_VERIFY = "核销取货:/verify 取货码(私聊我发,取货码不给群里看到;也可 /verify #12 按跟团号)"
 HELP_PICKED = "按房号、名字或跟团号核销:/picked 3栋402、/picked 王姐 或 /picked #12(也可回复居民的消息「已取」或 ✅)"
-HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码]"
+HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码/#跟团号](该户换发新取货码)"
 HELP_UNPICKED = "还没取货的住户(按楼栋;私聊我发则附各户取货码)"
 HELP_ARRIVED = "到货通知,提醒该自提点的住户来取:/arrived [自提点]"
 HELP_PAID = "登记付款:/paid 王姐 [金额]"

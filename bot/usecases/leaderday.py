@@ -54,7 +54,7 @@ PROXY_PREFIX = "proxy:"
 PICKUP_DAYS = timedelta(days=7)
 """A closed round is still worked (picked up, paid, refunded) this long after it closed."""
 PICKUP_ROUNDS = 2
-"""At most this many closed rounds besides the current one are worked at once."""
+"""At most this many closed rounds besides the current one are worked at once (the latest closed)."""
 REPLACE_WORDS = ("补发", "换货", "更换", "换新")
 """A /refund whose reason holds one of these records a replacement (amount 0), not a refund."""
 
@@ -138,8 +138,11 @@ class LeaderDay:
         out = [current_id]
         for deal_id in ids[:PICKUP_ROUNDS]:
             try:
-                if self.unpicked(deal_id, chat_key) or self.unpaid(deal_id, chat_key):
-                    out.append(deal_id)
+                with self._locked(deal_id) as day:
+                    marks = day.all_marks()
+                    if any(not marks[h.key].picked or (marks[h.key].paid_amount or ZERO) < marks[h.key].owed
+                           for h in day.households if h.chat_key == chat_key):
+                        out.append(deal_id)
             except DealUnknown:
                 continue
         return out
