@@ -109,7 +109,7 @@ async def deal_for(core: Core, inv: Invocation) -> tuple[LeaderDay, str, str] | 
 @dataclass(frozen=True, slots=True)
 class Round:
     """A round a leader still works (:meth:`LeaderDay.worked_rounds`): its deal id, the name the chat
-    gives it (``「今日水果」11月28日``) and whether it is closed."""
+    gives it (:func:`bot.usecases.history.round_name`, ``水果团 11月28日``) and whether it is closed."""
 
     deal_id: str
     name: str
@@ -120,9 +120,10 @@ def round_of(core: Core, deal_id: str) -> Round:
     """A deal as a :class:`Round` (hold the core's lock)."""
     row = core.service.repo.get_deal(deal_id)
     assert row is not None
+    from bot.usecases.history import round_name
+
     title = row.title or core.service.catalog_of(deal_id).title
-    opened = row.created_at.astimezone(core.config.bot.tz)
-    return Round(deal_id, m.ROUND_NAME.format(title=title, month=opened.month, day=opened.day), row.status != "open")
+    return Round(deal_id, round_name(title, row.created_at, core.config.bot.tz), row.status != "open")
 
 
 async def rounds_for(core: Core, inv: Invocation) -> tuple[LeaderDay, list[Round], str] | None:
