@@ -134,8 +134,29 @@ async def rounds_for(core: Core, inv: Invocation) -> tuple[LeaderDay, list[Round
         return None
     day, deal_id, key = found
     async with core.lock:
-        rounds = [round_of(core, d) for d in day.worked_rounds(key, deal_id, core.now())]
+        rounds = worked(core, day, key, deal_id)
     return day, rounds, key
+
+
+def worked(core: Core, day: LeaderDay, key: str, current_id: str) -> list[Round]:
+    """The group's worked rounds (:meth:`LeaderDay.worked_rounds`) as :class:`Round`. Two of one name
+    (one title, opened the same day) are told apart: the current one as 本期, an earlier one by the
+    time it closed, and, were that the same too, by the start of its id (hold the lock)."""
+    rounds = [round_of(core, d) for d in day.worked_rounds(key, current_id, core.now())]
+    names = [r.name for r in rounds]
+    if len(set(names)) == len(names):
+        return rounds
+    out = []
+    for i, r in enumerate(rounds):
+        if names.count(r.name) == 1:
+            out.append(r)
+            continue
+        row = core.service.repo.get_deal(r.deal_id)
+        closed = row.closed_at.astimezone(core.config.bot.tz) if row is not None and row.closed_at else None
+        tag = m.ROUND_CURRENT if i == 0 else m.ROUND_CLOSED_AT.format(at=f"{closed:%H:%M}") if closed else r.deal_id[:4]
+        out.append(Round(r.deal_id, f"{r.name} {tag}", r.closed))
+    tagged = [r.name for r in out]
+    return [r if tagged.count(r.name) == 1 else Round(r.deal_id, f"{r.name} {r.deal_id[:4]}", r.closed) for r in out]
 
 
 def pickup_round(rounds: list[Round]) -> Round:
@@ -211,11 +232,12 @@ def my_earlier(core: Core, chat_key: str, sender_id: str, *, private: bool) -> t
     if day is None or current is None:
         return "", False
     parts, pending = [], False
-    for deal_id in day.worked_rounds(chat_key, current[0], core.now())[1:]:
+    for r in worked(core, day, chat_key, current[0])[1:]:
+        deal_id = r.deal_id
         theirs = day.theirs(deal_id, chat_key, sender_id)
         if not theirs or all(mk.picked for _h, mk in theirs):
             continue
-        r, catalog = round_of(core, deal_id), core.service.catalog_of(deal_id)
+        catalog = core.service.catalog_of(deal_id)
         totals: dict[str, int] = {}
         for h, _mk in theirs:
             for code, qty in h.items.items():

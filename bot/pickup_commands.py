@@ -18,10 +18,10 @@ from bot.leaderday_commands import (
     mentions_of,
     not_found,
     pickup_round,
-    round_of,
     rounds_for,
     when_of,
     who,
+    worked,
 )
 from bot.model import Mention
 from bot.registry import ANYONE, command
@@ -186,7 +186,7 @@ async def unpicked_reminder(core: Core, chat_key: str, text: str = "") -> bool:
     tz = core.config.bot.tz
     today = core.now().astimezone(tz).date()
     async with core.lock:
-        rounds = [round_of(core, d) for d in day.worked_rounds(chat_key, current[0], core.now())]
+        rounds = worked(core, day, chat_key, current[0])
     posted = False
     for r in rounds:
         async with core.lock:

@@ -15,7 +15,7 @@ import pytest
 from adapters.base import Capabilities
 from adapters.fake import sender_id_of
 from bot import messages as m
-from bot.leaderday_commands import leaderday_of, round_of
+from bot.leaderday_commands import leaderday_of, worked
 from bot.usecases.leaderday import PICKUP_DAYS, Marks
 from tests.pipeline import LEADER, Pipeline, make_pipeline
 
@@ -54,11 +54,19 @@ async def two_rounds(p: Pipeline) -> tuple[str, str]:
     return old, new
 
 
+async def name_of(p: Pipeline, deal: str, current: str) -> str:
+    day = leaderday_of(p.core)
+    assert day is not None
+    async with p.core.lock:
+        rounds = worked(p.core, day, G1, current)
+    assert len({r.name for r in rounds}) == len(rounds)  # told apart even with one title on one day
+    return next(r.name for r in rounds if r.deal_id == deal)
+
+
 async def test_both_rounds_are_worked_and_the_answer_names_the_round() -> None:
     p = await make_pipeline(Capabilities(direct=True))
     old, new = await two_rounds(p)
-    async with p.core.lock:
-        old_name = round_of(p.core, old).name
+    old_name = await name_of(p, old, new)
     # the roll-call and the unpaid list cover both rounds, each under its name
     [roll] = await said(p, "/unpicked")
     assert roll.startswith(m.UNPICKED_TITLE.format(n=3)) and m.ROUND_HEADING.format(round=old_name) in roll
@@ -89,8 +97,7 @@ async def test_both_rounds_are_worked_and_the_answer_names_the_round() -> None:
 async def test_my_shows_the_waiting_round_and_its_code_only_privately() -> None:
     p = await make_pipeline(Capabilities(direct=True))
     old, new = await two_rounds(p)
-    async with p.core.lock:
-        old_name = round_of(p.core, old).name
+    old_name = await name_of(p, old, new)
     code = marks(p, old, "王姐").pickup_code
     group, private = await said(p, "/my", sender="王姐"), []
     p.chat.pop_all()
