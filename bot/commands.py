@@ -228,6 +228,20 @@ def pick_groups(core: Core, led: list[str], arg: str) -> list[str]:
     return partial if len(partial) == 1 else []
 
 
+def _group_of_last_word(core: Core, led: list[str], arg: str) -> tuple[list[str], str]:
+    """A :attr:`~bot.registry.Command.private_group` command's group and own argument: the group the
+    argument's last word names (exactly; or a unique part of a title when the caller leads several),
+    that word taken off; else the caller's only group with the argument whole."""
+    words = arg.split()
+    if words:
+        named = pick_groups(core, led, words[-1])
+        exact = [k for k in named if _fold(words[-1]) in {_fold(group_title(core, k)), _fold(split_chat_key(k)[1])}]
+        hit = named if len(led) > 1 else exact
+        if len(hit) == 1 and (len(led) > 1 or exact):
+            return hit, " ".join(words[:-1])
+    return (led if len(led) == 1 else []), arg
+
+
 def _titles(core: Core, keys: list[str]) -> str:
     return "、".join(group_title(core, k) for k in keys)
 
@@ -256,7 +270,14 @@ async def run_command(core: Core, msg: InboundMessage, name: str, arg: str = "",
         await cmd.handler(core, Invocation(msg, arg, tuple(led)))
         return
     targets = led
-    if msg.is_private:
+    if msg.is_private and cmd.private_group:
+        targets, arg = _group_of_last_word(core, led, arg)
+        if len(targets) != 1:
+            await core.send(chat, m.PICK_GROUP.format(n=len(led), name=name,
+                                                      example=f"{arg} {group_title(core, led[0])}".strip(),
+                                                      groups=_titles(core, led)))
+            return
+    elif msg.is_private:
         targets = pick_groups(core, led, " ".join(w for w in arg.split() if _fold(w) not in cmd.flags))
         if not targets:
             await core.send(chat, m.UNKNOWN_GROUP.format(arg=arg, groups=_titles(core, led)))
@@ -475,6 +496,17 @@ async def cmd_history(core: Core, inv: Invocation) -> None:
         await core.send(inv.chat, text, reply_to=reply_to)
 
 
+async def private_send(deliver: Callable[[str], Awaitable[bool]], to: str) -> bool:
+    """Run ``deliver(to)`` towards a private chat; False when it sent nothing or the platform refused
+    by raising (WeChat raises for a resident who is not the bot's friend), so the caller falls back to
+    saying in the group how to get it. The failure is logged, not raised."""
+    try:
+        return await deliver(to)
+    except Exception:  # noqa: BLE001 - any adapter's failed send: the group is told how instead
+        log.warning("a private send to %s failed; the group is told how to ask privately", to, exc_info=True)
+        return False
+
+
 def private_chat(core: Core, msg: InboundMessage) -> str | None:
     """The chat key of the sender's private chat with the bot, where the platform can write one."""
     adapter = core.adapter_of(msg.chat_key)
@@ -496,7 +528,7 @@ async def privately(core: Core, inv: Invocation, name: str, deliver: Callable[[s
         return
     mention = Mention(user_id=inv.msg.sender_id, name=inv.msg.sender_name)
     to = private_chat(core, inv.msg)
-    if to is not None and await deliver(to):
+    if to is not None and await private_send(deliver, to):
         await core.send(inv.chat, m.SENT_PRIVATELY, reply_to=inv.msg.message_id, mention=mention)
         return
     how = m.PRIVATE_HOW.get(inv.msg.platform, m.PRIVATE_HOW_DEFAULT).format(name=name)
@@ -538,7 +570,11 @@ async def cmd_my(core: Core, inv: Invocation) -> None:
         if pending:
             to = private_chat(core, msg)
             heading = m.GROUP_HEADING.format(group=group_title(core, msg.chat_key))
-            sent = to is not None and await core.send(to, heading + mine) is not None
+
+            async def deliver(to: str) -> bool:
+                return await core.send(to, heading + mine) is not None
+
+            sent = to is not None and await private_send(deliver, to)
             text += "\n" + (m.MY_CODE_SENT if sent else code_how(core, msg))
         await core.send(msg.chat_key, text, reply_to=msg.message_id,
                         mention=Mention(user_id=msg.sender_id, name=msg.sender_name))
@@ -568,15 +604,25 @@ def code_how(core: Core, msg: InboundMessage) -> str:
 
 
 def my_orders(core: Core, chat_key: str, sender_id: str, *, private: bool = False) -> tuple[str, bool]:
-    """One resident's items, quantities, amount, 跟团号 and marks in the chat's current deal, and
-    whether a pickup code of theirs is still to be used; ("", False) when they have no order (hold
-    the lock). ``private``: with their pickup codes (:func:`bot.leaderday_commands.my_marks`); never
-    for a text a group reads."""
-    from bot.leaderlists import own_numbers
-
+    """One resident's items, quantities, amount, 跟团号 and marks in the chat's current deal, then in
+    the group's earlier rounds still picked up where they have goods waiting
+    (:func:`bot.leaderday_commands.my_earlier`), and whether a pickup code of theirs is still to be
+    used; ("", False) when they have no order in any (hold the lock). ``private``: with their
+    pickup codes (:func:`bot.leaderday_commands.my_marks`); never for a text a group reads."""
     current = core.current(chat_key)
     if current is None:
         return "", False
+    earlier, waiting = leaderday_commands.my_earlier(core, chat_key, sender_id, private=private)
+    now, pending = _my_current(core, chat_key, sender_id, private=private)
+    return "\n".join(t for t in (now, earlier) if t), pending or waiting
+
+
+def _my_current(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tuple[str, bool]:
+    """:func:`my_orders` of the chat's current round alone."""
+    from bot.leaderlists import own_numbers
+
+    current = core.current(chat_key)
+    assert current is not None
     deal_id, catalog, title, closed = current
     totals = core.service.sender_totals(chat_key, sender_id)
     if not totals:

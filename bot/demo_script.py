@@ -212,13 +212,15 @@ def build_script(seed: int = 2026) -> Script:
 
 
 def _morning_after(w: _Writer) -> None:
-    """The next afternoon: the goods arrive, three households are verified (by the pickup code a
-    resident shows — her /my in the group sent it to her private chat, never to the group —, by name,
-    by a reply 已取 to the resident's message), and the leader posts who has not picked up yet."""
+    """The next afternoon: the goods arrive, three households are verified (/核销 by name for the
+    resident whose /my in the group sent her code to her private chat, never to the group — a code is
+    not typed in the group either: /verify CODE goes in the leader's private chat, which the console
+    has no line for —, /picked by name, a reply 已取 to the resident's message), and the leader posts
+    who has not picked up yet."""
     a, b, c = w.rng.sample(sorted(w.script.expected()), 3)
     w.say((16, 0), LEADER, "/arrived", day=1)
     w.say((16, 5), a, "/my", day=1)
-    w.say((16, 6), LEADER, "/verify {code}", day=1, code_of=a)
+    w.say((16, 6), LEADER, f"/核销 {a}", day=1)
     w.say((16, 20), LEADER, f"/picked {b}", day=1)
     w.say((16, 40), c, "到了吗?我下楼拿", day=1)
     w.say((16, 42), LEADER, f">{c} 已取", day=1)
@@ -231,8 +233,8 @@ def verified(script: Script) -> list[str]:
     for e in script.events:
         if e.code_of:
             out.append(e.code_of)
-        elif e.text.startswith("/picked "):
-            out.append(e.text.removeprefix("/picked "))
+        elif e.text.startswith(("/picked ", "/核销 ")):
+            out.append(e.text.split(" ", 1)[1])
         elif e.text.startswith(">") and e.text.endswith(" 已取"):
             out.append(e.text[1:].removesuffix(" 已取"))
     return out

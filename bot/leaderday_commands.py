@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
 from bot import messages as m
 from bot import render
@@ -26,7 +29,9 @@ from bot.usecases.leaderday import (
     Actor,
     Household,
     LeaderDay,
+    Marks,
     Result,
+    is_code_shaped,
 )
 
 PICKED_WORDS = ("已取", "已取货", "✅", "✔", "✔️")
@@ -101,6 +106,91 @@ async def deal_for(core: Core, inv: Invocation) -> tuple[LeaderDay, str, str] | 
     return day, current[0], key
 
 
+@dataclass(frozen=True, slots=True)
+class Round:
+    """A round a leader still works (:meth:`LeaderDay.worked_rounds`): its deal id, the name the chat
+    gives it (:func:`bot.usecases.history.round_name`, ``水果团 11月28日``) and whether it is closed."""
+
+    deal_id: str
+    name: str
+    closed: bool
+
+
+def round_of(core: Core, deal_id: str) -> Round:
+    """A deal as a :class:`Round` (hold the core's lock)."""
+    row = core.service.repo.get_deal(deal_id)
+    assert row is not None
+    from bot.usecases.history import round_name
+
+    title = row.title or core.service.catalog_of(deal_id).title
+    return Round(deal_id, round_name(title, row.created_at, core.config.bot.tz), row.status != "open")
+
+
+async def rounds_for(core: Core, inv: Invocation) -> tuple[LeaderDay, list[Round], str] | None:
+    """(use cases, the rounds the invocation's group still works: the current one first, then
+    earlier closed ones still picked up or paid, group chat key); says why not when there is none."""
+    found = await deal_for(core, inv)
+    if found is None:
+        return None
+    day, deal_id, key = found
+    async with core.lock:
+        rounds = worked(core, day, key, deal_id)
+    return day, rounds, key
+
+
+def worked(core: Core, day: LeaderDay, key: str, current_id: str) -> list[Round]:
+    """The group's worked rounds (:meth:`LeaderDay.worked_rounds`) as :class:`Round`. Two of one name
+    (one title, opened the same day) are told apart: the current one as 本期, an earlier one by the
+    time it closed, and, were that the same too, by the start of its id (hold the lock)."""
+    rounds = [round_of(core, d) for d in day.worked_rounds(key, current_id, core.now())]
+    names = [r.name for r in rounds]
+    if len(set(names)) == len(names):
+        return rounds
+    out = []
+    for i, r in enumerate(rounds):
+        if names.count(r.name) == 1:
+            out.append(r)
+            continue
+        row = core.service.repo.get_deal(r.deal_id)
+        closed = row.closed_at.astimezone(core.config.bot.tz) if row is not None and row.closed_at else None
+        tag = m.ROUND_CURRENT if i == 0 else m.ROUND_CLOSED_AT.format(at=f"{closed:%H:%M}") if closed else r.deal_id[:4]
+        out.append(Round(r.deal_id, f"{r.name} {tag}", r.closed))
+    tagged = [r.name for r in out]
+    return [r if tagged.count(r.name) == 1 else Round(r.deal_id, f"{r.name} {r.deal_id[:4]}", r.closed) for r in out]
+
+
+def pickup_round(rounds: list[Round]) -> Round:
+    """The round whose goods are handed out (/arrived, /short): the latest closed one still worked,
+    else the current one."""
+    return next((r for r in rounds if r.closed), rounds[0])
+
+
+async def choose_round(core: Core, inv: Invocation, day: LeaderDay, rounds: list[Round], key: str,
+                       wanted: Callable[[Marks], bool], said: str = "", **how: str) -> tuple[Round, str] | None:
+    """The round a command about one household acts in, and the words naming it in the answer ("" when
+    the household is in one round only). The household is looked for in each worked round; of the
+    rounds where it is, those where ``wanted(marks)`` holds (e.g. not yet picked up) are preferred,
+    and of those the earliest (its goods have waited longest). None, said why, when it is in no
+    round or the words (``said``, as typed) name several households of one round. ``how``: the
+    household as :meth:`LeaderDay.find` takes it."""
+    if len(rounds) == 1:
+        return rounds[0], ""
+    hits: list[tuple[Round, Result]] = []
+    async with core.lock:
+        for r in rounds:
+            hits.append((r, day.find(r.deal_id, key, **how)))
+    ok = [(r, res) for r, res in hits if res.status == "ok" and res.marks is not None]
+    if not ok:
+        worst = next((res for _r, res in hits if res.status == "ambiguous"), hits[0][1])
+        word = how.get("word", "")
+        await not_found(core, inv, worst, said or word,
+                        code=how.get("code", "") or (word if is_code_shaped(word) else ""))
+        return None
+    best = [(r, res) for r, res in ok if res.marks is not None and wanted(res.marks)] or ok
+    chosen = best[-1][0]  # rounds are latest first
+    return chosen, (m.IN_ROUND.format(round=chosen.name) if len(ok) > 1 else "")
+
+
 def actor_of(inv: Invocation, key: str) -> Actor:
     return Actor(key, inv.msg.sender_id, inv.msg.sender_name)
 
@@ -132,8 +222,40 @@ def deal_of(core: Core, chat_key: str) -> str:
     return row.id
 
 
-def my_marks(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tuple[str, bool]:
-    """The resident's point, paid and picked marks in the chat's deal, and whether a pickup code
+def my_earlier(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tuple[str, bool]:
+    """The resident's households in the group's earlier rounds still worked
+    (:meth:`LeaderDay.worked_rounds`) that are not picked up yet: per round, its name, goods,
+    amount, 跟团号 and marks (:func:`my_marks`: the pickup code only when ``private``); and whether a
+    pickup code of theirs there is still to be used. ("", False) when there is none (hold the lock)."""
+    day = leaderday_of(core)
+    current = core.current(chat_key)
+    if day is None or current is None:
+        return "", False
+    parts, pending = [], False
+    for r in worked(core, day, chat_key, current[0])[1:]:
+        deal_id = r.deal_id
+        theirs = day.theirs(deal_id, chat_key, sender_id)
+        if not theirs or all(mk.picked for _h, mk in theirs):
+            continue
+        catalog = core.service.catalog_of(deal_id)
+        totals: dict[str, int] = {}
+        for h, _mk in theirs:
+            for code, qty in h.items.items():
+                totals[code] = totals.get(code, 0) + qty
+        numbers = "、".join(m.MY_NUMBER_PROXY.format(number=h.number, who=h.label) if h.proxy
+                           else m.MY_NUMBER_ONE.format(number=h.number) for h, _mk in theirs)
+        text = m.MY_EARLIER.format(round=r.name, goods=render.goods(totals, catalog, units=True),
+                                   amount=render.money(sum((h.amount for h, _mk in theirs), Decimal(0))))
+        text += m.MY_NUMBER.format(numbers=numbers)
+        marks, still = my_marks(core, chat_key, sender_id, private=private, deal_id=deal_id)
+        parts.append(f"{text}\n{marks}" if marks else text)
+        pending = pending or still
+    return "\n".join(parts), pending
+
+
+def my_marks(core: Core, chat_key: str, sender_id: str, *, private: bool, deal_id: str = "") -> tuple[str, bool]:
+    """The resident's point, paid and picked marks in the chat's deal (``deal_id``: that round's
+    instead), and whether a pickup code
     is still to be used (a household of theirs not picked up); ("", False) when they have none (hold
     the core's lock).
 
@@ -145,7 +267,7 @@ def my_marks(core: Core, chat_key: str, sender_id: str, *, private: bool) -> tup
     current = core.current(chat_key)
     if day is None or current is None:
         return "", False
-    theirs = day.theirs(current[0], chat_key, sender_id)
+    theirs = day.theirs(deal_id or current[0], chat_key, sender_id)
     if not theirs:
         return "", False
     own = [(h, mk) for h, mk in theirs if not h.proxy]

@@ -44,6 +44,7 @@ HELP_MY = "看自己在本期订了什么(也可以直接发「我的订单」�
 # A resident's own order (/my, 我的订单, 查单).
 MY_ORDER = "您在「{title}」{state}订了:{goods},共¥{amount}"
 MY_NONE = "您在本期还没有订"
+MY_EARLIER = "您在{round}(已截单,待取货)订了:{goods},共¥{amount}"
 MY_NONE_ANYWHERE = "您在各群的本期团购里都还没有订"
 
 # Lists with every household's phone and room go to the leader privately (/export, /pickup).
@@ -257,9 +258,9 @@ DEMO_MISMATCH = "最终统计与剧本不一致 ❌"
 CLI_DEAL_TITLE = "{month}月{day}日团购"
 
 # The leader's day after the cutoff (bot/pickup_commands.py, bot/settle_commands.py): verification, payments, after-sale.
-HELP_VERIFY = "核销取货:/verify 取货码"
+HELP_VERIFY = "核销取货:/verify 取货码(私聊我发,取货码不给群里看到;也可 /verify #12 按跟团号)"
 HELP_PICKED = "按房号、名字或跟团号核销:/picked 3栋402、/picked 王姐 或 /picked #12(也可回复居民的消息「已取」或 ✅)"
-HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码]"
+HELP_UNVERIFY = "撤销10分钟内的核销:/unverify [房号/名字/取货码/#跟团号](该户换发新取货码)"
 HELP_UNPICKED = "还没取货的住户(按楼栋;私聊我发则附各户取货码)"
 HELP_ARRIVED = "到货通知,提醒该自提点的住户来取:/arrived [自提点]"
 HELP_PAID = "登记付款:/paid 王姐 [金额]"
@@ -281,6 +282,10 @@ NO_CODE = "本期没有取货码为「{code}」的住户"
 AMBIGUOUS_HOUSEHOLD = "「{query}」对应多户,请写得更具体些,或写跟团号(如「#{example}」):\n{candidates}"
 CANDIDATE_LINE = "· {who}(跟团号#{number})"
 UNVERIFIED = "↩️ 已撤销核销:{who}"
+IN_ROUND = "({round})"  # a round (ROUND_NAME) named in an answer when a group works several
+ROUND_HEADING = "— {round} —"
+ROUND_CURRENT = "本期"  # the current round, when an earlier one has the same name
+ROUND_CLOSED_AT = "{at}截单"
 UNVERIFY_LATE = "超过10分钟了,不能撤销「{who}」的核销({when} 核销)"
 UNVERIFY_NOTHING = "没有可以撤销的核销"
 UNPICKED_TITLE = "📦 还有{n}户没取货:"

@@ -42,6 +42,7 @@ class Command:
     words: tuple[str, ...] = ()
     group_only: bool = False
     flags: tuple[str, ...] = ()
+    private_group: bool = False
 
 
 REGISTRY: dict[str, Command] = {}
@@ -54,7 +55,7 @@ _MENTIONS = re.compile(r"^(?:@\S+[\s\u2005]+)+")
 def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...] = (),
             hidden_aliases: tuple[str, ...] = (), one_group: bool = False,
             words: tuple[str, ...] = (), group_only: bool = False,
-            flags: tuple[str, ...] = ()) -> Callable[[Handler], Handler]:
+            flags: tuple[str, ...] = (), private_group: bool = False) -> Callable[[Handler], Handler]:
     """Register the decorated coroutine as ``/name``; raises ValueError on a repeated name or alias."""
     if role not in (ANYONE, LEADER):
         raise ValueError(f"unknown role {role!r}")
@@ -71,7 +72,7 @@ def command(name: str, *, help: str, role: str = LEADER, aliases: tuple[str, ...
                 raise ValueError(f"command word {word!r} is registered twice")
             _BY_WORD[key] = name
         REGISTRY[name] = Command(name, handler, role, help, tuple(aliases), tuple(hidden_aliases), one_group,
-                                 tuple(words), group_only, tuple(flags))
+                                 tuple(words), group_only, tuple(flags), private_group)
         return handler
 
     return register

@@ -15,9 +15,12 @@ from bot.leaderday_commands import (
     actor_of,
     answer,
     at_of,
+    choose_round,
     deal_for,
     mentions_of,
     not_found,
+    pickup_round,
+    rounds_for,
     who,
 )
 from bot.model import InboundMessage
@@ -57,12 +60,16 @@ async def cmd_paid(core: Core, inv: Invocation) -> None:
             return
         words = words[:-1]
     query = " ".join(words)
-    found = await deal_for(core, inv)
+    found = await rounds_for(core, inv)
     if found is None:
         return
-    day, deal_id, key = found
+    day, rounds, key = found
+    chosen = await choose_round(core, inv, day, rounds, key, lambda mk: not mk.paid, query, query=query)
+    if chosen is None:
+        return
+    r, where = chosen
     async with core.lock:
-        res = day.mark_paid(deal_id, actor_of(inv, key), core.now(), query, amount)
+        res = day.mark_paid(r.deal_id, actor_of(inv, key), core.now(), query, amount)
     if await not_found(core, inv, res, query):
         return
     if res.status == "bad_amount":
@@ -71,24 +78,29 @@ async def cmd_paid(core: Core, inv: Invocation) -> None:
     assert res.household is not None and res.marks is not None
     due = res.marks.owed - res.amount
     state = m.PAID_STATE_SHORT.format(due=render.money(due)) if due > 0 else ""
-    await answer(core, inv, m.PAID_DONE.format(who=who(res.household), amount=render.money(res.amount), state=state))
+    await answer(core, inv, m.PAID_DONE.format(who=who(res.household), amount=render.money(res.amount),
+                                               state=state) + where)
 
 
 @command("unpaid", aliases=("未付",), group_only=True, help=m.HELP_UNPAID)
 async def cmd_unpaid(core: Core, inv: Invocation) -> None:
-    found = await deal_for(core, inv)
+    found = await rounds_for(core, inv)
     if found is None:
         return
-    day, deal_id, key = found
+    day, rounds, key = found
     async with core.lock:
-        rows = day.unpaid(deal_id, key)
-    if not rows:
+        per_round = [(r, rows) for r in rounds if (rows := day.unpaid(r.deal_id, key))]
+    if not per_round:
         await answer(core, inv, m.UNPAID_NONE)
         return
-    total = sum((due for _h, _mk, due in rows), Decimal(0))
-    lines = [m.UNPAID_TITLE.format(n=len(rows), total=render.money(total))]
-    lines += [m.UNPAID_ROW.format(who=who(h), owed=render.money(mk.owed), paid=render.money(mk.paid_amount or Decimal(0)),
-                                  due=render.money(due)) for h, mk, due in rows]
+    total = sum((due for _r, rows in per_round for _h, _mk, due in rows), Decimal(0))
+    lines = [m.UNPAID_TITLE.format(n=sum(len(rows) for _r, rows in per_round), total=render.money(total))]
+    for r, rows in per_round:
+        if len(per_round) > 1:
+            lines.append(m.ROUND_HEADING.format(round=r.name))
+        lines += [m.UNPAID_ROW.format(who=who(h), owed=render.money(mk.owed),
+                                      paid=render.money(mk.paid_amount or Decimal(0)), due=render.money(due))
+                  for h, mk, due in rows]
     await answer(core, inv, "\n".join(lines))
 
 
@@ -100,18 +112,27 @@ async def cmd_refund(core: Core, inv: Invocation) -> None:
     """``/refund WHO ITEM QTY REASON [¥AMOUNT]``; WHO may be several words (``3栋402 王姐``): the
     item is the first word from the end that names one, followed by the quantity."""
     words = inv.arg.split()
-    found = await deal_for(core, inv)
+    found = await rounds_for(core, inv)
     if found is None:
         return
-    day, deal_id, key = found
+    day, rounds, key = found
     async with core.lock:
-        catalog = core.service.catalog_of(deal_id)
-    at = next((i for i in range(1, len(words) - 1) if find_item(catalog, words[i]) is not None
-               and words[i + 1].isdigit()), None)
-    if at is None:
+        catalogs = {r.deal_id: core.service.catalog_of(r.deal_id) for r in rounds}
+    parsed = {r.deal_id: next((i for i in range(1, len(words) - 1) if find_item(catalogs[r.deal_id], words[i])
+                               is not None and words[i + 1].isdigit()), None) for r in rounds}
+    sellers = [r for r in rounds if parsed[r.deal_id] is not None]  # the rounds that sold the item named
+    if not sellers:
         await answer(core, inv, m.REFUND_USAGE)
         return
+    at = parsed[sellers[0].deal_id]
+    assert at is not None
     query, item_word, qty_word, rest = " ".join(words[:at]), words[at], words[at + 1], words[at + 2:]
+    sellers = [r for r in sellers if parsed[r.deal_id] == at]
+    chosen = await choose_round(core, inv, day, sellers, key, lambda mk: True, query, query=query)
+    if chosen is None:
+        return
+    r, where = chosen
+    deal_id = r.deal_id
     amount = None  # a last word typed as money (with ¥ or 元) is the amount, else a part of the reason
     if rest and _meant_as_amount(rest[-1]) and (rest[-1][0] in "¥￥" or rest[-1].endswith("元")):
         try:
@@ -140,7 +161,7 @@ async def cmd_refund(core: Core, inv: Invocation) -> None:
     elif res.household is not None and res.item is not None:
         text = m.REPLACE_DONE if res.detail.get("kind") == "replace" else m.REFUND_DONE
         await answer(core, inv, text.format(who=who(res.household), item=m.item_short(res.item), qty=qty_word,
-                                          amount=render.money(res.amount), reason=reason or "-"))
+                                          amount=render.money(res.amount), reason=reason or "-") + where)
 
 
 @command("short", aliases=("缺货",), group_only=True, help=m.HELP_SHORT)
@@ -150,10 +171,11 @@ async def cmd_short(core: Core, inv: Invocation) -> None:
     if len(words) != 2 or not words[1].isdigit():
         await answer(core, inv, m.SHORT_USAGE)
         return
-    found = await deal_for(core, inv)
+    found = await rounds_for(core, inv)
     if found is None:
         return
-    day, deal_id, key = found
+    day, rounds, key = found
+    deal_id = pickup_round(rounds).deal_id  # a short delivery is of the goods that arrive: a closed round's
     async with core.lock:
         chats = {h.chat_key for h in day.households(deal_id)} - {key}
     perms, caller = permissions_of(core), Caller.of(inv.msg)

@@ -102,6 +102,14 @@ def rounds(conn: Connection, *, chat_keys: Sequence[str] | None = None, since: d
     return _rounds(conn, ids)
 
 
+def closed_rounds(conn: Connection, chat_key: str, since: datetime, limit: int) -> list[str]:
+    """Ids of the chat's closed rounds (see :func:`rounds` for a chat's rounds) closed at or after
+    ``since`` (aware), the latest closed first, at most ``limit``."""
+    query = (select(DEALS.c.id).where(_of_chats([chat_key]), DEALS.c.status != OPEN, DEALS.c.closed_at >= since)
+             .order_by(DEALS.c.closed_at.desc(), DEALS.c.id.desc()).limit(limit))
+    return [row[0] for row in conn.execute(query)]
+
+
 def reading(engine: Engine) -> Connection:
     """A connection whose several SELECTs see one snapshot (REPEATABLE READ on PostgreSQL; a SQLite
     read transaction is one already): a listing's totals and its rounds agree. Use it as a context

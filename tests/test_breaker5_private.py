@@ -1,6 +1,6 @@
 """Breaker round 5: what a resident is told when the bot cannot write to them privately and the
 platform says so by raising (WeChat: "A failed send raises", adapters/wechat/adapter.py send_text, e.g.
-a resident who is not the bot's friend). Bugs kept as strict xfails."""
+a resident who is not the bot's friend): the group answer says how to ask privately instead."""
 
 from __future__ import annotations
 
@@ -30,8 +30,6 @@ async def _unreachable_privately(caps: Capabilities) -> Any:
 # all: the private send of her code raises, the command dies ("replying failed" in the log), and the
 # room never gets her order nor MY_CODE_HOW["wechat"] 「请加我为好友,私聊发 /my」, the very words written
 # for her case.
-@pytest.mark.xfail(strict=True, reason="/my in a group answers nothing when the private send of the code raises "
-                                       "(WeChat raises for a non-friend); the 'add me as a friend' text is unreachable")
 async def test_my_in_the_group_still_answers_when_the_private_send_fails() -> None:
     p = await _unreachable_privately(Capabilities(direct=True))
     await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
@@ -47,13 +45,12 @@ async def test_my_in_the_group_still_answers_when_the_private_send_fails() -> No
 
 # User sees: the leader sends /pickup in the room (WeChat, the bot cannot write to them privately);
 # nothing comes back, neither the list privately nor 「请私聊我…」 in the room.
-@pytest.mark.xfail(strict=True, reason="/pickup and /export in a group answer nothing when the private send raises "
-                                       "(PRIVATE_HOW is never said)")
-async def test_pickup_in_the_group_says_how_when_the_private_send_fails() -> None:
+@pytest.mark.parametrize("name", ["pickup", "export"])
+async def test_pickup_in_the_group_says_how_when_the_private_send_fails(name: str) -> None:
     p = await _unreachable_privately(Capabilities(direct=True))
     await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
     p.chat.pop_all()
-    await p.chat.push("/pickup", sender=LEADER)
-    said = [s for s in p.chat.pop_all() if s.kind == "text"]
+    await p.chat.push(f"/{name}", sender=LEADER)
+    said = [s for s in p.chat.pop_all() if s.kind in ("text", "file")]
     await p.close()
-    assert [s.text for s in said] == [m.PRIVATE_HOW_DEFAULT.format(name="pickup")]
+    assert [s.text for s in said] == [m.PRIVATE_HOW_DEFAULT.format(name=name)]

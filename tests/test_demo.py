@@ -54,7 +54,9 @@ def test_script_has_the_day_it_promises() -> None:
     assert any("改成" in t for t in texts)
     assert [e.job for e in script.events if e.job] == ["deal_card", "reminder", "cutoff", "pickup"]
     morning = [e.text for e in script.events if e.day == 1]
-    assert morning[0] == "/arrived" and morning[-1] == "/unpicked" and "/verify {code}" in morning
+    assert morning[0] == "/arrived" and morning[-1] == "/unpicked" and any(t.startswith("/核销 ") for t in morning)
+    assert not any("{code}" in t or t.startswith("/verify") for t in morning)  # no code typed in the group
+    assert len(set(verified(script))) == 3
     assert build_script(3).expected() == script.expected() != build_script(4).expected()
 
 

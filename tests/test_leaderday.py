@@ -257,8 +257,11 @@ async def test_the_morning_after_in_two_groups() -> None:
                      (PARK_LEADER, f"/paid {NAMES[2]}"), (PARK_LEADER, "/add 8栋101 刘爷爷 葡萄1"),
                      (PARK_LEADER, f"/refund {NAMES[2]} 葡萄 1 坏果")]:
         assert await said(p, cmd, sender=who) == [m.NOT_LEADER], cmd
-    # privately, these act on no group (their argument is theirs, not a group's name)
-    assert await said(p, f"/verify {code4}", chat_id="dm", is_private=True) == [m.GROUP_ONLY.format(name="verify")]
+    # privately, /picked acts on no group (its argument is its own, not a group's name); /verify asks
+    # a leader of two groups which one (the code is said privately, never in the group)
+    assert await said(p, "/picked 王姐", chat_id="dm", is_private=True) == [m.GROUP_ONLY.format(name="picked")]
+    [ask] = await said(p, f"/verify {code4}", chat_id="dm", is_private=True)
+    assert ask.startswith(m.PICK_GROUP.split("{")[0]) and f"/verify {code4} " in ask
     assert len(day.audit()) == before
     assert marks(p, G1)[key1(3)].paid_amount == Decimal("20.00")
 
@@ -486,6 +489,10 @@ async def test_a_neighbours_household_has_its_own_code_marks_and_place() -> None
     await p.chat.push("/unpicked", sender=LEADER)
     [roll] = p.chat.pop_all()
     assert roll.text.split("\n")[1:] == ["【3栋】", "@王姐 3栋402 王姐 跟团号#1", "【5栋】", "@阿强 5栋101 阿强 跟团号#3"]
+    # /unverify gave both a new code: the old one may have been said where others heard it
+    old = mk
+    mk = marks(p, G1)
+    assert mk[wang].pickup_code != old[wang].pickup_code and mk[granny].pickup_code != old[granny].pickup_code
     # privately, 王姐 sees her own code and the code of the neighbour she ordered for, nobody else's
     [mine] = await said(p, "/my", sender="王姐", chat_id="dm-wang", is_private=True)
     assert mk[wang].pickup_code in mine and m.MY_NEIGHBOUR_CODE.format(

@@ -51,6 +51,10 @@ UNVERIFY_WINDOW = timedelta(minutes=10)
 """A verification may be undone this long after it was made."""
 CODE_DIGITS = 4
 PROXY_PREFIX = "proxy:"
+PICKUP_DAYS = timedelta(days=7)
+"""A closed round is still worked (picked up, paid, refunded) this long after it closed."""
+PICKUP_ROUNDS = 2
+"""At most this many closed rounds besides the current one are worked at once (the latest closed)."""
 REPLACE_WORDS = ("补发", "换货", "更换", "换新")
 """A /refund whose reason holds one of these records a replacement (amount 0), not a refund."""
 
@@ -122,10 +126,41 @@ class LeaderDay:
             mine = [h for h in day.households if h.chat_key == chat_key and h.sender_id == sender_id]
             return [(h, marks[h.key]) for h in sorted(mine, key=lambda h: (bool(h.proxy), h.number))]
 
+    def worked_rounds(self, chat_key: str, current_id: str, now: datetime) -> list[str]:
+        """The rounds a group's leader still works (docs/running.md, "Overlapping rounds"): the
+        current one (``current_id``) first, then the group's other rounds closed within
+        :data:`PICKUP_DAYS` before ``now`` that still have a household of the group not picked up or
+        not paid, latest closed first, at most :data:`PICKUP_ROUNDS` of them."""
+        from storage.history import closed_rounds
+
+        with self.repo.transaction() as tx:
+            ids = [d for d in closed_rounds(tx.conn, chat_key, now - PICKUP_DAYS, PICKUP_ROUNDS + 1) if d != current_id]
+        out = [current_id]
+        for deal_id in ids[:PICKUP_ROUNDS]:
+            try:
+                with self._locked(deal_id) as day:
+                    marks = day.all_marks()
+                    if any(not marks[h.key].picked or (marks[h.key].paid_amount or ZERO) < marks[h.key].owed
+                           for h in day.households if h.chat_key == chat_key):
+                        out.append(deal_id)
+            except DealUnknown:
+                continue
+        return out
+
+    def find(self, deal_id: str, chat_key: str, **how: str) -> Result:
+        """The one household of the chat in the deal named as :meth:`_Day.find` takes it (``query``,
+        ``code``, ``sender_id``, ``message_id``, ``word``), with its marks; nothing is changed but
+        pickup codes given."""
+        with self._locked(deal_id) as day:
+            found = day.find(chat_key, **how)
+            if found.status == "ok" and found.household is not None:
+                return Result("ok", found.household, marks=day.all_marks()[found.household.key])
+            return found
+
     # -- pickup verification ---------------------------------------------------------------------------
 
     def verify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
-               sender_id: str = "", message_id: str = "", key: str = "") -> Result:
+               sender_id: str = "", message_id: str = "", key: str = "", word: str = "") -> Result:
         """Mark a household picked up: by pickup ``code``, by ``query`` (a name, label or 跟团号
         such as ``#12`` of the actor's group, :func:`number_of`), by ``sender_id`` (a reply to their message ``message_id``: the household
         of that message's lines, else the resident's own) or by ``key`` (exactly the household whose
@@ -133,7 +168,7 @@ class LeaderDay:
         ("already", with its marks: when and by whom)."""
         with self._locked(deal_id) as day:
             found = day.find(actor.chat_key, query=query, code=code, sender_id=sender_id, message_id=message_id,
-                             key=key)
+                             key=key, word=word)
             if found.status != "ok" or found.household is None:
                 return found
             h = found.household
@@ -146,14 +181,15 @@ class LeaderDay:
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
 
     def unverify(self, deal_id: str, actor: Actor, now: datetime, *, query: str = "", code: str = "",
-                 key: str = "") -> Result:
+                 key: str = "", word: str = "") -> Result:
         """Undo a verification made at most :data:`UNVERIFY_WINDOW` ago: of the household named
-        (``query``/``code``/``key``, as :meth:`verify`), else the actor's latest one in their group
-        ("late" after the window)."""
+        (``query``/``code``/``key``/``word``, as :meth:`_Day.find`), else the actor's latest one in
+        their group ("late" after the window). The household gets a new pickup code
+        (``marks.pickup_code``): the old one was said or typed where others could read it, and is dead."""
         with self._locked(deal_id) as day:
             marks = day.all_marks()
-            if query or code or key:
-                found = day.find(actor.chat_key, query=query, code=code, key=key)
+            if query or code or key or word:
+                found = day.find(actor.chat_key, query=query, code=code, key=key, word=word)
                 if found.status != "ok" or found.household is None:
                     return found
                 h = found.household
@@ -168,9 +204,11 @@ class LeaderDay:
                 return Result("not_picked", h, marks=mk)
             if now - mk.picked_at > UNVERIFY_WINDOW:
                 return Result("late", h, marks=mk)
+            fresh = _new_code({r["pickup_code"] for r in store.marks(day.conn, deal_id).values() if r["pickup_code"]})
             store.put_mark(day.conn, deal_id, *h.key, picked_at=None, picked_by=None,
-                           picked_by_name=None)
-            day.audit(actor, now, "unverify", h, f"was {mk.picked_at.isoformat()} by {mk.picked_by_name}")
+                           picked_by_name=None, pickup_code=fresh)
+            day.audit(actor, now, "unverify", h, f"was {mk.picked_at.isoformat()} by {mk.picked_by_name}; "
+                                                 f"code {mk.pickup_code} replaced")
             return Result("ok", h, marks=day.all_marks(fresh=True)[h.key])
 
     # -- payments --------------------------------------------------------------------------------------
@@ -399,11 +437,17 @@ class _Day:
         return out
 
     def find(self, chat_key: str, *, query: str = "", code: str = "", sender_id: str = "",
-             message_id: str = "", key: str = "") -> Result:
+             message_id: str = "", key: str = "", word: str = "") -> Result:
         """The one household of ``chat_key`` named by code, by ``key`` (its :func:`mark_id`, exactly:
         ``sender/neighbour`` for a neighbour's household), query (its 跟团号 ``#12``/``12号`` first,
-        :func:`number_of`, else a name or label, :func:`match`), or sender id (with the message
-        replied to: the household of its lines, else the resident's own)."""
+        :func:`number_of`, else a name or label, :func:`match`), sender id (with the message
+        replied to: the household of its lines, else the resident's own), or ``word``: a pickup
+        code when it is one of this deal's (:func:`is_code_shaped`; a code wins over a room that is
+        the same digits), else a query."""
+        if word:
+            if is_code_shaped(word) and self.find(chat_key, code=word).status == "ok":
+                return self.find(chat_key, code=word)
+            return self.find(chat_key, query=word)
         mine = [h for h in self.households if h.chat_key == chat_key]
         if code:
             marks = self.all_marks()
@@ -443,6 +487,12 @@ def number_of(query: str) -> int | None:
     return int(hit.group(1) or hit.group(2))
 
 
+def is_code_shaped(word: str) -> bool:
+    """Whether a leader's word could be a pickup code: :data:`CODE_DIGITS` digits (after NFKC)."""
+    w = unicodedata.normalize("NFKC", word).strip()
+    return len(w) == CODE_DIGITS and w.isascii() and w.isdigit()
+
+
 def _new_code(used: set[str]) -> str:
     """A random pickup code of :data:`CODE_DIGITS` digits (no leading 0) not in ``used``."""
     low = 10 ** (CODE_DIGITS - 1)
@@ -455,4 +505,4 @@ def _new_code(used: set[str]) -> str:
 
 
 __all__ = ["Actor", "DealUnknown", "Household", "LeaderDay", "Marks", "Refund", "Result", "ShortLine", "ShortResult",
-           "find_item", "households_of", "mark_id", "marks_for_deal", "match", "number_of"]
+           "find_item", "households_of", "is_code_shaped", "mark_id", "marks_for_deal", "match", "number_of"]
