@@ -275,7 +275,12 @@ def _seen_through(w: World, proxies: tuple[str, ...], peer: str) -> tuple[str, s
     async def send(message: dict[str, Any]) -> None:
         return None
 
-    asyncio.run(srv.config.loaded_app(scope, receive, send))
+    # a loop of its own, not asyncio.run: that would drop the test session's loop (left unclosed)
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(srv.config.loaded_app(scope, receive, send))
+    finally:
+        loop.close()
     return seen[0]
 
 
