@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -198,27 +197,10 @@ def _export(args: argparse.Namespace) -> int:
 
 
 def _write(output: str | None, data: bytes, *, binary: str | None = None) -> int:
-    """Write ``data`` to ``output`` (mode 0600: it holds residents' rooms and phones), else to stdout.
+    """``data`` to ``output`` or stdout, as :func:`bot.cli_output.emit` (its refusals: :class:`Failed`)."""
+    from bot.cli_output import emit
 
-    ``binary`` names the format of a file that is not text (``"PDF"``, ``"XLSX"``): it is refused
-    on a terminal (:class:`Failed`, exit 2), where its bytes would only garble the screen; a pipe
-    or a redirect to a file gets it.
-    """
-    if output is None and binary is not None and sys.stdout.isatty():
-        raise Failed(f"the {binary} file is binary and stdout is a terminal: give -o FILE, or redirect "
-                     f"stdout to a file")
-    if output is None:
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
-        return 0
-    try:
-        fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as e:
-        raise Failed(f"{output}: {e.strerror}") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    print(f"{output}: {len(data)} bytes", file=sys.stderr)
+    emit(output, data, binary=binary, fail=Failed)
     return 0
 
 

@@ -196,6 +196,7 @@ def _date(raw: str) -> date:
 
 
 def _purchase(args: argparse.Namespace) -> int:
+    from bot.cli_output import emit
     from bot.usecases.platform_data import PlatformDataError
     from bot.usecases.purchase import as_csv, as_text, as_xlsx, purchase_order
 
@@ -206,21 +207,12 @@ def _purchase(args: argparse.Namespace) -> int:
         names = {s.id: s.name for s in library.suppliers.values()}
         order = purchase_order(repo.engine, repo, args.date, args.supplier)  # type: ignore[attr-defined]
         if args.format == "table":
-            text = as_text(order, names)
-            if args.output:
-                Path(args.output).write_text(text + "\n", encoding="utf-8")
-            else:
-                print(text)
+            emit(args.output, (as_text(order, names) + "\n").encode("utf-8"), fail=PlatformDataError)
             return 0
         data = as_xlsx(order, names) if args.format == "xlsx" else as_csv(order, names)
-        if args.output:
-            Path(args.output).write_bytes(data)
-            print(f"wrote {args.output}: {len(order.lines)} lines, {len(order.routes)} routes, "
-                  f"{len(order.deals)} deals")
-        elif args.format == "csv":
-            sys.stdout.buffer.write(data)
-        else:
-            raise PlatformDataError("--format xlsx needs -o FILE")
+        emit(args.output, data, binary="XLSX" if args.format == "xlsx" else None, fail=PlatformDataError)
+        if args.output not in (None, "-"):
+            print(f"{len(order.lines)} lines, {len(order.routes)} routes, {len(order.deals)} deals", file=sys.stderr)
         return 0
 
     return _with_store(args, work)

@@ -6,7 +6,6 @@ input (one line on stderr), 1 the store cannot be reached.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -33,21 +32,9 @@ def _period(args: argparse.Namespace) -> Period:
     return Period(days[0], days[1])
 
 
-def write_file(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` (mode 0600: figures of people's money); one line on stderr."""
-    from bot.usecases.operators import OperatorError
-
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    except OSError as e:
-        raise OperatorError(f"{path}: {e.strerror}") from None
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    print(f"{path}: {len(data)} bytes", file=sys.stderr)
-
-
 def _settle(args: argparse.Namespace) -> int:
     from bot.cli_operators import with_operator_store
+    from bot.cli_output import emit
     from bot.services.orders import OrderService
     from bot.usecases import settlement_files as files
     from bot.usecases.operators import OperatorError
@@ -62,21 +49,10 @@ def _settle(args: argparse.Namespace) -> int:
         fmt = args.format or ("xlsx" if (args.output or "").lower().endswith(".xlsx") else
                               "csv" if (args.output or "").lower().endswith(".csv") else "table")
         if fmt == "table":
-            text = files.as_table(s, rows) + "\n"
-            if args.output:
-                write_file(args.output, text.encode("utf-8"))
-            else:
-                print(text, end="")
+            emit(args.output, (files.as_table(s, rows) + "\n").encode("utf-8"), fail=OperatorError)
             return 0
         data = files.as_csv(s) if fmt == "csv" else files.as_xlsx(s, rows)
-        if args.output is None and fmt == "xlsx":
-            raise OperatorError("--format xlsx needs -o FILE.xlsx")
-        if args.output is None:
-            sys.stdout.flush()
-            sys.stdout.buffer.write(data)
-            sys.stdout.buffer.flush()
-        else:
-            write_file(args.output, data)
+        emit(args.output, data, binary="XLSX" if fmt == "xlsx" else None, fail=OperatorError)
         return 0
 
     return with_operator_store(args, work)
