@@ -41,7 +41,7 @@ from bot.config import (
     split_listen,
     webhook_port,
 )
-from bot.crontab import crontab_trigger
+from bot.crontab import crontab_checked
 
 _REQUIRED: Any = object()
 
@@ -328,7 +328,7 @@ def _schedule(t: _Table, group_ids: set[str], tz: str) -> ScheduleConfig:
     else:
         second = 0
     try:
-        crontab_trigger(cron, ZoneInfo(tz))
+        crontab_checked(cron, ZoneInfo(tz))
     except ValueError as e:
         raise t.error("cron", f"is not a valid crontab expression ({e})") from None
     cfg = ScheduleConfig(group=group, kind=kind, cron=cron, text=t.text("text"), second=second)

@@ -87,3 +87,18 @@ def crontab_trigger(expr: str, timezone: tzinfo | str, second: int = 0) -> BaseT
     if day not in ("*", "?") and weekday not in ("*", "?"):
         return OrTrigger([cron(day, "*"), cron("*", dow)])
     return cron(day, dow)
+
+
+def crontab_checked(expr: str, timezone: tzinfo | str, second: int = 0) -> BaseTrigger:
+    """:func:`crontab_trigger`, refusing an expression that never fires (``0 0 31 2 *``: no
+    February has a 31st; crontab(5) accepts it and the job silently never runs).
+
+    Raises ValueError for a malformed expression or one with no time to fire from now on (APScheduler
+    searches the calendar: about 0.1 s for an impossible date).
+    """
+    from datetime import UTC, datetime
+
+    trigger = crontab_trigger(expr, timezone, second)
+    if trigger.get_next_fire_time(None, datetime.now(UTC)) is None:
+        raise ValueError(f"{expr!r} never fires (no month has that day)")
+    return trigger

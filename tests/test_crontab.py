@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.crontab import crontab_trigger, crontab_weekdays
+from bot.crontab import crontab_checked, crontab_trigger, crontab_weekdays
 
 TZ = ZoneInfo("Asia/Shanghai")
 MONDAY = datetime(2026, 11, 30, 0, 0, tzinfo=TZ)  # 2026-11-30 is a Monday
@@ -110,3 +110,22 @@ def test_a_second_within_the_minute() -> None:
     assert crontab_trigger("0 21 * * *", TZ).get_next_fire_time(None, at) == MONDAY.replace(hour=21)
     both = crontab_trigger("0 21 1 * 1", TZ, 5)  # day of month and weekday: an OrTrigger of two
     assert both.get_next_fire_time(None, at) == MONDAY.replace(hour=21, second=5)
+
+
+@pytest.mark.parametrize("never", ["0 0 31 2 *", "0 0 30 2 *", "0 0 31 4,6,9,11 *"])
+def test_an_expression_that_never_fires_is_refused(never: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from bot.config import ConfigError, load_config
+
+    assert crontab_trigger(never, TZ).get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=TZ)) is None
+    with pytest.raises(ValueError, match="never fires"):
+        crontab_checked(never, TZ)
+    cfg = tmp_path / "tuan.toml"
+    cfg.write_text('[[groups]]\nid = "g1"\nplatform = "console"\nchat = "c1"\n'
+                   f'[[schedules]]\ngroup = "g1"\nkind = "reminder"\ncron = "{never}"\ntext = "x"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="never fires"):
+        load_config(cfg)
+
+
+def test_a_rare_but_real_day_is_accepted() -> None:
+    leap = crontab_checked("0 0 29 2 *", TZ).get_next_fire_time(None, datetime(2026, 3, 1, tzinfo=TZ))
+    assert leap is not None and (leap.year, leap.month, leap.day) == (2028, 2, 29)

@@ -89,6 +89,9 @@ def test_leaders_groups_schedules_with_tiers_and_audit(capsys: Any, setup: tuple
         (("group", "add", "p2", "--platform", "console", "--chat", "park"), "tuan: chat console:park is group park already\n"),
         (("schedule", "add", "--group", "park", "--kind", "cutoff", "--time", "25:00"),
          "tuan: --time '25:00': write \"HH:MM\" or \"HH:MM:SS\"\n"),
+        (("schedule", "add", "--group", "park", "--kind", "cutoff", "--cron", "0 21 31 2 *"),
+         "tuan: --cron '0 21 31 2 *' is not a valid crontab expression ('0 21 31 2 *' never fires (no month has "
+         "that day))\n"),
         (("schedule", "remove", "home:reminder:0_20_*_*_*"),
          "tuan: schedule home:reminder:0_20_*_*_* comes from tuan.toml: remove it there\n"),
     ]:

@@ -74,7 +74,7 @@ def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: 
     """A new schedule of a group: ``cron`` (crontab) or ``at`` ("HH:MM[:SS]", daily), in the bot's
     time zone. Its id is "<group>:<kind>:<cron>" (with "#n" when taken). Raises :class:`OperatorError`,
     also for a schedule the group has already (same kind, :func:`cron_key`, second and text)."""
-    from bot.crontab import crontab_trigger
+    from bot.crontab import crontab_checked
 
     if group_id not in rows.platform.groups:
         known = ", ".join(sorted(rows.platform.groups)) or "none"
@@ -91,7 +91,7 @@ def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: 
         cron, second = f"{int(hit.group(2))} {int(hit.group(1))} * * *", int(hit.group(3) or 0)
     assert cron is not None
     try:
-        crontab_trigger(cron, config.bot.tz)
+        crontab_checked(cron, config.bot.tz)
     except ValueError as e:
         raise OperatorError(f"--cron {cron!r} is not a valid crontab expression ({e})") from None
     same = next((s for s in sorted(rows.schedules.values(), key=lambda s: s.id)
