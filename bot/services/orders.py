@@ -234,15 +234,21 @@ class OrderService:
     def _handle(self, msg: InboundMessage, effects: EffectsOf | None, holder: str | None,
                 lease: timedelta) -> Outcome:
         with self._unit() as u:
-            outcome, changes = self._process(u, msg)
-            if effects is not None and changes.message is not None:
-                said = effects(outcome)
-                if said:
-                    now = datetime.now(UTC)
-                    changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
-                    outcome = replace(outcome, effects=tuple(changes.outbox))
-            u.add(changes)
-            return outcome
+            return self._take(u, msg, effects, holder, lease)
+
+    def _take(self, u: Unit, msg: InboundMessage, effects: EffectsOf | None, holder: str | None,
+              lease: timedelta) -> Outcome:
+        """``msg`` read and applied in ``u``, with what ``effects`` says about it as outbox rows held
+        by ``holder`` for ``lease`` (:meth:`handle`); its changes added to ``u``, its outcome returned."""
+        outcome, changes = self._process(u, msg)
+        if effects is not None and changes.message is not None:
+            said = effects(outcome)
+            if said:
+                now = datetime.now(UTC)
+                changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
+                outcome = replace(outcome, effects=tuple(changes.outbox))
+        u.add(changes)
+        return outcome
 
     def handle_batch(self, msgs: Sequence[InboundMessage], effects: EffectsOf | None = None, *,
                      holder: str | None = None, lease: timedelta = timedelta(0)) -> list[Outcome]:
@@ -301,20 +307,11 @@ class OrderService:
                 self._confirm_chats(u, [ck for ck in sorted(chats) if ck not in skipped])
                 if skipped:
                     log.debug("%d of %d chats wait for deals other workers hold", len(skipped), len(chats))
-                now = datetime.now(UTC)
                 for i, m in enumerate(msgs):
                     if m.chat_key in skipped:  # its deal is busy in another worker: after this commit
                         later.append(i)
                         continue
-                    outcome, changes = self._process(u, m)
-                    said_of = effects_of(m)
-                    if said_of is not None and changes.message is not None:
-                        said = said_of(outcome)
-                        if said:
-                            changes.outbox = outbox_rows(changes.message.seq, said, now, holder, now + lease)
-                            outcome = replace(outcome, effects=tuple(changes.outbox))
-                    u.add(changes)
-                    outs[i] = outcome
+                    outs[i] = self._take(u, m, effects_of(m), holder, lease)
         except Exception as exc:  # noqa: BLE001  (every failure: the messages go again one by one)
             log.info("a batch of %d messages was rolled back (%s: %s); handling them one by one",
                      len(msgs), type(exc).__name__, exc)
