@@ -265,10 +265,10 @@ async def _stream(request: Request, version: Callable[[], Any], data: Callable[[
 
     while True:
         now = await asyncio.to_thread(version)
-        if (now != last or since_check >= web.recheck) and not await still_allowed():
-            yield "event: gone\ndata: {}\n\n"
-            return
         if now != last or since_check >= web.recheck:
+            if not await still_allowed():
+                yield "event: gone\ndata: {}\n\n"
+                return
             since_check = 0.0
         if now != last:
             last = now
