@@ -83,8 +83,8 @@ async def cmd_earnings(core: Core, inv: Invocation) -> None:
     line = s.lines[0]
     await core.send(inv.chat, pm.EARNINGS.format(
         name=line.name, start=_day(period.start), end=_day(period.end),
-        sales=f"{line.sales:.2f}", refunds=f"{line.refunds:.2f}", net=f"{line.net:.2f}", rate=_rate(line.rate),
-        commission=f"{line.commission:.2f}", share=f"{line.upline_share:.2f}", due=f"{line.due:.2f}"))
+        sales=_money(line.sales), refunds=_money(line.refunds), net=_money(line.net), rate=_rate(line.rate),
+        commission=_money(line.commission), share=_money(line.upline_share), due=_money(line.due)))
 
 
 def _money(v: object) -> str:

@@ -43,12 +43,7 @@ def iter_raw_units(text: str) -> Iterator[list[str]]:
     must cost a lookup, not a parse.
     """
     cur: list[str] | None = None
-    for raw in text.split("\n"):
-        line = raw.strip()
-        if "  " in line:
-            line = " ".join(line.split())
-        if not line or line[0] == "例" or line.startswith("格式"):
-            continue
+    for line in _kept_lines(text):
         if _MARK.match(line):
             if cur is not None:
                 yield cur
@@ -66,14 +61,21 @@ def starts_unit(text: str) -> bool:
     Then ``text`` after a list adds whole units to it: it does not continue the list's last unit.
     False when it keeps no line at all.
     """
+    for line in _kept_lines(text):
+        return _MARK.match(line) is not None
+    return False
+
+
+def _kept_lines(text: str) -> Iterator[str]:
+    """The lines of ``text`` a list is read from: stripped, inner spaces collapsed; blank lines and
+    the example (例…) and format (格式…) lines left out."""
     for raw in text.split("\n"):
         line = raw.strip()
         if "  " in line:
             line = " ".join(line.split())
         if not line or line[0] == "例" or line.startswith("格式"):
             continue
-        return _MARK.match(line) is not None
-    return False
+        yield line
 
 
 def body_key(key: str) -> str:
