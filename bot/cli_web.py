@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from bot.cli_history import config_option
@@ -64,33 +65,49 @@ def _open(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _user_add(args: argparse.Namespace) -> int:
-    from datetime import UTC, datetime
-
-    from bot.config import ConfigError
-    from bot.ports import StoreUnavailable
-    from bot.web.auth import UserError, add_user
-    from storage import web as store
+    """``tuan user add NAME``: the account, audited (``user_add``)."""
+    from bot.web.auth import add_user
 
     password = _password(args)
     if password is None:
         return _fail("the passwords differ")
+    chosen: str = password
+
+    def add(engine: Any) -> tuple[str, str]:
+        uid = add_user(engine, args.name, args.role, chosen, args.leader)
+        return (f"user={args.name} role={args.role} leader={args.leader or '-'}",
+                f"added {args.role} account {args.name} (id {uid})")
+
+    return _audited(args, "user_add", add)
+
+
+def _audited(args: argparse.Namespace, action: str, change: Callable[[Any], tuple[str, str]]) -> int:
+    """Open the store of ``args.config``, run ``change(engine)`` (→ the audit row's detail, the line
+    to print), and add the ``action`` audit row (actor ``cli``). One line on stderr and exit 2 for a
+    bad config or a refused change (:class:`bot.web.auth.UserError`), 1 when the store is down."""
+    from datetime import UTC, datetime
+
+    from bot.config import ConfigError
+    from bot.ports import StoreUnavailable
+    from bot.web.auth import UserError
+    from storage import web as store
+
     try:
         config, repo = _open(args)
     except (ConfigError, ValueError) as e:
         return _fail(str(e))
     try:
-        uid = add_user(repo.engine, args.name, args.role, password, args.leader)
+        detail, said = change(repo.engine)
         with repo.engine.begin() as conn:
-            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action="user_add",
-                            chat_key="web", deal_id=None, detail=f"user={args.name} role={args.role} "
-                                                                 f"leader={args.leader or '-'}")
+            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action=action,
+                            chat_key="web", deal_id=None, detail=detail)
     except UserError as e:
         return _fail(str(e))
     except StoreUnavailable as e:
         return _fail(str(e), 1)
     finally:
         repo.close()
-    print(f"added {args.role} account {args.name} (id {uid})")
+    print(said)
     return 0
 
 
@@ -104,35 +121,20 @@ def _password(args: argparse.Namespace) -> str | None:
 
 def _user_change(args: argparse.Namespace, action: str) -> int:
     """``tuan user remove|passwd NAME``: the change, audited (``user_remove`` / ``user_passwd``)."""
-    from datetime import UTC, datetime
+    from bot.web.auth import change_password, remove_user
 
-    from bot.config import ConfigError
-    from bot.ports import StoreUnavailable
-    from bot.web.auth import UserError, change_password, remove_user
-    from storage import web as store
-
-    password = _password(args) if action == "passwd" else ""
-    if password is None:
+    given = _password(args) if action == "passwd" else ""
+    if given is None:
         return _fail("the passwords differ")
-    try:
-        config, repo = _open(args)
-    except (ConfigError, ValueError) as e:
-        return _fail(str(e))
-    try:
-        user = change_password(repo.engine, args.name, password) if action == "passwd" else \
-            remove_user(repo.engine, args.name)
-        with repo.engine.begin() as conn:
-            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action=f"user_{action}",
-                            chat_key="web", deal_id=None, detail=f"user={user.name} role={user.role}")
-    except UserError as e:
-        return _fail(str(e))
-    except StoreUnavailable as e:
-        return _fail(str(e), 1)
-    finally:
-        repo.close()
-    print(f"{'removed' if action == 'remove' else 'new password for'} {user.role} account {user.name}; "
-          "its sessions are signed out")
-    return 0
+    password: str = given
+
+    def apply(engine: Any) -> tuple[str, str]:
+        user = change_password(engine, args.name, password) if action == "passwd" else remove_user(engine, args.name)
+        return (f"user={user.name} role={user.role}",
+                f"{'removed' if action == 'remove' else 'new password for'} {user.role} account {user.name}; "
+                "its sessions are signed out")
+
+    return _audited(args, f"user_{action}", apply)
 
 
 def _user_remove(args: argparse.Namespace) -> int:
