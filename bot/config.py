@@ -154,6 +154,17 @@ class ScheduleConfig:
     second: int = 0  # ``time = "HH:MM:SS"``: the second within the minute (crontab has none)
 
 
+def schedule_id_base(group: str, kind: str, cron: str, second: int = 0) -> str:
+    """The id a schedule's job and its sent marks carry, before any ``#2`` for a repeat.
+
+    ``group:kind:<cron fields joined by _>``, with ``+<second>s`` only when ``second`` is not 0
+    (``home:cutoff:0_21_*_*_*``, ``home:cutoff:0_21_*_*_*+30s``). The same for a schedule from the
+    config file and one added with ``tuan schedule add``; it must not change across releases, or a
+    restarted bot would post again what it already posted (the sent mark is keyed by it).
+    """
+    return f"{group}:{kind}:{'_'.join(cron.split())}" + (f"+{second}s" if second else "")
+
+
 @dataclass(frozen=True, slots=True)
 class WebConfig:
     """The web dashboard (bot/web/): served by `tuan web`, and by `tuan run` when ``enabled``."""

@@ -27,7 +27,7 @@ from apscheduler.triggers.base import BaseTrigger
 
 from bot import commands
 from bot import messages as m
-from bot.config import AppConfig
+from bot.config import AppConfig, schedule_id_base
 from bot.context import Core
 from bot.crontab import crontab_trigger
 from bot.election import DEFAULT_RETRY_SECONDS, Elector, Lease
@@ -82,7 +82,7 @@ def job_specs(config: AppConfig) -> list[JobSpec]:
     for s in config.schedules:
         group = config.group(s.group)
         assert group is not None  # checked when the config was read
-        base = f"{s.group}:{s.kind}:{'_'.join(s.cron.split())}" + (f"+{s.second}s" if s.second else "")
+        base = schedule_id_base(s.group, s.kind, s.cron, s.second)
         job_id, n = base, 1
         while any(j.id == job_id for j in specs):
             n += 1

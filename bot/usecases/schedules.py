@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.config import AppConfig
+from bot.config import AppConfig, schedule_id_base
 from bot.usecases.operators import (
     CLI,
     SCHEDULE_KINDS,
@@ -100,7 +100,7 @@ def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: 
     if same is not None:
         raise OperatorError(f"schedule {same.id} does that already (the same {kind} of {group_id} at "
                             f"{same.cron!r}); remove it first or change the time or text")
-    base = f"{group_id}:{kind}:{'_'.join(cron.split())}" + (f"+{second}s" if second else "")
+    base = schedule_id_base(group_id, kind, cron, second)
     sid, n = base, 1
     while sid in rows.schedules:
         n += 1
