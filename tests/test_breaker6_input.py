@@ -98,3 +98,49 @@ def test_a_read_only_store_is_one_line(tmp_path: Path, args: list[str]) -> None:
                           text=True, cwd=tmp_path, capture_output=True, timeout=60)
     assert done.returncode != 0
     assert "Traceback" not in done.stderr, done.stderr[-600:]
+
+
+def _library(tmp_path: Path) -> str:
+    path = tmp_path / "tuan.toml"
+    path.write_text(f"""
+[store]
+url = "sqlite:///{tmp_path / 'tuan.db'}"
+[console]
+enabled = false
+[[groups]]
+id = "home"
+platform = "console"
+chat = "home"
+title = "幸福里"
+""", encoding="utf-8")
+    assert main(["product", "add", "G1", "--name", "葡萄", "--price", "29.9", "--config", str(path)]) == 0
+    return str(path)
+
+
+# LOW. User sees: `tuan deal open --group home --products G1 --cutoff "9999-12-31 23:59"` ("no cutoff,
+# really") prints a Python traceback (OverflowError: the default delivery is the day after the cutoff).
+@pytest.mark.xfail(strict=True, reason="tuan deal open --cutoff at the calendar's end: a traceback")
+def test_a_cutoff_at_the_calendar_s_end_is_one_line(capsys: Any, tmp_path: Path) -> None:
+    cfg = _library(tmp_path)
+    try:
+        code = main(["deal", "open", "--group", "home", "--products", "G1", "--cutoff", "9999-12-31 23:59",
+                     "--config", cfg])
+    except Exception as e:  # noqa: BLE001
+        pytest.fail(f"traceback: {type(e).__name__}: {e}")
+    capsys.readouterr()
+    assert code in (0, 2)
+
+
+# MEDIUM. User sees: the operator mistypes the year, `tuan deal open ... --delivery 2025-12-01` (or gives a
+# delivery before the cutoff, `--delivery 2026-12-01 --cutoff "2026-12-05 21:00"`): the round opens
+# without a word; `tuan purchase --date 2026-12-01` then has nothing of it, so the supplier is never
+# asked for those goods. A cutoff in the past is refused (one line, exit 2); a delivery in the past or
+# before the cutoff is accepted.
+@pytest.mark.xfail(strict=True, reason="tuan deal open accepts a delivery date in the past or before the cutoff")
+@pytest.mark.parametrize("extra", [["--delivery", "2020-01-01"],
+                                   ["--delivery", "2099-12-01", "--cutoff", "2099-12-05 21:00"]])
+def test_a_delivery_before_the_cutoff_is_refused(capsys: Any, tmp_path: Path, extra: list[str]) -> None:
+    cfg = _library(tmp_path)
+    code = main(["deal", "open", "--group", "home", "--products", "G1", *extra, "--config", cfg])
+    capsys.readouterr()
+    assert code == 2
