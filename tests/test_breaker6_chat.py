@@ -29,3 +29,20 @@ async def test_a_name_ending_in_a_numeral_is_not_the_quantity(who: str, text: st
     got = p.stored().get(who, {}).get(code)
     await p.close()
     assert got in (None, meant), f"{text!r} ordered {got} (meant {meant})"
+
+
+# HIGH (privacy). User sees: 李四 orders for his neighbour with her phone number on the line
+# (「帮邻居 6栋101 刘奶奶 电话13900001111 葡萄1」); every list the bot posts in the group masks it
+# (139****1111), but when 李四 asks 「/my」 in the group the bot's answer there names her household
+# with the whole number: 「跟团号 #2、#1(6栋101 刘奶奶 电话13900001111)」, for the whole group to read.
+@pytest.mark.xfail(strict=True, reason="/my in the group shows a proxy neighbour's label with the phone unmasked")
+async def test_my_in_the_group_masks_a_neighbour_s_phone() -> None:
+    p = await make_pipeline(CAPS)
+    await p.chat.push("帮邻居 6栋101 刘奶奶 电话13900001111 葡萄1", sender="李四")
+    await p.chat.push("5栋101 李四 鸡蛋1", sender="李四")
+    p.chat.pop_all()
+    await p.chat.push("/my", sender="李四")
+    in_group = [s.text for s in p.chat.pop_all() if s.chat_id == p.chat.chat_id]
+    await p.close()
+    assert in_group, "no answer in the group"
+    assert not [t for t in in_group if "13900001111" in t], in_group
