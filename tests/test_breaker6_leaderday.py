@@ -34,3 +34,20 @@ async def test_a_late_top_up_does_not_jump_the_short_delivery_queue() -> None:
     refunded = {h[1]: mk.refund_amount for h, mk in marks.items()}
     by_name = {name: refunded[sender_id_of(name)] for name in ("王姐", "李四")}
     assert by_name == {"王姐": Decimal("89.70"), "李四": Decimal("0.00")}, by_name
+
+
+# LOW-MEDIUM. User sees: the supplier has no more grapes to send, so the leader refunds instead:
+# `/refund 王姐 葡萄 1 无法补发` (or 「不补发了直接退款」). The bot answers 「已登记补发」: a replacement of
+# ¥0 is recorded and 王姐 gets no money back. Any reason that holds 补发/换货 (REPLACE_WORDS) is a
+# replacement, also one that says there will be none.
+@pytest.mark.xfail(strict=True, reason="/refund with a reason that negates 补发 (无法补发, 不补发) records a ¥0 replacement")
+@pytest.mark.parametrize("reason", ["无法补发", "不补发了直接退款"])
+async def test_a_reason_that_rules_out_a_replacement_refunds(reason: str) -> None:
+    p = await make_pipeline(CAPS)
+    await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
+    await p.chat.push("/close", sender=LEADER)
+    await p.chat.push(f"/refund 王姐 葡萄 1 {reason}", sender=LEADER)
+    marks = LeaderDay(p.repo).marks_for_deal(p.deal_id)
+    await p.close()
+    (mk,) = marks.values()
+    assert mk.refund_amount == Decimal("29.90"), [(r.kind, r.amount) for r in mk.refunds]
