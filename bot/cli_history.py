@@ -109,7 +109,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
         from bot import redact
         from bot.ports import StoreUnavailable
-        from bot.usecases.history import NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
+        from bot.usecases.history import GroupRetired, NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
 
         try:
             return fn(args)
@@ -121,6 +121,8 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
             message, status = f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)", 2
         except RoundStillOpen as e:
             message, status = str(e), 1
+        except GroupRetired as e:
+            message, status = str(e), 2
         except NoSqlStore as e:
             message, status = str(e), 2
         except StoreUnavailable as e:

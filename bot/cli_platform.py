@@ -88,10 +88,12 @@ def _aliases(raw: str | None) -> tuple[str, ...] | None:
 def _groups(args: argparse.Namespace) -> int:
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
         rows = store.load()
-        leaders = {g: sorted(ld.name for ld in rows.leaders.values() if g in ld.groups) for g in rows.groups}
-        operators = sorted(ld.name for ld in rows.leaders.values() if ld.role == "operator")
+        active = [ld for ld in rows.leaders.values() if ld.retired_at is None]
+        leaders = {g: sorted(ld.name for ld in active if g in ld.groups) for g in rows.groups}
+        operators = sorted(ld.name for ld in active if ld.role == "operator")
         out: list[dict[str, Any]] = [{"id": g.id, "platform": g.platform, "chat_key": g.chat_key, "title": g.title,
-                "timezone": g.timezone, "pickup_points": list(g.pickup_points), "leaders": leaders[g.id]}
+                "timezone": g.timezone, "pickup_points": list(g.pickup_points), "leaders": leaders[g.id],
+                "retired_at": g.retired_at.isoformat() if g.retired_at else None}
                for g in sorted(rows.groups.values(), key=lambda g: g.id)]
         if args.json:
             print(json.dumps({"groups": out, "operators": operators}, ensure_ascii=False, indent=2))
@@ -99,8 +101,9 @@ def _groups(args: argparse.Namespace) -> int:
         if not out:
             print("no groups (add [[groups]] to tuan.toml)")
             return 0
-        _print_table([("id", "chat", "title", "timezone", "leaders")] + [
-            (g["id"], g["chat_key"], g["title"], g["timezone"], ",".join(g["leaders"]) or "-") for g in out])
+        _print_table([("id", "chat", "title", "timezone", "leaders", "retired")] + [
+            (g["id"], g["chat_key"], g["title"], g["timezone"], ",".join(g["leaders"]) or "-",
+             (g["retired_at"] or "-")[:10]) for g in out])
         if operators:
             print(f"operators (lead every group of their platform): {', '.join(operators)}")
         return 0
@@ -236,6 +239,9 @@ def _deal_open(args: argparse.Namespace) -> int:
         if group is None:
             known = ", ".join(sorted(rows.groups)) or "none"
             raise PlatformDataError(f"no group {args.group!r} (groups: {known})")
+        if group.retired_at is not None:
+            raise PlatformDataError(f"group {group.id} is retired (tuan group edit {group.id} --active to serve it "
+                                    f"again)")
         now = datetime.now(UTC)
         local = now.astimezone(ZoneInfo(group.timezone))
         title = (args.title or "").strip() or m.CLI_DEAL_TITLE.format(month=local.month, day=local.day)
