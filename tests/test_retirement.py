@@ -96,7 +96,12 @@ def leads(repo: SqlRepository, config: str, who: str, chat: str, *, admin: bool 
     import asyncio
 
     perms = Permissions(read_config(config), {}, directory=StoreDirectory(SqlPlatformStore(repo.engine)))
-    return asyncio.run(perms.leads(Caller("fake", who, f"fake:{chat}", admin_here=admin), f"fake:{chat}"))
+    loop = asyncio.new_event_loop()  # not asyncio.run: that would unset the loop the async tests left current
+    try:
+        return loop.run_until_complete(perms.leads(Caller("fake", who, f"fake:{chat}", admin_here=admin),
+                                                   f"fake:{chat}"))
+    finally:
+        loop.close()
 
 
 def test_removing_a_leader_retires_them_refusing_what_would_orphan(capsys: Any, cfg: tuple[str, str],
