@@ -293,6 +293,20 @@ async def test_in_a_retired_groups_chat_no_round_opens_and_orders_are_refused(ca
     assert core.service.deal_of("fake:park") is None
     await chat.push("#接龙\n1. 3栋402 张三 葡萄2", sender="张三", chat_id="park")
     assert [s.text for s in chat.pop_all()] == [m.REFUSED_NO_DEAL]
+    # a retired leader is answered as a resident: no earnings of a row that is no longer theirs
+    ok(capsys, config, "leader", "add", "li", "--name", "李哥", "--account", f"fake:{sender_id_of('李哥')}",
+       "--groups", "home")
+    ok(capsys, config, "leader", "add", "boss", "--name", "老板", "--role", "operator",
+       "--account", f"fake:{sender_id_of('老板')}")
+    core.directory.forget()  # type: ignore[union-attr]  # (a running bot reads its leaders again within 5 s)
+    await chat.push("/收益", sender="李哥", chat_id="dm-li", is_private=True)
+    assert chat.pop_all()[-1].text.startswith("💰")
+    ok(capsys, config, "leader", "remove", "li")
+    ok(capsys, config, "leader", "remove", "boss")
+    core.directory.forget()  # type: ignore[union-attr]
+    await chat.push("/收益", sender="李哥", chat_id="dm-li", is_private=True)
+    await chat.push("/结算", sender="老板", chat_id="dm-boss", is_private=True)
+    assert [s.text for s in chat.pop_all()] == [m.PRIVATE_NO_GROUP, m.PRIVATE_NO_GROUP]
     await dispatcher.drain()
 
 
