@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_history import config_option
+from bot.cli_store import config_option
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
@@ -38,8 +38,8 @@ def actor() -> tuple[str, str]:
 
 
 def with_operator_store(args: argparse.Namespace, work: OpWork) -> int:
-    """:func:`bot.cli_platform._with_store`, with tuan.toml's schedules imported too."""
-    from bot.cli_platform import _with_store
+    """:func:`bot.cli_store.with_platform_store`, with tuan.toml's schedules imported too."""
+    from bot.cli_store import with_platform_store
     from bot.usecases.schedules import import_schedules
     from storage.operators import SqlOperatorStore
 
@@ -48,7 +48,7 @@ def with_operator_store(args: argparse.Namespace, work: OpWork) -> int:
         store.update(lambda rows: import_schedules(rows, config, datetime.now(UTC)), actor=("config", config.source))
         return work(config, repo, store)
 
-    return _with_store(args, run)
+    return with_platform_store(args, run)
 
 
 def _change(args: argparse.Namespace, decide: Callable[[AppConfig, OperatorRows], OperatorChanges],
