@@ -1,26 +1,27 @@
 """`tuan deals`, `tuan deal show|copy` and `tuan export --deal`: rounds from the store (registered by
 bot/cli_run.py).
 
-Each finds the store through the configuration (``--config PATH``, else ./tuan.toml, else the
-built-in sample, as `tuan run` does). Errors are one line on stderr: exit status 2 for a bad
-configuration, an unknown deal or group; 1 for a round that cannot be opened again now (its group
-has an open round) or a store that failed in the middle.
+Each opens the store as bot/cli_store.py does for every store command (``--config PATH``, else
+./tuan.toml, else the built-in sample), without importing tuan.toml. Errors are one line on stderr:
+exit status 2 for a bad configuration, an unknown deal or group; 1 for a round that cannot be
+opened again now (its group has an open round) or a store that failed in the middle.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+
+from bot.cli_store import Failed, config_option, guarded, opened
 
 DEFAULT_DAYS = 30
 """`tuan deals` without ``--all``: rounds still open, or opened or closed in the last this many days."""
 MAX_DAYS = 36_500  # a --days beyond a century lists every round (a date that far back does not exist)
-CONFIG_HELP = "TOML configuration naming the store (default: ./tuan.toml if present, else the built-in sample)"
 
 
 def add_history_parsers(subparsers: Any) -> None:
@@ -73,65 +74,30 @@ def add_history_parsers(subparsers: Any) -> None:
     stock.set_defaults(handler=_stock)
 
 
-def config_option(parser: argparse.ArgumentParser) -> None:
-    """Add every store command's ``--config PATH`` option."""
-    parser.add_argument("--config", metavar="PATH", help=CONFIG_HELP)
-
-
-class Failed(Exception):
-    """A one-line error for stderr, with the exit status."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@contextlib.contextmanager
-def _store(args: argparse.Namespace) -> Iterator[tuple[Any, Any]]:
-    """(config, repository) of ``--config``; the repository is closed afterwards."""
-    from bot.config import ConfigError
-    from bot.runtime import open_store, read_config
-
-    try:
-        config = read_config(args.config)
-        repo = open_store(config)
-    except ConfigError as e:
-        raise Failed(str(e)) from None
-    try:
-        yield config, repo
-    finally:
-        repo.close()
-
-
 def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """``fn`` with the rounds' own errors said as one line too (:func:`bot.cli_store.guarded` says the rest)."""
+    @functools.wraps(fn)
     def run(args: argparse.Namespace) -> int:
-        from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-
-        from bot import redact
-        from bot.ports import StoreUnavailable
-        from bot.usecases.history import NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
+        from bot.usecases.history import GroupRetired, NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
 
         try:
             return fn(args)
-        except Failed as e:
-            message, status = str(e), e.status
         except UnknownRound as e:
-            message, status = f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)", 2
+            raise Failed(f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)") from None
         except UnknownGroup as e:
-            message, status = f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)", 2
+            raise Failed(f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)") from None
         except RoundStillOpen as e:
-            message, status = str(e), 1
-        except NoSqlStore as e:
-            message, status = str(e), 2
-        except StoreUnavailable as e:
-            message, status = str(e).splitlines()[0] if str(e) else "store unavailable", 1
-        except SQLAlchemyError as e:  # the database failed in the middle: its own words, one line
-            words = str(e.orig if isinstance(e, DBAPIError) and e.orig is not None else e).strip()
-            message, status = f"the store failed: {words.splitlines()[0] if words else type(e).__name__}", 1
-        print(f"tuan: {redact.text(message)}", file=sys.stderr)
-        return status
+            raise Failed(str(e), 1) from None
+        except (GroupRetired, NoSqlStore) as e:
+            raise Failed(str(e)) from None
 
-    return run
+    return guarded(run)
+
+
+def _store(args: argparse.Namespace) -> contextlib.AbstractContextManager[tuple[Any, Any]]:
+    """(config, repository) of ``--config`` (:func:`bot.cli_store.opened`; tuan.toml is not imported:
+    these commands read rounds)."""
+    return opened(args, import_config=False)
 
 
 def _when(t: datetime | None) -> str:

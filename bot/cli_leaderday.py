@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from bot.cli_history import Failed, _guarded, _store, config_option
+from bot.cli_history import _guarded, _store
+from bot.cli_store import Failed, config_option
 
 
 def add_leaderday_parsers(subparsers: Any) -> None:

@@ -1,5 +1,6 @@
-"""`tuan leader|group|schedule add|list|edit|remove`: operators manage leaders (commission terms and
-upline included), groups and schedules in the store; `tuan settle` and `tuan stats` (bot/cli_settle.py)
+"""`tuan leader|group add|list|edit|remove` and `tuan schedule add|list|remove`: operators manage
+leaders (commission terms and upline included), groups and schedules in the store (a leader or group
+removed is retired, never deleted: bot/usecases/retirement.py); `tuan settle` and `tuan stats` (bot/cli_settle.py)
 come with them. Registered by bot/cli_run.py.
 
 Like the other store commands, each first imports tuan.toml (groups, leaders, deal items, and now
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_history import config_option
+from bot.cli_store import config_option
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
@@ -37,8 +38,8 @@ def actor() -> tuple[str, str]:
 
 
 def with_operator_store(args: argparse.Namespace, work: OpWork) -> int:
-    """:func:`bot.cli_platform._with_store`, with tuan.toml's schedules imported too."""
-    from bot.cli_platform import _with_store
+    """:func:`bot.cli_store.with_platform_store`, with tuan.toml's schedules imported too."""
+    from bot.cli_store import with_platform_store
     from bot.usecases.schedules import import_schedules
     from storage.operators import SqlOperatorStore
 
@@ -47,7 +48,7 @@ def with_operator_store(args: argparse.Namespace, work: OpWork) -> int:
         store.update(lambda rows: import_schedules(rows, config, datetime.now(UTC)), actor=("config", config.source))
         return work(config, repo, store)
 
-    return _with_store(args, run)
+    return with_platform_store(args, run)
 
 
 def _change(args: argparse.Namespace, decide: Callable[[AppConfig, OperatorRows], OperatorChanges],
@@ -99,9 +100,16 @@ def _leader_edit(args: argparse.Namespace) -> int:
         return edit_leader(rows, args.id, name=args.name, role=args.role,
                            accounts=parse_accounts(args.account) if args.account else None,
                            groups=_list_arg(args.groups), rate=_share("--rate", args.rate), upline=upline,
-                           upline_share=_share("--upline-share", args.upline_share))
+                           upline_share=_share("--upline-share", args.upline_share), active=args.active)
 
     return _change(args, decide, f"leader {args.id}: nothing changed")
+
+
+def _leader_remove(args: argparse.Namespace) -> int:
+    from bot.usecases.retirement import retire_leader
+
+    return _change(args, lambda config, rows: retire_leader(rows, args.id, datetime.now(UTC)),
+                   f"leader {args.id}: retired already (tuan leader edit {args.id} --active to undo)")
 
 
 def _leader_list(args: argparse.Namespace) -> int:
@@ -111,6 +119,7 @@ def _leader_list(args: argparse.Namespace) -> int:
         for ld in sorted(rows.platform.leaders.values(), key=lambda ld: ld.id):
             t = rows.terms_of(ld.id)
             out.append({"id": ld.id, "name": ld.name, "role": ld.role, "source": ld.source,
+                        "retired_at": ld.retired_at.isoformat() if ld.retired_at else None,
                         "accounts": sorted(f"{p}:{a}" for p, a in ld.accounts), "groups": sorted(ld.groups),
                         "rate": None if t.rate is None else str(t.rate), "upline": t.upline,
                         "upline_share": None if t.upline_share is None else str(t.upline_share),
@@ -123,10 +132,10 @@ def _leader_list(args: argparse.Namespace) -> int:
             return 0
         from bot.render import table
 
-        print(table([("id", "name", "role", "accounts", "groups", "rate", "upline", "share", "from")] + [
+        print(table([("id", "name", "role", "accounts", "groups", "rate", "upline", "share", "from", "retired")] + [
             (r["id"], r["name"], r["role"], ",".join(r["accounts"]) or "-", ",".join(r["groups"]) or "-",
              r["rate"] or "-", r["upline"] or "-", r["upline_share"] or "-",
-             "tuan.toml" if r["source"] == "config" else r["source"]) for r in out]))
+             "tuan.toml" if r["source"] == "config" else r["source"], (r["retired_at"] or "-")[:10]) for r in out]))
         return 0
 
     return with_operator_store(args, work)
@@ -151,9 +160,21 @@ def _group_edit(args: argparse.Namespace) -> int:
     def decide(config: AppConfig, rows: OperatorRows) -> OperatorChanges:
         return edit_group(rows, config, args.id, title=args.title, pickup_points=_list_arg(args.points),
                           leaders=_list_arg(args.leaders), timezone=args.timezone, platform=args.platform,
-                          chat=args.chat)
+                          chat=args.chat, active=args.active)
 
     return _change(args, decide, f"group {args.id}: nothing changed")
+
+
+def _group_remove(args: argparse.Namespace) -> int:
+    from bot.services.orders import OrderService
+    from bot.usecases.retirement import remove_group
+
+    def work(config: AppConfig, repo: Repository, store: SqlOperatorStore) -> int:
+        done = remove_group(store, OrderService(repo), config, args.id, datetime.now(UTC), actor())
+        print("\n".join(done.said) or f"group {args.id}: retired already (tuan group edit {args.id} --active to undo)")
+        return 0
+
+    return with_operator_store(args, work)
 
 
 def _group_list(args: argparse.Namespace) -> int:
@@ -203,6 +224,18 @@ def _schedule_list(args: argparse.Namespace) -> int:
 
 # --- registration ---------------------------------------------------------------------------------
 
+REMOVE_LEADER_HELP = (
+    "Retire a leader: the row, terms and groups are kept, so past orders, payments, refunds, audit and "
+    "settlement stay as they were (their commission on rounds opened before now is still settled). From "
+    "now they lead nothing (chat commands, the web) and earn nothing. Refused for a leader from tuan.toml, "
+    "the upline of an active leader, or a group's only leader. Undo: tuan leader edit ID --active.")
+REMOVE_GROUP_HELP = (
+    "Retire a group: the row is kept, so its past rounds stay readable and settle. From now no round "
+    "opens there (tuan deal open|copy, the web, a deal post in the chat), nobody leads its chat (residents' "
+    "orders get the usual 'no group buy open' reply) and its schedules do not run. Refused for a group "
+    "from tuan.toml, or while a round is open or still has goods to pick up or money to collect. "
+    "Undo: tuan group edit ID --active.")
+
 def _leader_options(p: argparse.ArgumentParser, add: bool) -> None:
     p.add_argument("id", metavar="ID", help="the leader's id")
     p.add_argument("--name", required=add, help="name, e.g. 王姐")
@@ -217,6 +250,8 @@ def _leader_options(p: argparse.ArgumentParser, add: bool) -> None:
                                                       + ("" if add else "; none to clear"))
     p.add_argument("--upline-share", metavar="SHARE",
                    help="this leader's share of each direct downline's commission: 0.1 or 10%%")
+    if not add:
+        p.add_argument("--active", action="store_true", help="reinstate a retired leader (undo `tuan leader remove`)")
     config_option(p)
 
 
@@ -228,12 +263,14 @@ def _group_options(p: argparse.ArgumentParser, add: bool) -> None:
     p.add_argument("--points", metavar="A,B", help="pickup points (自提点), the first is the default")
     p.add_argument("--leaders", metavar="L1,L2", help="the leaders' ids" + ("" if add else "; replaces them"))
     p.add_argument("--timezone", help="IANA time zone (default: [bot] timezone)")
+    if not add:
+        p.add_argument("--active", action="store_true", help="reinstate a retired group (undo `tuan group remove`)")
     config_option(p)
 
 
 def add_operator_parsers(subparsers: Any) -> None:
     """Add ``leader``, ``group``, ``schedule``, ``settle`` and ``stats`` to the ``tuan`` subparsers."""
-    leader = subparsers.add_parser("leader", help="leaders (团长): add, list, edit; commission and upline")
+    leader = subparsers.add_parser("leader", help="leaders (团长): add, list, edit, remove; commission and upline")
     acts = leader.add_subparsers(dest="leader_command", required=True)
     p = acts.add_parser("add", help="add a leader")
     _leader_options(p, True)
@@ -245,8 +282,13 @@ def add_operator_parsers(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     config_option(p)
     p.set_defaults(handler=_leader_list)
+    p = acts.add_parser("remove", help="retire a leader: kept for the history, leads nothing from now",
+                        description=REMOVE_LEADER_HELP)
+    p.add_argument("id", metavar="ID", help="the leader's id (tuan leader list)")
+    config_option(p)
+    p.set_defaults(handler=_leader_remove)
 
-    group = subparsers.add_parser("group", help="groups: add, list, edit")
+    group = subparsers.add_parser("group", help="groups: add, list, edit, remove")
     acts = group.add_subparsers(dest="group_command", required=True)
     p = acts.add_parser("add", help="add a group")
     _group_options(p, True)
@@ -258,6 +300,11 @@ def add_operator_parsers(subparsers: Any) -> None:
     p.add_argument("--json", action="store_true", help="print JSON")
     config_option(p)
     p.set_defaults(handler=_group_list)
+    p = acts.add_parser("remove", help="retire a group: kept for the history, no new rounds",
+                        description=REMOVE_GROUP_HELP)
+    p.add_argument("id", metavar="ID", help="the group's id (tuan groups)")
+    config_option(p)
+    p.set_defaults(handler=_group_remove)
 
     schedule = subparsers.add_parser("schedule", help="scheduled posts: add, list, remove (read at `tuan run`)")
     acts = schedule.add_subparsers(dest="schedule_command", required=True)

@@ -1,8 +1,8 @@
 """`tuan groups`, `tuan product list|add|edit` and `tuan deal open`: the store's groups, product
 library and deals from the command line (registered by bot/cli_run.py).
 
-Each command reads the configuration (``--config``, else ./tuan.toml, else the built-in sample) for
-``[store] url`` and, as `tuan run` does at start-up, first imports tuan.toml's groups, leaders and
+Each command opens the store as bot/cli_store.py does (``--config``, else ./tuan.toml, else the
+built-in sample) and, as `tuan run` does at start-up, first imports tuan.toml's groups, leaders and
 deal items into the store. Exit status: 0 done, 2 bad input (one line on stderr: an unknown group
 or product, a bad price, a configuration error), 1 the store cannot be reached.
 """
@@ -11,54 +11,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_history import config_option
+from bot.cli_store import config_option, with_platform_store
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
     from bot.ports import Repository
     from bot.usecases.platform_data import PlatformRows, ProductRow
     from storage.platform import SqlPlatformStore
-
-Work = Callable[["AppConfig", "Repository", "SqlPlatformStore"], int]
-
-
-def _fail(text: str, status: int = 2) -> int:
-    from bot import redact
-
-    print(f"tuan: {redact.text(text)}", file=sys.stderr)
-    return status
-
-
-def _with_store(args: argparse.Namespace, work: Work) -> int:
-    """Read the config, open and migrate the store, import tuan.toml, run ``work``; errors → one line."""
-    from bot import redact
-    from bot.config import ConfigError
-    from bot.ports import StoreUnavailable
-    from bot.runtime import open_store, read_config
-    from bot.usecases.platform_data import PlatformDataError, import_config
-    from storage.platform import SqlPlatformStore
-
-    try:
-        config = read_config(args.config)
-        redact.install(redact.secrets_of(config))
-        repo = open_store(config)
-    except ConfigError as e:
-        return _fail(str(e))
-    try:
-        store = SqlPlatformStore(repo.engine)  # type: ignore[attr-defined]
-        import_config(store, config)
-        return work(config, repo, store)
-    except PlatformDataError as e:
-        return _fail(str(e))
-    except StoreUnavailable as e:
-        return _fail(str(e), 1)
-    finally:
-        repo.close()
 
 
 def _actor() -> tuple[str, str]:
@@ -88,10 +50,12 @@ def _aliases(raw: str | None) -> tuple[str, ...] | None:
 def _groups(args: argparse.Namespace) -> int:
     def work(config: AppConfig, repo: Repository, store: SqlPlatformStore) -> int:
         rows = store.load()
-        leaders = {g: sorted(ld.name for ld in rows.leaders.values() if g in ld.groups) for g in rows.groups}
-        operators = sorted(ld.name for ld in rows.leaders.values() if ld.role == "operator")
+        active = [ld for ld in rows.leaders.values() if ld.retired_at is None]
+        leaders = {g: sorted(ld.name for ld in active if g in ld.groups) for g in rows.groups}
+        operators = sorted(ld.name for ld in active if ld.role == "operator")
         out: list[dict[str, Any]] = [{"id": g.id, "platform": g.platform, "chat_key": g.chat_key, "title": g.title,
-                "timezone": g.timezone, "pickup_points": list(g.pickup_points), "leaders": leaders[g.id]}
+                "timezone": g.timezone, "pickup_points": list(g.pickup_points), "leaders": leaders[g.id],
+                "retired_at": g.retired_at.isoformat() if g.retired_at else None}
                for g in sorted(rows.groups.values(), key=lambda g: g.id)]
         if args.json:
             print(json.dumps({"groups": out, "operators": operators}, ensure_ascii=False, indent=2))
@@ -99,13 +63,14 @@ def _groups(args: argparse.Namespace) -> int:
         if not out:
             print("no groups (add [[groups]] to tuan.toml)")
             return 0
-        _print_table([("id", "chat", "title", "timezone", "leaders")] + [
-            (g["id"], g["chat_key"], g["title"], g["timezone"], ",".join(g["leaders"]) or "-") for g in out])
+        _print_table([("id", "chat", "title", "timezone", "leaders", "retired")] + [
+            (g["id"], g["chat_key"], g["title"], g["timezone"], ",".join(g["leaders"]) or "-",
+             (g["retired_at"] or "-")[:10]) for g in out])
         if operators:
             print(f"operators (lead every group of their platform): {', '.join(operators)}")
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 def _print_table(rows: list[tuple[str, ...]]) -> None:
@@ -141,7 +106,7 @@ def _product_list(args: argparse.Namespace) -> int:
             for p in products])
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 def _code_order(p: ProductRow) -> tuple[bool, int, str]:
@@ -162,7 +127,7 @@ def _product_add(args: argparse.Namespace) -> int:
         print("\n".join(done.said))
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 def _product_edit(args: argparse.Namespace) -> int:
@@ -186,7 +151,7 @@ def _product_edit(args: argparse.Namespace) -> int:
         print("\n".join(done.said) or f"product {code}: nothing changed")
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 # --- tuan deal open -----------------------------------------------------------------------------------
@@ -236,6 +201,9 @@ def _deal_open(args: argparse.Namespace) -> int:
         if group is None:
             known = ", ".join(sorted(rows.groups)) or "none"
             raise PlatformDataError(f"no group {args.group!r} (groups: {known})")
+        if group.retired_at is not None:
+            raise PlatformDataError(f"group {group.id} is retired (tuan group edit {group.id} --active to serve it "
+                                    f"again)")
         now = datetime.now(UTC)
         local = now.astimezone(ZoneInfo(group.timezone))
         title = (args.title or "").strip() or m.CLI_DEAL_TITLE.format(month=local.month, day=local.day)
@@ -257,7 +225,7 @@ def _deal_open(args: argparse.Namespace) -> int:
                           for i in catalog.items))
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 # --- registration -----------------------------------------------------------------------------------

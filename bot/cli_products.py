@@ -2,8 +2,8 @@
 library's variants and suppliers, a supplier's list imported, and purchase orders (registered by
 bot/cli_run.py; ``product`` itself is bot/cli_platform.py's).
 
-Like bot/cli_platform.py, each command reads the configuration, opens and migrates the store and
-imports tuan.toml first. Exit status: 0 done, 2 bad input (every bad row of an import on stderr),
+Like bot/cli_platform.py, each command opens the store as bot/cli_store.py does (tuan.toml
+imported first). Exit status: 0 done, 2 bad input (every bad row of an import on stderr),
 1 the store cannot be reached.
 """
 
@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.cli_history import config_option
+from bot.cli_store import config_option, with_platform_store
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
@@ -34,12 +34,6 @@ def _actor() -> tuple[str, str]:
     from bot.cli_operators import actor
 
     return actor()
-
-
-def _with_store(args: argparse.Namespace, work: Any) -> int:
-    from bot.cli_platform import _with_store as with_store
-
-    return with_store(args, work)
 
 
 def _money(raw: str | None, option: str) -> Any:
@@ -88,7 +82,7 @@ def _import(args: argparse.Namespace) -> int:
         print("\n".join(done.said) or f"{args.file}: nothing changed ({len(table.rows)} rows)")
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 class _DryRun(Exception):
@@ -118,7 +112,7 @@ def _variant(args: argparse.Namespace) -> int:
         print("\n".join(done.said) or f"variant {variant.key}: nothing changed")
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 def _variants(args: argparse.Namespace) -> int:
@@ -144,7 +138,7 @@ def _variants(args: argparse.Namespace) -> int:
              v["commission"] or "-", v["supplier"] or "-", "yes" if v["active"] else "no") for v in out])
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 # --- tuan supplier ---------------------------------------------------------------------------------------
@@ -159,7 +153,7 @@ def _supplier_add(args: argparse.Namespace) -> int:
         print("\n".join(done.said))
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 def _supplier_list(args: argparse.Namespace) -> int:
@@ -183,7 +177,7 @@ def _supplier_list(args: argparse.Namespace) -> int:
                 (s["id"], s["name"], s["contact"] or "-", str(s["variants"])) for s in out])
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 # --- tuan purchase ------------------------------------------------------------------------------------------
@@ -215,7 +209,7 @@ def _purchase(args: argparse.Namespace) -> int:
             print(f"{len(order.lines)} lines, {len(order.routes)} routes, {len(order.deals)} deals", file=sys.stderr)
         return 0
 
-    return _with_store(args, work)
+    return with_platform_store(args, work)
 
 
 # --- registration -------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """`tuan web` (the dashboard, docs/web.md) and `tuan user add|remove|passwd|list` (its accounts); registered by
-bot/cli_run.py. Exit status: 0 done, 2 bad input (one line on stderr), 1 the store cannot be reached."""
+bot/cli_run.py. Each opens the store as bot/cli_store.py does (tuan.toml imported first). Exit status:
+0 done, 2 bad input (one line on stderr), 1 the store cannot be reached."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from bot.cli_history import config_option
+from bot.cli_store import Failed, config_option, fail, guarded, opened
 
 
 def add_web_parsers(subparsers: Any) -> None:
@@ -41,36 +42,13 @@ def add_web_parsers(subparsers: Any) -> None:
     listing.set_defaults(handler=_user_list)
 
 
-def _fail(text: str, status: int = 2) -> int:
-    from bot import redact
-
-    print(f"tuan: {redact.text(text)}", file=sys.stderr)
-    return status
-
-
-def _open(args: argparse.Namespace) -> tuple[Any, Any]:
-    from bot import redact
-    from bot.runtime import open_store, read_config
-    from bot.usecases.platform_data import import_config
-    from storage.platform import SqlPlatformStore
-
-    config = read_config(args.config)
-    redact.install(redact.secrets_of(config))
-    repo = open_store(config)
-    if not hasattr(repo, "engine"):
-        repo.close()
-        raise ValueError("the web dashboard needs a SQL store")
-    import_config(SqlPlatformStore(repo.engine), config)
-    return config, repo
-
-
 def _user_add(args: argparse.Namespace) -> int:
     """``tuan user add NAME``: the account, audited (``user_add``)."""
     from bot.web.auth import add_user
 
     password = _password(args)
     if password is None:
-        return _fail("the passwords differ")
+        return fail("the passwords differ")
     chosen: str = password
 
     def add(engine: Any) -> tuple[str, str]:
@@ -82,33 +60,29 @@ def _user_add(args: argparse.Namespace) -> int:
 
 
 def _audited(args: argparse.Namespace, action: str, change: Callable[[Any], tuple[str, str]]) -> int:
-    """Open the store of ``args.config``, run ``change(engine)`` (→ the audit row's detail, the line
-    to print), and add the ``action`` audit row (actor ``cli``). One line on stderr and exit 2 for a
-    bad config or a refused change (:class:`bot.web.auth.UserError`), 1 when the store is down."""
+    """Open the store of ``args.config`` (:func:`bot.cli_store.opened`), run ``change(engine)`` (→ the
+    audit row's detail, the line to print), and add the ``action`` audit row (actor ``cli``). One line
+    on stderr and exit 2 for a bad config or a refused change (:class:`bot.web.auth.UserError`), 1 when
+    the store is down (:func:`bot.cli_store.guarded`)."""
     from datetime import UTC, datetime
 
-    from bot.config import ConfigError
-    from bot.ports import StoreUnavailable
     from bot.web.auth import UserError
     from storage import web as store
 
-    try:
-        config, repo = _open(args)
-    except (ConfigError, ValueError) as e:
-        return _fail(str(e))
-    try:
-        detail, said = change(repo.engine)
-        with repo.engine.begin() as conn:
-            store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action=action,
-                            chat_key="web", deal_id=None, detail=detail)
-    except UserError as e:
-        return _fail(str(e))
-    except StoreUnavailable as e:
-        return _fail(str(e), 1)
-    finally:
-        repo.close()
-    print(said)
-    return 0
+    @guarded
+    def run(args: argparse.Namespace) -> int:
+        with opened(args) as (_config, repo):
+            try:
+                detail, said = change(repo.engine)  # type: ignore[attr-defined]
+            except UserError as e:
+                raise Failed(str(e)) from None
+            with repo.engine.begin() as conn:  # type: ignore[attr-defined]
+                store.add_audit(conn, at=datetime.now(UTC), actor_id="cli", actor_name="cli", action=action,
+                                chat_key="web", deal_id=None, detail=detail)
+        print(said)
+        return 0
+
+    return run(args)
 
 
 def _password(args: argparse.Namespace) -> str | None:
@@ -125,7 +99,7 @@ def _user_change(args: argparse.Namespace, action: str) -> int:
 
     given = _password(args) if action == "passwd" else ""
     if given is None:
-        return _fail("the passwords differ")
+        return fail("the passwords differ")
     password: str = given
 
     def apply(engine: Any) -> tuple[str, str]:
@@ -145,65 +119,53 @@ def _user_passwd(args: argparse.Namespace) -> int:
     return _user_change(args, "passwd")
 
 
+@guarded
 def _user_list(args: argparse.Namespace) -> int:
-    from bot.config import ConfigError
     from bot.render import table
     from storage import web as store
 
-    try:
-        config, repo = _open(args)
-    except (ConfigError, ValueError) as e:
-        return _fail(str(e))
-    try:
-        with repo.engine.connect() as conn:
-            rows = store.users(conn)
-    finally:
-        repo.close()
+    with opened(args) as (_config, repo), repo.engine.connect() as conn:  # type: ignore[attr-defined]
+        rows = store.users(conn)
     rows_out: list[tuple[str, ...]] = [("name", "role", "leader", "created")]
     print(table(rows_out + [
         (u.name, u.role, u.leader_id or "-", u.created_at.strftime("%Y-%m-%d %H:%M")) for u in rows]))
     return 0
 
 
+@guarded
 def _web(args: argparse.Namespace) -> int:
     import asyncio
     import logging
     import os
 
-    from bot.config import ConfigError, split_listen
+    from bot.config import split_listen
     from bot.runtime import PRIVATE_UMASK, stop_on_signals
     from bot.services.orders import OrderService
-    from bot.web.serve import serve_until, server
+    from bot.web.serve import WebStartError, serve_until, server
 
     if args.listen is not None:
         try:
             split_listen(args.listen)
         except ValueError as e:
-            return _fail(f"--listen {e}")
+            raise Failed(f"--listen {e}") from None
     os.umask(PRIVATE_UMASK)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        config, repo = _open(args)
-    except (ConfigError, ValueError) as e:
-        return _fail(str(e))
+    with opened(args) as (config, repo):
 
-    async def main() -> None:
-        stop = asyncio.Event()
-        srv = server(config, repo, OrderService(repo), None, args.listen)
-        def ready() -> None:
-            print(f"tuan web: http://{args.listen or config.web.listen}/", file=sys.stderr, flush=True)
+        async def main() -> None:
+            stop = asyncio.Event()
+            srv = server(config, repo, OrderService(repo), None, args.listen)
 
-        with stop_on_signals(stop):
-            await serve_until(srv, stop, ready)
+            def ready() -> None:
+                print(f"tuan web: http://{args.listen or config.web.listen}/", file=sys.stderr, flush=True)
 
-    from bot.web.serve import WebStartError
+            with stop_on_signals(stop):
+                await serve_until(srv, stop, ready)
 
-    try:
-        asyncio.run(main())
-    except WebStartError as e:
-        return _fail(str(e), 1)
-    except KeyboardInterrupt:
-        return 130
-    finally:
-        repo.close()
+        try:
+            asyncio.run(main())
+        except WebStartError as e:
+            raise Failed(str(e), 1) from None
+        except KeyboardInterrupt:
+            return 130
     return 0

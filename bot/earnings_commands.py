@@ -27,11 +27,11 @@ if TYPE_CHECKING:
 
 def leader_of(rows: OperatorRows, platform: str, user_id: str, username: str | None,
               role: str = LEADER) -> LeaderRow | None:
-    """The leader of ``role`` with this account (user id or "@username", case-insensitive; on the
-    platform or on every platform), or None."""
+    """The active leader of ``role`` with this account (user id or "@username", case-insensitive; on
+    the platform or on every platform), or None (a retired leader's row is not theirs to ask about)."""
     names = {user_id.lower()} | ({"@" + username.lower()} if username else set())
     for ld in sorted(rows.platform.leaders.values(), key=lambda ld: ld.id):
-        if ld.role == role and any(p in (platform, ANY_PLATFORM) and a.lower() in names for p, a in ld.accounts):
+        if ld.role == role and ld.retired_at is None and any(p in (platform, ANY_PLATFORM) and a.lower() in names for p, a in ld.accounts):
             return ld
     return None
 

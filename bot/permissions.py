@@ -9,6 +9,9 @@ A caller leads a group when, for *that group*:
   in that very chat (the adapter looked it up for that chat), or the adapter's
   :meth:`ChatAdmins.is_chat_admin` for any other chat (e.g. a private command).
 
+Nobody leads the chat of a retired group (`tuan group remove`), chat admins included: no new round
+starts there, and residents' orders meet the usual "no group buy open here" reply.
+
 Admin status is never carried across chats: an admin of one group (or of a group of their own
 the bot was added to) leads nothing else. A private chat has no admins.
 """
@@ -79,7 +82,10 @@ class Permissions:
         platform, _, chat_id = chat_key.partition(":")
         if platform != caller.platform:
             return False
-        if await self.known_leader(caller, chat_key):
+        scope = await self.directory.scope(caller.platform, caller.user_id, caller.username)
+        if chat_key in scope.retired:  # a retired group: nobody leads it, so no new round starts there
+            return False
+        if scope.leads(chat_key):
             return True
         if chat_key == caller.chat_key:
             if caller.private:

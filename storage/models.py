@@ -221,6 +221,7 @@ GROUPS = Table(
     Column("title", String, nullable=False),
     Column("timezone", String, nullable=False),
     Column("pickup_points", JSON, nullable=False),  # a list of strings (自提点)
+    Column("retired_at", UTCDateTime, nullable=True),  # `tuan group remove` (0017); NULL: active
     UniqueConstraint("chat_key"),
 )
 
@@ -239,6 +240,7 @@ LEADERS = Table(
     Column("commission_rate", String, nullable=True),  # of the net sales of the leader's groups
     Column("upline_id", String, nullable=True),  # the leader who recruited this one (two tiers at most)
     Column("upline_share", String, nullable=True),  # of each direct downline's commission, earned on top
+    Column("retired_at", UTCDateTime, nullable=True),  # `tuan leader remove` (0017); NULL: active
 )
 
 # A leader's account on a platform: a user id or "@username" (platform "*": any platform).

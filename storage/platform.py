@@ -19,7 +19,7 @@ def load(conn: Connection) -> PlatformRows:
     rows = PlatformRows()
     for r in conn.execute(select(GROUPS)).mappings():
         rows.groups[r["id"]] = GroupRow(r["id"], r["platform"], r["chat_key"], r["title"], r["timezone"],
-                                        tuple(r["pickup_points"] or ()))
+                                        tuple(r["pickup_points"] or ()), r["retired_at"])
     accounts: dict[str, set[tuple[str, str]]] = {}
     for lid, platform, account in conn.execute(select(LEADER_ACCOUNTS.c.leader_id, LEADER_ACCOUNTS.c.platform,
                                                       LEADER_ACCOUNTS.c.account_id)):
@@ -29,7 +29,8 @@ def load(conn: Connection) -> PlatformRows:
         groups.setdefault(lid, set()).add(gid)
     for r in conn.execute(select(LEADERS)).mappings():
         rows.leaders[r["id"]] = LeaderRow(r["id"], r["name"], r["role"], r["source"], r["created_at"],
-                                          frozenset(accounts.get(r["id"], ())), frozenset(groups.get(r["id"], ())))
+                                          frozenset(accounts.get(r["id"], ())), frozenset(groups.get(r["id"], ())),
+                                          r["retired_at"])
     for r in conn.execute(select(PRODUCTS)).mappings():
         rows.products[r["id"]] = ProductRow(
             id=r["id"], name=r["name"], price=r["price"], unit=r["unit"], aliases=tuple(r["aliases"] or ()),
@@ -52,7 +53,7 @@ def write(conn: Connection, ch: PlatformChanges) -> None:
         existing = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_(ids))))
         for g in ch.groups:
             values = {"platform": g.platform, "chat_key": g.chat_key, "title": g.title, "timezone": g.timezone,
-                      "pickup_points": list(g.pickup_points)}
+                      "pickup_points": list(g.pickup_points), "retired_at": g.retired_at}
             if g.id in existing:
                 conn.execute(update(GROUPS).where(GROUPS.c.id == g.id).values(**values))
             else:
@@ -62,7 +63,7 @@ def write(conn: Connection, ch: PlatformChanges) -> None:
         conn.execute(delete(LEADER_ACCOUNTS).where(LEADER_ACCOUNTS.c.leader_id.in_(ids)))
         conn.execute(delete(GROUP_LEADERS).where(GROUP_LEADERS.c.leader_id.in_(ids)))
         _upsert(conn, LEADERS, [{"id": ld.id, "name": ld.name, "role": ld.role, "source": ld.source,
-                                 "created_at": ld.created_at} for ld in ch.leaders])
+                                 "created_at": ld.created_at, "retired_at": ld.retired_at} for ld in ch.leaders])
         accounts = [{"leader_id": ld.id, "platform": p, "account_id": a} for ld in ch.leaders for p, a in ld.accounts]
         if accounts:
             conn.execute(insert(LEADER_ACCOUNTS), accounts)

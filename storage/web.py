@@ -78,9 +78,11 @@ def leader_exists(conn: Connection, leader_id: str) -> bool:
 
 
 def leader_groups(conn: Connection, leader_id: str) -> list[tuple[str, str]]:
-    """(group id, chat key) of each group the leader leads (``group_leaders``)."""
+    """(group id, chat key) of each group the leader leads (``group_leaders``): none for a retired
+    leader, and never a retired group (nobody leads those; operators still see them)."""
     q = select(GROUPS.c.id, GROUPS.c.chat_key).join(GROUP_LEADERS, GROUP_LEADERS.c.group_id == GROUPS.c.id) \
-        .where(GROUP_LEADERS.c.leader_id == leader_id)
+        .join(LEADERS, LEADERS.c.id == GROUP_LEADERS.c.leader_id) \
+        .where(GROUP_LEADERS.c.leader_id == leader_id, LEADERS.c.retired_at.is_(None), GROUPS.c.retired_at.is_(None))
     return [(r[0], r[1]) for r in conn.execute(q)]
 
 

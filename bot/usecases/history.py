@@ -43,6 +43,10 @@ class RoundStillOpen(RuntimeError):
     """A group to open a round for has an open round already (close it first)."""
 
 
+class GroupRetired(RuntimeError):
+    """A group to open a round for is retired (`tuan group remove`); the message is one line."""
+
+
 class NoSqlStore(RuntimeError):
     """The order service's store is not a SQL store (e.g. the tests' in-memory repository)."""
 
@@ -197,17 +201,25 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
     """Open a round again: the same items, prices, stock and limits (no cutoff: the old one has
     passed), the same title, for the same groups or ``group``; returns the new deal's id.
 
-    Raises :class:`UnknownRound`, :class:`UnknownGroup`, or :class:`RoundStillOpen` when a group
-    has an open round (opening another would leave that one open with no group). ``announce``: the
+    Raises :class:`UnknownRound`, :class:`UnknownGroup`, :class:`GroupRetired` for a retired group,
+    or :class:`RoundStillOpen` when a group has an open round (opening another would leave that one open with no group). ``announce``: the
     card is posted in each group through the outbox (:meth:`OrderService.open_deal`).
     """
     deal = service.repo.get_deal(deal_id)
     if deal is None:
         raise UnknownRound(deal_id)
+    from bot.usecases.platform_data import retired_chats
+    from storage import platform
+
     with engine.connect() as conn:  # ended before the service writes
         keys = chats_named(conn, config, group) if group is not None else store.chats_of(conn, deal_id)
+        retired = retired_chats(platform.load(conn))
     if not keys:
         raise UnknownGroup(f"round {deal_id} has no group; name one with --group")
+    for key in keys:
+        if key in retired:
+            raise GroupRetired(f"group {retired[key]} is retired (tuan group edit {retired[key]} --active to serve it "
+                               f"again)")
     for key in keys:
         current = service.deal_of(key)
         if current is not None and current.status == "open":

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -184,6 +184,8 @@ def _check_upline(rows: OperatorRows, leader_id: str, upline: str | None) -> Non
         raise OperatorError(f"no leader {upline!r} to be the upline (tuan leader list)")
     if up.role != LEADER:
         raise OperatorError(f"{upline} is an operator; an upline must be a leader")
+    if up.retired_at is not None:
+        raise OperatorError(f"{upline} is retired and cannot be an upline (tuan leader edit {upline} --active)")
     seen: set[str] = {leader_id}
     at: str | None = upline
     while at is not None:
@@ -208,7 +210,8 @@ def add_leader(rows: OperatorRows, *, leader_id: str, name: str, role: str = LEA
     group, an empty name or a refused upline (see the module docstring)."""
     lid = check_id("leader", leader_id)
     if lid in rows.platform.leaders:
-        raise OperatorError(f"leader {lid} exists already (tuan leader edit {lid})")
+        retired = " --active: it is retired" if rows.platform.leaders[lid].retired_at is not None else ""
+        raise OperatorError(f"leader {lid} exists already (tuan leader edit {lid}{retired})")
     if not name.strip():
         raise OperatorError("--name must not be empty")
     if role not in (LEADER, OPERATOR):
@@ -239,12 +242,15 @@ def _check_accounts(rows: OperatorRows, leader_id: str, accounts: frozenset[tupl
                                     f"(tuan leader edit {other.id} --account ... to move it)")
 
 
-def _known_groups(rows: OperatorRows, groups: Iterable[str]) -> list[str]:
+def _known_groups(rows: OperatorRows, groups: Iterable[str], led: frozenset[str] = frozenset()) -> list[str]:
+    """``groups`` (ids), each a group of the store; a retired one only when already in ``led``."""
     out = []
     for g in groups:
         if g not in rows.platform.groups:
             known = ", ".join(sorted(rows.platform.groups)) or "none"
             raise OperatorError(f"no group {g!r} (groups: {known})")
+        if rows.platform.groups[g].retired_at is not None and g not in led:
+            raise OperatorError(f"group {g} is retired (tuan group edit {g} --active)")
         out.append(g)
     return out
 
@@ -254,13 +260,19 @@ UNSET = object()
 
 def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, role: str | None = None,
                 accounts: frozenset[tuple[str, str]] | None = None, groups: Iterable[str] | None = None,
-                rate: object = UNSET, upline: object = UNSET, upline_share: object = UNSET) -> OperatorChanges:
+                rate: object = UNSET, upline: object = UNSET, upline_share: object = UNSET,
+                active: bool = False) -> OperatorChanges:
     """Change a leader's fields (None / :data:`UNSET`: unchanged; ``rate``, ``upline`` and
-    ``upline_share`` may be set to None). A leader from tuan.toml keeps the fields tuan.toml gives
-    (name, role, accounts, groups): changing those is refused. Raises :class:`OperatorError`."""
+    ``upline_share`` may be set to None); ``active``: reinstate a retired leader
+    (:mod:`bot.usecases.retirement`), refused while their upline is retired. A leader from tuan.toml
+    keeps the fields tuan.toml gives (name, role, accounts, groups): changing those is refused.
+    Raises :class:`OperatorError`."""
     old = rows.platform.leaders.get(leader_id)
     if old is None:
         raise OperatorError(f"no leader {leader_id!r} (tuan leader list)")
+    if groups is not None and old.retired_at is not None and not active:
+        raise OperatorError(f"leader {leader_id} is retired: the groups they led are kept for the settlement of "
+                            f"their past rounds (tuan leader edit {leader_id} --active --groups ...)")
     if old.source == CONFIG and any(v is not None for v in (name, role, accounts, groups)):
         raise OperatorError(f"leader {leader_id} comes from tuan.toml: change its name, role, accounts and "
                             f"groups there (here: --rate, --upline, --upline-share)")
@@ -272,13 +284,19 @@ def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, 
         _check_accounts(rows, leader_id, accounts)
     row = replace(old, name=name.strip() if name is not None else old.name, role=role or old.role,
                   accounts=accounts if accounts is not None else old.accounts,
-                  groups=frozenset(_known_groups(rows, groups)) if groups is not None else old.groups)
+                  groups=frozenset(_known_groups(rows, groups, old.groups)) if groups is not None else old.groups,
+                  retired_at=None if active else old.retired_at)
     t0 = rows.terms_of(leader_id)
     t1 = Terms(rate=t0.rate if rate is UNSET else rate,  # type: ignore[arg-type]
                upline=t0.upline if upline is UNSET else upline,  # type: ignore[arg-type]
                upline_share=t0.upline_share if upline_share is UNSET else upline_share)  # type: ignore[arg-type]
     if t1.upline != t0.upline:
         _check_upline(rows, leader_id, t1.upline)
+    elif active and old.retired_at is not None and t1.upline is not None:
+        up = rows.platform.leaders.get(t1.upline)
+        if up is not None and up.retired_at is not None:
+            raise OperatorError(f"leader {leader_id}'s upline {t1.upline} is retired: reinstate {t1.upline} first "
+                                f"(tuan leader edit {t1.upline} --active) or add --upline none")
     if row.role != LEADER and t1.upline is not None:
         raise OperatorError(f"{leader_id} is an operator and cannot have an upline")
     below = sorted(lid for lid, t in rows.terms.items() if t.upline == leader_id and lid in rows.platform.leaders)
@@ -293,6 +311,8 @@ def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, 
             a, b = getattr(old, f), getattr(row, f)
             if a != b:
                 parts.append(f"{f} {_text(a)!r} → {_text(b)!r}")
+        if old.retired_at is not None and row.retired_at is None:
+            parts.append(f"reinstated (retired since {utc_minute(old.retired_at)})")
     if t1 != t0:
         ch.terms[leader_id] = t1
         for f in ("rate", "upline", "upline_share"):
@@ -302,6 +322,11 @@ def edit_leader(rows: OperatorRows, leader_id: str, *, name: str | None = None, 
     if parts:
         ch.audit.append(Audited("leader.edit", f"leader {leader_id}: {'; '.join(parts)}"))
     return ch
+
+
+def utc_minute(at: datetime) -> str:
+    """``at`` (aware) for people: "2026-11-30 08:15 UTC"."""
+    return f"{at.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
 
 
 def _text(value: object) -> str:
@@ -324,12 +349,17 @@ def _timezone(raw: str) -> str:
 
 def _leaders_of_group(rows: OperatorRows, group_id: str, wanted: Iterable[str],
                       ch: OperatorChanges) -> None:
-    """Make ``wanted`` (leader ids) the group's leaders; tuan.toml's leaders cannot move."""
+    """Make ``wanted`` (leader ids) the group's active leaders; tuan.toml's leaders cannot move, and a
+    retired leader keeps the groups they led (the settlement of their past rounds reads them)."""
     want = set(wanted)
     for lid in sorted(want):
         if lid not in rows.platform.leaders:
             raise OperatorError(f"no leader {lid!r} (tuan leader list)")
+        if rows.platform.leaders[lid].retired_at is not None:
+            raise OperatorError(f"leader {lid} is retired (tuan leader edit {lid} --active)")
     for lid, ld in sorted(rows.platform.leaders.items()):
+        if ld.retired_at is not None:
+            continue
         has = group_id in ld.groups
         if has == (lid in want):
             continue
@@ -368,9 +398,10 @@ def add_group(rows: OperatorRows, config: AppConfig, *, group_id: str, platform:
 
 def edit_group(rows: OperatorRows, config: AppConfig, group_id: str, *, title: str | None = None,
                pickup_points: tuple[str, ...] | None = None, leaders: Iterable[str] | None = None,
-               timezone: str | None = None, platform: str | None = None, chat: str | None = None) -> OperatorChanges:
-    """Change a group. A group of tuan.toml is changed there (only its CLI leaders here). Raises
-    :class:`OperatorError`."""
+               timezone: str | None = None, platform: str | None = None, chat: str | None = None,
+               active: bool = False) -> OperatorChanges:
+    """Change a group; ``active``: reinstate a retired one (:mod:`bot.usecases.retirement`). A group
+    of tuan.toml is changed there (only its CLI leaders here). Raises :class:`OperatorError`."""
     old = rows.platform.groups.get(group_id)
     if old is None:
         known = ", ".join(sorted(rows.platform.groups)) or "none"
@@ -386,7 +417,8 @@ def edit_group(rows: OperatorRows, config: AppConfig, group_id: str, *, title: s
         raise OperatorError(f"chat {chat_key} is group {taken} already")
     row = GroupRow(group_id, plat, chat_key, title.strip() if title is not None and title.strip() else old.title,
                    _timezone(timezone) if timezone is not None else old.timezone,
-                   pickup_points if pickup_points is not None else old.pickup_points)
+                   pickup_points if pickup_points is not None else old.pickup_points,
+                   None if active else old.retired_at)
     ch = OperatorChanges()
     parts = []
     if row != old:
@@ -396,9 +428,12 @@ def edit_group(rows: OperatorRows, config: AppConfig, group_id: str, *, title: s
             if a != b:
                 parts.append(f"{f} {','.join(a) if isinstance(a, tuple) else a!r} → "
                              f"{','.join(b) if isinstance(b, tuple) else b!r}")
+        if old.retired_at is not None and row.retired_at is None:
+            parts.append(f"reinstated (retired since {utc_minute(old.retired_at)})")
     if leaders is not None:
         wanted = list(leaders)
-        before = sorted(lid for lid, ld in rows.platform.leaders.items() if group_id in ld.groups)
+        before = sorted(lid for lid, ld in rows.platform.leaders.items()
+                        if group_id in ld.groups and ld.retired_at is None)
         _leaders_of_group(rows, group_id, wanted, ch)
         if sorted(set(wanted)) != before:
             parts.append(f"leaders {','.join(before) or '-'} → {','.join(sorted(set(wanted))) or '-'}")

@@ -39,7 +39,9 @@ CONFIG = "config"
 
 @dataclass(frozen=True, slots=True)
 class GroupRow:
-    """A group chat the bot serves; ``chat_key`` is "<platform>:<chat id>"."""
+    """A group chat the bot serves; ``chat_key`` is "<platform>:<chat id>". ``retired_at`` (aware):
+    when `tuan group remove` retired it (None: active); a retired group is kept for its history but
+    takes no new round and nobody leads it (docs/platform.md)."""
 
     id: str
     platform: str
@@ -47,13 +49,16 @@ class GroupRow:
     title: str
     timezone: str
     pickup_points: tuple[str, ...] = ()
+    retired_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class LeaderRow:
     """A leader and what they lead: ``role`` "operator" leads every group on the platforms of their
     ``accounts`` ((platform, user id or "@username"); platform "*": any), a "leader" the ``groups``
-    (group ids) only. ``created_at`` is aware."""
+    (group ids) only. ``created_at`` is aware; ``retired_at`` (aware): when `tuan leader remove`
+    retired them (None: active). A retired leader leads nothing and earns commission only on the
+    rounds opened before ``retired_at``; their row, terms and groups are kept for the history."""
 
     id: str
     name: str
@@ -62,6 +67,7 @@ class LeaderRow:
     created_at: datetime
     accounts: frozenset[tuple[str, str]] = frozenset()
     groups: frozenset[str] = frozenset()
+    retired_at: datetime | None = None
 
     def same(self, other: LeaderRow) -> bool:
         """Equal but for ``created_at``."""
@@ -286,17 +292,26 @@ def import_config(store: PlatformStore, config: AppConfig, *, now: datetime | No
     return done.said
 
 
+def retired_chats(rows: PlatformRows) -> dict[str, str]:
+    """Chat key → group id of each retired group (`tuan group remove`): chats no new round opens in."""
+    return {g.chat_key: g.id for g in rows.groups.values() if g.retired_at is not None}
+
+
 # --- who leads what ------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
 class LeaderScope:
-    """What a caller on ``platform`` leads: every group there (``operator``), or the groups ``chat_keys``."""
+    """What a caller on ``platform`` leads: every group there (``operator``), or the groups ``chat_keys``;
+    never the chats of retired groups (``retired``: nobody leads those, chat admins included)."""
 
     platform: str
     operator: bool = False
     chat_keys: frozenset[str] = frozenset()
+    retired: frozenset[str] = frozenset()
 
     def leads(self, chat_key: str) -> bool:
+        if chat_key in self.retired:
+            return False
         return chat_key in self.chat_keys or self.operator and chat_key.partition(":")[0] == self.platform
 
 
@@ -307,16 +322,19 @@ class Directory:
     def __init__(self, rows: PlatformRows) -> None:
         self._by_account: dict[tuple[str, str], list[LeaderRow]] = {}
         for leader in rows.leaders.values():
+            if leader.retired_at is not None:  # a retired leader leads nothing
+                continue
             for platform, account in leader.accounts:
                 self._by_account.setdefault((platform, account.lower()), []).append(leader)
-        self._chat_keys = {g.id: g.chat_key for g in rows.groups.values()}
+        self._chat_keys = {g.id: g.chat_key for g in rows.groups.values() if g.retired_at is None}
+        self._retired = frozenset(g.chat_key for g in rows.groups.values() if g.retired_at is not None)
 
     def scope(self, platform: str, user_id: str, username: str | None = None) -> LeaderScope:
         """What the caller (``user_id`` and maybe ``username``, on ``platform``) leads."""
         names = [user_id.lower()] + (["@" + username.lower()] if username else [])
         found = [ld for p in (platform, ANY_PLATFORM) for n in names for ld in self._by_account.get((p, n), ())]
         keys = frozenset(self._chat_keys[g] for ld in found for g in ld.groups if g in self._chat_keys)
-        return LeaderScope(platform, any(ld.role == OPERATOR for ld in found), keys)
+        return LeaderScope(platform, any(ld.role == OPERATOR for ld in found), keys, self._retired)
 
 
 class LeaderDirectory(Protocol):

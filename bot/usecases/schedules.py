@@ -79,6 +79,8 @@ def add_schedule(rows: OperatorRows, config: AppConfig, *, group_id: str, kind: 
     if group_id not in rows.platform.groups:
         known = ", ".join(sorted(rows.platform.groups)) or "none"
         raise OperatorError(f"no group {group_id!r} (groups: {known})")
+    if rows.platform.groups[group_id].retired_at is not None:
+        raise OperatorError(f"group {group_id} is retired (tuan group edit {group_id} --active)")
     if kind not in SCHEDULE_KINDS:
         raise OperatorError(f"--kind {kind!r}: one of {', '.join(SCHEDULE_KINDS)}")
     if (cron is None) == (at is None):
@@ -127,8 +129,8 @@ def remove_schedule(rows: OperatorRows, schedule_id: str) -> OperatorChanges:
 
 def scheduled_jobs(store: OperatorStore, config: AppConfig, now: datetime) -> list[JobSpec]:
     """The scheduler's jobs at start-up: tuan.toml's schedules imported into the store (each change
-    audited, actor "config"), then every schedule of the store whose group the store knows, in
-    order. A schedule of tuan.toml keeps the job id it always had (its sent marks still count).
+    audited, actor "config"), then every schedule of the store whose group the store knows and
+    has not retired, in order. A schedule of tuan.toml keeps the job id it always had (its sent marks still count).
     Raises :class:`bot.ports.StoreUnavailable` when the store cannot serve."""
     from bot.scheduler import JobSpec
 
@@ -139,6 +141,9 @@ def scheduled_jobs(store: OperatorStore, config: AppConfig, now: datetime) -> li
         group = rows.platform.groups.get(s.group_id)
         if group is None:
             log.warning("schedule %s: no group %s in the store; not scheduled", s.id, s.group_id)
+            continue
+        if group.retired_at is not None:
+            log.info("schedule %s: group %s is retired; not scheduled", s.id, s.group_id)
             continue
         specs.append(JobSpec(s.id, group.chat_key, s.kind, s.cron, s.text, s.second))
     return specs

@@ -65,9 +65,21 @@ def period_problem(start: date, end: date) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class DealFigures:
+    """One deal's part of a group's figures: opened at ``opened_at`` (aware), ``sales`` and ``refunds`` yuan."""
+
+    deal_id: str
+    opened_at: datetime
+    sales: Decimal
+    refunds: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class GroupFigures:
     """One group's deals of the period: ``sales`` and ``refunds`` yuan (the exports' 合计),
-    ``households`` with an order per deal summed (orders), and per-item sales."""
+    ``households`` with an order per deal summed (orders), and per-item sales; ``per_deal``: the
+    same figures per deal (who leads a deal is decided when it opened: a retired leader earns on the
+    deals opened before they retired; empty: the group's leaders now share all of it)."""
 
     group_id: str
     title: str
@@ -77,6 +89,7 @@ class GroupFigures:
     sales: Decimal
     refunds: Decimal
     items: tuple[ItemSale, ...]
+    per_deal: tuple[DealFigures, ...] = ()
 
     @property
     def net(self) -> Decimal:
@@ -135,11 +148,13 @@ class _Group:
     sales: Decimal = ZERO
     refunds: Decimal = ZERO
     items: list[ItemSale] = field(default_factory=list)
+    per_deal: list[DealFigures] = field(default_factory=list)
 
 
 def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
                   refunded_qty: bool = False) -> list[GroupFigures]:
-    """Every store group's figures for ``period`` (groups without a deal: zeros), by group id.
+    """Every store group's figures for ``period`` (groups without a deal: zeros; a retired group
+    without a deal of the period is left out), by group id.
     ``refunded_qty``: also count each item's refunded quantity (what the per-item hook needs; one
     more read of each deal's after-sale records)."""
     from bot.usecases.history import engine_of
@@ -150,7 +165,8 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
 
     since, until = period.bounds(config)
     with history.reading(engine_of(service.repo)) as conn:
-        deals = [d for d, _at in deals_opened(conn, until, since)]
+        opened = dict(deals_opened(conn, until, since))
+        deals = list(opened)
         chats = chats_of_deals(conn, deals)
     points = group_points(service, config)
     by_chat = {g.chat_key: g for g in rows.platform.groups.values()}
@@ -172,9 +188,12 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
                 a.deals.append(deal_id)
             a.orders += len(views)
             per: dict[str, list[Any]] = {}
+            sales, refunds = sum((v.amount for v in views), ZERO), sum((v.marks.refund for v in views), ZERO)
+            a.sales += sales
+            a.refunds += refunds
+            if views:
+                a.per_deal.append(DealFigures(deal_id, opened[deal_id], sales, refunds))
             for v in views:
-                a.sales += v.amount
-                a.refunds += v.marks.refund
                 done = recorded.get((v.chat_key, v.sender_id)) if not v.proxy else None
                 for line in v.lines:
                     it = per.setdefault(line.item_code, [0, ZERO, 0, ZERO])
@@ -186,19 +205,30 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
                                      if r.kind in REFUND_KINDS and r.item_code == line.item_code)
             a.items += [ItemSale(deal_id, code, q, s, rq, r) for code, (q, s, rq, r) in per.items()]
     return [GroupFigures(gid, rows.platform.groups[gid].title, rows.platform.groups[gid].chat_key, tuple(a.deals),
-                         a.orders, a.sales, a.refunds, tuple(a.items)) for gid, a in sorted(acc.items())]
+                         a.orders, a.sales, a.refunds, tuple(a.items), tuple(a.per_deal))
+            for gid, a in sorted(acc.items()) if a.deals or rows.platform.groups[gid].retired_at is None]
 
 
-def leaders_of(rows: OperatorRows, group_id: str) -> list[str]:
-    """The ids of the group's leaders (role leader; operators earn no commission), sorted."""
-    return sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER and group_id in ld.groups)
+def leaders_of(rows: OperatorRows, group_id: str, at: datetime | None = None) -> list[str]:
+    """The ids of the group's leaders (role leader; operators earn no commission), sorted: those
+    active now, and with ``at`` (aware: when a deal opened) those retired after it too."""
+    return sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER and group_id in ld.groups
+                  and (ld.retired_at is None or at is not None and at < ld.retired_at))
+
+
+def _parts(g: GroupFigures) -> list[tuple[datetime | None, Decimal, Decimal, list[ItemSale]]]:
+    """(opened at, sales, refunds, item sales) of each deal of ``g``; one part (None) without ``per_deal``."""
+    if not g.per_deal:
+        return [(None, g.sales, g.refunds, list(g.items))]
+    return [(d.opened_at, d.sales, d.refunds, [it for it in g.items if it.deal_id == d.deal_id]) for d in g.per_deal]
 
 
 def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *, leader: str | None = None,
            per_item: PerItem | None = None) -> Settlement:
     """The settlement of ``groups``' figures under the leaders' terms (:mod:`bot.usecases.commission`):
-    a line per leader (role leader), or only ``leader``'s (then the totals are that line's groups and
-    figures). Raises ``KeyError`` for an unknown ``leader``."""
+    a line per leader (role leader; a retired one only when they earned in it), or only ``leader``'s
+    (then the totals are that line's groups and figures). Each deal is shared by the group's leaders
+    when it opened (:func:`leaders_of`). Raises ``KeyError`` for an unknown ``leader``."""
     groups = list(groups)
     if leader is not None and leader not in rows.platform.leaders:
         raise KeyError(leader)
@@ -206,18 +236,19 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
     refunds: dict[str, Decimal] = defaultdict(Decimal)
     exact: dict[str, Decimal] = {}
     led: dict[str, list[str]] = defaultdict(list)
+    sold: dict[str, list[ItemSale]] = defaultdict(list)
     for g in groups:
-        for lid in (ids := leaders_of(rows, g.group_id)):
-            k = Decimal(len(ids))
-            sales[lid] += g.sales / k
-            refunds[lid] += g.refunds / k
-            led[lid].append(g.group_id)
+        for opened_at, g_sales, g_refunds, g_items in _parts(g):
+            for lid in (ids := leaders_of(rows, g.group_id, opened_at)):
+                k = Decimal(len(ids))
+                sales[lid] += g_sales / k
+                refunds[lid] += g_refunds / k
+                sold[lid] += _split(g_items, len(ids))
+                if g.group_id not in led[lid]:
+                    led[lid].append(g.group_id)
     leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
     for lid in leaders:
-        t = rows.terms_of(lid)
-        items = [it for g in groups if lid in leaders_of(rows, g.group_id)
-                 for it in _split(g.items, len(leaders_of(rows, g.group_id)))]
-        exact[lid] = exact_commission(sales[lid] - refunds[lid], t.rate, items, per_item)
+        exact[lid] = exact_commission(sales[lid] - refunds[lid], rows.terms_of(lid).rate, sold[lid], per_item)
     lines = []
     for lid in leaders:
         if leader is not None and lid != leader:
@@ -225,6 +256,8 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
         t, ld = rows.terms_of(lid), rows.platform.leaders[lid]
         downs = [exact[d] for d in leaders if rows.terms_of(d).upline == lid]
         commission, share = fen(exact[lid]), fen(upline_share(downs, t.upline_share))
+        if ld.retired_at is not None and lid != leader and lid not in led and not share:
+            continue  # retired, and nothing of the period is theirs
         lines.append(SettlementLine(lid, ld.name, t.upline, t.rate, t.upline_share, tuple(led[lid]), fen(sales[lid]),
                                     fen(refunds[lid]), fen(sales[lid]) - fen(refunds[lid]), commission, share,
                                     commission + share))

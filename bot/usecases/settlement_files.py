@@ -32,9 +32,13 @@ def leader_rows(s: Settlement) -> list[list[object]]:
 
 
 def group_rows(s: Settlement, rows: OperatorRows) -> list[list[object]]:
-    """分群汇总: one row per group of the settlement."""
-    return [[g.group_id, g.title, ",".join(leaders_of(rows, g.group_id)), len(g.deals), g.orders, g.sales, g.refunds,
-             g.net] for g in s.groups]
+    """分群汇总: one row per group of the settlement; its leaders: those leading it now and those who
+    earned on it in the period (a leader retired since)."""
+    def leaders(gid: str) -> str:
+        return ",".join(sorted(set(leaders_of(rows, gid)) | {ln.leader_id for ln in s.lines if gid in ln.groups}))
+
+    return [[g.group_id, g.title, leaders(g.group_id), len(g.deals), g.orders, g.sales, g.refunds, g.net]
+            for g in s.groups]
 
 
 def _cell(v: object) -> str:

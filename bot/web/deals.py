@@ -192,7 +192,7 @@ async def deal_action(request: Request) -> Response:
 async def deal_copy(request: Request) -> Response:
     """POST /deals/{id}/copy: open the round again (same items, prices, stock; no cutoff) for one of
     the viewer's groups, and post its card there (the outbox)."""
-    from bot.usecases.history import RoundStillOpen, UnknownGroup, copy_round
+    from bot.usecases.history import GroupRetired, RoundStillOpen, UnknownGroup, copy_round
 
     deal_id = request.path_params["deal_id"]
     viewer, visible, shown = await _deal_scope(request, deal_id)
@@ -209,6 +209,9 @@ async def deal_copy(request: Request) -> Response:
                                              key, announce=True))
     except (RoundStillOpen, UnknownGroup) as e:
         _flash(request, t.STILL_OPEN.format(group=str(e).split(" has ")[0]), False)
+        return _back(f"/deals/{deal_id}")
+    except GroupRetired:
+        _flash(request, t.GROUP_RETIRED, False)
         return _back(f"/deals/{deal_id}")
     names = await asyncio.to_thread(views.titles, web.ctx, targets)
     for key, new_id in zip(targets, new_ids, strict=True):

@@ -166,14 +166,16 @@ def _compose_data(ctx: WebContext, viewer: auth.Viewer) -> dict[str, Any]:
     from bot.usecases.history import list_rounds
     from storage.history import reading
 
-    groups = views.groups_seen(ctx, viewer.chat_keys)
+    seen = views.groups_seen(ctx, viewer.chat_keys)
+    retired = {g["chat_key"] for g in seen if g.get("retired_at") is not None}  # no new round opens there
+    groups = [g for g in seen if g["chat_key"] not in retired]
     rows, _owned = _products(ctx)
     with reading(ctx.engine) as conn:
         rounds = list_rounds(conn, ctx.config, days=30, limit=COPY_ROUNDS) if viewer.operator else [
             r for key in sorted(viewer.chat_keys or ()) for r in list_rounds(conn, ctx.config, group=key, days=30,
                                                                             limit=5)]
-    rounds = [r for r in rounds if any(viewer.sees(g.chat_key) for g in r.groups)]
-    return {"groups": groups, "products": [p for p in rows if p.active], "rounds": rounds}
+    rounds = [r for r in rounds if any(viewer.sees(g.chat_key) and g.chat_key not in retired for g in r.groups)]
+    return {"groups": groups, "products": [p for p in rows if p.active], "rounds": rounds, "retired": retired}
 
 
 async def compose_post(request: Request) -> Response:

@@ -51,6 +51,7 @@ COPIED = "已复制上一期，新团购已发到 {groups}"
 NO_GROUP_CHOSEN = "请至少选择一个群"
 NO_PRODUCT_CHOSEN = "请至少选择一个商品"
 STILL_OPEN = "{group} 还有进行中的团购，请先截单"
+GROUP_RETIRED = "所选的群已停用，不能再开团"
 PRODUCT_SAVED = "商品 {code} 已保存"
 
 BAD_DATE = "{what}不对：{text}"
