@@ -97,6 +97,7 @@ ROWS = [
     # a numeral against a word that is no name is still read as before: these stay unclear
     (FRUIT, "橙三", U, ""),  # 橙 fits 脐橙 and 血橙
     (FRUIT, "苹果三", U, ""),  # no 苹果 in this deal
+    (FRUIT, "鸡蛋 留两", U, ""),  # after the item: no label (§3.2), so 两 is a number the bot asks about
     # a one-item deal: a label-only line is 1, a quantity without an item is that many (§3.4)
     (ONE, "6. 3栋402 王五", {"1": 1}, "3栋402 王五"),
     (ONE, "6. 3栋402 三姐", {"1": 1}, "3栋402 三姐"),

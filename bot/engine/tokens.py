@@ -274,8 +274,8 @@ class Scanner:
         Called only when the numeral is glued to an unclaimed Han character that is no numeral and no
         ordering or filler word (:data:`_NAME_CHAR`). The numeral must be bare (葡萄 李四盒 stays 4 盒),
         or a digit string read digit by digit (六两盒 is no 62 盒), or 六 两盒 (两 then a numeral, not
-        the weight). Not a name: a word's tail written against an item (桔子三, 葡萄的二), a grocery
-        word (苹果三), a lone character of an item name (橙三).
+        the weight). Not a name: a word after an item (桔子三, 葡萄的二, 鸡蛋 留两: the label comes
+        before the items, §3.2), a grocery word (苹果三), a lone character of an item name (橙三).
         """
         s = mt.start()
         if mt.group("sign") or mt.start("num") != s:
@@ -291,8 +291,8 @@ class Scanner:
             r -= 1
         if r == s - 1 and text[r] in self.m.singles:
             return False
-        if r > 0 and any(t.kind == ITEM and t.end == r for t in toks):
-            return False
+        if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
+            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
         return not any(LEXICON_RE.fullmatch(text, k, s) for k in range(max(r, s - _LEXICON_MAX), s))
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: bytearray) -> Token | None:

@@ -245,8 +245,8 @@ class Scanner:
             r -= 1
         if r == s - 1 and text[r] in self.m.singles:
             return False
-        if r > 0 and any(t.kind == ITEM and t.end == r for t in toks):
-            return False
+        if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
+            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
         return not any(LEXICON_RE.fullmatch(text[k:s]) for k in range(r, s))
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
