@@ -17,7 +17,6 @@ CAPS = Capabilities(reactions=True, direct=True)
 # after it is dropped without a question. Names and nicknames ending in a numeral are common in
 # group chats (张三, 李四, 老五, 小六, 钱七); two quantities for one item should be unclear, not
 # silently the one inside the name. (With a space, 「张三 鸡蛋1」, she gets 1.)
-@pytest.mark.xfail(strict=True, reason="a name ending in a Chinese numeral becomes the quantity: 张三鸡蛋1 orders 3")
 @pytest.mark.parametrize(("who", "text", "code", "meant"), [
     ("张三", "张三鸡蛋1", "4", 1),
     ("李四", "3栋402李四葡萄2", "1", 2),
@@ -52,7 +51,6 @@ async def test_my_in_the_group_masks_a_neighbour_s_phone() -> None:
 # LOW. User sees: 王五 writes 「王五 葡萄」 (one box: no quantity means 1, spec §3.5) and the bot asks what
 # she wants instead of taking it (the 五 of her name is read as a quantity without an item: "no item
 # named: 五"); 「3栋402 王五 葡萄」 and 「张三 葡萄 鸡蛋」 likewise. 「王姐 葡萄」 orders 1.
-@pytest.mark.xfail(strict=True, reason="「王五 葡萄」 is unclear (the name's 五 is read as a quantity) instead of 1 葡萄")
 async def test_a_name_ending_in_a_numeral_orders_one_without_a_quantity() -> None:
     p = await make_pipeline(CAPS)
     await p.chat.push("3栋402 王五 葡萄", sender="王五")

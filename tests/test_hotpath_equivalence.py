@@ -50,6 +50,7 @@ PIECES = [
     "改成", "改", "加", "再加", "减", "减少", "不要了", "不要", "取消", "各", "都", "每样", "我要", "要", "来", "买",
     "、", "和", "跟", "及", "与", "还有", "&", "一下", "一起", "第一", "统一", "万一",
     "①", "③", "⑳", "王姐", "刘阿姨", "阿强", "Tom", "小陈", "张叔", "谢谢", "已取", "吗", "?", "同上",
+    "张三", "李四", "老五", "小六", "三姐", "二哥", "十三姨", "桔子", "的", "给我", "共",
     "\u212a", "\u017f", "K", "k", "M", "ſ",
 ]
 CLAUSES = st.one_of(
@@ -132,7 +133,8 @@ def test_the_other_passes_need_exactly_their_characters() -> None:
     from bot.engine.numerals import CN_CHARS
 
     for needs, req, flags in ((tokens._CODE_NEEDS, "[#号\u2460-\u2473]", 0), (tokens._SPEC_NEEDS, "[装kg克m毫公千]", re.I),
-                              (tokens._CN_NEEDS, f"[{CN_CHARS}]", 0), (tokens._JOIN_NEEDS, "[、和跟及与还&/]", 0)):
+                              (tokens._CN_NEEDS, f"[{CN_CHARS}]", 0), (tokens._JOIN_NEEDS, "[、和跟及与还&/]", 0),
+                              (tokens._KIN_NEEDS, "[姐哥叔婶姨姑舅嫂弟妹爷伯婆嬢]", 0)):
         assert needs == frozenset(re.findall(req, _ALL_CHARS, flags)), req
     assert "\u212a" in tokens._SPEC_NEEDS  # the Kelvin sign is a k under re.I
 
@@ -145,7 +147,8 @@ def test_a_pattern_finds_nothing_in_a_clause_without_its_needs(text: str) -> Non
         if needs is not None and needs.isdisjoint(chars):
             assert rx.search(text) is None, (rx.pattern, text)
     for rx, needs in ((tokens._CODE, tokens._CODE_NEEDS), (tokens._SPEC_LIKE, tokens._SPEC_NEEDS),
-                      (tokens._QTY_CN, tokens._CN_NEEDS), (tokens._JOIN_RE, tokens._JOIN_NEEDS)):
+                      (tokens._QTY_CN, tokens._CN_NEEDS), (tokens._JOIN_RE, tokens._JOIN_NEEDS),
+                      (tokens._KIN_NAME, tokens._KIN_NEEDS)):
         if needs.isdisjoint(chars):
             assert rx.search(text) is None, (rx.pattern, text)
 

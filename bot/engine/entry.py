@@ -59,6 +59,7 @@ class _Group:
     qty: Token | None = None
     each: bool = False
     siblings: list[_Group] = field(default_factory=list)  # earlier items 各 gives this quantity too
+    second: Token | None = None  # a quantity written after the item too (两盒葡萄2): two, so unclear
 
 
 def is_question(clause: str) -> bool:
@@ -287,6 +288,10 @@ class EntryReader:
                     last = QTY
                     prefix = t
                 else:
+                    if (cur is not None and last == ITEM and cur.qty is not None and cur.mode == ENTRY
+                            and cur.qty.end <= cur.items[0].start and not t.weight
+                            and (t.unit or t.sign or t.value is not None)):
+                        cur.second = t  # 两盒葡萄2: a quantity before the item and one after it
                     leftovers.append(t)
                     last = QTY
             else:
@@ -343,6 +348,10 @@ class EntryReader:
             for c in codes:
                 out.actions.append(Action(CANCEL_ITEM, c, 0, _words(g)))
             return
+        if g.second is not None:  # two quantities for one item (§3.5 decides neither): ask
+            for c in codes:
+                out.problems.append(Problem(BAD_QTY, _written(g), c))
+            return
         for c in codes:
             self._op_on(c, g.mode, g.qty, _words(g), out)
 
@@ -386,6 +395,12 @@ class EntryReader:
 
 def _code(tok: Token) -> str:
     return next(iter(tok.codes)) if len(tok.codes) == 1 else ""
+
+
+def _written(g: _Group) -> str:
+    """The group's items and quantities in the order they were written (两盒葡萄2)."""
+    toks = sorted([*g.items, *(t for t in (g.qty, g.second) if t is not None)], key=lambda t: t.start)
+    return " ".join("".join(t.text for t in toks).split())
 
 
 def _words(g: _Group) -> str:

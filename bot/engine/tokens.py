@@ -10,10 +10,10 @@ import re
 from dataclasses import dataclass
 
 from bot.engine.lazy import LazyPattern
-from bot.engine.lexicon import LEXICON_RE
+from bot.engine.lexicon import GROCERY_WORDS, LEXICON_RE
 from bot.engine.matcher import ItemMatcher
 from bot.engine.normalize import circled_value
-from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int, digits_to_int
+from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, CN_DIGITS, HUGE, cn_to_int, digits_to_int
 
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
 
@@ -30,6 +30,9 @@ _FRACTION = LazyPattern(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
     sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
 # words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
+# a numeral that starts a kinship name (三姐, 二哥, 四叔, 十三姨): part of a label, no quantity (§3.5)
+_KIN_NAME = re.compile(r"[一二三四五六七八九十]{1,3}[姐哥叔婶姨姑舅嫂弟妹爷伯婆嬢]")
+_KIN_NEEDS = frozenset("姐哥叔婶姨姑舅嫂弟妹爷伯婆嬢")
 
 
 def _source(pattern: str, flags: int = 0, needs: str | None = None) -> tuple[str, int, frozenset[str] | None]:
@@ -148,9 +151,10 @@ class Scanner:
         """The clause's tokens in order of position; every character is in at most one token.
 
         Passes claim characters in a fixed order (item names, codes, fractions, non-numbers,
-        masks, parts of names, specs, operations, quantities, grocery words, single characters,
-        joiners); what is left is TEXT. A pass whose pattern needs a character the clause does
-        not hold is skipped (``_NEEDS``): it would find nothing.
+        kinship names (三姐), masks, parts of names, specs, operations, quantities (a Chinese
+        numeral that ends a name, 张三, is left to the name: :meth:`_name_tail`), grocery words,
+        single characters, joiners); what is left is TEXT. A pass whose pattern needs a character
+        the clause does not hold is skipped (``_NEEDS``): it would find nothing.
         """
         claimed = bytearray(len(text))  # 1: the character belongs to a token
         toks: list[Token] = []
@@ -185,6 +189,11 @@ class Scanner:
             s, e = mt.span()
             if claimed.find(1, s, e) < 0:
                 _claim(claimed, toks, Token(TEXT, s, e, mt.group(0)))
+        if not _KIN_NEEDS.isdisjoint(chars):
+            for mt in _KIN_NAME.finditer(text):
+                s, e = mt.span()
+                if claimed.find(1, s, e) < 0:
+                    _claim(claimed, toks, Token(TEXT, s, e, mt.group(0)))
         for mask_kind, rx, needs in _MASKS:
             if needs is not None and needs.isdisjoint(chars):
                 continue
@@ -228,6 +237,13 @@ class Scanner:
             for mt in _QTY_CN.finditer(text):
                 s, e = mt.span()
                 if e > s and claimed.find(1, s, e) < 0:
+                    if (s and not claimed[s - 1] and _NAME_CHAR.match(text, s - 1)
+                            and self._name_tail(text, mt, claimed, toks)):
+                        # 张三鸡蛋1, 小六两盒: the first numeral ends the name; the rest may still be a quantity
+                        rest = _QTY_CN.match(text, s + 1)
+                        if rest is None or claimed.find(1, rest.start(), rest.end()) >= 0:
+                            continue
+                        mt = rest
                     _claim(claimed, toks, self._qty(mt, cn=True, text=text))
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
             s, e = mt.span()
@@ -250,6 +266,34 @@ class Scanner:
                 toks.append(Token(TEXT, s, e, chunk))
         toks.sort(key=_start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
+
+    def _name_tail(self, text: str, mt: re.Match[str], claimed: bytearray, toks: list[Token]) -> bool:
+        """True when the first character of a Chinese numeral ``mt`` ends a person's name (§3.2, §3.5:
+        numbers of a label are no quantities): 张三鸡蛋1, 3栋402李四葡萄2, 王五 葡萄, 王二麻子, 小六两盒.
+
+        Called only when the numeral is glued to an unclaimed Han character that is no numeral and no
+        ordering or filler word (:data:`_NAME_CHAR`). The numeral must be bare (葡萄 李四盒 stays 4 盒),
+        or a digit string read digit by digit (六两盒 is no 62 盒), or 六 两盒 (两 then a numeral, not
+        the weight). Not a name: a word after an item (桔子三, 葡萄的二, 鸡蛋 留两: the label comes
+        before the items, §3.2), a grocery word (苹果三), a lone character of an item name (橙三).
+        """
+        s = mt.start()
+        if mt.group("sign") or mt.start("num") != s:
+            return False
+        num, unit = mt.group("num"), mt.group("unit")
+        if len(num) > 1:
+            if any(c not in CN_DIGITS for c in num):
+                return False  # 张三十盒: a positional numeral is read whole, as before
+        elif unit and not (unit == "两" and _UNIT_AFTER.match(text, mt.end())):
+            return False
+        r = s - 1  # the start of the run of unclaimed Han characters before the numeral
+        while r > 0 and not claimed[r - 1] and _NAME_CHAR.match(text, r - 1):
+            r -= 1
+        if r == s - 1 and text[r] in self.m.singles:
+            return False
+        if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
+            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
+        return not any(LEXICON_RE.fullmatch(text, k, s) for k in range(max(r, s - _LEXICON_MAX), s))
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: bytearray) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
@@ -314,6 +358,12 @@ _SPEC_LIKE = LazyPattern(
     r"(?<![\d.])\d+(?:\.\d+)?\s*(?:(?:斤|公斤|千克|kg|g|克|ml|毫升|l|升|个|枚|只|粒|颗|瓶)?\s*装"
     r"|(?:kg|g|克|ml|毫升|公斤|千克)(?![a-z]))", re.I)
 _SPEC_UNIT = re.compile(r"[\d.\s]|装$")
+# a Han character that may end a name before its numeral tail: no numeral, and no word that stands
+# before a quantity (要三盒, 共三, 就两个, 给我两盒, 的二)
+_NAME_CHAR = LazyPattern(
+    r"(?![" + CN_CHARS + CN_BIG_CHARS + r"要来买订拿加再各共只就也都每给是或和跟及与还另多少减改换成为了的吧我你您他她咱俺请先号第约计])"
+    r"[\u4e00-\u9fff]")
+_LEXICON_MAX = max(len(w) for w in GROCERY_WORDS)
 _SIGN_BEFORE = LazyPattern(r"[x×*]\s*$", re.I)
 _MOBILE = LazyPattern(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = LazyPattern(r"\s*(?:" + _UNIT_ALT + ")", re.I)

@@ -61,6 +61,8 @@ class _Group:
     qty: Token | None = None
     each: bool = False
     siblings: list[_Group] = field(default_factory=list)  # earlier items 各 gives this quantity too
+    # (since frozen, as in bot/engine/entry.py) a quantity written after the item too: two, so unclear
+    second: Token | None = None
 
 
 def is_question(clause: str) -> bool:
@@ -284,6 +286,10 @@ class EntryReader:
                     last = QTY
                     prefix = t
                 else:
+                    if (cur is not None and last == ITEM and cur.qty is not None and cur.mode == ENTRY
+                            and cur.qty.end <= cur.items[0].start and not t.weight
+                            and (t.unit or t.sign or t.value is not None)):
+                        cur.second = t
                     leftovers.append(t)
                     last = QTY
             else:
@@ -339,6 +345,11 @@ class EntryReader:
         if g.mode == CANCEL_ITEM:
             for c in codes:
                 out.actions.append(Action(CANCEL_ITEM, c, 0, _words(g)))
+            return
+        if g.second is not None:
+            toks = sorted([*g.items, *(t for t in (g.qty, g.second) if t is not None)], key=lambda t: t.start)
+            for c in codes:
+                out.problems.append(Problem(BAD_QTY, " ".join("".join(t.text for t in toks).split()), c))
             return
         for c in codes:
             self._op_on(c, g.mode, g.qty, _words(g), out)

@@ -16,7 +16,7 @@ from functools import cache
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher, Ref
 from bot.engine.normalize import circled_value
-from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, HUGE, cn_to_int, digits_to_int
+from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, CN_DIGITS, HUGE, cn_to_int, digits_to_int
 
 ITEM, QTY, OP, MASK, JOIN, TEXT = "item", "qty", "op", "mask", "join", "text"
 
@@ -32,6 +32,9 @@ _FRACTION = re.compile(r"(?<![\d-])\d+\s*/\s*\d+\s*(?=" + "|".join(
     sorted((re.escape(u) for u in "份 盒 箱 个 只 袋 包 瓶 提 件 斤 串 把 条 块 枚 颗".split()), key=len, reverse=True)) + ")")
 # words in which 一 (or 两) is no quantity: 取消一下, 一起, 一点
 _NOT_NUMBERS = re.compile(r"一下|一起|一点|一些|一共|一样|一定|一直|一般|一会|一次性|统一|唯一|第[一二三四五六七八九十]|两口子|一家|万一")
+# (since frozen, as in bot/engine/tokens.py: names with a numeral are labels, 张三鸡蛋1 / 三姐 葡萄2)
+# a numeral that starts a kinship name (三姐, 二哥, 四叔, 十三姨): part of a label, no quantity (§3.5)
+_KIN_NAME = re.compile(r"[一二三四五六七八九十]{1,3}[姐哥叔婶姨姑舅嫂弟妹爷伯婆嬢]")
 
 
 def _source(pattern: str, flags: int = 0) -> tuple[str, int]:
@@ -166,6 +169,9 @@ class Scanner:
         for mt in _NOT_NUMBERS.finditer(text):
             if free(mt.start(), mt.end()):
                 claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
+        for mt in _KIN_NAME.finditer(text):
+            if free(mt.start(), mt.end()):
+                claim(Token(TEXT, mt.start(), mt.end(), mt.group(0)))
         for mask_kind, rx in _masks() if _ANY_MASK.search(text) else ():
             for mt in rx.finditer(text):
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
@@ -198,6 +204,11 @@ class Scanner:
                     claim(self._qty(mt, cn=False, text=text))
         for mt in _QTY_CN.finditer(text):
             if mt.end() > mt.start() and free(mt.start(), mt.end()):
+                if self._name_tail(text, mt, claimed, toks):  # 张三鸡蛋1: the first numeral ends the name
+                    rest = _QTY_CN.match(text, mt.start() + 1)
+                    if rest is None or not free(rest.start(), rest.end()):
+                        continue
+                    mt = rest
                 claim(self._qty(mt, cn=True, text=text))
         for mt in LEXICON_RE.finditer(text):  # a grocery word that is no item of this deal
             if free(mt.start(), mt.end()):
@@ -215,6 +226,28 @@ class Scanner:
                 toks.append(Token(TEXT, s, e, chunk))
         toks.sort(key=lambda t: t.start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
+
+    def _name_tail(self, text: str, mt: re.Match[str], claimed: list[bool], toks: list[Token]) -> bool:
+        """True when the first character of a Chinese numeral ends a person's name (张三鸡蛋1)."""
+        s = mt.start()
+        if s == 0 or claimed[s - 1] or not _NAME_CHAR.fullmatch(text[s - 1]):
+            return False
+        if mt.group("sign") or mt.start("num") != s:
+            return False
+        num, unit = mt.group("num"), mt.group("unit")
+        if len(num) > 1:
+            if not all(c in CN_DIGITS for c in num):
+                return False
+        elif unit and not (unit == "两" and _UNIT_AFTER.match(text, mt.end())):
+            return False
+        r = s - 1
+        while r > 0 and not claimed[r - 1] and _NAME_CHAR.fullmatch(text[r - 1]):
+            r -= 1
+        if r == s - 1 and text[r] in self.m.singles:
+            return False
+        if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
+            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
+        return not any(LEXICON_RE.fullmatch(text[k:s]) for k in range(r, s))
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
@@ -280,6 +313,10 @@ _SPEC_LIKE = re.compile(
     r"(?<![\d.])\d+(?:\.\d+)?\s*(?:(?:斤|公斤|千克|kg|g|克|ml|毫升|l|升|个|枚|只|粒|颗|瓶)?\s*装"
     r"|(?:kg|g|克|ml|毫升|公斤|千克)(?![a-z]))", re.I)
 _SPEC_UNIT = re.compile(r"[\d.\s]|装$")
+# (since frozen) a Han character that may end a name before its numeral tail (张三鸡蛋1)
+_NAME_CHAR = re.compile(
+    r"(?![" + CN_CHARS + CN_BIG_CHARS + r"要来买订拿加再各共只就也都每给是或和跟及与还另多少减改换成为了的吧我你您他她咱俺请先号第约计])"
+    r"[\u4e00-\u9fff]")
 _SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
 _MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)
