@@ -89,7 +89,6 @@ def _wang(w: Month, rate: str = "10%") -> None:
 # `tuan settle` pays 王姐 3.00 and the platform keeps −3.00: the refunded units of a neighbour's
 # (proxy) household are never counted as refunded (group_figures reads the refunded quantity of the
 # ordering resident's own household only), so the per-unit commission is paid on them.
-@pytest.mark.xfail(strict=True, reason="per-unit commission is paid on a proxy household's refunded units")
 def test_the_per_unit_commission_is_not_paid_on_a_neighbour_s_refunded_units(month: Month) -> None:
     w = month
     assert w.cli("supplier", "add", "xg", "--name", "鲜果园") == 0

@@ -161,7 +161,11 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
             continue
         # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats
         marks, chosen = recorded_marks(service, config, deal_id)
-        recorded = marks_for_deal(service.repo, deal_id, lambda k: points.get(k, ())) if refunded_qty else {}
+        # keyed by household (chat_key, sender_id, proxy), as the views are: a neighbour's household
+        # a resident ordered for nets its refunds and short deliveries like the resident's own
+        recorded = ({mk.household: mk for mk in marks_for_deal(service.repo, deal_id,
+                                                               lambda k: points.get(k, ())).values()}
+                    if refunded_qty else {})
         # one reading of the whole deal: a household's lines, amount and refunds are what the
         # export of its own group shows (only the 跟团号 differ, which are not summed)
         every = deal_lists(service, config, deal_id, marks=marks or {}, points=chosen or {}, pickup_points=points)
@@ -175,7 +179,7 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
             for v in views:
                 a.sales += v.amount
                 a.refunds += v.marks.refund
-                done = recorded.get((v.chat_key, v.sender_id)) if not v.proxy else None
+                done = recorded.get(v.key)  # the household's own records, a neighbour's (proxy) too
                 for line in v.lines:
                     it = per.setdefault(line.item_code, [0, ZERO, 0, ZERO])
                     it[0] += line.qty
