@@ -138,7 +138,6 @@ def test_a_rate_change_does_not_rewrite_a_settled_month(month: Month) -> None:
 # (5.0 meant): accepted, and every box sold at ¥29.90 pays the leader ¥50 in `tuan settle` (the
 # platform keeps less than nothing). A refund above the item's value and a price above 10^10 are
 # refused; a per-unit commission above the variant's own price is not.
-@pytest.mark.xfail(strict=True, reason="a per-unit commission above the variant's price is accepted")
 def test_a_commission_above_the_price_is_refused(month: Month) -> None:
     w = month
     assert w.cli("product", "add", "G1", "--name", "葡萄", "--price", "29.9", "--spec", "5斤") == 0
