@@ -117,7 +117,6 @@ def test_the_per_unit_commission_is_not_paid_on_a_neighbour_s_refunded_units(mon
 # past period, although a variant's per-unit commission is frozen when the deal opens precisely "so
 # a later change does not rewrite a past month" (docs/platform.md). A rate changed mid-month likewise
 # applies to the rounds before the change.
-@pytest.mark.xfail(strict=True, reason="a leader's new commission rate rewrites the settlement of past periods")
 def test_a_rate_change_does_not_rewrite_a_settled_month(month: Month) -> None:
     from bot.catalog import Catalog, Item
 

@@ -28,7 +28,6 @@ from sqlalchemy import Connection
 from bot.money import amount_problem
 from bot.services.households import house_key
 from bot.services.state import active, catalog_of_row
-from bot.usecases.replacement import is_replacement
 from bot.usecases.leaderday_model import (
     ZERO,
     Actor,
@@ -45,6 +44,7 @@ from bot.usecases.leaderday_model import (
     mark_id,
     match,
 )
+from bot.usecases.replacement import is_replacement
 from storage import leaderday as store
 from storage import reader
 

@@ -39,7 +39,14 @@ from pathlib import Path
 
 from bot.money import REASONS, MoneyError, parse_price
 from bot.usecases.platform_data import PlatformDataError, ProductRow, product_code_problem
-from bot.usecases.products import LibraryChanges, LibraryRows, VariantRow, commission_problem, norm, variant_text
+from bot.usecases.products import (
+    LibraryChanges,
+    LibraryRows,
+    VariantRow,
+    commission_problem,
+    norm,
+    variant_text,
+)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("编码", "商品编码", "货号", "code"),

@@ -5,7 +5,9 @@ The period is whole days in the bot's time zone, ``start`` to ``end`` inclusive;
 the day it was opened. A group's figures are the sums of the leader's export of each of its deals
 (:func:`bot.usecases.lists.deal_lists` of that group's chat, the 订单明细's 合计 row: 金额 and
 退款金额), so the settlement matches the exports to the fen. Commission: :mod:`bot.usecases.commission`
-(rates, the per-item hook, two tiers, one rounding at the end).
+(rates, the per-item hook, two tiers, one rounding at the end), each deal under the leaders' terms in
+force when it opened (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
+its chats were when it opened (:mod:`bot.usecases.group_chats`: a group's former chat key too).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.services.orders import OrderService
 from bot.usecases.commission import ZERO, ItemSale, PerItem, exact_commission, fen, upline_share
 from bot.usecases.operators import OperatorRows
 from bot.usecases.platform_data import LEADER
+from bot.usecases.terms_history import TermsHistory
 
 REFUND_KINDS = ("refund", "short")
 """After-sale kinds whose quantity is no longer sold (a replacement is)."""
@@ -65,9 +68,20 @@ def period_problem(start: date, end: date) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class DealFigures:
+    """One deal's part of a group's figures: when it opened (aware), ``sales`` and ``refunds`` yuan."""
+
+    deal_id: str
+    opened: datetime
+    sales: Decimal
+    refunds: Decimal
+
+
+@dataclass(frozen=True, slots=True)
 class GroupFigures:
     """One group's deals of the period: ``sales`` and ``refunds`` yuan (the exports' 合计),
-    ``households`` with an order per deal summed (orders), and per-item sales."""
+    ``households`` with an order per deal summed (orders), per-item sales, and each deal's figures
+    (``per_deal``: a deal is settled under the leaders' terms of the time it opened)."""
 
     group_id: str
     title: str
@@ -77,6 +91,7 @@ class GroupFigures:
     sales: Decimal
     refunds: Decimal
     items: tuple[ItemSale, ...]
+    per_deal: tuple[DealFigures, ...] = ()
 
     @property
     def net(self) -> Decimal:
@@ -135,6 +150,7 @@ class _Group:
     sales: Decimal = ZERO
     refunds: Decimal = ZERO
     items: list[ItemSale] = field(default_factory=list)
+    per_deal: list[DealFigures] = field(default_factory=list)
 
 
 def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, period: Period, *,
@@ -146,18 +162,20 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
     from bot.usecases.leaderday import marks_for_deal
     from bot.usecases.lists import deal_lists, group_points, recorded_marks
     from storage import history
+    from storage.group_chats import group_chats
     from storage.settlement import chats_of_deals, deals_opened
 
     since, until = period.bounds(config)
     with history.reading(engine_of(service.repo)) as conn:
-        deals = [d for d, _at in deals_opened(conn, until, since)]
-        chats = chats_of_deals(conn, deals)
+        deals = deals_opened(conn, until, since)
+        chats = chats_of_deals(conn, [d for d, _at in deals])
+        owners = group_chats(conn, {g.chat_key: g.id for g in rows.platform.groups.values()})
     points = group_points(service, config)
-    by_chat = {g.chat_key: g for g in rows.platform.groups.values()}
     acc = {gid: _Group() for gid in rows.platform.groups}
-    for deal_id in deals:
-        keys = sorted(k for k in chats.get(deal_id, ()) if k in by_chat)
-        if not keys:
+    for deal_id, opened in deals:
+        # the groups whose chats the deal's were when it opened (a group's former chat key too)
+        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened).items() if gid in acc}
+        if not mine:
             continue
         # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats
         marks, chosen = recorded_marks(service, config, deal_id)
@@ -169,16 +187,18 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
         # one reading of the whole deal: a household's lines, amount and refunds are what the
         # export of its own group shows (only the 跟团号 differ, which are not summed)
         every = deal_lists(service, config, deal_id, marks=marks or {}, points=chosen or {}, pickup_points=points)
-        for key in keys:
-            a = acc[by_chat[key].id]
-            views = [v for v in every.views if v.chat_key == key]
+        for gid, keys in sorted(mine.items()):
+            a = acc[gid]
+            views = [v for v in every.views if v.chat_key in keys]
             if views:
                 a.deals.append(deal_id)
             a.orders += len(views)
+            sales, refunds = sum((v.amount for v in views), ZERO), sum((v.marks.refund for v in views), ZERO)
+            a.sales += sales
+            a.refunds += refunds
+            a.per_deal.append(DealFigures(deal_id, opened, sales, refunds))
             per: dict[str, list[Any]] = {}
             for v in views:
-                a.sales += v.amount
-                a.refunds += v.marks.refund
                 done = recorded.get(v.key)  # the household's own records, a neighbour's (proxy) too
                 for line in v.lines:
                     it = per.setdefault(line.item_code, [0, ZERO, 0, ZERO])
@@ -190,7 +210,8 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
                                      if r.kind in REFUND_KINDS and r.item_code == line.item_code)
             a.items += [ItemSale(deal_id, code, q, s, rq, r) for code, (q, s, rq, r) in per.items()]
     return [GroupFigures(gid, rows.platform.groups[gid].title, rows.platform.groups[gid].chat_key, tuple(a.deals),
-                         a.orders, a.sales, a.refunds, tuple(a.items)) for gid, a in sorted(acc.items())]
+                         a.orders, a.sales, a.refunds, tuple(a.items), tuple(a.per_deal))
+            for gid, a in sorted(acc.items())]
 
 
 def leaders_of(rows: OperatorRows, group_id: str) -> list[str]:
@@ -199,16 +220,21 @@ def leaders_of(rows: OperatorRows, group_id: str) -> list[str]:
 
 
 def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *, leader: str | None = None,
-           per_item: PerItem | None = None) -> Settlement:
+           per_item: PerItem | None = None, history: TermsHistory | None = None,
+           end: datetime | None = None) -> Settlement:
     """The settlement of ``groups``' figures under the leaders' terms (:mod:`bot.usecases.commission`):
     a line per leader (role leader), or only ``leader``'s (then the totals are that line's groups and
-    figures). Raises ``KeyError`` for an unknown ``leader``."""
+    figures). Each deal is settled under the terms in force when it opened (``history``; None: every
+    leader's current terms, :mod:`bot.usecases.terms_history`): its commission at the leader's rate
+    of then, and the upline of then earning their share of then. A line shows the terms in force at
+    ``end`` (aware: the period's end; None: the current terms). Raises ``KeyError`` for an unknown
+    ``leader``."""
     groups = list(groups)
     if leader is not None and leader not in rows.platform.leaders:
         raise KeyError(leader)
+    history = history or TermsHistory()
     sales: dict[str, Decimal] = defaultdict(Decimal)
     refunds: dict[str, Decimal] = defaultdict(Decimal)
-    exact: dict[str, Decimal] = {}
     led: dict[str, list[str]] = defaultdict(list)
     for g in groups:
         for lid in (ids := leaders_of(rows, g.group_id)):
@@ -217,18 +243,29 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
             refunds[lid] += g.refunds / k
             led[lid].append(g.group_id)
     leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
-    for lid in leaders:
-        t = rows.terms_of(lid)
-        items = [it for g in groups if lid in leaders_of(rows, g.group_id)
-                 for it in _split(g.items, len(leaders_of(rows, g.group_id)))]
-        exact[lid] = exact_commission(sales[lid] - refunds[lid], t.rate, items, per_item)
+    # per leader and deal: the unrounded commission, and the upline it earns a share for
+    earned: dict[str, dict[str, Decimal]] = {lid: defaultdict(Decimal) for lid in leaders}
+    upline_of: dict[tuple[str, str], str | None] = {}
+    opened: dict[str, datetime] = {}
+    for g in groups:
+        ids = leaders_of(rows, g.group_id)
+        items = _split(g.items, len(ids))
+        for d in g.per_deal:
+            opened[d.deal_id] = d.opened
+            mine = [it for it in items if it.deal_id == d.deal_id]
+            for lid in ids:
+                t = history.at(rows, lid, d.opened)
+                earned[lid][d.deal_id] += exact_commission((d.sales - d.refunds) / len(ids), t.rate, mine, per_item)
+                upline_of[(lid, d.deal_id)] = t.upline
     lines = []
     for lid in leaders:
         if leader is not None and lid != leader:
             continue
-        t, ld = rows.terms_of(lid), rows.platform.leaders[lid]
-        downs = [exact[d] for d in leaders if rows.terms_of(d).upline == lid]
-        commission, share = fen(exact[lid]), fen(upline_share(downs, t.upline_share))
+        t = rows.terms_of(lid) if end is None else history.at(rows, lid, end)
+        ld = rows.platform.leaders[lid]
+        share_exact = sum((upline_share([amount], history.at(rows, lid, opened[deal]).upline_share)
+                           for d in leaders for deal, amount in earned[d].items() if upline_of[(d, deal)] == lid), ZERO)
+        commission, share = fen(sum(earned[lid].values(), ZERO)), fen(share_exact)
         lines.append(SettlementLine(lid, ld.name, t.upline, t.rate, t.upline_share, tuple(led[lid]), fen(sales[lid]),
                                     fen(refunds[lid]), fen(sales[lid]) - fen(refunds[lid]), commission, share,
                                     commission + share))
@@ -265,5 +302,12 @@ def settlement(service: OrderService, config: AppConfig, rows: OperatorRows, per
     ``per_item`` None: the variants' per-unit commissions (:func:`variant_commissions`)."""
     if per_item is None:
         per_item = variant_commissions(service, config, period)
+    from bot.usecases.history import engine_of
+    from storage import history as store
+    from storage.operators import terms_history
+
     figures = group_figures(service, config, rows, period, refunded_qty=per_item is not None)
-    return settle(figures, rows, period, leader=leader, per_item=per_item)
+    with store.reading(engine_of(service.repo)) as conn:
+        terms = terms_history(conn)
+    end = period.bounds(config)[1] - timedelta(microseconds=1)
+    return settle(figures, rows, period, leader=leader, per_item=per_item, history=terms, end=end)
