@@ -249,6 +249,8 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
     opened: dict[str, datetime] = {}
     for g in groups:
         ids = leaders_of(rows, g.group_id)
+        if not ids:  # a group no leader leads earns no one anything
+            continue
         items = _split(g.items, len(ids))
         for d in g.per_deal:
             opened[d.deal_id] = d.opened
