@@ -152,6 +152,22 @@ def test_a_group_keeps_its_rounds_across_a_chat_key_change(store: Store) -> None
         (date(2026, 11, 2), "g7", 1, D("100"), 0), (date(2026, 11, 9), "g7", 1, D("50"), 1)]
 
 
+# A [[groups]] entry of tuan.toml whose chat is changed there (the import, at the next command)
+# keeps its round of the former chat: 李 鸡蛋4 (100.00) in fake:old, then the chat is fake:new.
+def test_a_tuan_toml_group_whose_chat_changed_keeps_its_rounds(store: Store) -> None:
+    s = store
+    group = '[[groups]]\nid = "g1"\nplatform = "fake"\nchat = "{chat}"\ntitle = "一号群"\n'
+    base = s.cfg.read_text(encoding="utf-8")
+    s.cfg.write_text(base + group.format(chat="old"), encoding="utf-8")
+    s.cli("leader", "add", "wang", "--name", "王姐", "--groups", "g1", "--rate", "10%")
+    s.round_(["fake:old"], at(2), [("fake:old", "李", "李 鸡蛋4")])
+    s.cfg.write_text(base + group.format(chat="new"), encoding="utf-8")
+    assert "fake:new" in s.cli("group", "list")  # imported
+    s.chats_changed_on(at(5))
+    (line,) = s.settle().lines
+    assert (line.sales, line.commission, line.groups) == (D("100.00"), D("10.00"), ("g1",))
+
+
 # Two groups swap chats (g1 fake:a ↔ g2 fake:b, tuan.toml-less, by way of a spare key): each keeps
 # the round it ran before the swap (11-05); the round after it in fake:a is g2's: g1 100.00 (round A
 # in fake:a), g2 25.00 (round A in fake:b) + 50.00.

@@ -251,10 +251,12 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
         ids = leaders_of(rows, g.group_id)
         if not ids:  # a group no leader leads earns no one anything
             continue
-        items = _split(g.items, len(ids))
+        items: dict[str, list[ItemSale]] = defaultdict(list)
+        for it in _split(g.items, len(ids)):
+            items[it.deal_id].append(it)
         for d in g.per_deal:
             opened[d.deal_id] = d.opened
-            mine = [it for it in items if it.deal_id == d.deal_id]
+            mine = items[d.deal_id]
             for lid in ids:
                 t = history.at(rows, lid, d.opened)
                 earned[lid][d.deal_id] += exact_commission((d.sales - d.refunds) / len(ids), t.rate, mine, per_item)
