@@ -258,6 +258,28 @@ GROUP_LEADERS = Table(
     Column("leader_id", ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True, index=True),
 )
 
+# A leader's commission terms from ``since`` on (migration 0018): every change of ``leaders``'
+# terms (`tuan leader add|edit`) adds a row, so a period is settled under the terms in force when
+# each of its rounds opened (bot/usecases/terms_history.py). Columns as in ``leaders``.
+LEADER_TERMS = Table(
+    "leader_terms", METADATA,
+    Column("leader_id", ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True),
+    Column("since", UTCDateTime, primary_key=True),
+    Column("commission_rate", String, nullable=True),
+    Column("upline_id", String, nullable=True),
+    Column("upline_share", String, nullable=True),
+)
+
+# A chat a group had until ``until`` (migration 0018), written when the group's chat key changes
+# (`tuan group edit --chat`, tuan.toml): its earlier rounds stay its own in the settlement and the
+# statistics (bot/usecases/group_chats.py). No foreign key: a removed group's rows are kept.
+GROUP_FORMER_CHATS = Table(
+    "group_former_chats", METADATA,
+    Column("chat_key", String, primary_key=True),
+    Column("until", UTCDateTime, primary_key=True),
+    Column("group_id", String, primary_key=True),
+)
+
 # The product library: what deals are made of. ``id`` is the product's code.
 PRODUCTS = Table(
     "products", METADATA,

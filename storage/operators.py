@@ -10,9 +10,10 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from bot.usecases.operators import OperatorChanges, OperatorRows, ScheduleRow, Terms
+from bot.usecases.terms_history import TermsHistory
 from storage import platform
 from storage.leaderday import add_audit
-from storage.models import LEADERS, SCHEDULES
+from storage.models import LEADER_TERMS, LEADERS, SCHEDULES
 from storage.sql import unavailable_as_such
 
 AUDIT_CHAT = "cli"
@@ -36,13 +37,23 @@ def load(conn: Connection) -> OperatorRows:
     return rows
 
 
+def terms_history(conn: Connection) -> TermsHistory:
+    """Every recorded change of the leaders' terms (``leader_terms``), through ``conn``."""
+    return TermsHistory.of((r.leader_id, r.since, Terms(_dec(r.commission_rate), r.upline_id, _dec(r.upline_share)))
+                           for r in conn.execute(select(LEADER_TERMS)))
+
+
 def write(conn: Connection, ch: OperatorChanges, *, actor: tuple[str, str], now: datetime) -> None:
-    """Write ``ch`` through ``conn`` (the caller owns the transaction), its audit rows by ``actor``."""
-    platform.write(conn, ch.platform)
+    """Write ``ch`` through ``conn`` (the caller owns the transaction), its audit rows by ``actor``;
+    each leader's terms put are also a ``leader_terms`` row from ``now`` (aware)."""
+    platform.write(conn, ch.platform, now)
     for lid, t in ch.terms.items():
-        conn.execute(update(LEADERS).where(LEADERS.c.id == lid).values(
-            commission_rate=None if t.rate is None else str(t.rate), upline_id=t.upline,
-            upline_share=None if t.upline_share is None else str(t.upline_share)))
+        values = {"commission_rate": None if t.rate is None else str(t.rate), "upline_id": t.upline,
+                  "upline_share": None if t.upline_share is None else str(t.upline_share)}
+        conn.execute(update(LEADERS).where(LEADERS.c.id == lid).values(**values))
+        # the change's time, so past rounds keep the terms they opened under (bot/usecases/terms_history.py)
+        conn.execute(delete(LEADER_TERMS).where(LEADER_TERMS.c.leader_id == lid, LEADER_TERMS.c.since == now))
+        conn.execute(insert(LEADER_TERMS).values(leader_id=lid, since=now, **values))
     if ch.schedules_deleted:
         conn.execute(delete(SCHEDULES).where(SCHEDULES.c.id.in_(ch.schedules_deleted)))
     if ch.schedules:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from bot.usecases.platform_data import GroupRow, LeaderRow, PlatformChanges, PlatformRows, ProductRow
+from storage import group_chats
 from storage.models import GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
 from storage.sql import unavailable_as_such
 
@@ -39,15 +41,19 @@ def load(conn: Connection) -> PlatformRows:
     return rows
 
 
-def write(conn: Connection, ch: PlatformChanges) -> None:
+def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) -> None:
     """Write ``ch`` through ``conn`` (the caller owns the transaction): deletions first, then the rows
-    put, each replaced whole (a leader's accounts and groups with it)."""
+    put, each replaced whole (a leader's accounts and groups with it). A group's chat key that
+    changes is recorded as its former chat until ``now`` (aware; None: the current time;
+    :mod:`storage.group_chats`)."""
     if ch.groups_deleted:
         conn.execute(delete(GROUPS).where(GROUPS.c.id.in_(ch.groups_deleted)))
     if ch.leaders_deleted:
         conn.execute(delete(LEADERS).where(LEADERS.c.id.in_(ch.leaders_deleted)))
     if ch.groups:
         ids = [g.id for g in ch.groups]
+        before = {gid: key for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key).where(GROUPS.c.id.in_(ids)))}
+        group_chats.record(conn, before, {g.id: g.chat_key for g in ch.groups}, now or datetime.now(UTC))
         # a chat moving between two groups: free every chat key first (chat_key is unique)
         conn.execute(update(GROUPS).where(GROUPS.c.id.in_(ids)).values(chat_key="#" + GROUPS.c.id))
         existing = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_(ids))))
@@ -117,8 +123,6 @@ class SqlPlatformStore:
                action: str = "platform.change") -> PlatformChanges:
         """Read, decide (``change``), write: one transaction, serialised with other updates. With
         ``actor`` (id, name), each line of ``said`` is also an audit row ``action`` (same transaction)."""
-        from datetime import UTC, datetime
-
         from storage.leaderday import add_audit
 
         with unavailable_as_such(), self.engine.begin() as conn:

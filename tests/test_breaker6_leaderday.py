@@ -40,7 +40,6 @@ async def test_a_late_top_up_does_not_jump_the_short_delivery_queue() -> None:
 # `/refund 王姐 葡萄 1 无法补发` (or 「不补发了直接退款」). The bot answers 「已登记补发」: a replacement of
 # ¥0 is recorded and 王姐 gets no money back. Any reason that holds 补发/换货 (REPLACE_WORDS) is a
 # replacement, also one that says there will be none.
-@pytest.mark.xfail(strict=True, reason="/refund with a reason that negates 补发 (无法补发, 不补发) records a ¥0 replacement")
 @pytest.mark.parametrize("reason", ["无法补发", "不补发了直接退款"])
 async def test_a_reason_that_rules_out_a_replacement_refunds(reason: str) -> None:
     p = await make_pipeline(CAPS)

@@ -76,7 +76,6 @@ def test_a_group_added_on_the_command_line_is_named_by_its_id(plat: Platform, ar
 # month's `tuan settle` then shows g7 with 0 rounds and 0.00 sales, and 王姐's commission on the rounds
 # before the change (10.00 here) is gone; `tuan stats` says "no orders". A round belongs to the chat key
 # it was opened in, and only chat keys that are a store group now are settled.
-@pytest.mark.xfail(strict=True, reason="after tuan group edit --chat, the group's earlier rounds drop out of the settlement")
 def test_a_changed_chat_id_keeps_the_group_s_rounds_in_the_settlement(plat: Platform) -> None:
     today = datetime.now(TZ).date()
     period = Period(today.replace(day=1), today)

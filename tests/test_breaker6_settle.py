@@ -89,7 +89,6 @@ def _wang(w: Month, rate: str = "10%") -> None:
 # `tuan settle` pays 王姐 3.00 and the platform keeps −3.00: the refunded units of a neighbour's
 # (proxy) household are never counted as refunded (group_figures reads the refunded quantity of the
 # ordering resident's own household only), so the per-unit commission is paid on them.
-@pytest.mark.xfail(strict=True, reason="per-unit commission is paid on a proxy household's refunded units")
 def test_the_per_unit_commission_is_not_paid_on_a_neighbour_s_refunded_units(month: Month) -> None:
     w = month
     assert w.cli("supplier", "add", "xg", "--name", "鲜果园") == 0
@@ -118,7 +117,6 @@ def test_the_per_unit_commission_is_not_paid_on_a_neighbour_s_refunded_units(mon
 # past period, although a variant's per-unit commission is frozen when the deal opens precisely "so
 # a later change does not rewrite a past month" (docs/platform.md). A rate changed mid-month likewise
 # applies to the rounds before the change.
-@pytest.mark.xfail(strict=True, reason="a leader's new commission rate rewrites the settlement of past periods")
 def test_a_rate_change_does_not_rewrite_a_settled_month(month: Month) -> None:
     from bot.catalog import Catalog, Item
 
@@ -139,7 +137,6 @@ def test_a_rate_change_does_not_rewrite_a_settled_month(month: Month) -> None:
 # (5.0 meant): accepted, and every box sold at ¥29.90 pays the leader ¥50 in `tuan settle` (the
 # platform keeps less than nothing). A refund above the item's value and a price above 10^10 are
 # refused; a per-unit commission above the variant's own price is not.
-@pytest.mark.xfail(strict=True, reason="a per-unit commission above the variant's price is accepted")
 def test_a_commission_above_the_price_is_refused(month: Month) -> None:
     w = month
     assert w.cli("product", "add", "G1", "--name", "葡萄", "--price", "29.9", "--spec", "5斤") == 0

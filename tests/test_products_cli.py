@@ -328,6 +328,27 @@ def test_a_variant_carries_a_commission_from_the_cli_and_the_import(capsys: Any,
     assert {s.spec: s.commission for s in sources.values()} == {"5斤装": None, "10斤装": Decimal("3.00")}
 
 
+def test_a_commission_above_the_price_is_refused_by_the_cli_and_the_import(capsys: Any, config_path: str,
+                                                                          tmp_path: Path) -> None:
+    stocked(capsys, config_path, tmp_path)
+    code, out, err = tuan(capsys, config_path, "product", "variant", "G1", "5斤装", "--price", "50", "--commission", "50.01")
+    assert (code, out, err.strip()) == (2, "", "tuan: variant G1/5斤装: commission 50.01 per unit is above the price 50.00")
+    # the price itself is allowed (the platform keeps nothing of it, but that is the operator's call)
+    assert tuan(capsys, config_path, "product", "variant", "G1", "5斤装", "--price", "50", "--commission", "50")[0] == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("code,name,spec,price,commission\nG1,葡萄,5斤装,50,1\nG1,葡萄,10斤装,95,120\n", encoding="utf-8")
+    code, _, err = tuan(capsys, config_path, "product", "import", str(bad), "--supplier", "鲜果园")
+    assert code == 2 and "row 3, commission: commission 120.00 per unit is above the price 95.00" in err, err
+    # a file without the column keeps the stored 50.00 of 5斤装: a price below it is refused as well
+    cheaper = tmp_path / "cheaper.csv"
+    cheaper.write_text("code,name,spec,price\nG1,葡萄,5斤装,45\n", encoding="utf-8")
+    code, _, err = tuan(capsys, config_path, "product", "import", str(cheaper), "--supplier", "鲜果园")
+    assert code == 2 and "row 2, price: commission 50.00 per unit is above the price 45.00" in err, err
+    _, out, _ = tuan(capsys, config_path, "product", "variants", "G1", "--json")
+    assert [(v["spec"], v["price"], v["commission"]) for v in json.loads(out)] == [
+        ("5斤装", "50.00", "50.00"), ("10斤装", "95.00", None)]
+
+
 def test_every_library_change_leaves_its_audit_row(capsys: Any, config_path: str, tmp_path: Path) -> None:
     stocked(capsys, config_path, tmp_path)
     assert tuan(capsys, config_path, "supplier", "add", "橙园", "--name", "赣州橙园", "--contact", "139")[0] == 0

@@ -44,6 +44,7 @@ from bot.usecases.leaderday_model import (
     mark_id,
     match,
 )
+from bot.usecases.replacement import is_replacement
 from storage import leaderday as store
 from storage import reader
 
@@ -55,8 +56,6 @@ PICKUP_DAYS = timedelta(days=7)
 """A closed round is still worked (picked up, paid, refunded) this long after it closed."""
 PICKUP_ROUNDS = 2
 """At most this many closed rounds besides the current one are worked at once (the latest closed)."""
-REPLACE_WORDS = ("补发", "换货", "更换", "换新")
-"""A /refund whose reason holds one of these records a replacement (amount 0), not a refund."""
 
 
 class LeaderDay:
@@ -252,7 +251,8 @@ class LeaderDay:
     def refund(self, deal_id: str, actor: Actor, now: datetime, query: str, item_word: str, qty: int, reason: str,
                amount: Decimal | None = None, *, sender_id: str = "", key: str = "") -> Result:
         """Record a refund of ``qty`` of an item to a household (named as by :meth:`mark_paid`; amount
-        ``qty`` × price unless given), or a replacement (amount 0) when the reason says so (:data:`REPLACE_WORDS`). The quantity
+        ``qty`` × price unless given), or a replacement (amount 0) when the reason asks for one
+        (:func:`bot.usecases.replacement.is_replacement`: 补发 said affirmatively, not 无法补发). The quantity
         may not pass what the household ordered less what was refunded or short of that item
         ("too_many", ``detail["left"]``); nor the amount the value of that item still kept (ordered
         × price less the amounts refunded or short: "too_much", ``detail["left"]`` yuan); a
@@ -274,7 +274,7 @@ class LeaderDay:
                 return Result("bad_qty", h, item=item)
             if qty > ordered - done:
                 return Result("too_many", h, item=item, detail={"left": max(0, ordered - done)})
-            kind = "replace" if any(w in reason for w in REPLACE_WORDS) else "refund"
+            kind = "replace" if is_replacement(reason) else "refund"
             left = max(ZERO, item.price * ordered - back)
             if kind == "refund" and amount is not None and amount > left:
                 return Result("too_much", h, item=item, detail={"left": left})

@@ -13,7 +13,7 @@ price      售价 团购价 价格 price              yes       yuan, at most 2 
 cost       成本价 成本 进价 采购价 cost         no        yuan, at most 2 decimals, > 0
 supplier   供应商 supplier                    no        a supplier's id (`tuan supplier add`); else --supplier
 aliases    别名 aliases                       no        words residents use, separated by , ， 、 or /
-commission 提成 佣金 commission               no        the leader's commission per unit sold, yuan, >= 0
+commission 提成 佣金 commission               no        the leader's commission per unit sold, yuan, 0 to price
 =========  ===============================  ========  ===========================================
 
 A file without the commission column leaves the variants' stored amounts as they are; with it, an
@@ -39,7 +39,14 @@ from pathlib import Path
 
 from bot.money import REASONS, MoneyError, parse_price
 from bot.usecases.platform_data import PlatformDataError, ProductRow, product_code_problem
-from bot.usecases.products import LibraryChanges, LibraryRows, VariantRow, norm, variant_text
+from bot.usecases.products import (
+    LibraryChanges,
+    LibraryRows,
+    VariantRow,
+    commission_problem,
+    norm,
+    variant_text,
+)
 
 COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("编码", "商品编码", "货号", "code"),
@@ -236,6 +243,11 @@ def check_rows(table: Table, current: LibraryRows, *, supplier: str | None = Non
         names.setdefault(code, (name, n))
         price = prices["price"]
         assert price is not None
+        was = next((v for v in current.variants.get(code, []) if norm(v.spec) == norm(spec)), None)
+        kept = commission if "commission" in columns or was is None else was.commission  # as import_changes
+        if (why := commission_problem(kept, price)) is not None:
+            errors.append(RowError(n, "commission" if "commission" in columns else "price", why))
+            continue
         good.append(ImportRow(n, code, name, spec, get("unit"), price, prices["cost"], who or None,
                               _aliases(get("aliases")), commission, "commission" in columns))
     by_code: dict[str, list[ImportRow]] = {}

@@ -142,11 +142,22 @@ def new_supplier(current: LibraryRows, supplier: SupplierRow) -> LibraryChanges:
     return LibraryChanges(suppliers=[supplier], said=[f"supplier {supplier.id}: changed ({supplier.name})"])
 
 
+def commission_problem(commission: Decimal | None, price: Decimal) -> str | None:
+    """Why a per-unit ``commission`` (yuan; None: the leader's rate) cannot go with a variant sold at
+    ``price`` yuan (one line, English), or None: a commission above the price would pay the leader
+    more than the resident pays (``--commission 50`` typed for 5.0)."""
+    if commission is not None and commission > price:
+        return f"commission {_money(commission)} per unit is above the price {_money(price)}"
+    return None
+
+
 def set_variant(current: LibraryRows, variant: VariantRow) -> LibraryChanges:
     """Add or replace one variant of a library product (``tuan product variant``). A new variant goes
     after the product's others; for a product that had none stored, its own row is stored first as
     its first variant (adding 2斤 to a product sold as 1斤 gives it both). Raises :class:`PlatformDataError` for an unknown product or supplier,
-    or an unnamed variant next to named ones."""
+    or an unnamed variant next to named ones, or a commission above the price (:func:`commission_problem`)."""
+    if (why := commission_problem(variant.commission, variant.price)) is not None:
+        raise PlatformDataError(f"variant {variant.key}: {why}")
     if variant.product_id not in current.products:
         raise PlatformDataError(f"no product {variant.product_id} (see `tuan product list`)")
     if variant.supplier is not None and variant.supplier not in current.suppliers:

@@ -87,7 +87,8 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
     """
     from bot.services.orders import OrderService
     from storage import platform, products
-    from storage.models import HOUSEHOLD_MARKS, VARIANTS
+    from storage.group_chats import group_chats
+    from storage.models import DEALS, HOUSEHOLD_MARKS, VARIANTS
     from storage.sql import unavailable_as_such
 
     deals = products.deals_delivered(engine, delivery)
@@ -100,7 +101,10 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
         marks = {(r.deal_id, r.chat_key, r.sender_id): r.pickup_point for r in conn.execute(
             select(HOUSEHOLD_MARKS.c.deal_id, HOUSEHOLD_MARKS.c.chat_key, HOUSEHOLD_MARKS.c.sender_id,
                    HOUSEHOLD_MARKS.c.pickup_point).where(HOUSEHOLD_MARKS.c.deal_id.in_(list(deals) or [""])))}
-    groups = {g.chat_key: g for g in rows.groups.values()}
+        # a round's group: the one whose chat it was when the round opened (bot/usecases/group_chats.py)
+        owners = group_chats(conn, {g.chat_key: g.id for g in rows.groups.values()})
+        opened = dict(conn.execute(select(DEALS.c.id, DEALS.c.created_at).where(DEALS.c.id.in_(list(deals) or [""])))
+                      .all())
     leaders = {gid: ",".join(sorted(ld.name for ld in rows.leaders.values() if gid in ld.groups and ld.role == "leader"))
                for gid in rows.groups}
     service = OrderService(repo)
@@ -121,7 +125,8 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
             seen.setdefault((src.product_id, src.spec), (places.get((src.product_id, src.spec), 0),
                                                          item.name, src.unit))
             per[who, src.product_id, src.spec, src.cost] += row.qty
-            group = groups.get(row.chat_key)
+            gid = owners.group_at(row.chat_key, opened[deal_id]) if deal_id in opened else None
+            group = rows.groups.get(gid) if gid is not None else None
             point = marks.get((deal_id, row.chat_key, row.sender_id)) or (
                 group.pickup_points[0] if group and group.pickup_points else "-")
             route[who, f"{group.id} {group.title}" if group else row.chat_key,

@@ -5,7 +5,9 @@ The period is whole days in the bot's time zone, ``start`` to ``end`` inclusive;
 the day it was opened. A group's figures are the sums of the leader's export of each of its deals
 (:func:`bot.usecases.lists.deal_lists` of that group's chat, the 订单明细's 合计 row: 金额 and
 退款金额), so the settlement matches the exports to the fen. Commission: :mod:`bot.usecases.commission`
-(rates, the per-item hook, two tiers, one rounding at the end).
+(rates, the per-item hook, two tiers, one rounding at the end), each deal under the leaders' terms in
+force when it opened (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
+its chats were when it opened (:mod:`bot.usecases.group_chats`: a group's former chat key too).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bot.services.orders import OrderService
 from bot.usecases.commission import ZERO, ItemSale, PerItem, exact_commission, fen, upline_share
 from bot.usecases.operators import OperatorRows
 from bot.usecases.platform_data import LEADER
+from bot.usecases.terms_history import TermsHistory
 
 REFUND_KINDS = ("refund", "short")
 """After-sale kinds whose quantity is no longer sold (a replacement is)."""
@@ -66,10 +69,10 @@ def period_problem(start: date, end: date) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class DealFigures:
-    """One deal's part of a group's figures: opened at ``opened_at`` (aware), ``sales`` and ``refunds`` yuan."""
+    """One deal's part of a group's figures: when it opened (aware), ``sales`` and ``refunds`` yuan."""
 
     deal_id: str
-    opened_at: datetime
+    opened: datetime
     sales: Decimal
     refunds: Decimal
 
@@ -77,9 +80,10 @@ class DealFigures:
 @dataclass(frozen=True, slots=True)
 class GroupFigures:
     """One group's deals of the period: ``sales`` and ``refunds`` yuan (the exports' 合计),
-    ``households`` with an order per deal summed (orders), and per-item sales; ``per_deal``: the
-    same figures per deal (who leads a deal is decided when it opened: a retired leader earns on the
-    deals opened before they retired; empty: the group's leaders now share all of it)."""
+    ``households`` with an order per deal summed (orders), per-item sales, and each deal's figures
+    (``per_deal``: a deal is shared by the group's leaders of the time it opened, a retired leader
+    earning on the deals opened before they retired, under the terms of that time; empty: the
+    group's leaders now share all of it under their current terms)."""
 
     group_id: str
     title: str
@@ -161,40 +165,45 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
     from bot.usecases.leaderday import marks_for_deal
     from bot.usecases.lists import deal_lists, group_points, recorded_marks
     from storage import history
+    from storage.group_chats import group_chats
     from storage.settlement import chats_of_deals, deals_opened
 
     since, until = period.bounds(config)
     with history.reading(engine_of(service.repo)) as conn:
-        opened = dict(deals_opened(conn, until, since))
-        deals = list(opened)
-        chats = chats_of_deals(conn, deals)
+        deals = deals_opened(conn, until, since)
+        chats = chats_of_deals(conn, [d for d, _at in deals])
+        owners = group_chats(conn, {g.chat_key: g.id for g in rows.platform.groups.values()})
     points = group_points(service, config)
-    by_chat = {g.chat_key: g for g in rows.platform.groups.values()}
     acc = {gid: _Group() for gid in rows.platform.groups}
-    for deal_id in deals:
-        keys = sorted(k for k in chats.get(deal_id, ()) if k in by_chat)
-        if not keys:
+    for deal_id, opened in deals:
+        # the groups whose chats the deal's were when it opened (a group's former chat key too)
+        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened).items() if gid in acc}
+        if not mine:
             continue
         # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats
         marks, chosen = recorded_marks(service, config, deal_id)
-        recorded = marks_for_deal(service.repo, deal_id, lambda k: points.get(k, ())) if refunded_qty else {}
+        # keyed by household (chat_key, sender_id, proxy), as the views are: a neighbour's household
+        # a resident ordered for nets its refunds and short deliveries like the resident's own
+        recorded = ({mk.household: mk for mk in marks_for_deal(service.repo, deal_id,
+                                                               lambda k: points.get(k, ())).values()}
+                    if refunded_qty else {})
         # one reading of the whole deal: a household's lines, amount and refunds are what the
         # export of its own group shows (only the 跟团号 differ, which are not summed)
         every = deal_lists(service, config, deal_id, marks=marks or {}, points=chosen or {}, pickup_points=points)
-        for key in keys:
-            a = acc[by_chat[key].id]
-            views = [v for v in every.views if v.chat_key == key]
+        for gid, keys in sorted(mine.items()):
+            a = acc[gid]
+            views = [v for v in every.views if v.chat_key in keys]
             if views:
                 a.deals.append(deal_id)
             a.orders += len(views)
-            per: dict[str, list[Any]] = {}
             sales, refunds = sum((v.amount for v in views), ZERO), sum((v.marks.refund for v in views), ZERO)
             a.sales += sales
             a.refunds += refunds
             if views:
-                a.per_deal.append(DealFigures(deal_id, opened[deal_id], sales, refunds))
+                a.per_deal.append(DealFigures(deal_id, opened, sales, refunds))
+            per: dict[str, list[Any]] = {}
             for v in views:
-                done = recorded.get((v.chat_key, v.sender_id)) if not v.proxy else None
+                done = recorded.get(v.key)  # the household's own records, a neighbour's (proxy) too
                 for line in v.lines:
                     it = per.setdefault(line.item_code, [0, ZERO, 0, ZERO])
                     it[0] += line.qty
@@ -216,46 +225,63 @@ def leaders_of(rows: OperatorRows, group_id: str, at: datetime | None = None) ->
                   and (ld.retired_at is None or at is not None and at < ld.retired_at))
 
 
-def _parts(g: GroupFigures) -> list[tuple[datetime | None, Decimal, Decimal, list[ItemSale]]]:
-    """(opened at, sales, refunds, item sales) of each deal of ``g``; one part (None) without ``per_deal``."""
+def _parts(g: GroupFigures) -> list[tuple[str, datetime | None, Decimal, Decimal, list[ItemSale]]]:
+    """(deal id, opened at, sales, refunds, item sales) of each deal of ``g``; without ``per_deal``
+    one part of the whole group (key ``group:<id>``, opened None: the leaders and terms of now)."""
     if not g.per_deal:
-        return [(None, g.sales, g.refunds, list(g.items))]
-    return [(d.opened_at, d.sales, d.refunds, [it for it in g.items if it.deal_id == d.deal_id]) for d in g.per_deal]
+        return [(f"group:{g.group_id}", None, g.sales, g.refunds, list(g.items))]
+    return [(d.deal_id, d.opened, d.sales, d.refunds, [it for it in g.items if it.deal_id == d.deal_id])
+            for d in g.per_deal]
 
 
 def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *, leader: str | None = None,
-           per_item: PerItem | None = None) -> Settlement:
+           per_item: PerItem | None = None, history: TermsHistory | None = None,
+           end: datetime | None = None) -> Settlement:
     """The settlement of ``groups``' figures under the leaders' terms (:mod:`bot.usecases.commission`):
     a line per leader (role leader; a retired one only when they earned in it), or only ``leader``'s
     (then the totals are that line's groups and figures). Each deal is shared by the group's leaders
-    when it opened (:func:`leaders_of`). Raises ``KeyError`` for an unknown ``leader``."""
+    when it opened (:func:`leaders_of`) and settled under the terms in force then (``history``; None:
+    every leader's current terms, :mod:`bot.usecases.terms_history`): its commission at the leader's
+    rate of then, and the upline of then earning their share of then. A line shows the terms in force
+    at ``end`` (aware: the period's end; None: the current terms). Raises ``KeyError`` for an unknown
+    ``leader``."""
     groups = list(groups)
     if leader is not None and leader not in rows.platform.leaders:
         raise KeyError(leader)
+    history = history or TermsHistory()
     sales: dict[str, Decimal] = defaultdict(Decimal)
     refunds: dict[str, Decimal] = defaultdict(Decimal)
-    exact: dict[str, Decimal] = {}
     led: dict[str, list[str]] = defaultdict(list)
-    sold: dict[str, list[ItemSale]] = defaultdict(list)
+    leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
+    # per leader and deal: the unrounded commission, and the upline it earns a share for
+    earned: dict[str, dict[str, Decimal]] = {lid: defaultdict(Decimal) for lid in leaders}
+    upline_of: dict[tuple[str, str], str | None] = {}
+    opened: dict[str, datetime | None] = {}
     for g in groups:
-        for opened_at, g_sales, g_refunds, g_items in _parts(g):
-            for lid in (ids := leaders_of(rows, g.group_id, opened_at)):
-                k = Decimal(len(ids))
+        for key, at, g_sales, g_refunds, g_items in _parts(g):
+            ids = leaders_of(rows, g.group_id, at)
+            if not ids:  # a deal no leader led earns no one anything
+                continue
+            k = Decimal(len(ids))
+            mine = _split(g_items, len(ids))
+            opened[key] = at
+            for lid in ids:
                 sales[lid] += g_sales / k
                 refunds[lid] += g_refunds / k
-                sold[lid] += _split(g_items, len(ids))
                 if g.group_id not in led[lid]:
                     led[lid].append(g.group_id)
-    leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
-    for lid in leaders:
-        exact[lid] = exact_commission(sales[lid] - refunds[lid], rows.terms_of(lid).rate, sold[lid], per_item)
+                t = history.at(rows, lid, at)
+                earned[lid][key] += exact_commission((g_sales - g_refunds) / k, t.rate, mine, per_item)
+                upline_of[(lid, key)] = t.upline
     lines = []
     for lid in leaders:
         if leader is not None and lid != leader:
             continue
-        t, ld = rows.terms_of(lid), rows.platform.leaders[lid]
-        downs = [exact[d] for d in leaders if rows.terms_of(d).upline == lid]
-        commission, share = fen(exact[lid]), fen(upline_share(downs, t.upline_share))
+        t = rows.terms_of(lid) if end is None else history.at(rows, lid, end)
+        ld = rows.platform.leaders[lid]
+        share_exact = sum((upline_share([amount], history.at(rows, lid, opened[deal]).upline_share)
+                           for d in leaders for deal, amount in earned[d].items() if upline_of[(d, deal)] == lid), ZERO)
+        commission, share = fen(sum(earned[lid].values(), ZERO)), fen(share_exact)
         if ld.retired_at is not None and lid != leader and lid not in led and not share:
             continue  # retired, and nothing of the period is theirs
         lines.append(SettlementLine(lid, ld.name, t.upline, t.rate, t.upline_share, tuple(led[lid]), fen(sales[lid]),
@@ -294,5 +320,12 @@ def settlement(service: OrderService, config: AppConfig, rows: OperatorRows, per
     ``per_item`` None: the variants' per-unit commissions (:func:`variant_commissions`)."""
     if per_item is None:
         per_item = variant_commissions(service, config, period)
+    from bot.usecases.history import engine_of
+    from storage import history as store
+    from storage.operators import terms_history
+
     figures = group_figures(service, config, rows, period, refunded_qty=per_item is not None)
-    return settle(figures, rows, period, leader=leader, per_item=per_item)
+    with store.reading(engine_of(service.repo)) as conn:
+        terms = terms_history(conn)
+    end = period.bounds(config)[1] - timedelta(microseconds=1)
+    return settle(figures, rows, period, leader=leader, per_item=per_item, history=terms, end=end)

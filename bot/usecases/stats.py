@@ -1,6 +1,7 @@
 """Statistics per day and group: orders, households, amount and repeat buyers; a PNG chart of sales.
 
-A deal counts on the day it was opened (the bot's time zone), in each group it has orders from.
+A deal counts on the day it was opened (the bot's time zone), in each group it has orders from (a
+group by its chats when the deal opened, a former chat key too: :mod:`bot.usecases.group_chats`).
 ``orders``: households with an order, summed over the group's deals of the day; ``households``:
 distinct households among them; ``amount``: their order amounts in yuan (the exports' 金额, before
 refunds); ``repeat``: those of the day's households that had an order in a round of the same group
@@ -16,7 +17,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from bot.config import AppConfig
-from bot.services.households import HouseKey
 from bot.services.orders import OrderService
 from bot.usecases.operators import OperatorRows
 from bot.usecases.settlement import Period
@@ -41,6 +41,7 @@ def day_stats(service: OrderService, config: AppConfig, rows: OperatorRows, peri
     from bot import leaderlists as ll
     from bot.usecases.history import engine_of
     from storage import history
+    from storage.group_chats import group_chats
     from storage.settlement import chats_of_deals, deals_opened
 
     tz = config.bot.tz
@@ -48,26 +49,28 @@ def day_stats(service: OrderService, config: AppConfig, rows: OperatorRows, peri
     with history.reading(engine_of(service.repo)) as conn:
         deals = deals_opened(conn, until)
         chats = chats_of_deals(conn, [d for d, _ in deals])
-    group_of = {g.chat_key: g.id for g in rows.platform.groups.values()}
-    first_day: dict[tuple[str, HouseKey], date] = {}  # (group, household) → first day with an order
+        # a round is its group's by the chat the group had when it opened (bot/usecases/group_chats.py)
+        owners = group_chats(conn, {g.chat_key: g.id for g in rows.platform.groups.values()})
+    # a household within its group: (sender id, proxy), whichever chat key the group had then
+    first_day: dict[tuple[str, tuple[str, str]], date] = {}  # (group, household) → first day with an order
     orders: dict[tuple[date, str], int] = defaultdict(int)
-    homes: dict[tuple[date, str], set[HouseKey]] = defaultdict(set)
+    homes: dict[tuple[date, str], set[tuple[str, str]]] = defaultdict(set)
     amount: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for deal_id, opened in deals:
         day = opened.astimezone(tz).date()
-        keys = sorted(k for k in chats.get(deal_id, ()) if k in group_of)
-        if not keys:
+        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened).items()
+                if gid in rows.platform.groups}
+        if not mine:
             continue
         every = ll.household_views(service.tally(deal_id), service.catalog_of(deal_id))
-        for key in keys:
-            gid = group_of[key]
-            views = [v for v in every if v.chat_key == key]
+        for gid, keys in sorted(mine.items()):
+            views = [v for v in every if v.chat_key in keys]
             for v in views:
-                first_day.setdefault((gid, v.key), day)
+                first_day.setdefault((gid, (v.sender_id, v.proxy)), day)
             if opened < since:
                 continue
             orders[(day, gid)] += len(views)
-            homes[(day, gid)].update(v.key for v in views)
+            homes[(day, gid)].update((v.sender_id, v.proxy) for v in views)
             amount[(day, gid)] += sum((v.amount for v in views), ZERO)
     return [DayStats(day, gid, orders[(day, gid)], len(homes[(day, gid)]), amount[(day, gid)],
                      sum(1 for h in homes[(day, gid)] if first_day[(gid, h)] < day))

@@ -1,0 +1,32 @@
+"""The chats groups had before their chat key changed (``group_former_chats``, migration 0018;
+:mod:`bot.usecases.group_chats`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select
+
+from bot.usecases.group_chats import GroupChats
+from storage.models import GROUP_FORMER_CHATS, GROUPS
+
+
+def record(conn: Connection, before: Mapping[str, str], after: Mapping[str, str], now: datetime) -> None:
+    """Record, through ``conn``, each group's chat key that changed: ``before`` and ``after`` map
+    group id → chat key (a group in both with another key had its former key until ``now``)."""
+    rows = [{"chat_key": old, "until": now, "group_id": gid} for gid, old in sorted(before.items())
+            if gid in after and after[gid] != old]
+    for r in rows:
+        if conn.execute(select(GROUP_FORMER_CHATS.c.chat_key).where(
+                GROUP_FORMER_CHATS.c.chat_key == r["chat_key"], GROUP_FORMER_CHATS.c.until == now,
+                GROUP_FORMER_CHATS.c.group_id == r["group_id"])).first() is None:
+            conn.execute(insert(GROUP_FORMER_CHATS).values(**r))
+
+
+def group_chats(conn: Connection, current: Mapping[str, str] | None = None) -> GroupChats:
+    """The groups' chat keys now (``current``, chat key → group id, when the caller read the groups
+    already; else read here) and before, through ``conn``."""
+    if current is None:
+        current = {key: gid for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key))}
+    return GroupChats.of(current, ((r.chat_key, r.until, r.group_id) for r in conn.execute(select(GROUP_FORMER_CHATS))))
