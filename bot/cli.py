@@ -65,6 +65,20 @@ def _to_devnull(stream: TextIO | None) -> None:
 
 
 def _main(argv: list[str] | None = None) -> int:
+    """Parse ``argv`` and run its handler. A bad day, time or number (:class:`bot.cli_args.BadArgument`,
+    met by argparse or by the handler) is one line on stderr and exit status 2."""
+    from bot.cli_args import BadArgument
+
+    try:
+        return _run(argv)
+    except BadArgument as e:
+        from bot import redact
+
+        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
+        return 2
+
+
+def _run(argv: list[str] | None) -> int:
     first = (sys.argv[1:] if argv is None else argv)[:1]
     args = build_parser(first[0] if first else None).parse_args(argv)
     if args.command == "replay":

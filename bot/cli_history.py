@@ -17,6 +17,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from bot import cli_args
 from bot.cli_store import Failed, config_option, guarded, opened
 
 DEFAULT_DAYS = 30
@@ -30,7 +31,7 @@ def add_history_parsers(subparsers: Any) -> None:
     deals.add_argument("--group", metavar="G", help="only this group's rounds (its [[groups]] id or chat key)")
     deals.add_argument("--all", action="store_true",
                        help="every round (default: open ones and those of the last --days days)")
-    deals.add_argument("--days", type=int, default=DEFAULT_DAYS, metavar="N",
+    deals.add_argument("--days", type=cli_args.whole("--days", 0, cli_args.MAX_COUNT), default=DEFAULT_DAYS, metavar="N",
                        help=f"without --all: rounds opened or closed in the last N days (default {DEFAULT_DAYS})")
     deals.add_argument("--json", action="store_true", help="print JSON")
     config_option(deals)
@@ -68,7 +69,8 @@ def add_history_parsers(subparsers: Any) -> None:
     pickup.set_defaults(handler=_pickup)
 
     stock = subparsers.add_parser("stock", help="the stocking list (备货单) of every round opened on a day")
-    stock.add_argument("--date", required=True, metavar="D", help="the day, YYYY-MM-DD (in the bot's time zone)")
+    stock.add_argument("--date", required=True, type=cli_args.day("--date"), metavar="D",
+                       help="the day, YYYY-MM-DD (in the bot's time zone)")
     stock.add_argument("--group", metavar="G", help="only this group's orders (its [[groups]] id or chat key)")
     config_option(stock)
     stock.set_defaults(handler=_stock)
@@ -210,10 +212,7 @@ def _stock(args: argparse.Namespace) -> int:
     from bot.usecases.lists import day_stock
     from storage.history import reading
 
-    try:
-        day = date.fromisoformat(args.date)
-    except ValueError:
-        raise Failed(f"--date {args.date!r}: not a day (YYYY-MM-DD)") from None
+    day: date = args.date
     with _store(args) as (config, repo):
         keys = None
         if args.group is not None:

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from bot import cli_args
 from bot.cli_history import _guarded, _store
 from bot.cli_store import Failed, config_option
 
@@ -44,12 +45,12 @@ def add_leaderday_parsers(subparsers: Any) -> None:
         elif name == "refund":
             p.add_argument("who")
             p.add_argument("item")
-            p.add_argument("qty", type=int)
+            p.add_argument("qty", type=cli_args.whole("qty", 0, cli_args.MAX_COUNT))
             p.add_argument("reason", nargs="?", default="")
             p.add_argument("--amount", help="yuan (default: qty × price)")
         else:
             p.add_argument("item")
-            p.add_argument("delivered", type=int)
+            p.add_argument("delivered", type=cli_args.whole("delivered", 0, cli_args.MAX_COUNT))
         config_option(p)
         p.set_defaults(handler=fn)
     for p in (marks, audit):

@@ -14,6 +14,7 @@ import json
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bot import cli_args
 from bot.cli_store import config_option, with_platform_store
 
 if TYPE_CHECKING:
@@ -159,16 +160,12 @@ def _product_edit(args: argparse.Namespace) -> int:
 def _cutoff(raw: str | None, timezone: str, now: datetime) -> datetime | None:
     from zoneinfo import ZoneInfo
 
+    from bot.cli_args import parse_moment
     from bot.usecases.platform_data import PlatformDataError
 
     if raw is None:
         return None
-    try:
-        when = datetime.fromisoformat(raw.strip())
-    except ValueError:
-        raise PlatformDataError(f'--cutoff {raw!r} is not a time such as "2026-11-30 21:00"') from None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=ZoneInfo(timezone))
+    when = parse_moment("--cutoff", raw, ZoneInfo(timezone))
     if when <= now:
         raise PlatformDataError(f"--cutoff {raw!r} is in the past")
     return when
@@ -210,7 +207,7 @@ def _deal_open(args: argparse.Namespace) -> int:
         cutoff = _cutoff(args.cutoff, group.timezone, now)
         catalog, sources = deal_catalog(SqlLibraryStore(repo.engine).load(),  # type: ignore[attr-defined]
                                         parse_picks(args.products), title=title, cutoff=cutoff)
-        delivery = delivery_date(args.delivery, cutoff or now, group.timezone)
+        delivery = delivery_date(args.delivery, cutoff, now, group.timezone)
         service = OrderService(repo)
         current = service.deal_of(group.chat_key)
         if current is not None and current.status == "open":
@@ -286,9 +283,9 @@ def add_platform_parsers(subparsers: Any) -> None:
     opening.add_argument("--products", required=True, metavar="CODE[/SPEC][:STOCK],...",
                          help="product codes in card order, each maybe with one of its variants after '/' "
                               "(none: every active variant) and its stock after ':' (none: unlimited)")
-    opening.add_argument("--delivery", metavar="YYYY-MM-DD",
+    opening.add_argument("--delivery", type=cli_args.day("--delivery"), metavar="YYYY-MM-DD",
                          help="the delivery date, for purchase orders (default: the day after the cutoff, "
-                              "or after today without one, in the group's time zone)")
+                              "or after today without one, in the group's time zone; not before either)")
     opening.add_argument("--title", help="the deal's title (default: the date, e.g. 11月30日团购)")
     opening.add_argument("--cutoff", metavar='"YYYY-MM-DD HH:MM"', help="when orders close, in the group's time zone")
     config_option(opening)

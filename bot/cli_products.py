@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot import cli_args
 from bot.cli_store import config_option, with_platform_store
 
 if TYPE_CHECKING:
@@ -182,13 +183,6 @@ def _supplier_list(args: argparse.Namespace) -> int:
 
 # --- tuan purchase ------------------------------------------------------------------------------------------
 
-def _date(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{raw!r} is not a date such as 2026-11-30") from None
-
-
 def _purchase(args: argparse.Namespace) -> int:
     from bot.cli_output import emit
     from bot.usecases.platform_data import PlatformDataError
@@ -260,7 +254,7 @@ def add_products_parsers(subparsers: Any) -> None:
     ls.set_defaults(handler=_supplier_list)
 
     pur = subparsers.add_parser("purchase", help="purchase orders (统一下单) of a delivery date, per supplier")
-    pur.add_argument("--date", required=True, type=_date, metavar="YYYY-MM-DD", help="the delivery date")
+    pur.add_argument("--date", required=True, type=cli_args.day("--date"), metavar="YYYY-MM-DD", help="the delivery date")
     pur.add_argument("--supplier", metavar="ID", help="one supplier only")
     pur.add_argument("--format", choices=("table", "csv", "xlsx"), default="table", help="default: table")
     pur.add_argument("-o", "--output", metavar="FILE", help="write to FILE (needed for xlsx)")

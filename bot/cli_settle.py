@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -18,15 +17,11 @@ if TYPE_CHECKING:
 
 
 def _period(args: argparse.Namespace) -> Period:
+    from bot.cli_args import parse_day
     from bot.usecases.operators import OperatorError
     from bot.usecases.settlement import Period, period_problem
 
-    days = []
-    for opt, raw in (("--from", args.date_from), ("--to", args.date_to)):
-        try:
-            days.append(date.fromisoformat(raw.strip()))
-        except ValueError:
-            raise OperatorError(f"{opt} {raw!r} is not a date such as 2026-11-01") from None
+    days = [parse_day("--from", args.date_from), parse_day("--to", args.date_to)]
     if (problem := period_problem(days[0], days[1])) is not None:
         raise OperatorError(problem)
     return Period(days[0], days[1])

@@ -347,17 +347,22 @@ def deal_catalog(current: LibraryRows, picks: list[Pick], *, title: str,
     return catalog, sources
 
 
-def delivery_date(raw: str | None, after: datetime, timezone: str) -> date:
-    """``raw`` (YYYY-MM-DD) as a date, else the day after ``after`` (the cutoff, or now) in ``timezone``.
-    Raises :class:`PlatformDataError` for a bad date."""
+def delivery_date(chosen: date | None, cutoff: datetime | None, now: datetime, timezone: str) -> date:
+    """The delivery day of a deal opened at ``now`` (aware) with ``cutoff`` (aware, or None): ``chosen``,
+    else the day after the cutoff (or after now) in ``timezone``. Raises :class:`PlatformDataError`
+    (one line) for a ``chosen`` day before today or before the cutoff's day there: its goods would
+    be on no purchase order to come."""
     from zoneinfo import ZoneInfo
 
-    if raw is not None:
-        try:
-            return date.fromisoformat(raw.strip())
-        except ValueError:
-            raise PlatformDataError(f"--delivery {raw!r} is not a date such as 2026-11-30") from None
-    return after.astimezone(ZoneInfo(timezone)).date() + timedelta(days=1)
+    tz = ZoneInfo(timezone)
+    if chosen is None:
+        return (cutoff or now).astimezone(tz).date() + timedelta(days=1)
+    today = now.astimezone(tz).date()
+    if chosen < today:
+        raise PlatformDataError(f"--delivery {chosen.isoformat()} is in the past (today is {today.isoformat()})")
+    if cutoff is not None and chosen < (closing := cutoff.astimezone(tz).date()):
+        raise PlatformDataError(f"--delivery {chosen.isoformat()} is before the cutoff's day ({closing.isoformat()})")
+    return chosen
 
 
 def copy_deal_sources(engine: Engine, from_deal: str, to_deal: str, tz: tzinfo) -> date | None:

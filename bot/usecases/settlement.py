@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from bot.config import AppConfig
+from bot.inputs import FIRST_YEAR, LAST_YEAR  # the years a period may touch
 from bot.services.orders import OrderService
 from bot.usecases.commission import ZERO, ItemSale, PerItem, exact_commission, fen, upline_share
 from bot.usecases.operators import OperatorRows
@@ -50,9 +51,6 @@ class Period:
         first = day.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         return cls(first, nxt - timedelta(days=1))
-
-
-FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a period may touch: no orders outside, no date overflow
 
 
 def period_problem(start: date, end: date) -> str | None:
