@@ -10,8 +10,8 @@ from datetime import date, datetime, tzinfo
 
 from bot import inputs
 
-MAX_COUNT = 1_000_000_000
-"""The largest quantity a command takes (a refund's units, a delivered count)."""
+MAX_COUNT = inputs.MAX_COUNT
+"""The largest quantity a command takes (a refund's units, a delivered count, ``--days``)."""
 
 
 class BadArgument(Exception):

@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import date, datetime, tzinfo
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the years a day or a time may fall in: no orders outside, no date overflow
+MAX_COUNT = 1_000_000_000  # the largest quantity taken (stock, a refund's units, a delivered count, days)
+MAX_ID = 2**63 - 1  # the largest row id (a signed 64-bit integer, as SQLite and PostgreSQL's bigint store it)
 MAX_DIGITS = 30  # longer digit strings are refused before int() reads them (its own limit is 4,300 digits)
 
 

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.routing import BaseRoute
 
-from bot.web import auth, views
+from bot.web import auth, params, views
 from bot.web import texts as t
 from bot.web.views import WebContext
 from bot.worker import locked_call
@@ -230,9 +230,14 @@ async def logout(request: Request) -> Response:
     return _back("/login")
 
 
+MAX_PAGE = 10_000
+"""The last page number ``?page=`` may name (pages count from 0)."""
+
+
 def _page_no(request: Request) -> int:
+    """``?page=`` (default 0); HTTP 400 when it is not a whole number from 0 to :data:`MAX_PAGE`."""
     raw = request.query_params.get("page", "")
-    return min(int(raw), 10_000) if raw.isdigit() else 0
+    return params.whole(raw, "页码", 0, MAX_PAGE) if raw else 0
 
 
 RECHECK_SECONDS = 5.0

@@ -13,10 +13,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from bot.inputs import MAX_COUNT
 from bot.money import MoneyError, parse_amount
 from bot.usecases.leaderday import Actor, Result
+from bot.web import params, views
 from bot.web import texts as t
-from bot.web import views
 from bot.web.auth import Viewer
 from bot.web.core import (
     Web,
@@ -162,14 +163,14 @@ async def deal_action(request: Request) -> Response:
             text, ok = _said(res, t.PAID, amount=views.money(res.amount))
         elif action == "refund":
             amount = _money(str(form.get("amount") or ""))
-            qty = int(str(form.get("qty") or "0"))
+            qty = params.form_whole(str(form.get("qty") or ""), "数量", 0, MAX_COUNT)
             res = await asyncio.to_thread(day.refund, deal_id, actor, now, "", str(form.get("item") or ""), qty,
                                           str(form.get("reason") or "").strip()[:200], amount, key=key)
             text, ok = _said(res, t.REFUNDED, amount=views.money(res.amount))
         elif action == "short":
             from bot.usecases.leaderday import ShortResult
 
-            delivered = int(str(form.get("delivered") or "-1"))
+            delivered = params.form_whole(str(form.get("delivered") or ""), "到货数量", 0, MAX_COUNT)
             others = await asyncio.to_thread(_not_theirs, web, deal_id, viewer)
             if others:  # as the chat's /short: a round shared with groups the viewer does not lead is not theirs
                 names = await asyncio.to_thread(views.titles, web.ctx, others)
@@ -183,6 +184,8 @@ async def deal_action(request: Request) -> Response:
                 text, ok = _said(got, "")
         else:
             raise HTTPException(404, t.NOT_FOUND)
+    except params.Refused as e:
+        text, ok = str(e), False
     except ValueError as e:
         text, ok = t.BAD_AMOUNT.format(text=e), False
     _flash(request, text, ok)

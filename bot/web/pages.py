@@ -13,8 +13,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from bot import inputs
 from bot import messages as m
-from bot.web import auth, views
+from bot.web import auth, params, views
 from bot.web import texts as t
 from bot.web.core import (
     COPY_ROUNDS,
@@ -196,9 +197,11 @@ async def compose_post(request: Request) -> Response:
     error = ""
     for code in (str(c) for c in form.getlist("pick")):
         raw = str(form.get(f"stock_{code}") or "").strip()
-        if raw and (not raw.isdigit() or int(raw) > 1_000_000_000):
-            error = f"库存不对：{raw}"
-        picks.append((code, int(raw) if raw.isdigit() else None))
+        try:
+            picks.append((code, inputs.whole(raw, 0, inputs.MAX_COUNT) if raw else None))
+        except inputs.BadInput as e:
+            error = params.problem(e, "库存", raw, number=True)
+            picks.append((code, None))
     group = next((g for g in data["groups"] if keys and g["chat_key"] == keys[0]), None)
     tz = ZoneInfo(group["timezone"]) if group else web.ctx.config.bot.tz
     local = datetime.now(tz)
@@ -207,9 +210,9 @@ async def compose_post(request: Request) -> Response:
     raw_cut = str(form.get("cutoff") or "").strip()
     if raw_cut:
         try:
-            cutoff = datetime.fromisoformat(raw_cut).replace(tzinfo=tz)
-        except ValueError:
-            error = f"截单时间不对：{raw_cut}"
+            cutoff = inputs.moment(raw_cut, tz)
+        except inputs.BadInput as e:
+            error = params.problem(e, "截单时间", raw_cut, time=True)
         else:
             if cutoff <= datetime.now(UTC):
                 error = f"截单时间已过：{raw_cut}"
@@ -254,13 +257,8 @@ async def compose_post(request: Request) -> Response:
 
 
 def _day(request: Request) -> Any:
-    from datetime import date
-
     raw = request.query_params.get("date", "")
-    try:
-        return date.fromisoformat(raw) if raw else datetime.now(_web(request).ctx.config.bot.tz).date()
-    except ValueError:
-        raise HTTPException(400, f"日期不对：{raw}") from None
+    return params.day(raw, "日期") if raw else datetime.now(_web(request).ctx.config.bot.tz).date()
 
 
 async def stock(request: Request) -> Response:
@@ -304,12 +302,13 @@ async def audit_page(request: Request) -> Response:
 
     viewer = await _viewer(request)
     web = _web(request)
-    before = request.query_params.get("before")
+    raw = request.query_params.get("before", "")
+    before = params.whole(raw, "翻页位置", 1, inputs.MAX_ID) if raw else None
 
     def read() -> list[dict[str, Any]]:
         with web.ctx.engine.connect() as conn:
             keys = None if viewer.chat_keys is None else sorted(viewer.chat_keys)
-            return store.audit_page(conn, chat_keys=keys, before=int(before) if before and before.isdigit() else None)
+            return store.audit_page(conn, chat_keys=keys, before=before)
 
     rows = await asyncio.to_thread(read)
     return web.page(request, "audit.html", rows=rows, tz=web.ctx.config.bot.tz)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.web import auth
+from bot.web import auth, params
 from bot.web import texts as t
 from bot.web.core import Section, _web, add_section, operator_only, signed_in
 from bot.web.views import WebContext
@@ -43,13 +43,6 @@ def _download(data: bytes, fmt: str, name: str) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
 
-def _date(raw: str, what: str) -> date:
-    try:
-        return date.fromisoformat(raw.strip())
-    except ValueError:
-        raise HTTPException(400, t.BAD_DATE.format(what=what, text=raw[:40])) from None
-
-
 def period_of(request: Request) -> Period:
     """``?from=&to=`` (ISO dates; default: the current month up to today, in the bot's time zone).
     400: not a date, ``to`` before ``from``, outside the years 2000–2100, or longer than :data:`MAX_DAYS`."""
@@ -57,8 +50,8 @@ def period_of(request: Request) -> Period:
 
     today = datetime.now(_web(request).ctx.config.bot.tz).date()
     q = request.query_params
-    start = _date(q["from"], "开始日期") if q.get("from") else today.replace(day=1)
-    end = _date(q["to"], "结束日期") if q.get("to") else today
+    start = params.day(q["from"], "开始日期") if q.get("from") else today.replace(day=1)
+    end = params.day(q["to"], "结束日期") if q.get("to") else today
     if end < start:
         raise HTTPException(400, t.BAD_PERIOD)
     if period_problem(start, end) is not None:
@@ -102,7 +95,7 @@ async def purchase(request: Request) -> Response:
     await operator_only(request)
     web = _web(request)
     raw = request.query_params.get("date", "")
-    day = _date(raw, "送货日期") if raw else datetime.now(web.ctx.config.bot.tz).date() + timedelta(days=1)
+    day = params.day(raw, "送货日期") if raw else datetime.now(web.ctx.config.bot.tz).date() + timedelta(days=1)
     supplier = request.query_params.get("supplier") or None
     library = await asyncio.to_thread(SqlLibraryStore(web.ctx.engine).load)
     if supplier is not None and supplier not in library.suppliers:
