@@ -41,7 +41,7 @@ def add_run_parsers(subparsers: Any) -> None:
     demo = subparsers.add_parser("demo", help="play a scripted day of a group buy, in accelerated time")
     demo.add_argument("--speed", type=float, default=DEFAULT_SPEED,
                       help=f"time acceleration (default: {DEFAULT_SPEED:g}: the day in about 12 s)")
-    demo.add_argument("--seed", type=cli_args.whole("--seed", -2**63, 2**63 - 1), default=2026, help="varies residents, rooms and quantities")
+    demo.add_argument("--seed", type=cli_args.whole("--seed", 0, 2**63 - 1), default=2026, help="varies residents, rooms and quantities")
     demo.add_argument("--db", metavar="URL", help="store URL (default: a temporary SQLite file)")
     demo.set_defaults(handler=_demo)
     add_history_parsers(subparsers)

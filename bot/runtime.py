@@ -42,7 +42,7 @@ from bot.config import (
 from bot.context import Core
 from bot.dispatch import Dispatcher
 from bot.election import Lease
-from bot.ports import Repository
+from bot.ports import Repository, StoreUnavailable
 from bot.scheduler import BotScheduler, JobSpec, StoreMarks, job_specs
 from bot.services.orders import OrderService
 from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory, StoreDirectory, import_config
@@ -330,8 +330,9 @@ def main(config_path: str | None = None, log_level: str | None = None) -> int:
     except (ConfigError, StoreInUse) as e:
         print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
         return 2
-    except StartError as e:
-        print(f"tuan: {redact.text(str(e))}", file=sys.stderr)
+    except (StartError, StoreUnavailable) as e:  # StoreUnavailable: the store failed at start-up (storage.unwritable)
+        first_line = str(e).partition("\n")[0]
+        print(f"tuan: {redact.text(first_line)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130

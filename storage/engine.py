@@ -11,6 +11,8 @@ from typing import Any
 from sqlalchemy import URL, Connection, Engine, create_engine, event, make_url
 from sqlalchemy.pool import StaticPool
 
+from storage.unwritable import watch
+
 
 def _json_dumps(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
@@ -23,6 +25,7 @@ def is_memory_sqlite(url: URL) -> bool:
 def make_engine(url: str | URL, **kwargs: Any) -> Engine:
     """Create an engine for ``url``; extra keyword arguments go to :func:`sqlalchemy.create_engine`.
 
+    A store it may not write fails as one line naming it and the fix (:func:`storage.unwritable.watch`).
     ``postgresql://`` means psycopg 3 (``postgresql+psycopg://``). SQLite gets WAL (file databases),
     ``synchronous=NORMAL``, enforced foreign keys and real transactions around DDL; ``sqlite://``
     (in-memory) keeps its single connection alive with a ``StaticPool``.
@@ -34,7 +37,9 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         if u.drivername == "postgresql":
             u = u.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)  # after a server restart, pooled connections are dead
-        return create_engine(u, **kwargs)
+        engine = create_engine(u, **kwargs)
+        watch(engine)
+        return engine
     if backend != "sqlite":
         raise ValueError(f"unsupported database {u.drivername!r}: use sqlite or postgresql+psycopg")
     memory = is_memory_sqlite(u)
@@ -47,6 +52,7 @@ def make_engine(url: str | URL, **kwargs: Any) -> Engine:
         kwargs.setdefault("poolclass", StaticPool)
     engine = create_engine(u, **kwargs)
     _configure_sqlite(engine, wal=not memory, path=path)
+    watch(engine)
     return engine
 
 

@@ -30,6 +30,7 @@ from storage.migrate import upgrade
 from storage.models import CHATS, MARKS
 from storage.rows import CHAT_FIELDS, params
 from storage.types import check_aware
+from storage.unwritable import ELSEWHERE
 
 CONFLICTS = ("40P01", "40001")  # deadlock_detected, serialization_failure: the transaction may simply run again
 
@@ -251,8 +252,14 @@ def open_repository(url: str, **engine_options: Any) -> SqlRepository:
         engine = make_engine(url, **engine_options)
     except (ArgumentError, ValueError, ImportError) as e:
         raise StoreOpenError(f"not a usable database URL ({type(e).__name__}: {_first_line(e)})") from None
+    except OSError as e:  # the SQLite file cannot be created or opened for writing (storage.engine.make_private)
+        raise StoreOpenError(f"the SQLite file {e.filename} cannot be written ({e.strerror}): make it and its "
+                             f"directory writable by the user running tuan, {ELSEWHERE}") from None
     try:
         upgrade(engine)
+    except StoreUnavailable as e:  # a schema to write on a store that cannot be (storage.unwritable)
+        engine.dispose()
+        raise StoreOpenError(str(e).removeprefix("store unavailable: ")) from None
     except DBAPIError as e:
         engine.dispose()
         raise StoreOpenError(f"the database cannot be used: {_first_line(e)}") from None

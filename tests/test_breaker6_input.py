@@ -86,11 +86,7 @@ def _read_only_store(tmp_path: Path) -> Path:
 # URL): `tuan run` and `tuan user add` print a 70-to-80-line Python traceback (StoreUnavailable:
 # attempt to write a readonly database) instead of one line; `tuan leader add` and `tuan paid` say
 # "tuan: store unavailable: ..." as they should.
-@pytest.mark.parametrize("args", [
-    pytest.param(["run"], marks=pytest.mark.xfail(
-        strict=True, reason="tuan run / tuan user add on a read-only store: a traceback, not one line")),
-    ["user", "add", "--role", "operator", "bob", "--password-stdin"],  # fixed by bot/cli_store.py
-])
+@pytest.mark.parametrize("args", [["run"], ["user", "add", "--role", "operator", "bob", "--password-stdin"]])
 def test_a_read_only_store_is_one_line(tmp_path: Path, args: list[str]) -> None:
     import subprocess
     import sys
