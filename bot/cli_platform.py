@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import cli_args
 from bot.cli_store import config_option, with_platform_store
+from bot.inputs import numeric_first
 
 if TYPE_CHECKING:
     from bot.config import AppConfig
@@ -111,7 +112,7 @@ def _product_list(args: argparse.Namespace) -> int:
 
 
 def _code_order(p: ProductRow) -> tuple[bool, int, str]:
-    return not p.id.isdigit(), int(p.id) if p.id.isdigit() else 0, p.id
+    return numeric_first(p.id)
 
 
 def _product_add(args: argparse.Namespace) -> int:

@@ -74,3 +74,10 @@ def whole(raw: str, low: int, high: int) -> int:
 def _years(year: int) -> None:
     if not FIRST_YEAR <= year <= LAST_YEAR:
         raise BadInput("range", f"is not within the years {FIRST_YEAR} to {LAST_YEAR}", str(FIRST_YEAR), str(LAST_YEAR))
+
+
+def numeric_first(code: str) -> tuple[bool, int, str]:
+    """A sort key for product codes: those of ASCII digits (``1``, ``12``) first in numeric order, then
+    the others by text (``²`` and ``１２`` among the others: ``int()`` would refuse or misread them)."""
+    numeric = code.isascii() and code.isdigit() and len(code) <= MAX_DIGITS
+    return not numeric, int(code) if numeric else 0, code

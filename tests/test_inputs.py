@@ -148,6 +148,23 @@ def test_a_delivery_on_the_cutoff_s_day_and_the_calendar_s_last_allowed_days_are
     assert main(["stock", "--date", "2000-01-01", "--config", cfg]) == 0
 
 
+@pytest.mark.parametrize("value", BAD_WHOLES)
+def test_a_bad_stock_after_a_product_code_is_one_line(capsys: Any, cfg: str, value: str) -> None:
+    capsys.readouterr()
+    assert main([*OPEN[:-1], f"G1:{value}", "--config", cfg]) == 2
+    err = capsys.readouterr().err
+    assert "must be a whole number" in err and err.count("\n") == 1, err
+
+
+def test_product_codes_of_other_digits_sort_after_the_numeric_ones(capsys: Any, cfg: str) -> None:
+    for code in ("10", "9", "²", "１２"):
+        assert main(["product", "add", code, "--name", f"梨{code}", "--price", "3", "--config", cfg]) == 0
+    capsys.readouterr()
+    assert main(["product", "list", "--config", cfg]) == 0
+    codes = [line.split()[0] for line in capsys.readouterr().out.splitlines()[1:]]
+    assert codes == ["9", "10", "G1", "²", "１２"]
+
+
 # --- every dashboard parameter of those kinds ----------------------------------------------------------
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Protocol
 
+from bot import inputs
 from bot.catalog import MAX_COUNT, Catalog
 from bot.config import AppConfig
 
@@ -450,9 +451,11 @@ def parse_picks(text: str) -> list[tuple[str, int | None]]:
             raise PlatformDataError(f"{part!r}: a product code is missing")
         if any(c == code for c, _s in picks):
             raise PlatformDataError(f"product {code} is named twice")
-        if sep and (not stock.strip().isdigit() or int(stock) > MAX_COUNT):
-            raise PlatformDataError(f"{part!r}: the stock after ':' must be a whole number from 0 to {MAX_COUNT:,}")
-        picks.append((code, int(stock) if sep else None))
+        try:
+            count = inputs.whole(stock, 0, MAX_COUNT) if sep else None
+        except inputs.BadInput:
+            raise PlatformDataError(f"{part!r}: the stock after ':' must be a whole number from 0 to {MAX_COUNT:,}") from None
+        picks.append((code, count))
     if not picks:
         raise PlatformDataError("no products named (--products CODE[:STOCK],CODE...)")
     return picks

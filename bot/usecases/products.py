@@ -22,6 +22,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from bot import inputs
 from bot.catalog import MAX_COUNT, Catalog, Item
 from bot.usecases.platform_data import PlatformDataError, ProductRow
 
@@ -234,9 +235,11 @@ def parse_picks(text: str) -> list[Pick]:
             raise PlatformDataError(f"{part!r}: a product code is missing")
         if slash and not spec:
             raise PlatformDataError(f"{part!r}: a spec is missing after '/'")
-        if sep and (not stock.strip().isdigit() or int(stock) > MAX_COUNT):
-            raise PlatformDataError(f"{part!r}: the stock after ':' must be a whole number from 0 to {MAX_COUNT:,}")
-        pick = Pick(code, spec if slash else None, int(stock) if sep else None)
+        try:
+            count = inputs.whole(stock, 0, MAX_COUNT) if sep else None
+        except inputs.BadInput:
+            raise PlatformDataError(f"{part!r}: the stock after ':' must be a whole number from 0 to {MAX_COUNT:,}") from None
+        pick = Pick(code, spec if slash else None, count)
         if any(p.code == pick.code and (p.spec is None or pick.spec is None or norm(p.spec) == norm(pick.spec))
                for p in picks):
             raise PlatformDataError(f"{named.strip()!r} is named twice")

@@ -24,6 +24,7 @@ from decimal import Decimal
 from sqlalchemy import Engine, select
 
 from bot import products_messages as pm
+from bot.inputs import numeric_first
 from bot.ports import Repository
 
 NO_SUPPLIER = ""
@@ -146,7 +147,7 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
 
 
 def _code(code: str) -> tuple[bool, int, str]:
-    return not code.isdigit(), int(code) if code.isdigit() else 0, code
+    return numeric_first(code)
 
 
 # --- as tables, CSV and XLSX ----------------------------------------------------------------------------

@@ -112,8 +112,7 @@ def _products(ctx: WebContext) -> tuple[list[Any], set[str]]:
     from storage.platform import SqlPlatformStore
 
     rows = SqlPlatformStore(ctx.engine).load()
-    key = lambda p: (not p.id.isdigit(), int(p.id) if p.id.isdigit() else 0, p.id)  # noqa: E731
-    return sorted(rows.products.values(), key=key), set(config_owned(ctx.config, rows.products))
+    return sorted(rows.products.values(), key=lambda p: inputs.numeric_first(p.id)), set(config_owned(ctx.config, rows.products))
 
 
 def _aliases(raw: str) -> tuple[str, ...]:
