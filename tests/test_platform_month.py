@@ -57,7 +57,7 @@ Settlement of November:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -80,7 +80,7 @@ from bot.services.orders import OrderService
 from bot.usecases.leaderday import Actor, LeaderDay
 from bot.usecases.platform_data import StoreDirectory
 from storage.leaderday import audit
-from storage.models import DEALS
+from storage.models import DEAL_SUPPLIES, DEALS
 from storage.platform import SqlPlatformStore
 from storage.sql import open_repository
 
@@ -150,10 +150,14 @@ def month(request: pytest.FixtureRequest, tmp_path: Path, capsys: Any) -> Any:
         service.handle(InboundMessage("fake", gid, f"m{next(n)}", sender_id_of(who), who, text, datetime.now(UTC)))
 
     def open_round(gid: str, products: str, delivery: str, opened: datetime) -> str:
-        out = tuan(capsys, c, "deal", "open", "--group", gid, "--products", products, "--delivery", delivery)
+        # opened today, then dated back to ``opened`` and delivered on ``delivery`` (`tuan deal open` refuses
+        # a delivery day in the past)
+        out = tuan(capsys, c, "deal", "open", "--group", gid, "--products", products)
         deal_id = out.split("opened deal ", 1)[1].split(" ", 1)[0]
         with repo.engine.begin() as conn:  # type: ignore[attr-defined]
             conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(created_at=opened))
+            conn.execute(update(DEAL_SUPPLIES).where(DEAL_SUPPLIES.c.deal_id == deal_id)
+                         .values(delivery_date=date.fromisoformat(delivery)))
         return deal_id
 
     first, second = datetime(2026, 11, 2, 9, tzinfo=TZ), datetime(2026, 11, 9, 9, tzinfo=TZ)

@@ -158,11 +158,11 @@ def test_purchase_orders_total_each_variant_per_supplier_with_costs_and_routes(
         capsys: Any, config_path: str, tmp_path: Path) -> None:
     stocked(capsys, config_path, tmp_path)
     code, out, err = tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1,O1,E1",
-                          "--delivery", "2026-12-01")
+                          "--delivery", "2099-12-01")
     assert code == 0, err
-    assert "delivery 2026-12-01" in out
+    assert "delivery 2099-12-01" in out
     code, _, err = tuan(capsys, config_path, "deal", "open", "--group", "park", "--products", "G1/10斤装:20,O1",
-                        "--delivery", "2026-12-01")
+                        "--delivery", "2099-12-01")
     assert code == 0, err
     repo = open_repository(url_of(config_path))
     n = [0]
@@ -185,7 +185,7 @@ def test_purchase_orders_total_each_variant_per_supplier_with_costs_and_routes(
                                                     pickup_point="阳光花园南门"))
     repo.close()
 
-    code, out, err = tuan(capsys, config_path, "purchase", "--date", "2026-12-01", "--format", "csv")
+    code, out, err = tuan(capsys, config_path, "purchase", "--date", "2099-12-01", "--format", "csv")
     assert code == 0, err
     rows = list(csv.reader(io.StringIO(out.lstrip("\ufeff"))))
     blank = rows.index([])
@@ -213,7 +213,7 @@ def test_purchase_orders_total_each_variant_per_supplier_with_costs_and_routes(
     ]
 
     xlsx = tmp_path / "po.xlsx"
-    code, out, err = tuan(capsys, config_path, "purchase", "--date", "2026-12-01", "--supplier", "橙园",
+    code, out, err = tuan(capsys, config_path, "purchase", "--date", "2099-12-01", "--supplier", "橙园",
                           "--format", "xlsx", "-o", str(xlsx))
     assert code == 0, err
     from openpyxl import load_workbook
@@ -225,8 +225,8 @@ def test_purchase_orders_total_each_variant_per_supplier_with_costs_and_routes(
     assert got[-1][5] == 5 and got[-1][7] == 109
     assert [r[3] for r in wb["配送分单"].iter_rows(min_row=2, values_only=True)] == ["幸福里东门", "阳光花园南门"]
 
-    code, out, _ = tuan(capsys, config_path, "purchase", "--date", "2026-12-02")
-    assert code == 0 and "送货日 2026-12-02 没有要采购的商品" in out
+    code, out, _ = tuan(capsys, config_path, "purchase", "--date", "2099-12-02")
+    assert code == 0 and "送货日 2099-12-02 没有要采购的商品" in out
 
 
 def test_dry_run_writes_nothing_and_deal_open_names_a_bad_pick(capsys: Any, config_path: str,
@@ -242,7 +242,7 @@ def test_dry_run_writes_nothing_and_deal_open_names_a_bad_pick(capsys: Any, conf
     assert tuan(capsys, config_path, "product", "import", str(path), "--supplier", "鲜果园")[0] == 0
     code, _, err = tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1:5")
     assert code == 2 and "product G1 has 2 variants (G1/5斤装, G1/10斤装)" in err
-    code, _, err = tuan(capsys, config_path, "purchase", "--date", "2026-12-01", "--supplier", "无此")
+    code, _, err = tuan(capsys, config_path, "purchase", "--date", "2099-12-01", "--supplier", "无此")
     assert code == 2 and "no supplier '无此'" in err
     _, out, _ = tuan(capsys, config_path, "supplier", "list", "--json")
     assert {s["id"]: s["variants"] for s in json.loads(out)} == {"橙园": 1, "鲜果园": 3}
@@ -319,11 +319,11 @@ def test_a_variant_carries_a_commission_from_the_cli_and_the_import(capsys: Any,
     assert code == 2 and "row 2, commission: '1.234'" in err and "row 3, commission: '-1'" in err
     # the deal records each item's amount when it opens, as it does the cost
     assert tuan(capsys, config_path, "deal", "open", "--group", "home", "--products", "G1",
-                "--delivery", "2026-12-01")[0] == 0
+                "--delivery", "2099-12-01")[0] == 0
     from storage.products import deals_delivered
 
     repo = open_repository(url_of(config_path))
-    (sources,) = deals_delivered(repo.engine, datetime(2026, 12, 1).date()).values()  # type: ignore[attr-defined]
+    (sources,) = deals_delivered(repo.engine, datetime(2099, 12, 1).date()).values()  # type: ignore[attr-defined]
     repo.close()
     assert {s.spec: s.commission for s in sources.values()} == {"5斤装": None, "10斤装": Decimal("3.00")}
 
@@ -355,7 +355,7 @@ def test_every_library_change_leaves_its_audit_row(capsys: Any, config_path: str
     assert tuan(capsys, config_path, "supplier", "add", "橙园", "--name", "赣州橙园", "--contact", "139")[0] == 0
     assert tuan(capsys, config_path, "product", "variant", "E1", "60枚", "--price", "58", "--commission", "2")[0] == 0
     assert tuan(capsys, config_path, "deal", "open", "--group", "park", "--products", "E1/60枚",
-                "--delivery", "2026-12-03")[0] == 0
+                "--delivery", "2099-12-03")[0] == 0
     rows = audit_rows(config_path)
     assert [a for a, _ in rows] == ["supplier.set"] * 2 + ["product.import"] * 7 + ["supplier.set", "variant.set",
                                                                                          "deal.open"]
@@ -363,4 +363,4 @@ def test_every_library_change_leaves_its_audit_row(capsys: Any, config_path: str
     assert ("product.import", "variant G1/10斤装: added (95.00元/箱, cost 72.50, supplier 鲜果园)") in rows
     assert rows[9] == ("supplier.set", "supplier 橙园: changed (赣州橙园)")  # the second, unchanged add: no row
     assert rows[10] == ("variant.set", "variant E1/60枚: added (58.00元/-, cost -, supplier -, commission 2.00)")
-    assert rows[11][0] == "deal.open" and rows[11][1].endswith("for group park, delivery 2026-12-03: E1/60枚")
+    assert rows[11][0] == "deal.open" and rows[11][1].endswith("for group park, delivery 2099-12-03: E1/60枚")
