@@ -31,7 +31,7 @@ from bot.usecases.platform_data import StoreDirectory
 from bot.usecases.schedules import scheduled_jobs
 from bot.usecases.settlement import Period, settlement
 from bot.usecases.settlement_files import group_rows
-from storage.models import AUDIT, DEALS, LEADERS
+from storage.models import AUDIT, DEALS, LEADER_TERMS, LEADERS
 from storage.operators import SqlOperatorStore
 from storage.platform import SqlPlatformStore
 from storage.sql import SqlRepository, open_repository
@@ -265,6 +265,39 @@ def test_a_retired_leader_keeps_the_commission_of_rounds_opened_before(capsys: A
     assert [(ln.leader_id, ln.commission) for ln in only.lines] == [("wang", D("0.80"))]
     dec = settlement(service, app, rows, Period(date(2026, 12, 1), date(2026, 12, 31)))
     assert [ln.leader_id for ln in dec.lines] == ["fake:团长", "li"]  # wang retired: nothing of December is theirs
+
+
+def test_a_retirement_and_a_rate_change_in_one_month_each_settle_by_the_round(
+        capsys: Any, cfg: tuple[str, str], repo: SqlRepository) -> None:
+    """As above, and li's rate goes from 5% to 10% on 11-15 (between the rounds). Round 1 (11-02):
+    wang 10 × 0.08 = 0.80, li 10 × 0.05 = 0.50 (li's rate of then); round 2 (11-20): li alone,
+    30 × 0.10 = 3.00. November: wang 0.80, li 3.50; the line shows li's rate at the month's end."""
+    config, _url = cfg
+    ok(capsys, config, "leader", "add", "wang", "--name", "王姐", "--rate", "8%")
+    ok(capsys, config, "leader", "add", "li", "--name", "李哥", "--rate", "5%")
+    ok(capsys, config, "group", "add", "park", "--platform", "fake", "--chat", "park", "--leaders", "wang,li")
+    with repo.engine.begin() as conn:  # the terms given at `leader add` took effect on 11-01
+        conn.execute(update(LEADER_TERMS).values(since=datetime(2026, 11, 1, tzinfo=TZ)))
+    service, n = OrderService(repo), [0]
+    for day, who, text in ((datetime(2026, 11, 2, 9, tzinfo=TZ), "张三", "张三 葡萄2"),
+                           (datetime(2026, 11, 20, 9, tzinfo=TZ), "李四", "李四 葡萄3")):
+        deal_id = service.open_deal(Catalog(items=(GRAPE,), title="团"), ["fake:park"], title="团")
+        _order(service, "park", who, text, n)
+        with repo.engine.begin() as conn:
+            conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(created_at=day))
+    ok(capsys, config, "leader", "edit", "li", "--rate", "10%")
+    ok(capsys, config, "leader", "remove", "wang")
+    with repo.engine.begin() as conn:
+        conn.execute(update(LEADER_TERMS).where(LEADER_TERMS.c.leader_id == "li",
+                                                LEADER_TERMS.c.since > datetime(2026, 11, 2, tzinfo=TZ))
+                     .values(since=datetime(2026, 11, 15, tzinfo=TZ)))
+        conn.execute(update(LEADERS).where(LEADERS.c.id == "wang").values(retired_at=datetime(2026, 11, 10, tzinfo=TZ)))
+    app = read_config(config)
+    rows = SqlOperatorStore(repo.engine).load()
+    nov = settlement(service, app, rows, Period(date(2026, 11, 1), date(2026, 11, 30)))
+    assert {ln.leader_id: (ln.sales, ln.rate, ln.commission) for ln in nov.lines if ln.sales} == {
+        "wang": (D("10.00"), D("0.08"), D("0.80")), "li": (D("40.00"), D("0.1"), D("3.50"))}
+    assert nov.commission == D("4.30")
 
 
 async def test_in_a_retired_groups_chat_no_round_opens_and_orders_are_refused(capsys: Any, cfg: tuple[str, str],
