@@ -85,7 +85,8 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         except UnknownRound as e:
             raise Failed(f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)") from None
         except UnknownGroup as e:
-            raise Failed(f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)") from None
+            raise Failed(f"no group {e.args[0]!r} (a group id, see `tuan groups`, or a chat key the store knows)") \
+                from None
         except RoundStillOpen as e:
             raise Failed(str(e), 1) from None
         except (GroupRetired, NoSqlStore) as e:
