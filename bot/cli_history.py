@@ -27,7 +27,7 @@ MAX_DAYS = 36_500  # a --days beyond a century lists every round (a date that fa
 def add_history_parsers(subparsers: Any) -> None:
     """Add ``deals``, ``deal show``, ``deal copy`` and ``export`` to the ``tuan`` command (each sets ``handler``)."""
     deals = subparsers.add_parser("deals", help="list the rounds (deals): groups, status, households, amount")
-    deals.add_argument("--group", metavar="G", help="only this group's rounds (its [[groups]] id or chat key)")
+    deals.add_argument("--group", metavar="G", help="only this group's rounds (its group id or chat key)")
     deals.add_argument("--all", action="store_true",
                        help="every round (default: open ones and those of the last --days days)")
     deals.add_argument("--days", type=int, default=DEFAULT_DAYS, metavar="N",
@@ -69,7 +69,7 @@ def add_history_parsers(subparsers: Any) -> None:
 
     stock = subparsers.add_parser("stock", help="the stocking list (备货单) of every round opened on a day")
     stock.add_argument("--date", required=True, metavar="D", help="the day, YYYY-MM-DD (in the bot's time zone)")
-    stock.add_argument("--group", metavar="G", help="only this group's orders (its [[groups]] id or chat key)")
+    stock.add_argument("--group", metavar="G", help="only this group's orders (its group id or chat key)")
     config_option(stock)
     stock.set_defaults(handler=_stock)
 

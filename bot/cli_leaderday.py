@@ -2,7 +2,8 @@
 (:mod:`bot.usecases.leaderday`) from the command line, on the store of ``--config``.
 
 Actions are recorded in the audit as done by ``--by NAME`` (user id ``cli:NAME``) in the group
-``--group`` (a ``[[groups]] id`` or a chat key; default: the deal's only group).
+``--group`` (a group id, of tuan.toml or ``tuan group add``, or a chat key: :func:`bot.usecases.history.chats_named`;
+default: the deal's only group).
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def add_leaderday_parsers(subparsers: Any) -> None:
                                 _short)):
         p = subparsers.add_parser(name, help=helptext)
         p.add_argument("--deal", required=True, metavar="ID")
-        p.add_argument("--group", metavar="G", help="[[groups]] id or chat key (default: the deal's only group)")
+        p.add_argument("--group", metavar="G", help="group id or chat key (default: the deal's only group)")
         p.add_argument("--by", required=True, metavar="NAME", help="who does it (for the audit)")
         if name == "verify":
             p.add_argument("code")
