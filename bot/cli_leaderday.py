@@ -31,7 +31,7 @@ def add_leaderday_parsers(subparsers: Any) -> None:
     for name, helptext, fn in (("verify", "mark a household picked up, by its pickup code", _verify),
                                ("paid", "record what a household paid (default: what it owes)", _paid),
                                ("refund", "record a refund (or a replacement: reason 补发)", _refund),
-                               ("short", "record a short delivery: households filled first come first served",
+                               ("short", "record a short delivery (after the cutoff): units filled first come first served",
                                 _short)):
         p = subparsers.add_parser(name, help=helptext)
         p.add_argument("--deal", required=True, metavar="ID")
