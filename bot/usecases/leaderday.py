@@ -316,8 +316,9 @@ class LeaderDay:
             got = dict.fromkeys(want, 0)
             for _at, key in queue[:delivered]:
                 got[key] += 1
-            first = {key: at for at, key in reversed(queue)}
-            takers.sort(key=lambda h: (first.get(h.key, (len(day.entries), h.number)), h.number))
+            first = {key: at for at, key in reversed(queue)}  # each household's earliest unit
+            end = max((e.id for e in day.entries), default=0) + 1
+            takers.sort(key=lambda h: (first.get(h.key, (end, h.number)), h.number))
             lines, ordered = [], 0
             for h in takers:
                 bought = h.items[item.code]
