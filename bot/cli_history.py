@@ -28,7 +28,7 @@ MAX_DAYS = 36_500  # a --days beyond a century lists every round (a date that fa
 def add_history_parsers(subparsers: Any) -> None:
     """Add ``deals``, ``deal show``, ``deal copy`` and ``export`` to the ``tuan`` command (each sets ``handler``)."""
     deals = subparsers.add_parser("deals", help="list the rounds (deals): groups, status, households, amount")
-    deals.add_argument("--group", metavar="G", help="only this group's rounds (its [[groups]] id or chat key)")
+    deals.add_argument("--group", metavar="G", help="only this group's rounds (its group id or chat key)")
     deals.add_argument("--all", action="store_true",
                        help="every round (default: open ones and those of the last --days days)")
     deals.add_argument("--days", type=cli_args.whole("--days", 0, cli_args.MAX_COUNT), default=DEFAULT_DAYS, metavar="N",
@@ -71,7 +71,7 @@ def add_history_parsers(subparsers: Any) -> None:
     stock = subparsers.add_parser("stock", help="the stocking list (备货单) of every round opened on a day")
     stock.add_argument("--date", required=True, type=cli_args.day("--date"), metavar="D",
                        help="the day, YYYY-MM-DD (in the bot's time zone)")
-    stock.add_argument("--group", metavar="G", help="only this group's orders (its [[groups]] id or chat key)")
+    stock.add_argument("--group", metavar="G", help="only this group's orders (its group id or chat key)")
     config_option(stock)
     stock.set_defaults(handler=_stock)
 
@@ -87,7 +87,8 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
         except UnknownRound as e:
             raise Failed(f"no deal {e.args[0]!r} in the store (see `tuan deals --all`)") from None
         except UnknownGroup as e:
-            raise Failed(f"no group {e.args[0]!r} (a [[groups]] id or a chat key the store knows)") from None
+            raise Failed(f"no group {e.args[0]!r} (a group id, see `tuan groups`, or a chat key the store knows)") \
+                from None
         except RoundStillOpen as e:
             raise Failed(str(e), 1) from None
         except (GroupRetired, NoSqlStore) as e:

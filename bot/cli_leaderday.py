@@ -2,14 +2,15 @@
 (:mod:`bot.usecases.leaderday`) from the command line, on the store of ``--config``.
 
 Actions are recorded in the audit as done by ``--by NAME`` (user id ``cli:NAME``) in the group
-``--group`` (a ``[[groups]] id`` or a chat key; default: the deal's only group).
+``--group`` (a group id, of tuan.toml or ``tuan group add``, or a chat key: :func:`bot.usecases.history.chats_named`;
+default: the deal's only group).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -31,11 +32,11 @@ def add_leaderday_parsers(subparsers: Any) -> None:
     for name, helptext, fn in (("verify", "mark a household picked up, by its pickup code", _verify),
                                ("paid", "record what a household paid (default: what it owes)", _paid),
                                ("refund", "record a refund (or a replacement: reason 补发)", _refund),
-                               ("short", "record a short delivery: households filled first come first served",
+                               ("short", "record a short delivery (after the cutoff): units filled first come first served",
                                 _short)):
         p = subparsers.add_parser(name, help=helptext)
         p.add_argument("--deal", required=True, metavar="ID")
-        p.add_argument("--group", metavar="G", help="[[groups]] id or chat key (default: the deal's only group)")
+        p.add_argument("--group", metavar="G", help="group id or chat key (default: the deal's only group)")
         p.add_argument("--by", required=True, metavar="NAME", help="who does it (for the audit)")
         if name == "verify":
             p.add_argument("code")
@@ -91,8 +92,10 @@ def _actor(args: argparse.Namespace, config: Any, day: Any) -> Any:
     from bot.usecases.leaderday import Actor
 
     if args.group:
-        group = config.group(args.group)
-        key = group.chat_key if group is not None else args.group
+        from bot.usecases.history import chats_named
+
+        with day.repo.engine.connect() as conn:
+            (key,) = chats_named(conn, config, args.group)
     else:
         chats = {h.chat_key for h in day.households(args.deal)}
         if len(chats) != 1:
@@ -160,12 +163,55 @@ def _act(args: argparse.Namespace, act: Any) -> int:
         print(f"{res.item.name}: ordered {res.ordered}, delivered {res.delivered}, refunded {res.refunded}")
         return 0
     if res.status != "ok":
-        names = ", ".join(h.label for h in res.candidates)
-        raise Failed(f"{res.status}{': ' + names if names else ''}", 1)
+        raise Failed(failure(res, args, config.bot.tz), 1)
     marks = res.marks
     print(f"{res.household.label}: code {marks.pickup_code}, owed {marks.owed}, paid {marks.paid_amount or '-'}, "
           f"refund {marks.refund_amount}, picked {marks.picked_by_name or '-'}")
     return 0
+
+
+FAILURES = {
+    "none": "no household {who} in deal {deal}{group} (see `tuan marks --deal {deal}`)",
+    "ambiguous": "{who} matches {n} households: {candidates}; name one by its number (e.g. '#{example}')",
+    "already": "{label} was already picked up ({when} by {by})",
+    "not_picked": "{label} is not picked up",
+    "late": "{label} was picked up more than 10 minutes ago ({when}): too late to undo",
+    "bad_item": "deal {deal} sells no item {item!r}",
+    "bad_qty": "{qty_word} must be {least} or more (got {qty})",
+    "too_many": "{label}: at most {left} more of {item} can be refunded",
+    "too_much": "{label}: at most {left} yuan more can be refunded for {item}",
+    "bad_amount": "the amount {why}",
+    "open": "deal {deal} still takes orders: record a short delivery after its cutoff (its schedule, or /close in "
+            "the group)",
+}
+"""Why a leader's-day action changed nothing, per :class:`~bot.usecases.leaderday_model.Result` status: one
+line for stderr (``tuan: …``), filled by :func:`failure`."""
+
+
+def failure(res: Any, args: argparse.Namespace, tz: tzinfo | None = None) -> str:
+    """The line saying why ``res`` (a Result whose status is not "ok") changed nothing, for the
+    command ``args`` (verify, paid, refund or short); times in ``tz`` (default: the machine's). An
+    unknown status is named as it is."""
+    from bot.money import REASONS
+
+    h, marks, item = res.household, res.marks, res.item
+    code = getattr(args, "code", None)
+    who = f"with pickup code {code!r}" if code is not None else repr(getattr(args, "who", ""))
+    picked_at = marks.picked_at if marks is not None else None
+    values = {
+        "deal": args.deal, "who": who, "group": f" in group {args.group!r}" if args.group else "",
+        "n": len(res.candidates), "example": res.candidates[0].number if res.candidates else "",
+        "candidates": ", ".join(f"#{c.number} {c.label}" for c in res.candidates),
+        "label": h.label if h is not None else who, "by": (marks.picked_by_name if marks is not None else "") or "-",
+        "when": f"{picked_at.astimezone(tz):%Y-%m-%d %H:%M}" if picked_at is not None else "-",
+        "item": item.name if item is not None else getattr(args, "item", ""),
+        "qty_word": "delivered" if args.handler is _short else "the quantity",
+        "least": 0 if args.handler is _short else 1,
+        "qty": getattr(args, "delivered", getattr(args, "qty", "")),
+        "left": res.detail.get("left", ""), "why": REASONS.get(res.detail.get("why", ""), "is not a sum of money"),
+    }
+    text = FAILURES.get(res.status)
+    return text.format(**values) if text is not None else res.status
 
 
 @_guarded

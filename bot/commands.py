@@ -632,9 +632,8 @@ def _my_current(core: Core, chat_key: str, sender_id: str, *, private: bool) -> 
     text = m.MY_ORDER.format(title=title, goods=goods, amount=render.money(amount),
                              state=m.TALLY_STATE_CLOSED if closed else "")
     homes = own_numbers(core.service.tally(deal_id, chat_key), catalog, chat_key, sender_id)
-    numbers = [m.MY_NUMBER_PROXY.format(number=h.number, who=h.label) if h.proxy
-               else m.MY_NUMBER_ONE.format(number=h.number) for h in homes if h.number]
-    text += m.MY_NUMBER.format(numbers="、".join(numbers)) if numbers else ""
+    numbers = render.my_numbers(homes, private=private)
+    text += m.MY_NUMBER.format(numbers=numbers) if numbers else ""
     marks, pending = leaderday_commands.my_marks(core, chat_key, sender_id, private=private)
     return (f"{text}\n{marks}" if marks else text), pending
 

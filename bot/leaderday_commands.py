@@ -242,8 +242,7 @@ def my_earlier(core: Core, chat_key: str, sender_id: str, *, private: bool) -> t
         for h, _mk in theirs:
             for code, qty in h.items.items():
                 totals[code] = totals.get(code, 0) + qty
-        numbers = "、".join(m.MY_NUMBER_PROXY.format(number=h.number, who=h.label) if h.proxy
-                           else m.MY_NUMBER_ONE.format(number=h.number) for h, _mk in theirs)
+        numbers = render.my_numbers((h for h, _mk in theirs), private=private)
         text = m.MY_EARLIER.format(round=r.name, goods=render.goods(totals, catalog, units=True),
                                    amount=render.money(sum((h.amount for h, _mk in theirs), Decimal(0))))
         text += m.MY_NUMBER.format(numbers=numbers)

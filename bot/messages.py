@@ -76,6 +76,7 @@ ASK_OTHER = "\"{word}\"没看懂,能再说一下吗?"
 # Reasons for refused lines.
 REFUSED_AFTER_CUTOFF = "已截单,这单没能记上,下次早点哦"
 REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
+REFUSED_SOLD_OUT_LEFT = "{item} 只剩{left}{unit}了,这单没能记上,最多还能订{left}{unit}"  # some left, not as many
 REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
 # An edit or withdrawal would have given back what a change (改成, 减, 不要了) took away: it does not fit.
 REFUSED_GIVE_BACK_SOLD_OUT = "{item} 已售罄,原来的数量加不回去了,仍按现在的数量算"
@@ -223,7 +224,11 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
         case oc.AFTER_CUTOFF | oc.DEAL_CLOSED:
             return REFUSED_AFTER_CUTOFF
         case oc.SOLD_OUT:
-            return (REFUSED_GIVE_BACK_SOLD_OUT if problem.give_back else REFUSED_SOLD_OUT).format(item=item_name)
+            if problem.give_back:
+                return REFUSED_GIVE_BACK_SOLD_OUT.format(item=item_name)
+            if problem.left > 0:
+                return REFUSED_SOLD_OUT_LEFT.format(item=item_name, left=problem.left, unit=(item.unit if item else "") or "份")
+            return REFUSED_SOLD_OUT.format(item=item_name)
         case oc.OVER_MAX:
             max_qty = catalog.max_qty if catalog and catalog.max_qty else ""
             text = REFUSED_GIVE_BACK_OVER_MAX if problem.give_back else REFUSED_OVER_MAX
@@ -321,6 +326,7 @@ BAD_ITEM = "本期没有「{item}」这个商品"
 BAD_QTY = "数量「{word}」看不懂,请写正整数"
 SHORT_USAGE = "格式:/short 葡萄 25(实际到货数量)"
 SHORT_SHARED_NOT_YOURS = "这一期和「{groups}」共用,缺货要由管理所有这些群的团长登记(或用 tuan short)"
+SHORT_OPEN = "本期还在接龙,缺货请在截单(/close)、到货后再登记:截单前订单还会变"
 SHORT_NONE = "{item} 订{ordered}份,到货{delivered}份,不缺货"
 SHORT_TITLE = "⚠️ {item} 订了{ordered}份,只到货{delivered}份。按下单先后分配,以下住户缺货,已登记退款:"
 SHORT_ROW = "{at}{who} 订{ordered}得{got} 缺{short} 退¥{amount}"

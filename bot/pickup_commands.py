@@ -24,6 +24,7 @@ from bot.leaderday_commands import (
     worked,
 )
 from bot.model import Mention
+from bot.phones import mask_phones
 from bot.registry import ANYONE, command
 from bot.rooms import Room, parse_room
 from bot.usecases.leaderday import Household, LeaderDay, is_code_shaped
@@ -258,7 +259,7 @@ async def cmd_point(core: Core, inv: Invocation) -> None:
     if not points:
         text = m.NO_POINTS
     elif not chosen:
-        text = m.UNKNOWN_POINT.format(point=inv.arg, points="、".join(points))
+        text = m.UNKNOWN_POINT.format(point=mask_phones(inv.arg), points="、".join(points))  # echoed in the group
     else:
         text = m.POINT_CHOSEN.format(point=chosen)
     await core.send(msg.chat_key, text, reply_to=msg.message_id, mention=mention)

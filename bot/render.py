@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Protocol
 
 from bot import messages as m
 from bot.catalog import Catalog, Item
@@ -105,6 +106,33 @@ def households(tally: Tally, catalog: Catalog, *, by_room: bool = False) -> list
         h.who = h.label or h.sender_name
     homes = sorted(found.values(), key=lambda h: h.number or len(tally.numbers) + 1)
     return sorted(homes, key=lambda h: room_key(h.room_label)) if by_room else homes
+
+
+class Numbered(Protocol):
+    """A household as /my names it: its 跟团号, its label, and its neighbour when a proxy's."""
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def proxy(self) -> str: ...
+
+
+def shown_label(label: str, *, private: bool) -> str:
+    """A household label as a chat shows it: whole in a private chat, phones masked
+    (:func:`bot.phones.mask_phones`, as every list does) in a group, where every neighbour reads it."""
+    return label if private else mask_phones(label)
+
+
+def my_numbers(homes: Iterable[Numbered], *, private: bool) -> str:
+    """The 跟团号 of a resident's households, joined by 、 (``#3、#2(6栋101 刘奶奶 139****7025)``): a
+    proxy household with its neighbour's label, phones masked unless ``private``. Empty when none has
+    a number."""
+    return "、".join(m.MY_NUMBER_PROXY.format(number=h.number, who=shown_label(h.label, private=private))
+                    if h.proxy else m.MY_NUMBER_ONE.format(number=h.number) for h in homes if h.number)
 
 
 def goods(items: dict[str, int], catalog: Catalog, *, units: bool) -> str:

@@ -186,7 +186,7 @@ async def cmd_short(core: Core, inv: Invocation) -> None:
     async with core.lock:
         res = day.short(deal_id, actor_of(inv, key), core.now(), words[0], int(words[1]))
     if isinstance(res, Result):
-        await answer(core, inv, m.BAD_ITEM.format(item=words[0]))
+        await answer(core, inv, m.SHORT_OPEN if res.status == "open" else m.BAD_ITEM.format(item=words[0]))
         return
     assert isinstance(res, ShortResult)
     name = m.item_short(res.item)

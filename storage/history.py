@@ -38,7 +38,7 @@ from sqlalchemy import (
 )
 
 from bot.services.households import proxy_of
-from storage.models import CHATS, DEAL_CHATS, DEALS, ENTRIES, ITEMS
+from storage.models import CHATS, DEAL_CHATS, DEALS, ENTRIES, GROUPS, ITEMS
 
 OPEN = "open"
 
@@ -134,6 +134,15 @@ def chats_of(conn: Connection, deal_id: str) -> list[str]:
         select(ENTRIES.c.chat_key).where(ENTRIES.c.deal_id == deal_id).distinct(),
     )))
     return sorted(keys)
+
+
+def group_chat(conn: Connection, name: str) -> str | None:
+    """The chat key of the store's group (``tuan group add``) whose id is ``name``, else whose chat
+    key is; None when none is."""
+    by_id = conn.scalar(select(GROUPS.c.chat_key).where(GROUPS.c.id == name))
+    if by_id is not None:
+        return str(by_id)
+    return name if conn.scalar(select(exists().where(GROUPS.c.chat_key == name))) else None
 
 
 def known_chat(conn: Connection, chat_key: str) -> bool:

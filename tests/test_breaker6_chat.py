@@ -35,7 +35,6 @@ async def test_a_name_ending_in_a_numeral_is_not_the_quantity(who: str, text: st
 # (「帮邻居 6栋101 刘奶奶 电话13900001111 葡萄1」); every list the bot posts in the group masks it
 # (139****1111), but when 李四 asks 「/my」 in the group the bot's answer there names her household
 # with the whole number: 「跟团号 #2、#1(6栋101 刘奶奶 电话13900001111)」, for the whole group to read.
-@pytest.mark.xfail(strict=True, reason="/my in the group shows a proxy neighbour's label with the phone unmasked")
 async def test_my_in_the_group_masks_a_neighbour_s_phone() -> None:
     p = await make_pipeline(CAPS)
     await p.chat.push("帮邻居 6栋101 刘奶奶 电话13900001111 葡萄1", sender="李四")

@@ -21,7 +21,6 @@ CAPS = Capabilities(reactions=True, direct=True)
 # A household is queued by its first entry of the item and then filled whole, so a late top-up jumps
 # the queue. First come first served by units (as stock is, spec: `stock` "first come, first served",
 # where 王姐's +3 would have been refused) gives 王姐 1 and 李四 2.
-@pytest.mark.xfail(strict=True, reason="/short fills a household's late top-up before another's earlier order")
 async def test_a_late_top_up_does_not_jump_the_short_delivery_queue() -> None:
     p = await make_pipeline(CAPS)
     await p.chat.push("3栋402 王姐 葡萄1", sender="王姐")
@@ -58,7 +57,6 @@ async def test_a_reason_that_rules_out_a_replacement_refunds(reason: str) -> Non
 # never arrive. A short delivery (and a refund) is accepted on an open round and then goes stale as
 # orders change: it should be refused until the cutoff ("the day after the cutoff", docs/running.md),
 # or orders of that item closed.
-@pytest.mark.xfail(strict=True, reason="/short on an open round goes stale: later orders of the item are charged in full")
 async def test_a_short_delivery_on_an_open_round_does_not_charge_later_orders() -> None:
     p = await make_pipeline(CAPS)
     await p.chat.push("3栋402 王姐 葡萄1", sender="王姐")

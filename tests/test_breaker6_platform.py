@@ -59,7 +59,6 @@ def plat(tmp_path: Path, sqlite_url: str, capsys: Any) -> Iterator[Platform]:
 # `tuan paid --deal ID --group g7 --by 阿华 李` answers only "tuan: none" (exit 1): these commands look
 # the id up in tuan.toml only (config.group), never in the store's groups. (`tuan deals` also names the
 # group "telegram:-777", not g7.) With --group telegram:-777 every one of them works.
-@pytest.mark.xfail(strict=True, reason="tuan deals/stock/deal copy/paid --group G: a group added by tuan group add is unknown")
 @pytest.mark.parametrize("args", [
     ["deals", "--group", "g7"],
     ["stock", "--date", "{today}", "--group", "g7"],

@@ -63,6 +63,22 @@ async def test_unclear_gets_a_question_mentioning_the_resident() -> None:
     await p.close()
 
 
+async def test_more_than_is_left_is_refused_saying_how_many_are_left() -> None:
+    p = await make_pipeline(REACTIONS)  # 鸡蛋: 5 in stock
+    await p.chat.push("鸡蛋6", sender="王姐")
+    assert p.chat.pop_all()[-1].text == "鸡蛋 只剩5盒了,这单没能记上,最多还能订5盒"
+    await p.chat.push("鸡蛋2", sender="王姐")
+    await p.chat.push("鸡蛋改成6", sender="王姐")  # she has 2: 3 more are left
+    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT_LEFT.format(item="鸡蛋", left=3, unit="盒")
+    await p.chat.push("鸡蛋4", sender="阿强")
+    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT_LEFT.format(item="鸡蛋", left=3, unit="盒")
+    await p.chat.push("鸡蛋3", sender="阿强")
+    await p.chat.push("鸡蛋1", sender="小李")
+    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT.format(item="鸡蛋")  # none left
+    assert p.stored() == {"王姐": {"4": 2}, "阿强": {"4": 3}}
+    await p.close()
+
+
 async def test_clear_and_unclear_in_one_message() -> None:
     p = await make_pipeline(REACTIONS)
     await p.chat.push("橙1 葡萄2", sender="王姐")

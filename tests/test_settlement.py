@@ -114,18 +114,21 @@ def month(request: pytest.FixtureRequest, tmp_path: Path, capsys: Any) -> dict[s
         service.handle(InboundMessage("fake", chat, f"m{next(n)}", sender_id_of(who), who, text, datetime.now(UTC)))
 
     def round_(items: tuple[Item, ...], chats: list[str], day: datetime,
-               orders: list[tuple[str, str, str]]) -> str:
+               orders: list[tuple[str, str, str]], *, closed: bool = False) -> str:
         deal_id = service.open_deal(Catalog(items=items, title="团"), [f"fake:{c}" for c in chats], title="团")
         for chat, who, text in orders:
             order(chat, who, text)
+        if closed:  # its cutoff, the evening of its day
+            service.close_deal(deal_id)
         with repo.engine.begin() as conn:
-            conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(created_at=day))
+            conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(
+                created_at=day, **({"closed_at": day.replace(hour=21)} if closed else {})))
         return deal_id
 
     old = round_((GRAPE, EGG), ["g3"], datetime(2026, 10, 20, 9, tzinfo=TZ), [("g3", "赵六", "赵六 葡萄1")])
     a = round_((GRAPE, EGG), ["g1", "g2", "g3"], datetime(2026, 11, 2, 9, tzinfo=TZ), [
         ("g1", "张三", "3栋401 葡萄2"), ("g1", "李四", "5栋102 鸡蛋1"), ("g2", "王五", "王五 葡萄1 鸡蛋2"),
-        ("g3", "赵六", "赵六 葡萄3"), ("g3", "钱七", "钱七 鸡蛋1")])
+        ("g3", "赵六", "赵六 葡萄3"), ("g3", "钱七", "钱七 鸡蛋1")], closed=True)  # closed: its short delivery
     b = round_((ORANGE, EGG), ["g1", "g4", "g5"], datetime(2026, 11, 9, 23, 30, tzinfo=TZ), [
         ("g1", "张三", "3栋401 脐橙1"), ("g4", "孙八", "孙八 脐橙2"), ("g4", "周九", "周九 鸡蛋1"),
         ("g5", "吴十", "吴十 脐橙3 鸡蛋1")])

@@ -234,7 +234,11 @@ def test_actions_call_the_leaders_day_and_are_audited_and_exports_agree(both: Wo
     code = both.ctx.leader_day().marks_for_deal(deal)[(GA, "u-李哥")].pickup_code
     c.post(f"/deals/{deal}/verify", data={"code": code, "csrf": token})
     assert "已核销 5栋101 李哥" in c.get(f"/deals/{deal}").text
-    # a short delivery: 王姐 ordered 2, 1 refunded, none delivered: only the 1 she still wants is refunded
+    # a short delivery (refused while the round takes orders, then after the cutoff): 王姐 ordered 2,
+    # 1 refunded, none delivered: only the 1 she still wants is refunded
+    c.post(f"/deals/{deal}/short", data={"item": "1", "delivered": "0", "csrf": token})
+    assert "本期还在接龙" in c.get(f"/deals/{deal}").text
+    both.service.close_deal(deal)
     c.post(f"/deals/{deal}/short", data={"item": "1", "delivered": "0", "csrf": token})
     assert "已记录缺货：阳光玫瑰葡萄 到货 0（共订 2），1 户退款 ¥29.90" in c.get(f"/deals/{deal}").text
     assert [r["action"] for r in both.ctx.leader_day().audit(deal)] == [

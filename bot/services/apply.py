@@ -149,7 +149,8 @@ class Work:
             return False
         it = cat.by_code(item)
         if it is not None and it.stock is not None and self.deal.totals.get(item, 0) + after - before > it.stock:
-            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back))
+            left = max(0, it.stock - self.deal.totals.get(item, 0))
+            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back, left=left))
             return False
         return True
 

@@ -53,6 +53,8 @@ class Problem:
     # much; qty 0: nothing usable), for the question the bot asks (bot/services/questions.py).
     mode: str = field(default="", compare=False)
     qty: int = field(default=0, compare=False)
+    # SOLD_OUT: how many of the item were still to be had when the line asked for more (0: none)
+    left: int = field(default=0, compare=False)
 
     def replay_reason(self) -> str:
         base = REPLAY_REASONS.get(self.code, self.code)

@@ -145,11 +145,15 @@ def view(row: RoundRow, config: AppConfig) -> RoundView:
 
 
 def chats_named(conn: Connection, config: AppConfig, name: str) -> list[str]:
-    """The chat keys a group name means: a configured group's id or chat key, or a chat key the store
-    knows. Raises :class:`UnknownGroup`."""
+    """The chat keys a group name means: a group's id or chat key, in tuan.toml (``[[groups]]``) or
+    in the store (``tuan group add``), or a chat key the store knows. The one lookup of a group named
+    on the command line (``--group``). Raises :class:`UnknownGroup`."""
     group = config.group(name) or config.group_of_chat(name)
     if group is not None:
         return [group.chat_key]
+    stored = store.group_chat(conn, name)
+    if stored is not None:
+        return [stored]
     if store.known_chat(conn, name):
         return [name]
     raise UnknownGroup(name)

@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from bot.money import amount_problem
+from bot.ports import EntryRow
 from bot.services.households import house_key
 from bot.services.state import active, catalog_of_row
 from bot.usecases.leaderday_model import (
@@ -287,40 +288,48 @@ class LeaderDay:
                           detail={"kind": kind})
 
     def short(self, deal_id: str, actor: Actor, now: datetime, item_word: str, delivered: int) -> ShortResult | Result:
-        """The supplier delivered ``delivered`` of an item: households are filled first come first
-        served (by their first entry of the item), the rest of each order is refunded (kind
-        "short", qty × price). Units already refunded (/refund) are no longer wanted: a household
-        is filled up to its order less them, and a short refund is capped by the value it still
-        keeps, so its refunds never pass its order. Recording it again replaces the former short
-        delivery of that item."""
+        """The supplier delivered ``delivered`` of an item: its units are filled first come first
+        served, each unit by the time of the entry that ordered it (a household's late top-up waits
+        behind another's earlier order: :func:`unit_queue`), and the rest of each order is refunded
+        (kind "short", qty × price). Units already refunded (/refund) are no longer wanted: a
+        household is filled up to its order less them (its latest units given up first), and a
+        short refund is capped by the value it still keeps, so its refunds never pass its order.
+        Recording it again replaces the former short delivery of that item.
+
+        Refused with Result "open" while the round takes orders: what arrived is known after the
+        cutoff, and a refund recorded before it would go stale as orders change (a later 再加4 of
+        the item charged in full). Result "bad_item" / "bad_qty" for an item the round does not
+        sell or a negative quantity."""
         with self._locked(deal_id) as day:
+            if day.open:
+                return Result("open")
             item = find_item(day.catalog, item_word)
             if item is None:
                 return Result("bad_item")
             if delivered < 0:
                 return Result("bad_qty", item=item)
-            first: dict[tuple[str, str], int] = {}
-            for e in sorted(day.entries, key=lambda e: e.id):
-                if active(e) and e.item_code == item.code and e.qty > 0:
-                    home = house_key(e.chat_key, e.sender_id, e.label)
-                    first.setdefault((home[0], mark_id(home[1], home[2])), e.id)
-            takers = sorted((h for h in day.households if h.items.get(item.code, 0) > 0),
-                            key=lambda h: (first.get(h.key, len(day.entries) + h.number), h.number))
             store.drop_refunds(day.conn, deal_id, item.code, "short")
             before = day.refunds
-            left, lines, ordered = delivered, [], 0
+            takers = [h for h in day.households if h.items.get(item.code, 0) > 0]
+            want = {h.key: max(0, h.items[item.code] - day.refunded(h, item.code, before)[0]) for h in takers}
+            queue = unit_queue(day.entries, item.code, takers, want)
+            got = dict.fromkeys(want, 0)
+            for _at, key in queue[:delivered]:
+                got[key] += 1
+            first = {key: at for at, key in reversed(queue)}  # each household's earliest unit
+            end = max((e.id for e in day.entries), default=0) + 1
+            takers.sort(key=lambda h: (first.get(h.key, (end, h.number)), h.number))
+            lines, ordered = [], 0
             for h in takers:
                 bought = h.items[item.code]
                 ordered += bought
-                done, back = day.refunded(h, item.code, before)
-                want = max(0, bought - done)
-                got = min(want, left)
-                left -= got
-                if got < want:
-                    amount = min(item.price * (want - got), max(ZERO, item.price * bought - back))
-                    lines.append(ShortLine(h, bought, bought - (want - got), want - got, amount))
+                back = day.refunded(h, item.code, before)[1]
+                missing = want[h.key] - got[h.key]
+                if missing > 0:
+                    amount = min(item.price * missing, max(ZERO, item.price * bought - back))
+                    lines.append(ShortLine(h, bought, bought - missing, missing, amount))
                     store.add_refund(day.conn, deal_id=deal_id, chat_key=h.chat_key, sender_id=h.key[1],
-                                     item_code=item.code, qty=want - got, amount=amount, kind="short",
+                                     item_code=item.code, qty=missing, amount=amount, kind="short",
                                      reason="缺货", at=now, by_id=actor.user_id, by_name=actor.name)
             day.audit(actor, now, "short", None,
                       f"item={item.code} delivered={delivered} ordered={ordered} households_short={len(lines)}")
@@ -371,6 +380,50 @@ def marks_for_deal(repo: Any, deal_id: str,
     return LeaderDay(repo, config_points).marks_for_deal(deal_id)
 
 
+def unit_queue(entries: list[EntryRow], item_code: str, takers: list[Household],
+               want: dict[tuple[str, str], int]) -> list[tuple[tuple[int, int], tuple[str, str]]]:
+    """Every wanted unit of an item, first come first served: (when, household key) per unit, sorted.
+
+    ``when`` is (id of the entry that ordered the unit, the household's 跟团号). A household's
+    units are replayed from its entries of the item in order (withdrawn ones skipped): an increase
+    adds units at its entry's time, a decrease gives up the latest ones, and a change that
+    replaces earlier entries (改成3, an edited 接龙 line) keeps their times for as many units as it
+    keeps (a raise from 1 to 3 keeps the first unit's place, the two more come at its time). Units
+    of entries no longer counting (cancelled) are dropped, and those a household no longer wants
+    (``want[key]`` below its order: refunded) are its latest. Units its entries do not account for
+    (none should be) come last."""
+    by_key = {h.key: h for h in takers}
+    units: dict[tuple[str, str], list[tuple[int, EntryRow]]] = {key: [] for key in by_key}
+    for e in sorted(entries, key=lambda e: e.id):
+        if e.removed or e.item_code != item_code:
+            continue
+        home = house_key(e.chat_key, e.sender_id, e.label)
+        stack = units.get((home[0], mark_id(home[1], home[2])))
+        if stack is None:
+            continue
+        kept, carried = [], []
+        for at, src in stack:  # units of entries superseded by now go; this message's replacement keeps their times
+            if src.superseded_seq is None or src.superseded_seq > e.seq:
+                kept.append((at, src))
+            elif src.superseded_seq == e.seq:
+                carried.append(at)
+        stack[:] = kept
+        carried.sort()
+        if e.qty > 0:
+            stack += [(at, e) for at in (carried[:e.qty] + [e.id] * max(0, e.qty - len(carried)))]
+            stack.sort(key=lambda u: u[0])
+        else:
+            del stack[max(0, len(stack) + e.qty):]
+    last = max((e.id for e in entries), default=0) + 1
+    queue = []
+    for key, h in by_key.items():
+        bought = h.items.get(item_code, 0)
+        times = [at for at, src in units[key] if active(src)][:bought]
+        times += [last] * (bought - len(times))
+        queue += [((at, h.number), key) for at in times[:want.get(key, 0)]]
+    return sorted(queue)
+
+
 class _Day:
     """One locked transaction's view of a deal: its catalog, entries, households, marks, refunds."""
 
@@ -380,6 +433,7 @@ class _Day:
         if row is None:
             raise DealUnknown(deal_id)
         self.catalog = catalog_of_row(row)
+        self.open = row.status == "open"  # the round still takes orders
         self.entries = reader.deal_entries(conn, deal_id)
         self.households = households_of(self.catalog, self.entries, deal_id)
         self.by_key = {h.key: h for h in self.households}

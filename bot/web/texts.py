@@ -37,6 +37,7 @@ RESULT = {
     "bad_qty": "数量不对",
     "too_much": "退款金额超过了这件商品还剩的金额",
     "bad_amount": "金额不对",
+    "open": "本期还在接龙，缺货请在截单、到货后再登记",
 }
 VERIFIED = "已核销 {label}（取货码 {code}）"
 UNVERIFIED = "已撤销 {label} 的核销"
