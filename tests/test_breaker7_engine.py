@@ -1,0 +1,58 @@
+"""Breaker 7: realistic lines that the numeral-name rule (spec §3.2–3.5) made worse.
+
+Each line here was read correctly before commit 8714bd0 (a Chinese numeral that ends a name) and is
+now read as a different order, silently: the resident gets an acknowledgement for goods they did not
+ask for (or none at all).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine.reader import read_message
+from tests.test_numeral_names import CITRUS, FRUIT, ONE
+
+
+def _one_entry(catalog, text):  # type: ignore[no-untyped-def]
+    reading = read_message(text, catalog, set(), set())
+    entries = [u.entry for u in reading.units if u.entry is not None] if reading.is_list else [reading.entry]
+    assert len(entries) == 1, entries
+    return entries[0]
+
+
+def _ordered(entry) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    got: dict[str, int] = {}
+    for a in entry.actions:
+        got[a.item] = got.get(a.item, 0) + a.qty
+    return got
+
+
+@pytest.mark.xfail(strict=True, reason="老王一贡三桔 is read as 贡3 桔1 (一 taken as the name's tail, 三 moves to 贡)")
+def test_a_name_before_one_gong_three_ju_keeps_both_quantities() -> None:
+    entry = _one_entry(CITRUS, "老王一贡三桔")
+    assert _ordered(entry) == {"1": 1, "2": 3} or entry.problems, entry
+
+
+@pytest.mark.xfail(strict=True, reason="我家三葡萄 (my household, three grapes) now orders 1 葡萄 with label 我家三")
+def test_wo_jia_three_grapes_is_three_or_asked() -> None:
+    entry = _one_entry(FRUIT, "我家三葡萄")
+    assert _ordered(entry) == {"1": 3} or entry.problems, entry
+
+
+@pytest.mark.xfail(strict=True, reason="我家三桔 now orders 1 桔 (was 3)")
+def test_wo_jia_three_ju_is_three_or_asked() -> None:
+    entry = _one_entry(CITRUS, "我家三桔")
+    assert _ordered(entry) == {"2": 3} or entry.problems, entry
+
+
+@pytest.mark.xfail(strict=True, reason="one-item deal: 我家三 / 老王三 now order nothing and ask nothing (was 3)")
+@pytest.mark.parametrize("text", ["我家三", "老王三"])
+def test_one_item_deal_household_and_numeral_is_not_dropped(text: str) -> None:
+    entry = _one_entry(ONE, text)
+    assert entry.actions or entry.problems, entry
+
+
+@pytest.mark.xfail(strict=True, reason="张三十盒葡萄 is silently 30 盒 with label 张 (a name's 三 read into 三十)")
+def test_zhang_san_ten_boxes_is_not_silently_thirty() -> None:
+    entry = _one_entry(FRUIT, "张三十盒葡萄")
+    assert _ordered(entry) != {"1": 30} or entry.problems, entry
