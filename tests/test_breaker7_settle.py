@@ -96,3 +96,22 @@ def test_reinstating_does_not_pay_for_the_rounds_opened_while_retired(capsys: An
         assert _november(service, config) == {"wang": D("0.80"), "li": D("2.00")}
     finally:
         repo.close()
+
+
+@pytest.mark.xfail(strict=True, reason="promoting a leader to operator (leader edit --role operator) wipes the "
+                                       "commission of rounds they led as a leader earlier in the period")
+def test_a_role_change_keeps_the_commission_earned_before_it(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
+    """wang (8%) leads park; round 1 (11-02) 20 元 → wang 1.60. On 11-30 wang becomes an operator:
+    November still owes wang 1.60 (they led round 1 as a leader)."""
+    config = _setup(tmp_path, sqlite_url)
+    ok(capsys, config, "leader", "add", "wang", "--name", "王姐", "--rate", "8%")
+    ok(capsys, config, "group", "add", "park", "--platform", "fake", "--chat", "park", "--leaders", "wang")
+    repo = open_repository(sqlite_url)
+    try:
+        service = OrderService(repo)
+        _rounds(service, [(datetime(2026, 11, 2, 9, tzinfo=TZ), "张三", "张三 葡萄2")])
+        assert _november(service, config) == {"wang": D("1.60")}
+        ok(capsys, config, "leader", "edit", "wang", "--role", "operator")
+        assert _november(service, config) == {"wang": D("1.60")}
+    finally:
+        repo.close()
