@@ -115,3 +115,23 @@ def test_a_role_change_keeps_the_commission_earned_before_it(capsys: Any, tmp_pa
         assert _november(service, config) == {"wang": D("1.60")}
     finally:
         repo.close()
+
+
+@pytest.mark.xfail(strict=True, reason="adding a co-leader to a group (leader add --groups) halves the first "
+                                       "leader's commission on rounds opened before the new one joined")
+def test_a_co_leader_added_later_takes_no_share_of_earlier_rounds(capsys: Any, tmp_path: Path,
+                                                                 sqlite_url: str) -> None:
+    """wang (8%) leads park alone; round 1 (11-02) 20 元 → wang 1.60. On 11-30 zhou (8%) is added to
+    park: November still owes wang 1.60, zhou nothing (not 0.80 each)."""
+    config = _setup(tmp_path, sqlite_url)
+    ok(capsys, config, "leader", "add", "wang", "--name", "王姐", "--rate", "8%")
+    ok(capsys, config, "group", "add", "park", "--platform", "fake", "--chat", "park", "--leaders", "wang")
+    repo = open_repository(sqlite_url)
+    try:
+        service = OrderService(repo)
+        _rounds(service, [(datetime(2026, 11, 2, 9, tzinfo=TZ), "张三", "张三 葡萄2")])
+        assert _november(service, config) == {"wang": D("1.60")}
+        ok(capsys, config, "leader", "add", "zhou", "--name", "周哥", "--rate", "8%", "--groups", "park")
+        assert _november(service, config) == {"wang": D("1.60")}
+    finally:
+        repo.close()
