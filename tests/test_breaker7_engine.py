@@ -7,8 +7,11 @@ ask for (or none at all).
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
+from bot.catalog import Catalog, Item
 from bot.engine.reader import read_message
 from tests.test_numeral_names import CITRUS, FRUIT, ONE
 
@@ -64,4 +67,29 @@ def test_zhang_san_ten_boxes_is_not_silently_thirty() -> None:
 def test_a_numeral_name_before_a_chinese_item_code(text: str) -> None:
     entry = _one_entry(FRUIT, text)
     want = {"张三一号两份": {"1": 2}, "王五三号一份": {"3": 1}}[text]
+    assert _ordered(entry) == want and not entry.problems, entry
+
+
+# a deal whose item names start with a numeral (real groceries): the numeral of a name is read as the item
+MEAT = Catalog(items=(
+    Item("1", "挪威三文鱼 500g", "份", Decimal("89"), aliases=("三文鱼",)),
+    Item("2", "黑猪五花肉", "斤", Decimal("30"), aliases=("五花肉",)),
+    Item("3", "四季豆", "斤", Decimal("8")),
+    Item("4", "三黄鸡", "只", Decimal("59")),
+))
+
+
+@pytest.mark.xfail(strict=True, reason="王五 2斤五花肉 orders 3 斤 (the 五 of 王五 is read as 五花肉 ×1, label 王)")
+@pytest.mark.parametrize("text", ["王五 2斤五花肉", "王五两斤五花肉", "王五 两斤五花肉"])
+def test_wang_wu_two_jin_of_pork_belly_is_two(text: str) -> None:
+    entry = _one_entry(MEAT, text)
+    assert _ordered(entry) == {"2": 2} and not entry.problems, entry
+
+
+@pytest.mark.xfail(strict=True, reason="张三 两份三文鱼 stores 1 三文鱼 and asks about 「三」 (the 三 of 张三 taken as "
+                                       "an item word with the 两份)")
+@pytest.mark.parametrize("text", ["张三 两份三文鱼", "张三两份三黄鸡"])
+def test_zhang_san_two_portions_of_salmon_is_two(text: str) -> None:
+    entry = _one_entry(MEAT, text)
+    want = {"张三 两份三文鱼": {"1": 2}, "张三两份三黄鸡": {"4": 2}}[text]
     assert _ordered(entry) == want and not entry.problems, entry
