@@ -143,6 +143,13 @@ pickup_points = ["南门"]
     return Day(svc, fruit_id, veg_id, config, times)
 
 
+def opened_day(day: Day) -> date:
+    """The day (in Shanghai) the fixture's deals were opened; not "today": midnight may pass in between."""
+    row = day.svc.repo.get_deal(day.fruit)
+    assert row is not None
+    return row.created_at.astimezone(TZ).date()
+
+
 def app_config(day: Day):  # type: ignore[no-untyped-def]
     from bot.runtime import read_config
 
@@ -246,7 +253,7 @@ def test_stocking_list_of_a_deal_and_of_the_day(day: Day) -> None:
     ]
     assert (stock.households, stock.amount, stock.qty) == (27, Decimal("1220.40"), 41)
     config = app_config(day)
-    today = datetime.now(TZ).date()
+    today = opened_day(day)
     ids, whole = day_stock(day.svc, config, today)
     assert ids == [day.fruit, day.veg]
     assert [(s.name, s.qty, s.amount) for s in whole.lines] == [
@@ -399,7 +406,7 @@ def test_tuan_pickup_pdf_is_refused_on_a_terminal_and_given_to_a_pipe(
 
 
 def test_tuan_stock_prints_the_days_stocking_list(day: Day, capsys: pytest.CaptureFixture[str]) -> None:
-    today = datetime.now(TZ).date()
+    today = opened_day(day)
     status, out, err = tuan(capsys, "stock", "--date", today.isoformat(), "--config", str(day.config_path))
     assert status == 0, err
     assert m.STOCK_TOTAL.format(qty=48, households=30, amount="1291.40") in out
