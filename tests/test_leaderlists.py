@@ -144,10 +144,20 @@ pickup_points = ["南门"]
 
 
 def opened_day(day: Day) -> date:
-    """The day (in Shanghai) the fixture's deals were opened; not "today": midnight may pass in between."""
+    """The fixture's deals, 水果团 then 蔬菜团, pinned as opened at noon in Shanghai of the day 水果团
+    was opened; that day. (Not "today": midnight may pass during the fixture or after it.)"""
+    from sqlalchemy import update
+
+    from storage.models import DEALS
+
     row = day.svc.repo.get_deal(day.fruit)
     assert row is not None
-    return row.created_at.astimezone(TZ).date()
+    on = row.created_at.astimezone(TZ).date()
+    noon = datetime(on.year, on.month, on.day, 12, tzinfo=TZ)
+    with day.svc.repo.engine.begin() as conn:  # type: ignore[attr-defined]
+        for deal_id, at in ((day.fruit, noon), (day.veg, noon + timedelta(minutes=1))):
+            conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(created_at=at))
+    return on
 
 
 def app_config(day: Day):  # type: ignore[no-untyped-def]
