@@ -76,7 +76,9 @@ def test_a_group_added_on_the_command_line_is_named_by_its_id(plat: Platform, ar
 # before the change (10.00 here) is gone; `tuan stats` says "no orders". A round belongs to the chat key
 # it was opened in, and only chat keys that are a store group now are settled.
 def test_a_changed_chat_id_keeps_the_group_s_rounds_in_the_settlement(plat: Platform) -> None:
-    today = datetime.now(TZ).date()
+    row = plat.repo.get_deal(plat.deal)
+    assert row is not None
+    today = row.created_at.astimezone(TZ).date()  # the round's day: a month's last midnight may pass since
     period = Period(today.replace(day=1), today)
 
     def line() -> Any:

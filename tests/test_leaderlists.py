@@ -143,6 +143,23 @@ pickup_points = ["南门"]
     return Day(svc, fruit_id, veg_id, config, times)
 
 
+def opened_day(day: Day) -> date:
+    """The fixture's deals, 水果团 then 蔬菜团, pinned as opened at noon in Shanghai of the day 水果团
+    was opened; that day. (Not "today": midnight may pass during the fixture or after it.)"""
+    from sqlalchemy import update
+
+    from storage.models import DEALS
+
+    row = day.svc.repo.get_deal(day.fruit)
+    assert row is not None
+    on = row.created_at.astimezone(TZ).date()
+    noon = datetime(on.year, on.month, on.day, 12, tzinfo=TZ)
+    with day.svc.repo.engine.begin() as conn:  # type: ignore[attr-defined]
+        for deal_id, at in ((day.fruit, noon), (day.veg, noon + timedelta(minutes=1))):
+            conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(created_at=at))
+    return on
+
+
 def app_config(day: Day):  # type: ignore[no-untyped-def]
     from bot.runtime import read_config
 
@@ -246,7 +263,7 @@ def test_stocking_list_of_a_deal_and_of_the_day(day: Day) -> None:
     ]
     assert (stock.households, stock.amount, stock.qty) == (27, Decimal("1220.40"), 41)
     config = app_config(day)
-    today = datetime.now(TZ).date()
+    today = opened_day(day)
     ids, whole = day_stock(day.svc, config, today)
     assert ids == [day.fruit, day.veg]
     assert [(s.name, s.qty, s.amount) for s in whole.lines] == [
@@ -399,7 +416,7 @@ def test_tuan_pickup_pdf_is_refused_on_a_terminal_and_given_to_a_pipe(
 
 
 def test_tuan_stock_prints_the_days_stocking_list(day: Day, capsys: pytest.CaptureFixture[str]) -> None:
-    today = datetime.now(TZ).date()
+    today = opened_day(day)
     status, out, err = tuan(capsys, "stock", "--date", today.isoformat(), "--config", str(day.config_path))
     assert status == 0, err
     assert m.STOCK_TOTAL.format(qty=48, households=30, amount="1291.40") in out

@@ -69,11 +69,11 @@ async def test_in_a_group_only_that_groups_leaders_may(name: str) -> None:
     await p.chat.push(f"/{name}", sender=LEADER_A, chat_id="g1")
     out = p.chat.pop_all()
     assert out and all(s.chat_id == "g1" for s in out) and m.NOT_LEADER not in said(out)
-    assert "阿强" not in said(out) and "1390" not in said(out)  # nothing of the other group
+    assert "阿强" not in said(out) and "13900000002" not in said(out)  # nothing of the other group
     await p.chat.push(f"/{name}", sender=LEADER_B, chat_id="g2")  # a platform admin of g2, asked per chat
     out = p.chat.pop_all()
     assert out and all(s.chat_id == "g2" for s in out) and m.NOT_LEADER not in said(out)
-    assert "王姐" not in said(out) and "1380" not in said(out)
+    assert "王姐" not in said(out) and "13800000001" not in said(out)
     await p.close()
 
 
@@ -90,8 +90,9 @@ async def test_in_private_an_outsider_gets_nothing(name: str) -> None:
 @pytest.mark.parametrize("name", ["list", "tally", "pickup", "export", "unpicked"])
 async def test_in_private_a_leader_sees_only_their_group(name: str) -> None:
     p = await setup()
-    for leader, mine, theirs in [(LEADER_A, ("王姐", "1380"), ("阿强", "1390")),
-                                 (LEADER_B, ("阿强", "1390"), ("王姐", "1380"))]:
+    # whole phone numbers: a 4-digit piece ("1390") matched a random 4-digit pickup code of the leader's own lists
+    for leader, mine, theirs in [(LEADER_A, ("王姐", "13800000001"), ("阿强", "13900000002")),
+                                 (LEADER_B, ("阿强", "13900000002"), ("王姐", "13800000001"))]:
         await p.chat.push(f"/{name}", sender=leader, chat_id=f"dm-{leader}", is_private=True)
         out = p.chat.pop_all()
         text = said(out)

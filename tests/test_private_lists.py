@@ -21,6 +21,7 @@ from bot.phones import mask_phones
 from bot.services.orders import OrderService
 from tests.pipeline import LEADER, config_dict, make_pipeline
 from tests.stores import memory_store
+from tests.waiting import eventually
 
 BUTTONS = Capabilities(buttons=True, edits=True, reactions=True)
 
@@ -117,6 +118,8 @@ async def test_text_orders_never_rewrite_an_old_card_into_the_new_deal(monkeypat
     p.chat.pop_all()
     for who in ("王姐", "阿强"):
         await p.chat.push("土豆2", sender=who)
+    # the edit comes on a 0.05 s timer, late on a loaded machine: wait for it, then for any second one
+    await eventually(lambda: any(s.kind == "edit" for s in p.chat.sent), 10, what="the old card's edit")
     await asyncio.sleep(0.2)
     edits = [s for s in p.chat.pop_all() if s.kind == "edit"]
     assert len(edits) == 1 and edits[0].message_id == card.message_id

@@ -190,7 +190,10 @@ def test_operator_opens_settlement_purchase_orders_and_the_stats_chart(browser: 
     SqlLibraryStore(w.repo.engine).update(lambda rows: LibraryChanges(
         suppliers=[SupplierRow("S1", "鲜果园", updated_at=datetime.now(UTC))]))
     record_sources(w.repo.engine, w.deals[GB], date(2026, 12, 1), [ItemSource("1", "grape", "", "盒", Decimal("20"), "S1")])
-    day = datetime.now(w.config.bot.tz).date().isoformat()
+    opened = w.service.deal_of(GB)
+    assert opened is not None
+    # the day B's deal was opened, not "today": midnight in Shanghai may pass since the fixture made it
+    day = opened.created_at.astimezone(w.config.bot.tz).date().isoformat()
     ctx = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
     page = ctx.new_page()
     sign_in(page, url, "op")

@@ -202,10 +202,14 @@ def test_a_leader_sees_only_their_groups_on_today_audit_and_schedules(both: Worl
 
 
 def test_the_days_stocking_list_counts_only_the_viewers_groups(w: World) -> None:
-    a = client(w, "leadera").get("/stock.csv").content.decode("utf-8-sig").splitlines()
+    # the day the deals were opened, not "today": midnight in Shanghai may pass between the two
+    deal = w.service.deal_of(GA)
+    assert deal is not None
+    day = deal.created_at.astimezone(w.config.bot.tz).date()
+    a = client(w, "leadera").get(f"/stock.csv?date={day}").content.decode("utf-8-sig").splitlines()
     assert a[0] == "商品,规格,数量,单价,金额"
     assert a[1:] == ["阳光玫瑰葡萄,盒,2,29.90,59.80", "土鸡蛋,盒,1,32.00,32.00", "合计,,3,,91.80"]
-    every = client(w, "op").get("/stock.csv").content.decode("utf-8-sig").splitlines()
+    every = client(w, "op").get(f"/stock.csv?date={day}").content.decode("utf-8-sig").splitlines()
     assert every[1] == "阳光玫瑰葡萄,盒,3,29.90,89.70"  # B's 赵姨 too
     assert client(w, "op").get("/stock?date=2026-13-01").status_code == 400
 

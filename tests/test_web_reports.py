@@ -41,7 +41,10 @@ def w(request, tmp_path) -> Iterator[World]:  # type: ignore[no-untyped-def]
 
 
 def today(w: World) -> str:
-    return datetime.now(w.config.bot.tz).date().isoformat()
+    """The day the world's deals were opened (not "today": midnight in Shanghai may pass in between)."""
+    deal = w.service.deal_of(GA)
+    assert deal is not None
+    return deal.created_at.astimezone(w.config.bot.tz).date().isoformat()
 
 
 def test_purchase_orders_per_supplier_with_routing_for_operators_only(w: World) -> None:
