@@ -1,8 +1,8 @@
 """Breaker 7: realistic lines that the numeral-name rule (spec §3.2–3.5) made worse.
 
 Each line here was read correctly before commit 8714bd0 (a Chinese numeral that ends a name) and is
-now read as a different order, silently: the resident gets an acknowledgement for goods they did not
-ask for (or none at all).
+was then read as a different order, silently: the resident got an acknowledgement for goods they did
+not ask for (or none at all). Fixed on branch fixnum (a name is a surname or 老/小/阿 with the numeral).
 """
 
 from __future__ import annotations
@@ -30,39 +30,32 @@ def _ordered(entry) -> dict[str, int]:  # type: ignore[no-untyped-def]
     return got
 
 
-@pytest.mark.xfail(strict=True, reason="老王一贡三桔 is read as 贡3 桔1 (一 taken as the name's tail, 三 moves to 贡)")
 def test_a_name_before_one_gong_three_ju_keeps_both_quantities() -> None:
     entry = _one_entry(CITRUS, "老王一贡三桔")
     assert _ordered(entry) == {"1": 1, "2": 3} or entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="我家三葡萄 (my household, three grapes) now orders 1 葡萄 with label 我家三")
 def test_wo_jia_three_grapes_is_three_or_asked() -> None:
     entry = _one_entry(FRUIT, "我家三葡萄")
     assert _ordered(entry) == {"1": 3} or entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="我家三桔 now orders 1 桔 (was 3)")
 def test_wo_jia_three_ju_is_three_or_asked() -> None:
     entry = _one_entry(CITRUS, "我家三桔")
     assert _ordered(entry) == {"2": 3} or entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="one-item deal: 我家三 / 老王三 now order nothing and ask nothing (was 3)")
 @pytest.mark.parametrize("text", ["我家三", "老王三"])
 def test_one_item_deal_household_and_numeral_is_not_dropped(text: str) -> None:
     entry = _one_entry(ONE, text)
     assert entry.actions or entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="张三十盒葡萄 is silently 30 盒 with label 张 (a name's 三 read into 三十)")
 def test_zhang_san_ten_boxes_is_not_silently_thirty() -> None:
     entry = _one_entry(FRUIT, "张三十盒葡萄")
     assert _ordered(entry) != {"1": 30} or entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="张三一号两份 (a numeral name glued to a Chinese item code) asks about 「一」 "
-                                       "instead of reading 1号 ×2 (张三 1号两份 and 张三1号2 are read)")
 @pytest.mark.parametrize("text", ["张三一号两份", "王五三号一份"])
 def test_a_numeral_name_before_a_chinese_item_code(text: str) -> None:
     entry = _one_entry(FRUIT, text)
@@ -79,15 +72,12 @@ MEAT = Catalog(items=(
 ))
 
 
-@pytest.mark.xfail(strict=True, reason="王五 2斤五花肉 orders 3 斤 (the 五 of 王五 is read as 五花肉 ×1, label 王)")
 @pytest.mark.parametrize("text", ["王五 2斤五花肉", "王五两斤五花肉", "王五 两斤五花肉"])
 def test_wang_wu_two_jin_of_pork_belly_is_two(text: str) -> None:
     entry = _one_entry(MEAT, text)
     assert _ordered(entry) == {"2": 2} and not entry.problems, entry
 
 
-@pytest.mark.xfail(strict=True, reason="张三 两份三文鱼 stores 1 三文鱼 and asks about 「三」 (the 三 of 张三 taken as "
-                                       "an item word with the 两份)")
 @pytest.mark.parametrize("text", ["张三 两份三文鱼", "张三两份三黄鸡"])
 def test_zhang_san_two_portions_of_salmon_is_two(text: str) -> None:
     entry = _one_entry(MEAT, text)

@@ -34,6 +34,11 @@ CATALOGS = (
         Item("5", "鸡蛋 6个装", "盒"),
         Item("6", "阿克苏冰糖心", "箱", aliases=("冰糖心",)),
     )),
+    Catalog(items=(  # item names that start with a numeral, next to numeral names (王五 2斤五花肉)
+        Item("1", "挪威三文鱼 500g", "份", aliases=("三文鱼",)),
+        Item("2", "黑猪五花肉", "斤", aliases=("五花肉",)),
+        Item("3", "三黄鸡", "只"),
+    )),
 )
 
 # every character or word some pattern of the scanner turns on, and some that none does
@@ -51,6 +56,7 @@ PIECES = [
     "、", "和", "跟", "及", "与", "还有", "&", "一下", "一起", "第一", "统一", "万一",
     "①", "③", "⑳", "王姐", "刘阿姨", "阿强", "Tom", "小陈", "张叔", "谢谢", "已取", "吗", "?", "同上",
     "张三", "李四", "老五", "小六", "三姐", "二哥", "十三姨", "桔子", "的", "给我", "共",
+    "王五", "老王", "我家", "家里", "一号", "三号", "三文鱼", "五花肉", "三黄鸡",
     "\u212a", "\u017f", "K", "k", "M", "ſ",
 ]
 CLAUSES = st.one_of(

@@ -7,6 +7,10 @@ are part of a label are not quantities. So the 三 of 张三 (李四, 王五, �
 means 1). A numeral after an ordering word (要三盒葡萄), after an item (葡萄三) or at the start of the
 clause (三盒葡萄, 一贡三桔) is still a quantity. An item with a quantity before it and another after it
 (两盒葡萄2) has two quantities, which the spec does not reconcile: it is unclear, never silently one.
+A name is a surname or 老/小/阿 with the numeral (bot/engine/names.py): after 我家, 家里 or a whole
+name (老王一贡三桔) the numeral is a quantity. A positional numeral after a surname (张三十盒) reads
+both as 张三 + 十盒 and as 张 + 三十盒: it is unclear. The name's numeral is no item code or item word
+either: 张三一号两份 is 2 of item 1, 王五 2斤五花肉 is 2 斤.
 
 Each row is ``(catalog, text, want, label)``: ``want`` is what the message orders (item code ->
 quantity, with nothing unclear), or ``U`` (nothing ordered, a problem for the resident to answer);
@@ -36,6 +40,13 @@ ONE = Catalog(items=(Item("1", "百香果 5斤", "箱", Decimal("39.9")),))  # a
 CITRUS = Catalog(items=(  # the 1贡3桔 deal of §3.5
     Item("1", "赣南贡柑", "箱", Decimal("30"), aliases=("贡柑", "贡")),
     Item("2", "砂糖桔", "箱", Decimal("30"), aliases=("桔",)),
+))
+
+# item names that start with a numeral (三文鱼, 五花肉, 三黄鸡), next to names that end in one
+FISH = Catalog(items=(
+    Item("1", "挪威三文鱼 500g", "份", Decimal("89"), aliases=("三文鱼",)),
+    Item("2", "黑猪五花肉", "斤", Decimal("30"), aliases=("五花肉",)),
+    Item("3", "三黄鸡", "只", Decimal("59")),
 ))
 
 ROWS = [
@@ -98,7 +109,35 @@ ROWS = [
     (FRUIT, "橙三", U, ""),  # 橙 fits 脐橙 and 血橙
     (FRUIT, "苹果三", U, ""),  # no 苹果 in this deal
     (FRUIT, "鸡蛋 留两", U, ""),  # after the item: no label (§3.2), so 两 is a number the bot asks about
+    # a name is a surname or 老/小/阿 with the numeral: after another word (我家, 老王) it is a quantity
+    (CITRUS, "老王一贡三桔", {"1": 1, "2": 3}, "老王"),  # 老王 is a whole name; 一贡三桔 as in §3.5
+    (CITRUS, "老张三贡", {"1": 3}, "老张"),
+    (FRUIT, "我家三葡萄", {"1": 3}, "我家"),
+    (CITRUS, "我家三桔", {"2": 3}, "我家"),
+    (FRUIT, "我们家三盒葡萄", {"1": 3}, "我们家"),
+    (FRUIT, "家里两盒鸡蛋", {"4": 2}, "家里"),
+    (FRUIT, "俺家两盒葡萄", {"1": 2}, "俺家"),
+    (FRUIT, "小王三葡萄", {"1": 3}, "小王"),
+    (FRUIT, "王小二 葡萄2", {"1": 2}, "王小二"),
+    # a positional numeral after a surname reads two ways (张三 十盒, or 张 三十盒): asked, never one
+    (FRUIT, "张三十盒葡萄", U, None),
+    (FRUIT, "李四十盒鸡蛋", U, None),
+    (FRUIT, "张三十 葡萄", U, None),
+    (FRUIT, "张三 十盒葡萄", {"1": 10}, "张三"),  # a space: the name is 张三
+    # a Chinese item code right after the name's numeral (§3.4 一号)
+    (FRUIT, "张三一号两份", {"1": 2}, "张三"),
+    (FRUIT, "王五三号一份", {"3": 1}, "王五"),
+    (FRUIT, "王五二号一份", {"2": 1}, "王五"),
+    # the name's numeral is no item word either, when an item name starts with a numeral
+    (FISH, "王五 2斤五花肉", {"2": 2}, "王五"),
+    (FISH, "王五两斤五花肉", {"2": 2}, "王五"),
+    (FISH, "王五 五花肉2", {"2": 2}, "王五"),
+    (FISH, "张三 两份三文鱼", {"1": 2}, "张三"),
+    (FISH, "张三两份三黄鸡", {"3": 2}, "张三"),
+    (FISH, "三文鱼2", {"1": 2}, ""),
     # a one-item deal: a label-only line is 1, a quantity without an item is that many (§3.4)
+    (ONE, "我家三", {"1": 3}, "我家"),  # no name: 三 is a quantity, never dropped silently
+    (ONE, "老王三", {"1": 3}, "老王"),
     (ONE, "6. 3栋402 王五", {"1": 1}, "3栋402 王五"),
     (ONE, "6. 3栋402 三姐", {"1": 1}, "3栋402 三姐"),
     (ONE, "6. 王五", {"1": 1}, "王五"),

@@ -184,7 +184,7 @@ class EntryReader:
         (葡萄 不要太酸的 2), the bot asks about that item instead of ordering 1 of it (§3.2: an
         order that cannot be applied safely is unclear).
         """
-        numbers = [t for t in leftovers if t.kind == QTY and not t.weight and (t.unit or t.sign or t.value is not None)]
+        numbers = [t for t in leftovers if t.kind == QTY and not t.weight and (t.unit or t.sign or t.value is not None or t.raw_bad)]
         if not numbers:
             return groups
         kept = []

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from bot.engine.lazy import LazyPattern
 from bot.engine.lexicon import GROCERY_WORDS, LEXICON_RE
 from bot.engine.matcher import ItemMatcher
+from bot.engine.names import starts_numeral_name
 from bot.engine.normalize import circled_value
 from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, CN_DIGITS, HUGE, cn_to_int, digits_to_int
 
@@ -236,10 +237,30 @@ class Scanner:
         if not _CN_NEEDS.isdisjoint(chars):
             for mt in _QTY_CN.finditer(text):
                 s, e = mt.span()
+                if e > s and claimed.find(1, s, e) >= 0 and claimed.find(1, s, mt.end("num")) < 0:
+                    # 王五 2斤五花肉: the space after 五 went to 2斤; 五 alone may still end a name
+                    alone = _QTY_CN.match(text, s, mt.end("num"))
+                    if alone is not None and s and not claimed[s - 1] and _NAME_CHAR.match(text, s - 1) \
+                            and self._name_tail(text, alone, claimed, toks) == _NAME:
+                        _claim(claimed, toks, Token(TEXT, s, s + 1, text[s]))
+                    continue
                 if e > s and claimed.find(1, s, e) < 0:
-                    if (s and not claimed[s - 1] and _NAME_CHAR.match(text, s - 1)
-                            and self._name_tail(text, mt, claimed, toks)):
-                        # 张三鸡蛋1, 小六两盒: the first numeral ends the name; the rest may still be a quantity
+                    tail = (self._name_tail(text, mt, claimed, toks)
+                            if s and not claimed[s - 1] and _NAME_CHAR.match(text, s - 1) else _NO_NAME)
+                    if tail == _BOTH:  # 张三十盒: 张三 + 十盒, or 张 + 三十盒; never silently one of them
+                        tok = self._qty(mt, cn=True, text=text)
+                        tok.value, tok.raw_bad = None, True
+                        _claim(claimed, toks, tok)
+                        continue
+                    if tail == _NAME:
+                        # 张三鸡蛋1, 小六两盒: the first numeral ends the name; the rest may be a code or quantity
+                        _claim(claimed, toks, Token(TEXT, s, s + 1, text[s]))
+                        code = _CN_CODE_AT.match(text, s + 1)  # 张三一号两份
+                        if code is not None and claimed.find(1, code.start(), code.end()) < 0:
+                            num_code = str(cn_to_int(code.group(1)))
+                            codes = frozenset({num_code}) if num_code in m.codes else frozenset()
+                            _claim(claimed, toks, Token(ITEM, code.start(), code.end(), code.group(0), codes=codes))
+                            continue
                         rest = _QTY_CN.match(text, s + 1)
                         if rest is None or claimed.find(1, rest.start(), rest.end()) >= 0:
                             continue
@@ -267,33 +288,44 @@ class Scanner:
         toks.sort(key=_start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
 
-    def _name_tail(self, text: str, mt: re.Match[str], claimed: bytearray, toks: list[Token]) -> bool:
-        """True when the first character of a Chinese numeral ``mt`` ends a person's name (§3.2, §3.5:
-        numbers of a label are no quantities): 张三鸡蛋1, 3栋402李四葡萄2, 王五 葡萄, 王二麻子, 小六两盒.
+    def _name_tail(self, text: str, mt: re.Match[str], claimed: bytearray, toks: list[Token]) -> str:
+        """Whether the first character of a Chinese numeral ``mt`` ends a person's name (§3.2, §3.5:
+        numbers of a label are no quantities): :data:`_NAME` for 张三鸡蛋1, 3栋402李四葡萄2, 王五 葡萄,
+        王二麻子, 小六两盒; :data:`_BOTH` for a positional numeral that reads both ways (张三十盒: 张三
+        and 十盒, or 张 and 三十盒); else :data:`_NO_NAME`.
 
         Called only when the numeral is glued to an unclaimed Han character that is no numeral and no
-        ordering or filler word (:data:`_NAME_CHAR`). The numeral must be bare (葡萄 李四盒 stays 4 盒),
-        or a digit string read digit by digit (六两盒 is no 62 盒), or 六 两盒 (两 then a numeral, not
-        the weight). Not a name: a word after an item (桔子三, 葡萄的二, 鸡蛋 留两: the label comes
-        before the items, §3.2), a grocery word (苹果三), a lone character of an item name (橙三).
+        ordering or filler word (:data:`_NAME_CHAR`). A name is a surname or 老/小/阿 and the numeral
+        (:func:`starts_numeral_name`: not 我家三, 老王一). The numeral must be bare (葡萄 李四盒 stays
+        4 盒), or a digit string read digit by digit (六两盒 is no 62 盒), or 六 两盒 (两 then a
+        numeral, not the weight). Not a name: a word after an item (桔子三, 葡萄的二, 鸡蛋 留两: the
+        label comes before the items, §3.2), a grocery word (苹果三), a lone character of an item
+        name (橙三).
         """
         s = mt.start()
         if mt.group("sign") or mt.start("num") != s:
-            return False
+            return _NO_NAME
         num, unit = mt.group("num"), mt.group("unit")
+        found = _NAME
         if len(num) > 1:
             if any(c not in CN_DIGITS for c in num):
-                return False  # 张三十盒: a positional numeral is read whole, as before
+                if num[0] not in CN_DIGITS or cn_to_int(num[1:]) is None:
+                    return _NO_NAME
+                found = _BOTH  # 张三十盒: a positional numeral that also reads without its first digit
         elif unit and not (unit == "两" and _UNIT_AFTER.match(text, mt.end())):
-            return False
+            return _NO_NAME
         r = s - 1  # the start of the run of unclaimed Han characters before the numeral
         while r > 0 and not claimed[r - 1] and _NAME_CHAR.match(text, r - 1):
             r -= 1
+        if not starts_numeral_name(text[s - 1], text[s - 2] if r < s - 1 else ""):
+            return _NO_NAME  # 我家三, 老王一贡三桔: no name ends here
         if r == s - 1 and text[r] in self.m.singles:
-            return False
+            return _NO_NAME
         if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
-            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
-        return not any(LEXICON_RE.fullmatch(text, k, s) for k in range(max(r, s - _LEXICON_MAX), s))
+            return _NO_NAME  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
+        if any(LEXICON_RE.fullmatch(text, k, s) for k in range(max(r, s - _LEXICON_MAX), s)):
+            return _NO_NAME
+        return found
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: bytearray) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
@@ -364,6 +396,9 @@ _NAME_CHAR = LazyPattern(
     r"(?![" + CN_CHARS + CN_BIG_CHARS + r"要来买订拿加再各共只就也都每给是或和跟及与还另多少减改换成为了的吧我你您他她咱俺请先号第约计])"
     r"[\u4e00-\u9fff]")
 _LEXICON_MAX = max(len(w) for w in GROCERY_WORDS)
+_NO_NAME, _NAME, _BOTH = "", "name", "both"  # Scanner._name_tail
+# a Chinese item code right after a name's numeral tail (张三一号两份): the code of §3.4
+_CN_CODE_AT = LazyPattern(r"([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店)")
 _SIGN_BEFORE = LazyPattern(r"[x×*]\s*$", re.I)
 _MOBILE = LazyPattern(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = LazyPattern(r"\s*(?:" + _UNIT_ALT + ")", re.I)

@@ -15,6 +15,7 @@ from functools import cache
 
 from bot.engine.lexicon import LEXICON_RE
 from bot.engine.matcher import ItemMatcher, Ref
+from bot.engine.names import starts_numeral_name
 from bot.engine.normalize import circled_value
 from bot.engine.numerals import CN_BIG, CN_BIG_CHARS, CN_CHARS, CN_DIGITS, HUGE, cn_to_int, digits_to_int
 
@@ -203,8 +204,27 @@ class Scanner:
                 if mt.end() > mt.start() and free(mt.start(), mt.end()):
                     claim(self._qty(mt, cn=False, text=text))
         for mt in _QTY_CN.finditer(text):
+            if mt.end() > mt.start() and not free(mt.start(), mt.end()) and free(mt.start(), mt.end("num")):
+                # (since frozen) 王五 2斤五花肉: 五 alone may still end a name
+                alone = _QTY_CN.match(text, mt.start(), mt.end("num"))
+                if alone is not None and self._name_tail(text, alone, claimed, toks) == "name":
+                    claim(Token(TEXT, mt.start(), mt.start() + 1, text[mt.start()]))
+                continue
             if mt.end() > mt.start() and free(mt.start(), mt.end()):
-                if self._name_tail(text, mt, claimed, toks):  # 张三鸡蛋1: the first numeral ends the name
+                tail = self._name_tail(text, mt, claimed, toks)
+                if tail == "both":  # (since frozen) 张三十盒: two readings, unclear
+                    tok = self._qty(mt, cn=True, text=text)
+                    tok.value, tok.raw_bad = None, True
+                    claim(tok)
+                    continue
+                if tail == "name":  # 张三鸡蛋1: the first numeral ends the name
+                    claim(Token(TEXT, mt.start(), mt.start() + 1, text[mt.start()]))
+                    code = _CN_CODE_AT.match(text, mt.start() + 1)  # (since frozen) 张三一号两份
+                    if code is not None and free(code.start(), code.end()):
+                        n = str(cn_to_int(code.group(1)))
+                        codes = frozenset({n}) if n in self.m.codes else frozenset()
+                        claim(Token(ITEM, code.start(), code.end(), code.group(0), codes=codes))
+                        continue
                     rest = _QTY_CN.match(text, mt.start() + 1)
                     if rest is None or not free(rest.start(), rest.end()):
                         continue
@@ -227,27 +247,33 @@ class Scanner:
         toks.sort(key=lambda t: t.start)
         return _merge_adjacent_items(_long_numbers_as_quantities(toks, text), text)
 
-    def _name_tail(self, text: str, mt: re.Match[str], claimed: list[bool], toks: list[Token]) -> bool:
-        """True when the first character of a Chinese numeral ends a person's name (张三鸡蛋1)."""
+    def _name_tail(self, text: str, mt: re.Match[str], claimed: list[bool], toks: list[Token]) -> str:
+        """"name" when the first character of a Chinese numeral ends a person's name (张三鸡蛋1),
+        "both" when a positional numeral reads both ways (张三十盒), else "" (since frozen)."""
         s = mt.start()
         if s == 0 or claimed[s - 1] or not _NAME_CHAR.fullmatch(text[s - 1]):
-            return False
+            return ""
         if mt.group("sign") or mt.start("num") != s:
-            return False
+            return ""
         num, unit = mt.group("num"), mt.group("unit")
+        found = "name"
         if len(num) > 1:
             if not all(c in CN_DIGITS for c in num):
-                return False
+                if num[0] not in CN_DIGITS or cn_to_int(num[1:]) is None:
+                    return ""
+                found = "both"
         elif unit and not (unit == "两" and _UNIT_AFTER.match(text, mt.end())):
-            return False
+            return ""
         r = s - 1
         while r > 0 and not claimed[r - 1] and _NAME_CHAR.fullmatch(text[r - 1]):
             r -= 1
+        if not starts_numeral_name(text[s - 1], text[s - 2] if r < s - 1 else ""):
+            return ""
         if r == s - 1 and text[r] in self.m.singles:
-            return False
+            return ""
         if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
-            return False  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
-        return not any(LEXICON_RE.fullmatch(text[k:s]) for k in range(r, s))
+            return ""  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
+        return "" if any(LEXICON_RE.fullmatch(text[k:s]) for k in range(r, s)) else found
 
     def _spec_beside_item(self, text: str, mt: re.Match[str], toks: list[Token], claimed: list[bool]) -> Token | None:
         """A spec (5斤装, 500g) written beside an item word is part of the name, never a quantity
@@ -320,6 +346,8 @@ _NAME_CHAR = re.compile(
 _SIGN_BEFORE = re.compile(r"[x×*]\s*$", re.I)
 _MOBILE = re.compile(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = re.compile(r"\s*(?:" + _UNIT_ALT + ")", re.I)
+# (since frozen) a Chinese item code right after a name's numeral tail (张三一号两份)
+_CN_CODE_AT = re.compile(r"([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店)")
 
 
 def _long_numbers_as_quantities(toks: list[Token], text: str) -> list[Token]:
