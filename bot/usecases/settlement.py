@@ -5,8 +5,8 @@ The period is whole days in the bot's time zone, ``start`` to ``end`` inclusive;
 the day it was opened. A group's figures are the sums of the leader's export of each of its deals
 (:func:`bot.usecases.lists.deal_lists` of that group's chat, the 订单明细's 合计 row: 金额 and
 退款金额), so the settlement matches the exports to the fen. Commission: :mod:`bot.usecases.commission`
-(rates, the per-item hook, two tiers, one rounding at the end), each deal under the leaders' terms in
-force when it opened (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
+(rates, the per-item hook, two tiers, one rounding at the end), each deal shared by its group's
+leaders of when it opened, under their terms in force then (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
 its chats were when it opened (:mod:`bot.usecases.group_chats`: a group's former chat key too).
 """
 
