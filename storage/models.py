@@ -270,6 +270,29 @@ LEADER_TERMS = Table(
     Column("upline_share", String, nullable=True),
 )
 
+# A leader's role and retirement from ``since`` on (migration 0019): a row each time ``leaders.role``
+# or ``retired_at`` changes (`leader edit --role`, `leader remove`, `edit --active`, tuan.toml), so
+# a round is shared by the leaders of when it opened (bot/usecases/terms_history.py). A leader
+# without a row has their current role and retirement at every time. Columns as in ``leaders``.
+LEADER_STANDING = Table(
+    "leader_standing", METADATA,
+    Column("leader_id", ForeignKey("leaders.id", ondelete="CASCADE"), primary_key=True),
+    Column("since", UTCDateTime, primary_key=True),
+    Column("role", String, nullable=False),
+    Column("retired_at", UTCDateTime, nullable=True),
+)
+
+# The leaders linked to a group (``group_leaders``) from ``since`` on (migration 0019): a row each
+# time the set changes (`group add|edit --leaders`, `leader add|edit --groups`, tuan.toml), so a
+# round is shared by the group's leaders of when it opened (bot/usecases/terms_history.py). A group
+# without a row has its current leaders at every time. No foreign key: a removed group's rows stay.
+GROUP_LEADER_SETS = Table(
+    "group_leader_sets", METADATA,
+    Column("group_id", String, primary_key=True),
+    Column("since", UTCDateTime, primary_key=True),
+    Column("leader_ids", JSON, nullable=False),  # a sorted list of leader ids
+)
+
 # A chat a group had until ``until`` (migration 0018), written when the group's chat key changes
 # (`tuan group edit --chat`, tuan.toml): its earlier rounds stay its own in the settlement and the
 # statistics (bot/usecases/group_chats.py). No foreign key: a removed group's rows are kept.

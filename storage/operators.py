@@ -10,10 +10,10 @@ from decimal import Decimal
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
 from bot.usecases.operators import OperatorChanges, OperatorRows, ScheduleRow, Terms
-from bot.usecases.terms_history import TermsHistory
+from bot.usecases.terms_history import Standing, TermsHistory
 from storage import platform
 from storage.leaderday import add_audit
-from storage.models import LEADER_TERMS, LEADERS, SCHEDULES
+from storage.models import GROUP_LEADER_SETS, LEADER_STANDING, LEADER_TERMS, LEADERS, SCHEDULES
 from storage.sql import unavailable_as_such
 
 AUDIT_CHAT = "cli"
@@ -38,9 +38,13 @@ def load(conn: Connection) -> OperatorRows:
 
 
 def terms_history(conn: Connection) -> TermsHistory:
-    """Every recorded change of the leaders' terms (``leader_terms``), through ``conn``."""
-    return TermsHistory.of((r.leader_id, r.since, Terms(_dec(r.commission_rate), r.upline_id, _dec(r.upline_share)))
-                           for r in conn.execute(select(LEADER_TERMS)))
+    """Every recorded change of the leaders' terms (``leader_terms``), roles and retirement
+    (``leader_standing``) and of the groups' leaders (``group_leader_sets``), through ``conn``."""
+    return TermsHistory.of(
+        ((r.leader_id, r.since, Terms(_dec(r.commission_rate), r.upline_id, _dec(r.upline_share)))
+         for r in conn.execute(select(LEADER_TERMS))),
+        standing=((r.leader_id, r.since, Standing(r.role, r.retired_at)) for r in conn.execute(select(LEADER_STANDING))),
+        members=((r.group_id, r.since, frozenset(r.leader_ids)) for r in conn.execute(select(GROUP_LEADER_SETS))))
 
 
 def write(conn: Connection, ch: OperatorChanges, *, actor: tuple[str, str], now: datetime) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from bot.usecases.platform_data import GroupRow, LeaderRow, PlatformChanges, PlatformRows, ProductRow
-from storage import group_chats
+from storage import group_chats, leadership
 from storage.models import GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
 from storage.sql import unavailable_as_such
 
@@ -45,7 +45,13 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
     """Write ``ch`` through ``conn`` (the caller owns the transaction): deletions first, then the rows
     put, each replaced whole (a leader's accounts and groups with it). A group's chat key that
     changes is recorded as its former chat until ``now`` (aware; None: the current time;
-    :mod:`storage.group_chats`)."""
+    :mod:`storage.group_chats`). A change of a group's leaders, or of a leader's role or retirement,
+    is recorded from ``now`` (:mod:`storage.leadership`)."""
+    now = now or datetime.now(UTC)
+    leader_ids = [ld.id for ld in ch.leaders]
+    relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted)
+    members = leadership.group_members(conn) if relinked else {}
+    states = leadership.leader_states(conn, leader_ids)
     if ch.groups_deleted:
         conn.execute(delete(GROUPS).where(GROUPS.c.id.in_(ch.groups_deleted)))
     if ch.leaders_deleted:
@@ -53,7 +59,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
     if ch.groups:
         ids = [g.id for g in ch.groups]
         before = {gid: key for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key).where(GROUPS.c.id.in_(ids)))}
-        group_chats.record(conn, before, {g.id: g.chat_key for g in ch.groups}, now or datetime.now(UTC))
+        group_chats.record(conn, before, {g.id: g.chat_key for g in ch.groups}, now)
         # a chat moving between two groups: free every chat key first (chat_key is unique)
         conn.execute(update(GROUPS).where(GROUPS.c.id.in_(ids)).values(chat_key="#" + GROUPS.c.id))
         existing = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_(ids))))
@@ -65,7 +71,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
             else:
                 conn.execute(insert(GROUPS).values(id=g.id, **values))
     if ch.leaders:
-        ids = [ld.id for ld in ch.leaders]
+        ids = leader_ids
         conn.execute(delete(LEADER_ACCOUNTS).where(LEADER_ACCOUNTS.c.leader_id.in_(ids)))
         conn.execute(delete(GROUP_LEADERS).where(GROUP_LEADERS.c.leader_id.in_(ids)))
         _upsert(conn, LEADERS, [{"id": ld.id, "name": ld.name, "role": ld.role, "source": ld.source,
@@ -77,6 +83,9 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
         links = [{"group_id": g, "leader_id": ld.id} for ld in ch.leaders for g in sorted(ld.groups) if g in known]
         if links:
             conn.execute(insert(GROUP_LEADERS), links)
+        leadership.record_leaders(conn, states, now)
+    if relinked:
+        leadership.record_members(conn, members, now)
     if ch.products:
         _upsert(conn, PRODUCTS, [
             {"id": p.id, "name": p.name, "aliases": list(p.aliases), "unit": p.unit, "spec": p.spec,

@@ -11,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import update
 
 from bot.catalog import Catalog
@@ -48,8 +47,6 @@ def _november(service: OrderService, config: str) -> dict[str, Decimal]:
     return {ln.leader_id: ln.commission for ln in nov.lines if ln.commission}
 
 
-@pytest.mark.xfail(strict=True, reason="a group handed to another leader (group edit --leaders) moves its past "
-                                       "rounds' commission to the new leader: leaders_of reads today's groups")
 def test_handing_a_group_over_keeps_the_past_rounds_with_who_led_them(capsys: Any, tmp_path: Path,
                                                                      sqlite_url: str) -> None:
     """wang (8%) leads park; round 1 (11-02) 20 元 → wang 1.60. On 11-30 park is given to li (5%).
@@ -69,8 +66,6 @@ def test_handing_a_group_over_keeps_the_past_rounds_with_who_led_them(capsys: An
         repo.close()
 
 
-@pytest.mark.xfail(strict=True, reason="reinstating a retired leader (edit --active) retroactively pays them on "
-                                       "the rounds opened while they were retired")
 def test_reinstating_does_not_pay_for_the_rounds_opened_while_retired(capsys: Any, tmp_path: Path,
                                                                      sqlite_url: str) -> None:
     """park: wang (8%) and li (5%). wang retires 11-10; round 2 (11-20, 30 元) is li's alone: 1.50;
@@ -98,8 +93,6 @@ def test_reinstating_does_not_pay_for_the_rounds_opened_while_retired(capsys: An
         repo.close()
 
 
-@pytest.mark.xfail(strict=True, reason="promoting a leader to operator (leader edit --role operator) wipes the "
-                                       "commission of rounds they led as a leader earlier in the period")
 def test_a_role_change_keeps_the_commission_earned_before_it(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
     """wang (8%) leads park; round 1 (11-02) 20 元 → wang 1.60. On 11-30 wang becomes an operator:
     November still owes wang 1.60 (they led round 1 as a leader)."""
@@ -117,8 +110,6 @@ def test_a_role_change_keeps_the_commission_earned_before_it(capsys: Any, tmp_pa
         repo.close()
 
 
-@pytest.mark.xfail(strict=True, reason="adding a co-leader to a group (leader add --groups) halves the first "
-                                       "leader's commission on rounds opened before the new one joined")
 def test_a_co_leader_added_later_takes_no_share_of_earlier_rounds(capsys: Any, tmp_path: Path,
                                                                  sqlite_url: str) -> None:
     """wang (8%) leads park alone; round 1 (11-02) 20 元 → wang 1.60. On 11-30 zhou (8%) is added to

@@ -5,8 +5,8 @@ The period is whole days in the bot's time zone, ``start`` to ``end`` inclusive;
 the day it was opened. A group's figures are the sums of the leader's export of each of its deals
 (:func:`bot.usecases.lists.deal_lists` of that group's chat, the 订单明细's 合计 row: 金额 and
 退款金额), so the settlement matches the exports to the fen. Commission: :mod:`bot.usecases.commission`
-(rates, the per-item hook, two tiers, one rounding at the end), each deal under the leaders' terms in
-force when it opened (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
+(rates, the per-item hook, two tiers, one rounding at the end), each deal shared by its group's
+leaders of when it opened, under their terms in force then (:mod:`bot.usecases.terms_history`). A deal belongs to the groups whose chats
 its chats were when it opened (:mod:`bot.usecases.group_chats`: a group's former chat key too).
 """
 
@@ -216,11 +216,24 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
             for gid, a in sorted(acc.items()) if a.deals or rows.platform.groups[gid].retired_at is None]
 
 
-def leaders_of(rows: OperatorRows, group_id: str, at: datetime | None = None) -> list[str]:
-    """The ids of the group's leaders (role leader; operators earn no commission), sorted: those
-    active now, and with ``at`` (aware: when a deal opened) those retired after it too."""
-    return sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER and group_id in ld.groups
-                  and (ld.retired_at is None or at is not None and at < ld.retired_at))
+def leaders_of(rows: OperatorRows, group_id: str, at: datetime | None = None,
+               history: TermsHistory | None = None) -> list[str]:
+    """The ids of the group's leaders (role leader; operators earn no commission), sorted. None
+    ``at``: those leading it now. With ``at`` (aware: when a deal opened): those who led it then,
+    as ``history`` records (:mod:`bot.usecases.terms_history`: linked to the group, role leader
+    and not retired at ``at``; None: today's links and roles), a leader retired now only when the
+    retirement began after ``at``."""
+    history = history or TermsHistory()
+    out = []
+    for lid in history.members_at(rows, group_id, at):
+        ld = rows.platform.leaders.get(lid)
+        if ld is None:  # removed from the store
+            continue
+        then = history.standing_at(rows, lid, at)
+        if then.role == LEADER and not any(r is not None and (at is None or r <= at)
+                                           for r in (then.retired_at, ld.retired_at)):
+            out.append(lid)
+    return sorted(out)
 
 
 def _parts(g: GroupFigures) -> list[tuple[str, datetime | None, Decimal, Decimal, list[ItemSale]]]:
@@ -236,10 +249,12 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
            per_item: PerItem | None = None, history: TermsHistory | None = None,
            end: datetime | None = None) -> Settlement:
     """The settlement of ``groups``' figures under the leaders' terms (:mod:`bot.usecases.commission`):
-    a line per leader (role leader; a retired one only when they earned in it), or only ``leader``'s
+    a line per leader (role leader; a retired one, or one who is an operator now, only when they
+    earned in it), or only ``leader``'s
     (then the totals are that line's groups and figures). Each deal is shared by the group's leaders
-    when it opened (:func:`leaders_of`) and settled under the terms in force then (``history``; None:
-    every leader's current terms, :mod:`bot.usecases.terms_history`): its commission at the leader's
+    when it opened (:func:`leaders_of`: by ``history``) and settled under the terms in force then
+    (``history``; None: every leader's current links, role and terms,
+    :mod:`bot.usecases.terms_history`): its commission at the leader's
     rate of then, and the upline of then earning their share of then. A line shows the terms in force
     at ``end`` (aware: the period's end; None: the current terms). Raises ``KeyError`` for an unknown
     ``leader``."""
@@ -250,14 +265,13 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
     sales: dict[str, Decimal] = defaultdict(Decimal)
     refunds: dict[str, Decimal] = defaultdict(Decimal)
     led: dict[str, list[str]] = defaultdict(list)
-    leaders = sorted(lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER)
     # per leader and deal: the unrounded commission, and the upline it earns a share for
-    earned: dict[str, dict[str, Decimal]] = {lid: defaultdict(Decimal) for lid in leaders}
+    earned: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     upline_of: dict[tuple[str, str], str | None] = {}
     opened: dict[str, datetime | None] = {}
     for g in groups:
         for key, at, g_sales, g_refunds, g_items in _parts(g):
-            ids = leaders_of(rows, g.group_id, at)
+            ids = leaders_of(rows, g.group_id, at, history)
             if not ids:  # a deal no leader led earns no one anything
                 continue
             k = Decimal(len(ids))
@@ -271,6 +285,8 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
                 t = history.at(rows, lid, at)
                 earned[lid][key] += exact_commission((g_sales - g_refunds) / k, t.rate, mine, per_item)
                 upline_of[(lid, key)] = t.upline
+    leaders = sorted({lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER} | set(earned)
+                     | {up for up in upline_of.values() if up in rows.platform.leaders})
     lines = []
     for lid in leaders:
         if leader is not None and lid != leader:
@@ -278,10 +294,11 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
         t = rows.terms_of(lid) if end is None else history.at(rows, lid, end)
         ld = rows.platform.leaders[lid]
         share_exact = sum((upline_share([amount], history.at(rows, lid, opened[deal]).upline_share)
-                           for d in leaders for deal, amount in earned[d].items() if upline_of[(d, deal)] == lid), ZERO)
+                           for d in list(earned) for deal, amount in earned[d].items()
+                           if upline_of[(d, deal)] == lid), ZERO)
         commission, share = fen(sum(earned[lid].values(), ZERO)), fen(share_exact)
-        if ld.retired_at is not None and lid != leader and lid not in led and not share:
-            continue  # retired, and nothing of the period is theirs
+        if (ld.retired_at is not None or ld.role != LEADER) and lid != leader and lid not in led and not share:
+            continue  # retired or an operator now, and nothing of the period is theirs
         lines.append(SettlementLine(lid, ld.name, t.upline, t.rate, t.upline_share, tuple(led[lid]), fen(sales[lid]),
                                     fen(refunds[lid]), fen(sales[lid]) - fen(refunds[lid]), commission, share,
                                     commission + share))
