@@ -218,7 +218,7 @@ def _stock(args: argparse.Namespace) -> int:
         keys = None
         if args.group is not None:
             with reading(engine_of(repo)) as conn:
-                keys = chats_named(conn, config, args.group)
+                keys = chats_named(conn, config, args.group, former=True)
         ids, stock = day_stock(OrderService(repo), config, day, keys)
     title = STOCK_DAY.format(month=day.month, day=day.day, deals=len(ids))
     print(stocking_text(stock, title=title))
