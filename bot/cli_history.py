@@ -80,6 +80,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     """``fn`` with the rounds' own errors said as one line too (:func:`bot.cli_store.guarded` says the rest)."""
     @functools.wraps(fn)
     def run(args: argparse.Namespace) -> int:
+        from bot.ports import ChatRetired
         from bot.usecases.history import GroupRetired, NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
 
         try:
@@ -91,7 +92,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
                 from None
         except RoundStillOpen as e:
             raise Failed(str(e), 1) from None
-        except (GroupRetired, NoSqlStore) as e:
+        except (GroupRetired, ChatRetired, NoSqlStore) as e:
             raise Failed(str(e)) from None
 
     return guarded(run)

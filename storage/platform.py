@@ -56,11 +56,16 @@ def open_rounds_left_behind(conn: Connection, before: dict[str, str], groups: li
     from ``before`` (group id → chat key now) while its chat has an open round, through ``conn``.
     Left there, such a round would stay in the old chat: the group's new chat would have none."""
     moved = {before[g.id]: g.id for g in groups if g.id in before and before[g.id] != g.chat_key}
-    if not moved:
-        return {}
+    return dict(_open_rounds(conn, moved))
+
+
+def _open_rounds(conn: Connection, groups: dict[str, str]) -> list[tuple[str, str]]:
+    """(group id, open round id) for each chat of ``groups`` (chat key → group id) with an open round."""
+    if not groups:
+        return []
     rows = conn.execute(select(CHATS.c.chat_key, CHATS.c.deal_id).join(DEALS, DEALS.c.id == CHATS.c.deal_id)
-                        .where(CHATS.c.chat_key.in_(sorted(moved)), DEALS.c.status == "open"))
-    return {moved[key]: deal_id for key, deal_id in rows}
+                        .where(CHATS.c.chat_key.in_(sorted(groups)), DEALS.c.status == "open"))
+    return [(groups[key], deal_id) for key, deal_id in rows]
 
 
 def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> str | None:
@@ -107,6 +112,11 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
         ids = [g.id for g in ch.groups]
         before = {gid: key for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key).where(GROUPS.c.id.in_(ids)))}
         rows = {g.id: g for g in ch.groups}
+        retiring = [g for g in ch.groups if g.retired_at is not None and g.id in before]
+        if retiring:  # groups retired now: re-checked below, in the retirement's own transaction
+            serving = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in retiring]),
+                                                                 GROUPS.c.retired_at.is_(None))))
+            retiring = [g for g in retiring if g.id in serving]
         for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
             why = _move_round(conn, deal_id, before[gid], rows[gid])
             if why is None:
@@ -129,6 +139,11 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
                 conn.execute(update(GROUPS).where(GROUPS.c.id == g.id).values(**values))
             else:
                 conn.execute(insert(GROUPS).values(id=g.id, **values))
+        # after the rows are written (and locked): a round opening holds its group's row FOR SHARE
+        # (storage/reader.py retired_group), so one that opened first has committed by now and is seen
+        for gid, deal_id in sorted(_open_rounds(conn, {g.chat_key: g.id for g in retiring})):
+            raise PlatformDataError(f"group {gid} has an open round {deal_id}: close it (/close in the group) "
+                                    f"before retiring the group")
     if ch.leaders:
         ids = [ld.id for ld in ch.leaders]
         conn.execute(delete(LEADER_ACCOUNTS).where(LEADER_ACCOUNTS.c.leader_id.in_(ids)))
