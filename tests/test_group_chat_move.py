@@ -8,10 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from bot.services.orders import OrderService
 from storage.platform import SqlPlatformStore
 from storage.sql import open_repository
 from tests.test_retirement import CONFIG, ok
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
 
 
 def _where(url: str, group_id: str, old: str) -> tuple[str, str | None, str | None]:
@@ -26,27 +33,27 @@ def _where(url: str, group_id: str, old: str) -> tuple[str, str | None, str | No
         repo.close()
 
 
-def test_group_edit_chat_takes_the_open_round_to_the_new_chat(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
+def test_group_edit_chat_takes_the_open_round_to_the_new_chat(capsys: Any, tmp_path: Path, store_url: str) -> None:
     config = str(tmp_path / "tuan.toml")
-    Path(config).write_text(CONFIG.format(url=sqlite_url), encoding="utf-8")
+    Path(config).write_text(CONFIG.format(url=store_url), encoding="utf-8")
     ok(capsys, config, "leader", "add", "li", "--name", "李哥")
     ok(capsys, config, "group", "add", "lake", "--platform", "fake", "--chat", "old", "--leaders", "li")
     ok(capsys, config, "product", "add", "1", "--name", "葡萄", "--price", "10")
     deal_id = ok(capsys, config, "deal", "open", "--group", "lake", "--products", "1").split()[2]
     ok(capsys, config, "group", "edit", "lake", "--chat", "new")
-    assert _where(sqlite_url, "lake", "fake:old") == ("fake:new", deal_id, None)
+    assert _where(store_url, "lake", "fake:old") == ("fake:new", deal_id, None)
     assert deal_id in ok(capsys, config, "deals", "--group", "lake")
     # a group without an open round just moves
     ok(capsys, config, "group", "add", "hill", "--platform", "fake", "--chat", "h1", "--leaders", "li")
     ok(capsys, config, "group", "edit", "hill", "--chat", "h2")
-    assert _where(sqlite_url, "hill", "fake:h1") == ("fake:h2", None, None)
+    assert _where(store_url, "hill", "fake:h1") == ("fake:h2", None, None)
 
 
-def test_a_tuan_toml_chat_change_takes_the_open_round_along(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
+def test_a_tuan_toml_chat_change_takes_the_open_round_along(capsys: Any, tmp_path: Path, store_url: str) -> None:
     config = tmp_path / "tuan.toml"
-    config.write_text(CONFIG.format(url=sqlite_url), encoding="utf-8")
+    config.write_text(CONFIG.format(url=store_url), encoding="utf-8")
     ok(capsys, str(config), "product", "add", "1", "--name", "葡萄", "--price", "10")
     deal_id = ok(capsys, str(config), "deal", "open", "--group", "home", "--products", "1").split()[2]
-    config.write_text(CONFIG.format(url=sqlite_url).replace('chat = "home"', 'chat = "home2"'), encoding="utf-8")
+    config.write_text(CONFIG.format(url=store_url).replace('chat = "home"', 'chat = "home2"'), encoding="utf-8")
     ok(capsys, str(config), "product", "list")  # a command that imports tuan.toml first
-    assert _where(sqlite_url, "home", "fake:home") == ("fake:home2", deal_id, None)
+    assert _where(store_url, "home", "fake:home") == ("fake:home2", deal_id, None)

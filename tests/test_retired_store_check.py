@@ -28,13 +28,18 @@ from storage.sql import open_repository
 from tests.test_retirement import CONFIG, ok
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest) -> str:
+    return str(request.getfixturevalue("sqlite_url" if request.param == "sqlite" else "pg_url"))
+
+
 async def test_a_deal_post_after_retirement_is_refused_and_orders_are_told(capsys: Any, tmp_path: Path,
-                                                                           sqlite_url: str) -> None:
+                                                                           store_url: str) -> None:
     config = str(tmp_path / "tuan.toml")
-    Path(config).write_text(CONFIG.format(url=sqlite_url), encoding="utf-8")
+    Path(config).write_text(CONFIG.format(url=store_url), encoding="utf-8")
     ok(capsys, config, "leader", "add", "wang", "--name", "王姐", "--account", f"fake:{sender_id_of('王姐')}")
     ok(capsys, config, "group", "add", "park", "--platform", "fake", "--chat", "park", "--leaders", "wang")
-    repo = open_repository(sqlite_url)
+    repo = open_repository(store_url)
     try:
         core = Core(service=OrderService(repo), config=read_config(config), clock=lambda: datetime.now(UTC),
                     directory=StoreDirectory(SqlPlatformStore(repo.engine)))
