@@ -80,6 +80,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     """``fn`` with the rounds' own errors said as one line too (:func:`bot.cli_store.guarded` says the rest)."""
     @functools.wraps(fn)
     def run(args: argparse.Namespace) -> int:
+        from bot.ports import ChatRetired
         from bot.usecases.history import GroupRetired, NoSqlStore, RoundStillOpen, UnknownGroup, UnknownRound
 
         try:
@@ -91,7 +92,7 @@ def _guarded(fn: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
                 from None
         except RoundStillOpen as e:
             raise Failed(str(e), 1) from None
-        except (GroupRetired, NoSqlStore) as e:
+        except (GroupRetired, ChatRetired, NoSqlStore) as e:
             raise Failed(str(e)) from None
 
     return guarded(run)
@@ -218,7 +219,7 @@ def _stock(args: argparse.Namespace) -> int:
         keys = None
         if args.group is not None:
             with reading(engine_of(repo)) as conn:
-                keys = chats_named(conn, config, args.group)
+                keys = chats_named(conn, config, args.group, former=True)
         ids, stock = day_stock(OrderService(repo), config, day, keys)
     title = STOCK_DAY.format(month=day.month, day=day.day, deals=len(ids))
     print(stocking_text(stock, title=title))

@@ -86,12 +86,12 @@ def one_line(e: Exception) -> tuple[str, int] | None:
     from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
     from bot.config import ConfigError
-    from bot.ports import StoreUnavailable
+    from bot.ports import ChatRetired, StoreUnavailable
     from bot.usecases.platform_data import PlatformDataError
 
     if isinstance(e, Failed):
         return str(e), e.status
-    if isinstance(e, (ConfigError, PlatformDataError)):
+    if isinstance(e, (ConfigError, PlatformDataError, ChatRetired)):
         return str(e), 2
     if isinstance(e, StoreUnavailable):
         return (str(e).splitlines()[0] if str(e) else "store unavailable"), 1

@@ -77,6 +77,8 @@ ASK_OTHER = "\"{word}\"没看懂,能再说一下吗?"
 REFUSED_AFTER_CUTOFF = "已截单,这单没能记上,下次早点哦"
 REFUSED_SOLD_OUT = "{item} 已售罄,这单没能记上"
 REFUSED_SOLD_OUT_LEFT = "{item} 只剩{left}{unit}了,这单没能记上,最多还能订{left}{unit}"  # some left, not as many
+# a set (鸡蛋改成6) that the stock cannot cover: the most the resident's total can be set to
+REFUSED_SOLD_OUT_SET = "{item} 只剩{left}{unit}了,这次没能改:您的{item}最多能改成{most}{unit}"
 REFUSED_OVER_MAX = "{item} 每户限购{max_qty}{unit},这单没能记上"
 # An edit or withdrawal would have given back what a change (改成, 减, 不要了) took away: it does not fit.
 REFUSED_GIVE_BACK_SOLD_OUT = "{item} 已售罄,原来的数量加不回去了,仍按现在的数量算"
@@ -86,6 +88,7 @@ REFUSED_OTHER = "这单没能记上({reason})"
 
 # A leader's deal post that opens no deal (bot/services/dealcheck.py), one line per bad item.
 DEAL_BAD_PRICE = "开团没成功:「{line}」的价格{why},请改好后重新发接龙帖"
+DEAL_GROUP_RETIRED = "开团没成功:本群已停止团购服务,不能再开新团(如需恢复,请联系运营)"
 DEAL_REPEATED_ITEM = "开团没成功:「{line}」的编号或名称「{word}」和前面的商品重复了,请改好后重新发接龙帖"
 PRICE_WHY = {
     money.NOT_A_NUMBER: "不是数字",
@@ -226,6 +229,9 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
         case oc.SOLD_OUT:
             if problem.give_back:
                 return REFUSED_GIVE_BACK_SOLD_OUT.format(item=item_name)
+            if problem.mode == "set" and problem.left > 0:
+                return REFUSED_SOLD_OUT_SET.format(item=item_name, left=problem.left, most=problem.qty,
+                                                   unit=(item.unit if item else "") or "份")
             if problem.left > 0:
                 return REFUSED_SOLD_OUT_LEFT.format(item=item_name, left=problem.left, unit=(item.unit if item else "") or "份")
             return REFUSED_SOLD_OUT.format(item=item_name)
@@ -239,6 +245,8 @@ def problem_text(problem: oc.Problem, catalog: Catalog | None) -> str:
             return DEAL_BAD_PRICE.format(line=word, why=PRICE_WHY.get(problem.why, PRICE_WHY[money.NOT_A_NUMBER]))
         case oc.REPEATED_ITEM:
             return DEAL_REPEATED_ITEM.format(line=word, word=problem.why)
+        case oc.GROUP_RETIRED:
+            return DEAL_GROUP_RETIRED
     return ASK_OTHER.format(word=word) if word else REFUSED_OTHER.format(reason=problem.code)
 
 # The console chat.

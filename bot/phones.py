@@ -12,11 +12,14 @@ import re
 
 MASK = "****"
 
-# A mainland mobile number: 11 digits 1[3-9]x, written 13812345678, 138-1234-5678 or 138 1234 5678,
-# optionally after +86 / 86; never part of a longer run of digits.
-_MOBILE = re.compile(r"(?<![\d])(?:\+?86[-\s]?)?(1[3-9]\d)[-\s]?(\d{4})[-\s]?(\d{4})(?![\d])")
+# Separators people put between a phone's digit groups: hyphens, spaces, dots (138.1234.5678),
+# middle dots and dashes. Prices and dates never match: 12.5 is too short and a date starts with 2.
+_SEP = r"[-\s.·–—]"
+# A mainland mobile number: 11 digits 1[3-9]x, written 13812345678, 138-1234-5678, 138 1234 5678 or
+# 138.1234.5678, optionally after +86 / 86; never part of a longer run of digits.
+_MOBILE = re.compile(rf"(?<![\d])(?:\+?86{_SEP}?)?(1[3-9]\d){_SEP}?(\d{{4}}){_SEP}?(\d{{4}})(?![\d])")
 # A landline: area code 0xx / 0xxx (optionally in brackets), then 7 or 8 digits (maybe split 3-4 / 4-4).
-_LANDLINE = re.compile(r"(?<![\d])([(（]?0\d{2,3}[)）]?)[-\s]?(\d{3,4})[-\s]?(\d{4})(?![\d])")
+_LANDLINE = re.compile(rf"(?<![\d])([(（]?0\d{{2,3}}[)）]?){_SEP}?(\d{{3,4}}){_SEP}?(\d{{4}})(?![\d])")
 # A landline without its area code: 7-8 digits, written together or split 3-4 / 4-4 by a hyphen
 # (not by a space: "2801 2802" is two rooms).
 _LOCAL = re.compile(r"(?<![\d.¥])([2-9]\d{2,3})-?(\d{4})(?![\d.])")

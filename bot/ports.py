@@ -25,6 +25,17 @@ ASK_KIND = "ask"
 """``MessageRow.kind`` of a message that left a question open (an item-less change, §3.6)."""
 
 
+class ChatRetired(RuntimeError):
+    """A round was to open (or a chat to join one) in the chat of a retired group (`tuan group
+    remove`), as the store says in the opening's own transaction: nothing was written. ``group_id``:
+    the retired group; the message is one line."""
+
+    def __init__(self, chat_key: str, group_id: str) -> None:
+        super().__init__(f"group {group_id} is retired: no round opens in its chat {chat_key} "
+                         f"(tuan group edit {group_id} --active to serve it again)")
+        self.chat_key, self.group_id = chat_key, group_id
+
+
 class StoreUnavailable(ConnectionError):
     """The store cannot be used right now (down, unreachable, locked); nothing of the call was written.
 
@@ -271,6 +282,13 @@ class Transaction(Protocol):
 
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         """The chat's lines seen while it had no deal (deal_id NULL), in id order."""
+        ...
+
+    def retired_group(self, chat_key: str) -> str | None:
+        """The id of the retired group (`tuan group remove`) whose chat ``chat_key`` is, or None (no
+        group, or one serving). Read in this transaction, the group's row held until it ends
+        (PostgreSQL: FOR SHARE), so a retirement cannot commit in between: the store, not a
+        process's directory cache, decides whether a round may open there."""
         ...
 
     def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:

@@ -2,7 +2,7 @@
 printed at start-up and at exit.
 
 :func:`install` registers the run's secrets (Telegram token and webhook secret, WeChat puppet
-token, the store URL's password: :func:`secrets_of`) and puts :class:`RedactFilter` on every
+token, the store URL's passwords: :func:`secrets_of`) and puts :class:`RedactFilter` on every
 log record the process creates (through the record factory, so loggers with handlers of their
 own and records that propagate are covered alike; the root handlers get it too), and a redacting
 ``sys.excepthook``. :func:`text` redacts any other text about to be shown (errors in the console
@@ -42,13 +42,13 @@ def secrets_of(config: AppConfig) -> list[str]:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
+    from bot.store_url import passwords
+
     found = [config.telegram.token, config.telegram.webhook.secret_token, config.wechat.token, config.web.secret]
     try:
-        password = make_url(config.store.url).password
+        found.extend(passwords(make_url(config.store.url)))
     except (ArgumentError, ValueError):
-        password = None
-    if password:
-        found.append(str(password))
+        pass
     return [s for s in found if s]
 
 

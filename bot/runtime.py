@@ -26,8 +26,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import make_url
-
 from adapters.base import Adapter
 from bot import redact
 from bot.config import (
@@ -45,6 +43,7 @@ from bot.election import Lease
 from bot.ports import Repository, StoreUnavailable
 from bot.scheduler import BotScheduler, JobSpec, StoreMarks, job_specs
 from bot.services.orders import OrderService
+from bot.store_url import shown_text
 from bot.usecases.platform_data import ConfigDirectory, LeaderDirectory, StoreDirectory, import_config
 
 log = logging.getLogger(__name__)
@@ -136,11 +135,8 @@ def log_startup(config: AppConfig, adapters: list[Adapter]) -> None:
 
 
 def safe_url(url: str) -> str:
-    """A store URL fit for a log line: the password, if any, masked."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:
-        return "<unparsable store url>"
+    """A store URL fit for a log line: its passwords, if any, masked (:func:`bot.store_url.shown_text`)."""
+    return shown_text(url)
 
 
 def import_platform_data(repo: Repository, config: AppConfig) -> LeaderDirectory:

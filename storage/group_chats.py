@@ -30,3 +30,11 @@ def group_chats(conn: Connection, current: Mapping[str, str] | None = None) -> G
     if current is None:
         current = {key: gid for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key))}
     return GroupChats.of(current, ((r.chat_key, r.until, r.group_id) for r in conn.execute(select(GROUP_FORMER_CHATS))))
+
+
+def former_keys(conn: Connection, group_id: str) -> list[str]:
+    """The chat keys the group ``group_id`` had before its current one, through ``conn``, sorted
+    (empty for a group whose key never changed, or no store group)."""
+    rows = conn.execute(select(GROUP_FORMER_CHATS.c.chat_key).where(GROUP_FORMER_CHATS.c.group_id == group_id)
+                        .distinct().order_by(GROUP_FORMER_CHATS.c.chat_key))
+    return [str(r[0]) for r in rows]

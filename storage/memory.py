@@ -705,6 +705,9 @@ class MemoryTransaction:
         st = self._st
         return _copies(LineRow, _LINE_COPY, [st.lines[i] for i in sorted(st.undealt_lines.get(chat_key, []))])
 
+    def retired_group(self, chat_key: str) -> str | None:
+        return None  # the memory store keeps no groups (they live in the SQL store only)
+
     def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
         st = self._st
         seq = st.latest.get((chat_key, message_id))

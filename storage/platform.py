@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
-from bot.usecases.platform_data import GroupRow, LeaderRow, PlatformChanges, PlatformRows, ProductRow
+from bot.usecases.platform_data import (
+    GroupRow,
+    LeaderRow,
+    PlatformChanges,
+    PlatformDataError,
+    PlatformRows,
+    ProductRow,
+)
 from storage import group_chats, leadership
-from storage.models import GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
+from storage.models import CHATS, DEAL_CHATS, DEALS, GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
 from storage.sql import unavailable_as_such
+
+log = logging.getLogger(__name__)
 
 _PG_LOCK_KEY = 0x7475616F  # serialises updates of the platform data ("tuao"; migrations use "tuan")
 
@@ -41,12 +51,60 @@ def load(conn: Connection) -> PlatformRows:
     return rows
 
 
-def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) -> None:
+def open_rounds_left_behind(conn: Connection, before: dict[str, str], groups: list[GroupRow]) -> dict[str, str]:
+    """Group id → the id of the open round in its chat, for each of ``groups`` whose chat key changes
+    from ``before`` (group id → chat key now) while its chat has an open round, through ``conn``.
+    Left there, such a round would stay in the old chat: the group's new chat would have none."""
+    moved = {before[g.id]: g.id for g in groups if g.id in before and before[g.id] != g.chat_key}
+    return dict(_open_rounds(conn, moved))
+
+
+def _open_rounds(conn: Connection, groups: dict[str, str]) -> list[tuple[str, str]]:
+    """(group id, open round id) for each chat of ``groups`` (chat key → group id) with an open round."""
+    if not groups:
+        return []
+    rows = conn.execute(select(CHATS.c.chat_key, CHATS.c.deal_id).join(DEALS, DEALS.c.id == CHATS.c.deal_id)
+                        .where(CHATS.c.chat_key.in_(sorted(groups)), DEALS.c.status == "open"))
+    return [(groups[key], deal_id) for key, deal_id in rows]
+
+
+def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> str | None:
+    """Move the open round ``deal_id`` from chat ``old`` to ``group``'s new chat, through ``conn``:
+    the new chat's row is bound to it (created when the store has none), the old one unbound, the
+    round lists the new chat (``deal_chats``; the old one stays listed: its orders were taken there),
+    and the deal's version moves so that every process's cached copy is reloaded (a chat moves only
+    under its deal's version). Returns why it cannot (the new chat has an open round of its own), or None."""
+    new = conn.execute(select(CHATS.c.deal_id, DEALS.c.status).select_from(CHATS.outerjoin(DEALS, DEALS.c.id == CHATS.c.deal_id))
+                       .where(CHATS.c.chat_key == group.chat_key)).first()
+    if new is not None and new.deal_id is not None and new.deal_id != deal_id and new.status == "open":
+        return f"its new chat {group.chat_key} has an open round {new.deal_id} of its own"
+    conn.execute(update(DEALS).where(DEALS.c.id == deal_id).values(version=DEALS.c.version + 1))
+    if new is None:
+        title = conn.scalar(select(CHATS.c.title).where(CHATS.c.chat_key == old)) or group.title
+        conn.execute(insert(CHATS).values(chat_key=group.chat_key, platform=group.platform,
+                                          external_id=group.chat_key.partition(":")[2], title=title, deal_id=deal_id))
+    else:
+        conn.execute(update(CHATS).where(CHATS.c.chat_key == group.chat_key).values(deal_id=deal_id))
+    conn.execute(update(CHATS).where(CHATS.c.chat_key == old).values(deal_id=None))
+    if conn.execute(select(DEAL_CHATS.c.deal_id).where(DEAL_CHATS.c.deal_id == deal_id,
+                                                       DEAL_CHATS.c.chat_key == group.chat_key)).first() is None:
+        conn.execute(insert(DEAL_CHATS).values(deal_id=deal_id, chat_key=group.chat_key))
+    return None
+
+
+def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
+          open_round_moves: Literal["refuse", "warn"] = "refuse") -> None:
     """Write ``ch`` through ``conn`` (the caller owns the transaction): deletions first, then the rows
     put, each replaced whole (a leader's accounts and groups with it). A group's chat key that
     changes is recorded as its former chat until ``now`` (aware; None: the current time;
     :mod:`storage.group_chats`). A change of a group's leaders, or of a leader's role or retirement,
-    is recorded from ``now`` (:mod:`storage.leadership`)."""
+    is recorded from ``now`` (:mod:`storage.leadership`).
+
+    A group whose chat key changes while its chat has an open round (:func:`open_rounds_left_behind`)
+    takes the round to its new chat (:func:`_move_round`): orders and /close work there. When the
+    new chat has an open round of its own, ``open_round_moves`` "refuse" raises
+    :class:`PlatformDataError` (one line; nothing is written); "warn" (tuan.toml's import: the bot
+    must still start) logs a WARNING naming the group and both rounds and leaves the round where it is."""
     now = now or datetime.now(UTC)
     leader_ids = [ld.id for ld in ch.leaders]
     relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted)
@@ -59,6 +117,23 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
     if ch.groups:
         ids = [g.id for g in ch.groups]
         before = {gid: key for gid, key in conn.execute(select(GROUPS.c.id, GROUPS.c.chat_key).where(GROUPS.c.id.in_(ids)))}
+        rows = {g.id: g for g in ch.groups}
+        retiring = [g for g in ch.groups if g.retired_at is not None and g.id in before]
+        if retiring:  # groups retired now: re-checked below, in the retirement's own transaction
+            serving = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in retiring]),
+                                                                 GROUPS.c.retired_at.is_(None))))
+            retiring = [g for g in retiring if g.id in serving]
+        for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
+            why = _move_round(conn, deal_id, before[gid], rows[gid])
+            if why is None:
+                log.info("group %s: its open round %s moved from chat %s to %s", gid, deal_id, before[gid],
+                         rows[gid].chat_key)
+            elif open_round_moves == "refuse":
+                raise PlatformDataError(f"group {gid} cannot move with its open round {deal_id}: {why}; close one "
+                                        f"(/close in its group) first")
+            else:
+                log.warning("group %s: its open round %s stays in its old chat %s (%s): /close one of them",
+                            gid, deal_id, before[gid], why)
         group_chats.record(conn, before, {g.id: g.chat_key for g in ch.groups}, now)
         # a chat moving between two groups: free every chat key first (chat_key is unique)
         conn.execute(update(GROUPS).where(GROUPS.c.id.in_(ids)).values(chat_key="#" + GROUPS.c.id))
@@ -70,6 +145,11 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None) ->
                 conn.execute(update(GROUPS).where(GROUPS.c.id == g.id).values(**values))
             else:
                 conn.execute(insert(GROUPS).values(id=g.id, **values))
+        # after the rows are written (and locked): a round opening holds its group's row FOR SHARE
+        # (storage/reader.py retired_group), so one that opened first has committed by now and is seen
+        for gid, deal_id in sorted(_open_rounds(conn, {g.chat_key: g.id for g in retiring})):
+            raise PlatformDataError(f"group {gid} has an open round {deal_id}: close it (/close in the group) "
+                                    f"before retiring the group")
     if ch.leaders:
         ids = leader_ids
         conn.execute(delete(LEADER_ACCOUNTS).where(LEADER_ACCOUNTS.c.leader_id.in_(ids)))
@@ -138,7 +218,7 @@ class SqlPlatformStore:
             _lock(conn)
             done = change(load(conn))
             if not done.is_empty():
-                write(conn, done)
+                write(conn, done, open_round_moves="warn")
             if actor is not None and not done.is_empty():
                 for line in done.said:
                     add_audit(conn, at=datetime.now(UTC), actor_id=actor[0], actor_name=actor[1], action=action,

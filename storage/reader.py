@@ -37,7 +37,7 @@ from bot.ports import (
     OutboxRow,
     SeenMessage,
 )
-from storage.models import CHATS, DEALS, ENTRIES, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
+from storage.models import CHATS, DEALS, ENTRIES, GROUPS, ITEMS, LINES, MESSAGES, NOTICES, OUTBOX, PROCESSED
 from storage.rows import (
     CHAT_FIELDS,
     DEAL_FIELDS,
@@ -132,6 +132,16 @@ def undealt_lines(conn: Connection, chat_key: str) -> list[LineRow]:
     query = (select(*columns(LINES, LINE_FIELDS)).where(LINES.c.chat_key == chat_key, LINES.c.deal_id.is_(None))
              .order_by(LINES.c.id))
     return build(LineRow, conn.execute(query))
+
+
+def retired_group(conn: Connection, chat_key: str) -> str | None:
+    """The id of the retired group whose chat ``chat_key`` is, or None; the row is held FOR SHARE on
+    PostgreSQL (a retirement waits for this transaction; SQLite's write lock serialises them)."""
+    query = select(GROUPS.c.id, GROUPS.c.retired_at).where(GROUPS.c.chat_key == chat_key)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(read=True)
+    row = conn.execute(query).first()
+    return str(row.id) if row is not None and row.retired_at is not None else None
 
 
 def seen_message(conn: Connection, chat_key: str, message_id: str) -> SeenMessage | None:

@@ -202,6 +202,9 @@ class SqlTransaction:
     def undealt_lines(self, chat_key: str) -> list[LineRow]:
         return reader.undealt_lines(self.conn, chat_key)
 
+    def retired_group(self, chat_key: str) -> str | None:
+        return reader.retired_group(self.conn, chat_key)
+
     def seen_message(self, chat_key: str, message_id: str) -> SeenMessage | None:
         return reader.seen_message(self.conn, chat_key, message_id)
 

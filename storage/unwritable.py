@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import URL, Engine, event
 
 from bot.ports import StoreUnavailable
+from bot.store_url import shown
 
 SQLITE_FIXES = {
     "SQLITE_READONLY": "make it and its directory writable by the user running tuan",
@@ -30,10 +31,11 @@ ELSEWHERE = "or point [store] url at a database tuan may write"
 
 
 def where(url: URL) -> str:
-    """The database of ``url`` in words: the SQLite file's path, or the PostgreSQL URL without its password."""
+    """The database of ``url`` in words: the SQLite file's path, or the PostgreSQL URL without its passwords
+    (:func:`bot.store_url.shown`)."""
     if url.get_backend_name() == "sqlite":
         return f"the SQLite file {(url.database or ':memory:').removeprefix('file:')}"
-    return f"the PostgreSQL database {url.render_as_string(hide_password=True)}"
+    return f"the PostgreSQL database {shown(url)}"
 
 
 def fix_for(error: BaseException | None) -> str | None:

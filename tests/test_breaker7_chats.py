@@ -7,13 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.test_retirement import CONFIG, ok
 
 
-@pytest.mark.xfail(strict=True, reason="tuan deals --group G after `group edit G --chat` omits G's rounds in its "
-                                       "former chat (an open one included)")
 def test_deals_of_a_group_include_its_rounds_in_a_former_chat(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
     config = str(tmp_path / "tuan.toml")
     Path(config).write_text(CONFIG.format(url=sqlite_url), encoding="utf-8")
@@ -27,8 +23,6 @@ def test_deals_of_a_group_include_its_rounds_in_a_former_chat(capsys: Any, tmp_p
     assert deal_id in ok(capsys, config, "deals", "--group", "lake", "--all")
 
 
-@pytest.mark.xfail(strict=True, reason="group edit --chat with a round open leaves the round in the old chat: the "
-                                       "group's new chat has no round (orders refused, /close finds nothing)")
 def test_moving_a_group_with_an_open_round_is_refused_or_moves_the_round(capsys: Any, tmp_path: Path,
                                                                         sqlite_url: str) -> None:
     from bot.cli import main

@@ -8,8 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.fake import sender_id_of
 from bot.runtime import read_config
 from bot.services.orders import OrderService
@@ -19,8 +17,6 @@ from storage.sql import open_repository
 from tests.test_retirement import CONFIG, ok
 
 
-@pytest.mark.xfail(strict=True, reason="a deal post within the bot's 5 s directory cache after `tuan group remove` "
-                                       "opens a round in the retired group (nobody can lead or close it)")
 async def test_a_group_retired_a_moment_ago_takes_no_new_round(capsys: Any, tmp_path: Path, sqlite_url: str) -> None:
     from adapters.base import Capabilities
     from adapters.fake import FakeAdapter

@@ -68,8 +68,10 @@ async def test_more_than_is_left_is_refused_saying_how_many_are_left() -> None:
     await p.chat.push("鸡蛋6", sender="王姐")
     assert p.chat.pop_all()[-1].text == "鸡蛋 只剩5盒了,这单没能记上,最多还能订5盒"
     await p.chat.push("鸡蛋2", sender="王姐")
-    await p.chat.push("鸡蛋改成6", sender="王姐")  # she has 2: 3 more are left
-    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT_LEFT.format(item="鸡蛋", left=3, unit="盒")
+    await p.chat.push("鸡蛋改成6", sender="王姐")  # she has 2: 3 more are left, her total can be 5 at most
+    assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT_SET.format(item="鸡蛋", left=3, most=5, unit="盒")
+    assert m.REFUSED_SOLD_OUT_SET.format(item="鸡蛋", left=3, most=5, unit="盒") == \
+        "鸡蛋 只剩3盒了,这次没能改:您的鸡蛋最多能改成5盒"
     await p.chat.push("鸡蛋4", sender="阿强")
     assert p.chat.pop_all()[-1].text == m.REFUSED_SOLD_OUT_LEFT.format(item="鸡蛋", left=3, unit="盒")
     await p.chat.push("鸡蛋3", sender="阿强")

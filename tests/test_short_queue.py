@@ -69,3 +69,23 @@ async def test_a_short_delivery_on_an_open_round_is_refused_with_a_reply_then_ta
     assert posted.startswith(m.SHORT_TITLE.format(item="葡萄", ordered=2, delivered=1))
     assert [mk.refund_amount for mk in day.marks_for_deal(p.deal_id).values()] == [Decimal("29.90")]
     await p.close()
+
+
+async def test_a_round_past_its_own_cutoff_takes_a_short_delivery_though_nobody_closed_it() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from bot.config import config_from_dict
+    from bot.usecases.leaderday import Actor, Result, ShortResult
+    from tests.pipeline import config_dict
+
+    cutoff = datetime.now(UTC) + timedelta(hours=1)
+    raw = config_dict()
+    raw["deals"][0]["cutoff"] = cutoff.isoformat()
+    p = await make_pipeline(CAPS, config=config_from_dict(raw, "test.toml", env={}))
+    await p.chat.push("3栋402 王姐 葡萄2", sender="王姐")
+    day, actor = LeaderDay(p.repo), Actor("fake:g1", sender_id_of(LEADER), LEADER)
+    assert day.short(p.deal_id, actor, cutoff - timedelta(minutes=1), "葡萄", 1) == Result("open")
+    done = day.short(p.deal_id, actor, cutoff + timedelta(minutes=1), "葡萄", 1)  # still "open" in the store
+    assert isinstance(done, ShortResult), done
+    assert [mk.refund_amount for mk in day.marks_for_deal(p.deal_id).values()] == [Decimal("29.90")]
+    await p.close()

@@ -117,7 +117,8 @@ class Work:
         base = max(base, 0)
         delta = add if add > 0 else -min(sub, base)
         after = base + delta
-        if after > before and not self._room(item, before, after, words, give_back=bool(remove or restore)):
+        if after > before and not self._room(item, before, after, words, give_back=bool(remove or restore),
+                                             kind=kind):
             return None
         for e in drop:
             if active(e):
@@ -136,11 +137,12 @@ class Work:
             self._new_entry(item, delta, kind, label, line_id)
         return before, after
 
-    def _room(self, item: str, before: int, after: int, words: str, *, give_back: bool) -> bool:
+    def _room(self, item: str, before: int, after: int, words: str, *, give_back: bool, kind: str = ENTRY) -> bool:
         """Whether raising the sender's ``item`` from ``before`` to ``after`` fits max_qty and stock.
 
         If not, the problem goes to ``refused``; ``give_back``: the raise is what an edit or a
-        withdrawal would give back.
+        withdrawal would give back. A ``kind`` SET (改成) that does not fit the stock says so:
+        its problem's ``mode`` is SET and ``qty`` the most the sender's total can be set to.
         """
         assert self.deal is not None
         cat = self.deal.catalog
@@ -150,7 +152,9 @@ class Work:
         it = cat.by_code(item)
         if it is not None and it.stock is not None and self.deal.totals.get(item, 0) + after - before > it.stock:
             left = max(0, it.stock - self.deal.totals.get(item, 0))
-            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back, left=left))
+            most = (before + left) if kind == SET else 0
+            self.refused.append(Problem(SOLD_OUT, words, item, give_back=give_back, left=left,
+                                        mode=SET if most else "", qty=most))
             return False
         return True
 

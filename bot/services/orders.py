@@ -20,6 +20,7 @@ from bot.ports import (
     ASK_KIND,
     ID_BLOCK_SIZE,
     Changeset,
+    ChatRetired,
     ChatRow,
     DealRow,
     DealSnapshot,
@@ -33,7 +34,7 @@ from bot.ports import (
 )
 from bot.services.apply import Work
 from bot.services.households import HouseKey, first_orders
-from bot.services.outcome import DEAL_CLOSED, NO_DEAL, Outcome, Problem, Tally, TallyRow
+from bot.services.outcome import DEAL_CLOSED, GROUP_RETIRED, NO_DEAL, Outcome, Problem, Tally, TallyRow
 from bot.services.questions import ambiguity_question, answer, place
 from bot.services.state import (
     ChatState,
@@ -451,7 +452,7 @@ class OrderService:
                 if chat.deal_id == deal_id:
                     continue
                 current = u.deal(chat.deal_id) if chat.deal_id is not None else None
-                if current is not None and current.deal.row.status == "open":
+                if current is not None and current.deal.row.status == "open" or u.tx.retired_group(ck) is not None:
                     continue
                 u.bind(ck, chat, deal_id, changes)
                 joined.append(ck)
@@ -727,6 +728,10 @@ class OrderService:
             catalog = parse_deal_post(msg.text, msg.ts)
             if catalog is not None and deal_post_refused(w, catalog):
                 catalog, kind = None, "deal_refused"
+            if catalog is not None and u.tx.retired_group(chat.row.chat_key) is not None:
+                # the store decides, not the directory this process read a moment ago
+                w.refused.append(Problem(GROUP_RETIRED))
+                catalog, kind = None, "deal_refused"
             if catalog is not None:
                 did = "p" + _new_id()
                 row = deal_row(did, catalog, title=catalog.title, source=f"post:{chat.row.chat_key}:{msg.message_id}",
@@ -979,8 +984,14 @@ class Unit:
         """Move the chat to a new deal (a new round) in this transaction.
 
         The chat's old deal is locked and its version moves too: a process that cached the old deal
-        learns from its version that the chat may have left it (:meth:`chat_state`).
+        learns from its version that the chat may have left it (:meth:`chat_state`). Raises
+        :class:`bot.ports.ChatRetired` when the chat is a retired group's, as the store says in this
+        transaction (every way a round opens comes here: a deal post, `tuan deal open|copy`, the web,
+        the configured deals).
         """
+        retired = self.tx.retired_group(chat_key)
+        if retired is not None:
+            raise ChatRetired(chat_key, retired)
         if row.deal_id is not None and row.deal_id != deal_id and self.deal(row.deal_id) is not None:
             self.dirty(row.deal_id)
         changes.chats.append(replace(row, deal_id=deal_id))

@@ -22,6 +22,7 @@ DEAL_CLOSED = "deal_closed"
 NO_DEAL = "no_deal"  # an order in a chat with no open deal
 BAD_PRICE = "bad_price"  # a leader's deal post: detail the item, why a bot.money reason code
 REPEATED_ITEM = "repeated_item"  # a leader's deal post: detail the item, why the repeated code or alias
+GROUP_RETIRED = "group_retired"  # a leader's deal post in the chat of a retired group (`tuan group remove`)
 
 REPLAY_REASONS = {
     AMBIGUOUS_ITEM: "ambiguous item",
@@ -38,6 +39,7 @@ REPLAY_REASONS = {
     NO_DEAL: "no deal",
     BAD_PRICE: "deal post: bad price",
     REPEATED_ITEM: "deal post: repeated item",
+    GROUP_RETIRED: "deal post: group retired",
 }
 
 

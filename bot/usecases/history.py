@@ -23,7 +23,9 @@ from sqlalchemy import Connection, Engine
 from bot import messages as m
 from bot.config import AppConfig
 from bot.services.orders import OrderService
+from bot.usecases.group_chats import GroupChats
 from storage import history as store
+from storage.group_chats import former_keys, group_chats
 from storage.history import ItemTotal, RoundRow
 
 HISTORY_LIMIT = 5
@@ -144,19 +146,32 @@ def view(row: RoundRow, config: AppConfig) -> RoundView:
     )
 
 
-def chats_named(conn: Connection, config: AppConfig, name: str) -> list[str]:
+def chats_named(conn: Connection, config: AppConfig, name: str, *, former: bool = False) -> list[str]:
     """The chat keys a group name means: a group's id or chat key, in tuan.toml (``[[groups]]``) or
     in the store (``tuan group add``), or a chat key the store knows. The one lookup of a group named
-    on the command line (``--group``). Raises :class:`UnknownGroup`."""
+    on the command line (``--group``). The first key is the group's chat now; with ``former`` the
+    chats it had before (``group_former_chats``: `tuan group edit --chat`) follow, for what looks
+    back (a round opened in a former chat is the group's: see :func:`group_of_round`). Raises
+    :class:`UnknownGroup`."""
+    gid: str | None
     group = config.group(name) or config.group_of_chat(name)
     if group is not None:
-        return [group.chat_key]
-    stored = store.group_chat(conn, name)
-    if stored is not None:
-        return [stored]
-    if store.known_chat(conn, name):
-        return [name]
-    raise UnknownGroup(name)
+        keys, gid = [group.chat_key], group.id
+    else:
+        stored = store.group_chat(conn, name)
+        if stored is None:
+            if store.known_chat(conn, name):
+                return [name]
+            raise UnknownGroup(name)
+        keys, gid = [stored], group_chats(conn).current.get(stored)
+    if former and gid is not None:
+        keys += [k for k in former_keys(conn, gid) if k not in keys]
+    return keys
+
+
+def group_of_round(chats: GroupChats, row: store.RoundRow) -> set[str]:
+    """The ids of the groups whose chats ``row``'s chats were when it opened (:class:`GroupChats`)."""
+    return {gid for g in row.groups if (gid := chats.group_at(g.chat_key, row.opened)) is not None}
 
 
 def list_rounds(conn: Connection, config: AppConfig, *, group: str | None = None, days: float | None = None,
@@ -167,9 +182,15 @@ def list_rounds(conn: Connection, config: AppConfig, *, group: str | None = None
     only rounds still open, or opened or closed within that many days before ``now`` (aware; default:
     the current time); None: every round. ``limit``: at most that many.
     """
-    keys = chats_named(conn, config, group) if group is not None else None
+    keys = chats_named(conn, config, group, former=True) if group is not None else None
     since = None if days is None else (now or datetime.now(config.bot.tz)) - timedelta(days=days)
-    return [view(r, config) for r in store.rounds(conn, chat_keys=keys, since=since, limit=limit)]
+    rows = store.rounds(conn, chat_keys=keys, since=since, limit=None if keys and len(keys) > 1 else limit)
+    if keys and len(keys) > 1:  # a former chat: only the rounds opened while it was this group's
+        chats = group_chats(conn)
+        gids = {chats.current.get(keys[0])} - {None}
+        rows = [r for r in rows if not gids or group_of_round(chats, r) & gids
+                or any(g.chat_key == keys[0] for g in r.groups)][:limit]
+    return [view(r, config) for r in rows]
 
 
 def show_round(conn: Connection, config: AppConfig, deal_id: str) -> RoundView:

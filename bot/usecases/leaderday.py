@@ -296,12 +296,13 @@ class LeaderDay:
         short refund is capped by the value it still keeps, so its refunds never pass its order.
         Recording it again replaces the former short delivery of that item.
 
-        Refused with Result "open" while the round takes orders: what arrived is known after the
+        Refused with Result "open" while the round takes orders (open, its own cutoff, if any, not
+        passed at ``now``; a round past its cutoff that nobody /close'd takes none): what arrived is known after the
         cutoff, and a refund recorded before it would go stale as orders change (a later 再加4 of
         the item charged in full). Result "bad_item" / "bad_qty" for an item the round does not
         sell or a negative quantity."""
         with self._locked(deal_id) as day:
-            if day.open:
+            if day.takes_orders(now):
                 return Result("open")
             item = find_item(day.catalog, item_word)
             if item is None:
@@ -433,11 +434,16 @@ class _Day:
         if row is None:
             raise DealUnknown(deal_id)
         self.catalog = catalog_of_row(row)
-        self.open = row.status == "open"  # the round still takes orders
+        self.open = row.status == "open"  # not closed (/close, tuan): see takes_orders for its cutoff
+        self.cutoff = row.cutoff  # aware UTC, or None
         self.entries = reader.deal_entries(conn, deal_id)
         self.households = households_of(self.catalog, self.entries, deal_id)
         self.by_key = {h.key: h for h in self.households}
         self._marks: dict[tuple[str, str], Marks] | None = None
+
+    def takes_orders(self, now: datetime) -> bool:
+        """Whether the round takes orders at ``now`` (aware): open, and its cutoff (if any) still ahead."""
+        return self.open and (self.cutoff is None or now < self.cutoff)
 
     @property
     def refunds(self) -> list[Refund]:

@@ -195,6 +195,7 @@ async def deal_action(request: Request) -> Response:
 async def deal_copy(request: Request) -> Response:
     """POST /deals/{id}/copy: open the round again (same items, prices, stock; no cutoff) for one of
     the viewer's groups, and post its card there (the outbox)."""
+    from bot.ports import ChatRetired
     from bot.usecases.history import GroupRetired, RoundStillOpen, UnknownGroup, copy_round
 
     deal_id = request.path_params["deal_id"]
@@ -213,7 +214,7 @@ async def deal_copy(request: Request) -> Response:
     except (RoundStillOpen, UnknownGroup) as e:
         _flash(request, t.STILL_OPEN.format(group=str(e).split(" has ")[0]), False)
         return _back(f"/deals/{deal_id}")
-    except GroupRetired:
+    except (GroupRetired, ChatRetired):
         _flash(request, t.GROUP_RETIRED, False)
         return _back(f"/deals/{deal_id}")
     names = await asyncio.to_thread(views.titles, web.ctx, targets)

@@ -15,6 +15,7 @@ from starlette.responses import Response
 
 from bot import inputs
 from bot import messages as m
+from bot.ports import ChatRetired
 from bot.web import auth, params, views
 from bot.web import texts as t
 from bot.web.core import (
@@ -240,7 +241,10 @@ async def compose_post(request: Request) -> Response:
             current = web.ctx.service.deal_of(key)
             if current is not None and current.status == "open":
                 raise PlatformDataError(t.STILL_OPEN.format(group=views.titles(web.ctx, [key])[key]))
-        return web.ctx.service.open_deal(catalog, keys, title=title, source="web", announce=True)
+        try:
+            return web.ctx.service.open_deal(catalog, keys, title=title, source="web", announce=True)
+        except ChatRetired:  # retired since the page was read: the store decides
+            raise PlatformDataError(t.GROUP_RETIRED) from None
 
     try:
         deal_id = await web.service(publish)
