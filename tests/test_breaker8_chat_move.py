@@ -47,3 +47,28 @@ def test_a_round_moved_into_another_group_s_former_chat_stays_its_group_s(capsys
         assert _november(service, config) == {"wang": D("5.00")}
     finally:
         repo.close()
+
+
+@pytest.mark.xfail(strict=True, reason="after a chat move a resident's 改成 in the new chat adds a second order "
+                                       "instead of changing the one they placed before the move")
+def test_a_change_sent_in_the_new_chat_changes_the_order_placed_before_the_move(capsys: Any, tmp_path: Path,
+                                                                             sqlite_url: str) -> None:
+    """张三 orders 葡萄2 in lake's chat a; lake moves to chat b with its open round; 张三 sends
+    "张三 改成葡萄1" in b. The round holds 1 box of 张三's (10 元, wang 1.00), not 2 + 1 (wang 3.00)."""
+    config = str(tmp_path / "tuan.toml")
+    Path(config).write_text(CONFIG.format(url=sqlite_url), encoding="utf-8")
+    ok(capsys, config, "leader", "add", "wang", "--name", "王姐", "--rate", "10%")
+    ok(capsys, config, "group", "add", "lake", "--platform", "fake", "--chat", "a", "--leaders", "wang")
+    ok(capsys, config, "product", "add", "1", "--name", "葡萄", "--price", "10")
+    deal_id = ok(capsys, config, "deal", "open", "--group", "lake", "--products", "1").split()[2]
+    n = [0]
+    repo = open_repository(sqlite_url)
+    try:
+        _order(OrderService(repo), "a", "张三", "张三 葡萄2", n)
+        ok(capsys, config, "group", "edit", "lake", "--chat", "b")
+        service = OrderService(repo)
+        _order(service, "b", "张三", "张三 改成葡萄1", n)
+        service.close_deal(deal_id)
+        assert _november(service, config) == {"wang": D("1.00")}
+    finally:
+        repo.close()
