@@ -253,7 +253,8 @@ class LeaderDay:
                amount: Decimal | None = None, *, sender_id: str = "", key: str = "") -> Result:
         """Record a refund of ``qty`` of an item to a household (named as by :meth:`mark_paid`; amount
         ``qty`` × price unless given), or a replacement (amount 0) when the reason asks for one
-        (:func:`bot.usecases.replacement.is_replacement`: 补发 said affirmatively, not 无法补发). The quantity
+        (:func:`bot.usecases.replacement.is_replacement`: 补发 affirmed and no refund word,
+        not 无法补发 nor 补发太慢，退款). The quantity
         may not pass what the household ordered less what was refunded or short of that item
         ("too_many", ``detail["left"]``); nor the amount the value of that item still kept (ordered
         × price less the amounts refunded or short: "too_much", ``detail["left"]`` yuan); a
