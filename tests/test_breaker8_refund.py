@@ -1,6 +1,6 @@
 """Breaker 8: the refund reason rule (bot/usecases/replacement.py): a /refund whose reason asks for
-a replacement (补发, amount 0) or money back. Each phrasing below was read right before the
-negation rule of dcaa323 (the first group) or is read wrong both before and now (the last)."""
+a replacement (补发, amount 0) or money back. Each phrasing below was read wrong by the
+negation-window rule of dcaa323; the affirmation rule (what the reason affirms) reads it right."""
 
 from __future__ import annotations
 
