@@ -29,15 +29,11 @@ def _ordered(text: str) -> dict[str, int]:
     return got
 
 
-@pytest.mark.xfail(strict=True, reason="a 号 glued after a numeral name (张三三号自提) is read as an item code: "
-                                       "an item is silently added (read as only 葡萄 before 8a4e3f7)")
 @pytest.mark.parametrize("text", ["张三三号自提 葡萄2", "张三二号下午拿 葡萄2"])
 def test_a_pickup_day_after_a_numeral_name_orders_no_item(text: str) -> None:
     assert _ordered(text) == {"1": 2}
 
 
-@pytest.mark.xfail(strict=True, reason="a surname that is a character of an item (李四 with 李子 on sale) orders "
-                                       "that item, the name's numeral its quantity, silently (pre-existing)")
 @pytest.mark.parametrize(("text", "want"), [("李四 葡萄2", {"1": 2}), ("李四 李子2", {"2": 2}),
                                             ("金三 金桔1", {"3": 1}), ("石三 石榴2", {"4": 2})])
 def test_a_surname_that_starts_an_item_name_orders_nothing_extra(text: str, want: dict[str, int]) -> None:

@@ -10,7 +10,10 @@ clause (三盒葡萄, 一贡三桔) is still a quantity. An item with a quantity
 A name is a surname or 老/小/阿 with the numeral (bot/engine/names.py): after 我家, 家里 or a whole
 name (老王一贡三桔) the numeral is a quantity. A positional numeral after a surname (张三十盒) reads
 both as 张三 + 十盒 and as 张 + 三十盒: it is unclear. The name's numeral is no item code or item word
-either: 张三一号两份 is 2 of item 1, 王五 2斤五花肉 is 2 斤.
+either: 张三一号两份 is 2 of item 1, 王五 2斤五花肉 is 2 斤. A day of the month followed by a pickup
+or delivery word (张三三号自提, 二号下午拿, 3号到货) is a date, no item code (§3.5 times are no
+quantities). A surname that is also one character of an item (李四 with 李子 on sale) is the name when
+another item follows it: 李四 葡萄2 is 2 葡萄 only (§3.4: one character counts only standing alone).
 
 Each row is ``(catalog, text, want, label)``: ``want`` is what the message orders (item code ->
 quantity, with nothing unclear), or ``U`` (nothing ordered, a problem for the resident to answer);
@@ -47,6 +50,13 @@ FISH = Catalog(items=(
     Item("1", "挪威三文鱼 500g", "份", Decimal("89"), aliases=("三文鱼",)),
     Item("2", "黑猪五花肉", "斤", Decimal("30"), aliases=("五花肉",)),
     Item("3", "三黄鸡", "只", Decimal("59")),
+))
+# items whose first character is a common surname (李, 金, 石): 李四, 金三, 石三 are names
+ORCHARD = Catalog(items=(
+    Item("1", "阳光玫瑰葡萄", "盒", Decimal("29.9"), aliases=("葡萄",)),
+    Item("2", "李子", "斤", Decimal("10")),
+    Item("3", "金桔", "盒", Decimal("36")),
+    Item("4", "石榴", "个", Decimal("5")),
 ))
 
 ROWS = [
@@ -128,6 +138,26 @@ ROWS = [
     (FRUIT, "张三一号两份", {"1": 2}, "张三"),
     (FRUIT, "王五三号一份", {"3": 1}, "王五"),
     (FRUIT, "王五二号一份", {"2": 1}, "王五"),
+    # ... but a day of the month with a pickup or delivery word after it is a date, no item code
+    (ORCHARD, "张三三号自提 葡萄2", {"1": 2}, "张三三号自提"),
+    (ORCHARD, "张三二号下午拿 葡萄2", {"1": 2}, "张三二号下午"),
+    (ORCHARD, "王五四号到货 葡萄2", {"1": 2}, "王五四号到货"),
+    (ORCHARD, "张三 三号下午拿 葡萄2", {"1": 2}, "张三 三号下午"),
+    (ORCHARD, "三号自提 葡萄2", {"1": 2}, "三号自提"),
+    (ORCHARD, "二号 送 葡萄2", {"1": 2}, "二号 送"),
+    (ORCHARD, "3号自提 葡萄2", {"1": 2}, "3号自提"),
+    (ORCHARD, "葡萄2 三号自取", {"1": 2}, ""),
+    (ORCHARD, "张三三号一份", {"3": 1}, "张三"),  # no pickup word: the code of §3.4
+    # a surname that is one character of an item: the name, when another item follows it
+    (ORCHARD, "李四 葡萄2", {"1": 2}, "李四"),
+    (ORCHARD, "李四 李子2", {"2": 2}, "李四"),
+    (ORCHARD, "金三 金桔1", {"3": 1}, "金三"),
+    (ORCHARD, "石三 石榴2", {"4": 2}, "石三"),
+    (ORCHARD, "石三石榴2", {"4": 2}, "石三"),
+    (ORCHARD, "3栋402李四 葡萄2", {"1": 2}, "3栋402李四"),
+    (ORCHARD, "李四 葡萄两盒", {"1": 2}, "李四"),
+    (ORCHARD, "李四 葡萄", {"1": 1}, "李四"),
+    (ORCHARD, "5. 3栋402 金三 葡萄1", {"1": 1}, "3栋402 金三"),
     # the name's numeral is no item word either, when an item name starts with a numeral
     (FISH, "王五 2斤五花肉", {"2": 2}, "王五"),
     (FISH, "王五两斤五花肉", {"2": 2}, "王五"),
@@ -213,3 +243,10 @@ def test_a_copy_reads_only_the_new_numeral_name_line() -> None:
     units = [u for u in read_message(copy, FRUIT, seen, set()).units if u.entry is not None]
     got = [(u.unit.number, u.entry.label, [(a.item, a.qty) for a in u.entry.actions]) for u in units]
     assert got == [("2", "5栋302 张三", [("4", 1)]), ("3", "6栋101 三姐", [("1", 1)])]
+
+
+@pytest.mark.parametrize(("text", "code"), [("1号取消", "1"), ("一号取消", "1"), ("3号 取消", "3")])
+def test_a_code_before_a_cancel_is_no_pickup_day(text: str, code: str) -> None:
+    """取消 after a code cancels that item (§3.6 葡萄取消): the 取 of a pickup day (3号取) is not 取消."""
+    (entry,) = _entries(ORCHARD, text)
+    assert [(a.kind, a.item) for a in entry.actions] == [("cancel_item", code)]

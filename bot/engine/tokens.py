@@ -45,6 +45,9 @@ def _source(pattern: str, flags: int = 0, needs: str | None = None) -> tuple[str
 
 
 _LETTERS_BUT_X = "ABCDEFGHIJKLMNOPQRSTUVWYZabcdefghijklmnopqrstuvwyz"
+# what follows a day of the month that is a pickup or delivery date, not an item code (§3.5: times
+# are no quantities): 三号自提, 3号下午拿, 二号到货, 5号前
+_DAY_AFTER = r"\s*(?:[之以]?[前后]|左右|自提|自取|取(?!消)|到|拿|送|提|发货|截单|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)"
 _MASK_SOURCES: list[tuple[str, tuple[str, int, frozenset[str] | None]]] = [
     # spec with a multiplication: 250ml*12盒, 500g×2袋
     # ((?-i:...): no CJK character has a case, and under re.I compiling the class alone took 1.6 ms)
@@ -58,12 +61,12 @@ _MASK_SOURCES: list[tuple[str, tuple[str, int, frozenset[str] | None]]] = [
     ("date", _source(r"\d{1,4}\s*年\s*\d{1,2}\s*月(?:\s*\d{1,2}\s*[日号])?|\d{1,2}\s*月\s*\d{1,2}\s*[日号]?|\d{1,2}\s*月份?",
                      needs="月")),
     ("time", _source(r"\d{1,2}\s*(?:[:：]\s*\d{2}|点\s*(?:半|一刻|\d{1,2}\s*分?|钟)?|时\s*(?:\d{1,2}\s*分)?)", needs=":：点时")),
-    ("date", _source(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取|到|拿|送|提|自提|发货|截单"
+    ("date", _source(r"\d{1,2}\s*[日号]\s*(?=[之以]?[前后]|左右|取(?!消)|到|拿|送|提|自提|自取|发货|截单"
                         r"|上午|下午|晚上|早上|中午|傍晚|凌晨|白天)", needs="日号")),
     # a span of time (3天, 2周); not the room number of 6栋101周奶奶 (a name may start with 周, 天, 年)
     ("time", _source(r"(?<![\d栋幢座楼元区期苑弄巷门层#/-])(?<![栋幢座楼元区期苑弄巷门层]\s)\d+(?:分钟|个?小时|天|周|个月|年|岁)",
                      needs="分小天周月年岁")),
-    ("time", _source(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=[之以]?[前后]|取|到|拿|送|提)|岁)",
+    ("time", _source(r"(?<![零一二两三四五六七八九十])[零一二两三四五六七八九十]+\s*(?:点(?:钟|半|一刻|[零一二三四五六七八九十]+分?)?|个?小时|分钟|天|个月|月份?|号(?=" + _DAY_AFTER + r")|岁)",
                      needs="点小分天月号岁")),
     ("time", _source(r"(?:周|星期|礼拜)[一二三四五六日天]|初[一二三四五六七八九十]", needs="周星礼初")),
     # buildings and rooms: 3栋402, 5号楼2单元, 3-402, 9-1-302, 3#402, 1203室, A座1203
@@ -87,9 +90,8 @@ def _masks() -> list[tuple[str, LazyPattern, frozenset[str] | None]]:
 
 _CODE = LazyPattern(
     r"(?<![\d#])#\s*(\d{1,3})(?!\d)"
-    r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|之前|以前|前|后|取|到|拿|送|提"
-    r"|\s*(?:上午|下午|晚上|早上|中午|傍晚|凌晨|白天|前|后|左右|取|到|拿|送|提|发货|截单))"
-    r"|(?:(?<![\u4e00-\u9fff])|(?<=号))([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店)"
+    r"|(?<![\d月])(\d{1,3})\s*号(?!楼|院|门|单元|室|房|栋|线|床|店|铺|码|" + _DAY_AFTER + ")"
+    r"|(?:(?<![\u4e00-\u9fff])|(?<=号))([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店|" + _DAY_AFTER + ")"
     r"|([\u2460-\u2473])"
 )
 _QTY_ARABIC = re.compile(
@@ -319,8 +321,8 @@ class Scanner:
             r -= 1
         if not starts_numeral_name(text[s - 1], text[s - 2] if r < s - 1 else ""):
             return _NO_NAME  # 我家三, 老王一贡三桔: no name ends here
-        if r == s - 1 and text[r] in self.m.singles:
-            return _NO_NAME
+        if r == s - 1 and text[r] in self.m.singles and not any(t.kind == ITEM and t.start > s for t in toks):
+            return _NO_NAME  # 李四 alone with 李子 on sale: 4 李子; 李四 葡萄2 (another item follows): the label
         if r > 0 and any(t.kind == ITEM and t.end <= r for t in toks):
             return _NO_NAME  # after an item: no label (§3.2 the label comes first); 桔子三, 鸡蛋 留两
         if any(LEXICON_RE.fullmatch(text, k, s) for k in range(max(r, s - _LEXICON_MAX), s)):
@@ -398,7 +400,7 @@ _NAME_CHAR = LazyPattern(
 _LEXICON_MAX = max(len(w) for w in GROCERY_WORDS)
 _NO_NAME, _NAME, _BOTH = "", "name", "both"  # Scanner._name_tail
 # a Chinese item code right after a name's numeral tail (张三一号两份): the code of §3.4
-_CN_CODE_AT = LazyPattern(r"([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店)")
+_CN_CODE_AT = LazyPattern(r"([一二三四五六七八九十]{1,3})号(?!楼|院|门|单元|室|房|栋|线|床|店|" + _DAY_AFTER + ")")
 _SIGN_BEFORE = LazyPattern(r"[x×*]\s*$", re.I)
 _MOBILE = LazyPattern(r"1[3-9]\d{9}")  # a mainland mobile number: a phone even right after an item
 _UNIT_AFTER = LazyPattern(r"\s*(?:" + _UNIT_ALT + ")", re.I)
