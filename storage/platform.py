@@ -68,11 +68,12 @@ def _open_rounds(conn: Connection, groups: dict[str, str]) -> list[tuple[str, st
     return [(groups[key], deal_id) for key, deal_id in rows]
 
 
-def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> str | None:
+def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow, now: datetime) -> str | None:
     """Move the open round ``deal_id`` from chat ``old`` to ``group``'s new chat, through ``conn``:
     the new chat's row is bound to it (created when the store has none), the old one unbound, the
     round lists the new chat (``deal_chats``; the old one stays listed: its orders were taken there),
-    and the deal's version moves so that every process's cached copy is reloaded (a chat moves only
+    the move is recorded at ``now`` (:func:`storage.group_chats.record_move`: the new chat is the
+    group's for this round, the old one is not reopened by a copy), and the deal's version moves so that every process's cached copy is reloaded (a chat moves only
     under its deal's version). Returns why it cannot (the new chat has an open round of its own), or None."""
     new = conn.execute(select(CHATS.c.deal_id, DEALS.c.status).select_from(CHATS.outerjoin(DEALS, DEALS.c.id == CHATS.c.deal_id))
                        .where(CHATS.c.chat_key == group.chat_key)).first()
@@ -89,6 +90,7 @@ def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> st
     if conn.execute(select(DEAL_CHATS.c.deal_id).where(DEAL_CHATS.c.deal_id == deal_id,
                                                        DEAL_CHATS.c.chat_key == group.chat_key)).first() is None:
         conn.execute(insert(DEAL_CHATS).values(deal_id=deal_id, chat_key=group.chat_key))
+    group_chats.record_move(conn, deal_id, old, group.chat_key, group.id, now)
     return None
 
 
@@ -124,7 +126,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
                                                                  GROUPS.c.retired_at.is_(None))))
             retiring = [g for g in retiring if g.id in serving]
         for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
-            why = _move_round(conn, deal_id, before[gid], rows[gid])
+            why = _move_round(conn, deal_id, before[gid], rows[gid], now)
             if why is None:
                 log.info("group %s: its open round %s moved from chat %s to %s", gid, deal_id, before[gid],
                          rows[gid].chat_key)
