@@ -35,7 +35,8 @@ def group_chats(conn: Connection, current: Mapping[str, str] | None = None) -> G
 
 def record_move(conn: Connection, deal_id: str, old: str, new: str, group_id: str, now: datetime) -> None:
     """Record, through ``conn``, that the open round ``deal_id`` moved from chat ``old`` to ``new``
-    with the group ``group_id`` at ``now`` (aware)."""
+    (none of its chats before) with the group ``group_id`` at ``now`` (aware): its orders in ``new``
+    are that group's."""
     if conn.execute(select(DEAL_MOVES.c.deal_id).where(DEAL_MOVES.c.deal_id == deal_id, DEAL_MOVES.c.chat_key == new,
                                                        DEAL_MOVES.c.at == now)).first() is None:
         conn.execute(insert(DEAL_MOVES).values(deal_id=deal_id, chat_key=new, at=now, from_key=old, group_id=group_id))

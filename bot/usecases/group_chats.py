@@ -10,9 +10,10 @@ The settlement and the statistics join rounds to groups this way (:mod:`bot.usec
 :mod:`bot.usecases.stats`, :mod:`bot.usecases.purchase`).
 
 An open round moves with its group's chat (storage/platform.py ``_move_round``; ``deal_moves``,
-migration 0020): the chat it moved into is that group's for this round, whoever had the chat when
-the round opened (another group may have had it then and moved on), and the chat it moved out of
-is no longer one of the round's chats to open a copy in (:meth:`GroupChats.left`).
+migration 0020): a chat it moved into that was none of its chats before is that group's for this
+round, whoever had the chat when the round opened (another group may have had it then and moved on).
+A chat that already was one of the round's (groups swapping chats) keeps the group it had when the
+round opened: its orders taken before the swap are that group's.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from datetime import datetime
 class GroupChats:
     """``current``: chat key → the group id whose chat it is now; ``former``: chat key → its former
     holders ``(until, group id)``, earliest ``until`` first (aware); ``moves``: deal id → the moves
-    of that open round ``(at, from chat key, to chat key, group id)``, earliest first."""
+    of that open round into chats new to it ``(at, from chat key, to chat key, group id)``, earliest
+    first."""
 
     current: Mapping[str, str] = field(default_factory=dict)
     former: Mapping[str, tuple[tuple[datetime, str], ...]] = field(default_factory=dict)
@@ -65,12 +67,4 @@ class GroupChats:
             gid = self.group_at(key, when, deal_id)
             if gid is not None:
                 out.setdefault(gid, []).append(key)
-        return out
-
-    def left(self, deal_id: str) -> set[str]:
-        """The chat keys the round ``deal_id`` moved out of (with its group) and not back into."""
-        out: set[str] = set()
-        for _at, old, new, _gid in self.moves.get(deal_id, ()):
-            out.add(old)
-            out.discard(new)
         return out

@@ -255,19 +255,19 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
 
 def _chats_now(conn: Connection, deal_id: str, opened: datetime) -> list[str]:
     """The chat keys the round ``deal_id`` (opened at ``opened``, aware) would be copied into, sorted:
-    each of its chats (:func:`storage.history.chats_of`) as the chat its group has now — not a chat
-    the round moved out of with its group, nor one its group has left since (no group's, or another
-    group's now); a chat of no store group as it is."""
+    each of its chats (:func:`storage.history.chats_of`) as the chat its group
+    (:meth:`GroupChats.group_at`) has now — not a chat the round moved out of with its group, nor
+    one its group has left since (no group's, or another group's now); a chat of no group as it is,
+    a chat of a group no longer in the store left out."""
     chats = group_chats(conn)
     now = {gid: key for key, gid in chats.current.items()}
-    left = chats.left(deal_id)
     keys: set[str] = set()
     for key in store.chats_of(conn, deal_id):
         gid = chats.group_at(key, opened, deal_id)
-        if gid in now:
-            keys.add(now[gid])
-        elif gid is None and key not in left:
+        if gid is None:
             keys.add(key)
+        elif gid in now:
+            keys.add(now[gid])
     return sorted(keys)
 
 
