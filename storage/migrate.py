@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().with_name("migrations")
-SCHEMA_HEAD = "0019"
+SCHEMA_HEAD = "0020"
 """The newest migration's revision (tests check it against the scripts)."""
 
 # Serialises concurrent upgrades of one PostgreSQL database (two processes starting at once).

@@ -303,6 +303,19 @@ GROUP_FORMER_CHATS = Table(
     Column("group_id", String, primary_key=True),
 )
 
+# An open round that moved with its group's chat (migration 0020; storage/platform.py
+# ``_move_round``): the round ``deal_id`` went from ``from_key`` to ``chat_key`` at ``at`` with the
+# group ``group_id``. Its orders taken in ``chat_key`` are that group's, whoever had the chat when
+# the round opened; a copy of the round skips ``from_key`` (bot/usecases/group_chats.py).
+DEAL_MOVES = Table(
+    "deal_moves", METADATA,
+    Column("deal_id", ForeignKey("deals.id", ondelete="CASCADE"), primary_key=True),
+    Column("chat_key", String, primary_key=True),
+    Column("at", UTCDateTime, primary_key=True),
+    Column("from_key", String, nullable=False),
+    Column("group_id", String, nullable=False),
+)
+
 # The product library: what deals are made of. ``id`` is the product's code.
 PRODUCTS = Table(
     "products", METADATA,

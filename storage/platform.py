@@ -18,7 +18,17 @@ from bot.usecases.platform_data import (
     ProductRow,
 )
 from storage import group_chats, leadership
-from storage.models import CHATS, DEAL_CHATS, DEALS, GROUP_LEADERS, GROUPS, LEADER_ACCOUNTS, LEADERS, PRODUCTS
+from storage.models import (
+    CHATS,
+    DEAL_CHATS,
+    DEALS,
+    ENTRIES,
+    GROUP_LEADERS,
+    GROUPS,
+    LEADER_ACCOUNTS,
+    LEADERS,
+    PRODUCTS,
+)
 from storage.sql import unavailable_as_such
 
 log = logging.getLogger(__name__)
@@ -68,11 +78,14 @@ def _open_rounds(conn: Connection, groups: dict[str, str]) -> list[tuple[str, st
     return [(groups[key], deal_id) for key, deal_id in rows]
 
 
-def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> str | None:
+def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow, now: datetime) -> str | None:
     """Move the open round ``deal_id`` from chat ``old`` to ``group``'s new chat, through ``conn``:
     the new chat's row is bound to it (created when the store has none), the old one unbound, the
     round lists the new chat (``deal_chats``; the old one stays listed: its orders were taken there),
-    and the deal's version moves so that every process's cached copy is reloaded (a chat moves only
+    a new chat that was none of the round's is recorded as the group's for this round at ``now``
+    (:func:`storage.group_chats.record_move`: whoever had it when the round opened; a chat that
+    already was one of the round's keeps the group it had then, its earlier orders with it), and
+    the deal's version moves so that every process's cached copy is reloaded (a chat moves only
     under its deal's version). Returns why it cannot (the new chat has an open round of its own), or None."""
     new = conn.execute(select(CHATS.c.deal_id, DEALS.c.status).select_from(CHATS.outerjoin(DEALS, DEALS.c.id == CHATS.c.deal_id))
                        .where(CHATS.c.chat_key == group.chat_key)).first()
@@ -88,6 +101,9 @@ def _move_round(conn: Connection, deal_id: str, old: str, group: GroupRow) -> st
     conn.execute(update(CHATS).where(CHATS.c.chat_key == old).values(deal_id=None))
     if conn.execute(select(DEAL_CHATS.c.deal_id).where(DEAL_CHATS.c.deal_id == deal_id,
                                                        DEAL_CHATS.c.chat_key == group.chat_key)).first() is None:
+        if conn.execute(select(ENTRIES.c.id).where(ENTRIES.c.deal_id == deal_id, ENTRIES.c.chat_key == group.chat_key)
+                        .limit(1)).first() is None:  # a chat new to the round: its orders are the group's
+            group_chats.record_move(conn, deal_id, old, group.chat_key, group.id, now)
         conn.execute(insert(DEAL_CHATS).values(deal_id=deal_id, chat_key=group.chat_key))
     return None
 
@@ -124,7 +140,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
                                                                  GROUPS.c.retired_at.is_(None))))
             retiring = [g for g in retiring if g.id in serving]
         for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
-            why = _move_round(conn, deal_id, before[gid], rows[gid])
+            why = _move_round(conn, deal_id, before[gid], rows[gid], now)
             if why is None:
                 log.info("group %s: its open round %s moved from chat %s to %s", gid, deal_id, before[gid],
                          rows[gid].chat_key)

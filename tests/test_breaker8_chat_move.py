@@ -20,8 +20,6 @@ from tests.test_retirement import CONFIG, _order, ok
 D = Decimal
 
 
-@pytest.mark.xfail(strict=True, reason="a round moved into a chat another group had when the round opened: "
-                                       "the orders taken there are settled to that other group")
 def test_a_round_moved_into_another_group_s_former_chat_stays_its_group_s(capsys: Any, tmp_path: Path,
                                                                          sqlite_url: str) -> None:
     """lake (wang 10%) has chat a and an open round; hill (li 10%) has chat b. hill moves to chat c,
@@ -74,8 +72,6 @@ def test_a_change_sent_in_the_new_chat_changes_the_order_placed_before_the_move(
         repo.close()
 
 
-@pytest.mark.xfail(strict=True, reason="tuan deal copy of a round that moved with its group reopens it in the "
-                                       "group's old chat too (deal_chats keeps the old chat listed)")
 def test_copying_a_moved_round_opens_it_only_in_the_group_s_chat(capsys: Any, tmp_path: Path,
                                                                  sqlite_url: str) -> None:
     """lake's open round moves from chat a to chat b; closed, then `tuan deal copy`: the copy opens

@@ -57,3 +57,23 @@ def test_a_tuan_toml_chat_change_takes_the_open_round_along(capsys: Any, tmp_pat
     config.write_text(CONFIG.format(url=store_url).replace('chat = "home"', 'chat = "home2"'), encoding="utf-8")
     ok(capsys, str(config), "product", "list")  # a command that imports tuan.toml first
     assert _where(store_url, "home", "fake:home") == ("fake:home2", deal_id, None)
+
+
+def test_a_copy_of_a_round_opens_in_its_group_s_chat_now(capsys: Any, tmp_path: Path, store_url: str) -> None:
+    """lake's round in chat a closes; lake moves to b and hill takes a. `tuan deal copy` opens the
+    copy for lake, in b — not in a, hill's chat now (its orders would be settled to hill)."""
+    config = str(tmp_path / "tuan.toml")
+    Path(config).write_text(CONFIG.format(url=store_url), encoding="utf-8")
+    ok(capsys, config, "leader", "add", "li", "--name", "李哥")
+    ok(capsys, config, "group", "add", "lake", "--platform", "fake", "--chat", "a", "--leaders", "li")
+    ok(capsys, config, "product", "add", "1", "--name", "葡萄", "--price", "10")
+    deal_id = ok(capsys, config, "deal", "open", "--group", "lake", "--products", "1").split()[2]
+    repo = open_repository(store_url)
+    try:
+        OrderService(repo).close_deal(deal_id)
+    finally:
+        repo.close()
+    ok(capsys, config, "group", "edit", "lake", "--chat", "b")
+    ok(capsys, config, "group", "add", "hill", "--platform", "fake", "--chat", "a", "--leaders", "li")
+    new_id = ok(capsys, config, "deal", "copy", deal_id).split()[1].rstrip(":")
+    assert _where(store_url, "lake", "fake:a") == ("fake:b", new_id, deal_id)

@@ -171,7 +171,7 @@ def chats_named(conn: Connection, config: AppConfig, name: str, *, former: bool 
 
 def group_of_round(chats: GroupChats, row: store.RoundRow) -> set[str]:
     """The ids of the groups whose chats ``row``'s chats were when it opened (:class:`GroupChats`)."""
-    return {gid for g in row.groups if (gid := chats.group_at(g.chat_key, row.opened)) is not None}
+    return {gid for g in row.groups if (gid := chats.group_at(g.chat_key, row.opened, row.id)) is not None}
 
 
 def list_rounds(conn: Connection, config: AppConfig, *, group: str | None = None, days: float | None = None,
@@ -237,7 +237,7 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
     from storage import platform
 
     with engine.connect() as conn:  # ended before the service writes
-        keys = chats_named(conn, config, group) if group is not None else store.chats_of(conn, deal_id)
+        keys = chats_named(conn, config, group) if group is not None else _chats_now(conn, deal_id, deal.created_at)
         retired = retired_chats(platform.load(conn))
     if not keys:
         raise UnknownGroup(f"round {deal_id} has no group; name one with --group")
@@ -251,6 +251,24 @@ def copy_round(service: OrderService, engine: Engine, config: AppConfig, deal_id
             raise RoundStillOpen(f"{group_name(config, key)} has an open round {current.id}; close it first")
     catalog = dataclasses.replace(service.catalog_of(deal_id), cutoff=None)
     return service.open_deal(catalog, keys, title=deal.title, source=f"copy:{deal_id}", announce=announce)
+
+
+def _chats_now(conn: Connection, deal_id: str, opened: datetime) -> list[str]:
+    """The chat keys the round ``deal_id`` (opened at ``opened``, aware) would be copied into, sorted:
+    each of its chats (:func:`storage.history.chats_of`) as the chat its group
+    (:meth:`GroupChats.group_at`) has now — not a chat the round moved out of with its group, nor
+    one its group has left since (no group's, or another group's now); a chat of no group as it is,
+    a chat of a group no longer in the store left out."""
+    chats = group_chats(conn)
+    now = {gid: key for key, gid in chats.current.items()}
+    keys: set[str] = set()
+    for key in store.chats_of(conn, deal_id):
+        gid = chats.group_at(key, opened, deal_id)
+        if gid is None:
+            keys.add(key)
+        elif gid in now:
+            keys.add(now[gid])
+    return sorted(keys)
 
 
 def history_text(engine: Engine, config: AppConfig, chat_key: str, *, limit: int = HISTORY_LIMIT) -> str:

@@ -126,7 +126,7 @@ def purchase_order(engine: Engine, repo: Repository, delivery: date, supplier: s
             seen.setdefault((src.product_id, src.spec), (places.get((src.product_id, src.spec), 0),
                                                          item.name, src.unit))
             per[who, src.product_id, src.spec, src.cost] += row.qty
-            gid = owners.group_at(row.chat_key, opened[deal_id]) if deal_id in opened else None
+            gid = owners.group_at(row.chat_key, opened[deal_id], deal_id) if deal_id in opened else None
             group = rows.groups.get(gid) if gid is not None else None
             point = marks.get((deal_id, row.chat_key, row.sender_id)) or (
                 group.pickup_points[0] if group and group.pickup_points else "-")

@@ -175,7 +175,7 @@ def group_figures(service: OrderService, config: AppConfig, rows: OperatorRows, 
     acc = {gid: _Group() for gid in rows.platform.groups}
     for deal_id, opened in deals:
         # the groups whose chats the deal's were when it opened (a group's former chat key too)
-        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened).items() if gid in acc}
+        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened, deal_id).items() if gid in acc}
         if not mine:
             continue
         # the marks the export reads (bot/usecases/lists.py), read once for the deal's chats

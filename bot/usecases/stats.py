@@ -58,7 +58,7 @@ def day_stats(service: OrderService, config: AppConfig, rows: OperatorRows, peri
     amount: dict[tuple[date, str], Decimal] = defaultdict(Decimal)
     for deal_id, opened in deals:
         day = opened.astimezone(tz).date()
-        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened).items()
+        mine = {gid: keys for gid, keys in owners.groups_of(chats.get(deal_id, ()), opened, deal_id).items()
                 if gid in rows.platform.groups}
         if not mine:
             continue
