@@ -107,7 +107,10 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
     must still start) logs a WARNING naming the group and both rounds and leaves the round where it is."""
     now = now or datetime.now(UTC)
     leader_ids = [ld.id for ld in ch.leaders]
-    relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted)
+    known_groups = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in ch.groups])))) \
+        if ch.groups else set()
+    created = [g.id for g in ch.groups if g.id not in known_groups]  # its leaders' history starts with it
+    relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted or created)
     members = leadership.group_members(conn) if relinked else {}
     states = leadership.leader_states(conn, leader_ids)
     if ch.groups_deleted:
@@ -165,7 +168,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
             conn.execute(insert(GROUP_LEADERS), links)
         leadership.record_leaders(conn, states, now)
     if relinked:
-        leadership.record_members(conn, members, now)
+        leadership.record_members(conn, members, now, created)
     if ch.products:
         _upsert(conn, PRODUCTS, [
             {"id": p.id, "name": p.name, "aliases": list(p.aliases), "unit": p.unit, "spec": p.spec,

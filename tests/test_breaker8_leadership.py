@@ -21,8 +21,6 @@ from tests.test_retirement import TZ, ok
 D = Decimal
 
 
-@pytest.mark.xfail(strict=True, reason="a group's first leader is paid for rounds it opened with no leader "
-                                       "(record_members writes no empty set before the first)")
 def test_a_leader_given_a_leaderless_group_earns_nothing_of_its_earlier_rounds(capsys: Any, tmp_path: Path,
                                                                              sqlite_url: str) -> None:
     """park is added with no leader; round 1 (11-02, 20 元) opens led by no one. wang (8%) is then
@@ -56,8 +54,6 @@ leaders = [{leaders}]
 """
 
 
-@pytest.mark.xfail(strict=True, reason="a tuan.toml leader dropped from the file is deleted with its history: "
-                                       "the co-leader is paid the whole of the rounds they shared")
 def test_a_config_leader_dropped_from_tuan_toml_keeps_the_shared_past(capsys: Any, tmp_path: Path,
                                                                    sqlite_url: str) -> None:
     """park is led by 王姐 and 李哥 (tuan.toml, 10% each); round 1 (11-02, 20 元): 1.00 each. 李哥 is
