@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from bot.usecases.platform_data import (
+    NO_CHAT,
     GroupRow,
     LeaderRow,
     PlatformChanges,
@@ -126,7 +127,9 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
             serving = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in retiring]),
                                                                  GROUPS.c.retired_at.is_(None))))
             retiring = [g for g in retiring if g.id in serving]
-        for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
+        # a group left without a chat (NO_CHAT: another group took it) leaves its open round there
+        movers = [g for g in ch.groups if not g.chat_key.startswith(NO_CHAT)]
+        for gid, deal_id in sorted(open_rounds_left_behind(conn, before, movers).items()):
             why = _move_round(conn, deal_id, before[gid], rows[gid])
             if why is None:
                 log.info("group %s: its open round %s moved from chat %s to %s", gid, deal_id, before[gid],

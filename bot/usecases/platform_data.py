@@ -38,6 +38,8 @@ LEADER, OPERATOR = "leader", "operator"
 ANY_PLATFORM = "*"
 """``leader_accounts.platform`` of an account recognised on every platform (``[bot] leaders``)."""
 CONFIG = "config"
+NO_CHAT = "#"
+"""The chat key of a group whose chat another group of tuan.toml took is this and its id (it is retired)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,8 +245,9 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
         row = GroupRow(g.id, g.platform, g.chat_key, g.title, g.timezone or config.bot.timezone, g.pickup_points)
         for other in current.groups.values():
             if other.chat_key == row.chat_key and other.id != row.id and config.group(other.id) is None:
-                ch.groups_deleted.append(other.id)
-                ch.said.append(f"group {other.id}: removed (its chat {other.chat_key} is group {g.id} now)")
+                # retired without a chat, not deleted: its rounds in the chat until now stay its own
+                ch.groups.append(replace(other, chat_key=NO_CHAT + other.id, retired_at=other.retired_at or now))
+                ch.said.append(f"group {other.id}: retired (its chat {other.chat_key} is group {g.id} now)")
         if old is None:
             ch.groups.append(row)
             ch.said.append(f"group {g.id}: added ({g.chat_key} {g.title!r})")
