@@ -10,8 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.runtime import import_platform_data, read_config
 from bot.services.orders import OrderService
 from storage.sql import open_repository
