@@ -56,17 +56,21 @@ def group_members(conn: Connection) -> dict[str, frozenset[str]]:
     return {gid: frozenset(ids) for gid, ids in out.items()}
 
 
-def record_members(conn: Connection, before: Mapping[str, frozenset[str]], now: datetime) -> None:
+def record_members(conn: Connection, before: Mapping[str, frozenset[str]], now: datetime,
+                   created: Iterable[str] = ()) -> None:
     """Record each group whose leaders differ from ``before`` (:func:`group_members` before the
-    change) as a ``group_leader_sets`` row from ``now`` (aware); a group without a row first gets
-    the set it replaces just before ``now``."""
+    change), and each group of ``created`` (ids of groups inserted by the change, whatever their
+    leaders), as a ``group_leader_sets`` row from ``now`` (aware). Any other group without a row
+    first gets the set it replaces just before ``now``, even an empty one (the rounds it opened
+    with no leader stay led by no one)."""
     after = group_members(conn)
-    for gid in sorted(set(before) | set(after)):
+    created = set(created)
+    for gid in sorted(set(before) | set(after) | created):
         old, new = before.get(gid, frozenset()), after.get(gid, frozenset())
-        if old == new:
+        if old == new and gid not in created:
             continue
-        if old and not conn.scalar(select(func.count()).select_from(GROUP_LEADER_SETS)
-                                   .where(GROUP_LEADER_SETS.c.group_id == gid)):
+        if gid not in created and not conn.scalar(select(func.count()).select_from(GROUP_LEADER_SETS)
+                                                  .where(GROUP_LEADER_SETS.c.group_id == gid)):
             _put_set(conn, gid, now - TICK, old)
         _put_set(conn, gid, now, new)
 

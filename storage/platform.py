@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 
 from bot.usecases.platform_data import (
+    NO_CHAT,
     GroupRow,
     LeaderRow,
     PlatformChanges,
@@ -123,7 +124,10 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
     must still start) logs a WARNING naming the group and both rounds and leaves the round where it is."""
     now = now or datetime.now(UTC)
     leader_ids = [ld.id for ld in ch.leaders]
-    relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted)
+    known_groups = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in ch.groups])))) \
+        if ch.groups else set()
+    created = [g.id for g in ch.groups if g.id not in known_groups]  # its leaders' history starts with it
+    relinked = bool(ch.leaders or ch.leaders_deleted or ch.groups_deleted or created)
     members = leadership.group_members(conn) if relinked else {}
     states = leadership.leader_states(conn, leader_ids)
     if ch.groups_deleted:
@@ -139,7 +143,9 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
             serving = set(conn.scalars(select(GROUPS.c.id).where(GROUPS.c.id.in_([g.id for g in retiring]),
                                                                  GROUPS.c.retired_at.is_(None))))
             retiring = [g for g in retiring if g.id in serving]
-        for gid, deal_id in sorted(open_rounds_left_behind(conn, before, ch.groups).items()):
+        # a group left without a chat (NO_CHAT: another group took it) leaves its open round there
+        movers = [g for g in ch.groups if not g.chat_key.startswith(NO_CHAT)]
+        for gid, deal_id in sorted(open_rounds_left_behind(conn, before, movers).items()):
             why = _move_round(conn, deal_id, before[gid], rows[gid], now)
             if why is None:
                 log.info("group %s: its open round %s moved from chat %s to %s", gid, deal_id, before[gid],
@@ -181,7 +187,7 @@ def write(conn: Connection, ch: PlatformChanges, now: datetime | None = None, *,
             conn.execute(insert(GROUP_LEADERS), links)
         leadership.record_leaders(conn, states, now)
     if relinked:
-        leadership.record_members(conn, members, now)
+        leadership.record_members(conn, members, now, created)
     if ch.products:
         _upsert(conn, PRODUCTS, [
             {"id": p.id, "name": p.name, "aliases": list(p.aliases), "unit": p.unit, "spec": p.spec,

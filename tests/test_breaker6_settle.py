@@ -26,6 +26,7 @@ from bot.usecases.settlement import Period, settlement
 from storage.models import DEALS
 from storage.operators import SqlOperatorStore
 from storage.sql import SqlRepository, open_repository
+from tests.leadership_dates import leaders_linked_since
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
@@ -122,6 +123,7 @@ def test_a_rate_change_does_not_rewrite_a_settled_month(month: Month) -> None:
 
     w = month
     _wang(w, "10%")
+    leaders_linked_since(w.repo.engine, datetime(2026, 10, 1, tzinfo=TZ))  # the round below is back-dated
     deal = w.service.open_deal(Catalog(items=(Item("1", "鸡蛋", "盒", D("25")),), title="团"), ["fake:g1"], title="团")
     w.order("李四", "李四 鸡蛋4")
     w.opened_on(deal, datetime(2026, 10, 10, 9, tzinfo=TZ))

@@ -144,15 +144,20 @@ def test_leaders_follow_the_config_and_others_stay(store: SqlPlatformStore) -> N
     data["groups"][1]["leaders"] = [sender_id_of(LEADER)]  # moved to the other group
     data["bot"]["leaders"] = []
     said = import_config(store, config_of(data))
-    assert "leader *:boss: removed (no longer in tuan.toml)" in said
+    assert "leader *:boss: retired (no longer in tuan.toml; leads nothing from now)" in said
     assert f"leader fake:{sender_id_of(LEADER).lower()}: groups 'home' → 'park'" in said
     rows = store.load()
-    assert "*:boss" not in rows.leaders and rows.leaders["shop:ahua"].same(mine)
+    assert rows.leaders["*:boss"].retired_at is not None and rows.leaders["shop:ahua"].same(mine)
     assert rows.leaders[f"fake:{sender_id_of(LEADER).lower()}"].groups == {"park"}
     directory = Directory(rows)
     assert directory.scope("fake", sender_id_of(LEADER)).chat_keys == {"fake:g2"}
     assert directory.scope("fake", "AHUA").chat_keys == {"fake:g2"}  # accounts match case-insensitively
     assert not directory.scope("fake", "boss").leads("fake:g1")
+    assert import_config(store, config_of(data)) == []  # retired once
+    data["bot"]["leaders"] = ["Boss"]
+    assert import_config(store, config_of(data)) == ["leader *:boss: reinstated"]
+    assert store.load().leaders["*:boss"].retired_at is None
+    assert Directory(store.load()).scope("fake", "boss").leads("fake:g1")
 
 
 def test_a_group_changes_title_and_chat(store: SqlPlatformStore) -> None:

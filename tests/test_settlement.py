@@ -66,6 +66,7 @@ from storage.models import DEALS
 from storage.operators import SqlOperatorStore
 from storage.platform import SqlPlatformStore
 from storage.sql import open_repository
+from tests.leadership_dates import leaders_linked_since
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOV = Period(date(2026, 11, 1), date(2026, 11, 30))
@@ -107,6 +108,7 @@ def month(request: pytest.FixtureRequest, tmp_path: Path, capsys: Any) -> dict[s
     capsys.readouterr()
     config = read_config(str(cfg))
     repo = open_repository(url)
+    leaders_linked_since(repo.engine, datetime(2026, 10, 1, tzinfo=TZ))  # the rounds below are back-dated
     service = OrderService(repo)
     n = iter(range(1, 1000))
 

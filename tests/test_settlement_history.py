@@ -31,6 +31,7 @@ from storage.migrate import SCHEMA_HEAD, current_revision, upgrade
 from storage.models import DEALS, GROUP_FORMER_CHATS, LEADER_TERMS
 from storage.operators import SqlOperatorStore
 from storage.sql import SqlRepository, open_repository
+from tests.leadership_dates import leaders_linked_since
 
 TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
@@ -73,6 +74,10 @@ class Store:
             q = update(LEADER_TERMS).values(since=day)
             conn.execute(q if after is None else q.where(LEADER_TERMS.c.since > after))
 
+    def leaders_since(self, day: datetime) -> None:
+        """Date the groups' current leaders, linked by the CLI now, to ``day`` (the month below happens earlier)."""
+        leaders_linked_since(self.repo.engine, day)
+
     def chats_changed_on(self, day: datetime) -> None:
         """Date the groups' chat key changes recorded so far to ``day`` (the CLI records them now)."""
         with self.repo.engine.begin() as conn:
@@ -107,6 +112,7 @@ def test_each_round_is_settled_under_the_terms_in_force_when_it_opened(store: St
     s.cli("leader", "add", "wang", "--name", "王姐", "--groups", "g1", "--rate", "10%", "--upline-share", "10%")
     s.cli("leader", "add", "li", "--name", "李哥", "--groups", "g2", "--rate", "5%", "--upline", "wang")
     s.terms_since(at(1, 10))
+    s.leaders_since(at(1, 10))
     s.round_(["fake:g1", "fake:g2"], at(2), [("fake:g1", "李四", "李四 鸡蛋4"), ("fake:g2", "王五", "王五 鸡蛋2")])
     s.cli("leader", "edit", "wang", "--rate", "5%", "--upline-share", "20%")
     s.cli("leader", "edit", "li", "--rate", "8%")
@@ -139,6 +145,7 @@ def test_a_group_keeps_its_rounds_across_a_chat_key_change(store: Store) -> None
     s = store
     s.cli("group", "add", "g7", "--platform", "fake", "--chat", "-777", "--title", "七号群")
     s.cli("leader", "add", "wang", "--name", "王姐", "--groups", "g7", "--rate", "10%")
+    s.leaders_since(at(1, 10))
     s.round_(["fake:-777"], at(2), [("fake:-777", "李", "李 鸡蛋4")])
     s.cli("group", "edit", "g7", "--chat", "-100777")
     s.chats_changed_on(at(5))
@@ -160,6 +167,7 @@ def test_a_tuan_toml_group_whose_chat_changed_keeps_its_rounds(store: Store) -> 
     base = s.cfg.read_text(encoding="utf-8")
     s.cfg.write_text(base + group.format(chat="old"), encoding="utf-8")
     s.cli("leader", "add", "wang", "--name", "王姐", "--groups", "g1", "--rate", "10%")
+    s.leaders_since(at(1, 10))
     s.round_(["fake:old"], at(2), [("fake:old", "李", "李 鸡蛋4")])
     s.cfg.write_text(base + group.format(chat="new"), encoding="utf-8")
     assert "fake:new" in s.cli("group", "list")  # imported

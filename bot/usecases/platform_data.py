@@ -4,7 +4,9 @@ The store holds the groups the bot serves, the leaders (团长) with their platf
 groups they lead, and the product library. At start-up the configuration is imported
 (:func:`import_config`): idempotent (a second import changes nothing), each change logged at INFO.
 What the import owns: every configured group (by id), every leader it imported (``source`` is
-"config"; one removed from tuan.toml is removed from the store, and so loses the groups it led),
+"config"; one removed from tuan.toml is retired, as `tuan leader remove` does: it leads nothing
+from then on, keeps its row, groups and terms, and earns on the rounds opened before; named in
+tuan.toml again, it is reinstated),
 and the products of the configured deals (their name, aliases, unit and price; spec, supplier and
 ``active`` are left as they are). Anything else in the store (products added with ``tuan product
 add``) is never touched.
@@ -36,6 +38,8 @@ LEADER, OPERATOR = "leader", "operator"
 ANY_PLATFORM = "*"
 """``leader_accounts.platform`` of an account recognised on every platform (``[bot] leaders``)."""
 CONFIG = "config"
+NO_CHAT = "#"
+"""The chat key of a group whose chat another group of tuan.toml took is this and its id (it is retired)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,8 +245,9 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
         row = GroupRow(g.id, g.platform, g.chat_key, g.title, g.timezone or config.bot.timezone, g.pickup_points)
         for other in current.groups.values():
             if other.chat_key == row.chat_key and other.id != row.id and config.group(other.id) is None:
-                ch.groups_deleted.append(other.id)
-                ch.said.append(f"group {other.id}: removed (its chat {other.chat_key} is group {g.id} now)")
+                # retired without a chat, not deleted: its rounds in the chat until now stay its own
+                ch.groups.append(replace(other, chat_key=NO_CHAT + other.id, retired_at=other.retired_at or now))
+                ch.said.append(f"group {other.id}: retired (its chat {other.chat_key} is group {g.id} now)")
         if old is None:
             ch.groups.append(row)
             ch.said.append(f"group {g.id}: added ({g.chat_key} {g.title!r})")
@@ -251,9 +256,10 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
             ch.said.append(f"group {g.id}: {_diff(old, row, ('platform', 'chat_key', 'title', 'timezone', 'pickup_points'))}")
     wanted = config_leaders(config, now)
     for lid, old_leader in current.leaders.items():
-        if old_leader.source == CONFIG and lid not in wanted:
-            ch.leaders_deleted.append(lid)
-            ch.said.append(f"leader {lid}: removed (no longer in {config.source})")
+        if old_leader.source == CONFIG and lid not in wanted and old_leader.retired_at is None:
+            # retired, not deleted: their rounds' history and commission stay theirs
+            ch.leaders.append(replace(old_leader, retired_at=now))
+            ch.said.append(f"leader {lid}: retired (no longer in {config.source}; leads nothing from now)")
     for lid, leader in wanted.items():
         was = current.leaders.get(lid)
         if was is None:
@@ -262,7 +268,9 @@ def import_changes(current: PlatformRows, config: AppConfig, now: datetime) -> P
             ch.said.append(f"leader {lid}: added ({leader.role}{led})")
         elif not leader.same(was):
             ch.leaders.append(replace(leader, created_at=was.created_at))
-            ch.said.append(f"leader {lid}: {_diff(was, leader, ('name', 'role', 'source', 'groups'))}")
+            parts = [p for p in (_diff(was, leader, ('name', 'role', 'source', 'groups')),
+                                 "reinstated" if was.retired_at is not None else "") if p]
+            ch.said.append(f"leader {lid}: {'; '.join(parts)}")
     items = {(d.id, i.code): i for d in config.deals for i in d.catalog.items}
     for deal_id, code, pid in config_products(config, library_ids(current.products)):
         item = items[(deal_id, code)]
