@@ -29,6 +29,7 @@ async def ticking(gaps: list[float], stop: asyncio.Event) -> None:
         last = now
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 async def test_a_slow_message_leaves_the_event_loop_responsive(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     read = orders.read_message
     readers: list[str] = []
@@ -52,7 +53,9 @@ async def test_a_slow_message_leaves_the_event_loop_responsive(tmp_path: Path, m
         stop.set()
         await ticker
         assert took >= SLOW
-        assert len(gaps) >= 10 and max(gaps) < 0.3, max(gaps)
+        # a read on the loop's own thread would stall it for the whole SLOW; a shorter stall is the
+        # machine's (a loaded CI host stalled the loop once for 0.73 s with the read in its thread)
+        assert len(gaps) >= 10 and max(gaps) < 0.8 * SLOW, max(gaps)
         assert readers and threading.main_thread().name not in readers
         assert p.stored() == {"王姐": {"1": 2}}
     finally:

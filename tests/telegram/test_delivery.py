@@ -73,6 +73,7 @@ async def test_every_ack_and_question_arrives_once_and_in_order_after_429s_and_5
         await stack.stop()
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 async def test_a_send_older_than_its_expiry_is_dropped_and_logged(api: FakeBotApi, sink: RecordingSink,
                                                                   caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger=OUTBOUND)
@@ -101,6 +102,7 @@ async def test_a_send_older_than_its_expiry_is_dropped_and_logged(api: FakeBotAp
         await tg.stop()
 
 
+@pytest.mark.usefixtures("no_gc_pauses")
 async def test_one_chats_flood_limit_does_not_hold_up_another(api: FakeBotApi, adapter: TelegramAdapter) -> None:
     api.outage(0.5, 429, "Too Many Requests: retry after 1", retry_after=1, methods=("sendMessage",),
                chats=(GROUP,))
