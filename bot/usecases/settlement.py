@@ -287,15 +287,19 @@ def settle(groups: Iterable[GroupFigures], rows: OperatorRows, period: Period, *
                 upline_of[(lid, key)] = t.upline
     leaders = sorted({lid for lid, ld in rows.platform.leaders.items() if ld.role == LEADER} | set(earned)
                      | {up for up in upline_of.values() if up in rows.platform.leaders})
+    # per upline: the (downline, deal) commissions it earns a share of, in the order they were earned
+    below: dict[str | None, list[tuple[str, str]]] = defaultdict(list)
+    for d, deals in earned.items():
+        for deal in deals:
+            below[upline_of[(d, deal)]].append((d, deal))
     lines = []
     for lid in leaders:
         if leader is not None and lid != leader:
             continue
         t = rows.terms_of(lid) if end is None else history.at(rows, lid, end)
         ld = rows.platform.leaders[lid]
-        share_exact = sum((upline_share([amount], history.at(rows, lid, opened[deal]).upline_share)
-                           for d in list(earned) for deal, amount in earned[d].items()
-                           if upline_of[(d, deal)] == lid), ZERO)
+        share_exact = sum((upline_share([earned[d][deal]], history.at(rows, lid, opened[deal]).upline_share)
+                           for d, deal in below.get(lid, ())), ZERO)
         commission, share = fen(sum(earned[lid].values(), ZERO)), fen(share_exact)
         if (ld.retired_at is not None or ld.role != LEADER) and lid != leader and lid not in led and not share:
             continue  # retired or an operator now, and nothing of the period is theirs
